@@ -1,0 +1,465 @@
+//! The typed, resolved IR: the only thing code generation reads.
+//!
+//! Every name is resolved to a [`TypeId`] or a value, every constant is
+//! evaluated, typedef chains are followed where it matters (union
+//! discriminants), recursion is broken with [`Ty::Boxed`], and every Rust
+//! identifier is decided here, once.
+//!
+//! With the `json` feature the whole module serializes to JSON; its shape
+//! is documented in `docs/ir-json.md` and versioned by [`IR_JSON_VERSION`].
+
+pub mod annotations;
+mod cycles;
+mod lower;
+mod names;
+pub(crate) mod prelude;
+
+pub use annotations::{Acl, Annotations, Generate, Priority};
+pub(crate) use lower::{Import, Inputs, lower};
+
+use crate::source::Span;
+
+/// The version of the JSON shape printed by `xdrgen check --format json`.
+pub const IR_JSON_VERSION: u32 = 1;
+
+#[cfg(feature = "json")]
+use serde::Serialize;
+
+/// Index of a type in [`Module::types`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct TypeId(pub u32);
+
+impl TypeId {
+    /// The index into [`Module::types`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+#[cfg(feature = "json")]
+impl Serialize for Span {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Span", 3)?;
+        st.serialize_field("file", &self.file.index())?;
+        st.serialize_field("start", &self.start)?;
+        st.serialize_field("end", &self.end)?;
+        st.end()
+    }
+}
+
+/// An XDR name and the Rust identifier chosen for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct Name {
+    /// The name as written in the `.x` file.
+    pub xdr: String,
+    /// The Rust identifier (raw identifiers keep their `r#`).
+    pub rust: String,
+    /// Where the name was written.
+    pub span: Span,
+}
+
+/// Where a definition comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize), serde(tag = "kind", rename_all = "snake_case"))]
+pub enum Origin {
+    /// The input file or a file it `#include`s.
+    Local,
+    /// The ONC RPC environment rpcgen's C code gets from `<rpc/rpc.h>`.
+    Builtin,
+    /// Another `.x` file given with `--import`; not emitted again.
+    Imported {
+        /// The imported file as given.
+        file: String,
+        /// The Rust module its types live in, if the user named one.
+        rust_path: Option<String>,
+    },
+    /// A type the user maps to an existing Rust type (`--extern-type`).
+    Extern {
+        /// The Rust path.
+        rust_path: String,
+    },
+}
+
+/// The resolved form of one `.x` file.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct Module {
+    /// Names of the source files spans point into, by file index.
+    pub files: Vec<String>,
+    /// Constants: `const`, `#define`/`%#define`/`-D` ones that are used.
+    pub consts: Vec<Const>,
+    /// Every type: local ones in source order, then the imported, built-in
+    /// and external types they use.
+    pub types: Vec<TypeDef>,
+    /// `program` definitions.
+    pub programs: Vec<Program>,
+    /// `%` passthrough lines in source order.
+    pub passthrough: Vec<Passthrough>,
+    /// Kernel xdrgen `pragma` statements.
+    pub pragmas: Vec<Pragma>,
+}
+
+impl Module {
+    /// The type with the given id.
+    pub fn ty(&self, id: TypeId) -> &TypeDef {
+        &self.types[id.index()]
+    }
+
+    /// Looks a type up by its XDR name.
+    pub fn type_by_name(&self, xdr: &str) -> Option<&TypeDef> {
+        self.types.iter().find(|t| t.name.xdr == xdr)
+    }
+
+    /// Looks a constant up by its XDR name.
+    pub fn const_by_name(&self, xdr: &str) -> Option<&Const> {
+        self.consts.iter().find(|c| c.name.xdr == xdr)
+    }
+}
+
+/// A `%` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct Passthrough {
+    /// The text after `%`.
+    pub text: String,
+    /// Where it was.
+    pub span: Span,
+}
+
+/// A kernel xdrgen `pragma` statement (`pragma public T;`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct Pragma {
+    /// The words after `pragma`.
+    pub words: Vec<String>,
+    /// Where it was.
+    pub span: Span,
+}
+
+/// Where a constant was defined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize), serde(rename_all = "snake_case"))]
+pub enum ConstKind {
+    /// `const NAME = value;`
+    Const,
+    /// `#define` in the source.
+    Define,
+    /// `%#define` passthrough line.
+    PassthroughDefine,
+    /// `-D NAME=VALUE`.
+    CommandLine,
+    /// The ONC RPC environment (`TRUE`, `AUTH_SYS`, ...).
+    Builtin,
+}
+
+/// A constant's value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize), serde(untagged))]
+pub enum ConstValue {
+    /// An integer in `-2^63 ..= 2^64-1`.
+    Int(i128),
+    /// A string constant.
+    Str(String),
+}
+
+/// A named constant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct Const {
+    /// Its name (Rust: `SCREAMING_SNAKE_CASE`).
+    pub name: Name,
+    /// Its value.
+    pub value: ConstValue,
+    /// Where it came from.
+    pub kind: ConstKind,
+    /// Documentation lines.
+    pub docs: Vec<String>,
+}
+
+/// A scalar type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "json", derive(Serialize), serde(rename_all = "snake_case"))]
+pub enum Prim {
+    /// `int` (and C `long`): 32-bit signed.
+    Int,
+    /// `unsigned int` (and `unsigned long`): 32-bit unsigned.
+    UInt,
+    /// `hyper`: 64-bit signed.
+    Hyper,
+    /// `unsigned hyper`: 64-bit unsigned.
+    UHyper,
+    /// `float`: IEEE single.
+    Float,
+    /// `double`: IEEE double.
+    Double,
+    /// `quadruple`: IEEE quad, 16 bytes.
+    Quadruple,
+    /// `bool`: 0 or 1 in a 4-byte word.
+    Bool,
+    /// C `char`: 8-bit signed value in a 4-byte word.
+    Char,
+    /// C `unsigned char`: 8-bit value in a 4-byte word.
+    UChar,
+    /// C `short`: 16-bit signed value in a 4-byte word.
+    Short,
+    /// C `unsigned short`: 16-bit value in a 4-byte word.
+    UShort,
+}
+
+impl Prim {
+    /// The values the type can hold, for case labels.
+    pub fn range(self) -> Option<(i128, i128)> {
+        Some(match self {
+            Prim::Int => (i32::MIN.into(), i32::MAX.into()),
+            Prim::UInt => (0, u32::MAX.into()),
+            Prim::Hyper => (i64::MIN.into(), i64::MAX.into()),
+            Prim::UHyper => (0, u64::MAX.into()),
+            Prim::Bool => (0, 1),
+            Prim::Char => (i8::MIN.into(), i8::MAX.into()),
+            Prim::UChar => (0, u8::MAX.into()),
+            Prim::Short => (i16::MIN.into(), i16::MAX.into()),
+            Prim::UShort => (0, u16::MAX.into()),
+            Prim::Float | Prim::Double | Prim::Quadruple => return None,
+        })
+    }
+}
+
+/// The size part of an array, opaque or string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize), serde(rename_all = "snake_case"))]
+pub enum Len {
+    /// `[N]`: exactly N.
+    Fixed(u32),
+    /// `<N>` (Some) or `<>` (None: up to 2^32-1).
+    Variable(Option<u32>),
+}
+
+/// A type expression.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize), serde(rename_all = "snake_case"))]
+pub enum Ty {
+    /// A scalar.
+    Prim(Prim),
+    /// `opaque[N]` / `opaque<N>`.
+    Opaque(Len),
+    /// `string<N>`; None is unbounded.
+    String(Option<u32>),
+    /// `T[N]` / `T<N>`.
+    Array {
+        /// Element type.
+        elem: Box<Ty>,
+        /// Size.
+        len: Len,
+    },
+    /// `T *`: optional data.
+    Optional(Box<Ty>),
+    /// A named type.
+    Named(TypeId),
+    /// Heap indirection inserted to break a recursive type.
+    Boxed(Box<Ty>),
+}
+
+/// A type definition.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct TypeDef {
+    /// This type's id.
+    pub id: TypeId,
+    /// Its name (Rust: `UpperCamelCase`).
+    pub name: Name,
+    /// Where it comes from.
+    pub origin: Origin,
+    /// Documentation lines.
+    pub docs: Vec<String>,
+    /// What it is.
+    pub kind: TypeKind,
+}
+
+/// The body of a type definition.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "json", derive(Serialize), serde(tag = "kind", rename_all = "snake_case"))]
+pub enum TypeKind {
+    /// `typedef T name;`
+    Alias {
+        /// The aliased type.
+        ty: Ty,
+    },
+    /// `enum`
+    Enum(Enum),
+    /// `struct`
+    Struct(Struct),
+    /// `union`
+    Union(Union),
+    /// A user-supplied Rust type (`--extern-type`); its wire form is the
+    /// user's business.
+    Extern,
+}
+
+/// An enum.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct Enum {
+    /// Members in source order.
+    pub members: Vec<EnumMember>,
+}
+
+/// One enum member.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct EnumMember {
+    /// Its name (Rust: `UpperCamelCase` variant).
+    pub name: Name,
+    /// Its value.
+    pub value: i32,
+    /// The earlier member with the same value, if any: this one is an alias
+    /// (Rust enums cannot repeat a discriminant).
+    #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none"))]
+    pub alias_of: Option<usize>,
+    /// Documentation lines.
+    pub docs: Vec<String>,
+    /// libvirt's procedure annotations (`@generate`, `@acl`, ...), on
+    /// members of `*_procedure` enums that have them.
+    #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none"))]
+    pub annotations: Option<Annotations>,
+}
+
+/// A struct.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct Struct {
+    /// Fields in order.
+    pub fields: Vec<Field>,
+}
+
+/// A named, typed slot: struct field, union arm, discriminant.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct Field {
+    /// Its name (Rust: `snake_case`).
+    pub name: Name,
+    /// Its type.
+    pub ty: Ty,
+    /// Documentation lines.
+    pub docs: Vec<String>,
+}
+
+/// What kind of value a union switches on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(Serialize), serde(rename_all = "snake_case"))]
+pub enum DiscriminantKind {
+    /// A signed or unsigned integer type, or bool.
+    Prim(Prim),
+    /// An enum.
+    Enum(TypeId),
+}
+
+/// A discriminated union.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct Union {
+    /// The discriminant as declared (its type may be an alias).
+    pub discriminant: Field,
+    /// The discriminant's resolved kind.
+    pub discriminant_kind: DiscriminantKind,
+    /// The `case` arms.
+    pub arms: Vec<UnionArm>,
+    /// The `default:` arm, if any.
+    pub default: Option<DefaultArm>,
+}
+
+/// One case label.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct CaseLabel {
+    /// The label's value.
+    pub value: i128,
+    /// The label as written (`NFS3_OK`, `TRUE`, `3`).
+    pub label: String,
+    /// The Rust variant name for this label.
+    pub rust: String,
+    /// Where the label was written.
+    pub span: Span,
+}
+
+/// A `case` arm: one or more labels and the data they select.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct UnionArm {
+    /// The labels sharing this arm.
+    pub cases: Vec<CaseLabel>,
+    /// The data; None for `void`.
+    pub field: Option<Field>,
+    /// Documentation lines.
+    pub docs: Vec<String>,
+}
+
+/// The `default:` arm.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct DefaultArm {
+    /// The data; None for `void`.
+    pub field: Option<Field>,
+    /// The Rust variant name.
+    pub rust: String,
+    /// Documentation lines.
+    pub docs: Vec<String>,
+}
+
+/// An RPC program.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct Program {
+    /// Its name (Rust: `snake_case` module).
+    pub name: Name,
+    /// The program number.
+    pub number: u32,
+    /// Versions in source order.
+    pub versions: Vec<Version>,
+    /// Documentation lines.
+    pub docs: Vec<String>,
+}
+
+/// One version of a program.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct Version {
+    /// Its name (Rust: `snake_case` module).
+    pub name: Name,
+    /// The version number.
+    pub number: u32,
+    /// Procedures in source order.
+    pub procedures: Vec<Procedure>,
+    /// Documentation lines.
+    pub docs: Vec<String>,
+}
+
+/// One procedure.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct Procedure {
+    /// Its name (Rust: `snake_case` method).
+    pub name: Name,
+    /// The Rust variant name in the procedure enum.
+    pub variant: String,
+    /// The procedure number.
+    pub number: u32,
+    /// Arguments; empty for `void`.
+    pub args: Vec<Arg>,
+    /// The result; None for `void`.
+    pub result: Option<Ty>,
+    /// Documentation lines.
+    pub docs: Vec<String>,
+}
+
+/// A procedure argument.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "json", derive(Serialize))]
+pub struct Arg {
+    /// The parameter name: as written, or `arg1`, `arg2`...
+    pub name: Name,
+    /// Its type.
+    pub ty: Ty,
+}
