@@ -138,8 +138,13 @@ struct Lowerer<'a> {
     used_macros: Vec<&'a Define>,
     used_macro_names: HashSet<&'a str>,
     consts: Vec<Const>,
+    /// How many constant evaluations are nested right now.
+    eval_depth: u32,
     diags: Vec<Diagnostic>,
 }
+
+/// Deepest chain of constants defined through each other.
+const MAX_EVAL_DEPTH: u32 = 64;
 
 /// Lowers the input into the IR. The module is complete only when no
 /// error was reported.
@@ -154,6 +159,7 @@ pub(crate) fn lower(inputs: &Inputs<'_>) -> (Module, Vec<Diagnostic>) {
         used_macros: Vec::new(),
         used_macro_names: HashSet::new(),
         consts: Vec::new(),
+        eval_depth: 0,
         diags: Vec::new(),
     };
     for (name, _) in inputs.extern_types {
@@ -455,8 +461,19 @@ impl<'a> Lowerer<'a> {
             }
             None => {}
         }
+        if self.eval_depth >= MAX_EVAL_DEPTH {
+            return Err(Some(
+                Diagnostic::new(
+                    Code::ConstEval,
+                    format!("constant `{key}` is defined through more than {MAX_EVAL_DEPTH} other constants"),
+                )
+                .primary(used_at.span, ""),
+            ));
+        }
         self.values.insert(key, State::Busy);
+        self.eval_depth += 1;
         let result = f(self);
+        self.eval_depth -= 1;
         let stored = match result {
             Ok(v) => Some(v),
             Err(d) => {

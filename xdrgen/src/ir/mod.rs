@@ -10,11 +10,13 @@
 
 pub mod annotations;
 mod cycles;
+mod dump;
 mod lower;
 mod names;
 pub(crate) mod prelude;
 
 pub use annotations::{Acl, Annotations, Generate, Priority};
+pub use dump::dump;
 pub(crate) use lower::{Import, Inputs, lower};
 
 use crate::source::Span;
@@ -186,10 +188,12 @@ pub enum Prim {
     /// `int` (and C `long`): 32-bit signed.
     Int,
     /// `unsigned int` (and `unsigned long`): 32-bit unsigned.
+    #[cfg_attr(feature = "json", serde(rename = "unsigned_int"))]
     UInt,
     /// `hyper`: 64-bit signed.
     Hyper,
     /// `unsigned hyper`: 64-bit unsigned.
+    #[cfg_attr(feature = "json", serde(rename = "unsigned_hyper"))]
     UHyper,
     /// `float`: IEEE single.
     Float,
@@ -202,10 +206,12 @@ pub enum Prim {
     /// C `char`: 8-bit signed value in a 4-byte word.
     Char,
     /// C `unsigned char`: 8-bit value in a 4-byte word.
+    #[cfg_attr(feature = "json", serde(rename = "unsigned_char"))]
     UChar,
     /// C `short`: 16-bit signed value in a 4-byte word.
     Short,
     /// C `unsigned short`: 16-bit value in a 4-byte word.
+    #[cfg_attr(feature = "json", serde(rename = "unsigned_short"))]
     UShort,
 }
 

@@ -27,6 +27,9 @@ use crate::source::{FileId, Span};
 /// so hostile input cannot overflow the stack.
 const MAX_DEPTH: u32 = 64;
 
+/// Longest run of binary operators in one expression (bounds tree depth).
+const MAX_OPERATORS: u32 = 256;
+
 /// Words that cannot name a type, constant or field.
 const KEYWORDS: &[&str] = &[
     "bool", "case", "const", "default", "double", "quadruple", "enum", "float", "hyper", "int",
@@ -202,19 +205,28 @@ impl<'s> SpecParser<'s> {
     fn diagnostic(&self, e: &PErr) -> Diagnostic {
         let at = &self.src[self.src.len() - e.rest..];
         let skipped = at.len() - skip_blank(at).len();
-        let start = self.offset(at) + skipped;
+        let at_offset = self.offset(at);
+        let start = at_offset + skipped;
         let (found, len) = Self::next_token(at);
-        let span = Span::new(self.file, start, start + len);
+        let found_span = Span::new(self.file, start, start + len);
         match &e.kind {
             ErrKind::Expected(what) => {
-                Diagnostic::new(Code::Syntax, format!("expected {what}, found {found}"))
-                    .primary(span, format!("expected {what}"))
+                let d = Diagnostic::new(Code::Syntax, format!("expected {what}, found {found}"));
+                // Like rustc: when the unexpected token is on a later line,
+                // point just after the previous token, where the fix goes.
+                if at[..skipped].contains('\n') && at_offset > self.base {
+                    let here = Span::new(self.file, at_offset, at_offset);
+                    d.primary(here, format!("expected {what}"))
+                        .secondary(found_span, "unexpected token")
+                } else {
+                    d.primary(found_span, format!("expected {what}"))
+                }
             }
             ErrKind::Message(code, message) => {
-                Diagnostic::new(*code, message.clone()).primary(span, "")
+                Diagnostic::new(*code, message.clone()).primary(found_span, "")
             }
             ErrKind::Nom => Diagnostic::new(Code::Syntax, format!("unexpected {found}"))
-                .primary(span, "not expected here"),
+                .primary(found_span, "not expected here"),
         }
     }
 
@@ -321,12 +333,12 @@ impl<'s> SpecParser<'s> {
         skip_blank(i).starts_with(c)
     }
 
-    fn word<'a>(&self, i: &'a str) -> PResult<'a, Ident> {
-        let (i, ()) = self.ws(i)?;
+    fn word<'a>(&self, input: &'a str) -> PResult<'a, Ident> {
+        let (i, ()) = self.ws(input)?;
         let (rest, name): (&str, &str) =
             recognize(pair(take_while1(is_ident_start), take_while(is_ident_char)))
                 .parse(i)
-                .map_err(|_: nom::Err<PErr>| self.error(i, "an identifier"))?;
+                .map_err(|_: nom::Err<PErr>| self.error(input, "an identifier"))?;
         Ok((
             rest,
             Ident {
@@ -352,11 +364,11 @@ impl<'s> SpecParser<'s> {
         }
     }
 
-    fn sym<'a>(&self, i: &'a str, c: char) -> PResult<'a, Span> {
-        let (i, ()) = self.ws(i)?;
+    fn sym<'a>(&self, input: &'a str, c: char) -> PResult<'a, Span> {
+        let (i, ()) = self.ws(input)?;
         match i.strip_prefix(c) {
             Some(rest) => Ok((rest, self.span(i, rest))),
-            None => Err(self.error(i, sym_expectation(c))),
+            None => Err(self.error(input, sym_expectation(c))),
         }
     }
 
@@ -425,7 +437,11 @@ impl<'s> SpecParser<'s> {
             i = &i[len.max(1).min(i.len())..];
             // Step over string literals so a `;` inside one is not taken.
             if c == '"' {
-                i = i.find('"').map_or("", |p| &i[p + 1..]);
+                i = match i.find(['"', '\n']) {
+                    Some(p) if i.as_bytes()[p] == b'"' => &i[p + 1..],
+                    Some(p) => &i[p..],
+                    None => "",
+                };
             }
         }
     }
@@ -677,6 +693,14 @@ impl<'s> SpecParser<'s> {
         let start = skip_blank(i);
         if self.peek_word(i) == Some("void") {
             let (rest, span) = self.keyword(i, "void")?;
+            // `void name` is not valid anywhere, but it is a misuse of void
+            // (reported when lowering), not a syntax error.
+            if let Some(w) = self.peek_word(rest) {
+                if !KEYWORDS.contains(&w) {
+                    let (rest, name) = self.word(rest)?;
+                    return Ok((rest, Decl::Void(span.to(name.span))));
+                }
+            }
             return Ok((rest, Decl::Void(span)));
         }
         let (rest, ty) = self.type_spec(i)?;
@@ -1042,12 +1066,22 @@ impl<'s> SpecParser<'s> {
     fn binary<'a>(&self, i: &'a str, min_prec: u8, mode: ExprMode) -> PResult<'a, Expr> {
         let start = skip_blank(i);
         let (mut rest, mut lhs) = self.unary(i, mode)?;
+        let mut operators = 0;
         loop {
             let Some((op, prec, len)) = binary_op(skip_blank(rest), mode) else {
                 break;
             };
             if prec < min_prec {
                 break;
+            }
+            // Each operator deepens the left spine of the tree.
+            operators += 1;
+            if operators > MAX_OPERATORS {
+                return Err(self.failure(
+                    rest,
+                    Code::Syntax,
+                    format!("expression has more than {MAX_OPERATORS} operators in a row"),
+                ));
             }
             let after = &skip_blank(rest)[len..];
             let (r, rhs) = Self::cut(self.binary(after, prec + 1, mode))?;
