@@ -140,6 +140,9 @@ struct Lowerer<'a> {
     consts: Vec<Const>,
     /// How many constant evaluations are nested right now.
     eval_depth: u32,
+    /// "Did you mean" lookups left; a file full of unknown names must not
+    /// cost a scan of every symbol per name.
+    suggestions_left: u32,
     diags: Vec<Diagnostic>,
 }
 
@@ -160,6 +163,7 @@ pub(crate) fn lower(inputs: &Inputs<'_>) -> (Module, Vec<Diagnostic>) {
         used_macro_names: HashSet::new(),
         consts: Vec::new(),
         eval_depth: 0,
+        suggestions_left: 100,
         diags: Vec::new(),
     };
     for (name, _) in inputs.extern_types {
@@ -491,15 +495,20 @@ impl<'a> Lowerer<'a> {
             return v.ok_or(None);
         }
         // Members without `= value` count on from the previous one; find
-        // the nearest explicit one and count forward (no deep recursion).
+        // the nearest member that is explicit or already known and count
+        // forward (no deep recursion, linear over a whole enum).
         let base_index = (0..=index)
             .rev()
-            .find(|&j| body.members[j].value.is_some())
+            .find(|&j| {
+                let m = &body.members[j];
+                m.value.is_some() || matches!(self.values.get(m.name.name.as_str()), Some(State::Done(Some(_))))
+            })
             .unwrap_or(0);
         let base_name = body.members[base_index].name.name.as_str();
-        let base = match &body.members[base_index].value {
-            Some(expr) => self.memo(base_name, used_at, |s| consteval::eval(expr, s))?,
-            None => {
+        let base = match (&body.members[base_index].value, self.values.get(base_name)) {
+            (_, Some(State::Done(Some(v)))) => *v,
+            (Some(expr), _) => self.memo(base_name, used_at, |s| consteval::eval(expr, s))?,
+            (None, _) => {
                 self.values.insert(base_name, State::Done(Some(0)));
                 0
             }
@@ -566,6 +575,15 @@ impl<'a> Lowerer<'a> {
             }
             Ok(values[0])
         })
+    }
+
+    fn suggest(&mut self, name: &str, values: bool) -> Option<&'a str> {
+        if self.suggestions_left == 0 {
+            return None;
+        }
+        self.suggestions_left -= 1;
+        let candidates = if values { self.value_candidates() } else { self.type_candidates() };
+        did_you_mean(name, candidates)
     }
 
     fn value_candidates(&self) -> Vec<&'a str> {
@@ -993,7 +1011,7 @@ impl<'a> Lowerer<'a> {
             None => {
                 let mut d = Diagnostic::new(Code::UndefinedType, format!("undefined type `{}`", name.name))
                     .primary(name.span, "not defined in this file, its includes or imports");
-                if let Some(s) = did_you_mean(&name.name, self.type_candidates()) {
+                if let Some(s) = self.suggest(&name.name, false) {
                     d = d.help(format!("did you mean `{s}`?"));
                 } else {
                     d = d.help("if it comes from another .x file, pass `--import FILE.x`; if it is a Rust type, `--extern-type NAME=PATH`");
@@ -1297,7 +1315,7 @@ impl Scope for Lowerer<'_> {
         let Some(def) = self.symbols.get(id.name.as_str()).cloned() else {
             let mut d = Diagnostic::new(Code::UndefinedConst, format!("undefined constant `{}`", id.name))
                 .primary(id.span, "not defined");
-            if let Some(s) = did_you_mean(&id.name, self.value_candidates()) {
+            if let Some(s) = self.suggest(&id.name, true) {
                 d = d.help(format!("did you mean `{s}`?"));
             } else {
                 d = d.help(format!(
