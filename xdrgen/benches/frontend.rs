@@ -1,2 +1,99 @@
-//! Placeholder replaced below.
-fn main() {}
+//! Front-end speed on libvirt's remote_protocol.x (7,123 lines), side by
+//! side with the reference C rpcgen in the same run.
+//!
+//! - `xdrgen/check`: preprocess + parse + resolve in-process (the library).
+//! - `xdrgen/process`: the `xdrgen check` command, process start included.
+//! - `rpcgen/-c+-h`: `rpcgen -c` then `rpcgen -h` (each forks cpp), the
+//!   minimum rpcgen needs to produce the same information.
+//!
+//! Run: `cargo bench -p xdrgen --bench frontend`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+const LIBVIRT_DEFINES: &[(&str, &str)] = &[
+    ("VIR_UUID_BUFLEN", "16"),
+    ("VIR_SECURITY_MODEL_BUFLEN", "257"),
+    ("VIR_SECURITY_LABEL_BUFLEN", "4097"),
+    ("VIR_SECURITY_DOI_BUFLEN", "257"),
+    ("VIR_TYPED_PARAM_INT", "1"),
+    ("VIR_TYPED_PARAM_UINT", "2"),
+    ("VIR_TYPED_PARAM_LLONG", "3"),
+    ("VIR_TYPED_PARAM_ULLONG", "4"),
+    ("VIR_TYPED_PARAM_DOUBLE", "5"),
+    ("VIR_TYPED_PARAM_BOOLEAN", "6"),
+    ("VIR_TYPED_PARAM_STRING", "7"),
+];
+
+fn input() -> Option<PathBuf> {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/libvirt/remote_protocol.x");
+    path.is_file().then(|| path.canonicalize().unwrap())
+}
+
+fn frontend(c: &mut Criterion) {
+    let Some(path) = input() else {
+        eprintln!("!!! SKIPPED: ../shared/corpus/libvirt/remote_protocol.x not found");
+        return;
+    };
+    let mut options = xdrgen::Options::new();
+    for (name, value) in LIBVIRT_DEFINES {
+        options.define(*name, Some(*value));
+    }
+    let mut group = c.benchmark_group("remote_protocol.x");
+    group.sample_size(30);
+
+    group.bench_function("xdrgen/check", |b| {
+        b.iter(|| xdrgen::check(&path, &options).expect("remote_protocol.x is valid"));
+    });
+
+    let mut args: Vec<String> = vec!["check".into()];
+    for (name, value) in LIBVIRT_DEFINES {
+        args.push("-D".into());
+        args.push(format!("{name}={value}"));
+    }
+    args.push(path.display().to_string());
+    group.bench_function("xdrgen/process", |b| {
+        b.iter(|| {
+            let status = Command::new(env!("CARGO_BIN_EXE_xdrgen"))
+                .args(&args)
+                .status()
+                .unwrap();
+            assert!(status.success());
+        });
+    });
+
+    if Command::new("rpcgen").arg("--version").output().is_ok() {
+        let out = std::env::temp_dir().join(format!("xdrgen-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&out).unwrap();
+        let dir = path.parent().unwrap();
+        group.bench_function("rpcgen/-c+-h", |b| {
+            b.iter(|| {
+                for (flag, file) in [("-c", "out.c"), ("-h", "out.h")] {
+                    // rpcgen refuses to overwrite its output.
+                    let _ = std::fs::remove_file(out.join(file));
+                    let status = Command::new("rpcgen")
+                        .arg(flag)
+                        .arg("-o")
+                        .arg(out.join(file))
+                        .arg("remote_protocol.x")
+                        .current_dir(dir)
+                        .status()
+                        .unwrap();
+                    assert!(status.success());
+                }
+            });
+        });
+        let _ = std::fs::remove_dir_all(&out);
+    } else {
+        eprintln!(
+            "!!! rpcgen not installed (apt-get install rpcsvc-proto): reference not measured"
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, frontend);
+criterion_main!(benches);

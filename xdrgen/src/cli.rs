@@ -99,7 +99,9 @@ impl FrontendArgs {
         let on = match self.color {
             Color::Always => true,
             Color::Never => false,
-            Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            Color::Auto => {
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
         };
         if on { Style::Color } else { Style::Plain }
     }
@@ -171,5 +173,9 @@ fn check(args: &CheckArgs) -> ExitCode {
         let _ = serde_json::to_writer_pretty(&mut stdout, &value);
         let _ = writeln!(stdout);
     }
-    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -67,7 +67,9 @@ pub(crate) fn eval(expr: &Expr, scope: &mut dyn Scope) -> EvalResult {
                 Some(Diagnostic::new(Code::ConstEval, msg.to_string()).primary(*span, ""))
             };
             match op {
-                BinaryOp::Mul => l.checked_mul(r).ok_or_else(|| fail("multiplication overflows"))?,
+                BinaryOp::Mul => l
+                    .checked_mul(r)
+                    .ok_or_else(|| fail("multiplication overflows"))?,
                 BinaryOp::Div | BinaryOp::Rem if r == 0 => {
                     return Err(Some(
                         Diagnostic::new(Code::ConstEval, "division by zero")

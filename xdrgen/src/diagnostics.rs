@@ -228,7 +228,7 @@ impl Diagnostics {
         // Stable order: by file, then offset; diagnostics without a span last.
         items.sort_by_key(|d| {
             d.primary_span()
-                .map_or((u32::MAX, u32::MAX), |s| (s.file.index() as u32, s.start))
+                .map_or((usize::MAX, u32::MAX), |s| (s.file.index(), s.start))
         });
         Diagnostics { sources, items }
     }
@@ -331,7 +331,10 @@ pub fn render(sources: &SourceMap, d: &Diagnostic, style: Style) -> String {
     let mut lines: Vec<(Span, usize)> = Vec::new();
     for label in &d.labels {
         let line = sources.file(label.span.file).line_col(label.span.start).0;
-        if !lines.iter().any(|&(s, l)| s.file == label.span.file && l == line) {
+        if !lines
+            .iter()
+            .any(|&(s, l)| s.file == label.span.file && l == line)
+        {
             lines.push((label.span, line));
         }
     }
@@ -367,9 +370,11 @@ pub fn render(sources: &SourceMap, d: &Diagnostic, style: Style) -> String {
         );
         let line_start = file.line_start(line);
         let raw_line = file.line_text(line);
-        for label in d.labels.iter().filter(|l| {
-            l.span.file == first.file && file.line_col(l.span.start).0 == line
-        }) {
+        for label in d
+            .labels
+            .iter()
+            .filter(|l| l.span.file == first.file && file.line_col(l.span.start).0 == line)
+        {
             let from = (label.span.start - line_start) as usize;
             let to = ((label.span.end.max(label.span.start + 1)) - line_start) as usize;
             let prefix = visual_width(raw_line, 0, from);
@@ -408,7 +413,10 @@ fn visual_width(line: &str, from: usize, to: usize) -> usize {
 
 /// The candidate closest to `name` by edit distance, if it is close enough
 /// to be a plausible typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (name.len() / 3).max(1);
     let lower = name.to_ascii_lowercase();
     candidates
@@ -455,7 +463,10 @@ mod tests {
 
     #[test]
     fn suggestions_are_close_matches_only() {
-        assert_eq!(did_you_mean("fattr4", ["fattr3", "nfsstat"]), Some("fattr3"));
+        assert_eq!(
+            did_you_mean("fattr4", ["fattr3", "nfsstat"]),
+            Some("fattr3")
+        );
         assert_eq!(did_you_mean("x", ["completely_different"]), None);
     }
 

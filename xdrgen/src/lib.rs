@@ -101,7 +101,11 @@ impl Options {
 
     /// Maps an XDR type name to an existing Rust type
     /// (`--extern-type NAME=PATH`).
-    pub fn extern_type(&mut self, name: impl Into<String>, rust_path: impl Into<String>) -> &mut Self {
+    pub fn extern_type(
+        &mut self,
+        name: impl Into<String>,
+        rust_path: impl Into<String>,
+    ) -> &mut Self {
         self.extern_types.push((name.into(), rust_path.into()));
         self
     }
@@ -164,7 +168,11 @@ pub fn check(path: impl AsRef<Path>, options: &Options) -> Result<Checked, Error
 }
 
 /// Checks a `.x` file read through `loader`.
-pub fn check_with(loader: &dyn FileLoader, path: &Path, options: &Options) -> Result<Checked, Error> {
+pub fn check_with(
+    loader: &dyn FileLoader,
+    path: &Path,
+    options: &Options,
+) -> Result<Checked, Error> {
     let mut sources = SourceMap::new();
     let (command_line, predefined) = command_line_defines(&mut sources, options)?;
     let root = load_root(&mut sources, loader, path)?;
@@ -184,7 +192,11 @@ pub fn check_with(loader: &dyn FileLoader, path: &Path, options: &Options) -> Re
             rust_path: import.rust_path.clone(),
         });
     }
-    let prelude_id = sources.add(ir::prelude::PRELUDE_NAME, None, ir::prelude::PRELUDE.to_string());
+    let prelude_id = sources.add(
+        ir::prelude::PRELUDE_NAME,
+        None,
+        ir::prelude::PRELUDE.to_string(),
+    );
     let prelude = syntax::parse_spec(
         &mut sources,
         prelude_id,
@@ -221,7 +233,11 @@ pub fn check_with(loader: &dyn FileLoader, path: &Path, options: &Options) -> Re
     })
 }
 
-fn load_root(sources: &mut SourceMap, loader: &dyn FileLoader, path: &Path) -> Result<source::FileId, Error> {
+fn load_root(
+    sources: &mut SourceMap,
+    loader: &dyn FileLoader,
+    path: &Path,
+) -> Result<source::FileId, Error> {
     if let Some(id) = sources.find_path(path) {
         return Ok(id);
     }
@@ -238,18 +254,25 @@ fn load_root(sources: &mut SourceMap, loader: &dyn FileLoader, path: &Path) -> R
 
 /// Puts `-D` definitions and rpcgen's symbols into a `<command line>` file
 /// so diagnostics about them can point somewhere.
-fn command_line_defines(sources: &mut SourceMap, options: &Options) -> Result<(Span, Vec<Define>), Error> {
+fn command_line_defines(
+    sources: &mut SourceMap,
+    options: &Options,
+) -> Result<(Span, Vec<Define>), Error> {
     let mut text = String::new();
     let mut spans = Vec::new();
     for (name, value) in &options.defines {
         let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ok {
-            return Err(Error::Config(format!("`-D {name}`: a macro name must be an identifier")));
+            return Err(Error::Config(format!(
+                "`-D {name}`: a macro name must be an identifier"
+            )));
         }
         let value = value.as_deref().unwrap_or("1");
         if value.contains('\n') {
-            return Err(Error::Config(format!("`-D {name}`: the value must be one line")));
+            return Err(Error::Config(format!(
+                "`-D {name}`: the value must be one line"
+            )));
         }
         text.push_str("-D ");
         let name_at = text.len();
@@ -257,11 +280,23 @@ fn command_line_defines(sources: &mut SourceMap, options: &Options) -> Result<(S
         text.push('=');
         let value_at = text.len();
         text.push_str(value);
-        spans.push((name.clone(), name_at, value_at, value.to_string(), DefineOrigin::CommandLine));
+        spans.push((
+            name.clone(),
+            name_at,
+            value_at,
+            value.to_string(),
+            DefineOrigin::CommandLine,
+        ));
         text.push('\n');
     }
     for symbol in PREDEFINED_SYMBOLS {
-        spans.push(((*symbol).to_string(), 0, 0, "1".to_string(), DefineOrigin::Builtin));
+        spans.push((
+            (*symbol).to_string(),
+            0,
+            0,
+            "1".to_string(),
+            DefineOrigin::Builtin,
+        ));
     }
     let id = sources.add("<command line>", None, text);
     let defines = spans

@@ -49,7 +49,11 @@ pub enum Priority {
 
 /// One access-control rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "json", derive(Serialize), serde(tag = "kind", rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "json",
+    derive(Serialize),
+    serde(tag = "kind", rename_all = "snake_case")
+)]
 pub enum Acl {
     /// `@acl: none`: the call needs no permission.
     None,
@@ -113,11 +117,18 @@ pub(crate) fn parse(docs: &[Comment], diags: &mut Vec<Diagnostic>) -> Option<Ann
         any = true;
         let value = value.trim().trim_end_matches("*/").trim();
         let offset = text_start + at + (line.len() - stripped.len()) - 1;
-        let span = Span::new(comment.span.file, offset, offset + 1 + body.trim_end().len());
+        let span = Span::new(
+            comment.span.file,
+            offset,
+            offset + 1 + body.trim_end().len(),
+        );
         let bad = |what: &str| {
-            Diagnostic::new(Code::Annotation, format!("invalid `@{key}` value `{value}`"))
-                .primary(span, "")
-                .help(what.to_string())
+            Diagnostic::new(
+                Code::Annotation,
+                format!("invalid `@{key}` value `{value}`"),
+            )
+            .primary(span, "")
+            .help(what.to_string())
         };
         match key {
             "generate" => match value {

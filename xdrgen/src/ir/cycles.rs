@@ -10,7 +10,7 @@
 //! cycle left after that runs only through struct fields, aliases and fixed
 //! arrays: such a value would be infinitely long, which is an error.
 
-use super::{TypeDef, TypeId, TypeKind, Ty};
+use super::{Ty, TypeDef, TypeId, TypeKind};
 use crate::diagnostics::{Code, Diagnostic};
 
 /// Inserts [`Ty::Boxed`] where recursion needs it; reports infinite types.

@@ -13,7 +13,12 @@ pub fn dump(m: &Module) -> String {
             ConstValue::Int(v) => v.to_string(),
             ConstValue::Str(s) => format!("{s:?}"),
         };
-        let _ = writeln!(out, "const {} = {value} ({:?})", named(&c.name.xdr, &c.name.rust), c.kind);
+        let _ = writeln!(
+            out,
+            "const {} = {value} ({:?})",
+            named(&c.name.xdr, &c.name.rust),
+            c.kind
+        );
     }
     for t in &m.types {
         let origin = match &t.origin {
@@ -21,7 +26,10 @@ pub fn dump(m: &Module) -> String {
             Origin::Builtin => " [builtin]".to_string(),
             Origin::Imported { file, rust_path } => format!(
                 " [imported from {file}{}]",
-                rust_path.as_ref().map(|p| format!(" as {p}")).unwrap_or_default()
+                rust_path
+                    .as_ref()
+                    .map(|p| format!(" as {p}"))
+                    .unwrap_or_default()
             ),
             Origin::Extern { rust_path } => format!(" [extern {rust_path}]"),
         };
@@ -45,13 +53,23 @@ pub fn dump(m: &Module) -> String {
                         .as_ref()
                         .map(|a| format!(" {a:?}"))
                         .unwrap_or_default();
-                    let _ = writeln!(out, "  {} = {}{alias}{ann}", named(&mem.name.xdr, &mem.name.rust), mem.value);
+                    let _ = writeln!(
+                        out,
+                        "  {} = {}{alias}{ann}",
+                        named(&mem.name.xdr, &mem.name.rust),
+                        mem.value
+                    );
                 }
             }
             TypeKind::Struct(s) => {
                 let _ = writeln!(out, "struct {name}{origin}");
                 for f in &s.fields {
-                    let _ = writeln!(out, "  {}: {}", named(&f.name.xdr, &f.name.rust), ty_text(m, &f.ty));
+                    let _ = writeln!(
+                        out,
+                        "  {}: {}",
+                        named(&f.name.xdr, &f.name.rust),
+                        ty_text(m, &f.ty)
+                    );
                 }
             }
             TypeKind::Union(u) => {
@@ -72,13 +90,21 @@ pub fn dump(m: &Module) -> String {
                         .map(|c| format!("{}={} -> {}", c.label, c.value, c.rust))
                         .collect();
                     let field = arm.field.as_ref().map_or("void".to_string(), |f| {
-                        format!("{}: {}", named(&f.name.xdr, &f.name.rust), ty_text(m, &f.ty))
+                        format!(
+                            "{}: {}",
+                            named(&f.name.xdr, &f.name.rust),
+                            ty_text(m, &f.ty)
+                        )
                     });
                     let _ = writeln!(out, "  case {}: {field}", labels.join(", "));
                 }
                 if let Some(d) = &u.default {
                     let field = d.field.as_ref().map_or("void".to_string(), |f| {
-                        format!("{}: {}", named(&f.name.xdr, &f.name.rust), ty_text(m, &f.ty))
+                        format!(
+                            "{}: {}",
+                            named(&f.name.xdr, &f.name.rust),
+                            ty_text(m, &f.ty)
+                        )
                     });
                     let _ = writeln!(out, "  default -> {}: {field}", d.rust);
                 }
@@ -89,16 +115,29 @@ pub fn dump(m: &Module) -> String {
         }
     }
     for p in &m.programs {
-        let _ = writeln!(out, "program {} = {}", named(&p.name.xdr, &p.name.rust), p.number);
+        let _ = writeln!(
+            out,
+            "program {} = {}",
+            named(&p.name.xdr, &p.name.rust),
+            p.number
+        );
         for v in &p.versions {
-            let _ = writeln!(out, "  version {} = {}", named(&v.name.xdr, &v.name.rust), v.number);
+            let _ = writeln!(
+                out,
+                "  version {} = {}",
+                named(&v.name.xdr, &v.name.rust),
+                v.number
+            );
             for proc in &v.procedures {
                 let args: Vec<String> = proc
                     .args
                     .iter()
                     .map(|a| format!("{}: {}", a.name.rust, ty_text(m, &a.ty)))
                     .collect();
-                let result = proc.result.as_ref().map_or("void".to_string(), |t| ty_text(m, t));
+                let result = proc
+                    .result
+                    .as_ref()
+                    .map_or("void".to_string(), |t| ty_text(m, t));
                 let _ = writeln!(
                     out,
                     "    {} / {} = {}({}) -> {result}",

@@ -114,7 +114,10 @@ impl Def<'_> {
     /// Definitions proper (not macros or rpcgen's implicit `#define`s):
     /// two of these with one name in one file is an error.
     fn is_definition(&self) -> bool {
-        matches!(self, Def::Type { .. } | Def::Const { .. } | Def::Member { .. })
+        matches!(
+            self,
+            Def::Type { .. } | Def::Const { .. } | Def::Member { .. }
+        )
     }
 
     fn is_value(&self) -> bool {
@@ -251,7 +254,10 @@ impl<'a> Lowerer<'a> {
                     self.declare(&name.name, Def::Const { unit, name, value });
                 }
                 Item::Typedef { decl, docs, .. } => {
-                    let Decl::Named { name, ty, shape, .. } = decl else {
+                    let Decl::Named {
+                        name, ty, shape, ..
+                    } = decl
+                    else {
                         continue;
                     };
                     // `typedef struct X X;`: C's tag and typedef namespaces
@@ -264,11 +270,15 @@ impl<'a> Lowerer<'a> {
                     self.declare_inline_members(ty, unit);
                     self.declare_type(name, TypeSrc::Typedef(decl), unit, docs);
                 }
-                Item::Enum { name, body, docs, .. } => {
+                Item::Enum {
+                    name, body, docs, ..
+                } => {
                     self.declare_type(name, TypeSrc::Enum(body), unit, docs);
                     self.declare_members(body, unit);
                 }
-                Item::Struct { name, body, docs, .. } => {
+                Item::Struct {
+                    name, body, docs, ..
+                } => {
                     self.declare_type(name, TypeSrc::Struct(body), unit, docs);
                     for m in &body.members {
                         if let Decl::Named { ty, .. } = &m.decl {
@@ -276,7 +286,9 @@ impl<'a> Lowerer<'a> {
                         }
                     }
                 }
-                Item::Union { name, body, docs, .. } => {
+                Item::Union {
+                    name, body, docs, ..
+                } => {
                     self.declare_type(name, TypeSrc::Union(body), unit, docs);
                     for decl in body
                         .arms
@@ -339,13 +351,31 @@ impl<'a> Lowerer<'a> {
         for item in items {
             match item {
                 Item::Program(p) => {
-                    self.declare(&p.name.name, Def::Rpc { unit, name: &p.name, numbers: vec![&p.number] });
+                    self.declare(
+                        &p.name.name,
+                        Def::Rpc {
+                            unit,
+                            name: &p.name,
+                            numbers: vec![&p.number],
+                        },
+                    );
                     for v in &p.versions {
-                        self.declare(&v.name.name, Def::Rpc { unit, name: &v.name, numbers: vec![&v.number] });
+                        self.declare(
+                            &v.name.name,
+                            Def::Rpc {
+                                unit,
+                                name: &v.name,
+                                numbers: vec![&v.number],
+                            },
+                        );
                         for proc in &v.procedures {
                             self.declare(
                                 &proc.name.name,
-                                Def::Rpc { unit, name: &proc.name, numbers: vec![&proc.number] },
+                                Def::Rpc {
+                                    unit,
+                                    name: &proc.name,
+                                    numbers: vec![&proc.number],
+                                },
                             );
                         }
                     }
@@ -369,7 +399,9 @@ impl<'a> Lowerer<'a> {
     fn lower_items(&mut self, items: &'a [Item], module: &mut Module) {
         for item in items {
             match item {
-                Item::Const { name, value, docs, .. } => {
+                Item::Const {
+                    name, value, docs, ..
+                } => {
                     if !self.owns(&name.name, name.span) {
                         continue;
                     }
@@ -379,18 +411,24 @@ impl<'a> Lowerer<'a> {
                     };
                     if let Some(value) = value {
                         self.consts.push(Const {
-                            name: self.value_name(name),
+                            name: Self::value_name(name),
                             value,
                             kind: ConstKind::Const,
                             docs: doc_lines(docs),
                         });
                     }
                 }
-                Item::Typedef { decl: Decl::Void(span), .. } => self.diags.push(
+                Item::Typedef {
+                    decl: Decl::Void(span),
+                    ..
+                } => self.diags.push(
                     Diagnostic::new(Code::Void, "`void` cannot be given a type name")
                         .primary(*span, "typedef of void"),
                 ),
-                Item::Typedef { decl: Decl::Named { name, .. }, .. }
+                Item::Typedef {
+                    decl: Decl::Named { name, .. },
+                    ..
+                }
                 | Item::Enum { name, .. }
                 | Item::Struct { name, .. }
                 | Item::Union { name, .. } => {
@@ -424,23 +462,29 @@ impl<'a> Lowerer<'a> {
         let head = &words[0];
         if !KNOWN.contains(&head.name.as_str()) {
             self.diags.push(
-                Diagnostic::new(Code::UnknownPragma, format!("unknown pragma `{}`", head.name))
-                    .primary(head.span, "")
-                    .note(format!("known pragmas: {}", KNOWN.join(", "))),
+                Diagnostic::new(
+                    Code::UnknownPragma,
+                    format!("unknown pragma `{}`", head.name),
+                )
+                .primary(head.span, "")
+                .note(format!("known pragmas: {}", KNOWN.join(", "))),
             );
             return;
         }
         if words.len() != 2 {
             self.diags.push(
-                Diagnostic::new(Code::UnknownPragma, format!("`pragma {}` takes one name", head.name))
-                    .primary(span, ""),
+                Diagnostic::new(
+                    Code::UnknownPragma,
+                    format!("`pragma {}` takes one name", head.name),
+                )
+                .primary(span, ""),
             );
         }
     }
 
     // ----- constants -----
 
-    fn value_name(&self, id: &Ident) -> Name {
+    fn value_name(id: &Ident) -> Name {
         Name {
             xdr: id.name.clone(),
             rust: names::const_name(&id.name),
@@ -459,8 +503,11 @@ impl<'a> Lowerer<'a> {
             Some(State::Done(v)) => return v.ok_or(None),
             Some(State::Busy) => {
                 return Err(Some(
-                    Diagnostic::new(Code::ConstEval, format!("constant `{key}` depends on itself"))
-                        .primary(used_at.span, "used here while it is being defined"),
+                    Diagnostic::new(
+                        Code::ConstEval,
+                        format!("constant `{key}` depends on itself"),
+                    )
+                    .primary(used_at.span, "used here while it is being defined"),
                 ));
             }
             None => {}
@@ -501,7 +548,11 @@ impl<'a> Lowerer<'a> {
             .rev()
             .find(|&j| {
                 let m = &body.members[j];
-                m.value.is_some() || matches!(self.values.get(m.name.name.as_str()), Some(State::Done(Some(_))))
+                m.value.is_some()
+                    || matches!(
+                        self.values.get(m.name.name.as_str()),
+                        Some(State::Done(Some(_)))
+                    )
             })
             .unwrap_or(0);
         let base_name = body.members[base_index].name.name.as_str();
@@ -517,7 +568,9 @@ impl<'a> Lowerer<'a> {
         for k in base_index + 1..=index {
             value += 1;
             let m = &body.members[k];
-            if m.value.is_none() && !matches!(self.values.get(m.name.name.as_str()), Some(State::Done(_))) {
+            if m.value.is_none()
+                && !matches!(self.values.get(m.name.name.as_str()), Some(State::Done(_)))
+            {
                 self.values.insert(&m.name.name, State::Done(Some(value)));
             }
         }
@@ -531,27 +584,31 @@ impl<'a> Lowerer<'a> {
         self.memo(&define.name.name, used_at, |s| {
             if define.body.trim().is_empty() {
                 return Err(Some(
-                    Diagnostic::new(Code::WrongKind, format!("macro `{}` has no value", define.name.name))
-                        .primary(used_at.span, "used as a constant here")
-                        .secondary(define.name.span, "defined without a value"),
+                    Diagnostic::new(
+                        Code::WrongKind,
+                        format!("macro `{}` has no value", define.name.name),
+                    )
+                    .primary(used_at.span, "used as a constant here")
+                    .secondary(define.name.span, "defined without a value"),
                 ));
             }
             let file = define.body_span.file;
-            let expr = parser::parse_expr(&define.body, define.body_span.start as usize, file, false)
-                .map_err(|_| {
-                    Some(
-                        Diagnostic::new(
-                            Code::WrongKind,
-                            format!(
-                                "macro `{}` is `{}`, not an integer constant",
-                                define.name.name,
-                                define.body.trim()
-                            ),
+            let expr =
+                parser::parse_expr(&define.body, define.body_span.start as usize, file, false)
+                    .map_err(|_| {
+                        Some(
+                            Diagnostic::new(
+                                Code::WrongKind,
+                                format!(
+                                    "macro `{}` is `{}`, not an integer constant",
+                                    define.name.name,
+                                    define.body.trim()
+                                ),
+                            )
+                            .primary(used_at.span, "used as a constant here")
+                            .secondary(define.body_span, "defined here"),
                         )
-                        .primary(used_at.span, "used as a constant here")
-                        .secondary(define.body_span, "defined here"),
-                    )
-                })?;
+                    })?;
             consteval::eval(&expr, s)
         })
     }
@@ -582,7 +639,11 @@ impl<'a> Lowerer<'a> {
             return None;
         }
         self.suggestions_left -= 1;
-        let candidates = if values { self.value_candidates() } else { self.type_candidates() };
+        let candidates = if values {
+            self.value_candidates()
+        } else {
+            self.type_candidates()
+        };
         did_you_mean(name, candidates)
     }
 
@@ -635,8 +696,11 @@ impl<'a> Lowerer<'a> {
     fn bound(&mut self, expr: &Expr) -> Option<u32> {
         if let Expr::Name(id) = expr {
             if let Some(Def::Type { span, .. }) = self.symbols.get(id.name.as_str()) {
-                let mut d = Diagnostic::new(Code::Bound, format!("array bound `{}` is a type, not a constant", id.name))
-                    .primary(id.span, "not a constant");
+                let mut d = Diagnostic::new(
+                    Code::Bound,
+                    format!("array bound `{}` is a type, not a constant", id.name),
+                )
+                .primary(id.span, "not a constant");
                 if let Some(span) = span {
                     d = d.secondary(*span, "defined as a type here");
                 }
@@ -645,16 +709,16 @@ impl<'a> Lowerer<'a> {
             }
         }
         match consteval::eval(expr, self) {
-            Ok(v) => match u32::try_from(v) {
-                Ok(v) => Some(v),
-                Err(_) => {
+            Ok(v) => {
+                let bound = u32::try_from(v).ok();
+                if bound.is_none() {
                     self.diags.push(
                         Diagnostic::new(Code::Bound, format!("array bound {v} is out of range"))
                             .primary(expr.span(), "must be from 0 to 4294967295"),
                     );
-                    None
                 }
-            },
+                bound
+            }
             Err(d) => {
                 self.diags.extend(d);
                 None
@@ -663,7 +727,11 @@ impl<'a> Lowerer<'a> {
     }
 
     fn macro_const(&mut self, define: &'a Define) {
-        let Some(Def::Macro { unit: Unit::Local, define: current }) = self.symbols.get(define.name.name.as_str()) else {
+        let Some(Def::Macro {
+            unit: Unit::Local,
+            define: current,
+        }) = self.symbols.get(define.name.name.as_str())
+        else {
             return;
         };
         if !std::ptr::eq(*current, define) {
@@ -679,7 +747,7 @@ impl<'a> Lowerer<'a> {
             DefineOrigin::Builtin => ConstKind::Builtin,
         };
         self.consts.push(Const {
-            name: self.value_name(&define.name),
+            name: Self::value_name(&define.name),
             value: ConstValue::Int(*v),
             kind,
             docs: Vec::new(),
@@ -713,7 +781,14 @@ impl<'a> Lowerer<'a> {
         if let Some(id) = self.type_ids.get(name) {
             return Some(*id);
         }
-        let Some(Def::Type { unit, src, span, docs, .. }) = self.symbols.get(name).cloned() else {
+        let Some(Def::Type {
+            unit,
+            src,
+            span,
+            docs,
+            ..
+        }) = self.symbols.get(name).cloned()
+        else {
             return None;
         };
         let span = span.unwrap_or(self.inputs.command_line);
@@ -751,7 +826,13 @@ impl<'a> Lowerer<'a> {
         match src {
             TypeSrc::Extern => TypeKind::Extern,
             TypeSrc::Typedef(decl) => {
-                let Decl::Named { ty, shape, name: id, .. } = decl else {
+                let Decl::Named {
+                    ty,
+                    shape,
+                    name: id,
+                    ..
+                } = decl
+                else {
                     unreachable!("void typedefs are never declared")
                 };
                 let ty = self
@@ -782,8 +863,14 @@ impl<'a> Lowerer<'a> {
             let Ok(value32) = i32::try_from(value) else {
                 let at = m.value.as_ref().map_or(m.name.span, Expr::span);
                 self.diags.push(
-                    Diagnostic::new(Code::Range, format!("enum value {value} of `{}` does not fit in a 32-bit int", m.name.name))
-                        .primary(at, "XDR enums are signed 32-bit"),
+                    Diagnostic::new(
+                        Code::Range,
+                        format!(
+                            "enum value {value} of `{}` does not fit in a 32-bit int",
+                            m.name.name
+                        ),
+                    )
+                    .primary(at, "XDR enums are signed 32-bit"),
                 );
                 continue;
             };
@@ -835,17 +922,29 @@ impl<'a> Lowerer<'a> {
     fn check_member_dup(&mut self, seen: &mut HashMap<&'a str, Span>, id: &'a Ident, what: &str) {
         if let Some(first) = seen.get(id.name.as_str()) {
             self.diags.push(
-                Diagnostic::new(Code::DuplicateMember, format!("{what} `{}` is declared twice", id.name))
-                    .primary(id.span, "declared again here")
-                    .secondary(*first, "first declared here"),
+                Diagnostic::new(
+                    Code::DuplicateMember,
+                    format!("{what} `{}` is declared twice", id.name),
+                )
+                .primary(id.span, "declared again here")
+                .secondary(*first, "first declared here"),
             );
         } else {
             seen.insert(&id.name, id.span);
         }
     }
 
-    fn lower_field(&mut self, decl: &'a Decl, docs: &[Comment], owner: &str, unit: Unit) -> Option<Field> {
-        let Decl::Named { ty, name, shape, .. } = decl else {
+    fn lower_field(
+        &mut self,
+        decl: &'a Decl,
+        docs: &[Comment],
+        owner: &str,
+        unit: Unit,
+    ) -> Option<Field> {
+        let Decl::Named {
+            ty, name, shape, ..
+        } = decl
+        else {
             return None;
         };
         let ty = self.lower_ty(ty, shape, owner, &name.name, unit, false)?;
@@ -889,26 +988,30 @@ impl<'a> Lowerer<'a> {
                     None
                 }
             },
-            TypeSpec::String(span) => match shape {
-                Shape::Variable(e) => Some(Ty::String(bounded(self, e)?)),
-                Shape::Scalar if proc_type => Some(Ty::String(None)),
-                Shape::Fixed(_) => {
-                    self.diags.push(
+            TypeSpec::String(span) => {
+                match shape {
+                    Shape::Variable(e) => Some(Ty::String(bounded(self, e)?)),
+                    Shape::Scalar if proc_type => Some(Ty::String(None)),
+                    Shape::Fixed(_) => {
+                        self.diags.push(
                         Diagnostic::new(Code::Bound, "strings have no fixed-length form")
                             .primary(*span, "")
                             .help(format!("write `string {field}<N>`, or `opaque {field}[N]` for fixed bytes")),
                     );
-                    None
+                        None
+                    }
+                    Shape::Scalar | Shape::Optional => {
+                        self.diags.push(
+                            Diagnostic::new(Code::Bound, "`string` needs a maximum length")
+                                .primary(*span, "")
+                                .help(format!(
+                                    "write `string {field}<N>`, or `string {field}<>` for no limit"
+                                )),
+                        );
+                        None
+                    }
                 }
-                Shape::Scalar | Shape::Optional => {
-                    self.diags.push(
-                        Diagnostic::new(Code::Bound, "`string` needs a maximum length")
-                            .primary(*span, "")
-                            .help(format!("write `string {field}<N>`, or `string {field}<>` for no limit")),
-                    );
-                    None
-                }
-            },
+            }
             _ => {
                 let base = self.lower_base(ty, owner, field, unit)?;
                 Some(match shape {
@@ -933,7 +1036,11 @@ impl<'a> Lowerer<'a> {
             TypeSpec::Named { name, tag } => self.named(name, *tag),
             TypeSpec::InlineEnum(body) => {
                 let id = self.inline_type(owner, field, body.span, unit);
-                let kind = TypeKind::Enum(self.lower_enum(body, &self.types[id.index()].name.xdr.clone(), unit));
+                let kind = TypeKind::Enum(self.lower_enum(
+                    body,
+                    &self.types[id.index()].name.xdr.clone(),
+                    unit,
+                ));
                 self.types[id.index()].kind = kind;
                 Some(Ty::Named(id))
             }
@@ -965,14 +1072,14 @@ impl<'a> Lowerer<'a> {
     fn named(&mut self, name: &'a Ident, tag: Option<Tag>) -> Option<Ty> {
         match self.symbols.get(name.name.as_str()).cloned() {
             Some(Def::Type { src, span, .. }) => {
-                let matches = match (tag, src) {
+                let matches = matches!(
+                    (tag, src),
                     (None, _)
-                    | (_, TypeSrc::Typedef(_) | TypeSrc::Extern)
-                    | (Some(Tag::Struct), TypeSrc::Struct(_))
-                    | (Some(Tag::Enum), TypeSrc::Enum(_))
-                    | (Some(Tag::Union), TypeSrc::Union(_)) => true,
-                    _ => false,
-                };
+                        | (_, TypeSrc::Typedef(_) | TypeSrc::Extern)
+                        | (Some(Tag::Struct), TypeSrc::Struct(_))
+                        | (Some(Tag::Enum), TypeSrc::Enum(_))
+                        | (Some(Tag::Union), TypeSrc::Union(_))
+                );
                 if !matches {
                     let written = match tag {
                         Some(Tag::Struct) => "struct",
@@ -1009,8 +1116,14 @@ impl<'a> Lowerer<'a> {
                 None
             }
             None => {
-                let mut d = Diagnostic::new(Code::UndefinedType, format!("undefined type `{}`", name.name))
-                    .primary(name.span, "not defined in this file, its includes or imports");
+                let mut d = Diagnostic::new(
+                    Code::UndefinedType,
+                    format!("undefined type `{}`", name.name),
+                )
+                .primary(
+                    name.span,
+                    "not defined in this file, its includes or imports",
+                );
                 if let Some(s) = self.suggest(&name.name, false) {
                     d = d.help(format!("did you mean `{s}`?"));
                 } else {
@@ -1032,15 +1145,31 @@ impl<'a> Lowerer<'a> {
                 TypeSpec::Prim { prim, .. } => {
                     let prim = lower_prim(*prim);
                     return match prim {
-                        Prim::Float | Prim::Double | Prim::Quadruple | Prim::Hyper | Prim::UHyper => None,
+                        Prim::Float
+                        | Prim::Double
+                        | Prim::Quadruple
+                        | Prim::Hyper
+                        | Prim::UHyper => None,
                         p => Some(DiscriminantKind::Prim(p)),
                     };
                 }
-                TypeSpec::Named { name, .. } => match self.symbols.get(name.name.as_str()).cloned() {
-                    Some(Def::Type { src: TypeSrc::Enum(_), .. }) => {
+                TypeSpec::Named { name, .. } => match self.symbols.get(name.name.as_str()).cloned()
+                {
+                    Some(Def::Type {
+                        src: TypeSrc::Enum(_),
+                        ..
+                    }) => {
                         return self.type_id(&name.name).map(DiscriminantKind::Enum);
                     }
-                    Some(Def::Type { src: TypeSrc::Typedef(Decl::Named { ty, shape: Shape::Scalar, .. }), .. }) => {
+                    Some(Def::Type {
+                        src:
+                            TypeSrc::Typedef(Decl::Named {
+                                ty,
+                                shape: Shape::Scalar,
+                                ..
+                            }),
+                        ..
+                    }) => {
                         current = ty;
                     }
                     _ => return None,
@@ -1056,15 +1185,24 @@ impl<'a> Lowerer<'a> {
         let (disc_ty, disc_name) = match &body.discriminant {
             Decl::Void(span) => {
                 self.diags.push(
-                    Diagnostic::new(Code::Void, "a union discriminant cannot be `void`").primary(*span, ""),
+                    Diagnostic::new(Code::Void, "a union discriminant cannot be `void`")
+                        .primary(*span, ""),
                 );
                 return None;
             }
-            Decl::Named { ty, name, shape, span } => {
+            Decl::Named {
+                ty,
+                name,
+                shape,
+                span,
+            } => {
                 if *shape != Shape::Scalar {
                     self.diags.push(
-                        Diagnostic::new(Code::Discriminant, "a union discriminant must be a single value")
-                            .primary(*span, "not a scalar"),
+                        Diagnostic::new(
+                            Code::Discriminant,
+                            "a union discriminant must be a single value",
+                        )
+                        .primary(*span, "not a scalar"),
                     );
                     return None;
                 }
@@ -1091,7 +1229,9 @@ impl<'a> Lowerer<'a> {
         };
         let enum_members: Option<Vec<(i128, String)>> = match kind {
             DiscriminantKind::Enum(_) => {
-                let TypeSpec::Named { .. } = disc_ty else { return None };
+                let TypeSpec::Named { .. } = disc_ty else {
+                    return None;
+                };
                 Some(self.enum_members_of(disc_ty))
             }
             DiscriminantKind::Prim(_) => None,
@@ -1107,7 +1247,8 @@ impl<'a> Lowerer<'a> {
         for arm in &body.arms {
             let mut cases = Vec::new();
             for label in &arm.labels {
-                let Ok(value) = consteval::eval(label, self).map_err(|d| self.diags.extend(d)) else {
+                let Ok(value) = consteval::eval(label, self).map_err(|d| self.diags.extend(d))
+                else {
                     continue;
                 };
                 let label_text = match label {
@@ -1116,19 +1257,18 @@ impl<'a> Lowerer<'a> {
                     _ => value.to_string(),
                 };
                 let rust = if let Some(members) = &enum_members {
-                    match members.iter().find(|(v, _)| *v == value) {
-                        Some((_, xdr)) => names::variant_name(xdr),
-                        None => {
-                            self.diags.push(
-                                Diagnostic::new(
-                                    Code::CaseValue,
-                                    format!("case `{label_text}` ({value}) is not a member of the discriminant's enum"),
-                                )
-                                .primary(label.span(), "not an enum value")
-                                .secondary(disc_ty.span(), "the discriminant's type"),
-                            );
-                            continue;
-                        }
+                    if let Some((_, xdr)) = members.iter().find(|(v, _)| *v == value) {
+                        names::variant_name(xdr)
+                    } else {
+                        self.diags.push(
+                            Diagnostic::new(
+                                Code::CaseValue,
+                                format!("case `{label_text}` ({value}) is not a member of the discriminant's enum"),
+                            )
+                            .primary(label.span(), "not an enum value")
+                            .secondary(disc_ty.span(), "the discriminant's type"),
+                        );
+                        continue;
                     }
                 } else if !(lo..=hi).contains(&value) {
                     self.diags.push(
@@ -1145,9 +1285,12 @@ impl<'a> Lowerer<'a> {
                 };
                 if let Some(first) = seen.get(&value) {
                     self.diags.push(
-                        Diagnostic::new(Code::DuplicateCase, format!("duplicate case value {value}"))
-                            .primary(label.span(), "repeated here")
-                            .secondary(*first, "first used here"),
+                        Diagnostic::new(
+                            Code::DuplicateCase,
+                            format!("duplicate case value {value}"),
+                        )
+                        .primary(label.span(), "repeated here")
+                        .secondary(*first, "first used here"),
                     );
                     continue;
                 }
@@ -1199,9 +1342,14 @@ impl<'a> Lowerer<'a> {
     fn enum_members_of(&mut self, ty: &'a TypeSpec) -> Vec<(i128, String)> {
         let mut current = ty;
         loop {
-            let TypeSpec::Named { name, .. } = current else { return Vec::new() };
+            let TypeSpec::Named { name, .. } = current else {
+                return Vec::new();
+            };
             match self.symbols.get(name.name.as_str()).cloned() {
-                Some(Def::Type { src: TypeSrc::Enum(body), .. }) => {
+                Some(Def::Type {
+                    src: TypeSrc::Enum(body),
+                    ..
+                }) => {
                     let mut out = Vec::new();
                     for (i, m) in body.members.iter().enumerate() {
                         match self.member_value(body, i, &m.name) {
@@ -1211,7 +1359,10 @@ impl<'a> Lowerer<'a> {
                     }
                     return out;
                 }
-                Some(Def::Type { src: TypeSrc::Typedef(Decl::Named { ty, .. }), .. }) => current = ty,
+                Some(Def::Type {
+                    src: TypeSrc::Typedef(Decl::Named { ty, .. }),
+                    ..
+                }) => current = ty,
                 _ => return Vec::new(),
             }
         }
@@ -1228,7 +1379,13 @@ impl<'a> Lowerer<'a> {
             self.check_member_dup(&mut version_names, &v.name, "version");
             let vnum = self.u32_value(&v.number, "version number");
             if let Some(n) = vnum {
-                check_number(&mut version_numbers, n, v.number.span(), "version", &mut self.diags);
+                check_number(
+                    &mut version_numbers,
+                    n,
+                    v.number.span(),
+                    "version",
+                    &mut self.diags,
+                );
             }
             let mut procedures = Vec::new();
             let mut proc_names: HashMap<&str, Span> = HashMap::new();
@@ -1237,7 +1394,13 @@ impl<'a> Lowerer<'a> {
                 self.check_member_dup(&mut proc_names, &proc.name, "procedure");
                 let pnum = self.u32_value(&proc.number, "procedure number");
                 if let Some(n) = pnum {
-                    check_number(&mut proc_numbers, n, proc.number.span(), "procedure", &mut self.diags);
+                    check_number(
+                        &mut proc_numbers,
+                        n,
+                        proc.number.span(),
+                        "procedure",
+                        &mut self.diags,
+                    );
                 }
                 let result = match &proc.result {
                     ProcType::Void(_) => None,
@@ -1246,22 +1409,37 @@ impl<'a> Lowerer<'a> {
                     }
                 };
                 let mut args = Vec::new();
-                let only_void = proc.args.len() == 1 && matches!(proc.args[0].ty, ProcType::Void(_));
+                let only_void =
+                    proc.args.len() == 1 && matches!(proc.args[0].ty, ProcType::Void(_));
                 if !only_void {
                     for (i, arg) in proc.args.iter().enumerate() {
                         match &arg.ty {
                             ProcType::Void(span) => self.diags.push(
-                                Diagnostic::new(Code::Void, "`void` must be a procedure's only argument")
-                                    .primary(*span, ""),
+                                Diagnostic::new(
+                                    Code::Void,
+                                    "`void` must be a procedure's only argument",
+                                )
+                                .primary(*span, ""),
                             ),
                             ProcType::Type { ty, shape, span } => {
                                 let (xdr, span) = match &arg.name {
                                     Some(id) => (id.name.clone(), id.span),
                                     None => (format!("arg{}", i + 1), *span),
                                 };
-                                if let Some(ty) = self.lower_ty(ty, shape, &proc.name.name, &xdr, Unit::Local, true) {
+                                if let Some(ty) = self.lower_ty(
+                                    ty,
+                                    shape,
+                                    &proc.name.name,
+                                    &xdr,
+                                    Unit::Local,
+                                    true,
+                                ) {
                                     args.push(Arg {
-                                        name: Name { rust: names::field_name(&xdr), xdr, span },
+                                        name: Name {
+                                            rust: names::field_name(&xdr),
+                                            xdr,
+                                            span,
+                                        },
                                         ty,
                                     });
                                 }
@@ -1313,8 +1491,11 @@ impl<'a> Lowerer<'a> {
 impl Scope for Lowerer<'_> {
     fn value(&mut self, id: &Ident) -> EvalResult {
         let Some(def) = self.symbols.get(id.name.as_str()).cloned() else {
-            let mut d = Diagnostic::new(Code::UndefinedConst, format!("undefined constant `{}`", id.name))
-                .primary(id.span, "not defined");
+            let mut d = Diagnostic::new(
+                Code::UndefinedConst,
+                format!("undefined constant `{}`", id.name),
+            )
+            .primary(id.span, "not defined");
             if let Some(s) = self.suggest(&id.name, true) {
                 d = d.help(format!("did you mean `{s}`?"));
             } else {
@@ -1326,20 +1507,32 @@ impl Scope for Lowerer<'_> {
             return Err(Some(d));
         };
         match def {
-            Def::Const { name, value: ast::ConstValue::Int(expr), .. } => {
-                self.memo(&name.name, id, |s| consteval::eval(expr, s))
-            }
-            Def::Const { name, value: ast::ConstValue::Str(..), .. } => Err(Some(
-                Diagnostic::new(Code::WrongKind, format!("`{}` is a string constant, not a number", id.name))
-                    .primary(id.span, "a number is needed here")
-                    .secondary(name.span, "defined as a string here"),
+            Def::Const {
+                name,
+                value: ast::ConstValue::Int(expr),
+                ..
+            } => self.memo(&name.name, id, |s| consteval::eval(expr, s)),
+            Def::Const {
+                name,
+                value: ast::ConstValue::Str(..),
+                ..
+            } => Err(Some(
+                Diagnostic::new(
+                    Code::WrongKind,
+                    format!("`{}` is a string constant, not a number", id.name),
+                )
+                .primary(id.span, "a number is needed here")
+                .secondary(name.span, "defined as a string here"),
             )),
             Def::Member { body, index, .. } => self.member_value(body, index, id),
             Def::Macro { define, .. } => self.macro_value(define, id),
             Def::Rpc { name, numbers, .. } => self.rpc_value(name, &numbers, id),
             Def::Type { span, .. } => {
-                let mut d = Diagnostic::new(Code::WrongKind, format!("`{}` is a type, not a constant", id.name))
-                    .primary(id.span, "a constant is needed here");
+                let mut d = Diagnostic::new(
+                    Code::WrongKind,
+                    format!("`{}` is a type, not a constant", id.name),
+                )
+                .primary(id.span, "a constant is needed here");
                 if let Some(span) = span {
                     d = d.secondary(span, "defined as a type here");
                 }
@@ -1379,12 +1572,21 @@ fn label_variant(label: &Expr, value: i128) -> String {
     }
 }
 
-fn check_number(seen: &mut HashMap<u32, Span>, n: u32, span: Span, what: &str, diags: &mut Vec<Diagnostic>) {
+fn check_number(
+    seen: &mut HashMap<u32, Span>,
+    n: u32,
+    span: Span,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
     if let Some(first) = seen.get(&n) {
         diags.push(
-            Diagnostic::new(Code::DuplicateNumber, format!("duplicate {what} number {n}"))
-                .primary(span, "used again here")
-                .secondary(*first, "first used here"),
+            Diagnostic::new(
+                Code::DuplicateNumber,
+                format!("duplicate {what} number {n}"),
+            )
+            .primary(span, "used again here")
+            .secondary(*first, "first used here"),
         );
     } else {
         seen.insert(n, span);
@@ -1466,7 +1668,9 @@ fn doc_lines(docs: &[Comment]) -> Vec<String> {
             .lines()
             .map(|l| {
                 let t = l.trim_start();
-                let t = t.strip_prefix('*').map_or(t, |r| r.strip_prefix(' ').unwrap_or(r));
+                let t = t
+                    .strip_prefix('*')
+                    .map_or(t, |r| r.strip_prefix(' ').unwrap_or(r));
                 t.trim_end().to_string()
             })
             .collect();

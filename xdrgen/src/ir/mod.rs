@@ -65,7 +65,11 @@ pub struct Name {
 
 /// Where a definition comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "json", derive(Serialize), serde(tag = "kind", rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "json",
+    derive(Serialize),
+    serde(tag = "kind", rename_all = "snake_case")
+)]
 pub enum Origin {
     /// The input file or a file it `#include`s.
     Local,
@@ -286,7 +290,11 @@ pub struct TypeDef {
 
 /// The body of a type definition.
 #[derive(Clone, Debug)]
-#[cfg_attr(feature = "json", derive(Serialize), serde(tag = "kind", rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "json",
+    derive(Serialize),
+    serde(tag = "kind", rename_all = "snake_case")
+)]
 pub enum TypeKind {
     /// `typedef T name;`
     Alias {

@@ -73,7 +73,10 @@ impl Namespace {
             Some((first, first_span)) if first != xdr => diags.push(
                 Diagnostic::new(
                     Code::NameCollision,
-                    format!("{} `{xdr}` and `{first}` both become `{rust}` in Rust", self.what),
+                    format!(
+                        "{} `{xdr}` and `{first}` both become `{rust}` in Rust",
+                        self.what
+                    ),
                 )
                 .primary(span, format!("becomes `{rust}`"))
                 .secondary(*first_span, format!("`{first}` also becomes `{rust}`"))

@@ -10,7 +10,7 @@ pub(crate) mod preprocess;
 use crate::diagnostics::Diagnostic;
 use crate::source::{FileId, SourceMap};
 use ast::{Item, Spec};
-use preprocess::{PpConfig, Preprocessed};
+use preprocess::PpConfig;
 
 /// Preprocesses and parses `root` (already in `sources`) with its includes.
 pub(crate) fn parse_spec(
@@ -20,13 +20,10 @@ pub(crate) fn parse_spec(
     diags: &mut Vec<Diagnostic>,
 ) -> Spec {
     let pp = preprocess::preprocess(sources, root, config, diags);
-    let mut parsed: Vec<Option<Vec<Entry>>> = pp
-        .files
-        .iter()
-        .map(|f| Some(entries(f, diags)))
-        .collect();
+    let mut parsed: Vec<Option<Vec<Entry>>> =
+        pp.files.iter().map(|f| Some(entries(f, diags))).collect();
     let mut items = Vec::new();
-    splice(&pp, &mut parsed, 0, &mut items);
+    splice(&mut parsed, 0, &mut items);
     Spec {
         items,
         defines: pp.defines,
@@ -53,19 +50,23 @@ fn entries(f: &preprocess::PpFile, diags: &mut Vec<Diagnostic>) -> Vec<Entry> {
             }),
         )
     }));
-    out.extend(f.includes.iter().map(|&(at, child)| (at, Entry::Include(child))));
+    out.extend(
+        f.includes
+            .iter()
+            .map(|&(at, child)| (at, Entry::Include(child))),
+    );
     out.sort_by_key(|(at, _)| *at);
     out.into_iter().map(|(_, e)| e).collect()
 }
 
-fn splice(pp: &Preprocessed, parsed: &mut [Option<Vec<Entry>>], index: usize, out: &mut Vec<Item>) {
+fn splice(parsed: &mut [Option<Vec<Entry>>], index: usize, out: &mut Vec<Item>) {
     let Some(entries) = parsed[index].take() else {
         return;
     };
     for entry in entries {
         match entry {
             Entry::Item(item) => out.push(item),
-            Entry::Include(child) => splice(pp, parsed, child, out),
+            Entry::Include(child) => splice(parsed, child, out),
         }
     }
 }

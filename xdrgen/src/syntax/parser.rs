@@ -17,8 +17,8 @@ use nom::{IResult, Parser as _};
 
 use super::ast::{
     Arm, BinaryOp, Comment, ConstValue, Decl, Docs, EnumBody, EnumMember, Expr, Ident, Item,
-    Member, Prim, ProcArg, ProcType, Procedure, Program, Shape, StructBody, Tag, TypeSpec,
-    UnaryOp, UnionBody, Version,
+    Member, Prim, ProcArg, ProcType, Procedure, Program, Shape, StructBody, Tag, TypeSpec, UnaryOp,
+    UnionBody, Version,
 };
 use crate::diagnostics::{Code, Diagnostic};
 use crate::source::{FileId, Span};
@@ -32,9 +32,29 @@ const MAX_OPERATORS: u32 = 256;
 
 /// Words that cannot name a type, constant or field.
 const KEYWORDS: &[&str] = &[
-    "bool", "case", "const", "default", "double", "quadruple", "enum", "float", "hyper", "int",
-    "opaque", "string", "struct", "switch", "typedef", "union", "unsigned", "void", "program",
-    "version", "char", "short", "long",
+    "bool",
+    "case",
+    "const",
+    "default",
+    "double",
+    "quadruple",
+    "enum",
+    "float",
+    "hyper",
+    "int",
+    "opaque",
+    "string",
+    "struct",
+    "switch",
+    "typedef",
+    "union",
+    "unsigned",
+    "void",
+    "program",
+    "version",
+    "char",
+    "short",
+    "long",
 ];
 
 #[derive(Clone, Debug)]
@@ -149,7 +169,8 @@ fn is_ident_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-impl<'s> SpecParser<'s> {
+#[allow(clippy::unused_self)] // methods keep the grammar readable as one unit
+impl SpecParser<'_> {
     fn offset(&self, rest: &str) -> usize {
         self.base + self.src.len() - rest.len()
     }
@@ -173,7 +194,7 @@ impl<'s> SpecParser<'s> {
     }
 
     /// Turns `Error` into `Failure`: the input has committed to a construct.
-    fn cut<'a, T>(r: PResult<'a, T>) -> PResult<'a, T> {
+    fn cut<T>(r: PResult<'_, T>) -> PResult<'_, T> {
         r.map_err(|e| match e {
             nom::Err::Error(e) => nom::Err::Failure(e),
             other => other,
@@ -230,7 +251,7 @@ impl<'s> SpecParser<'s> {
         }
     }
 
-    fn enter<'a>(&self, at: &'a str) -> Result<DepthGuard<'_>, nom::Err<PErr>> {
+    fn enter(&self, at: &str) -> Result<DepthGuard<'_>, nom::Err<PErr>> {
         let d = self.depth.get() + 1;
         if d > MAX_DEPTH {
             return Err(self.failure(
@@ -619,7 +640,15 @@ impl<'s> SpecParser<'s> {
 
     fn type_spec<'a>(&self, i: &'a str) -> PResult<'a, TypeSpec> {
         let start = skip_blank(i);
-        let prim = |rest: &'a str, prim: Prim| Ok((rest, TypeSpec::Prim { prim, span: self.span(start, rest) }));
+        let prim = |rest: &'a str, prim: Prim| {
+            Ok((
+                rest,
+                TypeSpec::Prim {
+                    prim,
+                    span: self.span(start, rest),
+                },
+            ))
+        };
         let Some(word) = self.peek_word(i) else {
             return Err(self.error(i, "a type"));
         };
@@ -669,7 +698,13 @@ impl<'s> SpecParser<'s> {
                     return Ok((rest, TypeSpec::InlineUnion(Box::new(body))));
                 }
                 let (rest, name) = Self::cut(self.ident(rest))?;
-                Ok((rest, TypeSpec::Named { name, tag: Some(tag) }))
+                Ok((
+                    rest,
+                    TypeSpec::Named {
+                        name,
+                        tag: Some(tag),
+                    },
+                ))
             }
             w if KEYWORDS.contains(&w) => Err(self.error(i, "a type")),
             _ => {
@@ -808,7 +843,7 @@ impl<'s> SpecParser<'s> {
             members.push(EnumMember { docs, name, value });
             rest = r;
             if !more {
-                let (r, _) = self.ws(rest)?;
+                let (r, ()) = self.ws(rest)?;
                 if !r.starts_with('}') {
                     return Err(nom::Err::Failure(PErr {
                         rest: r.len(),
@@ -1067,10 +1102,7 @@ impl<'s> SpecParser<'s> {
         let start = skip_blank(i);
         let (mut rest, mut lhs) = self.unary(i, mode)?;
         let mut operators = 0;
-        loop {
-            let Some((op, prec, len)) = binary_op(skip_blank(rest), mode) else {
-                break;
-            };
+        while let Some((op, prec, len)) = binary_op(skip_blank(rest), mode) {
             if prec < min_prec {
                 break;
             }
@@ -1137,7 +1169,11 @@ impl<'s> SpecParser<'s> {
                     let paren = self.peek_sym(rest, '(');
                     let rest = if paren { self.sym(rest, '(')?.0 } else { rest };
                     let (rest, name) = Self::cut(self.word(rest))?;
-                    let rest = if paren { Self::cut(self.sym(rest, ')'))?.0 } else { rest };
+                    let rest = if paren {
+                        Self::cut(self.sym(rest, ')'))?.0
+                    } else {
+                        rest
+                    };
                     return Ok((
                         rest,
                         Expr::Defined {
@@ -1335,32 +1371,65 @@ mod tests {
             "struct s { int a; opaque b[4]; string c<>; unsigned d<10>; s *next; unsigned long e; };",
         );
         assert!(diags.is_empty(), "{diags:?}");
-        let Item::Struct { body, .. } = &items[0] else { panic!() };
+        let Item::Struct { body, .. } = &items[0] else {
+            panic!()
+        };
         assert_eq!(body.members.len(), 6);
-        let Decl::Named { ty, shape, .. } = &body.members[3].decl else { panic!() };
-        assert!(matches!(ty, TypeSpec::Prim { prim: Prim::UInt, .. }));
+        let Decl::Named { ty, shape, .. } = &body.members[3].decl else {
+            panic!()
+        };
+        assert!(matches!(
+            ty,
+            TypeSpec::Prim {
+                prim: Prim::UInt,
+                ..
+            }
+        ));
         assert!(matches!(shape, Shape::Variable(Some(_))));
-        let Decl::Named { shape, .. } = &body.members[4].decl else { panic!() };
+        let Decl::Named { shape, .. } = &body.members[4].decl else {
+            panic!()
+        };
         assert_eq!(*shape, Shape::Optional);
-        let Decl::Named { ty, .. } = &body.members[5].decl else { panic!() };
-        assert!(matches!(ty, TypeSpec::Prim { prim: Prim::ULong, .. }));
+        let Decl::Named { ty, .. } = &body.members[5].decl else {
+            panic!()
+        };
+        assert!(matches!(
+            ty,
+            TypeSpec::Prim {
+                prim: Prim::ULong,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn bound_expression_stops_at_angle() {
         let (items, diags) = parse("typedef opaque x<N + 1>;");
         assert!(diags.is_empty(), "{diags:?}");
-        let Item::Typedef { decl: Decl::Named { shape: Shape::Variable(Some(e)), .. }, .. } =
-            &items[0]
+        let Item::Typedef {
+            decl:
+                Decl::Named {
+                    shape: Shape::Variable(Some(e)),
+                    ..
+                },
+            ..
+        } = &items[0]
         else {
             panic!()
         };
-        assert!(matches!(e, Expr::Binary { op: BinaryOp::Add, .. }));
+        assert!(matches!(
+            e,
+            Expr::Binary {
+                op: BinaryOp::Add,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn recovers_after_bad_definition() {
-        let (items, diags) = parse("struct a { int; };\nstruct b { int x; };\nconst C = ;\nconst D = 1;");
+        let (items, diags) =
+            parse("struct a { int; };\nstruct b { int x; };\nconst C = ;\nconst D = 1;");
         assert_eq!(diags.len(), 2, "{diags:?}");
         assert_eq!(items.len(), 2);
     }
@@ -1368,7 +1437,9 @@ mod tests {
     #[test]
     fn attaches_leading_and_trailing_comments() {
         let (items, _) = parse("/* licence */\n\n/* the answer */\nconst A = 42; /* trailing */\n");
-        let Item::Const { docs, .. } = &items[0] else { panic!() };
+        let Item::Const { docs, .. } = &items[0] else {
+            panic!()
+        };
         assert_eq!(docs.len(), 1);
         assert_eq!(docs[0].text, " the answer ");
     }
@@ -1386,7 +1457,9 @@ mod tests {
             "program P { version V { int F(string name<>, int count) = 1; void G(void) = 2; } = 1; } = 0x20000001;",
         );
         assert!(diags.is_empty(), "{diags:?}");
-        let Item::Program(p) = &items[0] else { panic!() };
+        let Item::Program(p) = &items[0] else {
+            panic!()
+        };
         let f = &p.versions[0].procedures[0];
         assert_eq!(f.args.len(), 2);
         assert_eq!(f.args[0].name.as_ref().unwrap().name, "name");

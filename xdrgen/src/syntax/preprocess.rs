@@ -90,6 +90,7 @@ pub(crate) fn preprocess(
 }
 
 /// One open `#if` group.
+#[allow(clippy::struct_excessive_bools)] // the state of a cpp conditional
 struct Cond {
     /// Whether the enclosing group is active.
     parent_active: bool,
@@ -143,7 +144,15 @@ impl Pp<'_> {
                 blank(&mut masked, start, logical_end);
                 let body_start = start + first.unwrap_or(0) + 1;
                 if lead == Some('#') {
-                    self.directive(file, index, &text, body_start, logical_end, start, &mut conds);
+                    self.directive(
+                        file,
+                        index,
+                        &text,
+                        body_start,
+                        logical_end,
+                        start,
+                        &mut conds,
+                    );
                 } else if active {
                     self.passthrough(file, index, &text, &lines[n..=last], body_start);
                 }
@@ -210,14 +219,13 @@ impl Pp<'_> {
             return;
         }
         let name_at = end - rest.len() + (rest.len() - rest.trim_start().len());
-        if let Some(def) = self.parse_define(file, text, name_at, end, DefineOrigin::Passthrough) {
+        if let Some(def) = Self::parse_define(file, text, name_at, end, DefineOrigin::Passthrough) {
             self.define(def);
         }
     }
 
     /// Parses `NAME body` at `text[at..end]`. Function-like macros give None.
     fn parse_define(
-        &self,
         file: FileId,
         text: &str,
         at: usize,
@@ -236,7 +244,9 @@ impl Pp<'_> {
         }
         let body_at = at + name_len;
         // Blank line continuations so the body keeps its offsets.
-        let body = text[body_at..end].replace("\\\r\n", "   ").replace("\\\n", "  ");
+        let body = text[body_at..end]
+            .replace("\\\r\n", "   ")
+            .replace("\\\n", "  ");
         let body = body.trim_end_matches(['\r', ' ', '\t']).to_string();
         Some(Define {
             name: Ident {
@@ -340,7 +350,7 @@ impl Pp<'_> {
             _ if !active => {}
             "define" => {
                 let at = args_at + (text[args_at..end].len() - text[args_at..end].trim_start().len());
-                match self.parse_define(file, text, at, end, DefineOrigin::Directive) {
+                match Self::parse_define(file, text, at, end, DefineOrigin::Directive) {
                     Some(d) => self.define(d),
                     None if text[at..end].trim().is_empty() => self.diags.push(
                         Diagnostic::new(Code::Directive, "`#define` needs a macro name")
@@ -404,7 +414,14 @@ impl Pp<'_> {
         }
     }
 
-    fn eval_if(&mut self, file: FileId, text: &str, at: usize, end: usize, line_span: Span) -> bool {
+    fn eval_if(
+        &mut self,
+        file: FileId,
+        text: &str,
+        at: usize,
+        end: usize,
+        line_span: Span,
+    ) -> bool {
         let body = text[at..end].replace("\\\r\n", "   ").replace("\\\n", "  ");
         if body.trim().is_empty() {
             self.diags.push(
@@ -432,7 +449,14 @@ impl Pp<'_> {
         }
     }
 
-    fn include(&mut self, from: FileId, index: usize, args: &str, line_span: Span, line_start: usize) {
+    fn include(
+        &mut self,
+        from: FileId,
+        index: usize,
+        args: &str,
+        line_span: Span,
+        line_start: usize,
+    ) {
         let (name, quoted) = if let Some(rest) = args.strip_prefix('"') {
             (rest.split('"').next().filter(|_| rest.contains('"')), true)
         } else if let Some(rest) = args.strip_prefix('<') {
@@ -442,8 +466,11 @@ impl Pp<'_> {
         };
         let Some(name) = name.filter(|n| !n.is_empty()) else {
             self.diags.push(
-                Diagnostic::new(Code::Directive, "expected `#include \"FILE\"` or `#include <FILE>`")
-                    .primary(line_span, ""),
+                Diagnostic::new(
+                    Code::Directive,
+                    "expected `#include \"FILE\"` or `#include <FILE>`",
+                )
+                .primary(line_span, ""),
             );
             return;
         };
@@ -454,15 +481,21 @@ impl Pp<'_> {
             }
         }
         candidates.extend(self.config.include_dirs.iter().map(|d| d.join(name)));
-        let Some(path) = candidates.into_iter().find(|p| self.config.loader.exists(p)) else {
+        let Some(path) = candidates
+            .into_iter()
+            .find(|p| self.config.loader.exists(p))
+        else {
             let dirs: Vec<String> = self
                 .config
                 .include_dirs
                 .iter()
                 .map(|d| d.display().to_string())
                 .collect();
-            let mut d = Diagnostic::new(Code::IncludeNotFound, format!("cannot find include file `{name}`"))
-                .primary(line_span, "not found");
+            let mut d = Diagnostic::new(
+                Code::IncludeNotFound,
+                format!("cannot find include file `{name}`"),
+            )
+            .primary(line_span, "not found");
             d = if dirs.is_empty() {
                 d.help("add the directory that holds it with `-I DIR`")
             } else {
@@ -483,8 +516,11 @@ impl Pp<'_> {
         }
         if self.stack.len() >= MAX_INCLUDE_DEPTH {
             self.diags.push(
-                Diagnostic::new(Code::IncludeCycle, format!("#include nested more than {MAX_INCLUDE_DEPTH} deep"))
-                    .primary(line_span, ""),
+                Diagnostic::new(
+                    Code::IncludeCycle,
+                    format!("#include nested more than {MAX_INCLUDE_DEPTH} deep"),
+                )
+                .primary(line_span, ""),
             );
             return;
         }
@@ -497,8 +533,11 @@ impl Pp<'_> {
                 }
                 Err(e) => {
                     self.diags.push(
-                        Diagnostic::new(Code::IncludeNotFound, format!("cannot read `{}`: {e}", path.display()))
-                            .primary(line_span, ""),
+                        Diagnostic::new(
+                            Code::IncludeNotFound,
+                            format!("cannot read `{}`: {e}", path.display()),
+                        )
+                        .primary(line_span, ""),
                     );
                     return;
                 }
@@ -534,8 +573,13 @@ impl Scope for IfScope<'_> {
                 .primary(name.span, ""),
             ));
         }
-        let expr = parser::parse_expr(&def.body, def.body_span.start as usize, def.body_span.file, true)
-            .map_err(Some)?;
+        let expr = parser::parse_expr(
+            &def.body,
+            def.body_span.start as usize,
+            def.body_span.file,
+            true,
+        )
+        .map_err(Some)?;
         self.depth += 1;
         let v = consteval::eval(&expr, self);
         self.depth -= 1;
@@ -559,7 +603,11 @@ fn line_ranges(text: &str) -> Vec<(usize, usize)> {
     let mut start = 0;
     for (i, b) in text.bytes().enumerate() {
         if b == b'\n' {
-            let end = if i > start && text.as_bytes()[i - 1] == b'\r' { i - 1 } else { i };
+            let end = if i > start && text.as_bytes()[i - 1] == b'\r' {
+                i - 1
+            } else {
+                i
+            };
             out.push((start, end));
             start = i + 1;
         }
@@ -617,7 +665,10 @@ mod tests {
     use super::*;
     use crate::source::MemoryLoader;
 
-    fn run(files: &[(&str, &str)], predefined: &[&str]) -> (SourceMap, Preprocessed, Vec<Diagnostic>) {
+    fn run(
+        files: &[(&str, &str)],
+        predefined: &[&str],
+    ) -> (SourceMap, Preprocessed, Vec<Diagnostic>) {
         let mut loader = MemoryLoader::new();
         for (p, t) in files {
             loader.insert(*p, *t);
@@ -629,15 +680,26 @@ mod tests {
         let mut off = 0;
         for p in predefined {
             defs.push(Define {
-                name: Ident { name: (*p).to_string(), span: Span::new(cmd_id, off, off + p.len()) },
+                name: Ident {
+                    name: (*p).to_string(),
+                    span: Span::new(cmd_id, off, off + p.len()),
+                },
                 body: "1".to_string(),
                 body_span: Span::new(cmd_id, off, off + 1),
                 origin: DefineOrigin::CommandLine,
             });
             off += p.len() + 1;
         }
-        let root = sources.add(files[0].0, Some(PathBuf::from(files[0].0)), files[0].1.to_string());
-        let config = PpConfig { loader: &loader, include_dirs: &[], predefined: &defs };
+        let root = sources.add(
+            files[0].0,
+            Some(PathBuf::from(files[0].0)),
+            files[0].1.to_string(),
+        );
+        let config = PpConfig {
+            loader: &loader,
+            include_dirs: &[],
+            predefined: &defs,
+        };
         let mut diags = Vec::new();
         let out = preprocess(&mut sources, root, &config, &mut diags);
         (sources, out, diags)
@@ -670,7 +732,13 @@ mod tests {
 
     #[test]
     fn includes_resolve_next_to_the_file() {
-        let (_, out, diags) = run(&[("d/a.x", "#include \"b.x\"\nconst A = 1;\n"), ("d/b.x", "const B = 2;\n")], &[]);
+        let (_, out, diags) = run(
+            &[
+                ("d/a.x", "#include \"b.x\"\nconst A = 1;\n"),
+                ("d/b.x", "const B = 2;\n"),
+            ],
+            &[],
+        );
         assert!(diags.is_empty(), "{diags:?}");
         assert_eq!(out.files.len(), 2);
         assert_eq!(out.files[0].includes, vec![(0, 1)]);

@@ -25,10 +25,19 @@ fn valid_file_exits_zero_silently() {
 
 #[test]
 fn errors_exit_one_with_diagnostics_on_stderr() {
-    let o = xdrgen(&["check", "fixtures/x/program.x", "fixtures/errors/E0101-undefined-type.x"]);
+    let o = xdrgen(&[
+        "check",
+        "fixtures/x/program.x",
+        "fixtures/errors/E0101-undefined-type.x",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains("fixtures/errors/E0101-undefined-type.x:4:5: error[E0101]: undefined type `fattr4`"), "{err}");
+    assert!(
+        err.contains(
+            "fixtures/errors/E0101-undefined-type.x:4:5: error[E0101]: undefined type `fattr4`"
+        ),
+        "{err}"
+    );
     assert!(err.contains("did you mean `fattr3`?"), "{err}");
     assert!(err.contains("3 errors found"), "{err}");
 }
@@ -43,9 +52,22 @@ fn warnings_exit_zero() {
 #[test]
 fn usage_errors_exit_two() {
     assert_eq!(xdrgen(&["check"]).status.code(), Some(2));
-    assert_eq!(xdrgen(&["check", "--no-such-flag", "x.x"]).status.code(), Some(2));
-    assert_eq!(xdrgen(&["check", "-D", "1BAD=2", "fixtures/x/basic.x"]).status.code(), Some(2));
-    assert_eq!(xdrgen(&["check", "--extern-type", "nopath", "fixtures/x/basic.x"]).status.code(), Some(2));
+    assert_eq!(
+        xdrgen(&["check", "--no-such-flag", "x.x"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        xdrgen(&["check", "-D", "1BAD=2", "fixtures/x/basic.x"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        xdrgen(&["check", "--extern-type", "nopath", "fixtures/x/basic.x"])
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -70,7 +92,11 @@ fn defines_imports_and_include_dirs_from_flags() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = xdrgen(&["check", "fixtures/x/defines.x"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("`-D VIR_UUID_BUFLEN=VALUE`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("`-D VIR_UUID_BUFLEN=VALUE`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -80,12 +106,20 @@ fn json_prints_the_resolved_ir() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["xdrgen_ir_version"], 1);
     let ir = &v["modules"][0]["ir"];
-    let entry = ir["types"].as_array().unwrap().iter().find(|t| t["name"]["xdr"] == "entry").unwrap();
+    let entry = ir["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"]["xdr"] == "entry")
+        .unwrap();
     assert_eq!(entry["name"]["rust"], "Entry");
     assert_eq!(entry["kind"]["kind"], "struct");
     let next = &entry["kind"]["fields"][2];
     assert_eq!(next["name"]["xdr"], "nextentry");
-    assert!(next["ty"]["optional"]["boxed"]["named"].is_number(), "{next}");
+    assert!(
+        next["ty"]["optional"]["boxed"]["named"].is_number(),
+        "{next}"
+    );
 }
 
 #[test]

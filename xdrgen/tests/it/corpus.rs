@@ -24,7 +24,10 @@ fn corpus_files_check_or_fail_at_their_defect() {
             "CI must have the corpus at {}",
             dir.display()
         );
-        eprintln!("\n!!! SKIPPED: no corpus at {} (clone beside ../shared to run this)\n", dir.display());
+        eprintln!(
+            "\n!!! SKIPPED: no corpus at {} (clone beside ../shared to run this)\n",
+            dir.display()
+        );
         return;
     }
     let args_file = std::fs::read_to_string(dir.join("xdrgen-args.txt")).unwrap();
@@ -32,7 +35,11 @@ fn corpus_files_check_or_fail_at_their_defect() {
         args_file
             .lines()
             .filter(|l| !l.starts_with('#'))
-            .find_map(|l| l.split_once('\t').filter(|(f, _)| *f == rel).map(|(_, a)| a.to_string()))
+            .find_map(|l| {
+                l.split_once('\t')
+                    .filter(|(f, _)| *f == rel)
+                    .map(|(_, a)| a.to_string())
+            })
             .unwrap_or_default()
     };
     let mut files = Vec::new();
@@ -54,12 +61,19 @@ fn corpus_files_check_or_fail_at_their_defect() {
     let mut failures = Vec::new();
     let mut passed = 0;
     for path in &files {
-        let rel = path.strip_prefix(&dir).unwrap().to_string_lossy().replace('\\', "/");
+        let rel = path
+            .strip_prefix(&dir)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         let options = options_from_args(&args_for(&rel), &dir);
         let expected = KNOWN_DEFECTS.iter().find(|d| d.0 == rel);
         match (xdrgen::check(path, &options), expected) {
             (Ok(_), None) => passed += 1,
-            (Ok(_), Some(d)) => failures.push(format!("{rel}: expected {} at line {}, but it passed", d.1, d.2)),
+            (Ok(_), Some(d)) => failures.push(format!(
+                "{rel}: expected {} at line {}, but it passed",
+                d.1, d.2
+            )),
             (Err(Error::Source(diags)), Some(&(_, code, line, text))) => {
                 let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
                 let at_defect = errors.len() == 1 && {
@@ -74,7 +88,9 @@ fn corpus_files_check_or_fail_at_their_defect() {
                 if at_defect {
                     passed += 1;
                 } else {
-                    failures.push(format!("{rel}: expected only {code} at line {line}, got:\n{diags}"));
+                    failures.push(format!(
+                        "{rel}: expected only {code} at line {line}, got:\n{diags}"
+                    ));
                 }
             }
             (Err(e), _) => failures.push(format!("{rel}:\n{e}")),

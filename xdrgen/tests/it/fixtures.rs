@@ -44,7 +44,15 @@ fn diagnostics_of_invalid_fixtures() {
                 Err(Error::Source(d)) => d.render(Style::Plain),
                 Err(e) => e.to_string(),
             };
-            let code = path.file_name().unwrap().to_str().unwrap().split('-').next().unwrap().to_string();
+            let code = path
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .split('-')
+                .next()
+                .unwrap()
+                .to_string();
             assert!(
                 rendered.contains(&format!("[{code}]")),
                 "{} does not produce {code}:\n{rendered}",
@@ -60,14 +68,25 @@ fn every_code_has_a_fixture() {
     let dir = crate::workspace().join("fixtures/errors");
     let covered: BTreeSet<String> = std::fs::read_dir(&dir)
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().split('-').next().unwrap().to_string())
+        .map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .split('-')
+                .next()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     let missing: Vec<&str> = Code::ALL
         .iter()
         .map(|c| c.as_str())
         .filter(|c| !covered.contains(*c))
         .collect();
-    assert!(missing.is_empty(), "codes without a fixture in fixtures/errors: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "codes without a fixture in fixtures/errors: {missing:?}"
+    );
 }
 
 #[test]

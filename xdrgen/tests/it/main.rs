@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 
 /// The workspace root.
 pub(crate) fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Builds options from command-line style arguments (`-D`, `-I`,
@@ -18,7 +21,9 @@ pub(crate) fn options_from_args(args: &str, base: &Path) -> xdrgen::Options {
     let mut o = xdrgen::Options::new();
     let mut words = args.split_whitespace();
     while let Some(flag) = words.next() {
-        let value = words.next().unwrap_or_else(|| panic!("`{flag}` needs a value in `{args}`"));
+        let value = words
+            .next()
+            .unwrap_or_else(|| panic!("`{flag}` needs a value in `{args}`"));
         match flag {
             "-D" => match value.split_once('=') {
                 Some((n, v)) => o.define(n, Some(v)),

@@ -2,6 +2,7 @@
 //! deterministic mutations of real files (the fuzz target in `fuzz/` runs
 //! the same entry point for longer).
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use xdrgen::{MemoryLoader, Options};
@@ -33,18 +34,18 @@ fn hostile_shapes() {
     // Constants defined in reverse order: deep evaluation chains.
     let mut chain = String::new();
     for i in (1..5000).rev() {
-        chain.push_str(&format!("const C{i} = C{} + 1;\n", i - 1));
+        let _ = writeln!(chain, "const C{i} = C{} + 1;", i - 1);
     }
     chain.push_str("const C0 = 0;\n");
     check_text(chain.as_bytes());
     // Long typedef chains and huge enums.
     let mut types = String::from("typedef int t0;\n");
     for i in 1..20_000 {
-        types.push_str(&format!("typedef t{} t{i};\n", i - 1));
+        let _ = writeln!(types, "typedef t{} t{i};", i - 1);
     }
     types.push_str("enum big {");
     for i in 0..20_000 {
-        types.push_str(&format!("M{i},"));
+        let _ = write!(types, "M{i},");
     }
     types.push_str("};\nunion u switch (t19999 x) { case 1: void; };");
     check_text(types.as_bytes());
@@ -61,15 +62,53 @@ impl Rng {
         self.0
     }
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        usize::try_from(self.next() % n.max(1) as u64).expect("below n")
     }
 }
 
 const TOKENS: &[&str] = &[
-    "{", "}", ";", "<", ">", "[", "]", "(", ")", "*", "=", ",", ":", "struct", "union", "enum",
-    "switch", "case", "default", "typedef", "const", "program", "version", "void", "opaque",
-    "string", "unsigned", "#if 0\n", "#endif\n", "#define X\n", "\n%", "/*", "*/", "'", "\"",
-    "0x", "99999999999999999999", "-", "TRUE", "pragma", "namespace", "\\\n",
+    "{",
+    "}",
+    ";",
+    "<",
+    ">",
+    "[",
+    "]",
+    "(",
+    ")",
+    "*",
+    "=",
+    ",",
+    ":",
+    "struct",
+    "union",
+    "enum",
+    "switch",
+    "case",
+    "default",
+    "typedef",
+    "const",
+    "program",
+    "version",
+    "void",
+    "opaque",
+    "string",
+    "unsigned",
+    "#if 0\n",
+    "#endif\n",
+    "#define X\n",
+    "\n%",
+    "/*",
+    "*/",
+    "'",
+    "\"",
+    "0x",
+    "99999999999999999999",
+    "-",
+    "TRUE",
+    "pragma",
+    "namespace",
+    "\\\n",
 ];
 
 #[test]
@@ -79,7 +118,9 @@ fn mutated_real_files_never_panic() {
         .unwrap()
         .filter_map(|e| {
             let p = e.unwrap().path();
-            p.extension().is_some_and(|x| x == "x").then(|| std::fs::read(p).unwrap())
+            p.extension()
+                .is_some_and(|x| x == "x")
+                .then(|| std::fs::read(p).unwrap())
         })
         .collect();
     let corpus_nfs = crate::workspace().join("../shared/corpus/nfsv3/nfs3.x");

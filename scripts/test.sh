@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite, as a newcomer and CI run it: installs the Debian
+# packages the tests need (C rpcgen and libtirpc, the reference
+# implementation), then runs every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v rpcgen >/dev/null 2>&1 || need+=(rpcsvc-proto)
+[ -e /usr/include/tirpc/rpc/rpc.h ] || need+=(libtirpc-dev)
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+if [ ${#need[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update
+    $sudo apt-get install -y --no-install-recommends "${need[@]}"
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
