@@ -10,11 +10,74 @@ use crate::diagnostics::Style;
 use crate::{Error, Options};
 
 /// XDR / ONC RPC protocol compiler: `.x` files to Rust.
+///
+/// `xdrgen FILE.x -o OUT.rs` generates Rust; `xdrgen check FILE.x...` only checks.
 #[derive(Debug, Parser)]
-#[command(name = "xdrgen", version, about, long_about = None)]
+#[command(
+    name = "xdrgen",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    generate: GenerateArgs,
+}
+
+#[derive(Debug, Args)]
+struct GenerateArgs {
+    #[command(flatten)]
+    frontend: FrontendArgs,
+    #[command(flatten)]
+    codegen: CodegenArgs,
+    /// Where to write the Rust code; `-` for standard output (the default).
+    #[arg(short = 'o', long = "output", value_name = "OUT.rs")]
+    output: Option<PathBuf>,
+    /// The .x file to compile.
+    #[arg(value_name = "FILE", required = true)]
+    file: Option<PathBuf>,
+}
+
+/// Code-generation options.
+#[derive(Debug, Args)]
+struct CodegenArgs {
+    /// Path of the runtime crate in generated code.
+    #[arg(long = "runtime-path", value_name = "PATH")]
+    runtime_path: Option<String>,
+    /// Add a derive to every generated type (e.g. `serde::Serialize`).
+    #[arg(long = "derive", value_name = "PATH")]
+    derives: Vec<String>,
+    /// Add an attribute to one type, or to all with `*` (`nfs_fh3=#[derive(Hash)]`).
+    #[arg(long = "type-attribute", value_name = "NAME=ATTR")]
+    type_attributes: Vec<String>,
+    /// Also generate `Random` impls for property tests (runtime feature `testing`).
+    #[arg(long)]
+    random: bool,
+    /// Leave the .x comments out of the rustdoc.
+    #[arg(long = "no-comments")]
+    no_comments: bool,
+}
+
+impl CodegenArgs {
+    fn apply(&self, o: &mut Options) -> Result<(), String> {
+        if let Some(p) = &self.runtime_path {
+            o.runtime_path(p);
+        }
+        for d in &self.derives {
+            o.derive(d);
+        }
+        for a in &self.type_attributes {
+            let Some((name, attr)) = a.split_once('=') else {
+                return Err(format!("`--type-attribute {a}`: expected NAME=ATTRIBUTE"));
+            };
+            o.type_attribute(name, attr);
+        }
+        o.random(self.random).no_comments(self.no_comments);
+        Ok(())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,8 +181,61 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check(args) => check(&args),
+        Some(Command::Check(args)) => check(&args),
+        None => generate(&cli.generate),
     }
+}
+
+fn generate(args: &GenerateArgs) -> ExitCode {
+    let mut options = match args.frontend.options() {
+        Ok(o) => o,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(msg) = args.codegen.apply(&mut options) {
+        eprintln!("error: {msg}");
+        return ExitCode::from(2);
+    }
+    let Some(file) = &args.file else {
+        eprintln!("error: no input file");
+        return ExitCode::from(2);
+    };
+    let style = args.frontend.style();
+    let generated = match crate::generate(file, &options) {
+        Ok(g) => g,
+        Err(Error::Source(d)) => {
+            let n = d.error_count();
+            eprint!("{}", d.render(style));
+            eprintln!("{}: {n} error{} found", file.display(), if n == 1 { "" } else { "s" });
+            return ExitCode::from(1);
+        }
+        Err(Error::Config(msg)) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    eprint!("{}", generated.checked.warnings.render(style));
+    match args.output.as_deref() {
+        None => {
+            let _ = std::io::stdout().lock().write_all(generated.to_source().as_bytes());
+        }
+        Some(p) if p == std::path::Path::new("-") => {
+            let _ = std::io::stdout().lock().write_all(generated.to_source().as_bytes());
+        }
+        Some(p) => {
+            if let Err(e) = generated.write_to(p) {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn check(args: &CheckArgs) -> ExitCode {

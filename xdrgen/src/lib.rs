@@ -21,6 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod codegen;
 mod consteval;
 pub mod diagnostics;
 pub mod ir;
@@ -70,6 +71,20 @@ pub struct Options {
     pub imports: Vec<Import>,
     /// Types the user provides as Rust paths (CLI `--extern-type NAME=PATH`).
     pub extern_types: Vec<(String, String)>,
+    /// Path of the runtime crate in generated code (CLI `--runtime-path`);
+    /// default `::xdrgen_runtime`.
+    pub runtime_path: Option<String>,
+    /// Extra derives for every generated struct, enum and union
+    /// (CLI `--derive PATH`), e.g. `serde::Serialize`.
+    pub derives: Vec<String>,
+    /// Extra attributes by XDR type name, `*` for every type
+    /// (CLI `--type-attribute NAME=ATTR`).
+    pub type_attributes: Vec<(String, String)>,
+    /// Also generate `Random` impls for property tests (CLI `--random`;
+    /// needs the runtime's `testing` feature).
+    pub random: bool,
+    /// Leave `.x` comments out of the rustdoc (CLI `--no-comments`).
+    pub no_comments: bool,
 }
 
 impl Options {
@@ -109,6 +124,114 @@ impl Options {
         self.extern_types.push((name.into(), rust_path.into()));
         self
     }
+    /// Sets the runtime crate's path (`--runtime-path`).
+    pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
+        self.runtime_path = Some(path.into());
+        self
+    }
+
+    /// Adds a derive to every generated type (`--derive`).
+    pub fn derive(&mut self, path: impl Into<String>) -> &mut Self {
+        self.derives.push(path.into());
+        self
+    }
+
+    /// Adds an attribute to one type, or to all with `*` (`--type-attribute`).
+    pub fn type_attribute(&mut self, xdr_name: impl Into<String>, attribute: impl Into<String>) -> &mut Self {
+        self.type_attributes.push((xdr_name.into(), attribute.into()));
+        self
+    }
+
+    /// Generates `Random` impls (`--random`).
+    pub fn random(&mut self, on: bool) -> &mut Self {
+        self.random = on;
+        self
+    }
+
+    /// Drops `.x` comments from the rustdoc (`--no-comments`).
+    pub fn no_comments(&mut self, on: bool) -> &mut Self {
+        self.no_comments = on;
+        self
+    }
+
+    fn codegen(&self) -> Result<codegen::CodegenOptions, Error> {
+        let tokens = |what: &str, text: &str| {
+            text.parse::<proc_macro2::TokenStream>()
+                .map_err(|e| Error::Config(format!("{what} `{text}` is not valid Rust: {e}")))
+        };
+        let runtime_path = tokens("runtime path", self.runtime_path.as_deref().unwrap_or("::xdrgen_runtime"))?;
+        let derives = self.derives.iter().map(|d| tokens("derive", d)).collect::<Result<_, _>>()?;
+        let type_attributes = self
+            .type_attributes
+            .iter()
+            .map(|(n, a)| Ok((n.clone(), tokens("attribute", a)?)))
+            .collect::<Result<_, Error>>()?;
+        Ok(codegen::CodegenOptions {
+            runtime_path,
+            derives,
+            type_attributes,
+            random: self.random,
+            comments: !self.no_comments,
+        })
+    }
+}
+
+/// Generated Rust for one `.x` file.
+#[derive(Debug)]
+pub struct Generated {
+    tokens: proc_macro2::TokenStream,
+    source_name: String,
+    /// The checked input the code was generated from.
+    pub checked: Checked,
+}
+
+impl Generated {
+    /// The generated items as tokens (for the proc-macro; unformatted).
+    pub fn to_token_stream(&self) -> proc_macro2::TokenStream {
+        self.tokens.clone()
+    }
+
+    /// The generated code as formatted source with its `@generated` header.
+    #[cfg(feature = "format")]
+    pub fn to_source(&self) -> String {
+        codegen::render(self.tokens.clone(), &self.source_name)
+    }
+
+    /// Writes the formatted source to `path`, only when it changed (so
+    /// builds that depend on its timestamp do not rerun).
+    #[cfg(feature = "format")]
+    pub fn write_to(&self, path: impl AsRef<Path>) -> Result<bool, Error> {
+        let path = path.as_ref();
+        let text = self.to_source();
+        if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
+            return Ok(false);
+        }
+        std::fs::write(path, text).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(true)
+    }
+}
+
+/// Generates Rust from a `.x` file.
+pub fn generate(path: impl AsRef<Path>, options: &Options) -> Result<Generated, Error> {
+    generate_with(&FsLoader, path.as_ref(), options)
+}
+
+/// Generates Rust from a `.x` file read through `loader`.
+pub fn generate_with(loader: &dyn FileLoader, path: &Path, options: &Options) -> Result<Generated, Error> {
+    let codegen = options.codegen()?;
+    let checked = check_with(loader, path, options)?;
+    let tokens = codegen::generate(&checked.module, &codegen);
+    let source_name = path
+        .file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    Ok(Generated {
+        tokens,
+        source_name,
+        checked,
+    })
 }
 
 /// Why a run failed.

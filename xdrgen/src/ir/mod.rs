@@ -12,7 +12,7 @@ pub mod annotations;
 mod cycles;
 mod dump;
 mod lower;
-mod names;
+pub(crate) mod names;
 pub(crate) mod prelude;
 
 pub use annotations::{Acl, Annotations, Generate, Priority};

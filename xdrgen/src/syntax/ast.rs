@@ -523,6 +523,19 @@ pub enum Item {
 }
 
 impl Item {
+    /// The comments documenting the definition, if it can have any.
+    pub fn docs_mut(&mut self) -> Option<&mut Docs> {
+        match self {
+            Item::Const { docs, .. }
+            | Item::Typedef { docs, .. }
+            | Item::Enum { docs, .. }
+            | Item::Struct { docs, .. }
+            | Item::Union { docs, .. } => Some(docs),
+            Item::Program(p) => Some(&mut p.docs),
+            Item::Passthrough { .. } | Item::Pragma { .. } | Item::Namespace { .. } => None,
+        }
+    }
+
     /// Where the definition starts, for ordering spliced files.
     pub fn span(&self) -> Span {
         match self {

@@ -421,7 +421,12 @@ impl SpecParser<'_> {
                 continue;
             }
             match self.definition(rest, docs, diags) {
-                Ok((after, item)) => {
+                Ok((after, mut item)) => {
+                    // `const A = 1; /* what A is */` documents A.
+                    let (after, trailing) = self.trailing_comment(after);
+                    if let (Some(c), Some(docs)) = (trailing, item.docs_mut()) {
+                        docs.push(c);
+                    }
                     items.push(item);
                     i = after;
                 }

@@ -1,0 +1,123 @@
+//! XDR strings: bytes that are usually, but not always, UTF-8.
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use core::str::Utf8Error;
+
+/// An XDR `string`. RFC 4506 strings are ASCII by convention, but C peers
+/// send whatever bytes they hold, so this keeps every byte: nothing is
+/// rejected or lost on decode. [`to_str`](XdrString::to_str) and
+/// [`to_string_lossy`](XdrString::to_string_lossy) give the UTF-8 view.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct XdrString(Vec<u8>);
+
+impl XdrString {
+    /// An empty string.
+    pub const fn new() -> XdrString {
+        XdrString(Vec::new())
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The bytes, owned.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    /// The string as UTF-8, if it is.
+    pub fn to_str(&self) -> Result<&str, Utf8Error> {
+        core::str::from_utf8(&self.0)
+    }
+
+    /// The string as UTF-8, invalid sequences replaced by U+FFFD.
+    pub fn to_string_lossy(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.0)
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the string is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&str> for XdrString {
+    fn from(s: &str) -> XdrString {
+        XdrString(s.as_bytes().to_vec())
+    }
+}
+
+impl From<String> for XdrString {
+    fn from(s: String) -> XdrString {
+        XdrString(s.into_bytes())
+    }
+}
+
+impl From<Vec<u8>> for XdrString {
+    fn from(bytes: Vec<u8>) -> XdrString {
+        XdrString(bytes)
+    }
+}
+
+impl From<&[u8]> for XdrString {
+    fn from(bytes: &[u8]) -> XdrString {
+        XdrString(bytes.to_vec())
+    }
+}
+
+impl AsRef<[u8]> for XdrString {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for XdrString {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for XdrString {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl fmt::Debug for XdrString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_str() {
+            Ok(s) => fmt::Debug::fmt(s, f),
+            Err(_) => write!(f, "b\"{}\"", self.0.escape_ascii()),
+        }
+    }
+}
+
+impl fmt::Display for XdrString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.to_string_lossy(), f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    #[test]
+    fn keeps_invalid_utf8() {
+        let s = XdrString::from(&b"caf\xe9"[..]);
+        assert!(s.to_str().is_err());
+        assert_eq!(s.to_string_lossy(), "caf\u{fffd}");
+        assert_eq!(format!("{s:?}"), "b\"caf\\xe9\"");
+        assert_eq!(format!("{:?}", XdrString::from("ok")), "\"ok\"");
+    }
+}

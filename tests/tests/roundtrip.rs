@@ -1,0 +1,23 @@
+//! For every generated struct, enum and union of the fixtures and the
+//! corpus: `decode(encode(v)) == v` and `encode(v).len() == encoded_len(v)`
+//! on random values.
+
+use xdrgen_tests::roundtrip::TYPES;
+
+const SEEDS: u64 = 200;
+
+#[test]
+fn every_generated_type_round_trips() {
+    let mut failures = Vec::new();
+    for (name, check) in TYPES {
+        for seed in 0..SEEDS {
+            if let Err(e) = check(seed) {
+                failures.push(format!("{name} (seed {seed}): {e}"));
+                break;
+            }
+        }
+    }
+    eprintln!("round trip: {} types x {SEEDS} random values", TYPES.len());
+    assert!(TYPES.len() > 1000, "expected every corpus type, got {}", TYPES.len());
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}

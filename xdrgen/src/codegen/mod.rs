@@ -1,0 +1,339 @@
+//! IR → Rust tokens. Reads only [`ir::Module`](crate::ir::Module) and the
+//! options; never the syntax tree.
+//!
+//! Generated code is plain: one Rust item per XDR definition, impls of the
+//! runtime's `XdrEncode`/`XdrDecode`, absolute paths everywhere, no inner
+//! attributes (it must work with `include!`), and everything from the
+//! runtime reached through `<runtime_path>::__private_v1`.
+
+mod codec;
+mod items;
+#[cfg(feature = "format")]
+mod render;
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+
+#[cfg(feature = "format")]
+pub use render::render;
+
+use crate::ir::{Len, Module, Origin, Ty, TypeDef, TypeId, TypeKind};
+
+/// Code-generation settings (part of [`crate::Options`]).
+#[derive(Clone, Debug)]
+pub struct CodegenOptions {
+    /// Path of the runtime crate (`::xdrgen_runtime`).
+    pub runtime_path: TokenStream,
+    /// Extra derives for every struct, enum and union.
+    pub derives: Vec<TokenStream>,
+    /// Extra attributes by XDR type name (`*` for every type).
+    pub type_attributes: Vec<(String, TokenStream)>,
+    /// Emit `Random` impls (needs the runtime's `testing` feature).
+    pub random: bool,
+    /// Turn `.x` comments into rustdoc.
+    pub comments: bool,
+}
+
+/// What codegen knows about each type, decided once up front.
+#[derive(Clone, Copy, Debug)]
+struct Props {
+    /// No floats inside: `Eq` can be derived.
+    eq: bool,
+    /// `Hash` can be derived.
+    hash: bool,
+    /// `Default` can be derived.
+    default: bool,
+    /// Encoded size when it does not depend on the value.
+    fixed_size: Option<usize>,
+    /// Smallest encoded size.
+    min_size: usize,
+    /// For a struct whose last field is `Option<Box<Self>>`: that field.
+    /// Such lists are encoded, decoded, compared, cloned and dropped in a
+    /// loop, so a million-node NFS READDIR reply needs no deep stack.
+    list_link: Option<usize>,
+}
+
+struct Gen<'m> {
+    m: &'m Module,
+    o: &'m CodegenOptions,
+    /// `<runtime>::__private_v1`
+    rt: TokenStream,
+    props: Vec<Props>,
+}
+
+/// Generates the Rust items for a module.
+pub fn generate(m: &Module, o: &CodegenOptions) -> TokenStream {
+    let runtime = &o.runtime_path;
+    let mut g = Gen {
+        m,
+        o,
+        rt: quote!(#runtime::__private_v1),
+        props: Vec::new(),
+    };
+    g.props = g.compute_props();
+    let mut out = TokenStream::new();
+    for c in &m.consts {
+        out.extend(g.constant(c));
+    }
+    for t in &m.types {
+        if matches!(t.origin, Origin::Local | Origin::Builtin) {
+            out.extend(g.type_def(t));
+        }
+    }
+    for p in &m.programs {
+        out.extend(g.program(p));
+    }
+    out
+}
+
+pub(crate) fn ident(name: &str) -> Ident {
+    match name.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, Span::call_site()),
+        None => Ident::new(name, Span::call_site()),
+    }
+}
+
+impl Gen<'_> {
+    /// How generated code names a type: bare for types of this module, by
+    /// path for imported and external ones.
+    fn type_path(&self, id: TypeId) -> TokenStream {
+        let t = self.m.ty(id);
+        let name = ident(&t.name.rust);
+        match &t.origin {
+            Origin::Local | Origin::Builtin => quote!(#name),
+            Origin::Imported { file, rust_path } => {
+                let path = rust_path.clone().unwrap_or_else(|| {
+                    let stem = std::path::Path::new(file)
+                        .file_stem()
+                        .map_or("imported".to_string(), |s| s.to_string_lossy().into_owned());
+                    format!("super::{}", crate::ir::names::field_name(&stem))
+                });
+                let path: TokenStream = path.parse().unwrap_or_else(|_| quote!(super));
+                quote!(#path::#name)
+            }
+            Origin::Extern { rust_path } => rust_path.parse().unwrap_or_else(|_| quote!(#name)),
+        }
+    }
+
+    /// The Rust type of a type expression.
+    fn rust_ty(&self, ty: &Ty) -> TokenStream {
+        let rt = &self.rt;
+        match ty {
+            Ty::Prim(p) => codec::prim_ty(*p, rt),
+            Ty::Opaque(Len::Fixed(n)) => {
+                let n = proc_macro2::Literal::usize_unsuffixed(*n as usize);
+                quote!([u8; #n])
+            }
+            Ty::Opaque(Len::Variable(_)) => quote!(#rt::Vec<u8>),
+            Ty::String(_) => quote!(#rt::XdrString),
+            Ty::Array { elem, len } => {
+                let e = self.rust_ty(elem);
+                match len {
+                    Len::Fixed(n) => {
+                        let n = proc_macro2::Literal::usize_unsuffixed(*n as usize);
+                        quote!([#e; #n])
+                    }
+                    Len::Variable(_) => quote!(#rt::Vec<#e>),
+                }
+            }
+            Ty::Optional(inner) => {
+                let i = self.rust_ty(inner);
+                quote!(::core::option::Option<#i>)
+            }
+            Ty::Named(id) => self.type_path(*id),
+            Ty::Boxed(inner) => {
+                let i = self.rust_ty(inner);
+                quote!(#rt::Box<#i>)
+            }
+        }
+    }
+
+    /// Derivable traits and sizes for every type, as a greatest fixpoint
+    /// (recursive types start optimistic and are refuted).
+    fn compute_props(&self) -> Vec<Props> {
+        let mut props: Vec<Props> = self
+            .m
+            .types
+            .iter()
+            .map(|t| Props {
+                eq: true,
+                hash: true,
+                default: true,
+                fixed_size: None,
+                min_size: 0,
+                list_link: self.list_link(t),
+            })
+            .collect();
+        loop {
+            let mut changed = false;
+            for (i, t) in self.m.types.iter().enumerate() {
+                let (eq, hash, default) = self.derivable(t, &props);
+                let p = &mut props[i];
+                let new = (p.eq && eq, p.hash && hash && p.list_link.is_none(), p.default && default);
+                if new != (p.eq, p.hash, p.default) {
+                    (p.eq, p.hash, p.default) = new;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        // Sizes: a second fixpoint, from below (recursive types are never
+        // of fixed size, and their minimum ends at an optional or union).
+        let mut probe = Gen {
+            m: self.m,
+            o: self.o,
+            rt: self.rt.clone(),
+            props,
+        };
+        for _ in 0..64 {
+            let sizes: Vec<_> = self.m.types.iter().map(|t| probe.sizes(t)).collect();
+            let mut changed = false;
+            for (p, (fixed, min)) in probe.props.iter_mut().zip(sizes) {
+                if (fixed, min) != (p.fixed_size, p.min_size) {
+                    (p.fixed_size, p.min_size) = (fixed, min);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        probe.props
+    }
+
+    fn sizes(&self, t: &TypeDef) -> (Option<usize>, usize) {
+        match &t.kind {
+            TypeKind::Alias { ty } => (self.fixed_size(ty), self.min_size(ty)),
+            TypeKind::Enum(_) => (Some(4), 4),
+            TypeKind::Struct(s) => {
+                if self.props[t.id.index()].list_link.is_some() {
+                    let min = s.fields.iter().map(|f| self.min_size(&f.ty)).sum();
+                    return (None, min);
+                }
+                let fixed = s
+                    .fields
+                    .iter()
+                    .map(|f| self.fixed_size(&f.ty))
+                    .try_fold(0usize, |acc, s| s.and_then(|s| acc.checked_add(s)));
+                let min = s.fields.iter().map(|f| self.min_size(&f.ty)).fold(0usize, usize::saturating_add);
+                (fixed, min)
+            }
+            TypeKind::Union(u) => {
+                let arms = u
+                    .arms
+                    .iter()
+                    .map(|a| a.field.as_ref().map_or(0, |f| self.min_size(&f.ty)))
+                    .chain(u.default.iter().map(|d| d.field.as_ref().map_or(0, |f| self.min_size(&f.ty))))
+                    .min()
+                    .unwrap_or(0);
+                (None, 4 + arms)
+            }
+            TypeKind::Extern => (None, 0),
+        }
+    }
+
+    fn derivable(&self, t: &TypeDef, props: &[Props]) -> (bool, bool, bool) {
+        let tys: Vec<&Ty> = match &t.kind {
+            TypeKind::Alias { ty } => vec![ty],
+            TypeKind::Enum(_) => return (true, true, true),
+            TypeKind::Struct(s) => s.fields.iter().map(|f| &f.ty).collect(),
+            TypeKind::Union(u) => u
+                .arms
+                .iter()
+                .filter_map(|a| a.field.as_ref())
+                .chain(u.default.iter().filter_map(|d| d.field.as_ref()))
+                .map(|f| &f.ty)
+                .chain(std::iter::once(&u.discriminant.ty))
+                .collect(),
+            // External types promise only Debug, Clone and PartialEq.
+            TypeKind::Extern => return (false, false, false),
+        };
+        let mut eq = true;
+        let mut hash = true;
+        let mut default = !matches!(t.kind, TypeKind::Union(_));
+        for ty in tys {
+            let (e, h, d) = ty_props(ty, props);
+            eq &= e;
+            hash &= h;
+            default &= d;
+        }
+        (eq, hash, default)
+    }
+
+    /// The index of a struct's last field when it is `Option<Box<Self>>`
+    /// (directly or through a typedef).
+    fn list_link(&self, t: &TypeDef) -> Option<usize> {
+        let TypeKind::Struct(s) = &t.kind else { return None };
+        let last = s.fields.len().checked_sub(1)?;
+        let mut ty = &s.fields[last].ty;
+        for _ in 0..16 {
+            match ty {
+                Ty::Named(id) => match &self.m.ty(*id).kind {
+                    TypeKind::Alias { ty: inner } => ty = inner,
+                    _ => return None,
+                },
+                Ty::Optional(inner) => {
+                    return matches!(&**inner, Ty::Boxed(b) if matches!(&**b, Ty::Named(id) if *id == t.id))
+                        .then_some(last);
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// Rustdoc for an item: its XDR name, then the `.x` comment in a
+    /// `text` fence so rustdoc never runs it as a doctest.
+    fn docs(&self, what: &str, docs: &[String]) -> TokenStream {
+        let head = format!(" XDR `{what}`.");
+        let mut out = quote!(#[doc = #head]);
+        if self.o.comments && !docs.is_empty() {
+            out.extend(quote!(#[doc = ""] #[doc = " ```text"]));
+            for line in docs {
+                let line = format!(" {line}");
+                out.extend(quote!(#[doc = #line]));
+            }
+            out.extend(quote!(#[doc = " ```"]));
+        }
+        out
+    }
+
+    fn extra_attributes(&self, xdr: &str) -> TokenStream {
+        let mut out = TokenStream::new();
+        for (name, attr) in &self.o.type_attributes {
+            if name == "*" || name == xdr {
+                out.extend(attr.clone());
+            }
+        }
+        out
+    }
+}
+
+/// Whether a type expression allows `Eq`, `Hash` and `Default`.
+fn ty_props(ty: &Ty, props: &[Props]) -> (bool, bool, bool) {
+    match ty {
+        Ty::Prim(crate::ir::Prim::Float | crate::ir::Prim::Double) => (false, false, true),
+        Ty::Prim(_) | Ty::String(_) | Ty::Opaque(Len::Variable(_)) => (true, true, true),
+        // std implements Default for arrays of up to 32 elements only.
+        Ty::Opaque(Len::Fixed(n)) => (true, true, *n <= 32),
+        Ty::Array { elem, len } => {
+            let (e, h, d) = ty_props(elem, props);
+            let d = match len {
+                Len::Fixed(n) => d && *n <= 32,
+                Len::Variable(_) => true,
+            };
+            (e, h, d)
+        }
+        Ty::Optional(inner) => {
+            let (e, h, _) = ty_props(inner, props);
+            (e, h, true)
+        }
+        Ty::Boxed(inner) => ty_props(inner, props),
+        Ty::Named(id) => {
+            let p = props[id.index()];
+            (p.eq, p.hash, p.default)
+        }
+    }
+}
