@@ -12,12 +12,20 @@ struct Input {
     module: String,
     path: PathBuf,
     options: xdrgen::Options,
+    /// The path relative to the corpus, for corpus files.
+    corpus_rel: Option<String>,
 }
 
 fn module_name(rel: &str) -> String {
     rel.trim_end_matches(".x")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -33,8 +41,13 @@ fn options_from_args(args: &str, base: &Path) -> xdrgen::Options {
             },
             "-I" => o.include_dir(base.join(value)),
             "--import" => {
-                let (file, path) = value.split_once('=').map_or((value, None), |(f, p)| (f, Some(p)));
-                let rust = path.map_or_else(|| format!("crate::corpus_{}", module_name(file)), str::to_string);
+                let (file, path) = value
+                    .split_once('=')
+                    .map_or((value, None), |(f, p)| (f, Some(p)));
+                let rust = path.map_or_else(
+                    || format!("crate::corpus_{}", module_name(file)),
+                    str::to_string,
+                );
                 o.import(base.join(file), Some(&rust))
             }
             "--extern-type" => {
@@ -48,7 +61,10 @@ fn options_from_args(args: &str, base: &Path) -> xdrgen::Options {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let mut inputs = Vec::new();
 
@@ -72,19 +88,30 @@ fn main() {
         let mut options = options_from_args(args, path.parent().unwrap());
         // Fixtures' imports are generated too, as `fixture_<stem>` modules.
         for import in &mut options.imports {
-            let stem = import.path.file_stem().unwrap().to_string_lossy().into_owned();
+            let stem = import
+                .path
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             import.rust_path = Some(format!("crate::fixture_{stem}"));
         }
         if args.contains("--extern-type") {
             // The external type is provided by src/lib.rs.
             options.extern_types = vec![("external_thing".into(), "crate::support::Thing".into())];
         }
-        inputs.push(Input { module: format!("fixture_{stem}"), path, options });
+        inputs.push(Input {
+            module: format!("fixture_{stem}"),
+            path,
+            options,
+            corpus_rel: None,
+        });
     }
     inputs.push(Input {
         module: "fixture_shared_types".into(),
         path: fixtures.join("include/shared_types.x"),
         options: xdrgen::Options::new(),
+        corpus_rel: None,
     });
 
     let corpus = root.join("../shared/corpus");
@@ -105,25 +132,42 @@ fn main() {
         }
         files.sort();
         for path in files {
-            let rel = path.strip_prefix(&corpus).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(&corpus)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             let args = args_file
                 .lines()
-                .find_map(|l| l.split_once('\t').filter(|(f, _)| *f == rel).map(|(_, a)| a))
+                .find_map(|l| {
+                    l.split_once('\t')
+                        .filter(|(f, _)| *f == rel)
+                        .map(|(_, a)| a)
+                })
                 .unwrap_or("");
             inputs.push(Input {
                 module: format!("corpus_{}", module_name(&rel)),
                 path,
                 options: options_from_args(args, &corpus),
+                corpus_rel: Some(rel),
             });
         }
     } else if std::env::var_os("CI").is_some() {
         panic!("CI must have the corpus at {}", corpus.display());
     } else {
-        println!("cargo::warning=no corpus at {}: only fixtures are compiled", corpus.display());
+        println!(
+            "cargo::warning=no corpus at {}: only fixtures are compiled",
+            corpus.display()
+        );
     }
 
     let mut mods = String::new();
-    let mut table = String::from("/// Every generated struct, enum and union: (name, round-trip check).\npub static TYPES: &[(&str, fn(u64) -> Result<(), String>)] = &[\n");
+    let mut table = String::from(
+        "/// A property check on one random value.\npub type Check = fn(u64) -> Result<(), String>;\n\n/// Every generated struct, enum and union: (name, round-trip check).\npub static TYPES: &[(&str, Check)] = &[\n",
+    );
+    let mut interop = String::from(
+        "/// Every generated struct, enum and union of the corpus, for differential tests.\npub static TYPES: &[InteropType] = &[\n",
+    );
     let mut skipped = Vec::new();
     for mut input in inputs {
         input.options.random(true);
@@ -131,7 +175,11 @@ fn main() {
             Ok(g) => g,
             Err(e) => {
                 // Files the front end rejects (a real defect) are not generated.
-                skipped.push(format!("{}: {}", input.path.display(), e.to_string().lines().next().unwrap_or("")));
+                skipped.push(format!(
+                    "{}: {}",
+                    input.path.display(),
+                    e.to_string().lines().next().unwrap_or("")
+                ));
                 continue;
             }
         };
@@ -152,10 +200,22 @@ fn main() {
                     "    (\"{}::{}\", crate::roundtrip::check::<crate::{}::{}>),",
                     input.module, t.name.xdr, input.module, t.name.rust
                 );
+                if let Some(rel) = &input.corpus_rel {
+                    if matches!(t.origin, Origin::Local) {
+                        let path = format!("crate::{}::{}", input.module, t.name.rust);
+                        let _ = writeln!(
+                            interop,
+                            "    InteropType {{ file: {rel:?}, xdr_name: {:?}, random_encoded: random_encoded::<{path}>, reencode: reencode::<{path}> }},",
+                            t.name.xdr
+                        );
+                    }
+                }
             }
         }
     }
     table.push_str("];\n");
+    interop.push_str("];\n");
+    std::fs::write(out.join("interop.rs"), interop).unwrap();
     for s in &skipped {
         println!("cargo::warning=not generated (front end rejects it): {s}");
     }

@@ -148,7 +148,11 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn small<T: TryFrom<i64>>(&mut self, wide: i64, at: usize, type_name: &'static str) -> Result<T, DecodeError> {
+    fn small<T: TryFrom<i64>>(
+        wide: i64,
+        at: usize,
+        type_name: &'static str,
+    ) -> Result<T, DecodeError> {
         T::try_from(wide).map_err(|_| DecodeError::OutOfRange {
             at,
             type_name,
@@ -160,28 +164,28 @@ impl<'a> Decoder<'a> {
     pub fn i8(&mut self) -> Result<i8, DecodeError> {
         let at = self.position();
         let v = self.i32()?;
-        self.small(i64::from(v), at, "char")
+        Self::small(i64::from(v), at, "char")
     }
 
     /// Reads a C `unsigned char` word (`xdr_u_char`).
     pub fn u8(&mut self) -> Result<u8, DecodeError> {
         let at = self.position();
         let v = self.u32()?;
-        self.small(i64::from(v), at, "unsigned char")
+        Self::small(i64::from(v), at, "unsigned char")
     }
 
     /// Reads a C `short` word (`xdr_short`).
     pub fn i16(&mut self) -> Result<i16, DecodeError> {
         let at = self.position();
         let v = self.i32()?;
-        self.small(i64::from(v), at, "short")
+        Self::small(i64::from(v), at, "short")
     }
 
     /// Reads a C `unsigned short` word (`xdr_u_short`).
     pub fn u16(&mut self) -> Result<u16, DecodeError> {
         let at = self.position();
         let v = self.u32()?;
-        self.small(i64::from(v), at, "unsigned short")
+        Self::small(i64::from(v), at, "unsigned short")
     }
 
     /// Skips the padding after `len` data bytes; it must be zero unless
@@ -271,7 +275,12 @@ impl<'a> Decoder<'a> {
     /// `min_wire_len` bytes), `max_elements` and the allocation limit
     /// (`elem_size` bytes each in memory).
     #[inline]
-    pub fn count(&mut self, max: u32, min_wire_len: usize, elem_size: usize) -> Result<usize, DecodeError> {
+    pub fn count(
+        &mut self,
+        max: u32,
+        min_wire_len: usize,
+        elem_size: usize,
+    ) -> Result<usize, DecodeError> {
         let at = self.position();
         let n = self.u32()?;
         if n > max {
@@ -281,7 +290,13 @@ impl<'a> Decoder<'a> {
     }
 
     /// Checks that `n` elements can be decoded and allocated.
-    fn reserve(&mut self, at: usize, n: u32, min_wire_len: usize, elem_size: usize) -> Result<usize, DecodeError> {
+    fn reserve(
+        &mut self,
+        at: usize,
+        n: u32,
+        min_wire_len: usize,
+        elem_size: usize,
+    ) -> Result<usize, DecodeError> {
         let needed = u64::from(n) * min_wire_len as u64;
         if needed > self.rest.len() as u64 {
             return Err(DecodeError::OverInput {
@@ -349,31 +364,55 @@ mod tests {
 
     #[test]
     fn truncated_input_is_an_error() {
-        assert_eq!(dec(&[0, 0, 1]).u32(), Err(DecodeError::Truncated { at: 0, needed: 1 }));
+        assert_eq!(
+            dec(&[0, 0, 1]).u32(),
+            Err(DecodeError::Truncated { at: 0, needed: 1 })
+        );
     }
 
     #[test]
     fn huge_declared_length_allocates_nothing() {
         let mut d = dec(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]);
-        assert!(matches!(d.opaque_var(u32::MAX), Err(DecodeError::OverInput { at: 0, .. })));
+        assert!(matches!(
+            d.opaque_var(u32::MAX),
+            Err(DecodeError::OverInput { at: 0, .. })
+        ));
         let mut d = dec(&[0xff, 0xff, 0xff, 0xff]);
-        assert!(matches!(d.count(u32::MAX, 0, 8), Err(DecodeError::Limit { limit: LimitKind::Elements, .. })));
+        assert!(matches!(
+            d.count(u32::MAX, 0, 8),
+            Err(DecodeError::Limit {
+                limit: LimitKind::Elements,
+                ..
+            })
+        ));
     }
 
     #[test]
     fn padding_and_bools_are_strict_by_default() {
         let bytes = [0, 0, 0, 1, b'a', 0, 1, 0];
-        assert_eq!(dec(&bytes).opaque_var(8), Err(DecodeError::NonZeroPadding { at: 5 }));
+        assert_eq!(
+            dec(&bytes).opaque_var(8),
+            Err(DecodeError::NonZeroPadding { at: 5 })
+        );
         let lenient = Limits::default().lenient();
         let mut d = Decoder::new(&bytes, &lenient).unwrap();
         assert_eq!(d.opaque_var(8).unwrap(), b"a");
-        assert_eq!(dec(&[0, 0, 0, 2]).bool(), Err(DecodeError::InvalidBool { at: 0, value: 2 }));
-        assert_eq!(Decoder::new(&[0, 0, 0, 2], &lenient).unwrap().bool(), Ok(true));
+        assert_eq!(
+            dec(&[0, 0, 0, 2]).bool(),
+            Err(DecodeError::InvalidBool { at: 0, value: 2 })
+        );
+        assert_eq!(
+            Decoder::new(&[0, 0, 0, 2], &lenient).unwrap().bool(),
+            Ok(true)
+        );
     }
 
     #[test]
     fn c_char_range_is_checked() {
         assert_eq!(dec(&[0xff, 0xff, 0xff, 0x80]).i8(), Ok(-128));
-        assert!(matches!(dec(&[0, 0, 1, 0]).i8(), Err(DecodeError::OutOfRange { .. })));
+        assert!(matches!(
+            dec(&[0, 0, 1, 0]).i8(),
+            Err(DecodeError::OutOfRange { .. })
+        ));
     }
 }

@@ -114,7 +114,12 @@ pub fn check_bound(len: usize, max: u32, what: &'static str) -> Result<u32, Enco
 
 /// Appends a variable-length opaque or string: length, bytes, padding.
 #[inline]
-pub fn put_opaque_var(out: &mut Vec<u8>, bytes: &[u8], max: u32, what: &'static str) -> Result<(), EncodeError> {
+pub fn put_opaque_var(
+    out: &mut Vec<u8>,
+    bytes: &[u8],
+    max: u32,
+    what: &'static str,
+) -> Result<(), EncodeError> {
     let n = check_bound(bytes.len(), max, what)?;
     put_u32(out, n);
     put_opaque_fixed(out, bytes);
@@ -123,7 +128,12 @@ pub fn put_opaque_var(out: &mut Vec<u8>, bytes: &[u8], max: u32, what: &'static 
 
 /// Appends the element count of a variable-length array.
 #[inline]
-pub fn put_count(out: &mut Vec<u8>, len: usize, max: u32, what: &'static str) -> Result<(), EncodeError> {
+pub fn put_count(
+    out: &mut Vec<u8>,
+    len: usize,
+    max: u32,
+    what: &'static str,
+) -> Result<(), EncodeError> {
     let n = check_bound(len, max, what)?;
     put_u32(out, n);
     Ok(())
@@ -149,7 +159,11 @@ mod tests {
         assert!(put_opaque_var(&mut out, b"abcd", 4, "x").is_ok());
         assert_eq!(
             put_opaque_var(&mut out, b"abcde", 4, "x"),
-            Err(EncodeError::OverBound { what: "x", len: 5, max: 4 })
+            Err(EncodeError::OverBound {
+                what: "x",
+                len: 5,
+                max: 4
+            })
         );
     }
 }

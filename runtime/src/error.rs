@@ -105,26 +105,45 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DecodeError::Truncated { at, needed } => {
-                write!(f, "message truncated at byte {at}: {needed} more bytes needed")
+                write!(
+                    f,
+                    "message truncated at byte {at}: {needed} more bytes needed"
+                )
             }
             DecodeError::OverBound { at, len, max } => {
                 write!(f, "length {len} at byte {at} is over the bound {max}")
             }
-            DecodeError::OverInput { at, needed, remaining } => write!(
+            DecodeError::OverInput {
+                at,
+                needed,
+                remaining,
+            } => write!(
                 f,
                 "length at byte {at} needs {needed} bytes, only {remaining} left"
             ),
             DecodeError::InvalidBool { at, value } => {
                 write!(f, "invalid bool {value} at byte {at} (must be 0 or 1)")
             }
-            DecodeError::InvalidEnum { at, type_name, value } => {
+            DecodeError::InvalidEnum {
+                at,
+                type_name,
+                value,
+            } => {
                 write!(f, "{value} at byte {at} is not a value of enum {type_name}")
             }
-            DecodeError::InvalidDiscriminant { at, type_name, value } => write!(
+            DecodeError::InvalidDiscriminant {
+                at,
+                type_name,
+                value,
+            } => write!(
                 f,
                 "union {type_name} has no arm for discriminant {value} (at byte {at})"
             ),
-            DecodeError::OutOfRange { at, type_name, value } => {
+            DecodeError::OutOfRange {
+                at,
+                type_name,
+                value,
+            } => {
                 write!(f, "{value} at byte {at} does not fit C type {type_name}")
             }
             DecodeError::NonZeroPadding { at } => write!(f, "non-zero padding at byte {at}"),

@@ -21,7 +21,10 @@
 //! [xdrgen]: https://docs.rs/xdrgen
 #![no_std]
 #![deny(missing_docs)]
-#![cfg_attr(not(test), deny(clippy::cast_possible_truncation, clippy::cast_possible_wrap))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::cast_possible_truncation, clippy::cast_possible_wrap)
+)]
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -97,11 +100,11 @@ pub mod __private_v1 {
     pub use crate::decode::{Decoder, decode_array};
     pub use crate::encode::*;
     pub use crate::error::{DecodeError, EncodeError};
+    #[cfg(feature = "testing")]
+    pub use crate::testing::{Random, Rng};
     pub use crate::{Quadruple, XdrDecode, XdrEncode, XdrString};
     pub use alloc::boxed::Box;
     pub use alloc::vec::Vec;
-    #[cfg(feature = "testing")]
-    pub use crate::testing::{Random, Rng};
 }
 
 macro_rules! scalar {

@@ -49,7 +49,9 @@ pub mod roundtrip {
     {
         let mut rng = Rng::new(seed);
         let value = T::random(&mut rng);
-        let bytes = value.to_xdr().map_err(|e| format!("encode {value:?}: {e}"))?;
+        let bytes = value
+            .to_xdr()
+            .map_err(|e| format!("encode {value:?}: {e}"))?;
         if bytes.len() != value.encoded_len() {
             return Err(format!(
                 "encoded {} bytes, encoded_len says {}: {value:?}",
@@ -57,7 +59,8 @@ pub mod roundtrip {
                 value.encoded_len()
             ));
         }
-        let back = T::from_xdr(&bytes).map_err(|e| format!("decode {value:?} from {bytes:02x?}: {e}"))?;
+        let back =
+            T::from_xdr(&bytes).map_err(|e| format!("decode {value:?} from {bytes:02x?}: {e}"))?;
         if back != value {
             return Err(format!("round trip changed {value:?} into {back:?}"));
         }
@@ -65,4 +68,38 @@ pub mod roundtrip {
     }
 
     include!(concat!(env!("OUT_DIR"), "/types.rs"));
+}
+
+/// What differential tests against C rpcgen + libtirpc need of each
+/// generated type.
+pub mod interop {
+    use xdrgen_runtime::testing::{Random, Rng};
+    use xdrgen_runtime::{XdrDecode, XdrEncode};
+
+    /// One generated type of a corpus file.
+    pub struct InteropType {
+        /// The `.x` file, relative to `../shared/corpus`.
+        pub file: &'static str,
+        /// The XDR (and C) name of the type.
+        pub xdr_name: &'static str,
+        /// Encodes a random value made from a seed.
+        pub random_encoded: fn(u64) -> Result<Vec<u8>, String>,
+        /// Decodes bytes (default limits) and encodes the value again.
+        pub reencode: fn(&[u8]) -> Result<Vec<u8>, String>,
+    }
+
+    /// The XDR bytes of a random `T` made from `seed`.
+    pub fn random_encoded<T: Random + XdrEncode>(seed: u64) -> Result<Vec<u8>, String> {
+        T::random(&mut Rng::new(seed))
+            .to_xdr()
+            .map_err(|e| e.to_string())
+    }
+
+    /// Decodes a `T` from `bytes` and encodes it again.
+    pub fn reencode<T: XdrDecode + XdrEncode>(bytes: &[u8]) -> Result<Vec<u8>, String> {
+        let value = T::from_xdr(bytes).map_err(|e| e.to_string())?;
+        value.to_xdr().map_err(|e| e.to_string())
+    }
+
+    include!(concat!(env!("OUT_DIR"), "/interop.rs"));
 }

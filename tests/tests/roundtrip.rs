@@ -18,6 +18,15 @@ fn every_generated_type_round_trips() {
         }
     }
     eprintln!("round trip: {} types x {SEEDS} random values", TYPES.len());
-    assert!(TYPES.len() > 1000, "expected every corpus type, got {}", TYPES.len());
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        TYPES.len() > 1000,
+        "expected every corpus type, got {}",
+        TYPES.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

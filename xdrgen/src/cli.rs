@@ -208,7 +208,11 @@ fn generate(args: &GenerateArgs) -> ExitCode {
         Err(Error::Source(d)) => {
             let n = d.error_count();
             eprint!("{}", d.render(style));
-            eprintln!("{}: {n} error{} found", file.display(), if n == 1 { "" } else { "s" });
+            eprintln!(
+                "{}: {n} error{} found",
+                file.display(),
+                if n == 1 { "" } else { "s" }
+            );
             return ExitCode::from(1);
         }
         Err(Error::Config(msg)) => {
@@ -223,10 +227,14 @@ fn generate(args: &GenerateArgs) -> ExitCode {
     eprint!("{}", generated.checked.warnings.render(style));
     match args.output.as_deref() {
         None => {
-            let _ = std::io::stdout().lock().write_all(generated.to_source().as_bytes());
+            let _ = std::io::stdout()
+                .lock()
+                .write_all(generated.to_source().as_bytes());
         }
         Some(p) if p == std::path::Path::new("-") => {
-            let _ = std::io::stdout().lock().write_all(generated.to_source().as_bytes());
+            let _ = std::io::stdout()
+                .lock()
+                .write_all(generated.to_source().as_bytes());
         }
         Some(p) => {
             if let Err(e) = generated.write_to(p) {

@@ -137,8 +137,13 @@ impl Options {
     }
 
     /// Adds an attribute to one type, or to all with `*` (`--type-attribute`).
-    pub fn type_attribute(&mut self, xdr_name: impl Into<String>, attribute: impl Into<String>) -> &mut Self {
-        self.type_attributes.push((xdr_name.into(), attribute.into()));
+    pub fn type_attribute(
+        &mut self,
+        xdr_name: impl Into<String>,
+        attribute: impl Into<String>,
+    ) -> &mut Self {
+        self.type_attributes
+            .push((xdr_name.into(), attribute.into()));
         self
     }
 
@@ -159,8 +164,15 @@ impl Options {
             text.parse::<proc_macro2::TokenStream>()
                 .map_err(|e| Error::Config(format!("{what} `{text}` is not valid Rust: {e}")))
         };
-        let runtime_path = tokens("runtime path", self.runtime_path.as_deref().unwrap_or("::xdrgen_runtime"))?;
-        let derives = self.derives.iter().map(|d| tokens("derive", d)).collect::<Result<_, _>>()?;
+        let runtime_path = tokens(
+            "runtime path",
+            self.runtime_path.as_deref().unwrap_or("::xdrgen_runtime"),
+        )?;
+        let derives = self
+            .derives
+            .iter()
+            .map(|d| tokens("derive", d))
+            .collect::<Result<_, _>>()?;
         let type_attributes = self
             .type_attributes
             .iter()
@@ -194,7 +206,7 @@ impl Generated {
     /// The generated code as formatted source with its `@generated` header.
     #[cfg(feature = "format")]
     pub fn to_source(&self) -> String {
-        codegen::render(self.tokens.clone(), &self.source_name)
+        codegen::render(&self.tokens, &self.source_name)
     }
 
     /// Writes the formatted source to `path`, only when it changed (so
@@ -220,13 +232,18 @@ pub fn generate(path: impl AsRef<Path>, options: &Options) -> Result<Generated, 
 }
 
 /// Generates Rust from a `.x` file read through `loader`.
-pub fn generate_with(loader: &dyn FileLoader, path: &Path, options: &Options) -> Result<Generated, Error> {
+pub fn generate_with(
+    loader: &dyn FileLoader,
+    path: &Path,
+    options: &Options,
+) -> Result<Generated, Error> {
     let codegen = options.codegen()?;
     let checked = check_with(loader, path, options)?;
     let tokens = codegen::generate(&checked.module, &codegen);
-    let source_name = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let source_name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     Ok(Generated {
         tokens,
         source_name,

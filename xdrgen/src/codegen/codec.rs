@@ -55,13 +55,21 @@ impl Val {
     /// A method-call receiver.
     fn recv(&self) -> TokenStream {
         let e = &self.expr;
-        if self.compound { quote!((#e)) } else { quote!(#e) }
+        if self.compound {
+            quote!((#e))
+        } else {
+            quote!(#e)
+        }
     }
 
     /// The `T` inside a `Box<T>` this value holds, as a reference.
     fn unbox(&self) -> Val {
         let e = &self.expr;
-        let expr = if self.by_ref { quote!(&**#e) } else { quote!(&*#e) };
+        let expr = if self.by_ref {
+            quote!(&**#e)
+        } else {
+            quote!(&*#e)
+        };
         Val {
             expr,
             by_ref: true,
@@ -91,7 +99,9 @@ impl Gen<'_> {
             Ty::Array {
                 elem,
                 len: Len::Fixed(n),
-            } => self.fixed_size(elem).and_then(|s| s.checked_mul(*n as usize)),
+            } => self
+                .fixed_size(elem)
+                .and_then(|s| s.checked_mul(*n as usize)),
             Ty::Named(id) => self.props[id.index()].fixed_size,
             Ty::Boxed(inner) => self.fixed_size(inner),
             _ => None,
@@ -139,6 +149,7 @@ impl Gen<'_> {
             }
             Ty::Array { elem, len } => {
                 let body = self.encode(elem, &Val::reference(quote!(e)), what);
+                let items = v.r();
                 let v = v.recv();
                 let count = match len {
                     Len::Fixed(_) => quote!(),
@@ -149,7 +160,7 @@ impl Gen<'_> {
                 };
                 quote! {
                     #count
-                    for e in #v.iter() {
+                    for e in #items {
                         #body
                     }
                 }
@@ -163,7 +174,9 @@ impl Gen<'_> {
                             #rt::put_bool(out, true);
                             #body
                         }
-                        ::core::option::Option::None => #rt::put_bool(out, false),
+                        ::core::option::Option::None => {
+                            #rt::put_bool(out, false);
+                        }
                     }
                 }
             }
@@ -196,6 +209,8 @@ impl Gen<'_> {
                 if let Some(each) = self.fixed_size(elem) {
                     let each = Literal::usize_unsuffixed(each);
                     quote!(#count #v.len() * #each)
+                } else if matches!(self.expand(elem), Ty::Named(_)) {
+                    quote!(#count #v.iter().map(#rt::XdrEncode::encoded_len).sum::<usize>())
                 } else {
                     let each = self.len(elem, &Val::reference(quote!(e)));
                     quote!(#count #v.iter().map(|e| #each).sum::<usize>())
@@ -203,7 +218,11 @@ impl Gen<'_> {
             }
             Ty::Optional(inner) => {
                 let each = self.len(inner, &Val::reference(quote!(x)));
-                let bind = if self.fixed_size(inner).is_some() { quote!(_) } else { quote!(x) };
+                let bind = if self.fixed_size(inner).is_some() {
+                    quote!(_)
+                } else {
+                    quote!(x)
+                };
                 let v = v.r();
                 quote! {
                     4 + match #v {
@@ -243,11 +262,20 @@ impl Gen<'_> {
             Ty::Array { elem, len } => {
                 let each = self.decode(elem);
                 let elem_ty = self.rust_ty(elem);
-                let min = self.min_size(elem);
+                let min = Literal::usize_unsuffixed(self.min_size(elem));
                 match len {
                     Len::Fixed(n) => {
                         let n = Literal::usize_unsuffixed(*n as usize);
-                        quote!(#rt::decode_array::<#elem_ty, #n>(d, #min, |d| ::core::result::Result::Ok(#each))?)
+                        let f = if let Ty::Named(id) = self.expand(elem) {
+                            let t = self.type_path(*id);
+                            quote!(<#t as #rt::XdrDecode>::decode)
+                        } else if let Ty::Prim(p) = self.expand(elem) {
+                            let t = prim_ty(*p, rt);
+                            quote!(<#t as #rt::XdrDecode>::decode)
+                        } else {
+                            quote!(|d| ::core::result::Result::Ok(#each))
+                        };
+                        quote!(#rt::decode_array::<#elem_ty, #n>(d, #min, #f)?)
                     }
                     Len::Variable(max) => {
                         let max = bound(*max);
@@ -371,11 +399,41 @@ pub(super) fn prim_size(p: Prim) -> usize {
 /// The `<N>` bound as a literal; unbounded is `u32::MAX`.
 fn bound(max: Option<u32>) -> TokenStream {
     match max {
-        Some(n) => {
-            let n = Literal::u32_unsuffixed(n);
-            quote!(#n)
-        }
+        Some(n) => number(i128::from(n)),
         None => quote!(u32::MAX),
+    }
+}
+
+/// A decimal literal, with `_` every three digits when long (as clippy
+/// and people prefer).
+pub(super) fn number(v: i128) -> TokenStream {
+    let digits = v.unsigned_abs().to_string();
+    let text = if digits.len() > 4 {
+        let mut grouped = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push('_');
+            }
+            grouped.push(c);
+        }
+        grouped
+    } else {
+        digits
+    };
+    let lit: Literal = text.parse().expect("digits form a literal");
+    if v < 0 { quote!(-#lit) } else { quote!(#lit) }
+}
+
+/// Whether values of the type are `Copy` in Rust.
+pub(super) fn is_copy(g: &Gen<'_>, ty: &Ty) -> bool {
+    match g.expand(ty) {
+        Ty::Prim(_) | Ty::Opaque(Len::Fixed(_)) => true,
+        Ty::Array {
+            elem,
+            len: Len::Fixed(_),
+        } => is_copy(g, elem),
+        Ty::Named(id) => matches!(g.m.ty(*id).kind, TypeKind::Enum(_)),
+        _ => false,
     }
 }
 

@@ -3,10 +3,11 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::codec::Val;
+use super::codec::{Val, is_copy, number};
 use super::{Gen, ident};
 use crate::ir::{
-    Const, ConstValue, DiscriminantKind, Enum, Field, Prim, Program, Struct, Ty, TypeDef, TypeKind, Union,
+    Const, ConstValue, DiscriminantKind, Enum, Field, Prim, Program, Struct, Ty, TypeDef, TypeKind,
+    Union,
 };
 
 impl Gen<'_> {
@@ -15,7 +16,8 @@ impl Gen<'_> {
         let docs = self.docs(&format!("const {}", c.name.xdr), &c.docs);
         match &c.value {
             ConstValue::Int(v) => {
-                let (ty, lit) = const_type(*v);
+                let ty = const_type(*v);
+                let lit = number(*v);
                 quote! {
                     #docs
                     pub const #name: #ty = #lit;
@@ -114,7 +116,7 @@ impl Gen<'_> {
         }
         let variants = members.iter().enumerate().map(|(i, m)| {
             let v = ident(&m.name.rust);
-            let value = Literal::i32_unsuffixed(m.value);
+            let value = number(i128::from(m.value));
             let d = self.docs(&m.name.xdr, &m.docs);
             let default = (i == 0).then(|| quote!(#[default]));
             quote!(#d #default #v = #value)
@@ -134,7 +136,7 @@ impl Gen<'_> {
         });
         let from = members.iter().map(|m| {
             let v = ident(&m.name.rust);
-            let value = Literal::i32_unsuffixed(m.value);
+            let value = number(i128::from(m.value));
             quote!(#value => ::core::result::Result::Ok(Self::#v))
         });
         let random = self.o.random.then(|| {
@@ -247,7 +249,11 @@ impl Gen<'_> {
         }
         let derives = self.derives(
             t,
-            &["::core::clone::Clone", "::core::fmt::Debug", "::core::cmp::PartialEq"],
+            &[
+                "::core::clone::Clone",
+                "::core::fmt::Debug",
+                "::core::cmp::PartialEq",
+            ],
         );
         let rt = &self.rt;
         let what = |f: &Field| format!("{}.{}", t.name.xdr, f.name.xdr);
@@ -324,16 +330,42 @@ impl Gen<'_> {
             .zip(&names)
             .map(|(f, n)| self.encode(&f.ty, &Val::place(quote!(node.#n)), &what(f)));
         let node_len = self.sum_len(
-            body.iter().zip(&names).map(|(f, n)| (&f.ty, Val::place(quote!(node.#n)))),
+            body.iter()
+                .zip(&names)
+                .map(|(f, n)| (&f.ty, Val::place(quote!(node.#n)))),
             4,
         );
         let decs: Vec<_> = body.iter().map(|f| self.decode(&f.ty)).collect();
+        let copies: Vec<TokenStream> = body
+            .iter()
+            .zip(&names)
+            .map(|(f, n)| {
+                if is_copy(self, &f.ty) {
+                    quote!(node.#n)
+                } else {
+                    quote!(node.#n.clone())
+                }
+            })
+            .collect();
+        let self_copies: Vec<TokenStream> = body
+            .iter()
+            .zip(&names)
+            .map(|(f, n)| {
+                if is_copy(self, &f.ty) {
+                    quote!(self.#n)
+                } else {
+                    quote!(self.#n.clone())
+                }
+            })
+            .collect();
         let differs = if names.is_empty() {
             quote!(false)
         } else {
             quote!(#(a.#names != b.#names)||*)
         };
-        let field_strs = body.iter().map(|f| f.name.rust.trim_start_matches("r#").to_string());
+        let field_strs = body
+            .iter()
+            .map(|f| f.name.rust.trim_start_matches("r#").to_string());
         let random = self.o.random.then(|| {
             let rands: Vec<_> = body.iter().map(|f| self.random(&f.ty)).collect();
             quote! {
@@ -405,11 +437,11 @@ impl Gen<'_> {
 
             impl ::core::clone::Clone for #name {
                 fn clone(&self) -> Self {
-                    let mut head = Self { #(#names: self.#names.clone(),)* #link_name: ::core::option::Option::None };
+                    let mut head = Self { #(#names: #self_copies,)* #link_name: ::core::option::Option::None };
                     let mut tail = &mut head.#link_name;
                     let mut next = self.#link_name.as_deref();
                     while let ::core::option::Option::Some(node) = next {
-                        let copy = Self { #(#names: node.#names.clone(),)* #link_name: ::core::option::Option::None };
+                        let copy = Self { #(#names: #copies,)* #link_name: ::core::option::Option::None };
                         tail = &mut tail.insert(#rt::Box::new(copy)).#link_name;
                         next = node.#link_name.as_deref();
                     }
@@ -463,6 +495,7 @@ impl Gen<'_> {
 
     // ----- unions -----
 
+    #[allow(clippy::many_single_char_names)] // d, v, u, t, c: short-lived in quote! blocks
     fn union(&self, t: &TypeDef, u: &Union) -> TokenStream {
         let rt = &self.rt;
         let name = ident(&t.name.rust);
@@ -470,7 +503,11 @@ impl Gen<'_> {
         let docs = self.docs(&format!("union {xdr}"), &t.docs);
         let derives = self.derives(
             t,
-            &["::core::clone::Clone", "::core::fmt::Debug", "::core::cmp::PartialEq"],
+            &[
+                "::core::clone::Clone",
+                "::core::fmt::Debug",
+                "::core::cmp::PartialEq",
+            ],
         );
         let disc_ty = self.rust_ty(&u.discriminant.ty);
         let what = |f: &Field| format!("{}.{}", xdr, f.name.xdr);
@@ -530,7 +567,7 @@ impl Gen<'_> {
         let put_disc = |value: i128| -> TokenStream {
             match u.discriminant_kind {
                 DiscriminantKind::Enum(_) => {
-                    let lit = Literal::i128_unsuffixed(value);
+                    let lit = number(value);
                     quote!(#rt::put_i32(out, #lit);)
                 }
                 DiscriminantKind::Prim(Prim::Bool) => {
@@ -538,7 +575,7 @@ impl Gen<'_> {
                     quote!(#rt::put_bool(out, #b);)
                 }
                 DiscriminantKind::Prim(p) => {
-                    let lit = Literal::i128_unsuffixed(value);
+                    let lit = number(value);
                     let put = super::codec::prim_put(p);
                     quote!(#rt::#put(out, #lit);)
                 }
@@ -573,11 +610,16 @@ impl Gen<'_> {
         let len_arms = cases.iter().map(|c| {
             let v = &c.variant;
             match c.field {
-                Some(f) => {
-                    let l = self.len(&f.ty, &Val::reference(quote!(value)));
-                    let bind = if self.fixed_size(&f.ty).is_some() { quote!(_) } else { quote!(value) };
-                    quote!(Self::#v(#bind) => 4 + #l)
-                }
+                Some(f) => match self.fixed_size(&f.ty) {
+                    Some(n) => {
+                        let total = Literal::usize_unsuffixed(4 + n);
+                        quote!(Self::#v(_) => #total)
+                    }
+                    None => {
+                        let l = self.len(&f.ty, &Val::reference(quote!(value)));
+                        quote!(Self::#v(value) => 4 + #l)
+                    }
+                },
                 None => quote!(Self::#v => 4),
             }
         });
@@ -616,10 +658,7 @@ impl Gen<'_> {
                     let b = value != 0;
                     quote!(#b)
                 }
-                _ => {
-                    let lit = Literal::i128_unsuffixed(value);
-                    quote!(#lit)
-                }
+                _ => number(value),
             }
         };
         let dec_arms = cases.iter().map(|c| {
@@ -671,13 +710,32 @@ impl Gen<'_> {
             }),
         };
         let disc_dec = self.decode(&disc_field.ty);
+        // A `default` arm may stand for one remaining enum member, and bool
+        // discriminants are matched like any other: both are intended.
+        let allow_match_bool = match u.discriminant_kind {
+            DiscriminantKind::Prim(Prim::Bool) => Some(quote!(#[allow(clippy::match_bool)])),
+            DiscriminantKind::Enum(_) if u.default.is_some() => {
+                Some(quote!(#[allow(clippy::match_wildcard_for_single_variants)]))
+            }
+            DiscriminantKind::Prim(_) | DiscriminantKind::Enum(_) => None,
+        };
         let at_used = if dec_default.is_some() && u.default.is_none() {
             quote!(let at = d.position();)
         } else {
             quote!()
         };
 
-        let random = self.o.random.then(|| self.union_random(t, u, &cases.iter().map(|c| (c.variant.clone(), c.field)).collect::<Vec<_>>(), enum_def.map(|(_, e)| e)));
+        let random = self.o.random.then(|| {
+            self.union_random(
+                t,
+                u,
+                &cases
+                    .iter()
+                    .map(|c| (c.variant.clone(), c.field))
+                    .collect::<Vec<_>>(),
+                enum_def.map(|(_, e)| e),
+            )
+        });
         quote! {
             #docs
             #derives
@@ -703,6 +761,7 @@ impl Gen<'_> {
             }
 
             impl #rt::XdrDecode for #name {
+                #allow_match_bool
                 fn decode(d: &mut #rt::Decoder<'_>) -> ::core::result::Result<Self, #rt::DecodeError> {
                     #at_used
                     let discriminant: #disc_ty = #disc_dec;
@@ -737,7 +796,11 @@ impl Gen<'_> {
             })
             .collect();
         // A default arm needs a discriminant no case uses.
-        let used: Vec<i128> = u.arms.iter().flat_map(|a| a.cases.iter().map(|c| c.value)).collect();
+        let used: Vec<i128> = u
+            .arms
+            .iter()
+            .flat_map(|a| a.cases.iter().map(|c| c.value))
+            .collect();
         let free: Option<TokenStream> = match (u.discriminant_kind, enum_def) {
             (DiscriminantKind::Enum(id), Some(e)) => e
                 .members
@@ -750,15 +813,16 @@ impl Gen<'_> {
                 }),
             (DiscriminantKind::Prim(p), _) => {
                 let (lo, hi) = p.range().unwrap_or((0, 0));
-                (lo..=hi.min(lo + 1000)).find(|v| !used.contains(v)).map(|v| {
-                    if p == Prim::Bool {
-                        let b = v != 0;
-                        quote!(#b)
-                    } else {
-                        let lit = Literal::i128_unsuffixed(v);
-                        quote!(#lit)
-                    }
-                })
+                (lo..=hi.min(lo + 1000))
+                    .find(|v| !used.contains(v))
+                    .map(|v| {
+                        if p == Prim::Bool {
+                            let b = v != 0;
+                            quote!(#b)
+                        } else {
+                            number(v)
+                        }
+                    })
             }
             _ => None,
         };
@@ -766,7 +830,10 @@ impl Gen<'_> {
             choices.push(match &dflt.field {
                 Some(f) => {
                     let r = self.random(&f.ty);
-                    (quote!(Self::Default { discriminant: #disc, value: #r }), has_box(&f.ty))
+                    (
+                        quote!(Self::Default { discriminant: #disc, value: #r }),
+                        has_box(&f.ty),
+                    )
                 }
                 None => (quote!(Self::Default(#disc)), false),
             });
@@ -803,16 +870,19 @@ impl Gen<'_> {
 
     pub(super) fn program(&self, p: &Program) -> TokenStream {
         let module = ident(&p.name.rust);
-        let number = Literal::u32_unsuffixed(p.number);
+        let program_number = number(i128::from(p.number));
         let docs = self.docs(&format!("program {} = {}", p.name.xdr, p.number), &p.docs);
         let versions = p.versions.iter().map(|v| {
             let vmod = ident(&v.name.rust);
-            let vnum = Literal::u32_unsuffixed(v.number);
+            let vnum = number(i128::from(v.number));
             let vdocs = self.docs(&format!("version {} = {}", v.name.xdr, v.number), &v.docs);
             let variants = v.procedures.iter().map(|proc| {
                 let var = ident(&proc.variant);
-                let num = Literal::u32_unsuffixed(proc.number);
-                let d = self.docs(&format!("procedure {} = {}", proc.name.xdr, proc.number), &proc.docs);
+                let num = number(i128::from(proc.number));
+                let d = self.docs(
+                    &format!("procedure {} = {}", proc.name.xdr, proc.number),
+                    &proc.docs,
+                );
                 quote!(#d #var = #num)
             });
             let all = v.procedures.iter().map(|proc| ident(&proc.variant));
@@ -823,7 +893,7 @@ impl Gen<'_> {
             });
             let from = v.procedures.iter().map(|proc| {
                 let var = ident(&proc.variant);
-                let num = Literal::u32_unsuffixed(proc.number);
+                let num = number(i128::from(proc.number));
                 quote!(#num => ::core::result::Result::Ok(Self::#var))
             });
             quote! {
@@ -872,7 +942,7 @@ impl Gen<'_> {
             #docs
             pub mod #module {
                 /// The program number.
-                pub const PROGRAM: u32 = #number;
+                pub const PROGRAM: u32 = #program_number;
                 #(#versions)*
             }
         }
@@ -888,17 +958,17 @@ fn has_box(ty: &Ty) -> bool {
     }
 }
 
-/// The Rust type and literal for an integer constant: `u32` when it fits
-/// (the usual use is a size), else `i32`, `i64`, `u64`.
-fn const_type(v: i128) -> (TokenStream, Literal) {
-    if let Ok(v) = u32::try_from(v) {
-        (quote!(u32), Literal::u32_unsuffixed(v))
-    } else if let Ok(v) = i32::try_from(v) {
-        (quote!(i32), Literal::i32_unsuffixed(v))
-    } else if let Ok(v) = i64::try_from(v) {
-        (quote!(i64), Literal::i64_unsuffixed(v))
+/// The Rust type for an integer constant: `u32` when it fits (the usual
+/// use is a size), else `i32`, `i64`, `u64`.
+fn const_type(v: i128) -> TokenStream {
+    if u32::try_from(v).is_ok() {
+        quote!(u32)
+    } else if i32::try_from(v).is_ok() {
+        quote!(i32)
+    } else if i64::try_from(v).is_ok() {
+        quote!(i64)
     } else {
-        (quote!(u64), Literal::u64_unsuffixed(u64::try_from(v).unwrap_or(u64::MAX)))
+        quote!(u64)
     }
 }
 

@@ -167,9 +167,13 @@ impl Gen<'_> {
         loop {
             let mut changed = false;
             for (i, t) in self.m.types.iter().enumerate() {
-                let (eq, hash, default) = self.derivable(t, &props);
+                let (eq, hash, default) = Self::derivable(t, &props);
                 let p = &mut props[i];
-                let new = (p.eq && eq, p.hash && hash && p.list_link.is_none(), p.default && default);
+                let new = (
+                    p.eq && eq,
+                    p.hash && hash && p.list_link.is_none(),
+                    p.default && default,
+                );
                 if new != (p.eq, p.hash, p.default) {
                     (p.eq, p.hash, p.default) = new;
                     changed = true;
@@ -217,7 +221,11 @@ impl Gen<'_> {
                     .iter()
                     .map(|f| self.fixed_size(&f.ty))
                     .try_fold(0usize, |acc, s| s.and_then(|s| acc.checked_add(s)));
-                let min = s.fields.iter().map(|f| self.min_size(&f.ty)).fold(0usize, usize::saturating_add);
+                let min = s
+                    .fields
+                    .iter()
+                    .map(|f| self.min_size(&f.ty))
+                    .fold(0usize, usize::saturating_add);
                 (fixed, min)
             }
             TypeKind::Union(u) => {
@@ -225,7 +233,11 @@ impl Gen<'_> {
                     .arms
                     .iter()
                     .map(|a| a.field.as_ref().map_or(0, |f| self.min_size(&f.ty)))
-                    .chain(u.default.iter().map(|d| d.field.as_ref().map_or(0, |f| self.min_size(&f.ty))))
+                    .chain(
+                        u.default
+                            .iter()
+                            .map(|d| d.field.as_ref().map_or(0, |f| self.min_size(&f.ty))),
+                    )
                     .min()
                     .unwrap_or(0);
                 (None, 4 + arms)
@@ -234,7 +246,7 @@ impl Gen<'_> {
         }
     }
 
-    fn derivable(&self, t: &TypeDef, props: &[Props]) -> (bool, bool, bool) {
+    fn derivable(t: &TypeDef, props: &[Props]) -> (bool, bool, bool) {
         let tys: Vec<&Ty> = match &t.kind {
             TypeKind::Alias { ty } => vec![ty],
             TypeKind::Enum(_) => return (true, true, true),
@@ -265,7 +277,9 @@ impl Gen<'_> {
     /// The index of a struct's last field when it is `Option<Box<Self>>`
     /// (directly or through a typedef).
     fn list_link(&self, t: &TypeDef) -> Option<usize> {
-        let TypeKind::Struct(s) = &t.kind else { return None };
+        let TypeKind::Struct(s) = &t.kind else {
+            return None;
+        };
         let last = s.fields.len().checked_sub(1)?;
         let mut ty = &s.fields[last].ty;
         for _ in 0..16 {

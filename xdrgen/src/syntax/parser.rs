@@ -1445,8 +1445,8 @@ mod tests {
         let Item::Const { docs, .. } = &items[0] else {
             panic!()
         };
-        assert_eq!(docs.len(), 1);
-        assert_eq!(docs[0].text, " the answer ");
+        let texts: Vec<&str> = docs.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, [" the answer ", " trailing "]);
     }
 
     #[test]

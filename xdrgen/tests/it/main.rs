@@ -1,6 +1,7 @@
 //! Integration tests of the front end: one binary (see ARCHITECTURE.md).
 
 mod cli;
+mod codegen;
 mod corpus;
 mod fixtures;
 mod robustness;
