@@ -168,8 +168,41 @@ fn main() {
     let mut interop = String::from(
         "/// Every generated struct, enum and union of the corpus, for differential tests.\npub static TYPES: &[InteropType] = &[\n",
     );
+    let mut zero_copy = String::from(
+        "/// Owned encoding vs zero-copy decoding and re-encoding, for every type.\n#[allow(elided_lifetimes_in_paths)]\npub static ZERO_COPY: &[(&str, Check)] = &[\n",
+    );
     let mut skipped = Vec::new();
     for mut input in inputs {
+        // The same input again with borrowed opaques and strings.
+        let mut zc_options = input.options.clone();
+        zc_options.zero_copy(true);
+        for import in &mut zc_options.imports {
+            if let Some(path) = &mut import.rust_path {
+                *path = path.replace("crate::", "crate::zc_");
+            }
+        }
+        if let Ok(generated) = xdrgen::generate(&input.path, &zc_options) {
+            let module = format!("zc_{}", input.module);
+            generated
+                .write_to(out.join(format!("{module}.rs")))
+                .unwrap();
+            let _ = writeln!(
+                mods,
+                "#[allow(missing_docs)]\npub mod {module} {{\n    include!(concat!(env!(\"OUT_DIR\"), \"/{module}.rs\"));\n}}"
+            );
+            for t in &generated.checked.module.types {
+                let codec = matches!(t.kind, TypeKind::Struct(_) | TypeKind::Union(_));
+                if codec && matches!(t.origin, Origin::Local | Origin::Builtin) {
+                    let _ = writeln!(
+                        zero_copy,
+                        "    (\"{m}::{x}\", |seed| crate::roundtrip::zero_copy(seed, crate::roundtrip::random_encoded::<crate::{m}::{r}>, |b| crate::roundtrip::borrowed_reencode::<crate::zc_{m}::{r}>(b))),",
+                        m = input.module,
+                        x = t.name.xdr,
+                        r = t.name.rust
+                    );
+                }
+            }
+        }
         input.options.random(true);
         let generated = match xdrgen::generate(&input.path, &input.options) {
             Ok(g) => g,
@@ -214,6 +247,8 @@ fn main() {
         }
     }
     table.push_str("];\n");
+    zero_copy.push_str("];\n");
+    table.push_str(&zero_copy);
     interop.push_str("];\n");
     std::fs::write(out.join("interop.rs"), interop).unwrap();
     for s in &skipped {

@@ -264,6 +264,12 @@ impl<'a> Decoder<'a> {
         Ok(bytes)
     }
 
+    /// Reads a string without copying: a slice of the input.
+    #[inline]
+    pub fn string_borrowed(&mut self, max: u32) -> Result<crate::XdrStr<'a>, DecodeError> {
+        self.opaque_var_borrowed(max).map(crate::XdrStr)
+    }
+
     /// Reads a string (any bytes: XDR strings need not be UTF-8).
     #[inline]
     pub fn string(&mut self, max: u32) -> Result<XdrString, DecodeError> {
@@ -338,10 +344,10 @@ impl<'a> Decoder<'a> {
 
 /// Decodes a fixed-length array of `N` elements with `f`, after checking
 /// that the bytes left and the limits allow it.
-pub fn decode_array<T, const N: usize>(
-    d: &mut Decoder<'_>,
+pub fn decode_array<'a, T, const N: usize>(
+    d: &mut Decoder<'a>,
     min_wire_len: usize,
-    mut f: impl FnMut(&mut Decoder<'_>) -> Result<T, DecodeError>,
+    mut f: impl FnMut(&mut Decoder<'a>) -> Result<T, DecodeError>,
 ) -> Result<[T; N], DecodeError> {
     let at = d.position();
     let n = u32::try_from(N).unwrap_or(u32::MAX);

@@ -44,7 +44,7 @@ pub use decode::Decoder;
 pub use encode::padded_len;
 pub use error::{DecodeError, EncodeError, LimitKind};
 pub use limits::Limits;
-pub use string::XdrString;
+pub use string::{XdrStr, XdrString};
 
 /// A value with an XDR encoding.
 pub trait XdrEncode {
@@ -86,6 +86,44 @@ pub trait XdrDecode: Sized {
     }
 }
 
+/// A value decoded without copying: it borrows opaque and string data from
+/// the input (code generated with xdrgen's `zero_copy` option). Every
+/// owned [`XdrDecode`] type is one too.
+pub trait XdrDecodeBorrowed<'a>: Sized {
+    /// Decodes one value, borrowing from the decoder's input.
+    fn decode_borrowed(d: &mut Decoder<'a>) -> Result<Self, DecodeError>;
+
+    /// Decodes a whole message with the default [`Limits`], borrowing from
+    /// `bytes`; bytes left over are an error.
+    fn from_xdr_borrowed(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::from_xdr_borrowed_with(bytes, &Limits::default())
+    }
+
+    /// Decodes a whole message with the given limits, borrowing from `bytes`.
+    fn from_xdr_borrowed_with(bytes: &'a [u8], limits: &Limits) -> Result<Self, DecodeError> {
+        let mut d = Decoder::new(bytes, limits)?;
+        let value = Self::decode_borrowed(&mut d)?;
+        d.finish()?;
+        Ok(value)
+    }
+}
+
+impl<'a, T: XdrDecode> XdrDecodeBorrowed<'a> for T {
+    #[inline]
+    fn decode_borrowed(d: &mut Decoder<'a>) -> Result<Self, DecodeError> {
+        T::decode(d)
+    }
+}
+
+impl XdrEncode for XdrStr<'_> {
+    fn encoded_len(&self) -> usize {
+        4 + padded_len(self.len())
+    }
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        encode::put_opaque_var(out, self.as_bytes(), u32::MAX, "string")
+    }
+}
+
 /// The XDR `quadruple` (IEEE 754 binary128), kept as its 16 big-endian
 /// bytes: Rust has no stable 128-bit float.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -102,7 +140,7 @@ pub mod __private_v1 {
     pub use crate::error::{DecodeError, EncodeError};
     #[cfg(feature = "testing")]
     pub use crate::testing::{Random, Rng};
-    pub use crate::{Quadruple, XdrDecode, XdrEncode, XdrString};
+    pub use crate::{Quadruple, XdrDecode, XdrDecodeBorrowed, XdrEncode, XdrStr, XdrString};
     pub use alloc::boxed::Box;
     pub use alloc::vec::Vec;
 }

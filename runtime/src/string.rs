@@ -121,3 +121,79 @@ mod tests {
         assert_eq!(format!("{:?}", XdrString::from("ok")), "\"ok\"");
     }
 }
+
+/// A borrowed XDR `string`, from zero-copy decoding: the bytes stay in the
+/// input buffer. Like [`XdrString`], any bytes are kept.
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct XdrStr<'a>(pub &'a [u8]);
+
+impl<'a> XdrStr<'a> {
+    /// The bytes.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+
+    /// The string as UTF-8, if it is.
+    pub fn to_str(&self) -> Result<&'a str, Utf8Error> {
+        core::str::from_utf8(self.0)
+    }
+
+    /// The string as UTF-8, invalid sequences replaced by U+FFFD.
+    pub fn to_string_lossy(&self) -> Cow<'a, str> {
+        String::from_utf8_lossy(self.0)
+    }
+
+    /// An owned copy.
+    pub fn to_owned_string(&self) -> XdrString {
+        XdrString::from(self.0)
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the string is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> From<&'a str> for XdrStr<'a> {
+    fn from(s: &'a str) -> XdrStr<'a> {
+        XdrStr(s.as_bytes())
+    }
+}
+
+impl<'a> From<&'a [u8]> for XdrStr<'a> {
+    fn from(bytes: &'a [u8]) -> XdrStr<'a> {
+        XdrStr(bytes)
+    }
+}
+
+impl PartialEq<str> for XdrStr<'_> {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for XdrStr<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl fmt::Debug for XdrStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_str() {
+            Ok(s) => fmt::Debug::fmt(s, f),
+            Err(_) => write!(f, "b\"{}\"", self.0.escape_ascii()),
+        }
+    }
+}
+
+impl fmt::Display for XdrStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.to_string_lossy(), f)
+    }
+}

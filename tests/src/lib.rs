@@ -67,6 +67,48 @@ pub mod roundtrip {
         Ok(())
     }
 
+    /// The XDR bytes of a random `T`.
+    pub fn random_encoded<T: Random + XdrEncode>(seed: u64) -> Result<Vec<u8>, String> {
+        T::random(&mut Rng::new(seed))
+            .to_xdr()
+            .map_err(|e| e.to_string())
+    }
+
+    /// Decodes `T` borrowing from `bytes`, and encodes it again.
+    pub fn borrowed_reencode<'a, T>(bytes: &'a [u8]) -> Result<Vec<u8>, String>
+    where
+        T: xdrgen_runtime::XdrDecodeBorrowed<'a> + XdrEncode,
+    {
+        let value = T::from_xdr_borrowed(bytes).map_err(|e| format!("zero-copy decode: {e}"))?;
+        let again = value.to_xdr().map_err(|e| e.to_string())?;
+        if again.len() != value.encoded_len() {
+            return Err(format!(
+                "zero-copy encoded_len {} for {} bytes",
+                value.encoded_len(),
+                again.len()
+            ));
+        }
+        Ok(again)
+    }
+
+    /// Owned and zero-copy code agree: what the owned type encodes, the
+    /// borrowing type decodes and encodes back to the same bytes.
+    pub fn zero_copy(
+        seed: u64,
+        encode: fn(u64) -> Result<Vec<u8>, String>,
+        reencode: impl Fn(&[u8]) -> Result<Vec<u8>, String>,
+    ) -> Result<(), String> {
+        let bytes = encode(seed)?;
+        let again = reencode(&bytes)?;
+        if again == bytes {
+            Ok(())
+        } else {
+            Err(format!(
+                "zero-copy re-encoding differs: {bytes:02x?} vs {again:02x?}"
+            ))
+        }
+    }
+
     include!(concat!(env!("OUT_DIR"), "/types.rs"));
 }
 

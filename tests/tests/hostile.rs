@@ -26,7 +26,9 @@ fn every_truncation_is_a_typed_error() {
     let bytes = shapes().to_xdr().unwrap();
     for cut in 0..bytes.len() {
         match Shapes::from_xdr(&bytes[..cut]) {
-            Err(DecodeError::Truncated { at, .. } | DecodeError::OverInput { at, .. }) => assert!(at <= cut),
+            Err(DecodeError::Truncated { at, .. } | DecodeError::OverInput { at, .. }) => {
+                assert!(at <= cut)
+            }
             other => panic!("prefix of {cut} bytes: {other:?}"),
         }
     }
@@ -44,7 +46,11 @@ fn counts_over_the_bound_are_rejected() {
     bytes[F_LEN..F_LEN + 4].copy_from_slice(&6u32.to_be_bytes());
     assert_eq!(
         Shapes::from_xdr(&bytes),
-        Err(DecodeError::OverBound { at: F_LEN, len: 6, max: 5 })
+        Err(DecodeError::OverBound {
+            at: F_LEN,
+            len: 6,
+            max: 5
+        })
     );
     // And encoding refuses to write it.
     let mut too_many = shapes();
@@ -59,7 +65,11 @@ fn a_4_gib_declared_length_allocates_nothing() {
     bytes[C_LEN..C_LEN + 4].copy_from_slice(&0x7fff_ffffu32.to_be_bytes());
     assert!(matches!(
         Shapes::from_xdr(&bytes),
-        Err(DecodeError::OverInput { at: C_LEN, needed: 0x8000_0000, .. })
+        Err(DecodeError::OverInput {
+            at: C_LEN,
+            needed: 0x8000_0000,
+            ..
+        })
     ));
     // `string d<>` (unbounded): declare 0xffffffff bytes.
     let mut bytes = shapes().to_xdr().unwrap();
@@ -94,17 +104,28 @@ fn padding_must_be_zero_unless_lenient() {
 fn bad_enum_bool_and_discriminant_values() {
     assert_eq!(
         Colour::from_xdr(&7i32.to_be_bytes()),
-        Err(DecodeError::InvalidEnum { at: 0, type_name: "colour", value: 7 })
+        Err(DecodeError::InvalidEnum {
+            at: 0,
+            type_name: "colour",
+            value: 7
+        })
     );
     let mut scalars = Scalars::random(&mut Rng::new(1)).to_xdr().unwrap();
     // `bool b` is the last field.
     let at = scalars.len() - 4;
     scalars[at..].copy_from_slice(&2u32.to_be_bytes());
-    assert_eq!(Scalars::from_xdr(&scalars), Err(DecodeError::InvalidBool { at, value: 2 }));
+    assert_eq!(
+        Scalars::from_xdr(&scalars),
+        Err(DecodeError::InvalidBool { at, value: 2 })
+    );
     // `union result switch (colour c)` with no arm for 9.
     assert_eq!(
         Choice::from_xdr(&9i32.to_be_bytes()),
-        Err(DecodeError::InvalidEnum { at: 0, type_name: "colour", value: 9 })
+        Err(DecodeError::InvalidEnum {
+            at: 0,
+            type_name: "colour",
+            value: 9
+        })
     );
     // `union by_bool switch (bool present)`: a discriminant of 5.
     assert_eq!(
@@ -119,7 +140,11 @@ fn bad_enum_bool_and_discriminant_values() {
     let recursion = xdrgen_tests::fixture_recursion::Expr::from_xdr(&[0, 0, 0, 7]);
     assert_eq!(
         recursion,
-        Err(DecodeError::InvalidDiscriminant { at: 0, type_name: "expr", value: 7 })
+        Err(DecodeError::InvalidDiscriminant {
+            at: 0,
+            type_name: "expr",
+            value: 7
+        })
     );
 }
 
@@ -127,14 +152,20 @@ fn bad_enum_bool_and_discriminant_values() {
 fn trailing_bytes_and_message_size() {
     let mut bytes = Colour::Red.to_xdr().unwrap();
     bytes.extend_from_slice(&[0; 4]);
-    assert_eq!(Colour::from_xdr(&bytes), Err(DecodeError::TrailingBytes { at: 4, count: 4 }));
+    assert_eq!(
+        Colour::from_xdr(&bytes),
+        Err(DecodeError::TrailingBytes { at: 4, count: 4 })
+    );
     let small = Limits {
         max_message_bytes: 4,
         ..Limits::default()
     };
     assert_eq!(
         Colour::from_xdr_with(&bytes, &small),
-        Err(DecodeError::Limit { at: 0, limit: LimitKind::MessageBytes })
+        Err(DecodeError::Limit {
+            at: 0,
+            limit: LimitKind::MessageBytes
+        })
     );
 }
 
@@ -146,7 +177,16 @@ fn deep_recursion_hits_the_depth_limit() {
         bytes.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1]);
     }
     let err = Tree::from_xdr(&bytes).unwrap_err();
-    assert!(matches!(err, DecodeError::Limit { limit: LimitKind::Depth, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            DecodeError::Limit {
+                limit: LimitKind::Depth,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -190,7 +230,9 @@ fn mutated_encodings_of_every_type() {
     let mut rng = Rng::new(0x0bad_f00d);
     for t in xdrgen_tests::interop::TYPES {
         for seed in 0..8 {
-            let Ok(mut bytes) = (t.random_encoded)(seed) else { continue };
+            let Ok(mut bytes) = (t.random_encoded)(seed) else {
+                continue;
+            };
             if bytes.is_empty() {
                 continue;
             }

@@ -30,3 +30,29 @@ fn every_generated_type_round_trips() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn zero_copy_decoding_agrees_with_owned_encoding() {
+    use xdrgen_tests::roundtrip::ZERO_COPY;
+    let mut failures = Vec::new();
+    for (name, check) in ZERO_COPY {
+        for seed in 0..50 {
+            if let Err(e) = check(seed) {
+                failures.push(format!("{name} (seed {seed}): {e}"));
+                break;
+            }
+        }
+    }
+    eprintln!("zero copy: {} types x 50 random values", ZERO_COPY.len());
+    assert!(
+        ZERO_COPY.len() > 1000,
+        "expected every corpus type, got {}",
+        ZERO_COPY.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

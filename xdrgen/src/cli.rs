@@ -59,6 +59,9 @@ struct CodegenArgs {
     /// Leave the .x comments out of the rustdoc.
     #[arg(long = "no-comments")]
     no_comments: bool,
+    /// Borrow opaque and string data from the input instead of copying it.
+    #[arg(long = "zero-copy")]
+    zero_copy: bool,
 }
 
 impl CodegenArgs {
@@ -75,7 +78,9 @@ impl CodegenArgs {
             };
             o.type_attribute(name, attr);
         }
-        o.random(self.random).no_comments(self.no_comments);
+        o.random(self.random)
+            .no_comments(self.no_comments)
+            .zero_copy(self.zero_copy);
         Ok(())
     }
 }

@@ -85,6 +85,11 @@ pub struct Options {
     pub random: bool,
     /// Leave `.x` comments out of the rustdoc (CLI `--no-comments`).
     pub no_comments: bool,
+    /// Decode variable-length opaques and strings without copying: they
+    /// become `&'a [u8]` and `XdrStr<'a>` borrowed from the input, and the
+    /// types holding them get a lifetime and implement
+    /// `XdrDecodeBorrowed<'a>` (CLI `--zero-copy`).
+    pub zero_copy: bool,
 }
 
 impl Options {
@@ -159,6 +164,12 @@ impl Options {
         self
     }
 
+    /// Borrows opaque and string data from the input (`--zero-copy`).
+    pub fn zero_copy(&mut self, on: bool) -> &mut Self {
+        self.zero_copy = on;
+        self
+    }
+
     fn codegen(&self) -> Result<codegen::CodegenOptions, Error> {
         let tokens = |what: &str, text: &str| {
             text.parse::<proc_macro2::TokenStream>()
@@ -184,6 +195,7 @@ impl Options {
             type_attributes,
             random: self.random,
             comments: !self.no_comments,
+            zero_copy: self.zero_copy,
         })
     }
 }

@@ -253,11 +253,19 @@ impl Gen<'_> {
             }
             Ty::Opaque(Len::Variable(max)) => {
                 let max = bound(*max);
-                quote!(d.opaque_var(#max)?)
+                if self.o.zero_copy {
+                    quote!(d.opaque_var_borrowed(#max)?)
+                } else {
+                    quote!(d.opaque_var(#max)?)
+                }
             }
             Ty::String(max) => {
                 let max = bound(*max);
-                quote!(d.string(#max)?)
+                if self.o.zero_copy {
+                    quote!(d.string_borrowed(#max)?)
+                } else {
+                    quote!(d.string(#max)?)
+                }
             }
             Ty::Array { elem, len } => {
                 let each = self.decode(elem);
@@ -267,8 +275,7 @@ impl Gen<'_> {
                     Len::Fixed(n) => {
                         let n = Literal::usize_unsuffixed(*n as usize);
                         let f = if let Ty::Named(id) = self.expand(elem) {
-                            let t = self.type_path(*id);
-                            quote!(<#t as #rt::XdrDecode>::decode)
+                            self.decode_fn(*id)
                         } else if let Ty::Prim(p) = self.expand(elem) {
                             let t = prim_ty(*p, rt);
                             quote!(<#t as #rt::XdrDecode>::decode)
@@ -312,9 +319,20 @@ impl Gen<'_> {
                 }}
             }
             Ty::Named(id) => {
-                let t = self.type_path(*id);
-                quote!(<#t as #rt::XdrDecode>::decode(d)?)
+                let f = self.decode_fn(*id);
+                quote!(#f(d)?)
             }
+        }
+    }
+
+    /// The function that decodes a named type: borrowing or owned.
+    pub(super) fn decode_fn(&self, id: crate::ir::TypeId) -> TokenStream {
+        let rt = &self.rt;
+        let t = self.type_path(id);
+        if self.props[id.index()].borrows {
+            quote!(<#t<'a> as #rt::XdrDecodeBorrowed<'a>>::decode_borrowed)
+        } else {
+            quote!(<#t as #rt::XdrDecode>::decode)
         }
     }
 
@@ -428,6 +446,8 @@ pub(super) fn number(v: i128) -> TokenStream {
 pub(super) fn is_copy(g: &Gen<'_>, ty: &Ty) -> bool {
     match g.expand(ty) {
         Ty::Prim(_) | Ty::Opaque(Len::Fixed(_)) => true,
+        // Borrowed `&[u8]` and `XdrStr` are `Copy`.
+        Ty::Opaque(Len::Variable(_)) | Ty::String(_) => g.o.zero_copy,
         Ty::Array {
             elem,
             len: Len::Fixed(_),

@@ -39,9 +39,10 @@ impl Gen<'_> {
                 let name = ident(&t.name.rust);
                 let docs = self.docs(&format!("typedef {}", t.name.xdr), &t.docs);
                 let rust = self.rust_ty(ty);
+                let lt = self.lifetime(t.id);
                 quote! {
                     #docs
-                    pub type #name = #rust;
+                    pub type #name #lt = #rust;
                 }
             }
             TypeKind::Enum(e) => self.enumeration(t, e),
@@ -92,6 +93,41 @@ impl Gen<'_> {
             quote!(#(#dynamic)+*)
         } else {
             quote!(#fixed #(+ #dynamic)*)
+        }
+    }
+
+    /// `impl XdrDecode` for owned types, `impl XdrDecodeBorrowed<'a>` for
+    /// types that borrow from the input.
+    fn decode_impl(&self, t: &TypeDef, body: &TokenStream) -> TokenStream {
+        self.decode_impl_with(t, &TokenStream::new(), body)
+    }
+
+    fn decode_impl_with(
+        &self,
+        t: &TypeDef,
+        attrs: &TokenStream,
+        body: &TokenStream,
+    ) -> TokenStream {
+        let rt = &self.rt;
+        let name = ident(&t.name.rust);
+        if self.props[t.id.index()].borrows {
+            quote! {
+                impl<'a> #rt::XdrDecodeBorrowed<'a> for #name<'a> {
+                    #attrs
+                    fn decode_borrowed(d: &mut #rt::Decoder<'a>) -> ::core::result::Result<Self, #rt::DecodeError> {
+                        #body
+                    }
+                }
+            }
+        } else {
+            quote! {
+                impl #rt::XdrDecode for #name {
+                    #attrs
+                    fn decode(d: &mut #rt::Decoder<'_>) -> ::core::result::Result<Self, #rt::DecodeError> {
+                        #body
+                    }
+                }
+            }
         }
     }
 
@@ -232,6 +268,8 @@ impl Gen<'_> {
 
     fn structure(&self, t: &TypeDef, s: &Struct) -> TokenStream {
         let name = ident(&t.name.rust);
+        let lt = self.lifetime(t.id);
+        let borrows = self.props[t.id.index()].borrows;
         let docs = self.docs(&format!("struct {}", t.name.xdr), &t.docs);
         let fields = self.fields(&s.fields);
         let props = self.props[t.id.index()];
@@ -241,7 +279,7 @@ impl Gen<'_> {
             return quote! {
                 #docs
                 #derives
-                pub struct #name {
+                pub struct #name #lt {
                     #(#fields,)*
                 }
                 #impls
@@ -271,7 +309,7 @@ impl Gen<'_> {
             0,
         );
         let decs = s.fields.iter().map(|f| self.decode(&f.ty));
-        let random = self.o.random.then(|| {
+        let random = (self.o.random && !borrows).then(|| {
             let rands = s.fields.iter().map(|f| self.random(&f.ty));
             quote! {
                 impl #rt::Random for #name {
@@ -284,14 +322,23 @@ impl Gen<'_> {
         });
         let unused_out = s.fields.is_empty().then(|| quote!(let _ = &out;));
         let unused_d = s.fields.is_empty().then(|| quote!(let _ = &d;));
+        let decode_impl = self.decode_impl(
+            t,
+            &quote! {
+                #unused_d
+                ::core::result::Result::Ok(Self {
+                    #(#names: #decs,)*
+                })
+            },
+        );
         quote! {
             #docs
             #derives
-            pub struct #name {
+            pub struct #name #lt {
                 #(#fields,)*
             }
 
-            impl #rt::XdrEncode for #name {
+            impl #lt #rt::XdrEncode for #name #lt {
                 #[inline]
                 fn encoded_len(&self) -> usize {
                     #len
@@ -303,14 +350,7 @@ impl Gen<'_> {
                 }
             }
 
-            impl #rt::XdrDecode for #name {
-                fn decode(d: &mut #rt::Decoder<'_>) -> ::core::result::Result<Self, #rt::DecodeError> {
-                    #unused_d
-                    ::core::result::Result::Ok(Self {
-                        #(#names: #decs,)*
-                    })
-                }
-            }
+            #decode_impl
 
             #random
         }
@@ -320,6 +360,8 @@ impl Gen<'_> {
     fn list_impls(&self, t: &TypeDef, s: &Struct, link: usize) -> TokenStream {
         let rt = &self.rt;
         let name = ident(&t.name.rust);
+        let lt = self.lifetime(t.id);
+        let borrows = self.props[t.id.index()].borrows;
         let xdr = &t.name.xdr;
         let link_name = ident(&s.fields[link].name.rust);
         let body: Vec<&Field> = s.fields[..link].iter().collect();
@@ -336,6 +378,30 @@ impl Gen<'_> {
             4,
         );
         let decs: Vec<_> = body.iter().map(|f| self.decode(&f.ty)).collect();
+        let decode_impl = self.decode_impl(
+            t,
+            &quote! {
+                let mut head = Self { #(#names: #decs,)* #link_name: ::core::option::Option::None };
+                let mut tail = &mut head.#link_name;
+                while d.bool()? {
+                    d.charge(::core::mem::size_of::<Self>())?;
+                    let node = Self { #(#names: #decs,)* #link_name: ::core::option::Option::None };
+                    tail = &mut tail.insert(#rt::Box::new(node)).#link_name;
+                }
+                ::core::result::Result::Ok(head)
+            },
+        );
+        let node_struct = if borrows {
+            quote! {
+                struct Node<'n, 'a>(&'n #name<'a>);
+                impl ::core::fmt::Debug for Node<'_, '_>
+            }
+        } else {
+            quote! {
+                struct Node<'n>(&'n #name);
+                impl ::core::fmt::Debug for Node<'_>
+            }
+        };
         let copies: Vec<TokenStream> = body
             .iter()
             .zip(&names)
@@ -366,7 +432,7 @@ impl Gen<'_> {
         let field_strs = body
             .iter()
             .map(|f| f.name.rust.trim_start_matches("r#").to_string());
-        let random = self.o.random.then(|| {
+        let random = (self.o.random && !borrows).then(|| {
             let rands: Vec<_> = body.iter().map(|f| self.random(&f.ty)).collect();
             quote! {
                 impl #rt::Random for #name {
@@ -383,7 +449,7 @@ impl Gen<'_> {
             }
         });
         quote! {
-            impl #rt::XdrEncode for #name {
+            impl #lt #rt::XdrEncode for #name #lt {
                 fn encoded_len(&self) -> usize {
                     let mut len = 0;
                     let mut next = ::core::option::Option::Some(self);
@@ -411,20 +477,9 @@ impl Gen<'_> {
                 }
             }
 
-            impl #rt::XdrDecode for #name {
-                fn decode(d: &mut #rt::Decoder<'_>) -> ::core::result::Result<Self, #rt::DecodeError> {
-                    let mut head = Self { #(#names: #decs,)* #link_name: ::core::option::Option::None };
-                    let mut tail = &mut head.#link_name;
-                    while d.bool()? {
-                        d.charge(::core::mem::size_of::<Self>())?;
-                        let node = Self { #(#names: #decs,)* #link_name: ::core::option::Option::None };
-                        tail = &mut tail.insert(#rt::Box::new(node)).#link_name;
-                    }
-                    ::core::result::Result::Ok(head)
-                }
-            }
+            #decode_impl
 
-            impl ::core::ops::Drop for #name {
+            impl #lt ::core::ops::Drop for #name #lt {
                 fn drop(&mut self) {
                     // Unlink node by node: the default drop would recurse
                     // once per node.
@@ -435,7 +490,7 @@ impl Gen<'_> {
                 }
             }
 
-            impl ::core::clone::Clone for #name {
+            impl #lt ::core::clone::Clone for #name #lt {
                 fn clone(&self) -> Self {
                     let mut head = Self { #(#names: #self_copies,)* #link_name: ::core::option::Option::None };
                     let mut tail = &mut head.#link_name;
@@ -449,7 +504,7 @@ impl Gen<'_> {
                 }
             }
 
-            impl ::core::cmp::PartialEq for #name {
+            impl #lt ::core::cmp::PartialEq for #name #lt {
                 fn eq(&self, other: &Self) -> bool {
                     let (mut a, mut b) = (self, other);
                     loop {
@@ -469,10 +524,9 @@ impl Gen<'_> {
             }
 
             /// Prints the list as a sequence of nodes (without recursing).
-            impl ::core::fmt::Debug for #name {
+            impl #lt ::core::fmt::Debug for #name #lt {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    struct Node<'a>(&'a #name);
-                    impl ::core::fmt::Debug for Node<'_> {
+                    #node_struct {
                         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                             f.debug_struct(#xdr)
                                 #(.field(#field_strs, &self.0.#names))*
@@ -499,6 +553,8 @@ impl Gen<'_> {
     fn union(&self, t: &TypeDef, u: &Union) -> TokenStream {
         let rt = &self.rt;
         let name = ident(&t.name.rust);
+        let lt = self.lifetime(t.id);
+        let borrows = self.props[t.id.index()].borrows;
         let xdr = &t.name.xdr;
         let docs = self.docs(&format!("union {xdr}"), &t.docs);
         let derives = self.derives(
@@ -725,7 +781,19 @@ impl Gen<'_> {
             quote!()
         };
 
-        let random = self.o.random.then(|| {
+        let decode_impl = self.decode_impl_with(
+            t,
+            &allow_match_bool.unwrap_or_default(),
+            &quote! {
+                #at_used
+                let discriminant: #disc_ty = #disc_dec;
+                ::core::result::Result::Ok(match discriminant {
+                    #(#dec_arms,)*
+                    #dec_default
+                })
+            },
+        );
+        let random = (self.o.random && !borrows).then(|| {
             self.union_random(
                 t,
                 u,
@@ -739,12 +807,12 @@ impl Gen<'_> {
         quote! {
             #docs
             #derives
-            pub enum #name {
+            pub enum #name #lt {
                 #(#variants,)*
                 #default_variant
             }
 
-            impl #rt::XdrEncode for #name {
+            impl #lt #rt::XdrEncode for #name #lt {
                 fn encoded_len(&self) -> usize {
                     match self {
                         #(#len_arms,)*
@@ -760,17 +828,7 @@ impl Gen<'_> {
                 }
             }
 
-            impl #rt::XdrDecode for #name {
-                #allow_match_bool
-                fn decode(d: &mut #rt::Decoder<'_>) -> ::core::result::Result<Self, #rt::DecodeError> {
-                    #at_used
-                    let discriminant: #disc_ty = #disc_dec;
-                    ::core::result::Result::Ok(match discriminant {
-                        #(#dec_arms,)*
-                        #dec_default
-                    })
-                }
-            }
+            #decode_impl
 
             #random
         }

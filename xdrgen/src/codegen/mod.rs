@@ -32,10 +32,14 @@ pub struct CodegenOptions {
     pub random: bool,
     /// Turn `.x` comments into rustdoc.
     pub comments: bool,
+    /// Variable-length opaques and strings borrow from the input
+    /// (`&'a [u8]`, `XdrStr<'a>`); types holding them get a lifetime.
+    pub zero_copy: bool,
 }
 
 /// What codegen knows about each type, decided once up front.
 #[derive(Clone, Copy, Debug)]
+#[allow(clippy::struct_excessive_bools)] // independent facts, not a state machine
 struct Props {
     /// No floats inside: `Eq` can be derived.
     eq: bool,
@@ -47,6 +51,8 @@ struct Props {
     fixed_size: Option<usize>,
     /// Smallest encoded size.
     min_size: usize,
+    /// Holds borrowed data (with `zero_copy`): the type has a lifetime.
+    borrows: bool,
     /// For a struct whose last field is `Option<Box<Self>>`: that field.
     /// Such lists are encoded, decoded, compared, cloned and dropped in a
     /// loop, so a million-node NFS READDIR reply needs no deep stack.
@@ -124,7 +130,9 @@ impl Gen<'_> {
                 let n = proc_macro2::Literal::usize_unsuffixed(*n as usize);
                 quote!([u8; #n])
             }
+            Ty::Opaque(Len::Variable(_)) if self.o.zero_copy => quote!(&'a [u8]),
             Ty::Opaque(Len::Variable(_)) => quote!(#rt::Vec<u8>),
+            Ty::String(_) if self.o.zero_copy => quote!(#rt::XdrStr<'a>),
             Ty::String(_) => quote!(#rt::XdrString),
             Ty::Array { elem, len } => {
                 let e = self.rust_ty(elem);
@@ -140,7 +148,11 @@ impl Gen<'_> {
                 let i = self.rust_ty(inner);
                 quote!(::core::option::Option<#i>)
             }
-            Ty::Named(id) => self.type_path(*id),
+            Ty::Named(id) => {
+                let path = self.type_path(*id);
+                let lt = self.lifetime(*id);
+                quote!(#path #lt)
+            }
             Ty::Boxed(inner) => {
                 let i = self.rust_ty(inner);
                 quote!(#rt::Box<#i>)
@@ -161,9 +173,26 @@ impl Gen<'_> {
                 default: true,
                 fixed_size: None,
                 min_size: 0,
+                borrows: false,
                 list_link: self.list_link(t),
             })
             .collect();
+        // Borrowing spreads from opaques and strings to every type that
+        // holds them: a least fixpoint.
+        if self.o.zero_copy {
+            loop {
+                let mut changed = false;
+                for (i, t) in self.m.types.iter().enumerate() {
+                    if !props[i].borrows && Self::holds_borrowed(t, &props) {
+                        props[i].borrows = true;
+                        changed = true;
+                    }
+                }
+                if !changed {
+                    break;
+                }
+            }
+        }
         loop {
             let mut changed = false;
             for (i, t) in self.m.types.iter().enumerate() {
@@ -205,6 +234,41 @@ impl Gen<'_> {
             }
         }
         probe.props
+    }
+
+    fn holds_borrowed(t: &TypeDef, props: &[Props]) -> bool {
+        fn ty_borrows(ty: &Ty, props: &[Props]) -> bool {
+            match ty {
+                Ty::Opaque(Len::Variable(_)) | Ty::String(_) => true,
+                Ty::Array { elem: inner, .. } | Ty::Optional(inner) | Ty::Boxed(inner) => {
+                    ty_borrows(inner, props)
+                }
+                Ty::Named(id) => props[id.index()].borrows,
+                Ty::Prim(_) | Ty::Opaque(Len::Fixed(_)) => false,
+            }
+        }
+        // Imported types were generated with the same options, so they
+        // borrow exactly when they would here; external types never do.
+        match &t.kind {
+            TypeKind::Alias { ty } => ty_borrows(ty, props),
+            TypeKind::Struct(s) => s.fields.iter().any(|f| ty_borrows(&f.ty, props)),
+            TypeKind::Union(u) => u
+                .arms
+                .iter()
+                .filter_map(|a| a.field.as_ref())
+                .chain(u.default.iter().filter_map(|d| d.field.as_ref()))
+                .any(|f| ty_borrows(&f.ty, props)),
+            TypeKind::Enum(_) | TypeKind::Extern => false,
+        }
+    }
+
+    /// `<'a>` for types that borrow, nothing otherwise.
+    fn lifetime(&self, id: TypeId) -> TokenStream {
+        if self.props[id.index()].borrows {
+            quote!(<'a>)
+        } else {
+            quote!()
+        }
     }
 
     fn sizes(&self, t: &TypeDef) -> (Option<usize>, usize) {
