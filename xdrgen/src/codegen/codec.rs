@@ -139,7 +139,8 @@ impl Gen<'_> {
             }
             Ty::Opaque(Len::Variable(max)) => {
                 let max = bound(*max);
-                let v = v.r();
+                // A borrowed `&[u8]` is passed as it is.
+                let v = if self.o.zero_copy { v.recv() } else { v.r() };
                 quote!(#rt::put_opaque_var(out, #v, #max, #what)?;)
             }
             Ty::String(max) => {

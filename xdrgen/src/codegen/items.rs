@@ -269,6 +269,7 @@ impl Gen<'_> {
     fn structure(&self, t: &TypeDef, s: &Struct) -> TokenStream {
         let name = ident(&t.name.rust);
         let lt = self.lifetime(t.id);
+        let anon = self.anon_lifetime(t.id);
         let borrows = self.props[t.id.index()].borrows;
         let docs = self.docs(&format!("struct {}", t.name.xdr), &t.docs);
         let fields = self.fields(&s.fields);
@@ -338,7 +339,7 @@ impl Gen<'_> {
                 #(#fields,)*
             }
 
-            impl #lt #rt::XdrEncode for #name #lt {
+            impl #rt::XdrEncode for #name #anon {
                 #[inline]
                 fn encoded_len(&self) -> usize {
                     #len
@@ -360,7 +361,7 @@ impl Gen<'_> {
     fn list_impls(&self, t: &TypeDef, s: &Struct, link: usize) -> TokenStream {
         let rt = &self.rt;
         let name = ident(&t.name.rust);
-        let lt = self.lifetime(t.id);
+        let anon = self.anon_lifetime(t.id);
         let borrows = self.props[t.id.index()].borrows;
         let xdr = &t.name.xdr;
         let link_name = ident(&s.fields[link].name.rust);
@@ -449,7 +450,7 @@ impl Gen<'_> {
             }
         });
         quote! {
-            impl #lt #rt::XdrEncode for #name #lt {
+            impl #rt::XdrEncode for #name #anon {
                 fn encoded_len(&self) -> usize {
                     let mut len = 0;
                     let mut next = ::core::option::Option::Some(self);
@@ -479,7 +480,7 @@ impl Gen<'_> {
 
             #decode_impl
 
-            impl #lt ::core::ops::Drop for #name #lt {
+            impl ::core::ops::Drop for #name #anon {
                 fn drop(&mut self) {
                     // Unlink node by node: the default drop would recurse
                     // once per node.
@@ -490,7 +491,7 @@ impl Gen<'_> {
                 }
             }
 
-            impl #lt ::core::clone::Clone for #name #lt {
+            impl ::core::clone::Clone for #name #anon {
                 fn clone(&self) -> Self {
                     let mut head = Self { #(#names: #self_copies,)* #link_name: ::core::option::Option::None };
                     let mut tail = &mut head.#link_name;
@@ -504,7 +505,7 @@ impl Gen<'_> {
                 }
             }
 
-            impl #lt ::core::cmp::PartialEq for #name #lt {
+            impl ::core::cmp::PartialEq for #name #anon {
                 fn eq(&self, other: &Self) -> bool {
                     let (mut a, mut b) = (self, other);
                     loop {
@@ -524,7 +525,7 @@ impl Gen<'_> {
             }
 
             /// Prints the list as a sequence of nodes (without recursing).
-            impl #lt ::core::fmt::Debug for #name #lt {
+            impl ::core::fmt::Debug for #name #anon {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                     #node_struct {
                         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
@@ -554,6 +555,7 @@ impl Gen<'_> {
         let rt = &self.rt;
         let name = ident(&t.name.rust);
         let lt = self.lifetime(t.id);
+        let anon = self.anon_lifetime(t.id);
         let borrows = self.props[t.id.index()].borrows;
         let xdr = &t.name.xdr;
         let docs = self.docs(&format!("union {xdr}"), &t.docs);
@@ -812,7 +814,7 @@ impl Gen<'_> {
                 #default_variant
             }
 
-            impl #lt #rt::XdrEncode for #name #lt {
+            impl #rt::XdrEncode for #name #anon {
                 fn encoded_len(&self) -> usize {
                     match self {
                         #(#len_arms,)*

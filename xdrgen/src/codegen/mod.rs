@@ -271,6 +271,15 @@ impl Gen<'_> {
         }
     }
 
+    /// `<'_>` for types that borrow (in impls that do not name it).
+    fn anon_lifetime(&self, id: TypeId) -> TokenStream {
+        if self.props[id.index()].borrows {
+            quote!(<'_>)
+        } else {
+            quote!()
+        }
+    }
+
     fn sizes(&self, t: &TypeDef) -> (Option<usize>, usize) {
         match &t.kind {
             TypeKind::Alias { ty } => (self.fixed_size(ty), self.min_size(ty)),
