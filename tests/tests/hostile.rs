@@ -27,7 +27,7 @@ fn every_truncation_is_a_typed_error() {
     for cut in 0..bytes.len() {
         match Shapes::from_xdr(&bytes[..cut]) {
             Err(DecodeError::Truncated { at, .. } | DecodeError::OverInput { at, .. }) => {
-                assert!(at <= cut)
+                assert!(at <= cut);
             }
             other => panic!("prefix of {cut} bytes: {other:?}"),
         }
