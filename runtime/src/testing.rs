@@ -64,12 +64,17 @@ impl Rng {
     }
 
     /// A random string up to `max` bytes: mostly printable ASCII, and
-    /// sometimes bytes that are not UTF-8.
+    /// sometimes bytes that are not UTF-8. Never NUL: C peers hold strings
+    /// as `char *`, so a NUL could not cross to them (`XdrString` itself
+    /// keeps any byte).
     pub fn string(&mut self, max: u32) -> XdrString {
         let mut bytes = self.bytes(max);
-        if self.below(4) != 0 {
-            for b in &mut bytes {
+        let printable = self.below(4) != 0;
+        for b in &mut bytes {
+            if printable {
                 *b = b' ' + *b % 95;
+            } else if *b == 0 {
+                *b = 0x80;
             }
         }
         XdrString::from(bytes)
