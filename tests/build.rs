@@ -168,6 +168,9 @@ fn main() {
     let mut interop = String::from(
         "/// Every generated struct, enum and union of the corpus, for differential tests.\npub static TYPES: &[InteropType] = &[\n",
     );
+    let mut serde_table = String::from(
+        "/// Owned types generated with `--serde`, for JSON round trips.\npub static SERDE: &[(&str, Check)] = &[\n",
+    );
     let mut zero_copy = String::from(
         "/// Owned encoding vs zero-copy decoding and re-encoding, for every type.\n#[allow(elided_lifetimes_in_paths)]\npub static ZERO_COPY: &[(&str, Check)] = &[\n",
     );
@@ -200,6 +203,37 @@ fn main() {
                         x = t.name.xdr,
                         r = t.name.rust
                     );
+                }
+            }
+        }
+        // Fixtures again with serde derives.
+        if input.corpus_rel.is_none() {
+            let mut serde_options = input.options.clone();
+            serde_options.serde(true).random(true);
+            for import in &mut serde_options.imports {
+                if let Some(path) = &mut import.rust_path {
+                    *path = path.replace("crate::", "crate::serde_");
+                }
+            }
+            if let Ok(generated) = xdrgen::generate(&input.path, &serde_options) {
+                let module = format!("serde_{}", input.module);
+                generated
+                    .write_to(out.join(format!("{module}.rs")))
+                    .unwrap();
+                let _ = writeln!(
+                    mods,
+                    "#[allow(missing_docs)]\npub mod {module} {{\n    include!(concat!(env!(\"OUT_DIR\"), \"/{module}.rs\"));\n}}"
+                );
+                for t in &generated.checked.module.types {
+                    let codec = matches!(t.kind, TypeKind::Struct(_) | TypeKind::Union(_))
+                        || matches!(&t.kind, TypeKind::Enum(e) if !e.members.is_empty());
+                    if codec && matches!(t.origin, Origin::Local | Origin::Builtin) {
+                        let _ = writeln!(
+                            serde_table,
+                            "    (\"{module}::{}\", crate::roundtrip::json::<crate::{module}::{}>),",
+                            t.name.xdr, t.name.rust
+                        );
+                    }
                 }
             }
         }
@@ -249,6 +283,8 @@ fn main() {
     table.push_str("];\n");
     zero_copy.push_str("];\n");
     table.push_str(&zero_copy);
+    serde_table.push_str("];\n");
+    table.push_str(&serde_table);
     interop.push_str("];\n");
     std::fs::write(out.join("interop.rs"), interop).unwrap();
     for s in &skipped {

@@ -34,6 +34,8 @@ mod decode;
 mod encode;
 mod error;
 mod limits;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod string;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -138,11 +140,15 @@ pub mod __private_v1 {
     pub use crate::decode::{Decoder, decode_array};
     pub use crate::encode::*;
     pub use crate::error::{DecodeError, EncodeError};
+    #[cfg(feature = "serde")]
+    pub use crate::serde_impls::big_array;
     #[cfg(feature = "testing")]
     pub use crate::testing::{Random, Rng};
     pub use crate::{Quadruple, XdrDecode, XdrDecodeBorrowed, XdrEncode, XdrStr, XdrString};
     pub use alloc::boxed::Box;
     pub use alloc::vec::Vec;
+    #[cfg(feature = "serde")]
+    pub use serde;
 }
 
 macro_rules! scalar {

@@ -7,7 +7,7 @@ pub mod support {
     use xdrgen_runtime::{DecodeError, Decoder, EncodeError, XdrDecode, XdrEncode};
 
     /// An external type: a plain `int` on the wire.
-    #[derive(Clone, Debug, PartialEq, Eq)]
+    #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     pub struct Thing(pub i32);
 
     impl XdrEncode for Thing {
@@ -65,6 +65,22 @@ pub mod roundtrip {
             return Err(format!("round trip changed {value:?} into {back:?}"));
         }
         Ok(())
+    }
+
+    /// A random `T` survives a trip through JSON (types generated with
+    /// `--serde`).
+    pub fn json<T>(seed: u64) -> Result<(), String>
+    where
+        T: Random + PartialEq + Debug + serde::Serialize + serde::de::DeserializeOwned,
+    {
+        let value = T::random(&mut Rng::new(seed));
+        let text = serde_json::to_string(&value).map_err(|e| format!("to JSON {value:?}: {e}"))?;
+        let back: T = serde_json::from_str(&text).map_err(|e| format!("from JSON {text}: {e}"))?;
+        if back == value {
+            Ok(())
+        } else {
+            Err(format!("JSON round trip changed {value:?} into {back:?}"))
+        }
     }
 
     /// The XDR bytes of a random `T`.

@@ -56,3 +56,29 @@ fn zero_copy_decoding_agrees_with_owned_encoding() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn serde_derives_round_trip_through_json() {
+    use xdrgen_tests::roundtrip::SERDE;
+    let mut failures = Vec::new();
+    for (name, check) in SERDE {
+        for seed in 0..20 {
+            if let Err(e) = check(seed) {
+                failures.push(format!("{name} (seed {seed}): {e}"));
+                break;
+            }
+        }
+    }
+    eprintln!("serde: {} types x 20 random values", SERDE.len());
+    assert!(
+        SERDE.len() > 30,
+        "expected every fixture type, got {}",
+        SERDE.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

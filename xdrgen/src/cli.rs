@@ -43,6 +43,7 @@ struct GenerateArgs {
 
 /// Code-generation options.
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // one per flag
 struct CodegenArgs {
     /// Path of the runtime crate in generated code.
     #[arg(long = "runtime-path", value_name = "PATH")]
@@ -62,6 +63,9 @@ struct CodegenArgs {
     /// Borrow opaque and string data from the input instead of copying it.
     #[arg(long = "zero-copy")]
     zero_copy: bool,
+    /// Derive serde's Serialize/Deserialize (runtime feature `serde`).
+    #[arg(long)]
+    serde: bool,
 }
 
 impl CodegenArgs {
@@ -80,7 +84,8 @@ impl CodegenArgs {
         }
         o.random(self.random)
             .no_comments(self.no_comments)
-            .zero_copy(self.zero_copy);
+            .zero_copy(self.zero_copy)
+            .serde(self.serde);
         Ok(())
     }
 }

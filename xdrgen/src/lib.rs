@@ -60,6 +60,7 @@ pub struct Import {
 /// Front-end options, shared by the build-script API, the CLI and the
 /// proc-macro. Setters take `&mut self` so configuration can be
 /// conditional.
+#[allow(clippy::struct_excessive_bools)] // independent switches
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Options {
     /// Directories searched for `#include` (CLI `-I`).
@@ -90,6 +91,9 @@ pub struct Options {
     /// types holding them get a lifetime and implement
     /// `XdrDecodeBorrowed<'a>` (CLI `--zero-copy`).
     pub zero_copy: bool,
+    /// Derive serde's `Serialize`/`Deserialize` on generated types, through
+    /// the runtime (enable its `serde` feature) (CLI `--serde`).
+    pub serde: bool,
 }
 
 impl Options {
@@ -170,6 +174,12 @@ impl Options {
         self
     }
 
+    /// Derives serde's traits on generated types (`--serde`).
+    pub fn serde(&mut self, on: bool) -> &mut Self {
+        self.serde = on;
+        self
+    }
+
     fn codegen(&self) -> Result<codegen::CodegenOptions, Error> {
         let tokens = |what: &str, text: &str| {
             text.parse::<proc_macro2::TokenStream>()
@@ -196,6 +206,7 @@ impl Options {
             random: self.random,
             comments: !self.no_comments,
             zero_copy: self.zero_copy,
+            serde: self.serde,
         })
     }
 }

@@ -69,8 +69,10 @@ impl Gen<'_> {
         }
         names.extend(self.o.derives.iter().cloned());
         let extra = self.extra_attributes(&t.name.xdr);
+        let serde = self.serde_derives(t.id);
         quote! {
             #[derive(#(#names),*)]
+            #serde
             #extra
         }
     }
@@ -139,6 +141,7 @@ impl Gen<'_> {
         let xdr = &t.name.xdr;
         let docs = self.docs(&format!("enum {xdr}"), &t.docs);
         let extra = self.extra_attributes(xdr);
+        let serde = self.serde_derives(t.id);
         let derives = &self.o.derives;
         let members: Vec<_> = e.members.iter().filter(|m| m.alias_of.is_none()).collect();
         if members.is_empty() {
@@ -188,6 +191,7 @@ impl Gen<'_> {
         quote! {
             #docs
             #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord #(, #derives)*)]
+            #serde
             #extra
             #[repr(i32)]
             pub enum #name {
@@ -261,7 +265,8 @@ impl Gen<'_> {
                 let name = ident(&f.name.rust);
                 let ty = self.rust_ty(&f.ty);
                 let docs = self.docs(&f.name.xdr, &f.docs);
-                quote!(#docs pub #name: #ty)
+                let with = self.serde_field(&f.ty);
+                quote!(#docs #with pub #name: #ty)
             })
             .collect()
     }
@@ -597,7 +602,8 @@ impl Gen<'_> {
             match c.field {
                 Some(f) => {
                     let ty = self.rust_ty(&f.ty);
-                    quote!(#d #v(#ty))
+                    let with = self.serde_field(&f.ty);
+                    quote!(#d #with #v(#ty))
                 }
                 None => quote!(#d #v),
             }

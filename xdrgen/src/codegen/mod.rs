@@ -21,6 +21,7 @@ use crate::ir::{Len, Module, Origin, Ty, TypeDef, TypeId, TypeKind};
 
 /// Code-generation settings (part of [`crate::Options`]).
 #[derive(Clone, Debug)]
+#[allow(clippy::struct_excessive_bools)] // independent switches
 pub struct CodegenOptions {
     /// Path of the runtime crate (`::xdrgen_runtime`).
     pub runtime_path: TokenStream,
@@ -35,6 +36,9 @@ pub struct CodegenOptions {
     /// Variable-length opaques and strings borrow from the input
     /// (`&'a [u8]`, `XdrStr<'a>`); types holding them get a lifetime.
     pub zero_copy: bool,
+    /// Derive serde's `Serialize` (and `Deserialize` for owned types)
+    /// through the runtime's re-export (runtime feature `serde`).
+    pub serde: bool,
 }
 
 /// What codegen knows about each type, decided once up front.
@@ -385,6 +389,40 @@ impl Gen<'_> {
             out.extend(quote!(#[doc = " ```"]));
         }
         out
+    }
+
+    /// serde derives and the crate path they must use, if enabled.
+    fn serde_derives(&self, id: TypeId) -> TokenStream {
+        if !self.o.serde {
+            return TokenStream::new();
+        }
+        let rt = &self.rt;
+        let krate = format!("{}::serde", self.rt).replace(' ', "");
+        let de = (!self.props[id.index()].borrows).then(|| quote!(, #rt::serde::Deserialize));
+        quote! {
+            #[derive(#rt::serde::Serialize #de)]
+            #[serde(crate = #krate)]
+        }
+    }
+
+    /// `#[serde(with = ...)]` for a fixed array serde cannot handle itself.
+    fn serde_field(&self, ty: &Ty) -> TokenStream {
+        if !self.o.serde {
+            return TokenStream::new();
+        }
+        let long = match self.expand(ty) {
+            Ty::Opaque(Len::Fixed(n))
+            | Ty::Array {
+                len: Len::Fixed(n), ..
+            } => *n > 32,
+            _ => false,
+        };
+        if long {
+            let with = format!("{}::big_array", self.rt).replace(' ', "");
+            quote!(#[serde(with = #with)])
+        } else {
+            TokenStream::new()
+        }
     }
 
     fn extra_attributes(&self, xdr: &str) -> TokenStream {

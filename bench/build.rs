@@ -1,0 +1,116 @@
+//! Builds the three implementations the benchmarks compare:
+//!
+//! 1. `generated`: xdrgen's Rust for `../shared/perf/bench.x`, written to
+//!    `OUT_DIR/bench_x.rs` and `include!`d by `src/generated.rs`;
+//! 2. `hand`: plain Rust in `src/hand.rs` (nothing to build here);
+//! 3. `c-tirpc`: `rpcgen -h` / `rpcgen -c` output for the same file plus
+//!    `c/driver.c`, compiled with the `cc` crate and linked to libtirpc.
+//!
+//! When bench.x, rpcgen or libtirpc is missing this prints a warning and
+//! leaves the `xdrbench` cfg unset, so the crate compiles to stubs that
+//! print "SKIPPED". With `CI` set, a missing piece fails the build.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(xdrbench)");
+    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=c/driver.c");
+    println!("cargo::rerun-if-env-changed=CI");
+
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let spec = manifest.join("../../shared/perf/bench.x");
+    println!("cargo::rerun-if-changed={}", spec.display());
+    // Re-detect the tools when they are installed or removed (a missing
+    // path makes cargo rerun this script on every build until it exists).
+    println!("cargo::rerun-if-changed=/usr/bin/rpcgen");
+    println!("cargo::rerun-if-changed=/usr/include/tirpc/rpc/rpc.h");
+
+    if let Err(why) = build(&manifest, &out, &spec) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "xdrgen-bench cannot be built under CI: {why}"
+        );
+        println!("cargo::warning=xdrgen-bench: {why}; benchmarks and tests print SKIPPED");
+        // An empty file keeps `include!` in the skipped build harmless.
+        std::fs::write(out.join("bench_x.rs"), "").unwrap();
+        return;
+    }
+    println!("cargo::rustc-cfg=xdrbench");
+}
+
+/// Everything or nothing: the cfg is set only when all three build.
+fn build(manifest: &Path, out: &Path, spec: &Path) -> Result<(), String> {
+    if !spec.is_file() {
+        return Err(format!("no {}", spec.display()));
+    }
+    let tirpc = tirpc_include()?;
+    // A front-end or code generation error is a real defect, not a
+    // missing tool: fail loudly.
+    let generated = xdrgen::generate(spec, &xdrgen::Options::new())
+        .unwrap_or_else(|e| panic!("xdrgen failed on {}:\n{e}", spec.display()));
+    generated.write_to(out.join("bench_x.rs")).unwrap();
+
+    // rpcgen names the header it includes after its input path, so run it
+    // on a copy in OUT_DIR to get `#include "bench.h"`.
+    std::fs::copy(spec, out.join("bench.x")).map_err(|e| format!("copying bench.x: {e}"))?;
+    rpcgen(out, "-h", "bench.h")?;
+    rpcgen(out, "-c", "bench_xdr.c")?;
+
+    let mut cc = cc::Build::new();
+    cc.file(out.join("bench_xdr.c"))
+        .file(manifest.join("c/driver.c"))
+        .include(out)
+        .include(&tirpc)
+        .opt_level(2)
+        // rpcgen's output declares an unused `buf` in every function.
+        .flag_if_supported("-Wno-unused-variable")
+        .flag_if_supported("-Wno-unused-parameter");
+    cc.try_compile("xdrbench_c")
+        .map_err(|e| format!("compiling the C side failed: {e}"))?;
+    println!("cargo::rustc-link-lib=tirpc");
+    Ok(())
+}
+
+/// The libtirpc include directory, if its headers and library are there.
+fn tirpc_include() -> Result<PathBuf, String> {
+    let dir = Path::new("/usr/include/tirpc");
+    if !dir.join("rpc/rpc.h").is_file() {
+        return Err(
+            "no libtirpc headers in /usr/include/tirpc (apt-get install libtirpc-dev)".into(),
+        );
+    }
+    let found = [
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+        "/usr/lib64",
+        "/usr/lib",
+        "/lib/x86_64-linux-gnu",
+    ]
+    .iter()
+    .any(|d| Path::new(d).join("libtirpc.so").exists());
+    if !found {
+        return Err("no libtirpc.so to link (apt-get install libtirpc-dev)".into());
+    }
+    Ok(dir.to_path_buf())
+}
+
+/// Runs `rpcgen FLAG bench.x` in `dir` and writes its stdout to `file`
+/// (rpcgen's `-o` refuses to overwrite an existing file).
+fn rpcgen(dir: &Path, flag: &str, file: &str) -> Result<(), String> {
+    let output = Command::new("rpcgen")
+        .arg(flag)
+        .arg("bench.x")
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("cannot run rpcgen ({e}; apt-get install rpcsvc-proto)"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "rpcgen {flag} bench.x failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    std::fs::write(dir.join(file), output.stdout).map_err(|e| e.to_string())
+}

@@ -1,0 +1,48 @@
+//! XDR encode/decode benchmarks for the workloads of
+//! `../shared/perf/bench.x` (see `/work/shared/perf/BASELINE.md`), three
+//! implementations side by side:
+//!
+//! * `generated`: what xdrgen generates for bench.x ([`generated`]);
+//! * `hand`: a hand-written reference codec ([`hand`]);
+//! * `c-tirpc`: `rpcgen -c` / `rpcgen -h` output compiled with libtirpc,
+//!   through FFI ([`c`]).
+//!
+//! Each implementation encodes its own native value, built by the same
+//! deterministic rules ([`model`] and `c/driver.c`); [`Fixture::verify`]
+//! checks that the three encodings are byte-identical and that each side
+//! decodes every side's bytes back to an equal value. The benchmarks
+//! (`benches/codec.rs`), the callgrind driver (`src/bin/ops.rs`) and the
+//! test all run it first.
+//!
+//! Without bench.x, rpcgen or libtirpc the build script leaves the
+//! `xdrbench` cfg unset and this crate is empty: [`AVAILABLE`] is false
+//! and everything prints "SKIPPED".
+
+/// Whether the build found bench.x, rpcgen and libtirpc.
+pub const AVAILABLE: bool = cfg!(xdrbench);
+
+/// Prints the skip notice (when [`AVAILABLE`] is false).
+pub fn print_skipped(what: &str) {
+    println!(
+        "SKIPPED: {what}: bench.x, rpcgen or libtirpc was missing at build time (see the build warning)"
+    );
+}
+
+#[cfg(xdrbench)]
+pub mod c;
+#[cfg(xdrbench)]
+pub mod hand;
+#[cfg(xdrbench)]
+pub mod model;
+
+/// The code xdrgen generates for bench.x.
+#[cfg(xdrbench)]
+#[allow(missing_docs, clippy::pedantic)]
+pub mod generated {
+    include!(concat!(env!("OUT_DIR"), "/bench_x.rs"));
+}
+
+#[cfg(xdrbench)]
+mod fixture;
+#[cfg(xdrbench)]
+pub use fixture::*;
