@@ -108,7 +108,7 @@ pub fn put_opaque_fixed(out: &mut Vec<u8>, bytes: &[u8]) {
 pub fn check_bound(len: usize, max: u32, what: &'static str) -> Result<u32, EncodeError> {
     match u32::try_from(len) {
         Ok(n) if n <= max => Ok(n),
-        _ => Err(EncodeError::OverBound { what, len, max }),
+        _ => Err(EncodeError::over_bound(what, len, max)),
     }
 }
 
@@ -159,11 +159,8 @@ mod tests {
         assert!(put_opaque_var(&mut out, b"abcd", 4, "x").is_ok());
         assert_eq!(
             put_opaque_var(&mut out, b"abcde", 4, "x"),
-            Err(EncodeError::OverBound {
-                what: "x",
-                len: 5,
-                max: 4
-            })
+            Err(EncodeError::over_bound("x", 5, 4))
         );
+        assert_eq!(core::mem::size_of::<Result<(), EncodeError>>(), 8);
     }
 }

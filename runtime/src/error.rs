@@ -1,5 +1,6 @@
 //! Typed errors for bad wire data and unencodable values.
 
+use alloc::boxed::Box;
 use core::fmt;
 
 /// Which decode limit was hit.
@@ -163,26 +164,39 @@ impl fmt::Display for DecodeError {
     }
 }
 
-/// Why a value could not be encoded.
+/// Why a value could not be encoded. Pointer-sized, so the
+/// `Result<(), EncodeError>` every encode step returns fits a register.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EncodeError {
     /// A variable-length field is longer than its `<N>` bound.
-    OverBound {
-        /// The field (`type.field`) or type.
-        what: &'static str,
-        /// Its length.
-        len: usize,
-        /// The bound.
-        max: u32,
-    },
+    OverBound(Box<OverBound>),
+}
+
+/// A length over its bound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OverBound {
+    /// The field (`type.field`) or type.
+    pub what: &'static str,
+    /// Its length.
+    pub len: usize,
+    /// The bound.
+    pub max: u32,
+}
+
+impl EncodeError {
+    /// A length over its bound (kept out of line: the error path is cold).
+    #[cold]
+    pub fn over_bound(what: &'static str, len: usize, max: u32) -> EncodeError {
+        EncodeError::OverBound(Box::new(OverBound { what, len, max }))
+    }
 }
 
 impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EncodeError::OverBound { what, len, max } => {
-                write!(f, "{what} has length {len}, over its bound {max}")
+            EncodeError::OverBound(b) => {
+                write!(f, "{} has length {}, over its bound {}", b.what, b.len, b.max)
             }
         }
     }

@@ -44,7 +44,7 @@ use alloc::vec::Vec;
 
 pub use decode::Decoder;
 pub use encode::padded_len;
-pub use error::{DecodeError, EncodeError, LimitKind};
+pub use error::{DecodeError, EncodeError, LimitKind, OverBound};
 pub use limits::Limits;
 pub use string::{XdrStr, XdrString};
 

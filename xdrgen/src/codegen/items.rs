@@ -101,7 +101,7 @@ impl Gen<'_> {
     /// `impl XdrDecode` for owned types, `impl XdrDecodeBorrowed<'a>` for
     /// types that borrow from the input.
     fn decode_impl(&self, t: &TypeDef, body: &TokenStream) -> TokenStream {
-        self.decode_impl_with(t, &TokenStream::new(), body)
+        self.decode_impl_with(t, &self.inline(t.id), body)
     }
 
     fn decode_impl_with(
@@ -328,6 +328,7 @@ impl Gen<'_> {
         });
         let unused_out = s.fields.is_empty().then(|| quote!(let _ = &out;));
         let unused_d = s.fields.is_empty().then(|| quote!(let _ = &d;));
+        let inline = self.inline(t.id);
         let decode_impl = self.decode_impl(
             t,
             &quote! {
@@ -345,10 +346,11 @@ impl Gen<'_> {
             }
 
             impl #rt::XdrEncode for #name #anon {
-                #[inline]
+                #inline
                 fn encoded_len(&self) -> usize {
                     #len
                 }
+                #inline
                 fn encode(&self, out: &mut #rt::Vec<u8>) -> ::core::result::Result<(), #rt::EncodeError> {
                     #unused_out
                     #(#encs)*
@@ -789,9 +791,14 @@ impl Gen<'_> {
             quote!()
         };
 
+        let inline = self.inline(t.id);
+        let decode_attrs = {
+            let allow = allow_match_bool.unwrap_or_default();
+            quote!(#inline #allow)
+        };
         let decode_impl = self.decode_impl_with(
             t,
-            &allow_match_bool.unwrap_or_default(),
+            &decode_attrs,
             &quote! {
                 #at_used
                 let discriminant: #disc_ty = #disc_dec;
@@ -821,12 +828,14 @@ impl Gen<'_> {
             }
 
             impl #rt::XdrEncode for #name #anon {
+                #inline
                 fn encoded_len(&self) -> usize {
                     match self {
                         #(#len_arms,)*
                         #len_default
                     }
                 }
+                #inline
                 fn encode(&self, out: &mut #rt::Vec<u8>) -> ::core::result::Result<(), #rt::EncodeError> {
                     match self {
                         #(#enc_arms)*

@@ -57,6 +57,10 @@ struct Props {
     min_size: usize,
     /// Holds borrowed data (with `zero_copy`): the type has a lifetime.
     borrows: bool,
+    /// Small enough that its codec should be inlined where it is used:
+    /// it is typically an array element, and a call per element costs
+    /// register saves and a `Result` through memory.
+    inline_always: bool,
     /// For a struct whose last field is `Option<Box<Self>>`: that field.
     /// Such lists are encoded, decoded, compared, cloned and dropped in a
     /// loop, so a million-node NFS READDIR reply needs no deep stack.
@@ -178,6 +182,7 @@ impl Gen<'_> {
                 fixed_size: None,
                 min_size: 0,
                 borrows: false,
+                inline_always: self.small_codec(t),
                 list_link: self.list_link(t),
             })
             .collect();
@@ -238,6 +243,43 @@ impl Gen<'_> {
             }
         }
         probe.props
+    }
+
+    /// A struct or union of at most 16 fields or arms whose codec has no
+    /// loop over other named types, and is not a list: an element type.
+    fn small_codec(&self, t: &TypeDef) -> bool {
+        let loops = |ty: &Ty| -> bool {
+            fn walk(g: &Gen<'_>, ty: &Ty) -> bool {
+                match g.expand(ty) {
+                    Ty::Array { elem, .. } => !matches!(g.expand(elem), Ty::Prim(_)),
+                    Ty::Optional(inner) | Ty::Boxed(inner) => walk(g, inner),
+                    _ => false,
+                }
+            }
+            walk(self, ty)
+        };
+        let fields: Vec<&Ty> = match &t.kind {
+            TypeKind::Struct(s) => s.fields.iter().map(|f| &f.ty).collect(),
+            TypeKind::Union(u) => u
+                .arms
+                .iter()
+                .filter_map(|a| a.field.as_ref())
+                .chain(u.default.iter().filter_map(|d| d.field.as_ref()))
+                .map(|f| &f.ty)
+                .collect(),
+            _ => return false,
+        };
+        self.list_link(t).is_none() && fields.len() <= 16 && !fields.iter().any(|ty| loops(ty))
+    }
+
+    /// `#[inline(always)]` for element-sized codecs, `#[inline]` otherwise.
+    fn inline(&self, id: TypeId) -> TokenStream {
+        if self.props[id.index()].inline_always {
+            // Measured: without it LLVM calls element codecs out of line.
+            quote!(#[inline(always)] #[allow(clippy::inline_always)])
+        } else {
+            quote!(#[inline])
+        }
     }
 
     fn holds_borrowed(t: &TypeDef, props: &[Props]) -> bool {
