@@ -196,7 +196,11 @@ impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EncodeError::OverBound(b) => {
-                write!(f, "{} has length {}, over its bound {}", b.what, b.len, b.max)
+                write!(
+                    f,
+                    "{} has length {}, over its bound {}",
+                    b.what, b.len, b.max
+                )
             }
         }
     }
