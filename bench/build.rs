@@ -52,6 +52,13 @@ fn build(manifest: &Path, out: &Path, spec: &Path) -> Result<(), String> {
     let generated = xdrgen::generate(spec, &xdrgen::Options::new())
         .unwrap_or_else(|e| panic!("xdrgen failed on {}:\n{e}", spec.display()));
     generated.write_to(out.join("bench_x.rs")).unwrap();
+    // The same with zero-copy decoding (borrowed opaques and strings).
+    let mut zero_copy = xdrgen::Options::new();
+    zero_copy.zero_copy(true);
+    xdrgen::generate(spec, &zero_copy)
+        .unwrap_or_else(|e| panic!("xdrgen --zero-copy failed on {}:\n{e}", spec.display()))
+        .write_to(out.join("bench_x_zero_copy.rs"))
+        .unwrap();
 
     // rpcgen names the header it includes after its input path, so run it
     // on a copy in OUT_DIR to get `#include "bench.h"`.

@@ -42,6 +42,13 @@ pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/bench_x.rs"));
 }
 
+/// The same with `--zero-copy`: opaques and strings borrow from the input.
+#[cfg(xdrbench)]
+#[allow(missing_docs, clippy::pedantic)]
+pub mod generated_zero_copy {
+    include!(concat!(env!("OUT_DIR"), "/bench_x_zero_copy.rs"));
+}
+
 #[cfg(xdrbench)]
 mod fixture;
 #[cfg(xdrbench)]
