@@ -209,7 +209,7 @@ fn main() {
         // Fixtures again with serde derives.
         if input.corpus_rel.is_none() {
             let mut serde_options = input.options.clone();
-            serde_options.serde(true).random(true);
+            serde_options.serde(true).arbitrary(true).random(true);
             for import in &mut serde_options.imports {
                 if let Some(path) = &mut import.rust_path {
                     *path = path.replace("crate::", "crate::serde_");

@@ -66,6 +66,9 @@ struct CodegenArgs {
     /// Derive serde's Serialize/Deserialize (runtime feature `serde`).
     #[arg(long)]
     serde: bool,
+    /// Derive arbitrary::Arbitrary, for fuzzing (needs the `arbitrary` crate).
+    #[arg(long)]
+    arbitrary: bool,
 }
 
 impl CodegenArgs {
@@ -85,7 +88,8 @@ impl CodegenArgs {
         o.random(self.random)
             .no_comments(self.no_comments)
             .zero_copy(self.zero_copy)
-            .serde(self.serde);
+            .serde(self.serde)
+            .arbitrary(self.arbitrary);
         Ok(())
     }
 }

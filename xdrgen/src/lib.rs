@@ -94,6 +94,10 @@ pub struct Options {
     /// Derive serde's `Serialize`/`Deserialize` on generated types, through
     /// the runtime (enable its `serde` feature) (CLI `--serde`).
     pub serde: bool,
+    /// Derive `arbitrary::Arbitrary` on generated types, for fuzzing (CLI
+    /// `--arbitrary`; the crate using the code depends on `arbitrary` and
+    /// enables the runtime's `arbitrary` feature).
+    pub arbitrary: bool,
 }
 
 impl Options {
@@ -180,6 +184,12 @@ impl Options {
         self
     }
 
+    /// Derives `arbitrary::Arbitrary` on generated types (`--arbitrary`).
+    pub fn arbitrary(&mut self, on: bool) -> &mut Self {
+        self.arbitrary = on;
+        self
+    }
+
     fn codegen(&self) -> Result<codegen::CodegenOptions, Error> {
         let tokens = |what: &str, text: &str| {
             text.parse::<proc_macro2::TokenStream>()
@@ -207,6 +217,7 @@ impl Options {
             comments: !self.no_comments,
             zero_copy: self.zero_copy,
             serde: self.serde,
+            arbitrary: self.arbitrary,
         })
     }
 }

@@ -67,6 +67,9 @@ impl Gen<'_> {
         if p.default && !matches!(t.kind, TypeKind::Enum(_)) {
             names.push(quote!(::core::default::Default));
         }
+        if self.o.arbitrary && !p.borrows {
+            names.push(quote!(::arbitrary::Arbitrary));
+        }
         names.extend(self.o.derives.iter().cloned());
         let extra = self.extra_attributes(&t.name.xdr);
         let serde = self.serde_derives(t.id);
@@ -142,6 +145,7 @@ impl Gen<'_> {
         let docs = self.docs(&format!("enum {xdr}"), &t.docs);
         let extra = self.extra_attributes(xdr);
         let serde = self.serde_derives(t.id);
+        let arbitrary = self.o.arbitrary.then(|| quote!(, ::arbitrary::Arbitrary));
         let derives = &self.o.derives;
         let members: Vec<_> = e.members.iter().filter(|m| m.alias_of.is_none()).collect();
         if members.is_empty() {
@@ -190,7 +194,7 @@ impl Gen<'_> {
         });
         quote! {
             #docs
-            #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord #(, #derives)*)]
+            #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord #arbitrary #(, #derives)*)]
             #serde
             #extra
             #[repr(i32)]

@@ -39,6 +39,9 @@ pub struct CodegenOptions {
     /// Derive serde's `Serialize` (and `Deserialize` for owned types)
     /// through the runtime's re-export (runtime feature `serde`).
     pub serde: bool,
+    /// Derive `arbitrary::Arbitrary` on owned types (the user's crate
+    /// depends on `arbitrary`; runtime feature `arbitrary`).
+    pub arbitrary: bool,
 }
 
 /// What codegen knows about each type, decided once up front.
