@@ -60,6 +60,34 @@ fn options_from_args(args: &str, base: &Path) -> xdrgen::Options {
     o
 }
 
+/// Generates `input` once more with `configure`d options into the module
+/// `<prefix><module>`, imports pointing at the same variant's modules.
+fn emit(
+    out: &Path,
+    mods: &mut String,
+    input: &Input,
+    prefix: &str,
+    configure: impl FnOnce(&mut xdrgen::Options),
+) -> Option<xdrgen::Generated> {
+    let mut options = input.options.clone();
+    configure(&mut options);
+    for import in &mut options.imports {
+        if let Some(path) = &mut import.rust_path {
+            *path = path.replace("crate::", &format!("crate::{prefix}"));
+        }
+    }
+    let generated = xdrgen::generate(&input.path, &options).ok()?;
+    let module = format!("{prefix}{}", input.module);
+    generated
+        .write_to(out.join(format!("{module}.rs")))
+        .unwrap();
+    let _ = writeln!(
+        mods,
+        "#[allow(missing_docs)]\npub mod {module} {{\n    include!(concat!(env!(\"OUT_DIR\"), \"/{module}.rs\"));\n}}"
+    );
+    Some(generated)
+}
+
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -177,22 +205,9 @@ fn main() {
     let mut skipped = Vec::new();
     for mut input in inputs {
         // The same input again with borrowed opaques and strings.
-        let mut zc_options = input.options.clone();
-        zc_options.zero_copy(true);
-        for import in &mut zc_options.imports {
-            if let Some(path) = &mut import.rust_path {
-                *path = path.replace("crate::", "crate::zc_");
-            }
-        }
-        if let Ok(generated) = xdrgen::generate(&input.path, &zc_options) {
-            let module = format!("zc_{}", input.module);
-            generated
-                .write_to(out.join(format!("{module}.rs")))
-                .unwrap();
-            let _ = writeln!(
-                mods,
-                "#[allow(missing_docs)]\npub mod {module} {{\n    include!(concat!(env!(\"OUT_DIR\"), \"/{module}.rs\"));\n}}"
-            );
+        if let Some(generated) = emit(&out, &mut mods, &input, "zc_", |o| {
+            o.zero_copy(true);
+        }) {
             for t in &generated.checked.module.types {
                 let codec = matches!(t.kind, TypeKind::Struct(_) | TypeKind::Union(_));
                 if codec && matches!(t.origin, Origin::Local | Origin::Builtin) {
@@ -206,35 +221,25 @@ fn main() {
                 }
             }
         }
-        // Fixtures again with serde derives.
-        if input.corpus_rel.is_none() {
-            let mut serde_options = input.options.clone();
-            serde_options.serde(true).arbitrary(true).random(true);
-            for import in &mut serde_options.imports {
-                if let Some(path) = &mut import.rust_path {
-                    *path = path.replace("crate::", "crate::serde_");
-                }
-            }
-            if let Ok(generated) = xdrgen::generate(&input.path, &serde_options) {
-                let module = format!("serde_{}", input.module);
-                generated
-                    .write_to(out.join(format!("{module}.rs")))
-                    .unwrap();
+        // Fixtures again with serde and arbitrary derives.
+        let serde = if input.corpus_rel.is_none() {
+            emit(&out, &mut mods, &input, "serde_", |o| {
+                o.serde(true).arbitrary(true).random(true);
+            })
+        } else {
+            None
+        };
+        for t in serde.iter().flat_map(|g| &g.checked.module.types) {
+            let codec = matches!(t.kind, TypeKind::Struct(_) | TypeKind::Union(_))
+                || matches!(&t.kind, TypeKind::Enum(e) if !e.members.is_empty());
+            if codec && matches!(t.origin, Origin::Local | Origin::Builtin) {
                 let _ = writeln!(
-                    mods,
-                    "#[allow(missing_docs)]\npub mod {module} {{\n    include!(concat!(env!(\"OUT_DIR\"), \"/{module}.rs\"));\n}}"
+                    serde_table,
+                    "    (\"serde_{m}::{}\", crate::roundtrip::json::<crate::serde_{m}::{}>),",
+                    t.name.xdr,
+                    t.name.rust,
+                    m = input.module
                 );
-                for t in &generated.checked.module.types {
-                    let codec = matches!(t.kind, TypeKind::Struct(_) | TypeKind::Union(_))
-                        || matches!(&t.kind, TypeKind::Enum(e) if !e.members.is_empty());
-                    if codec && matches!(t.origin, Origin::Local | Origin::Builtin) {
-                        let _ = writeln!(
-                            serde_table,
-                            "    (\"{module}::{}\", crate::roundtrip::json::<crate::{module}::{}>),",
-                            t.name.xdr, t.name.rust
-                        );
-                    }
-                }
             }
         }
         input.options.random(true);

@@ -1,84 +1,44 @@
 //! For every generated struct, enum and union of the fixtures and the
 //! corpus: `decode(encode(v)) == v` and `encode(v).len() == encoded_len(v)`
-//! on random values.
+//! on random values; owned and zero-copy code agree; serde and arbitrary
+//! derives round-trip.
 
-use xdrgen_tests::roundtrip::TYPES;
+use xdrgen_tests::roundtrip::{Check, SERDE, TYPES, ZERO_COPY};
 
-const SEEDS: u64 = 200;
-
-#[test]
-fn every_generated_type_round_trips() {
+/// Runs every check of a table on `seeds` random values; fails if the table
+/// has fewer than `at_least` types or any check fails (first seed per type).
+fn run(what: &str, table: &[(&str, Check)], seeds: u64, at_least: usize) {
     let mut failures = Vec::new();
-    for (name, check) in TYPES {
-        for seed in 0..SEEDS {
-            if let Err(e) = check(seed) {
-                failures.push(format!("{name} (seed {seed}): {e}"));
-                break;
-            }
+    for (name, check) in table {
+        if let Some((seed, e)) = (0..seeds).find_map(|seed| check(seed).err().map(|e| (seed, e))) {
+            failures.push(format!("{name} (seed {seed}): {e}"));
         }
     }
-    eprintln!("round trip: {} types x {SEEDS} random values", TYPES.len());
+    eprintln!("{what}: {} types x {seeds} random values", table.len());
     assert!(
-        TYPES.len() > 1000,
-        "expected every corpus type, got {}",
-        TYPES.len()
+        table.len() >= at_least,
+        "{what}: expected at least {at_least} types, got {}",
+        table.len()
     );
     assert!(
         failures.is_empty(),
-        "{} failures:\n{}",
+        "{what}: {} failures:\n{}",
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn every_generated_type_round_trips() {
+    run("round trip", TYPES, 200, 1000);
 }
 
 #[test]
 fn zero_copy_decoding_agrees_with_owned_encoding() {
-    use xdrgen_tests::roundtrip::ZERO_COPY;
-    let mut failures = Vec::new();
-    for (name, check) in ZERO_COPY {
-        for seed in 0..50 {
-            if let Err(e) = check(seed) {
-                failures.push(format!("{name} (seed {seed}): {e}"));
-                break;
-            }
-        }
-    }
-    eprintln!("zero copy: {} types x 50 random values", ZERO_COPY.len());
-    assert!(
-        ZERO_COPY.len() > 1000,
-        "expected every corpus type, got {}",
-        ZERO_COPY.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    run("zero copy", ZERO_COPY, 50, 1000);
 }
 
 #[test]
 fn serde_derives_round_trip_through_json() {
-    use xdrgen_tests::roundtrip::SERDE;
-    let mut failures = Vec::new();
-    for (name, check) in SERDE {
-        for seed in 0..20 {
-            if let Err(e) = check(seed) {
-                failures.push(format!("{name} (seed {seed}): {e}"));
-                break;
-            }
-        }
-    }
-    eprintln!("serde: {} types x 20 random values", SERDE.len());
-    assert!(
-        SERDE.len() > 30,
-        "expected every fixture type, got {}",
-        SERDE.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    run("serde", SERDE, 20, 30);
 }

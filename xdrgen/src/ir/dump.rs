@@ -89,23 +89,11 @@ pub fn dump(m: &Module) -> String {
                         .iter()
                         .map(|c| format!("{}={} -> {}", c.label, c.value, c.rust))
                         .collect();
-                    let field = arm.field.as_ref().map_or("void".to_string(), |f| {
-                        format!(
-                            "{}: {}",
-                            named(&f.name.xdr, &f.name.rust),
-                            ty_text(m, &f.ty)
-                        )
-                    });
+                    let field = arm_text(m, arm.field.as_ref());
                     let _ = writeln!(out, "  case {}: {field}", labels.join(", "));
                 }
                 if let Some(d) = &u.default {
-                    let field = d.field.as_ref().map_or("void".to_string(), |f| {
-                        format!(
-                            "{}: {}",
-                            named(&f.name.xdr, &f.name.rust),
-                            ty_text(m, &f.ty)
-                        )
-                    });
+                    let field = arm_text(m, d.field.as_ref());
                     let _ = writeln!(out, "  default -> {}: {field}", d.rust);
                 }
             }
@@ -156,6 +144,17 @@ pub fn dump(m: &Module) -> String {
         let _ = writeln!(out, "pragma {}", p.words.join(" "));
     }
     out
+}
+
+/// A union arm's data, or `void`.
+fn arm_text(m: &Module, field: Option<&super::Field>) -> String {
+    field.map_or("void".to_string(), |f| {
+        format!(
+            "{}: {}",
+            named(&f.name.xdr, &f.name.rust),
+            ty_text(m, &f.ty)
+        )
+    })
 }
 
 fn named(xdr: &str, rust: &str) -> String {
