@@ -232,6 +232,11 @@ pub struct Generated {
 }
 
 impl Generated {
+    /// The input's file name, as the `@generated` header names it.
+    pub fn source_name(&self) -> &str {
+        &self.source_name
+    }
+
     /// The generated items as tokens (for the proc-macro; unformatted).
     pub fn to_token_stream(&self) -> proc_macro2::TokenStream {
         self.tokens.clone()
