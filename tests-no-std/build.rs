@@ -1,12 +1,11 @@
 //! Generates fixtures covering every construct into OUT_DIR for a
-//! `#![no_std]` build.
+//! `#![no_std]` build, through the build-script API (`Builder::compile`).
 
 use std::path::Path;
 
-fn main() {
+fn main() -> Result<(), xdrgen::Error> {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/x");
-    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    println!("cargo::rerun-if-changed={}", fixtures.display());
+    let mut builder = xdrgen::Builder::new();
     for name in [
         "basic",
         "dialect",
@@ -15,9 +14,7 @@ fn main() {
         "program",
         "names",
     ] {
-        xdrgen::generate(fixtures.join(format!("{name}.x")), &xdrgen::Options::new())
-            .unwrap()
-            .write_to(out.join(format!("{name}.rs")))
-            .unwrap();
+        builder.file(fixtures.join(format!("{name}.x")));
     }
+    builder.compile()
 }

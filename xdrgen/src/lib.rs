@@ -98,6 +98,29 @@ pub struct Options {
     /// `--arbitrary`; the crate using the code depends on `arbitrary` and
     /// enables the runtime's `arbitrary` feature).
     pub arbitrary: bool,
+    /// The `.x` files [`Options::compile`] generates (the CLI's FILE).
+    pub files: Vec<PathBuf>,
+    /// Where [`Options::compile`] writes; default `OUT_DIR` (CLI `-o`).
+    pub out_dir: Option<PathBuf>,
+    /// Do not print `cargo:rerun-if-changed` lines from [`Options::compile`].
+    ///
+    /// By default every file read (inputs, `#include`s, imports) is printed,
+    /// and then Cargo reruns the build script *only* when one of them
+    /// changes: a build script that does other work must print its own
+    /// `rerun-if-changed` lines, or set this.
+    pub no_rerun_if_changed: bool,
+}
+
+/// The build-script facade: the same type as [`Options`], used as
+/// `Builder::new().file("proto/x.x").define("N", Some("4")).compile()`.
+pub type Builder = Options;
+
+/// Generates `path` into `OUT_DIR/<stem>.rs` from a build script, printing
+/// `cargo:rerun-if-changed` for every file read. Include the result with
+/// `include!(concat!(env!("OUT_DIR"), "/<stem>.rs"))`.
+#[cfg(feature = "format")]
+pub fn compile(path: impl AsRef<Path>) -> Result<(), Error> {
+    Options::new().file(path.as_ref()).compile()
 }
 
 impl Options {
@@ -188,6 +211,74 @@ impl Options {
     pub fn arbitrary(&mut self, on: bool) -> &mut Self {
         self.arbitrary = on;
         self
+    }
+
+    /// Adds a `.x` file for [`compile`](Options::compile).
+    pub fn file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.files.push(path.into());
+        self
+    }
+
+    /// Sets where [`compile`](Options::compile) writes (default `OUT_DIR`).
+    pub fn out_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// Whether [`compile`](Options::compile) prints `cargo:rerun-if-changed`
+    /// for every file it reads (default true).
+    pub fn emit_rerun_if_changed(&mut self, on: bool) -> &mut Self {
+        self.no_rerun_if_changed = !on;
+        self
+    }
+
+    /// Generates every [`file`](Options::file) into the output directory as
+    /// `<stem>.rs` (written only when it changed), for build scripts.
+    /// Diagnostics go to stderr, which Cargo shows when the build fails;
+    /// warnings also become `cargo:warning=` lines.
+    #[cfg(feature = "format")]
+    pub fn compile(&self) -> Result<(), Error> {
+        let out_dir = self
+            .out_dir
+            .clone()
+            .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from))
+            .ok_or_else(|| {
+                Error::Config(
+                    "OUT_DIR is not set: call compile() from build.rs, or set out_dir".into(),
+                )
+            })?;
+        if self.files.is_empty() {
+            return Err(Error::Config(
+                "no .x file to compile: add one with file()".into(),
+            ));
+        }
+        for file in &self.files {
+            if !self.no_rerun_if_changed {
+                // Even when the file has errors, fixing it must rerun us.
+                println!("cargo:rerun-if-changed={}", file.display());
+            }
+            let generated = match generate(file, self) {
+                Ok(g) => g,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Err(e);
+                }
+            };
+            for w in generated.checked.warnings.iter() {
+                println!("cargo:warning={}: {}", file.display(), w.message);
+            }
+            if !self.no_rerun_if_changed {
+                // The input itself was printed above; add what it pulled in.
+                for read in generated.checked.files_read.iter().filter(|r| *r != file) {
+                    println!("cargo:rerun-if-changed={}", read.display());
+                }
+            }
+            let stem = file
+                .file_stem()
+                .map_or_else(|| "out".to_string(), |s| s.to_string_lossy().into_owned());
+            generated.write_to(out_dir.join(format!("{stem}.rs")))?;
+        }
+        Ok(())
     }
 
     fn codegen(&self) -> Result<codegen::CodegenOptions, Error> {
