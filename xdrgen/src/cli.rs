@@ -34,11 +34,46 @@ struct GenerateArgs {
     #[command(flatten)]
     codegen: CodegenArgs,
     /// Where to write the Rust code; `-` for standard output (the default).
-    #[arg(short = 'o', long = "output", value_name = "OUT.rs")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "OUT.rs",
+        conflicts_with = "out_dir"
+    )]
     output: Option<PathBuf>,
-    /// The .x file to compile.
+    /// Write each FILE as DIR/<stem>.rs instead (several files allowed).
+    #[arg(long = "out-dir", value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// The .x files to compile (one, unless --out-dir is given).
     #[arg(value_name = "FILE", required = true)]
-    file: Option<PathBuf>,
+    files: Vec<PathBuf>,
+}
+
+impl GenerateArgs {
+    /// The options these arguments stand for (the same `Options` the
+    /// build-script API and the proc-macro use).
+    fn options(&self) -> Result<Options, String> {
+        let mut options = self.frontend.options()?;
+        self.codegen.apply(&mut options)?;
+        for f in &self.files {
+            options.file(f);
+        }
+        if let Some(dir) = &self.out_dir {
+            options.out_dir(dir);
+        }
+        Ok(options)
+    }
+}
+
+/// Parses generate-mode arguments (without the program name) into
+/// [`Options`]: the inverse of [`Options::to_args`].
+pub fn options_from_args<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String> {
+    let cli = Cli::try_parse_from(std::iter::once("xdrgen".to_string()).chain(args))
+        .map_err(|e| e.to_string())?;
+    if cli.command.is_some() {
+        return Err("expected generate-mode arguments, not a subcommand".into());
+    }
+    cli.generate.options()
 }
 
 /// Code-generation options.
@@ -201,23 +236,35 @@ pub fn main() -> ExitCode {
 }
 
 fn generate(args: &GenerateArgs) -> ExitCode {
-    let mut options = match args.frontend.options() {
+    let options = match args.options() {
         Ok(o) => o,
         Err(msg) => {
             eprintln!("error: {msg}");
             return ExitCode::from(2);
         }
     };
-    if let Err(msg) = args.codegen.apply(&mut options) {
-        eprintln!("error: {msg}");
+    if options.files.len() > 1 && options.out_dir.is_none() {
+        eprintln!("error: several input files need --out-dir");
         return ExitCode::from(2);
     }
-    let Some(file) = &args.file else {
-        eprintln!("error: no input file");
-        return ExitCode::from(2);
-    };
+    if let Some(dir) = &options.out_dir {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("error: cannot create `{}`: {e}", dir.display());
+            return ExitCode::from(1);
+        }
+    }
+    for file in &options.files {
+        let status = generate_one(args, &options, file);
+        if status != ExitCode::SUCCESS {
+            return status;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn generate_one(args: &GenerateArgs, options: &Options, file: &std::path::Path) -> ExitCode {
     let style = args.frontend.style();
-    let generated = match crate::generate(file, &options) {
+    let generated = match crate::generate(file, options) {
         Ok(g) => g,
         Err(Error::Source(d)) => {
             let n = d.error_count();
@@ -239,7 +286,14 @@ fn generate(args: &GenerateArgs) -> ExitCode {
         }
     };
     eprint!("{}", generated.checked.warnings.render(style));
-    match args.output.as_deref() {
+    let stem = file
+        .file_stem()
+        .map_or_else(|| "out".to_string(), |s| s.to_string_lossy().into_owned());
+    let output = options
+        .out_dir
+        .as_ref()
+        .map(|d| d.join(format!("{stem}.rs")));
+    match output.as_deref().or(args.output.as_deref()) {
         None => {
             let _ = std::io::stdout()
                 .lock()

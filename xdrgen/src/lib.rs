@@ -213,6 +213,65 @@ impl Options {
         self
     }
 
+    /// The command-line arguments that stand for these options (generate
+    /// mode; the inverse of `cli::options_from_args`). Every option has a
+    /// flag except `emit_rerun_if_changed`, which only build scripts use.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        let mut flag = |name: &str, value: String| {
+            args.push(name.to_string());
+            args.push(value);
+        };
+        for d in &self.include_dirs {
+            flag("-I", d.display().to_string());
+        }
+        for (n, v) in &self.defines {
+            flag(
+                "-D",
+                v.as_ref().map_or_else(|| n.clone(), |v| format!("{n}={v}")),
+            );
+        }
+        for i in &self.imports {
+            let f = i.path.display().to_string();
+            flag(
+                "--import",
+                i.rust_path
+                    .as_ref()
+                    .map_or_else(|| f.clone(), |p| format!("{f}={p}")),
+            );
+        }
+        for (n, p) in &self.extern_types {
+            flag("--extern-type", format!("{n}={p}"));
+        }
+        if let Some(p) = &self.runtime_path {
+            flag("--runtime-path", p.clone());
+        }
+        for d in &self.derives {
+            flag("--derive", d.clone());
+        }
+        for (n, a) in &self.type_attributes {
+            flag("--type-attribute", format!("{n}={a}"));
+        }
+        if let Some(d) = &self.out_dir {
+            flag("--out-dir", d.display().to_string());
+        }
+        let switches = [
+            (self.random, "--random"),
+            (self.no_comments, "--no-comments"),
+            (self.zero_copy, "--zero-copy"),
+            (self.serde, "--serde"),
+            (self.arbitrary, "--arbitrary"),
+        ];
+        args.extend(
+            switches
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, s)| (*s).to_string()),
+        );
+        args.extend(self.files.iter().map(|f| f.display().to_string()));
+        args
+    }
+
     /// Adds a `.x` file for [`compile`](Options::compile).
     pub fn file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
         self.files.push(path.into());
