@@ -22,3 +22,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # workspace feature unification cannot turn std back on.
 cargo build --locked -p xdrgen-tests-no-std
 cargo test --workspace --locked
+# The examples of the build-script and macro front doors run too.
+cargo run --locked -q -p example-build-script >/dev/null
+cargo run --locked -q -p example-macro >/dev/null
