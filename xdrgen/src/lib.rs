@@ -407,10 +407,14 @@ impl Generated {
         if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
             return Ok(false);
         }
-        std::fs::write(path, text).map_err(|source| Error::Io {
+        let failed = |source| Error::Write {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(failed)?;
+        }
+        std::fs::write(path, text).map_err(failed)?;
         Ok(true)
     }
 }
@@ -451,6 +455,13 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// An output file could not be written.
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// An option is malformed (a `-D` name that is not an identifier...).
     Config(String),
     /// The `.x` input has errors.
@@ -461,6 +472,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io { path, source } => write!(f, "cannot read `{}`: {source}", path.display()),
+            Error::Write { path, source } => {
+                write!(f, "cannot write `{}`: {source}", path.display())
+            }
             Error::Config(msg) => write!(f, "invalid option: {msg}"),
             Error::Source(d) => {
                 write!(f, "{d}")?;
@@ -474,7 +488,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io { source, .. } => Some(source),
+            Error::Io { source, .. } | Error::Write { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -3,6 +3,7 @@
 mod cli;
 mod codegen;
 mod corpus;
+mod doors;
 mod fixtures;
 mod robustness;
 
