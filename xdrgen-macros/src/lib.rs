@@ -139,7 +139,9 @@ fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             xdrgen::Error::Source(d) => d.render(xdrgen::diagnostics::Style::Plain),
             other => other.to_string(),
         };
-        syn::Error::new(file.span(), text)
+        // Paths as the user wrote them: relative to their crate.
+        let prefix = format!("{}/", manifest.display());
+        syn::Error::new(file.span(), text.replace(&prefix, ""))
     })?;
     let items = generated.to_token_stream();
     // rustc does not track files a macro reads; `include_bytes!` makes it.
