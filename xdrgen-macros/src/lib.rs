@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Keys mirror the build-script and CLI options of the same names:
-//! `file` (required; relative to the crate's manifest directory),
+//! `file` (relative to the crate's manifest directory) or `source` (the
+//! `.x` text inline, for small protocols and tests),
 //! `include_dir`, `define = "NAME[=VALUE]"`, `import = "FILE.x[=RUST_PATH]"`,
 //! `extern_type = "NAME=RUST_PATH"`, `runtime_path`, `derive`,
 //! `type_attribute = "NAME=ATTR"` (each may repeat), and the switches
@@ -53,6 +54,7 @@ fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
     let mut options = xdrgen::Options::new();
     let mut file: Option<LitStr> = None;
+    let mut source: Option<LitStr> = None;
     let parser = syn::meta::parser(|meta| {
         let key = meta
             .path
@@ -71,6 +73,7 @@ fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         };
         match key.as_str() {
             "file" => file = Some(meta.value()?.parse()?),
+            "source" => source = Some(meta.value()?.parse()?),
             "include_dir" => {
                 let (dir, _) = text(&meta)?;
                 options.include_dir(manifest.join(dir));
@@ -127,14 +130,32 @@ fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         Ok(())
     });
     syn::parse::Parser::parse2(parser, args)?;
-    let Some(file) = file else {
-        return Err(syn::Error::new_spanned(
-            &module.ident,
-            "#[xdr_program] needs `file = \"path/to/protocol.x\"`",
-        ));
+    // `source = "..."`: a small protocol written inline, read from memory.
+    let mut memory = xdrgen::MemoryLoader::new();
+    let (file, path, inline) = match (file, source) {
+        (Some(file), None) => {
+            let path = manifest.join(file.value());
+            (file, path, false)
+        }
+        (None, Some(source)) => {
+            memory.insert("inline.x", source.value());
+            (source, PathBuf::from("inline.x"), true)
+        }
+        (Some(f), Some(_)) => {
+            return Err(syn::Error::new(
+                f.span(),
+                "give either `file` or `source`, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(syn::Error::new_spanned(
+                &module.ident,
+                "#[xdr_program] needs `file = \"path/to/protocol.x\"` or `source = \"...\"`",
+            ));
+        }
     };
-    let path = manifest.join(file.value());
-    let generated = xdrgen::generate(&path, &options).map_err(|e| {
+    let loader: &dyn xdrgen::FileLoader = if inline { &memory } else { &xdrgen::FsLoader };
+    let generated = xdrgen::generate_with(loader, &path, &options).map_err(|e| {
         let text = match &e {
             xdrgen::Error::Source(d) => d.render(xdrgen::diagnostics::Style::Plain),
             other => other.to_string(),
@@ -145,7 +166,13 @@ fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     })?;
     let items = generated.to_token_stream();
     // rustc does not track files a macro reads; `include_bytes!` makes it.
-    let tracked = generated.checked.files_read.iter().map(|p| {
+    // Inline sources read no file.
+    let read: &[PathBuf] = if inline {
+        &[]
+    } else {
+        &generated.checked.files_read
+    };
+    let tracked = read.iter().map(|p| {
         let p = p.display().to_string();
         quote!(
             const _: &[u8] = include_bytes!(#p);

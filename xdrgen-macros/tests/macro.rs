@@ -17,6 +17,17 @@ mod defines {}
 #[xdrgen_macros::xdr_program(file = "../fixtures/x/recursion.x", zero_copy)]
 mod borrowed {}
 
+#[xdrgen_macros::xdr_program(source = "
+    const LIMIT = 4;
+    struct point { int x; int y; };
+    union shape switch (int kind) {
+    case 1: point center;
+    default: void;
+    };
+    typedef point polygon<LIMIT>;
+")]
+mod inline {}
+
 /// The external type `defines.x` maps with `extern_type`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Thing(pub i32);
@@ -57,6 +68,15 @@ fn generated_items_work() {
         u
     );
     assert_eq!(defines::FLAG_SEEN, 1);
+}
+
+#[test]
+fn inline_definitions() {
+    let s = inline::Shape::Case1(inline::Point { x: 1, y: -2 });
+    assert_eq!(inline::Shape::from_xdr(&s.to_xdr().unwrap()).unwrap(), s);
+    assert_eq!(inline::LIMIT, 4);
+    let d = inline::Shape::Default(9);
+    assert_eq!(d.to_xdr().unwrap(), [0, 0, 0, 9]);
 }
 
 #[test]
