@@ -13,7 +13,8 @@
 //! `.x` text inline, for small protocols and tests),
 //! `include_dir`, `define = "NAME[=VALUE]"`, `import = "FILE.x[=RUST_PATH]"`,
 //! `extern_type = "NAME=RUST_PATH"`, `runtime_path`, `derive`,
-//! `type_attribute = "NAME=ATTR"` (each may repeat), and the switches
+//! `type_attribute = "NAME=ATTR"`, `emit = "types" | "programs"` (each may
+//! repeat), and the switches
 //! `zero_copy`, `serde`, `arbitrary`, `random`, `no_comments`.
 //!
 //! Every file read (the input, its `#include`s and imports) is tied to the
@@ -109,6 +110,20 @@ fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             "derive" => {
                 let (value, _) = text(&meta)?;
                 options.derive(value);
+            }
+            "emit" => {
+                let (value, lit) = text(&meta)?;
+                let part = match value.as_str() {
+                    "types" => xdrgen::Part::Types,
+                    "programs" => xdrgen::Part::Programs,
+                    _ => {
+                        return Err(syn::Error::new(
+                            lit.span(),
+                            "expected \"types\" or \"programs\"",
+                        ));
+                    }
+                };
+                options.emit(part);
             }
             "zero_copy" => {
                 options.zero_copy(true);

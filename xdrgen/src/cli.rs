@@ -104,6 +104,9 @@ struct CodegenArgs {
     /// Derive arbitrary::Arbitrary, for fuzzing (needs the `arbitrary` crate).
     #[arg(long)]
     arbitrary: bool,
+    /// Generate only these parts (repeatable; default: all).
+    #[arg(long = "emit", value_enum, value_name = "PART")]
+    emit: Vec<crate::Part>,
 }
 
 impl CodegenArgs {
@@ -125,6 +128,9 @@ impl CodegenArgs {
             .zero_copy(self.zero_copy)
             .serde(self.serde)
             .arbitrary(self.arbitrary);
+        for part in &self.emit {
+            o.emit(*part);
+        }
         Ok(())
     }
 }

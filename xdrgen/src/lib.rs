@@ -48,6 +48,16 @@ use syntax::preprocess::PpConfig;
 /// blocks hold C stub code only.
 pub const PREDEFINED_SYMBOLS: &[&str] = &["RPC_HDR", "RPC_XDR"];
 
+/// A part of the generated code that can be switched on alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Part {
+    /// Constants, types and their codecs.
+    Types,
+    /// Per program and version: numbers and the `Procedure` enum.
+    Programs,
+}
+
 /// Another `.x` file whose types the input uses without re-emitting them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Import {
@@ -98,6 +108,8 @@ pub struct Options {
     /// `--arbitrary`; the crate using the code depends on `arbitrary` and
     /// enables the runtime's `arbitrary` feature).
     pub arbitrary: bool,
+    /// Which parts to generate (CLI `--emit PART`); empty means all.
+    pub emit: Vec<Part>,
     /// The `.x` files [`Options::compile`] generates (the CLI's FILE).
     pub files: Vec<PathBuf>,
     /// Where [`Options::compile`] writes; default `OUT_DIR` (CLI `-o`).
@@ -255,6 +267,13 @@ impl Options {
         if let Some(d) = &self.out_dir {
             flag("--out-dir", d.display().to_string());
         }
+        for part in &self.emit {
+            let name = match part {
+                Part::Types => "types",
+                Part::Programs => "programs",
+            };
+            flag("--emit", name.to_string());
+        }
         let switches = [
             (self.random, "--random"),
             (self.no_comments, "--no-comments"),
@@ -270,6 +289,12 @@ impl Options {
         );
         args.extend(self.files.iter().map(|f| f.display().to_string()));
         args
+    }
+
+    /// Generates only the given parts (`--emit`; repeat for several).
+    pub fn emit(&mut self, part: Part) -> &mut Self {
+        self.emit.push(part);
+        self
     }
 
     /// Adds a `.x` file for [`compile`](Options::compile).
@@ -368,6 +393,8 @@ impl Options {
             zero_copy: self.zero_copy,
             serde: self.serde,
             arbitrary: self.arbitrary,
+            types: self.emit.is_empty() || self.emit.contains(&Part::Types),
+            programs: self.emit.is_empty() || self.emit.contains(&Part::Programs),
         })
     }
 }

@@ -42,6 +42,10 @@ pub struct CodegenOptions {
     /// Derive `arbitrary::Arbitrary` on owned types (the user's crate
     /// depends on `arbitrary`; runtime feature `arbitrary`).
     pub arbitrary: bool,
+    /// Emit constants, types and codecs.
+    pub types: bool,
+    /// Emit program/version modules with their `Procedure` enums.
+    pub programs: bool,
 }
 
 /// What codegen knows about each type, decided once up front.
@@ -89,16 +93,20 @@ pub fn generate(m: &Module, o: &CodegenOptions) -> TokenStream {
     };
     g.props = g.compute_props();
     let mut out = TokenStream::new();
-    for c in &m.consts {
-        out.extend(g.constant(c));
-    }
-    for t in &m.types {
-        if matches!(t.origin, Origin::Local | Origin::Builtin) {
-            out.extend(g.type_def(t));
+    if o.types {
+        for c in &m.consts {
+            out.extend(g.constant(c));
+        }
+        for t in &m.types {
+            if matches!(t.origin, Origin::Local | Origin::Builtin) {
+                out.extend(g.type_def(t));
+            }
         }
     }
-    for p in &m.programs {
-        out.extend(g.program(p));
+    if o.programs {
+        for p in &m.programs {
+            out.extend(g.program(p));
+        }
     }
     out
 }

@@ -164,7 +164,11 @@ fn builder_flags_builder_round_trip() {
             .to_source();
         assert_eq!(a, b, "{}", path.display());
         let mut zero_copy = back;
-        zero_copy.zero_copy(true).serde(false).arbitrary(false);
+        zero_copy
+            .zero_copy(true)
+            .serde(false)
+            .arbitrary(false)
+            .emit(xdrgen::Part::Programs);
         assert_eq!(
             xdrgen::cli::options_from_args(zero_copy.to_args()).unwrap(),
             zero_copy
@@ -195,4 +199,26 @@ fn several_files_need_out_dir() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(dir.join("basic.rs").is_file() && dir.join("program.rs").is_file());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn emit_selects_parts() {
+    let only_programs = xdrgen(&["--emit", "programs", "fixtures/x/program.x"]);
+    let text = String::from_utf8_lossy(&only_programs.stdout);
+    assert!(
+        text.contains("pub mod calc_prog") && !text.contains("pub struct Args"),
+        "{text}"
+    );
+    let only_types = xdrgen(&["--emit", "types", "fixtures/x/program.x"]);
+    let text = String::from_utf8_lossy(&only_types.stdout);
+    assert!(
+        !text.contains("pub mod calc_prog") && text.contains("pub struct Args"),
+        "{text}"
+    );
+    assert_eq!(
+        xdrgen(&["--emit", "nonsense", "fixtures/x/program.x"])
+            .status
+            .code(),
+        Some(2)
+    );
 }
