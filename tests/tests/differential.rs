@@ -93,6 +93,13 @@ struct KnownDifference {
 /// `(ours, theirs, first difference)` -> `ours` as C changed it.
 type Explain = fn(&[u8], &[u8], usize) -> Option<Vec<u8>>;
 
+/// The kernel's NLM v3 and v4 files need the same C-side fixes.
+const KERNEL_NLM_WHY: &str = "rpcgen rejects the kernel `pragma` lines (removed: `big_endian` only \
+    changes the kernel's in-memory enum, not the wire); the file's own `netobj` clashes with \
+    libtirpc's and is renamed in C";
+const KERNEL_NLM_PRELUDE: &str =
+    "#include <rpc/rpc.h>\n#define netobj nlm_netobj\n#define xdr_netobj xdr_nlm_netobj\n";
+
 const KNOWN_DIFFERENCES: &[KnownDifference] = &[KnownDifference {
     name: "string-nul",
     root_cause: "rpcgen maps `string<N>` to a C `char *`, and libtirpc's xdr_string encodes \
@@ -172,19 +179,15 @@ const C_BUILD_FIXES: &[CBuildFix] = &[
     },
     CBuildFix {
         file: "linux/nlm3.x",
-        why: "rpcgen rejects the kernel `pragma` lines (removed: `big_endian` only changes the \
-              kernel's in-memory enum, not the wire); the file's own `netobj` clashes with \
-              libtirpc's and is renamed in C",
+        why: KERNEL_NLM_WHY,
         rewrite: Some(strip_pragmas),
-        prelude: "#include <rpc/rpc.h>\n#define netobj nlm_netobj\n#define xdr_netobj xdr_nlm_netobj\n",
+        prelude: KERNEL_NLM_PRELUDE,
     },
     CBuildFix {
         file: "linux/nlm4.x",
-        why: "rpcgen rejects the kernel `pragma` lines (removed: `big_endian` only changes the \
-              kernel's in-memory enum, not the wire); the file's own `netobj` clashes with \
-              libtirpc's and is renamed in C",
+        why: KERNEL_NLM_WHY,
         rewrite: Some(strip_pragmas),
-        prelude: "#include <rpc/rpc.h>\n#define netobj nlm_netobj\n#define xdr_netobj xdr_nlm_netobj\n",
+        prelude: KERNEL_NLM_PRELUDE,
     },
     CBuildFix {
         file: "rpcsvc/nis.x",

@@ -271,13 +271,7 @@ impl Gen<'_> {
         };
         let fields: Vec<&Ty> = match &t.kind {
             TypeKind::Struct(s) => s.fields.iter().map(|f| &f.ty).collect(),
-            TypeKind::Union(u) => u
-                .arms
-                .iter()
-                .filter_map(|a| a.field.as_ref())
-                .chain(u.default.iter().filter_map(|d| d.field.as_ref()))
-                .map(|f| &f.ty)
-                .collect(),
+            TypeKind::Union(u) => u.arm_fields().map(|f| &f.ty).collect(),
             _ => return false,
         };
         self.list_link(t).is_none() && fields.len() <= 16 && !fields.iter().any(|ty| loops(ty))
@@ -309,12 +303,7 @@ impl Gen<'_> {
         match &t.kind {
             TypeKind::Alias { ty } => ty_borrows(ty, props),
             TypeKind::Struct(s) => s.fields.iter().any(|f| ty_borrows(&f.ty, props)),
-            TypeKind::Union(u) => u
-                .arms
-                .iter()
-                .filter_map(|a| a.field.as_ref())
-                .chain(u.default.iter().filter_map(|d| d.field.as_ref()))
-                .any(|f| ty_borrows(&f.ty, props)),
+            TypeKind::Union(u) => u.arm_fields().any(|f| ty_borrows(&f.ty, props)),
             TypeKind::Enum(_) | TypeKind::Extern => false,
         }
     }
@@ -382,10 +371,7 @@ impl Gen<'_> {
             TypeKind::Enum(_) => return (true, true, true),
             TypeKind::Struct(s) => s.fields.iter().map(|f| &f.ty).collect(),
             TypeKind::Union(u) => u
-                .arms
-                .iter()
-                .filter_map(|a| a.field.as_ref())
-                .chain(u.default.iter().filter_map(|d| d.field.as_ref()))
+                .arm_fields()
                 .map(|f| &f.ty)
                 .chain(std::iter::once(&u.discriminant.ty))
                 .collect(),

@@ -118,12 +118,7 @@ fn edges(t: &TypeDef) -> Vec<TypeId> {
             }
         }
         TypeKind::Union(u) => {
-            for f in u
-                .arms
-                .iter()
-                .filter_map(|a| a.field.as_ref())
-                .chain(u.default.as_ref().and_then(|d| d.field.as_ref()))
-            {
+            for f in u.arm_fields() {
                 by_value_refs(&f.ty, &mut push);
             }
         }

@@ -384,6 +384,16 @@ pub struct Union {
     pub default: Option<DefaultArm>,
 }
 
+impl Union {
+    /// The data of every arm, `default` included (void arms have none).
+    pub fn arm_fields(&self) -> impl Iterator<Item = &Field> {
+        self.arms
+            .iter()
+            .filter_map(|a| a.field.as_ref())
+            .chain(self.default.iter().filter_map(|d| d.field.as_ref()))
+    }
+}
+
 /// One case label.
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "json", derive(Serialize))]
