@@ -36,6 +36,7 @@ mod decode;
 mod encode;
 mod error;
 mod limits;
+pub mod record;
 #[cfg(feature = "serde")]
 mod serde_impls;
 mod string;
