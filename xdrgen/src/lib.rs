@@ -631,9 +631,7 @@ fn command_line_defines(
     let mut text = String::new();
     let mut spans = Vec::new();
     for (name, value) in &options.defines {
-        let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !ok {
+        if !syntax::parser::is_identifier(name) {
             return Err(Error::Config(format!(
                 "`-D {name}`: a macro name must be an identifier"
             )));

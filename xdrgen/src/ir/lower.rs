@@ -639,30 +639,17 @@ impl<'a> Lowerer<'a> {
             return None;
         }
         self.suggestions_left -= 1;
-        let candidates = if values {
-            self.value_candidates()
-        } else {
-            self.type_candidates()
-        };
+        let candidates = self.candidates(values);
         did_you_mean(name, candidates)
     }
 
-    fn value_candidates(&self) -> Vec<&'a str> {
+    /// Every constant-like (`values`) or type name, sorted, for "did you
+    /// mean" suggestions.
+    fn candidates(&self, values: bool) -> Vec<&'a str> {
         let mut v: Vec<&str> = self
             .symbols
             .iter()
-            .filter(|(_, d)| d.is_value())
-            .map(|(k, _)| *k)
-            .collect();
-        v.sort_unstable();
-        v
-    }
-
-    fn type_candidates(&self) -> Vec<&'a str> {
-        let mut v: Vec<&str> = self
-            .symbols
-            .iter()
-            .filter(|(_, d)| !d.is_value())
+            .filter(|(_, d)| d.is_value() == values)
             .map(|(k, _)| *k)
             .collect();
         v.sort_unstable();

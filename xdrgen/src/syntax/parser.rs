@@ -161,6 +161,11 @@ pub(crate) fn parse_expr(
     }
 }
 
+/// Whether `s` is one identifier (macro names, `-D` names).
+pub(crate) fn is_identifier(s: &str) -> bool {
+    s.starts_with(is_ident_start) && s.chars().all(is_ident_char)
+}
+
 fn is_ident_start(c: char) -> bool {
     c.is_ascii_alphabetic() || c == '_'
 }

@@ -243,10 +243,7 @@ impl Pp<'_> {
             return None;
         }
         let body_at = at + name_len;
-        // Blank line continuations so the body keeps its offsets.
-        let body = text[body_at..end]
-            .replace("\\\r\n", "   ")
-            .replace("\\\n", "  ");
+        let body = blank_continuations(&text[body_at..end]);
         let body = body.trim_end_matches(['\r', ' ', '\t']).to_string();
         Some(Define {
             name: Ident {
@@ -290,7 +287,7 @@ impl Pp<'_> {
                 } else if name == "if" {
                     self.eval_if(file, text, args_at, end, line_span)
                 } else {
-                    let Some(id) = self.macro_name(file, text, args_at, end, line_span) else {
+                    let Some(id) = self.macro_name(text, args_at, end, line_span) else {
                         conds.push(Cond {
                             parent_active: active,
                             taken: true,
@@ -364,7 +361,7 @@ impl Pp<'_> {
                 }
             }
             "undef" => {
-                if let Some(id) = self.macro_name(file, text, args_at, end, line_span) {
+                if let Some(id) = self.macro_name(text, args_at, end, line_span) {
                     self.macros.remove(&id);
                 }
             }
@@ -391,22 +388,11 @@ impl Pp<'_> {
         }
     }
 
-    fn macro_name(
-        &mut self,
-        file: FileId,
-        text: &str,
-        at: usize,
-        end: usize,
-        line_span: Span,
-    ) -> Option<String> {
+    fn macro_name(&mut self, text: &str, at: usize, end: usize, line_span: Span) -> Option<String> {
         let args = text[at..end].trim();
-        let ok = !args.is_empty()
-            && args.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && args.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if ok {
+        if parser::is_identifier(args) {
             Some(args.to_string())
         } else {
-            let _ = file;
             self.diags.push(
                 Diagnostic::new(Code::Directive, "expected one macro name").primary(line_span, ""),
             );
@@ -422,7 +408,7 @@ impl Pp<'_> {
         end: usize,
         line_span: Span,
     ) -> bool {
-        let body = text[at..end].replace("\\\r\n", "   ").replace("\\\n", "  ");
+        let body = blank_continuations(&text[at..end]);
         if body.trim().is_empty() {
             self.diags.push(
                 Diagnostic::new(Code::IfExpr, "`#if` with no expression").primary(line_span, ""),
@@ -595,6 +581,12 @@ fn retag(mut d: Diagnostic, code: Code) -> Diagnostic {
     d.code = code;
     d.severity = code.severity();
     d
+}
+
+/// `\` line continuations blanked with spaces, so the text keeps its
+/// byte offsets.
+fn blank_continuations(text: &str) -> String {
+    text.replace("\\\r\n", "   ").replace("\\\n", "  ")
 }
 
 /// `(start, end)` byte ranges of every line, without the `\n`.
