@@ -192,10 +192,10 @@ scalar!(Quadruple, 16, put_quadruple, quadruple);
 
 impl XdrEncode for XdrString {
     fn encoded_len(&self) -> usize {
-        4 + padded_len(self.len())
+        self.as_xdr_str().encoded_len()
     }
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        encode::put_opaque_var(out, self.as_bytes(), u32::MAX, "string")
+        self.as_xdr_str().encode(out)
     }
 }
 

@@ -11,10 +11,7 @@ use crate::{Quadruple, XdrStr, XdrString};
 /// Strings serialize as strings when they are UTF-8, as bytes otherwise.
 impl Serialize for XdrString {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.to_str() {
-            Ok(text) => s.serialize_str(text),
-            Err(_) => s.serialize_bytes(self.as_bytes()),
-        }
+        self.as_xdr_str().serialize(s)
     }
 }
 

@@ -29,14 +29,20 @@ impl XdrString {
         self.0
     }
 
+    /// A borrowed view of the string: what encoding, formatting and the
+    /// UTF-8 views work on.
+    pub fn as_xdr_str(&self) -> XdrStr<'_> {
+        XdrStr(&self.0)
+    }
+
     /// The string as UTF-8, if it is.
     pub fn to_str(&self) -> Result<&str, Utf8Error> {
-        core::str::from_utf8(&self.0)
+        self.as_xdr_str().to_str()
     }
 
     /// The string as UTF-8, invalid sequences replaced by U+FFFD.
     pub fn to_string_lossy(&self) -> Cow<'_, str> {
-        String::from_utf8_lossy(&self.0)
+        self.as_xdr_str().to_string_lossy()
     }
 
     /// Length in bytes.
@@ -94,16 +100,13 @@ impl PartialEq<&str> for XdrString {
 
 impl fmt::Debug for XdrString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.to_str() {
-            Ok(s) => fmt::Debug::fmt(s, f),
-            Err(_) => write!(f, "b\"{}\"", self.0.escape_ascii()),
-        }
+        fmt::Debug::fmt(&self.as_xdr_str(), f)
     }
 }
 
 impl fmt::Display for XdrString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.to_string_lossy(), f)
+        fmt::Display::fmt(&self.as_xdr_str(), f)
     }
 }
 
