@@ -37,6 +37,7 @@ mod encode;
 mod error;
 mod limits;
 pub mod record;
+pub mod rpc;
 #[cfg(feature = "serde")]
 mod serde_impls;
 mod string;
@@ -120,6 +121,65 @@ impl<'a, T: XdrDecode> XdrDecodeBorrowed<'a> for T {
     }
 }
 
+/// `void`: nothing on the wire (procedures without arguments or results).
+impl XdrEncode for () {
+    #[inline]
+    fn encoded_len(&self) -> usize {
+        0
+    }
+    #[inline]
+    fn encode(&self, _: &mut Vec<u8>) -> Result<(), EncodeError> {
+        Ok(())
+    }
+}
+
+impl XdrDecode for () {
+    #[inline]
+    fn decode(_: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(())
+    }
+}
+
+impl<T: XdrEncode + ?Sized> XdrEncode for &T {
+    #[inline]
+    fn encoded_len(&self) -> usize {
+        (**self).encoded_len()
+    }
+    #[inline]
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        (**self).encode(out)
+    }
+}
+
+/// Procedures with several arguments (rpcgen's `-N` style) send them one
+/// after another, as a tuple encodes.
+macro_rules! tuple {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: XdrEncode),+> XdrEncode for ($($t,)+) {
+            fn encoded_len(&self) -> usize {
+                0 $(+ self.$i.encoded_len())+
+            }
+            fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+                $(self.$i.encode(out)?;)+
+                Ok(())
+            }
+        }
+        impl<$($t: XdrDecode),+> XdrDecode for ($($t,)+) {
+            fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+                Ok(($($t::decode(d)?,)+))
+            }
+        }
+    };
+}
+
+tuple!(A 0, B 1);
+tuple!(A 0, B 1, C 2);
+tuple!(A 0, B 1, C 2, D 3);
+tuple!(A 0, B 1, C 2, D 3, E 4);
+tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+
 impl XdrEncode for XdrStr<'_> {
     fn encoded_len(&self) -> usize {
         4 + padded_len(self.len())
@@ -150,6 +210,13 @@ pub mod __private_v1 {
     pub use crate::{Quadruple, XdrDecode, XdrDecodeBorrowed, XdrEncode, XdrStr, XdrString};
     pub use alloc::boxed::Box;
     pub use alloc::vec::Vec;
+    #[cfg(feature = "std")]
+    pub use crate::rpc::{BlockingClient as RpcBlockingClient, RpcError};
+    #[cfg(feature = "tokio")]
+    pub use crate::rpc::{
+        CallContext, Client as RpcClient, Dispatch, DispatchFuture, EncodedResults, Fault,
+        decode_args, encode_results,
+    };
     #[cfg(feature = "serde")]
     pub use serde;
 }

@@ -68,8 +68,9 @@ impl std::error::Error for RecordError {}
 #[derive(Debug)]
 pub struct RecordReader {
     max_record: usize,
-    /// Bytes received and not yet consumed.
+    /// Bytes received; those before `start` are consumed.
     buf: Vec<u8>,
+    start: usize,
     /// The record being assembled.
     record: Vec<u8>,
     /// Bytes still owed by the current fragment, and whether it is the last.
@@ -82,6 +83,7 @@ impl RecordReader {
         RecordReader {
             max_record,
             buf: Vec::new(),
+            start: 0,
             record: Vec::new(),
             fragment: None,
         }
@@ -89,19 +91,23 @@ impl RecordReader {
 
     /// Adds bytes read from the transport.
     pub fn push(&mut self, bytes: &[u8]) {
+        // Consumed bytes go once per push, not once per record: a burst of
+        // many small records in one read stays linear.
+        self.buf.drain(..self.start);
+        self.start = 0;
         self.buf.extend_from_slice(bytes);
     }
 
     /// Whether a record was started and not finished (a half-written
     /// record when the peer closes).
     pub fn is_mid_record(&self) -> bool {
-        self.fragment.is_some() || !self.record.is_empty() || !self.buf.is_empty()
+        self.fragment.is_some() || !self.record.is_empty() || self.start < self.buf.len()
     }
 
     /// The next complete record, if the bytes so far hold one. After an
     /// error the stream cannot be resynchronised: close the connection.
     pub fn next_record(&mut self) -> Result<Option<Vec<u8>>, RecordError> {
-        let mut at = 0;
+        let mut at = self.start;
         let result = loop {
             let (owed, last) = match self.fragment {
                 Some(f) => f,
@@ -135,7 +141,7 @@ impl RecordReader {
                 break Ok(Some(core::mem::take(&mut self.record)));
             }
         };
-        self.buf.drain(..at);
+        self.start = at;
         result
     }
 }

@@ -1,0 +1,296 @@
+//! The async client: one connection carries many calls at once, and a
+//! reader task hands each reply to the call with its xid.
+
+// A no_std crate: what the prelude would give is imported by hand.
+use std::vec::Vec;
+use std::vec;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+#[cfg(unix)]
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::{TcpStream, ToSocketAddrs, UdpSocket};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::error::RpcError;
+use super::message::CallHeader;
+use super::wire::{ClientConfig, MAX_DATAGRAM, decode_reply, encode_call, xid_of};
+use crate::record::RecordReader;
+use crate::{XdrDecode, XdrEncode};
+
+type ReplySender = oneshot::Sender<Result<Vec<u8>, RpcError>>;
+
+/// Calls waiting for their replies, by xid. Once the connection is gone
+/// it holds the reason instead, and new calls fail at once.
+#[derive(Default)]
+struct Pending {
+    waiting: HashMap<u32, ReplySender>,
+    closed: bool,
+}
+
+type PendingMap = Arc<Mutex<Pending>>;
+
+fn lock(p: &PendingMap) -> std::sync::MutexGuard<'_, Pending> {
+    p.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Fails every waiting call and refuses new ones.
+fn close_all(pending: &PendingMap) {
+    let waiting = {
+        let mut p = lock(pending);
+        p.closed = true;
+        std::mem::take(&mut p.waiting)
+    };
+    for (_, tx) in waiting {
+        let _ = tx.send(Err(RpcError::ConnectionClosed));
+    }
+}
+
+enum Outbound {
+    /// Records go to a writer task, which batches what queues up.
+    Stream(mpsc::Sender<Vec<u8>>),
+    Datagram(Arc<UdpSocket>),
+}
+
+struct Shared {
+    config: ClientConfig,
+    next_xid: AtomicU32,
+    pending: PendingMap,
+    outbound: Outbound,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The writer ends when its channel closes; the reader would wait
+        // for the peer, so it is stopped here.
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// An async ONC RPC client. Cheap to clone; clones share the connection,
+/// and calls from all of them are in flight together. Generated `Client`
+/// stubs wrap one; [`call`](Client::call) is the untyped form they use.
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+/// Removes a call's entry if the call is dropped or times out.
+struct PendingGuard<'a> {
+    pending: &'a PendingMap,
+    xid: u32,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        lock(self.pending).waiting.remove(&self.xid);
+    }
+}
+
+impl Client {
+    /// Connects over TCP.
+    pub async fn connect_tcp(addr: impl ToSocketAddrs, config: ClientConfig) -> io::Result<Self> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Self::from_stream(stream, config))
+    }
+
+    /// Connects to a Unix stream socket.
+    #[cfg(unix)]
+    pub async fn connect_unix(path: impl AsRef<Path>, config: ClientConfig) -> io::Result<Self> {
+        let stream = tokio::net::UnixStream::connect(path).await?;
+        Ok(Self::from_stream(stream, config))
+    }
+
+    /// Talks to `addr` over UDP, retransmitting every
+    /// [`ClientConfig::retransmit`] until a call's timeout.
+    pub async fn connect_udp(addr: SocketAddr, config: ClientConfig) -> io::Result<Self> {
+        let local: SocketAddr = if addr.is_ipv4() {
+            ([0, 0, 0, 0], 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let socket = Arc::new(UdpSocket::bind(local).await?);
+        socket.connect(addr).await?;
+        let pending = PendingMap::default();
+        let reader = tokio::spawn(read_datagrams(Arc::clone(&socket), Arc::clone(&pending)));
+        Ok(Self::new(config, pending, Outbound::Datagram(socket), vec![reader]))
+    }
+
+    /// Runs the RPC protocol over any byte stream (TLS, a pipe, ...), with
+    /// record marking.
+    pub fn from_stream<S>(stream: S, config: ClientConfig) -> Self
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (read, write) = tokio::io::split(stream);
+        let pending = PendingMap::default();
+        let (tx, rx) = mpsc::channel(1024);
+        let reader = tokio::spawn(read_records(read, config.max_record, Arc::clone(&pending)));
+        let writer = tokio::spawn(write_records(write, rx, Arc::clone(&pending)));
+        Self::new(config, pending, Outbound::Stream(tx), vec![reader, writer])
+    }
+
+    fn new(
+        config: ClientConfig,
+        pending: PendingMap,
+        outbound: Outbound,
+        tasks: Vec<JoinHandle<()>>,
+    ) -> Self {
+        Client {
+            shared: Arc::new(Shared {
+                config,
+                next_xid: AtomicU32::new(super::client_xid_seed()),
+                pending,
+                outbound,
+                tasks,
+            }),
+        }
+    }
+
+    /// The client's settings.
+    pub fn config(&self) -> &ClientConfig {
+        &self.shared.config
+    }
+
+    /// Calls a procedure and waits for its results, at most
+    /// [`ClientConfig::timeout`].
+    pub async fn call<A: XdrEncode + ?Sized, R: XdrDecode>(
+        &self,
+        program: u32,
+        version: u32,
+        procedure: u32,
+        args: &A,
+    ) -> Result<R, RpcError> {
+        let shared = &*self.shared;
+        let xid = shared.next_xid.fetch_add(1, Ordering::Relaxed);
+        let mut header = CallHeader::new(xid, program, version, procedure);
+        header.credential.clone_from(&shared.config.credential);
+        let is_stream = matches!(shared.outbound, Outbound::Stream(_));
+        let message = encode_call(&header, args, is_stream)?;
+
+        let (tx, mut rx) = oneshot::channel();
+        {
+            let mut p = lock(&shared.pending);
+            if p.closed {
+                return Err(RpcError::ConnectionClosed);
+            }
+            p.waiting.insert(xid, tx);
+        }
+        let _guard = PendingGuard {
+            pending: &shared.pending,
+            xid,
+        };
+        let deadline = Instant::now() + shared.config.timeout;
+        let reply = match &shared.outbound {
+            Outbound::Stream(records) => {
+                records
+                    .send(message)
+                    .await
+                    .map_err(|_| RpcError::ConnectionClosed)?;
+                match tokio::time::timeout_at(deadline, rx).await {
+                    Ok(Ok(reply)) => reply?,
+                    Ok(Err(_)) => return Err(RpcError::ConnectionClosed),
+                    Err(_) => return Err(RpcError::Timeout),
+                }
+            }
+            Outbound::Datagram(socket) => loop {
+                if message.len() > MAX_DATAGRAM {
+                    return Err(RpcError::Io(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "call does not fit a UDP datagram",
+                    )));
+                }
+                socket.send(&message).await?;
+                let resend_at = (Instant::now() + shared.config.retransmit).min(deadline);
+                match tokio::time::timeout_at(resend_at, &mut rx).await {
+                    Ok(Ok(reply)) => break reply?,
+                    Ok(Err(_)) => return Err(RpcError::ConnectionClosed),
+                    Err(_) if resend_at >= deadline => return Err(RpcError::Timeout),
+                    Err(_) => {}
+                }
+            },
+        };
+        decode_reply(&reply, &shared.config.limits)
+    }
+}
+
+/// Delivers a reply to its call; replies nobody waits for (timed out or
+/// unknown xids) are dropped.
+fn deliver(pending: &PendingMap, message: Vec<u8>) {
+    let Some(xid) = xid_of(&message) else { return };
+    let waiter = lock(pending).waiting.remove(&xid);
+    if let Some(tx) = waiter {
+        let _ = tx.send(Ok(message));
+    }
+}
+
+async fn read_records<R: AsyncRead>(read: R, max_record: usize, pending: PendingMap) {
+    let mut read = std::pin::pin!(read);
+    let mut records = RecordReader::new(max_record);
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        match read.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => records.push(&buf[..n]),
+        }
+        loop {
+            match records.next_record() {
+                Ok(Some(record)) => deliver(&pending, record),
+                Ok(None) => break,
+                // The stream cannot be resynchronised after a bad record.
+                Err(e) => {
+                    fail_all(&pending, &e);
+                    return;
+                }
+            }
+        }
+    }
+    close_all(&pending);
+}
+
+/// Closes the connection because of a bad record, telling every caller why.
+fn fail_all(pending: &PendingMap, error: &crate::record::RecordError) {
+    let waiting = {
+        let mut p = lock(pending);
+        p.closed = true;
+        std::mem::take(&mut p.waiting)
+    };
+    for (_, tx) in waiting {
+        let _ = tx.send(Err(RpcError::Record(error.clone())));
+    }
+}
+
+async fn write_records<W: AsyncWrite>(
+    write: W,
+    rx: mpsc::Receiver<Vec<u8>>,
+    pending: PendingMap,
+) {
+    if super::stream_io::write_batched(write, rx).await.is_err() {
+        close_all(&pending);
+    }
+}
+
+async fn read_datagrams(socket: Arc<UdpSocket>, pending: PendingMap) {
+    let mut buf = vec![0; MAX_DATAGRAM];
+    loop {
+        match socket.recv(&mut buf).await {
+            Ok(n) => deliver(&pending, buf[..n].to_vec()),
+            // ICMP port unreachable surfaces as ECONNREFUSED on a
+            // connected socket; the call's retransmissions go on.
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
+            Err(_) => break,
+        }
+    }
+    close_all(&pending);
+}

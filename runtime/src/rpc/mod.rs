@@ -1,0 +1,60 @@
+//! ONC RPC (RFC 5531): message headers, and with the `std` and `tokio`
+//! features the clients and server that generated stubs sit on.
+//!
+//! - [`message`]: call and reply headers, every accepted and rejected
+//!   status, AUTH_NONE and AUTH_SYS (no I/O; `no_std`).
+//! - [`BlockingClient`] (`std`): one call at a time over TCP, UDP or a Unix
+//!   socket, for code without an async runtime.
+//! - [`Client`] and [`Server`] (`tokio`): many calls in flight on one
+//!   connection, replies matched by xid; a server dispatching to generated
+//!   service traits with bounded concurrency and graceful shutdown.
+
+pub mod message;
+#[cfg(feature = "std")]
+mod blocking;
+#[cfg(feature = "tokio")]
+mod client;
+#[cfg(feature = "std")]
+mod error;
+#[cfg(feature = "tokio")]
+mod server;
+#[cfg(feature = "tokio")]
+mod stream_io;
+#[cfg(feature = "std")]
+mod wire;
+
+pub use message::{
+    AcceptStat, AuthStat, AuthSys, CallHeader, MessageHeader, OpaqueAuth, RejectStat, ReplyBody,
+    ReplyHeader, RPC_VERSION,
+};
+
+#[cfg(feature = "std")]
+pub use blocking::BlockingClient;
+#[cfg(feature = "tokio")]
+pub use client::Client;
+#[cfg(feature = "std")]
+pub use error::RpcError;
+#[cfg(feature = "tokio")]
+pub use server::{
+    CallContext, Dispatch, DispatchFuture, EncodedResults, Fault, Peer, Server, ServerBuilder,
+    ServerConfig, decode_args, encode_results,
+};
+#[cfg(feature = "std")]
+pub use wire::ClientConfig;
+
+/// A starting xid that differs between processes and runs, so a server's
+/// duplicate-request cache does not confuse a restarted client's calls
+/// with an earlier run's.
+#[cfg(feature = "std")]
+fn client_xid_seed() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    // Truncation is the point: any 32 bits of the hash will do.
+    #[allow(clippy::cast_possible_truncation)]
+    let seed = h.finish() as u32;
+    seed
+}

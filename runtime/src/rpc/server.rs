@@ -1,0 +1,536 @@
+//! The server: accepts connections and datagrams, checks each call's
+//! header, and hands the arguments to the [`Dispatch`] registered for the
+//! program and version. Calls run concurrently, bounded per connection and
+//! overall; replies go out as they finish, in any order.
+
+// A no_std crate: what the prelude would give is imported by hand.
+use std::{boxed::Box, vec::Vec};
+use std::vec;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::message::{
+    AcceptStat, AuthStat, AuthSys, CallHeader, MessageHeader, OpaqueAuth, RPC_VERSION, RejectStat,
+    ReplyHeader, flavor,
+};
+use super::wire::{MAX_DATAGRAM, frame_in_place};
+use crate::record::RecordReader;
+use crate::{Limits, XdrDecode, XdrEncode};
+
+/// Settings of a [`Server`].
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Largest call record accepted over a stream; a bigger one closes
+    /// the connection as soon as its fragment header arrives.
+    pub max_record: usize,
+    /// Limits for decoding arguments.
+    pub limits: Limits,
+    /// Calls of one connection executing at once. When they are all busy
+    /// the server stops reading that connection until one finishes.
+    pub max_in_flight: usize,
+    /// Calls executing at once over all connections and datagrams. UDP
+    /// calls arriving when all are busy are dropped (the client
+    /// retransmits); stream connections wait.
+    pub max_concurrency: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_record: 16 << 20,
+            limits: Limits::default(),
+            max_in_flight: 128,
+            max_concurrency: 4096,
+        }
+    }
+}
+
+/// Where a call came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Peer {
+    /// A TCP connection from this address.
+    Tcp(SocketAddr),
+    /// A UDP datagram from this address.
+    Udp(SocketAddr),
+    /// A Unix socket connection.
+    Unix,
+    /// Another stream handed to [`Server::serve_connection`].
+    Other,
+}
+
+/// What a procedure sees of its call besides the arguments.
+#[derive(Debug)]
+pub struct CallContext {
+    header: CallHeader,
+    auth_sys: Option<AuthSys>,
+    peer: Peer,
+    limits: Limits,
+}
+
+impl CallContext {
+    /// The call's xid.
+    pub fn xid(&self) -> u32 {
+        self.header.xid
+    }
+    /// The program number.
+    pub fn program(&self) -> u32 {
+        self.header.program
+    }
+    /// The program version.
+    pub fn version(&self) -> u32 {
+        self.header.version
+    }
+    /// The procedure number.
+    pub fn procedure(&self) -> u32 {
+        self.header.procedure
+    }
+    /// The caller's raw credential.
+    pub fn credential(&self) -> &OpaqueAuth {
+        &self.header.credential
+    }
+    /// The caller's AUTH_SYS credential, if it sent one.
+    pub fn auth_sys(&self) -> Option<&AuthSys> {
+        self.auth_sys.as_ref()
+    }
+    /// Where the call came from.
+    pub fn peer(&self) -> &Peer {
+        &self.peer
+    }
+    /// The limits arguments are decoded with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+}
+
+/// What a procedure answers instead of results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// PROC_UNAVAIL: the procedure is not implemented.
+    ProcUnavail,
+    /// GARBAGE_ARGS: the arguments could not be decoded.
+    GarbageArgs,
+    /// SYSTEM_ERR: the server failed (also sent when a handler panics).
+    SystemErr,
+    /// AUTH_ERROR: the caller may not make this call.
+    Auth(AuthStat),
+}
+
+/// The future a [`Dispatch`] returns: the encoded results or a fault.
+pub type DispatchFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<EncodedResults, Fault>> + Send + 'a>>;
+
+/// A procedure's encoded results, with room in front for the reply header
+/// so the reply is sent without copying them. Made by [`encode_results`].
+#[derive(Debug)]
+pub struct EncodedResults(Vec<u8>);
+
+/// One program version a server answers. Generated `Dispatcher`s
+/// implement it over the generated `Service` traits.
+pub trait Dispatch: Send + Sync + 'static {
+    /// The program number.
+    fn program(&self) -> u32;
+    /// The version number.
+    fn version(&self) -> u32;
+    /// Decodes `args` for the context's procedure, runs it and encodes
+    /// its results.
+    fn dispatch<'a>(&'a self, cx: &'a CallContext, args: &'a [u8]) -> DispatchFuture<'a>;
+}
+
+/// Bytes before the results in a success reply record: the record mark,
+/// then xid, REPLY, MSG_ACCEPTED, an AUTH_NONE verifier and SUCCESS.
+const RESULTS_OFFSET: usize = 28;
+
+/// Encodes a procedure's results. Generated dispatchers call this.
+pub fn encode_results<T: XdrEncode + ?Sized>(results: &T) -> Result<EncodedResults, Fault> {
+    let mut out = Vec::with_capacity(RESULTS_OFFSET + results.encoded_len() + 4);
+    out.resize(RESULTS_OFFSET, 0);
+    // Results over their bounds are the server's bug, not the caller's.
+    results.encode(&mut out).map_err(|_| Fault::SystemErr)?;
+    Ok(EncodedResults(out))
+}
+
+/// Decodes a call's arguments, all of them; anything else is GARBAGE_ARGS.
+pub fn decode_args<T: XdrDecode>(args: &[u8], cx: &CallContext) -> Result<T, Fault> {
+    T::from_xdr_with(args, &cx.limits).map_err(|_| Fault::GarbageArgs)
+}
+
+/// Collects the program versions a [`Server`] answers.
+pub struct ServerBuilder {
+    config: ServerConfig,
+    services: HashMap<(u32, u32), Arc<dyn Dispatch>>,
+}
+
+impl ServerBuilder {
+    /// Answers `service`'s program version (replacing an earlier one for
+    /// the same program and version).
+    #[must_use]
+    pub fn service(mut self, service: impl Dispatch) -> Self {
+        self.services
+            .insert((service.program(), service.version()), Arc::new(service));
+        self
+    }
+
+    /// The server.
+    pub fn build(self) -> Server {
+        let mut versions: HashMap<u32, (u32, u32)> = HashMap::new();
+        for &(program, version) in self.services.keys() {
+            let range = versions.entry(program).or_insert((version, version));
+            range.0 = range.0.min(version);
+            range.1 = range.1.max(version);
+        }
+        let (shutdown, _) = watch::channel(false);
+        Server {
+            inner: Arc::new(Inner {
+                concurrency: Arc::new(Semaphore::new(self.config.max_concurrency)),
+                config: self.config,
+                services: self.services,
+                versions,
+                shutdown,
+            }),
+        }
+    }
+}
+
+struct Inner {
+    config: ServerConfig,
+    services: HashMap<(u32, u32), Arc<dyn Dispatch>>,
+    /// Lowest and highest version of each program, for PROG_MISMATCH.
+    versions: HashMap<u32, (u32, u32)>,
+    concurrency: Arc<Semaphore>,
+    shutdown: watch::Sender<bool>,
+}
+
+/// An ONC RPC server. Clones share the services, limits and shutdown.
+#[derive(Clone)]
+pub struct Server {
+    inner: Arc<Inner>,
+}
+
+impl Server {
+    /// Starts collecting the services the server answers.
+    pub fn builder(config: ServerConfig) -> ServerBuilder {
+        ServerBuilder {
+            config,
+            services: HashMap::new(),
+        }
+    }
+
+    /// Begins a graceful shutdown: listeners stop accepting, connections
+    /// stop reading new calls, calls in progress finish and their replies
+    /// are written; then every `serve_*` future returns.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    fn shutting_down(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.inner.shutdown.subscribe();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    }
+
+    /// Serves TCP connections from `listener` until shutdown.
+    pub async fn serve_tcp(&self, listener: TcpListener) -> io::Result<()> {
+        let mut connections = JoinSet::new();
+        let stop = self.shutting_down();
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((stream, addr)) = accepted else { continue };
+                    let _ = stream.set_nodelay(true);
+                    let server = self.clone();
+                    connections.spawn(async move {
+                        server.serve_connection(stream, Peer::Tcp(addr)).await;
+                    });
+                }
+                () = &mut stop => break,
+            }
+            while connections.try_join_next().is_some() {}
+        }
+        while connections.join_next().await.is_some() {}
+        Ok(())
+    }
+
+    /// Serves connections from a Unix socket listener until shutdown.
+    #[cfg(unix)]
+    pub async fn serve_unix(&self, listener: tokio::net::UnixListener) -> io::Result<()> {
+        let mut connections = JoinSet::new();
+        let stop = self.shutting_down();
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    let server = self.clone();
+                    connections.spawn(async move {
+                        server.serve_connection(stream, Peer::Unix).await;
+                    });
+                }
+                () = &mut stop => break,
+            }
+            while connections.try_join_next().is_some() {}
+        }
+        while connections.join_next().await.is_some() {}
+        Ok(())
+    }
+
+    /// Serves one record-marked stream until the peer closes it, sends a
+    /// bad record, or the server shuts down.
+    pub async fn serve_connection<S>(&self, stream: S, peer: Peer)
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let config = &self.inner.config;
+        let (read, write) = tokio::io::split(stream);
+        let mut read = std::pin::pin!(read);
+        let (tx, rx) = mpsc::channel(config.max_in_flight.max(1));
+        let writer = tokio::spawn(super::stream_io::write_batched(write, rx));
+        let in_flight = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
+        let mut records = RecordReader::new(config.max_record);
+        let stop = self.shutting_down();
+        let mut stop = std::pin::pin!(stop);
+        let mut buf = vec![0; 64 * 1024];
+        'connection: loop {
+            let n = tokio::select! {
+                read = read.read(&mut buf) => match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                },
+                () = &mut stop => break,
+            };
+            records.push(&buf[..n]);
+            loop {
+                match records.next_record() {
+                    Ok(Some(record)) => {
+                        let Ok(call_slot) = Arc::clone(&in_flight).acquire_owned().await else {
+                            break 'connection;
+                        };
+                        let sink = Sink::Stream(tx.clone());
+                        self.handle(record, peer.clone(), sink, call_slot).await;
+                    }
+                    Ok(None) => break,
+                    // An oversized record: the stream cannot be trusted.
+                    Err(_) => break 'connection,
+                }
+            }
+        }
+        // Let calls in progress finish and queue their replies.
+        let _ = in_flight
+            .acquire_many(u32::try_from(config.max_in_flight.max(1)).unwrap_or(u32::MAX))
+            .await;
+        drop(tx);
+        let _ = writer.await;
+    }
+
+    /// Serves calls arriving as datagrams on `socket` until shutdown.
+    pub async fn serve_udp(&self, socket: UdpSocket) -> io::Result<()> {
+        let socket = Arc::new(socket);
+        let mut buf = vec![0; MAX_DATAGRAM];
+        let stop = self.shutting_down();
+        let mut stop = std::pin::pin!(stop);
+        let calls = Arc::new(Semaphore::new(self.inner.config.max_concurrency.max(1)));
+        loop {
+            let (n, from) = tokio::select! {
+                received = socket.recv_from(&mut buf) => match received {
+                    Ok(r) => r,
+                    // ICMP errors from earlier replies; keep serving.
+                    Err(_) => continue,
+                },
+                () = &mut stop => break,
+            };
+            // Under overload a datagram is dropped, as UDP allows.
+            let Ok(call_slot) = Arc::clone(&calls).try_acquire_owned() else {
+                continue;
+            };
+            // Room for a record mark keeps replies the same for both kinds.
+            let mut record = Vec::with_capacity(n + 4);
+            record.extend_from_slice(&buf[..n]);
+            let sink = Sink::Datagram(Arc::clone(&socket), from);
+            self.handle(record, Peer::Udp(from), sink, call_slot).await;
+        }
+        let limit = u32::try_from(self.inner.config.max_concurrency.max(1)).unwrap_or(u32::MAX);
+        let _ = calls.acquire_many(limit).await;
+        Ok(())
+    }
+
+    /// Checks a call's header and answers it at once, or runs it on a task.
+    async fn handle(&self, record: Vec<u8>, peer: Peer, sink: Sink, call_slot: OwnedSemaphorePermit) {
+        let inner = &self.inner;
+        let (cx, args_at, service) = match self.admit(&record, peer) {
+            Admit::Run(cx, args_at, service) => (cx, args_at, service),
+            Admit::Answer(reply) => {
+                sink.send(reply).await;
+                return;
+            }
+            Admit::Ignore => return,
+        };
+        let Ok(slot) = Arc::clone(&inner.concurrency).acquire_owned().await else {
+            return;
+        };
+        tokio::spawn(async move {
+            let _slots = (call_slot, slot);
+            let mut guard = PanicGuard {
+                sink: Some(sink),
+                xid: cx.xid(),
+            };
+            let result = service.dispatch(&cx, &record[args_at..]).await;
+            let reply = match result {
+                Ok(EncodedResults(mut reply)) => {
+                    write_success_header(&mut reply, cx.xid());
+                    reply
+                }
+                Err(fault) => fault_reply(cx.xid(), fault),
+            };
+            if let Some(sink) = guard.sink.take() {
+                sink.send(reply).await;
+            }
+        });
+    }
+
+    /// Decides what to do with a record: run it, answer it from the header
+    /// alone, or drop it (replies and undecodable headers).
+    fn admit(&self, record: &[u8], peer: Peer) -> Admit {
+        let inner = &self.inner;
+        let (header, args) = match MessageHeader::decode_from(record, &inner.config.limits) {
+            Ok((MessageHeader::Call(call), args)) => (call, args),
+            Ok((MessageHeader::Reply(_), _)) => return Admit::Ignore,
+            Err(_) => {
+                // A call whose credential or verifier is malformed.
+                return match (super::wire::xid_of(record), record.get(4..8)) {
+                    (Some(xid), Some([0, 0, 0, 0])) => Admit::Answer(header_only(
+                        &ReplyHeader::denied(xid, RejectStat::AuthError(AuthStat::BadCred)),
+                    )),
+                    _ => Admit::Ignore,
+                };
+            }
+        };
+        let xid = header.xid;
+        let deny = |why| Admit::Answer(header_only(&ReplyHeader::denied(xid, why)));
+        let refuse = |status| Admit::Answer(header_only(&ReplyHeader::accepted(xid, status)));
+        if header.rpc_version != RPC_VERSION {
+            return deny(RejectStat::RpcMismatch {
+                low: RPC_VERSION,
+                high: RPC_VERSION,
+            });
+        }
+        let auth_sys = match header.credential.flavor {
+            flavor::AUTH_NONE => None,
+            flavor::AUTH_SYS => match AuthSys::from_xdr_with(&header.credential.body, &inner.config.limits) {
+                Ok(sys) => Some(sys),
+                Err(_) => return deny(RejectStat::AuthError(AuthStat::BadCred)),
+            },
+            _ => return deny(RejectStat::AuthError(AuthStat::RejectedCred)),
+        };
+        let Some(service) = inner.services.get(&(header.program, header.version)) else {
+            return match inner.versions.get(&header.program) {
+                Some(&(low, high)) => refuse(AcceptStat::ProgMismatch { low, high }),
+                None => refuse(AcceptStat::ProgUnavail),
+            };
+        };
+        let args_at = record.len() - args.len();
+        let cx = CallContext {
+            header,
+            auth_sys,
+            peer,
+            limits: inner.config.limits,
+        };
+        Admit::Run(cx, args_at, Arc::clone(service))
+    }
+}
+
+enum Admit {
+    Run(CallContext, usize, Arc<dyn Dispatch>),
+    Answer(Vec<u8>),
+    Ignore,
+}
+
+/// Where a reply goes.
+enum Sink {
+    /// The connection's writer task.
+    Stream(mpsc::Sender<Vec<u8>>),
+    /// Back to the datagram's sender.
+    Datagram(Arc<UdpSocket>, SocketAddr),
+}
+
+impl Sink {
+    /// Sends a reply record whose first 4 bytes are reserved for the mark.
+    async fn send(self, mut record: Vec<u8>) {
+        match self {
+            Sink::Stream(tx) => {
+                if frame_in_place(&mut record).is_ok() {
+                    // Fails only when the connection is already closing.
+                    let _ = tx.send(record).await;
+                }
+            }
+            Sink::Datagram(socket, to) => {
+                if record.len() - 4 <= MAX_DATAGRAM {
+                    let _ = socket.send_to(&record[4..], to).await;
+                }
+            }
+        }
+    }
+}
+
+/// Answers SYSTEM_ERR if a procedure panics, so its caller is not left
+/// waiting for a reply that never comes.
+struct PanicGuard {
+    sink: Option<Sink>,
+    xid: u32,
+}
+
+impl Drop for PanicGuard {
+    fn drop(&mut self) {
+        let Some(sink) = self.sink.take() else { return };
+        let mut reply = fault_reply(self.xid, Fault::SystemErr);
+        match sink {
+            Sink::Stream(tx) => {
+                if frame_in_place(&mut reply).is_ok() {
+                    let _ = tx.try_send(reply);
+                }
+            }
+            Sink::Datagram(socket, to) => {
+                let _ = socket.try_send_to(&reply[4..], to);
+            }
+        }
+    }
+}
+
+/// A reply record (with room for the mark) carrying only a header.
+fn header_only(reply: &ReplyHeader) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + reply.encoded_len());
+    out.resize(4, 0);
+    // Headers this module builds have no variable-length fields over a bound.
+    let _ = reply.encode(&mut out);
+    out
+}
+
+fn fault_reply(xid: u32, fault: Fault) -> Vec<u8> {
+    header_only(&match fault {
+        Fault::ProcUnavail => ReplyHeader::accepted(xid, AcceptStat::ProcUnavail),
+        Fault::GarbageArgs => ReplyHeader::accepted(xid, AcceptStat::GarbageArgs),
+        Fault::SystemErr => ReplyHeader::accepted(xid, AcceptStat::SystemErr),
+        Fault::Auth(stat) => ReplyHeader::denied(xid, RejectStat::AuthError(stat)),
+    })
+}
+
+/// Fills the header in front of results made by [`encode_results`].
+fn write_success_header(reply: &mut [u8], xid: u32) {
+    // xid, REPLY, MSG_ACCEPTED, AUTH_NONE, empty verifier body, SUCCESS.
+    let words = [xid, 1, 0, flavor::AUTH_NONE, 0, 0];
+    for (slot, word) in reply[4..RESULTS_OFFSET].chunks_exact_mut(4).zip(words) {
+        slot.copy_from_slice(&word.to_be_bytes());
+    }
+}

@@ -1,0 +1,33 @@
+//! Writing records to a stream, shared by the client and the server.
+
+// A no_std crate: what the prelude would give is imported by hand.
+use std::vec::Vec;
+
+use std::io;
+
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// Most bytes gathered into one write.
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// Writes framed records from `rx` until every sender is gone, then shuts
+/// the stream down. Records that queue up while a write is in progress go
+/// out together in the next one, so many calls in flight cost few
+/// system calls.
+pub(crate) async fn write_batched<W: AsyncWrite>(
+    write: W,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+) -> io::Result<()> {
+    let mut write = std::pin::pin!(write);
+    while let Some(mut buf) = rx.recv().await {
+        while buf.len() < BATCH_BYTES {
+            match rx.try_recv() {
+                Ok(more) => buf.extend_from_slice(&more),
+                Err(_) => break,
+            }
+        }
+        write.write_all(&buf).await?;
+    }
+    write.shutdown().await
+}

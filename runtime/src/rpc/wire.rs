@@ -1,0 +1,108 @@
+//! What both clients share: building a call message and reading a reply.
+
+// A no_std crate: what the prelude would give is imported by hand.
+use std::vec::Vec;
+
+use std::time::Duration;
+
+use super::error::RpcError;
+use super::message::{AcceptStat, CallHeader, MessageHeader, OpaqueAuth, RejectStat, ReplyBody};
+use crate::record::{LAST_FRAGMENT, MAX_FRAGMENT};
+use crate::{Limits, XdrDecode, XdrEncode};
+
+/// Settings of a client connection.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// How long a call waits for its reply (C rpcgen's default is 25 s).
+    pub timeout: Duration,
+    /// Over UDP, how long to wait before sending the call again.
+    pub retransmit: Duration,
+    /// Largest reply record accepted over a stream.
+    pub max_record: usize,
+    /// Limits for decoding results.
+    pub limits: Limits,
+    /// The credential sent with every call.
+    pub credential: OpaqueAuth,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            timeout: Duration::from_secs(25),
+            retransmit: Duration::from_secs(1),
+            max_record: 64 << 20,
+            limits: Limits::default(),
+            credential: OpaqueAuth::NONE,
+        }
+    }
+}
+
+/// Largest UDP payload (65,535 less the IP and UDP headers).
+pub(crate) const MAX_DATAGRAM: usize = 65_507;
+
+/// Encodes a call message; with `record_mark`, framed as one record.
+pub(crate) fn encode_call<A: XdrEncode + ?Sized>(
+    header: &CallHeader,
+    args: &A,
+    record_mark: bool,
+) -> Result<Vec<u8>, RpcError> {
+    let start = if record_mark { 4 } else { 0 };
+    let len = header.encoded_len() + args.encoded_len();
+    let mut out = Vec::with_capacity(start + len + 4);
+    out.resize(start, 0);
+    header.encode(&mut out)?;
+    args.encode(&mut out)?;
+    if record_mark {
+        frame_in_place(&mut out)?;
+    }
+    Ok(out)
+}
+
+/// Writes the record mark into the 4 bytes reserved at the front of `buf`.
+pub(crate) fn frame_in_place(buf: &mut [u8]) -> Result<(), RpcError> {
+    let len = buf.len() - 4;
+    if len > MAX_FRAGMENT {
+        return Err(RpcError::Record(crate::record::RecordError::TooLarge {
+            len: len as u64,
+            max: MAX_FRAGMENT,
+        }));
+    }
+    // `len <= MAX_FRAGMENT < 2^31`.
+    let mark = LAST_FRAGMENT | u32::try_from(len).unwrap_or(0);
+    buf[..4].copy_from_slice(&mark.to_be_bytes());
+    Ok(())
+}
+
+/// The xid of a message, if it is long enough to have one.
+pub(crate) fn xid_of(message: &[u8]) -> Option<u32> {
+    message
+        .get(..4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// Turns a reply message into the procedure's results or the error the
+/// server answered with.
+pub(crate) fn decode_reply<R: XdrDecode>(message: &[u8], limits: &Limits) -> Result<R, RpcError> {
+    let (header, results) = MessageHeader::decode_from(message, limits)?;
+    let MessageHeader::Reply(reply) = header else {
+        return Err(RpcError::Decode(crate::DecodeError::InvalidEnum {
+            at: 4,
+            type_name: "msg_type",
+            value: 0,
+        }));
+    };
+    match reply.body {
+        ReplyBody::Accepted { status, .. } => match status {
+            AcceptStat::Success => Ok(R::from_xdr_with(results, limits)?),
+            AcceptStat::ProgUnavail => Err(RpcError::ProgUnavail),
+            AcceptStat::ProgMismatch { low, high } => Err(RpcError::ProgMismatch { low, high }),
+            AcceptStat::ProcUnavail => Err(RpcError::ProcUnavail),
+            AcceptStat::GarbageArgs => Err(RpcError::GarbageArgs),
+            AcceptStat::SystemErr => Err(RpcError::SystemErr),
+        },
+        ReplyBody::Denied(RejectStat::RpcMismatch { low, high }) => {
+            Err(RpcError::RpcMismatch { low, high })
+        }
+        ReplyBody::Denied(RejectStat::AuthError(stat)) => Err(RpcError::Auth(stat)),
+    }
+}
