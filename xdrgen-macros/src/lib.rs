@@ -116,10 +116,12 @@ fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
                 let part = match value.as_str() {
                     "types" => xdrgen::Part::Types,
                     "programs" => xdrgen::Part::Programs,
+                    "client" => xdrgen::Part::Client,
+                    "server" => xdrgen::Part::Server,
                     _ => {
                         return Err(syn::Error::new(
                             lit.span(),
-                            "expected \"types\" or \"programs\"",
+                            "expected \"types\", \"programs\", \"client\" or \"server\"",
                         ));
                     }
                 };

@@ -56,6 +56,24 @@ pub enum Part {
     Types,
     /// Per program and version: numbers and the `Procedure` enum.
     Programs,
+    /// Per program and version: typed async `Client` and `BlockingClient`
+    /// stubs (runtime feature `tokio` for the async one).
+    Client,
+    /// Per program and version: the `Service` trait and its `Dispatcher`
+    /// for the runtime's server (runtime feature `tokio`).
+    Server,
+}
+
+impl Part {
+    /// The part's name on the command line and in the macro.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Types => "types",
+            Part::Programs => "programs",
+            Part::Client => "client",
+            Part::Server => "server",
+        }
+    }
 }
 
 /// Another `.x` file whose types the input uses without re-emitting them.
@@ -268,11 +286,7 @@ impl Options {
             flag("--out-dir", d.display().to_string());
         }
         for part in &self.emit {
-            let name = match part {
-                Part::Types => "types",
-                Part::Programs => "programs",
-            };
-            flag("--emit", name.to_string());
+            flag("--emit", part.name().to_string());
         }
         let switches = [
             (self.random, "--random"),
@@ -395,6 +409,8 @@ impl Options {
             arbitrary: self.arbitrary,
             types: self.emit.is_empty() || self.emit.contains(&Part::Types),
             programs: self.emit.is_empty() || self.emit.contains(&Part::Programs),
+            client: self.emit.is_empty() || self.emit.contains(&Part::Client),
+            server: self.emit.is_empty() || self.emit.contains(&Part::Server),
         })
     }
 }

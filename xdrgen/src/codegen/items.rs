@@ -951,7 +951,20 @@ impl Gen<'_> {
         let module = ident(&p.name.rust);
         let program_number = number(i128::from(p.number));
         let docs = self.docs(&format!("program {} = {}", p.name.xdr, p.number), &p.docs);
-        let versions = p.versions.iter().map(|v| {
+        // Stubs sit in `program::version`: two levels down.
+        self.depth.set(2);
+        let stubs_wanted = !self.o.zero_copy;
+        let versions: Vec<_> = p.versions.iter().map(|v| {
+            let client = if self.o.client && stubs_wanted {
+                self.clients(v)
+            } else {
+                TokenStream::new()
+            };
+            let server = if self.o.server && stubs_wanted {
+                self.server(v)
+            } else {
+                TokenStream::new()
+            };
             let vmod = ident(&v.name.rust);
             let vnum = number(i128::from(v.number));
             let vdocs = self.docs(&format!("version {} = {}", v.name.xdr, v.number), &v.docs);
@@ -1014,9 +1027,13 @@ impl Gen<'_> {
                             }
                         }
                     }
+
+                    #client
+                    #server
                 }
             }
-        });
+        }).collect();
+        self.depth.set(0);
         quote! {
             #docs
             pub mod #module {

@@ -7,6 +7,7 @@
 //! runtime reached through `<runtime_path>::__private_v1`.
 
 mod codec;
+mod rpc;
 mod items;
 #[cfg(feature = "format")]
 mod render;
@@ -46,6 +47,10 @@ pub struct CodegenOptions {
     pub types: bool,
     /// Emit program/version modules with their `Procedure` enums.
     pub programs: bool,
+    /// Emit typed clients in each version module (implies the modules).
+    pub client: bool,
+    /// Emit service traits and dispatchers (implies the modules).
+    pub server: bool,
 }
 
 /// What codegen knows about each type, decided once up front.
@@ -80,6 +85,9 @@ struct Gen<'m> {
     /// `<runtime>::__private_v1`
     rt: TokenStream,
     props: Vec<Props>,
+    /// How many modules deep the code being generated is (program and
+    /// version modules): paths to the file's own types climb out of them.
+    depth: std::cell::Cell<usize>,
 }
 
 /// Generates the Rust items for a module.
@@ -90,6 +98,7 @@ pub fn generate(m: &Module, o: &CodegenOptions) -> TokenStream {
         o,
         rt: quote!(#runtime::__private_v1),
         props: Vec::new(),
+        depth: std::cell::Cell::new(0),
     };
     g.props = g.compute_props();
     let mut out = TokenStream::new();
@@ -103,7 +112,7 @@ pub fn generate(m: &Module, o: &CodegenOptions) -> TokenStream {
             }
         }
     }
-    if o.programs {
+    if o.programs || o.client || o.server {
         for p in &m.programs {
             out.extend(g.program(p));
         }
@@ -125,7 +134,10 @@ impl Gen<'_> {
         let t = self.m.ty(id);
         let name = ident(&t.name.rust);
         match &t.origin {
-            Origin::Local | Origin::Builtin => quote!(#name),
+            Origin::Local | Origin::Builtin => {
+                let up = self.up();
+                quote!(#up #name)
+            }
             Origin::Imported { file, rust_path } => {
                 let path = rust_path.clone().unwrap_or_else(|| {
                     let stem = std::path::Path::new(file)
@@ -133,10 +145,31 @@ impl Gen<'_> {
                         .map_or("imported".to_string(), |s| s.to_string_lossy().into_owned());
                     format!("super::{}", crate::ir::names::field_name(&stem))
                 });
-                let path: TokenStream = path.parse().unwrap_or_else(|_| quote!(super));
+                let path = self.relative(&path).unwrap_or_else(|| quote!(super));
                 quote!(#path::#name)
             }
-            Origin::Extern { rust_path } => rust_path.parse().unwrap_or_else(|_| quote!(#name)),
+            Origin::Extern { rust_path } => self.relative(rust_path).unwrap_or_else(|| quote!(#name)),
+        }
+    }
+
+    /// `super::` once per module level the generated code is in.
+    fn up(&self) -> TokenStream {
+        let supers = (0..self.depth.get()).map(|_| quote!(super::));
+        quote!(#(#supers)*)
+    }
+
+    /// A user's path, which is relative to where the generated file is
+    /// included, as seen from the current module depth.
+    fn relative(&self, path: &str) -> Option<TokenStream> {
+        let parsed: TokenStream = path.parse().ok()?;
+        if path == "super" || path.starts_with("super::") || path.starts_with("self::") {
+            let up = self.up();
+            let path = path.strip_prefix("self::").map_or(parsed.clone(), |rest| {
+                rest.parse().unwrap_or(parsed)
+            });
+            Some(quote!(#up #path))
+        } else {
+            Some(parsed)
         }
     }
 
@@ -239,6 +272,7 @@ impl Gen<'_> {
             o: self.o,
             rt: self.rt.clone(),
             props,
+            depth: std::cell::Cell::new(0),
         };
         for _ in 0..64 {
             let sizes: Vec<_> = self.m.types.iter().map(|t| probe.sizes(t)).collect();
