@@ -36,6 +36,8 @@ pub mod support {
 
 include!(concat!(env!("OUT_DIR"), "/mods.rs"));
 
+pub mod peertest;
+
 /// The round-trip property every generated type must have.
 pub mod roundtrip {
     use std::fmt::Debug;

@@ -283,6 +283,17 @@ impl Gen<'_> {
         let docs = self.docs(&format!("struct {}", t.name.xdr), &t.docs);
         let fields = self.fields(&s.fields);
         let props = self.props[t.id.index()];
+        // The struct mirrors the protocol: many flags are its design.
+        let bools = s
+            .fields
+            .iter()
+            .filter(|f| matches!(self.expand(&f.ty), Ty::Prim(Prim::Bool)))
+            .count();
+        let docs = if bools > 3 {
+            quote!(#docs #[allow(clippy::struct_excessive_bools)])
+        } else {
+            docs
+        };
         if let Some(link) = props.list_link {
             let derives = self.derives(t, &[]);
             let impls = self.list_impls(t, s, link);

@@ -13,12 +13,12 @@ impl Gen<'_> {
     /// How one argument or result goes on the wire: straight through its
     /// type's codec, or (for strings, opaques, arrays and optionals, whose
     /// bounds live in the code) through a wrapper generated for it.
-    fn slot(&self, ty: &Ty, wrapper: String) -> Slot {
+    fn slot(&self, ty: &Ty, wrapper: &str) -> Slot {
         let plain = self.rust_ty(ty);
         let direct = matches!(self.expand(ty), Ty::Prim(_) | Ty::Named(_));
         Slot {
             plain,
-            wrapper: (!direct).then(|| (ident(&wrapper), ident(&format!("{wrapper}Ref")))),
+            wrapper: (!direct).then(|| (ident(wrapper), ident(&format!("{wrapper}Ref")))),
             ty: ty.clone(),
         }
     }
@@ -29,10 +29,10 @@ impl Gen<'_> {
             .args
             .iter()
             .enumerate()
-            .map(|(i, a)| self.slot(&a.ty, format!("{}Arg{i}", proc.variant)))
+            .map(|(i, a)| self.slot(&a.ty, &format!("{}Arg{i}", proc.variant)))
             .collect();
         let result = match &proc.result {
-            Some(ty) => self.slot(ty, format!("{}Result", proc.variant)),
+            Some(ty) => self.slot(ty, &format!("{}Result", proc.variant)),
             None => Slot {
                 plain: quote!(()),
                 wrapper: None,
@@ -231,15 +231,25 @@ impl Gen<'_> {
                 ([one], [ty]) => quote!(let #one = #rt::decode_args::<#ty>(args, cx)?;),
                 (many, tys) => quote!(let (#(#many,)*) = #rt::decode_args::<(#(#tys,)*)>(args, cx)?;),
             };
-            let encode = match &result.wrapper {
-                Some((_, by_ref)) => quote!(#rt::encode_results(&#by_ref(&results))),
-                None => quote!(#rt::encode_results(&results)),
+            let call = quote!(<S as Service>::#method(&self.0, cx, #(#unwrapped),*).await?);
+            let answer = match &result.wrapper {
+                Some((_, by_ref)) => quote! {
+                    let results = #call;
+                    #rt::encode_results(&#by_ref(&results))
+                },
+                None if proc.result.is_none() => quote! {
+                    #call;
+                    #rt::encode_results(&())
+                },
+                None => quote! {
+                    let results = #call;
+                    #rt::encode_results(&results)
+                },
             };
             arms.push(quote! {
                 #num => {
                     #decode
-                    let results = <S as Service>::#method(&self.0, cx, #(#unwrapped),*).await?;
-                    #encode
+                    #answer
                 }
             });
         }
