@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as a newcomer and CI run it: installs the Debian
 # packages the tests need (C rpcgen and libtirpc, the reference
-# implementation), then runs every test of the workspace.
+# implementation), starts the real RPC peers on loopback (rpcbind and the
+# C rpcgen server, from ../shared/peers), then runs every test of the
+# workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,27 @@ if [ ${#need[@]} -gt 0 ]; then
     $sudo apt-get update
     $sudo apt-get install -y --no-install-recommends "${need[@]}"
 fi
+
+# Real peers, loopback only. Their scripts need root; they install what
+# they need and are idempotent. Peers this script started are stopped at
+# the end.
+peers=../shared/peers
+state=${XDRGEN_PEERS_STATE:-/tmp/xdrgen-peers}
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+started=()
+for peer in rpcbind c-rpcgen; do
+    pidfile="$state/$peer/$([ $peer = rpcbind ] && echo rpcbind || echo peertest_server).pid"
+    if ! { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
+        started=("$peer" "${started[@]}")
+    fi
+    $sudo "$peers/$peer/start.sh" "$state" >/dev/null
+done
+stop_peers() {
+    for peer in "${started[@]}"; do $sudo "$peers/$peer/stop.sh" "$state" >/dev/null || true; done
+}
+trap stop_peers EXIT
+export XDRGEN_PEERS_STATE="$state" XDRGEN_REQUIRE_PEERS=1
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -7,7 +7,9 @@ fn main() -> Result<(), xdrgen::Error> {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/x");
     let mut builder = xdrgen::Builder::new();
     // RPC clients and servers need std and tokio.
-    builder.emit(xdrgen::Part::Types).emit(xdrgen::Part::Programs);
+    builder
+        .emit(xdrgen::Part::Types)
+        .emit(xdrgen::Part::Programs);
     for name in [
         "basic",
         "dialect",

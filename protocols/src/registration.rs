@@ -1,16 +1,70 @@
 //! Registering a server's program with rpcbind (the port mapper), and
 //! finding a program's port through it, with the port mapper protocol
 //! (version 2), which every rpcbind speaks.
+//!
+//! rpcbind records who registered a mapping and lets only that owner (or
+//! root) change it. It learns the caller's uid only over its Unix socket,
+//! so [`Rpcbind::local`] prefers that socket, as libtirpc does.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 
-use xdrgen_runtime::rpc::{ClientConfig, RpcError};
+use xdrgen_runtime::rpc::{BlockingClient, Client, ClientConfig, RpcError};
 
 use crate::portmap::{self, IPPROTO_TCP, IPPROTO_UDP, Mapping};
 
 /// rpcbind on this host: 127.0.0.1 port 111 (`PMAP_PORT`).
 pub const LOCAL_RPCBIND: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 111);
+
+/// rpcbind's Unix socket on Linux.
+pub const LOCAL_RPCBIND_SOCKET: &str = "/run/rpcbind.sock";
+
+/// Where to reach rpcbind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rpcbind {
+    /// Over TCP.
+    Tcp(SocketAddr),
+    /// Over a Unix socket (rpcbind then knows the caller's uid).
+    Unix(PathBuf),
+}
+
+impl Rpcbind {
+    /// This host's rpcbind: its Unix socket if there is one, else
+    /// 127.0.0.1 port 111.
+    pub fn local() -> Rpcbind {
+        let socket = PathBuf::from(LOCAL_RPCBIND_SOCKET);
+        if socket.exists() {
+            Rpcbind::Unix(socket)
+        } else {
+            Rpcbind::Tcp(LOCAL_RPCBIND)
+        }
+    }
+
+    /// A blocking port mapper client (for code without an async runtime,
+    /// or a `Drop` impl that must unregister).
+    pub fn blocking(&self) -> Result<portmap::pmap_prog::pmap_vers::BlockingClient, RpcError> {
+        let rpc = match self {
+            Rpcbind::Tcp(addr) => BlockingClient::connect_tcp(addr, ClientConfig::default())?,
+            Rpcbind::Unix(path) => BlockingClient::connect_unix(path, ClientConfig::default())?,
+        };
+        Ok(portmap::pmap_prog::pmap_vers::BlockingClient(rpc))
+    }
+
+    async fn port_mapper(&self) -> Result<portmap::pmap_prog::pmap_vers::Client, RpcError> {
+        let rpc = match self {
+            Rpcbind::Tcp(addr) => Client::connect_tcp(addr, ClientConfig::default()).await?,
+            Rpcbind::Unix(path) => Client::connect_unix(path, ClientConfig::default()).await?,
+        };
+        Ok(portmap::pmap_prog::pmap_vers::Client(rpc))
+    }
+}
+
+impl From<SocketAddr> for Rpcbind {
+    fn from(addr: SocketAddr) -> Self {
+        Rpcbind::Tcp(addr)
+    }
+}
 
 /// A transport a program is registered for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -73,17 +127,12 @@ impl From<RpcError> for RegistrationError {
     }
 }
 
-async fn port_mapper(rpcbind: SocketAddr) -> Result<portmap::pmap_prog::pmap_vers::Client, RpcError> {
-    let rpc = xdrgen_runtime::rpc::Client::connect_tcp(rpcbind, ClientConfig::default()).await?;
-    Ok(portmap::pmap_prog::pmap_vers::Client(rpc))
-}
-
 /// A program version's mappings in rpcbind, removed by
 /// [`unregister`](Registration::unregister) when the server stops.
 #[derive(Debug)]
 #[must_use = "a registration should be removed with `unregister` when the server stops"]
 pub struct Registration {
-    rpcbind: SocketAddr,
+    rpcbind: Rpcbind,
     program: u32,
     version: u32,
 }
@@ -93,12 +142,12 @@ impl Registration {
     /// an earlier run of the server left behind (as rpcgen's servers do
     /// with `pmap_unset`).
     pub async fn register(
-        rpcbind: SocketAddr,
+        rpcbind: Rpcbind,
         program: u32,
         version: u32,
         ports: &[(Protocol, u16)],
     ) -> Result<Registration, RegistrationError> {
-        let pmap = port_mapper(rpcbind).await?;
+        let pmap = rpcbind.port_mapper().await?;
         let stale = Mapping {
             prog: program,
             vers: version,
@@ -129,7 +178,7 @@ impl Registration {
 
     /// Removes the program version's mappings (all protocols).
     pub async fn unregister(self) -> Result<(), RegistrationError> {
-        let pmap = port_mapper(self.rpcbind).await?;
+        let pmap = self.rpcbind.port_mapper().await?;
         let mapping = Mapping {
             prog: self.program,
             vers: self.version,
@@ -143,12 +192,12 @@ impl Registration {
 
 /// The port `program` `version` is registered on for `protocol`, if any.
 pub async fn get_port(
-    rpcbind: SocketAddr,
+    rpcbind: &Rpcbind,
     program: u32,
     version: u32,
     protocol: Protocol,
 ) -> Result<Option<u16>, RpcError> {
-    let pmap = port_mapper(rpcbind).await?;
+    let pmap = rpcbind.port_mapper().await?;
     let port = pmap
         .pmapproc_getport(&Mapping {
             prog: program,
@@ -161,8 +210,8 @@ pub async fn get_port(
 }
 
 /// Every mapping rpcbind holds, as `rpcinfo -p` lists them.
-pub async fn dump(rpcbind: SocketAddr) -> Result<Vec<Mapping>, RpcError> {
-    let pmap = port_mapper(rpcbind).await?;
+pub async fn dump(rpcbind: &Rpcbind) -> Result<Vec<Mapping>, RpcError> {
+    let pmap = rpcbind.port_mapper().await?;
     let mut list = pmap.pmapproc_dump().await?;
     let mut out = Vec::new();
     while let Some(mut node) = list {
@@ -176,6 +225,9 @@ pub async fn dump(rpcbind: SocketAddr) -> Result<Vec<Mapping>, RpcError> {
 mod tests {
     #[test]
     fn the_local_address_uses_the_port_mappers_port() {
-        assert_eq!(u32::from(super::LOCAL_RPCBIND.port()), crate::portmap::PMAP_PORT);
+        assert_eq!(
+            u32::from(super::LOCAL_RPCBIND.port()),
+            crate::portmap::PMAP_PORT
+        );
     }
 }

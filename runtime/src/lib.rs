@@ -203,13 +203,6 @@ pub mod __private_v1 {
     pub use crate::decode::{Decoder, decode_array};
     pub use crate::encode::*;
     pub use crate::error::{DecodeError, EncodeError};
-    #[cfg(feature = "serde")]
-    pub use crate::serde_impls::big_array;
-    #[cfg(feature = "testing")]
-    pub use crate::testing::{Random, Rng};
-    pub use crate::{Quadruple, XdrDecode, XdrDecodeBorrowed, XdrEncode, XdrStr, XdrString};
-    pub use alloc::boxed::Box;
-    pub use alloc::vec::Vec;
     #[cfg(feature = "std")]
     pub use crate::rpc::{BlockingClient as RpcBlockingClient, RpcError};
     #[cfg(feature = "tokio")]
@@ -217,6 +210,13 @@ pub mod __private_v1 {
         CallContext, Client as RpcClient, Dispatch, DispatchFuture, EncodedResults, Fault,
         decode_args, encode_results,
     };
+    #[cfg(feature = "serde")]
+    pub use crate::serde_impls::big_array;
+    #[cfg(feature = "testing")]
+    pub use crate::testing::{Random, Rng};
+    pub use crate::{Quadruple, XdrDecode, XdrDecodeBorrowed, XdrEncode, XdrStr, XdrString};
+    pub use alloc::boxed::Box;
+    pub use alloc::vec::Vec;
     #[cfg(feature = "serde")]
     pub use serde;
 }

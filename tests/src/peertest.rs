@@ -38,7 +38,9 @@ impl v1::Service for PeerTest {
     async fn pt_null(&self, cx: &CallContext) -> Result<(), Fault> {
         self.seen.nulls.fetch_add(1, Ordering::Relaxed);
         if let Some(sys) = cx.auth_sys() {
-            self.seen.last_uid.store(u64::from(sys.uid), Ordering::Relaxed);
+            self.seen
+                .last_uid
+                .store(u64::from(sys.uid), Ordering::Relaxed);
         }
         Ok(())
     }
@@ -94,7 +96,7 @@ pub fn shape(color: PtColor) -> PtShape {
     match color {
         PtColor::PtRed => PtShape::PtRed(PtPoint { x: 3, y: 4 }),
         PtColor::PtGreen => PtShape::PtGreen(-(1 << 40)),
-        other => PtShape::Default(other),
+        other @ PtColor::PtBlue => PtShape::Default(other),
     }
 }
 

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use xdrgen_runtime::XdrEncode;
 use xdrgen_runtime::rpc::{
     AcceptStat, AuthStat, AuthSys, BlockingClient, CallHeader, Client, ClientConfig, MessageHeader,
-    OpaqueAuth, ReplyBody, ReplyHeader, RejectStat, RpcError, Server, ServerConfig,
+    OpaqueAuth, RejectStat, ReplyBody, ReplyHeader, RpcError, Server, ServerConfig,
 };
 use xdrgen_runtime::{Limits, XdrString};
 use xdrgen_tests::peertest::{self, PeerTest, PtColor, PtPoint, PtShape, v1};
@@ -291,7 +291,10 @@ async fn the_server_reads_auth_sys_and_refuses_bad_credentials() {
     };
     let c = v1::Client(Client::connect_tcp(r.tcp, unknown).await.unwrap());
     let refused = c.pt_null().await;
-    assert!(matches!(refused, Err(RpcError::Auth(AuthStat::RejectedCred))));
+    assert!(matches!(
+        refused,
+        Err(RpcError::Auth(AuthStat::RejectedCred))
+    ));
 }
 
 /// A framed call message.
@@ -437,7 +440,10 @@ async fn shutdown_finishes_calls_in_progress() {
     }
     // The connection is gone, and so is the listener.
     let after = c.pt_null().await;
-    assert!(matches!(after, Err(RpcError::ConnectionClosed)), "{after:?}");
+    assert!(
+        matches!(after, Err(RpcError::ConnectionClosed)),
+        "{after:?}"
+    );
     assert!(TcpStream::connect(r.tcp).await.is_err());
 }
 
@@ -455,7 +461,10 @@ async fn a_peer_that_closes_fails_calls_cleanly() {
     let c = v1::Client(Client::connect_tcp(addr, quick()).await.unwrap());
     let started = std::time::Instant::now();
     let result = c.pt_null().await;
-    assert!(matches!(result, Err(RpcError::ConnectionClosed)), "{result:?}");
+    assert!(
+        matches!(result, Err(RpcError::ConnectionClosed)),
+        "{result:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
     let again = c.pt_null().await;
     assert!(matches!(again, Err(RpcError::ConnectionClosed)));

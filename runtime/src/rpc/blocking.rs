@@ -1,8 +1,8 @@
 //! A client that makes one call at a time and blocks until its reply.
 
 // A no_std crate: what the prelude would give is imported by hand.
-use std::vec::Vec;
 use std::vec;
+use std::vec::Vec;
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};

@@ -2,8 +2,8 @@
 //! reader task hands each reply to the call with its xid.
 
 // A no_std crate: what the prelude would give is imported by hand.
-use std::vec::Vec;
 use std::vec;
+use std::vec::Vec;
 
 use std::collections::HashMap;
 use std::io;
@@ -124,7 +124,12 @@ impl Client {
         socket.connect(addr).await?;
         let pending = PendingMap::default();
         let reader = tokio::spawn(read_datagrams(Arc::clone(&socket), Arc::clone(&pending)));
-        Ok(Self::new(config, pending, Outbound::Datagram(socket), vec![reader]))
+        Ok(Self::new(
+            config,
+            pending,
+            Outbound::Datagram(socket),
+            vec![reader],
+        ))
     }
 
     /// Runs the RPC protocol over any byte stream (TLS, a pipe, ...), with
@@ -271,11 +276,7 @@ fn fail_all(pending: &PendingMap, error: &crate::record::RecordError) {
     }
 }
 
-async fn write_records<W: AsyncWrite>(
-    write: W,
-    rx: mpsc::Receiver<Vec<u8>>,
-    pending: PendingMap,
-) {
+async fn write_records<W: AsyncWrite>(write: W, rx: mpsc::Receiver<Vec<u8>>, pending: PendingMap) {
     if super::stream_io::write_batched(write, rx).await.is_err() {
         close_all(&pending);
     }

@@ -60,7 +60,10 @@ impl fmt::Display for RpcError {
             RpcError::ConnectionClosed => f.write_str("connection closed before the reply"),
             RpcError::ProgUnavail => f.write_str("program unavailable (PROG_UNAVAIL)"),
             RpcError::ProgMismatch { low, high } => {
-                write!(f, "program version mismatch; server supports {low} to {high}")
+                write!(
+                    f,
+                    "program version mismatch; server supports {low} to {high}"
+                )
             }
             RpcError::ProcUnavail => f.write_str("procedure unavailable (PROC_UNAVAIL)"),
             RpcError::GarbageArgs => f.write_str("server could not decode the arguments"),

@@ -550,12 +550,20 @@ mod tests {
         let bad_type = [0, 0, 0, 1, 0, 0, 0, 9];
         assert!(matches!(
             MessageHeader::decode_from(&bad_type, &limits),
-            Err(DecodeError::InvalidEnum { at: 4, type_name: "msg_type", value: 9 })
+            Err(DecodeError::InvalidEnum {
+                at: 4,
+                type_name: "msg_type",
+                value: 9
+            })
         ));
         let bad_auth = [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 99];
         assert!(matches!(
             MessageHeader::decode_from(&bad_auth, &limits),
-            Err(DecodeError::InvalidEnum { at: 16, type_name: "auth_stat", value: 99 })
+            Err(DecodeError::InvalidEnum {
+                at: 16,
+                type_name: "auth_stat",
+                value: 99
+            })
         ));
         // A credential over 400 bytes.
         let mut long = CallHeader::new(1, 2, 3, 4).to_xdr().unwrap();
@@ -564,7 +572,11 @@ mod tests {
         long.resize(long.len() + 500, 0);
         assert!(matches!(
             MessageHeader::decode_from(&long, &limits),
-            Err(DecodeError::OverBound { len: 500, max: 400, .. })
+            Err(DecodeError::OverBound {
+                len: 500,
+                max: 400,
+                ..
+            })
         ));
         assert!(matches!(
             MessageHeader::decode_from(&[0, 0], &limits),

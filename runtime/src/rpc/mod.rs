@@ -9,13 +9,13 @@
 //!   connection, replies matched by xid; a server dispatching to generated
 //!   service traits with bounded concurrency and graceful shutdown.
 
-pub mod message;
 #[cfg(feature = "std")]
 mod blocking;
 #[cfg(feature = "tokio")]
 mod client;
 #[cfg(feature = "std")]
 mod error;
+pub mod message;
 #[cfg(feature = "tokio")]
 mod server;
 #[cfg(feature = "tokio")]
@@ -24,8 +24,8 @@ mod stream_io;
 mod wire;
 
 pub use message::{
-    AcceptStat, AuthStat, AuthSys, CallHeader, MessageHeader, OpaqueAuth, RejectStat, ReplyBody,
-    ReplyHeader, RPC_VERSION,
+    AcceptStat, AuthStat, AuthSys, CallHeader, MessageHeader, OpaqueAuth, RPC_VERSION, RejectStat,
+    ReplyBody, ReplyHeader,
 };
 
 #[cfg(feature = "std")]

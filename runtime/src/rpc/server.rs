@@ -4,8 +4,8 @@
 //! overall; replies go out as they finish, in any order.
 
 // A no_std crate: what the prelude would give is imported by hand.
-use std::{boxed::Box, vec::Vec};
 use std::vec;
+use std::{boxed::Box, vec::Vec};
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -367,7 +367,13 @@ impl Server {
     }
 
     /// Checks a call's header and answers it at once, or runs it on a task.
-    async fn handle(&self, record: Vec<u8>, peer: Peer, sink: Sink, call_slot: OwnedSemaphorePermit) {
+    async fn handle(
+        &self,
+        record: Vec<u8>,
+        peer: Peer,
+        sink: Sink,
+        call_slot: OwnedSemaphorePermit,
+    ) {
         let inner = &self.inner;
         let (cx, args_at, service) = match self.admit(&record, peer) {
             Admit::Run(cx, args_at, service) => (cx, args_at, service),
@@ -428,10 +434,12 @@ impl Server {
         }
         let auth_sys = match header.credential.flavor {
             flavor::AUTH_NONE => None,
-            flavor::AUTH_SYS => match AuthSys::from_xdr_with(&header.credential.body, &inner.config.limits) {
-                Ok(sys) => Some(sys),
-                Err(_) => return deny(RejectStat::AuthError(AuthStat::BadCred)),
-            },
+            flavor::AUTH_SYS => {
+                match AuthSys::from_xdr_with(&header.credential.body, &inner.config.limits) {
+                    Ok(sys) => Some(sys),
+                    Err(_) => return deny(RejectStat::AuthError(AuthStat::BadCred)),
+                }
+            }
             _ => return deny(RejectStat::AuthError(AuthStat::RejectedCred)),
         };
         let Some(service) = inner.services.get(&(header.program, header.version)) else {

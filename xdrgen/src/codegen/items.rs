@@ -965,85 +965,89 @@ impl Gen<'_> {
         // Stubs sit in `program::version`: two levels down.
         self.depth.set(2);
         let stubs_wanted = !self.o.zero_copy;
-        let versions: Vec<_> = p.versions.iter().map(|v| {
-            let client = if self.o.client && stubs_wanted {
-                self.clients(v)
-            } else {
-                TokenStream::new()
-            };
-            let server = if self.o.server && stubs_wanted {
-                self.server(v)
-            } else {
-                TokenStream::new()
-            };
-            let vmod = ident(&v.name.rust);
-            let vnum = number(i128::from(v.number));
-            let vdocs = self.docs(&format!("version {} = {}", v.name.xdr, v.number), &v.docs);
-            let variants = v.procedures.iter().map(|proc| {
-                let var = ident(&proc.variant);
-                let num = number(i128::from(proc.number));
-                let d = self.docs(
-                    &format!("procedure {} = {}", proc.name.xdr, proc.number),
-                    &proc.docs,
-                );
-                quote!(#d #var = #num)
-            });
-            let all = v.procedures.iter().map(|proc| ident(&proc.variant));
-            let names = v.procedures.iter().map(|proc| {
-                let var = ident(&proc.variant);
-                let n = &proc.name.xdr;
-                quote!(Self::#var => #n)
-            });
-            let from = v.procedures.iter().map(|proc| {
-                let var = ident(&proc.variant);
-                let num = number(i128::from(proc.number));
-                quote!(#num => ::core::result::Result::Ok(Self::#var))
-            });
-            quote! {
-                #vdocs
-                pub mod #vmod {
-                    /// The version number.
-                    pub const VERSION: u32 = #vnum;
+        let versions: Vec<_> = p
+            .versions
+            .iter()
+            .map(|v| {
+                let client = if self.o.client && stubs_wanted {
+                    self.clients(v)
+                } else {
+                    TokenStream::new()
+                };
+                let server = if self.o.server && stubs_wanted {
+                    self.server(v)
+                } else {
+                    TokenStream::new()
+                };
+                let vmod = ident(&v.name.rust);
+                let vnum = number(i128::from(v.number));
+                let vdocs = self.docs(&format!("version {} = {}", v.name.xdr, v.number), &v.docs);
+                let variants = v.procedures.iter().map(|proc| {
+                    let var = ident(&proc.variant);
+                    let num = number(i128::from(proc.number));
+                    let d = self.docs(
+                        &format!("procedure {} = {}", proc.name.xdr, proc.number),
+                        &proc.docs,
+                    );
+                    quote!(#d #var = #num)
+                });
+                let all = v.procedures.iter().map(|proc| ident(&proc.variant));
+                let names = v.procedures.iter().map(|proc| {
+                    let var = ident(&proc.variant);
+                    let n = &proc.name.xdr;
+                    quote!(Self::#var => #n)
+                });
+                let from = v.procedures.iter().map(|proc| {
+                    let var = ident(&proc.variant);
+                    let num = number(i128::from(proc.number));
+                    quote!(#num => ::core::result::Result::Ok(Self::#var))
+                });
+                quote! {
+                    #vdocs
+                    pub mod #vmod {
+                        /// The version number.
+                        pub const VERSION: u32 = #vnum;
 
-                    /// The procedures of this version.
-                    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-                    #[repr(u32)]
-                    pub enum Procedure {
-                        #(#variants,)*
-                    }
-
-                    impl Procedure {
-                        /// Every procedure, in declaration order.
-                        pub const ALL: &'static [Self] = &[#(Self::#all),*];
-
-                        /// The procedure number.
-                        pub const fn number(self) -> u32 {
-                            self as u32
+                        /// The procedures of this version.
+                        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+                        #[repr(u32)]
+                        pub enum Procedure {
+                            #(#variants,)*
                         }
 
-                        /// The procedure's name in the `.x` file.
-                        pub const fn xdr_name(self) -> &'static str {
-                            match self {
-                                #(#names,)*
+                        impl Procedure {
+                            /// Every procedure, in declaration order.
+                            pub const ALL: &'static [Self] = &[#(Self::#all),*];
+
+                            /// The procedure number.
+                            pub const fn number(self) -> u32 {
+                                self as u32
+                            }
+
+                            /// The procedure's name in the `.x` file.
+                            pub const fn xdr_name(self) -> &'static str {
+                                match self {
+                                    #(#names,)*
+                                }
                             }
                         }
-                    }
 
-                    impl ::core::convert::TryFrom<u32> for Procedure {
-                        type Error = u32;
-                        fn try_from(number: u32) -> ::core::result::Result<Self, u32> {
-                            match number {
-                                #(#from,)*
-                                other => ::core::result::Result::Err(other),
+                        impl ::core::convert::TryFrom<u32> for Procedure {
+                            type Error = u32;
+                            fn try_from(number: u32) -> ::core::result::Result<Self, u32> {
+                                match number {
+                                    #(#from,)*
+                                    other => ::core::result::Result::Err(other),
+                                }
                             }
                         }
-                    }
 
-                    #client
-                    #server
+                        #client
+                        #server
+                    }
                 }
-            }
-        }).collect();
+            })
+            .collect();
         self.depth.set(0);
         quote! {
             #docs

@@ -7,10 +7,10 @@
 //! runtime reached through `<runtime_path>::__private_v1`.
 
 mod codec;
-mod rpc;
 mod items;
 #[cfg(feature = "format")]
 mod render;
+mod rpc;
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
@@ -148,7 +148,9 @@ impl Gen<'_> {
                 let path = self.relative(&path).unwrap_or_else(|| quote!(super));
                 quote!(#path::#name)
             }
-            Origin::Extern { rust_path } => self.relative(rust_path).unwrap_or_else(|| quote!(#name)),
+            Origin::Extern { rust_path } => {
+                self.relative(rust_path).unwrap_or_else(|| quote!(#name))
+            }
         }
     }
 
@@ -164,9 +166,9 @@ impl Gen<'_> {
         let parsed: TokenStream = path.parse().ok()?;
         if path == "super" || path.starts_with("super::") || path.starts_with("self::") {
             let up = self.up();
-            let path = path.strip_prefix("self::").map_or(parsed.clone(), |rest| {
-                rest.parse().unwrap_or(parsed)
-            });
+            let path = path
+                .strip_prefix("self::")
+                .map_or(parsed.clone(), |rest| rest.parse().unwrap_or(parsed));
             Some(quote!(#up #path))
         } else {
             Some(parsed)

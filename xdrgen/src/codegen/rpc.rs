@@ -4,8 +4,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::codec::number;
 use super::codec::Val;
+use super::codec::number;
 use super::{Gen, ident};
 use crate::ir::{Procedure, Ty, Version};
 
@@ -101,7 +101,12 @@ impl Gen<'_> {
             for slot in &args {
                 wrappers.extend(self.wrappers(slot, &what, false, true));
             }
-            wrappers.extend(self.wrappers(&result, &format!("{} result", proc.name.xdr), true, false));
+            wrappers.extend(self.wrappers(
+                &result,
+                &format!("{} result", proc.name.xdr),
+                true,
+                false,
+            ));
             let wire: Vec<_> = args
                 .iter()
                 .zip(&names)
@@ -183,7 +188,12 @@ impl Gen<'_> {
             for slot in &args {
                 wrappers.extend(self.wrappers(slot, &what, true, false));
             }
-            wrappers.extend(self.wrappers(&result, &format!("{} result", proc.name.xdr), false, true));
+            wrappers.extend(self.wrappers(
+                &result,
+                &format!("{} result", proc.name.xdr),
+                false,
+                true,
+            ));
             let plain_result = &result.plain;
             let cx = context_name(proc);
             let docs = self.docs(
@@ -229,7 +239,9 @@ impl Gen<'_> {
             let decode = match (locals.as_slice(), wire_tys.as_slice()) {
                 ([], _) => quote!(#rt::decode_args::<()>(args, cx)?;),
                 ([one], [ty]) => quote!(let #one = #rt::decode_args::<#ty>(args, cx)?;),
-                (many, tys) => quote!(let (#(#many,)*) = #rt::decode_args::<(#(#tys,)*)>(args, cx)?;),
+                (many, tys) => {
+                    quote!(let (#(#many,)*) = #rt::decode_args::<(#(#tys,)*)>(args, cx)?;)
+                }
             };
             let call = quote!(<S as Service>::#method(&self.0, cx, #(#unwrapped),*).await?);
             let answer = match &result.wrapper {
