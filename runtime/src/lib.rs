@@ -35,6 +35,7 @@ mod arbitrary_impls;
 mod decode;
 mod encode;
 mod error;
+pub mod libvirt;
 mod limits;
 pub mod record;
 pub mod rpc;
@@ -203,6 +204,14 @@ pub mod __private_v1 {
     pub use crate::decode::{Decoder, decode_array};
     pub use crate::encode::*;
     pub use crate::error::{DecodeError, EncodeError};
+    #[cfg(feature = "tokio")]
+    pub use crate::libvirt::{
+        Connection as LibvirtConnection, Context as LibvirtContext, Dispatch as LibvirtDispatch,
+        DispatchFuture as LibvirtDispatchFuture, Error as LibvirtError, Session as LibvirtSession,
+        Stream as LibvirtStream, decode_args as libvirt_decode_args,
+        encode_ret as libvirt_encode_ret,
+    };
+    pub use crate::libvirt::{ProcedureInfo as LibvirtProcedureInfo, RemoteError};
     #[cfg(feature = "std")]
     pub use crate::rpc::{BlockingClient as RpcBlockingClient, RpcError};
     #[cfg(feature = "tokio")]
@@ -214,7 +223,9 @@ pub mod __private_v1 {
     pub use crate::serde_impls::big_array;
     #[cfg(feature = "testing")]
     pub use crate::testing::{Random, Rng};
-    pub use crate::{Quadruple, XdrDecode, XdrDecodeBorrowed, XdrEncode, XdrStr, XdrString};
+    pub use crate::{
+        Limits, Quadruple, XdrDecode, XdrDecodeBorrowed, XdrEncode, XdrStr, XdrString,
+    };
     pub use alloc::boxed::Box;
     pub use alloc::vec::Vec;
     #[cfg(feature = "serde")]

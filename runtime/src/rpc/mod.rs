@@ -19,7 +19,7 @@ pub mod message;
 #[cfg(feature = "tokio")]
 mod server;
 #[cfg(feature = "tokio")]
-mod stream_io;
+pub(crate) mod stream_io;
 #[cfg(feature = "std")]
 mod wire;
 

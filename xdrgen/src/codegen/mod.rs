@@ -8,6 +8,7 @@
 
 mod codec;
 mod items;
+mod libvirt;
 #[cfg(feature = "format")]
 mod render;
 mod rpc;
@@ -115,6 +116,9 @@ pub fn generate(m: &Module, o: &CodegenOptions) -> TokenStream {
     if o.programs || o.client || o.server {
         for p in &m.programs {
             out.extend(g.program(p));
+        }
+        for p in &m.libvirt_programs {
+            out.extend(g.libvirt_program(p));
         }
     }
     out

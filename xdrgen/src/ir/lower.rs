@@ -193,6 +193,7 @@ pub(crate) fn lower(inputs: &Inputs<'_>) -> (Module, Vec<Diagnostic>) {
         programs: Vec::new(),
         passthrough: Vec::new(),
         pragmas: Vec::new(),
+        libvirt_programs: Vec::new(),
     };
     lw.lower_items(&inputs.local.items, &mut module);
     lw.drain_worklist();
@@ -204,6 +205,7 @@ pub(crate) fn lower(inputs: &Inputs<'_>) -> (Module, Vec<Diagnostic>) {
     cycles::break_cycles(&mut module.types, &mut lw.diags);
     check_names(&module, &mut lw.diags);
     check_program_numbers(&module.programs, &mut lw.diags);
+    module.libvirt_programs = super::libvirt::find(&module);
     (module, lw.diags)
 }
 

@@ -11,12 +11,14 @@
 pub mod annotations;
 mod cycles;
 mod dump;
+mod libvirt;
 mod lower;
 pub(crate) mod names;
 pub(crate) mod prelude;
 
 pub use annotations::{Acl, Annotations, Generate, Priority};
 pub use dump::dump;
+pub use libvirt::{LibvirtProcedure, LibvirtProgram};
 pub(crate) use lower::{Import, Inputs, lower};
 
 use crate::source::Span;
@@ -106,6 +108,10 @@ pub struct Module {
     pub passthrough: Vec<Passthrough>,
     /// Kernel xdrgen `pragma` statements.
     pub pragmas: Vec<Pragma>,
+    /// libvirt protocols: `<p>_procedure` enums with their
+    /// `<P>_PROGRAM`/`<P>_PROTOCOL_VERSION` constants and the
+    /// `_args`/`_ret`/`_msg` structs each member names.
+    pub libvirt_programs: Vec<LibvirtProgram>,
 }
 
 impl Module {

@@ -1,0 +1,681 @@
+//! A libvirt client connection: calls matched to replies by serial, many at
+//! once; events delivered to subscribers while calls are in flight; streams
+//! in both directions; keepalive pings answered.
+
+use std::boxed::Box;
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+#[cfg(unix)]
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use std::vec;
+use std::vec::Vec;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::{TcpStream, ToSocketAddrs};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::error::RemoteError;
+use super::keepalive;
+use super::packet::{
+    Header, LEGACY_PAYLOAD_MAX, MESSAGE_MAX, MessageType, Packet, PacketError, PacketReader,
+    Status, encode_packet,
+};
+use crate::{DecodeError, EncodeError, Limits, XdrDecode, XdrEncode};
+
+/// Settings of a [`Connection`].
+#[derive(Clone, Debug)]
+pub struct ConnectionConfig {
+    /// How long a call waits for its reply.
+    pub timeout: Duration,
+    /// Largest packet accepted (libvirt's own limit by default).
+    pub max_packet: usize,
+    /// Limits for decoding replies and events.
+    pub limits: Limits,
+    /// Events kept for a slow subscriber before it misses some.
+    pub event_backlog: usize,
+    /// Stream packets buffered per stream before the connection waits for
+    /// the reader.
+    pub stream_backlog: usize,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            timeout: Duration::from_secs(60),
+            max_packet: MESSAGE_MAX,
+            limits: Limits::default(),
+            event_backlog: 1024,
+            stream_backlog: 64,
+        }
+    }
+}
+
+/// Why a call or stream operation failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The transport failed.
+    Io(io::Error),
+    /// The daemon answered with a libvirt error.
+    Remote(Box<RemoteError>),
+    /// The arguments could not be encoded.
+    Encode(EncodeError),
+    /// The reply could not be decoded.
+    Decode(DecodeError),
+    /// The daemon broke the framing (the connection is closed).
+    Packet(PacketError),
+    /// No reply within the timeout.
+    Timeout,
+    /// The connection is closed.
+    Closed,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "libvirt transport error: {e}"),
+            Error::Remote(e) => write!(f, "libvirt error: {e}"),
+            Error::Encode(e) => write!(f, "cannot encode the arguments: {e}"),
+            Error::Decode(e) => write!(f, "cannot decode the reply: {e}"),
+            Error::Packet(e) => write!(f, "bad packet from the daemon: {e}"),
+            Error::Timeout => f.write_str("libvirt call timed out"),
+            Error::Closed => f.write_str("libvirt connection closed"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Remote(e) => Some(&**e),
+            Error::Encode(e) => Some(e),
+            Error::Decode(e) => Some(e),
+            Error::Packet(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<PacketError> for Error {
+    fn from(e: PacketError) -> Self {
+        match e {
+            PacketError::Encode(e) => Error::Encode(e),
+            other => Error::Packet(other),
+        }
+    }
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Error::Decode(e)
+    }
+}
+
+/// An event or other asynchronous message from the daemon.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// The program.
+    pub program: u32,
+    /// The procedure (which `_msg` struct the body is).
+    pub procedure: i32,
+    /// The XDR body.
+    pub body: Vec<u8>,
+}
+
+struct Waiting {
+    program: u32,
+    procedure: i32,
+    reply: oneshot::Sender<Result<Packet, Error>>,
+}
+
+#[derive(Default)]
+struct State {
+    calls: HashMap<u32, Waiting>,
+    streams: HashMap<u32, mpsc::Sender<Packet>>,
+    closed: bool,
+}
+
+struct Shared {
+    config: ConnectionConfig,
+    next_serial: AtomicU32,
+    state: Arc<Mutex<State>>,
+    out: mpsc::Sender<Vec<u8>>,
+    events: broadcast::Sender<Event>,
+    pong: Arc<Notify>,
+    unexpected: Arc<AtomicU64>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A connection to a libvirt daemon (or any peer speaking its protocol).
+/// Clones share it. Generated `Client` stubs wrap one.
+#[derive(Clone)]
+pub struct Connection {
+    shared: Arc<Shared>,
+}
+
+/// Removes a call's entry if it is dropped or times out.
+struct CallGuard<'a> {
+    state: &'a Mutex<State>,
+    serial: u32,
+}
+
+impl Drop for CallGuard<'_> {
+    fn drop(&mut self) {
+        lock(self.state).calls.remove(&self.serial);
+    }
+}
+
+impl Connection {
+    /// Connects over TCP (libvirt's `tcp` transport, port 16509).
+    pub async fn connect_tcp(
+        addr: impl ToSocketAddrs,
+        config: ConnectionConfig,
+    ) -> io::Result<Connection> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Connection::from_stream(stream, config))
+    }
+
+    /// Connects to a Unix socket (libvirt's `unix` transport).
+    #[cfg(unix)]
+    pub async fn connect_unix(
+        path: impl AsRef<Path>,
+        config: ConnectionConfig,
+    ) -> io::Result<Connection> {
+        let stream = tokio::net::UnixStream::connect(path).await?;
+        Ok(Connection::from_stream(stream, config))
+    }
+
+    /// Speaks the protocol over any byte stream (TLS, for one).
+    pub fn from_stream<S>(stream: S, config: ConnectionConfig) -> Connection
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (read, write) = tokio::io::split(stream);
+        let (out, out_rx) = mpsc::channel(1024);
+        let (events, _) = broadcast::channel(config.event_backlog.max(1));
+        let state = Arc::new(Mutex::new(State::default()));
+        let pong = Arc::new(Notify::new());
+        let unexpected = Arc::new(AtomicU64::new(0));
+        let reader = tokio::spawn(read_packets(
+            read,
+            Reader {
+                max: config.max_packet,
+                state: Arc::clone(&state),
+                out: out.clone(),
+                events: events.clone(),
+                pong: Arc::clone(&pong),
+                unexpected: Arc::clone(&unexpected),
+            },
+        ));
+        let writer = tokio::spawn({
+            let state = Arc::clone(&state);
+            async move {
+                if crate::rpc::stream_io::write_batched(write, out_rx)
+                    .await
+                    .is_err()
+                {
+                    close(&state);
+                }
+            }
+        });
+        Connection {
+            shared: Arc::new(Shared {
+                config,
+                next_serial: AtomicU32::new(1),
+                state,
+                out,
+                events,
+                pong,
+                unexpected,
+                tasks: vec![reader, writer],
+            }),
+        }
+    }
+
+    /// Events from now on. A subscriber that falls more than
+    /// [`ConnectionConfig::event_backlog`] behind misses the oldest.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.shared.events.subscribe()
+    }
+
+    /// Packets dropped because nothing expected them: replies to serials
+    /// nobody waits for, stream data for unknown streams, undecodable
+    /// headers.
+    pub fn unexpected_packets(&self) -> u64 {
+        self.shared.unexpected.load(Ordering::Relaxed)
+    }
+
+    /// Sends a raw packet (for tests and for protocols this crate has no
+    /// helper for).
+    pub async fn send_packet(&self, packet: Vec<u8>) -> Result<(), Error> {
+        self.shared
+            .out
+            .send(packet)
+            .await
+            .map_err(|_| Error::Closed)
+    }
+
+    /// Calls a procedure and waits for its reply.
+    pub async fn call<A: XdrEncode + ?Sized, R: XdrDecode>(
+        &self,
+        program: u32,
+        version: u32,
+        procedure: i32,
+        args: &A,
+    ) -> Result<R, Error> {
+        let (_, reply) = self
+            .start_call(program, version, procedure, args, false)
+            .await?;
+        self.finish_call(&reply)
+    }
+
+    /// Calls a procedure that opens a stream (`@readstream`/`@writestream`):
+    /// the reply's results and the stream.
+    pub async fn call_with_stream<A: XdrEncode + ?Sized, R: XdrDecode>(
+        &self,
+        program: u32,
+        version: u32,
+        procedure: i32,
+        args: &A,
+    ) -> Result<(R, Stream), Error> {
+        let (stream, reply) = self
+            .start_call(program, version, procedure, args, true)
+            .await?;
+        let results = self.finish_call(&reply)?;
+        let stream = stream.unwrap_or_else(|| unreachable!("requested above"));
+        Ok((results, stream))
+    }
+
+    fn finish_call<R: XdrDecode>(&self, reply: &Packet) -> Result<R, Error> {
+        let limits = &self.shared.config.limits;
+        match reply.header.status {
+            Status::Ok => Ok(R::from_xdr_with(&reply.body, limits)?),
+            _ => Err(Error::Remote(Box::new(RemoteError::from_xdr_with(
+                &reply.body,
+                limits,
+            )?))),
+        }
+    }
+
+    async fn start_call<A: XdrEncode + ?Sized>(
+        &self,
+        program: u32,
+        version: u32,
+        procedure: i32,
+        args: &A,
+        with_stream: bool,
+    ) -> Result<(Option<Stream>, Packet), Error> {
+        let shared = &*self.shared;
+        let serial = shared.next_serial.fetch_add(1, Ordering::Relaxed);
+        let header = Header {
+            program,
+            version,
+            procedure,
+            kind: MessageType::Call,
+            serial,
+            status: Status::Ok,
+        };
+        let packet = encode_packet(&header, args)?;
+        let (tx, rx) = oneshot::channel();
+        let stream = {
+            let mut state = lock(&shared.state);
+            if state.closed {
+                return Err(Error::Closed);
+            }
+            state.calls.insert(
+                serial,
+                Waiting {
+                    program,
+                    procedure,
+                    reply: tx,
+                },
+            );
+            // Registered before the call goes out: data may follow the
+            // reply at once.
+            with_stream.then(|| {
+                let (data_tx, data_rx) = mpsc::channel(shared.config.stream_backlog.max(1));
+                state.streams.insert(serial, data_tx);
+                Stream {
+                    connection: self.clone(),
+                    header: Header {
+                        kind: MessageType::Stream,
+                        ..header
+                    },
+                    incoming: data_rx,
+                    eof: false,
+                    closed: false,
+                }
+            })
+        };
+        let _guard = CallGuard {
+            state: &shared.state,
+            serial,
+        };
+        shared.out.send(packet).await.map_err(|_| Error::Closed)?;
+        let reply = match tokio::time::timeout(shared.config.timeout, rx).await {
+            Ok(Ok(reply)) => reply?,
+            Ok(Err(_)) => return Err(Error::Closed),
+            Err(_) => return Err(Error::Timeout),
+        };
+        Ok((stream, reply))
+    }
+
+    /// Sends a keepalive PING and waits for the daemon's PONG.
+    pub async fn ping(&self) -> Result<(), Error> {
+        let pong = self.shared.pong.notified();
+        let mut pong = std::pin::pin!(pong);
+        pong.as_mut().enable();
+        self.send_packet(keepalive_packet(keepalive::PING)?).await?;
+        tokio::time::timeout(self.shared.config.timeout, pong)
+            .await
+            .map_err(|_| Error::Timeout)
+    }
+
+    /// Sends a one-way message (an event, from a server's point of view,
+    /// or a client-to-daemon notification).
+    pub async fn send_message<B: XdrEncode + ?Sized>(
+        &self,
+        program: u32,
+        version: u32,
+        procedure: i32,
+        body: &B,
+    ) -> Result<(), Error> {
+        let header = Header {
+            program,
+            version,
+            procedure,
+            kind: MessageType::Message,
+            serial: 0,
+            status: Status::Ok,
+        };
+        self.send_packet(encode_packet(&header, body)?).await
+    }
+}
+
+/// A keepalive message (`PING` or `PONG`): type MESSAGE, serial 0, no body.
+pub(super) fn keepalive_packet(procedure: i32) -> Result<Vec<u8>, PacketError> {
+    let header = Header {
+        program: keepalive::PROGRAM,
+        version: keepalive::VERSION,
+        procedure,
+        kind: MessageType::Message,
+        serial: 0,
+        status: Status::Ok,
+    };
+    encode_packet(&header, &())
+}
+
+/// What a stream delivers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamData {
+    /// Bytes.
+    Data(Vec<u8>),
+    /// A hole of `length` bytes in a sparse stream.
+    Hole {
+        /// Its length.
+        length: i64,
+        /// `virNetStreamHole.flags`.
+        flags: u32,
+    },
+}
+
+/// A stream opened by a `@readstream` or `@writestream` procedure: stream
+/// packets carry the opening call's procedure and serial. Data ends with an
+/// empty CONTINUE packet; either side then finishes (status OK) or aborts
+/// (status ERROR), and the other confirms with an empty OK.
+pub struct Stream {
+    connection: Connection,
+    header: Header,
+    incoming: mpsc::Receiver<Packet>,
+    /// The daemon sent its last data.
+    eof: bool,
+    /// The daemon confirmed a finish or abort, or aborted itself.
+    closed: bool,
+}
+
+impl Stream {
+    /// The next piece of data from the daemon; `None` at the end of its
+    /// data. An abort from the daemon is an [`Error::Remote`].
+    pub async fn recv(&mut self) -> Result<Option<StreamData>, Error> {
+        if self.eof || self.closed {
+            return Ok(None);
+        }
+        let Some(packet) = self.incoming.recv().await else {
+            return Err(Error::Closed);
+        };
+        let limits = &self.connection.shared.config.limits;
+        match (packet.header.kind, packet.header.status) {
+            (MessageType::StreamHole, _) => {
+                let (length, flags) = <(i64, u32)>::from_xdr_with(&packet.body, limits)?;
+                Ok(Some(StreamData::Hole { length, flags }))
+            }
+            (_, Status::Continue) if packet.body.is_empty() => {
+                self.eof = true;
+                Ok(None)
+            }
+            (_, Status::Continue) => Ok(Some(StreamData::Data(packet.body))),
+            (_, Status::Ok) => {
+                self.closed = true;
+                Ok(None)
+            }
+            (_, Status::Error) => {
+                self.closed = true;
+                Err(Error::Remote(Box::new(RemoteError::from_xdr_with(
+                    &packet.body,
+                    limits,
+                )?)))
+            }
+        }
+    }
+
+    /// Reads the stream to the end of the daemon's data, ignoring holes.
+    pub async fn read_to_end(&mut self) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        while let Some(piece) = self.recv().await? {
+            if let StreamData::Data(bytes) = piece {
+                out.extend_from_slice(&bytes);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sends data to the daemon, in packets of at most libvirt's payload
+    /// size (an empty `data` sends nothing: an empty packet means the end).
+    pub async fn send(&self, data: &[u8]) -> Result<(), Error> {
+        for chunk in data.chunks(LEGACY_PAYLOAD_MAX) {
+            let header = Header {
+                status: Status::Continue,
+                ..self.header
+            };
+            self.connection
+                .send_packet(raw_packet(&header, chunk)?)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the stream (after reading to its end, or after sending all
+    /// data) and waits for the daemon's confirmation.
+    pub async fn finish(self) -> Result<(), Error> {
+        self.close_with(Status::Ok).await
+    }
+
+    /// Aborts the stream and waits for the daemon's confirmation.
+    pub async fn abort(self) -> Result<(), Error> {
+        self.close_with(Status::Error).await
+    }
+
+    async fn close_with(mut self, status: Status) -> Result<(), Error> {
+        if self.closed {
+            return Ok(());
+        }
+        let header = Header {
+            status,
+            ..self.header
+        };
+        self.connection
+            .send_packet(raw_packet(&header, &[])?)
+            .await?;
+        self.eof = false;
+        let timeout = self.connection.shared.config.timeout;
+        while !self.closed {
+            match tokio::time::timeout(timeout, self.recv()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err(Error::Timeout),
+            }
+            // Data still in flight before the confirmation is dropped.
+            self.eof = false;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        lock(&self.connection.shared.state)
+            .streams
+            .remove(&self.header.serial);
+    }
+}
+
+/// A packet whose body is raw bytes (stream data).
+fn raw_packet(header: &Header, data: &[u8]) -> Result<Vec<u8>, PacketError> {
+    struct Raw<'a>(&'a [u8]);
+    impl XdrEncode for Raw<'_> {
+        fn encoded_len(&self) -> usize {
+            self.0.len()
+        }
+        fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+            out.extend_from_slice(self.0);
+            Ok(())
+        }
+    }
+    encode_packet(header, &Raw(data))
+}
+
+/// Fails every waiting call and refuses new ones.
+fn close(state: &Mutex<State>) {
+    let (calls, streams) = {
+        let mut s = lock(state);
+        s.closed = true;
+        (std::mem::take(&mut s.calls), std::mem::take(&mut s.streams))
+    };
+    for (_, w) in calls {
+        let _ = w.reply.send(Err(Error::Closed));
+    }
+    drop(streams);
+}
+
+struct Reader {
+    max: usize,
+    state: Arc<Mutex<State>>,
+    out: mpsc::Sender<Vec<u8>>,
+    events: broadcast::Sender<Event>,
+    pong: Arc<Notify>,
+    unexpected: Arc<AtomicU64>,
+}
+
+impl Reader {
+    fn stray(&self) {
+        self.unexpected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn handle(&self, packet: Packet) {
+        let h = packet.header;
+        match h.kind {
+            MessageType::Reply | MessageType::ReplyWithFds => {
+                let waiting = {
+                    let mut state = lock(&self.state);
+                    match state.calls.get(&h.serial) {
+                        Some(w) if w.program == h.program && w.procedure == h.procedure => {
+                            state.calls.remove(&h.serial)
+                        }
+                        _ => None,
+                    }
+                };
+                match waiting {
+                    Some(w) => {
+                        let _ = w.reply.send(Ok(packet));
+                    }
+                    None => self.stray(),
+                }
+            }
+            MessageType::Message if h.program == keepalive::PROGRAM => match h.procedure {
+                keepalive::PING => {
+                    if let Ok(pong) = keepalive_packet(keepalive::PONG) {
+                        let _ = self.out.try_send(pong);
+                    }
+                }
+                keepalive::PONG => self.pong.notify_waiters(),
+                _ => self.stray(),
+            },
+            MessageType::Message => {
+                // No subscriber is not an error.
+                let _ = self.events.send(Event {
+                    program: h.program,
+                    procedure: h.procedure,
+                    body: packet.body,
+                });
+            }
+            MessageType::Stream | MessageType::StreamHole => {
+                let sink = lock(&self.state).streams.get(&h.serial).cloned();
+                match sink {
+                    Some(sink) => {
+                        // Waits when the stream's reader is behind.
+                        let _ = sink.send(packet).await;
+                    }
+                    None => self.stray(),
+                }
+            }
+            MessageType::Call | MessageType::CallWithFds => self.stray(),
+        }
+    }
+}
+
+async fn read_packets<R: AsyncRead>(read: R, reader: Reader) {
+    let mut read = std::pin::pin!(read);
+    let mut packets = PacketReader::new(reader.max);
+    let mut buf = vec![0; 64 * 1024];
+    'connection: loop {
+        match read.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => packets.push(&buf[..n]),
+        }
+        loop {
+            match packets.next_packet() {
+                Ok(Some(packet)) => reader.handle(packet).await,
+                Ok(None) => break,
+                // A bad type or status spoils one packet only.
+                Err(PacketError::UnknownType(_) | PacketError::UnknownStatus(_)) => reader.stray(),
+                Err(_) => break 'connection,
+            }
+        }
+    }
+    close(&reader.state);
+}

@@ -1,0 +1,280 @@
+//! The body of an error reply: `virNetMessageError` (`remote_error`).
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::packet::STRING_MAX;
+use crate::encode::{opaque_var_len, put_bool, put_i32, put_opaque_fixed, put_opaque_var};
+use crate::{DecodeError, Decoder, EncodeError, XdrDecode, XdrEncode, XdrString};
+
+/// libvirt error codes (`virErrorNumber`) a server commonly answers with.
+pub mod error_code {
+    /// `VIR_ERR_INTERNAL_ERROR`.
+    pub const INTERNAL_ERROR: i32 = 1;
+    /// `VIR_ERR_NO_SUPPORT`: the function is not supported.
+    pub const NO_SUPPORT: i32 = 3;
+    /// `VIR_ERR_INVALID_ARG`.
+    pub const INVALID_ARG: i32 = 8;
+    /// `VIR_ERR_OPERATION_FAILED`.
+    pub const OPERATION_FAILED: i32 = 9;
+    /// `VIR_ERR_OPERATION_DENIED`.
+    pub const OPERATION_DENIED: i32 = 29;
+    /// `VIR_ERR_RPC`: a protocol error.
+    pub const RPC: i32 = 39;
+    /// `VIR_ERR_NO_DOMAIN`: no domain with a matching name or uuid.
+    pub const NO_DOMAIN: i32 = 42;
+    /// `VIR_ERR_OPERATION_INVALID`: not valid in the object's state.
+    pub const OPERATION_INVALID: i32 = 55;
+}
+
+/// libvirt error domains (`virErrorDomain`): where an error came from.
+pub mod error_domain {
+    /// `VIR_FROM_NONE`.
+    pub const NONE: i32 = 0;
+    /// `VIR_FROM_DOM`: the domain API.
+    pub const DOM: i32 = 6;
+    /// `VIR_FROM_RPC`: the RPC layer.
+    pub const RPC: i32 = 7;
+    /// `VIR_FROM_TEST`: the test driver.
+    pub const TEST: i32 = 12;
+    /// `VIR_FROM_REMOTE`: the remote driver.
+    pub const REMOTE: i32 = 13;
+}
+
+/// `VIR_ERR_ERROR`: the level of an error (as opposed to a warning).
+const LEVEL_ERROR: i32 = 2;
+
+/// `virNetMessageNonnullDomain`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NonnullDomain {
+    /// Name.
+    pub name: XdrString,
+    /// UUID.
+    pub uuid: [u8; 16],
+    /// Id (-1 when inactive).
+    pub id: i32,
+}
+
+/// `virNetMessageNonnullNetwork`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NonnullNetwork {
+    /// Name.
+    pub name: XdrString,
+    /// UUID.
+    pub uuid: [u8; 16],
+}
+
+/// A libvirt error as it travels in an error reply or stream abort.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemoteError {
+    /// `virErrorNumber` ([`error_code`]).
+    pub code: i32,
+    /// `virErrorDomain` ([`error_domain`]).
+    pub domain: i32,
+    /// The message users see.
+    pub message: Option<XdrString>,
+    /// `virErrorLevel` (2 for an error).
+    pub level: i32,
+    /// Unused by libvirt.
+    pub dom: Option<Box<NonnullDomain>>,
+    /// Extra information.
+    pub str1: Option<XdrString>,
+    /// Extra information.
+    pub str2: Option<XdrString>,
+    /// Extra information.
+    pub str3: Option<XdrString>,
+    /// Extra information.
+    pub int1: i32,
+    /// Extra information.
+    pub int2: i32,
+    /// Unused by libvirt.
+    pub net: Option<Box<NonnullNetwork>>,
+}
+
+impl RemoteError {
+    /// An error with a code, domain and message.
+    pub fn new(code: i32, domain: i32, message: impl Into<String>) -> RemoteError {
+        RemoteError {
+            code,
+            domain,
+            message: Some(XdrString::from(message.into())),
+            level: LEVEL_ERROR,
+            ..RemoteError::default()
+        }
+    }
+
+    /// `VIR_ERR_NO_SUPPORT`: what a server answers for procedures it does
+    /// not implement.
+    pub fn unsupported(procedure: &str) -> RemoteError {
+        RemoteError::new(
+            error_code::NO_SUPPORT,
+            error_domain::RPC,
+            alloc::format!("this function is not supported by the connection driver: {procedure}"),
+        )
+    }
+}
+
+impl RemoteError {
+    /// What a server answers for a procedure number its program lacks.
+    pub fn unknown_procedure(program: u32, procedure: i32) -> RemoteError {
+        RemoteError::new(
+            error_code::NO_SUPPORT,
+            error_domain::RPC,
+            alloc::format!("unknown procedure {procedure} of program {program:#x}"),
+        )
+    }
+}
+
+impl fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.message {
+            Some(m) => write!(f, "{m} (code {}, domain {})", self.code, self.domain),
+            None => write!(
+                f,
+                "libvirt error code {}, domain {}",
+                self.code, self.domain
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for RemoteError {}
+
+fn string_len(s: Option<&XdrString>) -> usize {
+    4 + s.map_or(0, |s| opaque_var_len(s.len()))
+}
+
+fn put_string(out: &mut Vec<u8>, s: Option<&XdrString>) -> Result<(), EncodeError> {
+    put_bool(out, s.is_some());
+    match s {
+        Some(s) => put_opaque_var(out, s.as_bytes(), STRING_MAX, "remote_error string"),
+        None => Ok(()),
+    }
+}
+
+fn get_string(d: &mut Decoder<'_>) -> Result<Option<XdrString>, DecodeError> {
+    Ok(if d.bool()? {
+        Some(d.string(STRING_MAX)?)
+    } else {
+        None
+    })
+}
+
+impl XdrEncode for RemoteError {
+    fn encoded_len(&self) -> usize {
+        4 * 5
+            + string_len(self.message.as_ref())
+            + 4
+            + self
+                .dom
+                .as_ref()
+                .map_or(0, |d| opaque_var_len(d.name.len()) + 16 + 4)
+            + string_len(self.str1.as_ref())
+            + string_len(self.str2.as_ref())
+            + string_len(self.str3.as_ref())
+            + 4
+            + self
+                .net
+                .as_ref()
+                .map_or(0, |n| opaque_var_len(n.name.len()) + 16)
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        put_i32(out, self.code);
+        put_i32(out, self.domain);
+        put_string(out, self.message.as_ref())?;
+        put_i32(out, self.level);
+        put_bool(out, self.dom.is_some());
+        if let Some(d) = &self.dom {
+            put_opaque_var(out, d.name.as_bytes(), STRING_MAX, "remote_error.dom.name")?;
+            put_opaque_fixed(out, &d.uuid);
+            put_i32(out, d.id);
+        }
+        put_string(out, self.str1.as_ref())?;
+        put_string(out, self.str2.as_ref())?;
+        put_string(out, self.str3.as_ref())?;
+        put_i32(out, self.int1);
+        put_i32(out, self.int2);
+        put_bool(out, self.net.is_some());
+        if let Some(n) = &self.net {
+            put_opaque_var(out, n.name.as_bytes(), STRING_MAX, "remote_error.net.name")?;
+            put_opaque_fixed(out, &n.uuid);
+        }
+        Ok(())
+    }
+}
+
+impl XdrDecode for RemoteError {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        let code = d.i32()?;
+        let domain = d.i32()?;
+        let message = get_string(d)?;
+        let level = d.i32()?;
+        let dom = if d.bool()? {
+            Some(Box::new(NonnullDomain {
+                name: d.string(STRING_MAX)?,
+                uuid: d.opaque_fixed::<16>()?,
+                id: d.i32()?,
+            }))
+        } else {
+            None
+        };
+        let str1 = get_string(d)?;
+        let str2 = get_string(d)?;
+        let str3 = get_string(d)?;
+        let int1 = d.i32()?;
+        let int2 = d.i32()?;
+        let net = if d.bool()? {
+            Some(Box::new(NonnullNetwork {
+                name: d.string(STRING_MAX)?,
+                uuid: d.opaque_fixed::<16>()?,
+            }))
+        } else {
+            None
+        };
+        Ok(RemoteError {
+            code,
+            domain,
+            message,
+            level,
+            dom,
+            str1,
+            str2,
+            str3,
+            int1,
+            int2,
+            net,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_round_trip() {
+        let mut e = RemoteError::new(42, 12, "Domain not found");
+        e.str1 = Some("x".into());
+        e.dom = Some(Box::new(NonnullDomain {
+            name: "test".into(),
+            uuid: [7; 16],
+            id: 1,
+        }));
+        e.net = Some(Box::new(NonnullNetwork {
+            name: "default".into(),
+            uuid: [1; 16],
+        }));
+        let bytes = e.to_xdr().unwrap();
+        assert_eq!(bytes.len(), e.encoded_len());
+        assert_eq!(RemoteError::from_xdr(&bytes).unwrap(), e);
+        let plain = RemoteError::unsupported("REMOTE_PROC_X");
+        assert_eq!(
+            RemoteError::from_xdr(&plain.to_xdr().unwrap()).unwrap(),
+            plain
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! libvirt's RPC protocol (`virnetprotocol.x`): not ONC RPC, but its own
+//! framing over a stream. Each packet is a 4-byte big-endian length that
+//! counts itself, a six-word [`Header`], and an XDR body.
+//!
+//! - this module: the header, message types and statuses, libvirt's size
+//!   limits, [`RemoteError`] (the body of an error reply) and
+//!   [`PacketReader`], which splits a byte stream into packets;
+//! - [`Connection`] (`tokio`): a client connection with calls matched by
+//!   serial, events, streams and keepalive;
+//! - [`Server`] (`tokio`): dispatches calls to generated `Service` traits,
+//!   answers keepalive pings, and lets procedures send events.
+
+mod error;
+mod packet;
+
+#[cfg(feature = "tokio")]
+mod client;
+#[cfg(feature = "tokio")]
+mod server;
+
+pub use error::{NonnullDomain, NonnullNetwork, RemoteError, error_code, error_domain};
+pub use packet::{
+    HEADER_LEN, Header, LEGACY_PAYLOAD_MAX, MESSAGE_MAX, MessageType, Packet, PacketError,
+    PacketReader, STRING_MAX, Status, encode_packet,
+};
+
+#[cfg(feature = "tokio")]
+pub use client::{Connection, ConnectionConfig, Error, Event, Stream, StreamData};
+#[cfg(feature = "tokio")]
+pub use server::{
+    Context, Dispatch, DispatchFuture, Server, ServerBuilder, ServerConfig, Session, decode_args,
+    encode_ret,
+};
+
+/// libvirt's keepalive program (`virkeepaliveprotocol.x`).
+pub mod keepalive {
+    /// `KEEPALIVE_PROGRAM`.
+    pub const PROGRAM: u32 = 0x6b65_6570;
+    /// `KEEPALIVE_PROTOCOL_VERSION`.
+    pub const VERSION: u32 = 1;
+    /// `KEEPALIVE_PROC_PING`.
+    pub const PING: i32 = 1;
+    /// `KEEPALIVE_PROC_PONG`.
+    pub const PONG: i32 = 2;
+}
+
+/// What generated libvirt code records of each procedure's annotations,
+/// so a server can enforce them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)] // independent facts from the annotations
+pub struct ProcedureInfo {
+    /// The procedure number.
+    pub number: i32,
+    /// The enum member (`REMOTE_PROC_CONNECT_OPEN`).
+    pub name: &'static str,
+    /// `@priority: high`: never blocks, may run on priority workers.
+    pub high_priority: bool,
+    /// `@acl` rules, as written (`domain:write`, ...), all required.
+    pub acl: &'static [&'static str],
+    /// `@aclfilter` rules, which filter list results.
+    pub acl_filter: &'static [&'static str],
+    /// `@readstream`: data flows from the daemon after the reply.
+    pub read_stream: bool,
+    /// `@writestream`: data flows to the daemon after the reply.
+    pub write_stream: bool,
+    /// The procedure is an event (a `_msg` struct), sent by the daemon.
+    pub event: bool,
+}

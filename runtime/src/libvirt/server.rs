@@ -1,0 +1,479 @@
+//! A libvirt-protocol server: reads packets, answers keepalive pings, runs
+//! each call on its own task through the [`Dispatch`] registered for its
+//! program, and writes replies as they finish. Procedures can send events
+//! to their connection through its [`Session`].
+
+use std::boxed::Box;
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::vec;
+use std::vec::Vec;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::client::keepalive_packet;
+use super::error::{RemoteError, error_code, error_domain};
+use super::keepalive;
+use super::packet::{
+    Header, MESSAGE_MAX, MessageType, Packet, PacketError, PacketReader, Status, encode_packet,
+};
+use crate::{Limits, XdrDecode, XdrEncode};
+
+/// Settings of a [`Server`].
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Largest packet accepted; a bigger length word closes the connection.
+    pub max_packet: usize,
+    /// Limits for decoding arguments.
+    pub limits: Limits,
+    /// Calls of one connection running at once; reading waits beyond it.
+    pub max_in_flight: usize,
+    /// Calls running at once over all connections.
+    pub max_concurrency: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_packet: MESSAGE_MAX,
+            limits: Limits::default(),
+            max_in_flight: 64,
+            max_concurrency: 1024,
+        }
+    }
+}
+
+/// One client connection, as procedures see it: they can send it events.
+#[derive(Clone, Debug)]
+pub struct Session {
+    id: u64,
+    out: mpsc::Sender<Vec<u8>>,
+}
+
+impl Session {
+    /// A number identifying the connection while the server runs.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Sends an event (a MESSAGE packet) to this connection; false when it
+    /// has closed.
+    pub async fn send_event<B: XdrEncode + ?Sized>(
+        &self,
+        program: u32,
+        version: u32,
+        procedure: i32,
+        body: &B,
+    ) -> bool {
+        let header = Header {
+            program,
+            version,
+            procedure,
+            kind: MessageType::Message,
+            serial: 0,
+            status: Status::Ok,
+        };
+        match encode_packet(&header, body) {
+            Ok(packet) => self.out.send(packet).await.is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// Whether the connection is still open.
+    pub fn is_open(&self) -> bool {
+        !self.out.is_closed()
+    }
+}
+
+/// What a procedure sees of its call besides the arguments.
+#[derive(Debug)]
+pub struct Context {
+    header: Header,
+    session: Session,
+    limits: Limits,
+}
+
+impl Context {
+    /// The procedure number.
+    pub fn procedure(&self) -> i32 {
+        self.header.procedure
+    }
+    /// The call's serial.
+    pub fn serial(&self) -> u32 {
+        self.header.serial
+    }
+    /// The connection the call came on.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+    /// The limits arguments are decoded with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+}
+
+/// The future a [`Dispatch`] returns: the encoded results or an error for
+/// the caller.
+pub type DispatchFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<u8>, RemoteError>> + Send + 'a>>;
+
+/// One libvirt program a server answers. Generated `Dispatcher`s implement
+/// it over the generated `Service` traits.
+pub trait Dispatch: Send + Sync + 'static {
+    /// The program number.
+    fn program(&self) -> u32;
+    /// The version.
+    fn version(&self) -> u32;
+    /// Decodes `args` for the context's procedure, runs it, encodes its
+    /// results.
+    fn dispatch<'a>(&'a self, cx: &'a Context, args: &'a [u8]) -> DispatchFuture<'a>;
+    /// Called when a connection closes (to drop its event registrations).
+    fn disconnected(&self, session: &Session) {
+        let _ = session;
+    }
+}
+
+/// Encodes a procedure's results. Generated dispatchers call this.
+#[allow(clippy::result_large_err)] // the error is the wire's error struct
+pub fn encode_ret<T: XdrEncode + ?Sized>(ret: &T) -> Result<Vec<u8>, RemoteError> {
+    ret.to_xdr_unsized().map_err(|e| {
+        RemoteError::new(
+            error_code::INTERNAL_ERROR,
+            error_domain::RPC,
+            std::format!("cannot encode the results: {e}"),
+        )
+    })
+}
+
+/// Decodes a call's arguments, all of them.
+#[allow(clippy::result_large_err)] // the error is the wire's error struct
+pub fn decode_args<T: XdrDecode>(args: &[u8], cx: &Context) -> Result<T, RemoteError> {
+    T::from_xdr_with(args, &cx.limits).map_err(|e| {
+        RemoteError::new(
+            error_code::RPC,
+            error_domain::RPC,
+            std::format!("cannot decode the arguments: {e}"),
+        )
+    })
+}
+
+trait ToXdrUnsized {
+    fn to_xdr_unsized(&self) -> Result<Vec<u8>, crate::EncodeError>;
+}
+
+impl<T: XdrEncode + ?Sized> ToXdrUnsized for T {
+    fn to_xdr_unsized(&self) -> Result<Vec<u8>, crate::EncodeError> {
+        let mut out = Vec::with_capacity(self.encoded_len() + 4);
+        self.encode(&mut out)?;
+        Ok(out)
+    }
+}
+
+/// Collects the programs a [`Server`] answers.
+pub struct ServerBuilder {
+    config: ServerConfig,
+    services: HashMap<u32, Arc<dyn Dispatch>>,
+}
+
+impl ServerBuilder {
+    /// Answers `service`'s program (replacing an earlier one).
+    #[must_use]
+    pub fn service(mut self, service: impl Dispatch) -> Self {
+        self.services.insert(service.program(), Arc::new(service));
+        self
+    }
+
+    /// The server.
+    pub fn build(self) -> Server {
+        let (shutdown, _) = watch::channel(false);
+        Server {
+            inner: Arc::new(Inner {
+                concurrency: Arc::new(Semaphore::new(self.config.max_concurrency.max(1))),
+                config: self.config,
+                services: self.services,
+                shutdown,
+                sessions: AtomicU64::new(1),
+            }),
+        }
+    }
+}
+
+struct Inner {
+    config: ServerConfig,
+    services: HashMap<u32, Arc<dyn Dispatch>>,
+    concurrency: Arc<Semaphore>,
+    shutdown: watch::Sender<bool>,
+    sessions: AtomicU64,
+}
+
+/// A libvirt-protocol server. Clones share everything.
+#[derive(Clone)]
+pub struct Server {
+    inner: Arc<Inner>,
+}
+
+impl Server {
+    /// Starts collecting the programs the server answers.
+    pub fn builder(config: ServerConfig) -> ServerBuilder {
+        ServerBuilder {
+            config,
+            services: HashMap::new(),
+        }
+    }
+
+    /// Stops accepting and reading; calls in progress finish and their
+    /// replies are written, then the `serve_*` futures return.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    fn stopping(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.inner.shutdown.subscribe();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    }
+
+    /// Serves TCP connections until shutdown.
+    pub async fn serve_tcp(&self, listener: TcpListener) -> io::Result<()> {
+        let mut connections = JoinSet::new();
+        let stop = self.stopping();
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    let _ = stream.set_nodelay(true);
+                    let server = self.clone();
+                    connections.spawn(async move { server.serve_connection(stream).await });
+                }
+                () = &mut stop => break,
+            }
+            while connections.try_join_next().is_some() {}
+        }
+        while connections.join_next().await.is_some() {}
+        Ok(())
+    }
+
+    /// Serves connections from a Unix socket until shutdown.
+    #[cfg(unix)]
+    pub async fn serve_unix(&self, listener: tokio::net::UnixListener) -> io::Result<()> {
+        let mut connections = JoinSet::new();
+        let stop = self.stopping();
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    let server = self.clone();
+                    connections.spawn(async move { server.serve_connection(stream).await });
+                }
+                () = &mut stop => break,
+            }
+            while connections.try_join_next().is_some() {}
+        }
+        while connections.join_next().await.is_some() {}
+        Ok(())
+    }
+
+    /// Serves one connection until it closes, breaks the framing, or the
+    /// server shuts down.
+    pub async fn serve_connection<S>(&self, stream: S)
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let config = &self.inner.config;
+        let (read, write) = tokio::io::split(stream);
+        let mut read = std::pin::pin!(read);
+        let (out, out_rx) = mpsc::channel(config.max_in_flight.max(1) + 16);
+        let writer = tokio::spawn(crate::rpc::stream_io::write_batched(write, out_rx));
+        let session = Session {
+            id: self.inner.sessions.fetch_add(1, Ordering::Relaxed),
+            out,
+        };
+        let slots = config.max_in_flight.max(1);
+        let in_flight = Arc::new(Semaphore::new(slots));
+        let mut packets = PacketReader::new(config.max_packet);
+        let stop = self.stopping();
+        let mut stop = std::pin::pin!(stop);
+        let mut buf = vec![0; 64 * 1024];
+        'connection: loop {
+            let n = tokio::select! {
+                read = read.read(&mut buf) => match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                },
+                () = &mut stop => break,
+            };
+            packets.push(&buf[..n]);
+            loop {
+                match packets.next_packet() {
+                    Ok(Some(packet)) => {
+                        let Ok(slot) = Arc::clone(&in_flight).acquire_owned().await else {
+                            break 'connection;
+                        };
+                        self.handle(packet, &session, slot).await;
+                    }
+                    Ok(None) => break,
+                    // One bad header: that packet is skipped.
+                    Err(PacketError::UnknownType(_) | PacketError::UnknownStatus(_)) => {}
+                    // A bad length word: the stream cannot be trusted.
+                    Err(_) => break 'connection,
+                }
+            }
+        }
+        let _ = in_flight
+            .acquire_many(u32::try_from(slots).unwrap_or(u32::MAX))
+            .await;
+        for service in self.inner.services.values() {
+            service.disconnected(&session);
+        }
+        drop(session);
+        let _ = writer.await;
+    }
+
+    async fn handle(&self, packet: Packet, session: &Session, slot: OwnedSemaphorePermit) {
+        let h = packet.header;
+        match h.kind {
+            MessageType::Message if h.program == keepalive::PROGRAM => {
+                if h.procedure == keepalive::PING {
+                    if let Ok(pong) = keepalive_packet(keepalive::PONG) {
+                        let _ = session.out.send(pong).await;
+                    }
+                }
+                return;
+            }
+            MessageType::Call => {}
+            MessageType::CallWithFds => {
+                let e = RemoteError::new(
+                    error_code::RPC,
+                    error_domain::RPC,
+                    "passing file descriptors is not supported",
+                );
+                send_reply(session, h, Err(e)).await;
+                return;
+            }
+            // Replies, events and stream data for streams this server did
+            // not open: nothing to do.
+            _ => return,
+        }
+        let Some(service) = self.inner.services.get(&h.program).cloned() else {
+            let e = RemoteError::new(
+                error_code::RPC,
+                error_domain::RPC,
+                std::format!("cannot find program {} version {}", h.program, h.version),
+            );
+            send_reply(session, h, Err(e)).await;
+            return;
+        };
+        if h.version != service.version() {
+            let e = RemoteError::new(
+                error_code::RPC,
+                error_domain::RPC,
+                std::format!(
+                    "program {} has version {}, not {}",
+                    h.program,
+                    service.version(),
+                    h.version
+                ),
+            );
+            send_reply(session, h, Err(e)).await;
+            return;
+        }
+        let Ok(overall) = Arc::clone(&self.inner.concurrency).acquire_owned().await else {
+            return;
+        };
+        let cx = Context {
+            header: h,
+            session: session.clone(),
+            limits: self.inner.config.limits,
+        };
+        tokio::spawn(async move {
+            let _slots = (slot, overall);
+            let mut guard = PanicGuard {
+                session: Some(cx.session.clone()),
+                header: h,
+            };
+            let result = service.dispatch(&cx, &packet.body).await;
+            if let Some(session) = guard.session.take() {
+                send_reply(&session, h, result).await;
+            }
+        });
+    }
+}
+
+async fn send_reply(session: &Session, call: Header, result: Result<Vec<u8>, RemoteError>) {
+    if let Some(packet) = reply_packet(call, result) {
+        let _ = session.out.send(packet).await;
+    }
+}
+
+fn reply_packet(call: Header, result: Result<Vec<u8>, RemoteError>) -> Option<Vec<u8>> {
+    let (status, body) = match result {
+        Ok(body) => (Status::Ok, body),
+        Err(e) => (Status::Error, e.to_xdr().ok()?),
+    };
+    let header = Header {
+        kind: MessageType::Reply,
+        status,
+        ..call
+    };
+    struct Raw(Vec<u8>);
+    impl XdrEncode for Raw {
+        fn encoded_len(&self) -> usize {
+            self.0.len()
+        }
+        fn encode(&self, out: &mut Vec<u8>) -> Result<(), crate::EncodeError> {
+            out.extend_from_slice(&self.0);
+            Ok(())
+        }
+    }
+    match encode_packet(&header, &Raw(body)) {
+        Ok(packet) => Some(packet),
+        // Results too big for a packet: tell the caller so.
+        Err(_) => {
+            let e = RemoteError::new(
+                error_code::RPC,
+                error_domain::RPC,
+                "the reply is larger than a libvirt message",
+            );
+            encode_packet(
+                &Header {
+                    status: Status::Error,
+                    ..header
+                },
+                &e,
+            )
+            .ok()
+        }
+    }
+}
+
+/// Answers with an internal error if a procedure panics.
+struct PanicGuard {
+    session: Option<Session>,
+    header: Header,
+}
+
+impl Drop for PanicGuard {
+    fn drop(&mut self) {
+        let Some(session) = self.session.take() else {
+            return;
+        };
+        let e = RemoteError::new(
+            error_code::INTERNAL_ERROR,
+            error_domain::RPC,
+            "the procedure failed",
+        );
+        if let Some(packet) = reply_packet(self.header, Err(e)) {
+            let _ = session.out.try_send(packet);
+        }
+    }
+}
