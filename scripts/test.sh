@@ -18,7 +18,8 @@ if [ ${#need[@]} -gt 0 ]; then
     $sudo apt-get install -y --no-install-recommends "${need[@]}"
 fi
 
-# Real peers, loopback only. Their scripts need root; they install what
+# Real peers, loopback only: rpcbind, the C rpcgen server, libvirtd (test
+# driver; its install brings virsh). Their scripts need root; they install what
 # they need and are idempotent. Peers this script started are stopped at
 # the end.
 peers=../shared/peers
@@ -26,8 +27,12 @@ state=${XDRGEN_PEERS_STATE:-/tmp/xdrgen-peers}
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 started=()
-for peer in rpcbind c-rpcgen; do
-    pidfile="$state/$peer/$([ $peer = rpcbind ] && echo rpcbind || echo peertest_server).pid"
+for peer in rpcbind c-rpcgen libvirt; do
+    case $peer in
+        rpcbind) pidfile="$state/rpcbind/rpcbind.pid" ;;
+        c-rpcgen) pidfile="$state/c-rpcgen/peertest_server.pid" ;;
+        libvirt) pidfile="$state/libvirt/libvirtd.pid" ;;
+    esac
     if ! { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
         started=("$peer" "${started[@]}")
     fi

@@ -97,7 +97,11 @@ async fn domains(client: &Client) -> Vec<remote::RemoteNonnullDomain> {
 }
 
 fn lifecycle(event: &Event) -> Option<(String, i32)> {
-    match prog::Event::decode(event.procedure, &event.body, &Default::default()) {
+    match prog::Event::decode(
+        event.procedure,
+        &event.body,
+        &xdrgen_runtime::Limits::default(),
+    ) {
         Ok(Some(prog::Event::DomainEventCallbackLifecycle(m))) => {
             Some((m.msg.dom.name.to_string(), m.msg.event))
         }

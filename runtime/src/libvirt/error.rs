@@ -66,7 +66,9 @@ pub struct NonnullNetwork {
     pub uuid: [u8; 16],
 }
 
-/// A libvirt error as it travels in an error reply or stream abort.
+/// A libvirt error as it travels in an error reply or stream abort. The
+/// rarely used fields sit behind one box, so a `Result` carrying it stays
+/// small.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RemoteError {
     /// `virErrorNumber` ([`error_code`]).
@@ -77,9 +79,16 @@ pub struct RemoteError {
     pub message: Option<XdrString>,
     /// `virErrorLevel` (2 for an error).
     pub level: i32,
+    /// The other fields, when any is set.
+    pub details: Option<Box<ErrorDetails>>,
+}
+
+/// The less used fields of a [`RemoteError`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ErrorDetails {
     /// Unused by libvirt.
-    pub dom: Option<Box<NonnullDomain>>,
-    /// Extra information.
+    pub dom: Option<NonnullDomain>,
+    /// Extra information (libvirtd puts the message's format here).
     pub str1: Option<XdrString>,
     /// Extra information.
     pub str2: Option<XdrString>,
@@ -90,7 +99,7 @@ pub struct RemoteError {
     /// Extra information.
     pub int2: i32,
     /// Unused by libvirt.
-    pub net: Option<Box<NonnullNetwork>>,
+    pub net: Option<NonnullNetwork>,
 }
 
 impl RemoteError {
@@ -165,41 +174,48 @@ fn get_string(d: &mut Decoder<'_>) -> Result<Option<XdrString>, DecodeError> {
 
 impl XdrEncode for RemoteError {
     fn encoded_len(&self) -> usize {
+        let none = ErrorDetails::default();
+        let d = self.details.as_deref().unwrap_or(&none);
         4 * 5
             + string_len(self.message.as_ref())
             + 4
-            + self
-                .dom
+            + d.dom
                 .as_ref()
                 .map_or(0, |d| opaque_var_len(d.name.len()) + 16 + 4)
-            + string_len(self.str1.as_ref())
-            + string_len(self.str2.as_ref())
-            + string_len(self.str3.as_ref())
+            + string_len(d.str1.as_ref())
+            + string_len(d.str2.as_ref())
+            + string_len(d.str3.as_ref())
             + 4
-            + self
-                .net
+            + d.net
                 .as_ref()
                 .map_or(0, |n| opaque_var_len(n.name.len()) + 16)
     }
 
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let none = ErrorDetails::default();
+        let d = self.details.as_deref().unwrap_or(&none);
         put_i32(out, self.code);
         put_i32(out, self.domain);
         put_string(out, self.message.as_ref())?;
         put_i32(out, self.level);
-        put_bool(out, self.dom.is_some());
-        if let Some(d) = &self.dom {
-            put_opaque_var(out, d.name.as_bytes(), STRING_MAX, "remote_error.dom.name")?;
-            put_opaque_fixed(out, &d.uuid);
-            put_i32(out, d.id);
+        put_bool(out, d.dom.is_some());
+        if let Some(dom) = &d.dom {
+            put_opaque_var(
+                out,
+                dom.name.as_bytes(),
+                STRING_MAX,
+                "remote_error.dom.name",
+            )?;
+            put_opaque_fixed(out, &dom.uuid);
+            put_i32(out, dom.id);
         }
-        put_string(out, self.str1.as_ref())?;
-        put_string(out, self.str2.as_ref())?;
-        put_string(out, self.str3.as_ref())?;
-        put_i32(out, self.int1);
-        put_i32(out, self.int2);
-        put_bool(out, self.net.is_some());
-        if let Some(n) = &self.net {
+        put_string(out, d.str1.as_ref())?;
+        put_string(out, d.str2.as_ref())?;
+        put_string(out, d.str3.as_ref())?;
+        put_i32(out, d.int1);
+        put_i32(out, d.int2);
+        put_bool(out, d.net.is_some());
+        if let Some(n) = &d.net {
             put_opaque_var(out, n.name.as_bytes(), STRING_MAX, "remote_error.net.name")?;
             put_opaque_fixed(out, &n.uuid);
         }
@@ -214,39 +230,36 @@ impl XdrDecode for RemoteError {
         let message = get_string(d)?;
         let level = d.i32()?;
         let dom = if d.bool()? {
-            Some(Box::new(NonnullDomain {
+            Some(NonnullDomain {
                 name: d.string(STRING_MAX)?,
                 uuid: d.opaque_fixed::<16>()?,
                 id: d.i32()?,
-            }))
+            })
         } else {
             None
         };
-        let str1 = get_string(d)?;
-        let str2 = get_string(d)?;
-        let str3 = get_string(d)?;
-        let int1 = d.i32()?;
-        let int2 = d.i32()?;
-        let net = if d.bool()? {
-            Some(Box::new(NonnullNetwork {
-                name: d.string(STRING_MAX)?,
-                uuid: d.opaque_fixed::<16>()?,
-            }))
-        } else {
-            None
+        let details = ErrorDetails {
+            dom,
+            str1: get_string(d)?,
+            str2: get_string(d)?,
+            str3: get_string(d)?,
+            int1: d.i32()?,
+            int2: d.i32()?,
+            net: if d.bool()? {
+                Some(NonnullNetwork {
+                    name: d.string(STRING_MAX)?,
+                    uuid: d.opaque_fixed::<16>()?,
+                })
+            } else {
+                None
+            },
         };
         Ok(RemoteError {
             code,
             domain,
             message,
             level,
-            dom,
-            str1,
-            str2,
-            str3,
-            int1,
-            int2,
-            net,
+            details: (details != ErrorDetails::default()).then(|| Box::new(details)),
         })
     }
 }
@@ -258,16 +271,21 @@ mod tests {
     #[test]
     fn errors_round_trip() {
         let mut e = RemoteError::new(42, 12, "Domain not found");
-        e.str1 = Some("x".into());
-        e.dom = Some(Box::new(NonnullDomain {
-            name: "test".into(),
-            uuid: [7; 16],
-            id: 1,
+        e.details = Some(Box::new(ErrorDetails {
+            str1: Some("x".into()),
+            dom: Some(NonnullDomain {
+                name: "test".into(),
+                uuid: [7; 16],
+                id: 1,
+            }),
+            int1: -1,
+            net: Some(NonnullNetwork {
+                name: "default".into(),
+                uuid: [1; 16],
+            }),
+            ..ErrorDetails::default()
         }));
-        e.net = Some(Box::new(NonnullNetwork {
-            name: "default".into(),
-            uuid: [1; 16],
-        }));
+        assert!(core::mem::size_of::<RemoteError>() <= 48);
         let bytes = e.to_xdr().unwrap();
         assert_eq!(bytes.len(), e.encoded_len());
         assert_eq!(RemoteError::from_xdr(&bytes).unwrap(), e);

@@ -18,7 +18,9 @@ mod client;
 #[cfg(feature = "tokio")]
 mod server;
 
-pub use error::{NonnullDomain, NonnullNetwork, RemoteError, error_code, error_domain};
+pub use error::{
+    ErrorDetails, NonnullDomain, NonnullNetwork, RemoteError, error_code, error_domain,
+};
 pub use packet::{
     HEADER_LEN, Header, LEGACY_PAYLOAD_MAX, MESSAGE_MAX, MessageType, Packet, PacketError,
     PacketReader, STRING_MAX, Status, encode_packet,

@@ -77,7 +77,8 @@ impl Session {
             version,
             procedure,
             kind: MessageType::Message,
-            serial: 0,
+            // libvirtd sends its events with serial 1.
+            serial: 1,
             status: Status::Ok,
         };
         match encode_packet(&header, body) {
@@ -141,7 +142,6 @@ pub trait Dispatch: Send + Sync + 'static {
 }
 
 /// Encodes a procedure's results. Generated dispatchers call this.
-#[allow(clippy::result_large_err)] // the error is the wire's error struct
 pub fn encode_ret<T: XdrEncode + ?Sized>(ret: &T) -> Result<Vec<u8>, RemoteError> {
     ret.to_xdr_unsized().map_err(|e| {
         RemoteError::new(
@@ -153,7 +153,6 @@ pub fn encode_ret<T: XdrEncode + ?Sized>(ret: &T) -> Result<Vec<u8>, RemoteError
 }
 
 /// Decodes a call's arguments, all of them.
-#[allow(clippy::result_large_err)] // the error is the wire's error struct
 pub fn decode_args<T: XdrDecode>(args: &[u8], cx: &Context) -> Result<T, RemoteError> {
     T::from_xdr_with(args, &cx.limits).map_err(|e| {
         RemoteError::new(

@@ -3,9 +3,10 @@
 //! libvirt connection, and a service trait with a dispatcher for its
 //! server.
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
 
+use super::codec::number;
 use super::{Gen, ident};
 use crate::ir::{Acl, LibvirtProcedure, LibvirtProgram, Priority, TypeId};
 
@@ -15,8 +16,8 @@ impl Gen<'_> {
         self.depth.set(1);
         let rt = &self.rt;
         let module = ident(&p.name.rust);
-        let program = Literal::u32_unsuffixed(p.program);
-        let version = Literal::u32_unsuffixed(p.version);
+        let program = number(i128::from(p.program));
+        let version = number(i128::from(p.version));
         let doc = format!(
             " libvirt protocol `{}`: program {:#x}, version {}, procedures from `{}_procedure`.",
             p.name.xdr, p.program, p.version, p.name.xdr
@@ -74,7 +75,7 @@ impl Gen<'_> {
         let mut decode_arms = Vec::new();
         let mut number_arms = Vec::new();
         for proc in &p.procedures {
-            let num = Literal::i32_unsuffixed(proc.number);
+            let num = number(i128::from(proc.number));
             if let Some(msg) = self.named(proc.event) {
                 let variant = ident(&proc.variant);
                 let doc = format!(" `{}` ({}).", proc.name.xdr, proc.number);
@@ -171,7 +172,7 @@ impl Gen<'_> {
         let mut methods = Vec::new();
         let mut arms = Vec::new();
         for proc in p.procedures.iter().filter(|proc| proc.event.is_none()) {
-            let num = Literal::i32_unsuffixed(proc.number);
+            let num = number(i128::from(proc.number));
             let method = ident(&proc.name.rust);
             let args = self.named(proc.args);
             let ret = self.named(proc.ret).unwrap_or_else(|| quote!(()));
@@ -268,7 +269,7 @@ impl Gen<'_> {
 
 fn procedure_info(proc: &LibvirtProcedure, rt: &TokenStream) -> TokenStream {
     let a = &proc.annotations;
-    let number = Literal::i32_unsuffixed(proc.number);
+    let number = number(i128::from(proc.number));
     let name = &proc.name.xdr;
     let high = a.priority == Some(Priority::High);
     let acl = a.acl.iter().map(acl_text);
@@ -306,7 +307,9 @@ fn acl_text(acl: &Acl) -> String {
                 s.push_str(&flags.join("|"));
             }
             if let Some((p, v)) = param {
-                s.push_str(&format!(":{p}:{v}"));
+                for part in [":", p.as_str(), ":", v.as_str()] {
+                    s.push_str(part);
+                }
             }
             s
         }

@@ -1,0 +1,271 @@
+//! The runtime's libvirt server and client against each other and against
+//! stock `virsh`: the example daemon (examples/libvirt-daemon, on the
+//! generated `Service` trait) answers virsh's `list`, `dominfo`, `dumpxml`,
+//! `start`, `destroy` and `event --all`; bad input to either side is a
+//! clear error that leaves other calls alone.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+
+use example_libvirt_daemon::Daemon;
+use example_libvirt_daemon::remote::remote_program::{self as prog, Client, Dispatcher};
+use example_libvirt_daemon::remote::{
+    RemoteConnectListAllDomainsArgs, RemoteDomainLookupByNameArgs,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use xdrgen_runtime::libvirt::{
+    Connection, ConnectionConfig, Error, Header, MessageType, PacketReader, Server, ServerConfig,
+    Status, encode_packet,
+};
+
+async fn serve() -> (Server, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = Server::builder(ServerConfig::default())
+        .service(Dispatcher(Daemon::new()))
+        .build();
+    let s = server.clone();
+    tokio::spawn(async move { s.serve_tcp(listener).await });
+    (server, addr)
+}
+
+async fn client(addr: SocketAddr) -> (Connection, Client) {
+    let c = Connection::connect_tcp(addr, ConnectionConfig::default())
+        .await
+        .unwrap();
+    (c.clone(), Client(c))
+}
+
+fn virsh_available() -> bool {
+    let ok = Command::new("virsh").arg("--version").output().is_ok();
+    if !ok {
+        assert!(
+            std::env::var_os("XDRGEN_REQUIRE_PEERS").is_none(),
+            "virsh is missing (libvirt-clients); scripts/test.sh installs it"
+        );
+        eprintln!("skipped: virsh is not installed");
+    }
+    ok
+}
+
+async fn virsh(addr: SocketAddr, args: &[&str]) -> (bool, String) {
+    let uri = format!("test+tcp://{addr}/default");
+    let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new("timeout")
+            .arg("30")
+            .arg("virsh")
+            .arg("-c")
+            .arg(&uri)
+            .args(&args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_virsh_drives_the_example_daemon() {
+    if !virsh_available() {
+        return;
+    }
+    let (_server, addr) = serve().await;
+
+    let (ok, list) = virsh(addr, &["list", "--all"]).await;
+    assert!(ok, "{list}");
+    assert!(list.contains(" 1    demo-running   running"), "{list}");
+    assert!(list.contains(" -    demo-off       shut off"), "{list}");
+
+    let (ok, info) = virsh(addr, &["dominfo", "demo-running"]).await;
+    assert!(ok, "{info}");
+    assert!(info.contains("State:          running"), "{info}");
+    assert!(info.contains("Max memory:     524288 KiB"), "{info}");
+
+    let (ok, xml) = virsh(addr, &["dumpxml", "demo-off"]).await;
+    assert!(ok && xml.contains("<name>demo-off</name>"), "{xml}");
+
+    // `virsh event --all` watches while another virsh starts and destroys.
+    let watcher =
+        tokio::spawn(
+            async move { virsh(addr, &["event", "--all", "--loop", "--timeout", "6"]).await },
+        );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (ok, out) = virsh(addr, &["start", "demo-off"]).await;
+    assert!(ok && out.contains("Domain 'demo-off' started"), "{out}");
+    let (_, list) = virsh(addr, &["list"]).await;
+    assert!(list.contains("demo-off       running"), "{list}");
+    let (ok, out) = virsh(addr, &["destroy", "demo-off"]).await;
+    assert!(ok && out.contains("Domain 'demo-off' destroyed"), "{out}");
+    let (_, events) = watcher.await.unwrap();
+    assert!(
+        events.contains("event 'lifecycle' for domain 'demo-off': Started Booted"),
+        "{events}"
+    );
+    assert!(
+        events.contains("event 'lifecycle' for domain 'demo-off': Stopped Destroyed"),
+        "{events}"
+    );
+
+    // A procedure the daemon does not implement: virsh prints the error.
+    let (ok, out) = virsh(addr, &["nodeinfo"]).await;
+    assert!(!ok);
+    assert!(
+        out.contains(
+            "this function is not supported by the connection driver: REMOTE_PROC_NODE_GET_INFO"
+        ),
+        "{out}"
+    );
+}
+
+fn call_header(program: u32, procedure: i32, serial: u32) -> Header {
+    Header {
+        program,
+        version: 1,
+        procedure,
+        kind: MessageType::Call,
+        serial,
+        status: Status::Ok,
+    }
+}
+
+/// Reads one packet's header and body; packets after it stay in `reader`.
+async fn read_packet(
+    s: &mut TcpStream,
+    reader: &mut xdrgen_runtime::libvirt::PacketReader,
+) -> Option<(Header, Vec<u8>)> {
+    let mut buf = [0; 4096];
+    loop {
+        if let Some(p) = reader.next_packet().unwrap() {
+            return Some((p.header, p.body));
+        }
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+            .await
+            .expect("an answer within 10 s")
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        reader.push(&buf[..n]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_survives_bad_input() {
+    let (_server, addr) = serve().await;
+    let (_, bystander) = client(addr).await;
+    let list = RemoteConnectListAllDomainsArgs {
+        need_results: 1,
+        flags: 0,
+    };
+    assert_eq!(
+        bystander.connect_list_all_domains(&list).await.unwrap().ret,
+        2
+    );
+
+    // A length word over libvirt's limit: that connection is closed.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(&0x7fff_ffffu32.to_be_bytes()).await.unwrap();
+    let mut reader = PacketReader::new(1 << 20);
+    assert!(read_packet(&mut s, &mut reader).await.is_none());
+
+    // An unknown type is skipped, an unknown program answered with an
+    // error, a stray stream packet ignored; the connection goes on.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let mut burst = encode_packet(&call_header(prog::PROGRAM, 157, 1), &()).unwrap();
+    burst[16..20].copy_from_slice(&9u32.to_be_bytes());
+    burst.extend(encode_packet(&call_header(0x1234_5678, 1, 2), &()).unwrap());
+    let stray = Header {
+        kind: MessageType::Stream,
+        status: Status::Continue,
+        ..call_header(prog::PROGRAM, 211, 77)
+    };
+    burst.extend(encode_packet(&stray, &7u32).unwrap());
+    burst.extend(encode_packet(&call_header(prog::PROGRAM, 157, 3), &()).unwrap());
+    burst.extend(encode_packet(&call_header(prog::PROGRAM, 99_999, 4), &()).unwrap());
+    s.write_all(&burst).await.unwrap();
+    let mut answers = Vec::new();
+    let mut reader = PacketReader::new(1 << 20);
+    for _ in 0..3 {
+        let (h, body) = read_packet(&mut s, &mut reader).await.expect("an answer");
+        answers.push((h.serial, h.status, body));
+    }
+    answers.sort_by_key(|a| a.0);
+    assert_eq!(answers[0].0, 2);
+    assert_eq!(answers[0].1, Status::Error);
+    assert_eq!((answers[1].0, answers[1].1), (3, Status::Ok));
+    assert_eq!(answers[1].2, 9_000_000u64.to_be_bytes());
+    assert_eq!((answers[2].0, answers[2].1), (4, Status::Error));
+    assert_eq!(
+        bystander.connect_list_all_domains(&list).await.unwrap().ret,
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_survives_a_misbehaving_daemon() {
+    // A "daemon" that answers each call with junk first, then the reply.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut reader = PacketReader::new(1 << 20);
+        loop {
+            let Some((call, _)) = read_packet(&mut s, &mut reader).await else {
+                return;
+            };
+            let reply = |serial, kind| Header {
+                kind,
+                serial,
+                ..call
+            };
+            let mut out =
+                encode_packet(&reply(call.serial + 1000, MessageType::Reply), &()).unwrap();
+            let mut unknown = encode_packet(&reply(call.serial, MessageType::Reply), &()).unwrap();
+            unknown[16..20].copy_from_slice(&42u32.to_be_bytes());
+            out.extend(unknown);
+            out.extend(encode_packet(&reply(555, MessageType::Stream), &1u32).unwrap());
+            if call.procedure == 1 {
+                // CONNECT_OPEN is answered with a length word over the limit.
+                out.extend(0x7fff_ffffu32.to_be_bytes());
+                s.write_all(&out).await.unwrap();
+                return;
+            }
+            out.extend(
+                encode_packet(&reply(call.serial, MessageType::Reply), &9_000_000u64).unwrap(),
+            );
+            s.write_all(&out).await.unwrap();
+        }
+    });
+    let (connection, client) = client(addr).await;
+    assert_eq!(
+        client.connect_get_lib_version().await.unwrap().lib_ver,
+        9_000_000
+    );
+    assert_eq!(connection.unexpected_packets(), 3);
+    assert_eq!(
+        client.connect_get_lib_version().await.unwrap().lib_ver,
+        9_000_000
+    );
+    assert_eq!(connection.unexpected_packets(), 6);
+    // Procedure 1 breaks the framing: a clean error, then the connection is closed.
+    let open = client
+        .connect_open(&example_libvirt_daemon::remote::RemoteConnectOpenArgs {
+            name: None,
+            flags: 0,
+        })
+        .await;
+    assert!(matches!(open, Err(Error::Closed)), "{open:?}");
+    let after = client
+        .domain_lookup_by_name(&RemoteDomainLookupByNameArgs { name: "x".into() })
+        .await;
+    assert!(matches!(after, Err(Error::Closed)), "{after:?}");
+}
