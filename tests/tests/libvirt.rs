@@ -269,3 +269,56 @@ async fn the_client_survives_a_misbehaving_daemon() {
         .await;
     assert!(matches!(after, Err(Error::Closed)), "{after:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_stream_is_chunked_finished_and_confirmed() {
+    // A daemon that accepts an upload: it replies to the call, collects
+    // CONTINUE packets, and confirms the client's finish.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let daemon = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut reader = PacketReader::new(1 << 20);
+        let (call, _) = read_packet(&mut s, &mut reader).await.unwrap();
+        let reply = Header {
+            kind: MessageType::Reply,
+            ..call
+        };
+        s.write_all(&encode_packet(&reply, &()).unwrap())
+            .await
+            .unwrap();
+        let mut sizes = Vec::new();
+        loop {
+            let (h, body) = read_packet(&mut s, &mut reader).await.unwrap();
+            assert_eq!(
+                (h.kind, h.serial, h.procedure),
+                (MessageType::Stream, call.serial, 208)
+            );
+            match h.status {
+                Status::Continue => sizes.push(body.len()),
+                Status::Ok => break,
+                Status::Error => panic!("aborted"),
+            }
+        }
+        let confirm = Header {
+            kind: MessageType::Stream,
+            status: Status::Ok,
+            ..call
+        };
+        s.write_all(&encode_packet(&confirm, &()).unwrap())
+            .await
+            .unwrap();
+        sizes
+    });
+    let connection = Connection::connect_tcp(addr, ConnectionConfig::default())
+        .await
+        .unwrap();
+    let ((), stream): ((), _) = connection
+        .call_with_stream(prog::PROGRAM, prog::VERSION, 208, &())
+        .await
+        .unwrap();
+    stream.send(&vec![7u8; 600_000]).await.unwrap();
+    stream.finish().await.unwrap();
+    // libvirt's own chunking: at most 262,120 bytes of data per packet.
+    assert_eq!(daemon.await.unwrap(), [262_120, 262_120, 75_760]);
+}

@@ -297,6 +297,23 @@ async fn a_generated_client_drives_libvirtd_like_virsh() {
     assert!(!image.is_empty());
     assert_eq!(image, expected);
 
+    // Aborting a stream part-way: libvirtd confirms, and the connection
+    // goes on.
+    let (_, mut stream) = client
+        .domain_screenshot(&remote::RemoteDomainScreenshotArgs {
+            dom: domains(&client)
+                .await
+                .into_iter()
+                .find(|d| d.name == "test")
+                .unwrap(),
+            screen: 0,
+            flags: 0,
+        })
+        .await
+        .unwrap();
+    assert!(stream.recv().await.unwrap().is_some());
+    stream.abort().await.unwrap();
+
     // An unknown procedure is a libvirt error; the connection goes on.
     let unknown: Result<(), Error> = connection
         .call(prog::PROGRAM, prog::VERSION, 99_999, &())
