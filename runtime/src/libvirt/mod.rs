@@ -17,6 +17,9 @@ mod packet;
 mod client;
 #[cfg(feature = "tokio")]
 mod server;
+/// libvirt's `tls` transport (feature `tls`).
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use error::{
     ErrorDetails, NonnullDomain, NonnullNetwork, RemoteError, error_code, error_domain,

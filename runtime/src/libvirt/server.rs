@@ -233,7 +233,7 @@ impl Server {
         self.inner.shutdown.send_replace(true);
     }
 
-    fn stopping(&self) -> impl Future<Output = ()> + Send + 'static {
+    pub(super) fn stopping(&self) -> impl Future<Output = ()> + Send + 'static {
         let mut rx = self.inner.shutdown.subscribe();
         async move {
             let _ = rx.wait_for(|stop| *stop).await;
