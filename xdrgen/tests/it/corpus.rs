@@ -99,3 +99,74 @@ fn corpus_files_check_or_fail_at_their_defect() {
     eprintln!("corpus: {passed}/{} files as expected", files.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// libvirt's procedure tables, found from the `.x` files alone: every
+/// `_args`, `_ret` and `_msg` struct of a protocol belongs to exactly one
+/// procedure, as libvirt's own generators require.
+#[test]
+fn libvirt_procedure_tables_claim_every_args_ret_and_msg_struct() {
+    let dir = crate::workspace().join("../shared/corpus/libvirt");
+    if !dir.is_dir() {
+        eprintln!("\n!!! SKIPPED: no corpus at {}\n", dir.display());
+        return;
+    }
+    let args_file = std::fs::read_to_string(dir.join("../xdrgen-args.txt")).unwrap();
+    let expect = [
+        ("remote_protocol.x", "remote", 0x2000_8086, 400),
+        ("qemu_protocol.x", "qemu", 0x2000_8087, 3),
+        ("admin_protocol.x", "admin", 0x0690_0690, 10),
+        ("virkeepaliveprotocol.x", "keepalive", 0x6b65_6570, 2),
+    ];
+    for (file, prefix, program, at_least) in expect {
+        let rel = format!("libvirt/{file}");
+        let args = args_file
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(rel.as_str())
+                    .and_then(|a| a.strip_prefix('\t'))
+            })
+            .unwrap_or_default();
+        let options = options_from_args(args, &dir.join(".."));
+        let checked = xdrgen::check(dir.join(file), &options).unwrap();
+        let m = &checked.module;
+        let [p] = m.libvirt_programs.as_slice() else {
+            panic!("{file}: {} libvirt programs", m.libvirt_programs.len())
+        };
+        assert_eq!(
+            (p.name.xdr.as_str(), p.program, p.version),
+            (prefix, program, 1)
+        );
+        assert!(
+            p.procedures.len() >= at_least,
+            "{file}: {}",
+            p.procedures.len()
+        );
+        let mut claimed = std::collections::HashMap::new();
+        for proc in &p.procedures {
+            for id in [proc.args, proc.ret, proc.event].into_iter().flatten() {
+                let name = &m.ty(id).name.xdr;
+                assert!(
+                    claimed
+                        .insert(name.clone(), proc.name.xdr.clone())
+                        .is_none(),
+                    "{name} twice"
+                );
+            }
+            // Events have a `_msg` struct and nothing else.
+            assert!(proc.event.is_none() || (proc.args.is_none() && proc.ret.is_none()));
+        }
+        let unclaimed: Vec<_> = m
+            .types
+            .iter()
+            .filter(|t| matches!(t.origin, xdrgen::ir::Origin::Local))
+            .map(|t| &t.name.xdr)
+            .filter(|n| n.starts_with(prefix))
+            .filter(|n| ["_args", "_ret", "_msg"].iter().any(|s| n.ends_with(s)))
+            .filter(|n| !claimed.contains_key(*n))
+            .collect();
+        assert!(
+            unclaimed.is_empty(),
+            "{file}: structs no procedure claims: {unclaimed:?}"
+        );
+    }
+}
