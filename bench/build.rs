@@ -9,14 +9,26 @@
 //! When bench.x, rpcgen or libtirpc is missing this prints a warning and
 //! leaves the `xdrbench` cfg unset, so the crate compiles to stubs that
 //! print "SKIPPED". With `CI` set, a missing piece fails the build.
+//!
+//! The RPC benchmark (`benches/rpc.rs`) has its own cfg, `rpcbench`, set
+//! when these build from `../shared/peers/c-rpcgen/peertest.x`:
+//!
+//! 1. xdrgen's Rust for it, `OUT_DIR/peertest_x.rs`;
+//! 2. two C programs linked to libtirpc, whose paths go to the bench in
+//!    `XDRGEN_RPC_C_SERVER` and `XDRGEN_RPC_C_CLIENT`: the server is
+//!    `rpcgen -m` output plus `c/rpc_server.c`, the load client is
+//!    `c/rpc_client.c`; both use `rpcgen -c` output for the XDR routines.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(xdrbench)");
+    println!("cargo::rustc-check-cfg=cfg(rpcbench)");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed=c/driver.c");
+    println!("cargo::rerun-if-changed=c/rpc_server.c");
+    println!("cargo::rerun-if-changed=c/rpc_client.c");
     println!("cargo::rerun-if-env-changed=CI");
 
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -28,17 +40,30 @@ fn main() {
     println!("cargo::rerun-if-changed=/usr/bin/rpcgen");
     println!("cargo::rerun-if-changed=/usr/include/tirpc/rpc/rpc.h");
 
-    if let Err(why) = build(&manifest, &out, &spec) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "xdrgen-bench cannot be built under CI: {why}"
-        );
-        println!("cargo::warning=xdrgen-bench: {why}; benchmarks and tests print SKIPPED");
-        // An empty file keeps `include!` in the skipped build harmless.
-        std::fs::write(out.join("bench_x.rs"), "").unwrap();
-        return;
+    match build(&manifest, &out, &spec) {
+        Ok(()) => println!("cargo::rustc-cfg=xdrbench"),
+        Err(why) => {
+            skip(&why, "benchmarks and tests print SKIPPED");
+            // An empty file keeps `include!` in the skipped build harmless.
+            std::fs::write(out.join("bench_x.rs"), "").unwrap();
+        }
     }
-    println!("cargo::rustc-cfg=xdrbench");
+
+    let peertest = manifest.join("../../shared/peers/c-rpcgen/peertest.x");
+    println!("cargo::rerun-if-changed={}", peertest.display());
+    match build_rpc(&manifest, &out, &peertest) {
+        Ok(()) => println!("cargo::rustc-cfg=rpcbench"),
+        Err(why) => skip(&why, "the rpc benchmark prints SKIPPED"),
+    }
+}
+
+/// Reports a missing tool or file: a warning, or a failure under CI.
+fn skip(why: &str, consequence: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "xdrgen-bench cannot be built under CI: {why}"
+    );
+    println!("cargo::warning=xdrgen-bench: {why}; {consequence}");
 }
 
 /// Everything or nothing: the cfg is set only when all three build.
@@ -63,8 +88,8 @@ fn build(manifest: &Path, out: &Path, spec: &Path) -> Result<(), String> {
     // rpcgen names the header it includes after its input path, so run it
     // on a copy in OUT_DIR to get `#include "bench.h"`.
     std::fs::copy(spec, out.join("bench.x")).map_err(|e| format!("copying bench.x: {e}"))?;
-    rpcgen(out, "-h", "bench.h")?;
-    rpcgen(out, "-c", "bench_xdr.c")?;
+    rpcgen(out, "bench.x", "-h", "bench.h")?;
+    rpcgen(out, "bench.x", "-c", "bench_xdr.c")?;
 
     let mut cc = cc::Build::new();
     cc.file(out.join("bench_xdr.c"))
@@ -104,20 +129,96 @@ fn tirpc_include() -> Result<PathBuf, String> {
     Ok(dir.to_path_buf())
 }
 
-/// Runs `rpcgen FLAG bench.x` in `dir` and writes its stdout to `file`
+/// Runs `rpcgen FLAG INPUT` in `dir` and writes its stdout to `file`
 /// (rpcgen's `-o` refuses to overwrite an existing file).
-fn rpcgen(dir: &Path, flag: &str, file: &str) -> Result<(), String> {
+fn rpcgen(dir: &Path, input: &str, flag: &str, file: &str) -> Result<(), String> {
     let output = Command::new("rpcgen")
         .arg(flag)
-        .arg("bench.x")
+        .arg(input)
         .current_dir(dir)
         .output()
         .map_err(|e| format!("cannot run rpcgen ({e}; apt-get install rpcsvc-proto)"))?;
     if !output.status.success() {
         return Err(format!(
-            "rpcgen {flag} bench.x failed: {}",
+            "rpcgen {flag} {input} failed: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         ));
     }
     std::fs::write(dir.join(file), output.stdout).map_err(|e| e.to_string())
+}
+
+/// The RPC benchmark's Rust stubs and its two C programs.
+fn build_rpc(manifest: &Path, out: &Path, spec: &Path) -> Result<(), String> {
+    // Written first, so that `include!` works even when the C side fails.
+    std::fs::write(out.join("peertest_x.rs"), "").unwrap();
+    if !spec.is_file() {
+        return Err(format!("no {}", spec.display()));
+    }
+    let tirpc = tirpc_include()?;
+    xdrgen::generate(spec, &xdrgen::Options::new())
+        .unwrap_or_else(|e| panic!("xdrgen failed on {}:\n{e}", spec.display()))
+        .write_to(out.join("peertest_x.rs"))
+        .unwrap();
+
+    // rpcgen's output includes "peertest.h", named after its input.
+    let dir = out.join("rpc");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::copy(spec, dir.join("peertest.x")).map_err(|e| format!("copying peertest.x: {e}"))?;
+    rpcgen(&dir, "peertest.x", "-h", "peertest.h")?;
+    rpcgen(&dir, "peertest.x", "-c", "peertest_xdr.c")?;
+    rpcgen(&dir, "peertest.x", "-m", "peertest_svc.c")?;
+
+    let server = dir.join("rpc_server");
+    let client = dir.join("rpc_client");
+    link_c(
+        &server,
+        &[
+            dir.join("peertest_svc.c"),
+            dir.join("peertest_xdr.c"),
+            manifest.join("c/rpc_server.c"),
+        ],
+        &dir,
+        &tirpc,
+    )?;
+    link_c(
+        &client,
+        &[dir.join("peertest_xdr.c"), manifest.join("c/rpc_client.c")],
+        &dir,
+        &tirpc,
+    )?;
+    println!("cargo::rustc-env=XDRGEN_RPC_C_SERVER={}", server.display());
+    println!("cargo::rustc-env=XDRGEN_RPC_C_CLIENT={}", client.display());
+    Ok(())
+}
+
+/// Compiles and links a C program against libtirpc. The `cc` crate only
+/// makes libraries, but its compiler (honouring `CC`) links programs too.
+fn link_c(exe: &Path, sources: &[PathBuf], include: &Path, tirpc: &Path) -> Result<(), String> {
+    let mut cmd = cc::Build::new()
+        .opt_level(2)
+        .cargo_metadata(false)
+        .get_compiler()
+        .to_command();
+    cmd.arg("-I")
+        .arg(include)
+        .arg("-I")
+        .arg(tirpc)
+        // rpcgen's output declares an unused `buf` in every function.
+        .arg("-Wno-unused-variable")
+        .arg("-pthread")
+        .arg("-o")
+        .arg(exe)
+        .args(sources)
+        .arg("-ltirpc");
+    let output = cmd
+        .output()
+        .map_err(|e| format!("cannot run the C compiler: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "compiling {} failed: {}",
+            exe.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(())
 }

@@ -235,7 +235,7 @@ impl Connection {
         let writer = tokio::spawn({
             let state = Arc::clone(&state);
             async move {
-                if crate::rpc::stream_io::write_batched(write, out_rx)
+                if crate::rpc::stream_io::write_batched(write, out_rx, || false)
                     .await
                     .is_err()
                 {

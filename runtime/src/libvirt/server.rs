@@ -292,7 +292,9 @@ impl Server {
         let (read, write) = tokio::io::split(stream);
         let mut read = std::pin::pin!(read);
         let (out, out_rx) = mpsc::channel(config.max_in_flight.max(1) + 16);
-        let writer = tokio::spawn(crate::rpc::stream_io::write_batched(write, out_rx));
+        let writer = tokio::spawn(crate::rpc::stream_io::write_batched(write, out_rx, || {
+            false
+        }));
         let session = Session {
             id: self.inner.sessions.fetch_add(1, Ordering::Relaxed),
             out,

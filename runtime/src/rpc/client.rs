@@ -277,7 +277,12 @@ fn fail_all(pending: &PendingMap, error: &crate::record::RecordError) {
 }
 
 async fn write_records<W: AsyncWrite>(write: W, rx: mpsc::Receiver<Vec<u8>>, pending: PendingMap) {
-    if super::stream_io::write_batched(write, rx).await.is_err() {
+    // Other calls waiting for replies are likely to send again soon.
+    let others_in_flight = || lock(&pending).waiting.len() > 1;
+    if super::stream_io::write_batched(write, rx, others_in_flight)
+        .await
+        .is_err()
+    {
         close_all(&pending);
     }
 }

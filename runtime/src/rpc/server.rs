@@ -297,8 +297,12 @@ impl Server {
         let (read, write) = tokio::io::split(stream);
         let mut read = std::pin::pin!(read);
         let (tx, rx) = mpsc::channel(config.max_in_flight.max(1));
-        let writer = tokio::spawn(super::stream_io::write_batched(write, rx));
         let in_flight = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
+        // Calls still running (spawned ones) will queue replies soon.
+        let running = Arc::clone(&in_flight);
+        let max_in_flight = config.max_in_flight.max(1);
+        let others_in_flight = move || running.available_permits() + 1 < max_in_flight;
+        let writer = tokio::spawn(super::stream_io::write_batched(write, rx, others_in_flight));
         let mut records = RecordReader::new(config.max_record);
         let stop = self.shutting_down();
         let mut stop = std::pin::pin!(stop);
@@ -366,7 +370,8 @@ impl Server {
         Ok(())
     }
 
-    /// Checks a call's header and answers it at once, or runs it on a task.
+    /// Checks a call's header and answers it at once, or runs it: here
+    /// until it first waits, then on a task.
     async fn handle(
         &self,
         record: Vec<u8>,
@@ -386,7 +391,7 @@ impl Server {
         let Ok(slot) = Arc::clone(&inner.concurrency).acquire_owned().await else {
             return;
         };
-        tokio::spawn(async move {
+        let mut call = Box::pin(async move {
             let _slots = (call_slot, slot);
             let mut guard = PanicGuard {
                 sink: Some(sink),
@@ -404,6 +409,19 @@ impl Server {
                 sink.send(reply).await;
             }
         });
+        // Most procedures finish without waiting for anything: run them
+        // here, so the replies to all calls of one read are queued before
+        // the writer runs (one write for all), and no task is spawned (nor
+        // another worker woken to run it). A call that is still pending
+        // goes on in its own task, which polls it again with a real waker.
+        // A panic drops the call, whose guard answers SYSTEM_ERR.
+        let mut first_poll = std::task::Context::from_waker(std::task::Waker::noop());
+        let pending = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            call.as_mut().poll(&mut first_poll).is_pending()
+        }));
+        if let Ok(true) = pending {
+            tokio::spawn(call);
+        }
     }
 
     /// Decides what to do with a record: run it, answer it from the header

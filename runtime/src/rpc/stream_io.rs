@@ -15,12 +15,23 @@ const BATCH_BYTES: usize = 64 * 1024;
 /// the stream down. Records that queue up while a write is in progress go
 /// out together in the next one, so many calls in flight cost few
 /// system calls.
+///
+/// When `others_in_flight` says more records may be on their way, the
+/// writer first lets the tasks that are ready run: the scheduler runs a
+/// task woken by the one running next (tokio's LIFO slot), so without
+/// this the writer would wake for, and write, each record on its own.
+/// With one call at a time it does not yield, which would cost a wake-up
+/// of another worker thread per record.
 pub(crate) async fn write_batched<W: AsyncWrite>(
     write: W,
     mut rx: mpsc::Receiver<Vec<u8>>,
+    others_in_flight: impl Fn() -> bool,
 ) -> io::Result<()> {
     let mut write = std::pin::pin!(write);
     while let Some(mut buf) = rx.recv().await {
+        if others_in_flight() {
+            tokio::task::yield_now().await;
+        }
         while buf.len() < BATCH_BYTES {
             match rx.try_recv() {
                 Ok(more) => buf.extend_from_slice(&more),
