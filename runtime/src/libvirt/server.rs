@@ -14,9 +14,8 @@ use std::vec;
 use std::vec::Vec;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
-use tokio::task::JoinSet;
 
 use super::client::keepalive_packet;
 use super::error::{RemoteError, error_code, error_domain};
@@ -242,43 +241,25 @@ impl Server {
 
     /// Serves TCP connections until shutdown.
     pub async fn serve_tcp(&self, listener: TcpListener) -> io::Result<()> {
-        let mut connections = JoinSet::new();
-        let stop = self.stopping();
-        let mut stop = std::pin::pin!(stop);
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let _ = stream.set_nodelay(true);
-                    let server = self.clone();
-                    connections.spawn(async move { server.serve_connection(stream).await });
-                }
-                () = &mut stop => break,
-            }
-            while connections.try_join_next().is_some() {}
-        }
-        while connections.join_next().await.is_some() {}
+        let accept = || listener.accept();
+        crate::rpc::stream_io::accept_until(accept, self.stopping(), |(stream, _)| {
+            let _ = TcpStream::set_nodelay(&stream, true);
+            let server = self.clone();
+            async move { server.serve_connection(stream).await }
+        })
+        .await;
         Ok(())
     }
 
     /// Serves connections from a Unix socket until shutdown.
     #[cfg(unix)]
     pub async fn serve_unix(&self, listener: tokio::net::UnixListener) -> io::Result<()> {
-        let mut connections = JoinSet::new();
-        let stop = self.stopping();
-        let mut stop = std::pin::pin!(stop);
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let server = self.clone();
-                    connections.spawn(async move { server.serve_connection(stream).await });
-                }
-                () = &mut stop => break,
-            }
-            while connections.try_join_next().is_some() {}
-        }
-        while connections.join_next().await.is_some() {}
+        let accept = || listener.accept();
+        crate::rpc::stream_io::accept_until(accept, self.stopping(), |(stream, _)| {
+            let server = self.clone();
+            async move { server.serve_connection(stream).await }
+        })
+        .await;
         Ok(())
     }
 

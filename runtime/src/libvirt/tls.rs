@@ -21,7 +21,6 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
-use tokio::task::JoinSet;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use super::client::{Connection, ConnectionConfig};
@@ -149,29 +148,22 @@ impl Server {
     /// fails (an untrusted client certificate, say) is closed.
     pub async fn serve_tls(&self, listener: TcpListener, tls: Arc<ServerConfig>) -> io::Result<()> {
         let acceptor = TlsAcceptor::from(tls);
-        let mut connections = JoinSet::new();
-        let stop = self.stopping();
-        let mut stop = std::pin::pin!(stop);
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let Ok((tcp, _)) = accepted else { continue };
-                    let _ = tcp.set_nodelay(true);
-                    let server = self.clone();
-                    let acceptor = acceptor.clone();
-                    connections.spawn(async move {
-                        let Ok(mut stream) = acceptor.accept(tcp).await else { return };
-                        // libvirt's confirmation byte: the certificate passed.
-                        if stream.write_all(&[1]).await.is_ok() && stream.flush().await.is_ok() {
-                            server.serve_connection(stream).await;
-                        }
-                    });
+        let accept = || listener.accept();
+        crate::rpc::stream_io::accept_until(accept, self.stopping(), |(tcp, _)| {
+            let _ = TcpStream::set_nodelay(&tcp, true);
+            let server = self.clone();
+            let acceptor = acceptor.clone();
+            async move {
+                let Ok(mut stream) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                // libvirt's confirmation byte: the certificate passed.
+                if stream.write_all(&[1]).await.is_ok() && stream.flush().await.is_ok() {
+                    server.serve_connection(stream).await;
                 }
-                () = &mut stop => break,
             }
-            while connections.try_join_next().is_some() {}
-        }
-        while connections.join_next().await.is_some() {}
+        })
+        .await;
         Ok(())
     }
 }

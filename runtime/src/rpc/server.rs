@@ -15,9 +15,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
-use tokio::task::JoinSet;
 
 use super::message::{
     AcceptStat, AuthStat, AuthSys, CallHeader, MessageHeader, OpaqueAuth, RPC_VERSION, RejectStat,
@@ -243,47 +242,25 @@ impl Server {
 
     /// Serves TCP connections from `listener` until shutdown.
     pub async fn serve_tcp(&self, listener: TcpListener) -> io::Result<()> {
-        let mut connections = JoinSet::new();
-        let stop = self.shutting_down();
-        let mut stop = std::pin::pin!(stop);
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let Ok((stream, addr)) = accepted else { continue };
-                    let _ = stream.set_nodelay(true);
-                    let server = self.clone();
-                    connections.spawn(async move {
-                        server.serve_connection(stream, Peer::Tcp(addr)).await;
-                    });
-                }
-                () = &mut stop => break,
-            }
-            while connections.try_join_next().is_some() {}
-        }
-        while connections.join_next().await.is_some() {}
+        let accept = || listener.accept();
+        super::stream_io::accept_until(accept, self.shutting_down(), |(stream, addr)| {
+            let _ = TcpStream::set_nodelay(&stream, true);
+            let server = self.clone();
+            async move { server.serve_connection(stream, Peer::Tcp(addr)).await }
+        })
+        .await;
         Ok(())
     }
 
     /// Serves connections from a Unix socket listener until shutdown.
     #[cfg(unix)]
     pub async fn serve_unix(&self, listener: tokio::net::UnixListener) -> io::Result<()> {
-        let mut connections = JoinSet::new();
-        let stop = self.shutting_down();
-        let mut stop = std::pin::pin!(stop);
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let server = self.clone();
-                    connections.spawn(async move {
-                        server.serve_connection(stream, Peer::Unix).await;
-                    });
-                }
-                () = &mut stop => break,
-            }
-            while connections.try_join_next().is_some() {}
-        }
-        while connections.join_next().await.is_some() {}
+        let accept = || listener.accept();
+        super::stream_io::accept_until(accept, self.shutting_down(), |(stream, _)| {
+            let server = self.clone();
+            async move { server.serve_connection(stream, Peer::Unix).await }
+        })
+        .await;
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 // A no_std crate: what the prelude would give is imported by hand.
 use std::vec::Vec;
 
+use std::future::Future;
 use std::io;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -41,4 +42,32 @@ pub(crate) async fn write_batched<W: AsyncWrite>(
         write.write_all(&buf).await?;
     }
     write.shutdown().await
+}
+
+/// Accepts connections until `stop` completes, serving each on its own
+/// task, then waits for those tasks: the accept loop of every server.
+pub(crate) async fn accept_until<C, A, F>(
+    mut accept: impl FnMut() -> A,
+    stop: impl Future<Output = ()>,
+    mut serve: impl FnMut(C) -> F,
+) where
+    A: Future<Output = io::Result<C>>,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let mut connections = tokio::task::JoinSet::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        tokio::select! {
+            accepted = accept() => {
+                // A failed accept (out of descriptors, a reset) ends only
+                // that connection.
+                if let Ok(connection) = accepted {
+                    connections.spawn(serve(connection));
+                }
+            }
+            () = &mut stop => break,
+        }
+        while connections.try_join_next().is_some() {}
+    }
+    while connections.join_next().await.is_some() {}
 }
