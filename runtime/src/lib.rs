@@ -207,9 +207,9 @@ pub mod __private_v1 {
     #[cfg(feature = "tokio")]
     pub use crate::libvirt::{
         Connection as LibvirtConnection, Context as LibvirtContext, Dispatch as LibvirtDispatch,
-        DispatchFuture as LibvirtDispatchFuture, Error as LibvirtError, Session as LibvirtSession,
-        Stream as LibvirtStream, decode_args as libvirt_decode_args,
-        encode_ret as libvirt_encode_ret,
+        DispatchFuture as LibvirtDispatchFuture, Error as LibvirtError,
+        EventReceiver as LibvirtEventReceiver, Session as LibvirtSession, Stream as LibvirtStream,
+        decode_args as libvirt_decode_args, encode_ret as libvirt_encode_ret,
     };
     pub use crate::libvirt::{ProcedureInfo as LibvirtProcedureInfo, RemoteError};
     #[cfg(feature = "std")]

@@ -322,3 +322,44 @@ async fn a_write_stream_is_chunked_finished_and_confirmed() {
     // libvirt's own chunking: at most 262,120 bytes of data per packet.
     assert_eq!(daemon.await.unwrap(), [262_120, 262_120, 75_760]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalive_gives_up_on_a_silent_daemon_and_not_on_a_live_one() {
+    // A daemon that accepts and then never says anything.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = listener.local_addr().unwrap();
+    let pings = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = pings.clone();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut reader = PacketReader::new(1 << 20);
+        while let Some((h, _)) = read_packet(&mut s, &mut reader).await {
+            if h.procedure == 1 && h.kind == MessageType::Message {
+                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    });
+    let config = ConnectionConfig {
+        timeout: Duration::from_secs(30),
+        ..ConnectionConfig::default()
+    };
+    let silent = Connection::connect_tcp(silent_addr, config.clone())
+        .await
+        .unwrap();
+    silent.start_keepalive(Duration::from_millis(100), 3);
+    let started = std::time::Instant::now();
+    let call: Result<u64, Error> = silent.call(prog::PROGRAM, prog::VERSION, 157, &()).await;
+    assert!(matches!(call, Err(Error::Closed)), "{call:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(pings.load(std::sync::atomic::Ordering::Relaxed), 3);
+
+    // Our server answers pings: the connection stays up while idle.
+    let (_server, addr) = serve().await;
+    let (live, client) = client(addr).await;
+    live.start_keepalive(Duration::from_millis(100), 3);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        client.connect_get_lib_version().await.unwrap().lib_ver,
+        9_000_000
+    );
+}

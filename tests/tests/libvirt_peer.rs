@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use xdrgen_runtime::XdrString;
-use xdrgen_runtime::libvirt::{Connection, ConnectionConfig, Error, Event};
+use xdrgen_runtime::libvirt::{Connection, ConnectionConfig, Error};
 use xdrgen_tests::corpus_libvirt_remote_protocol as remote;
 
 use remote::remote_program::{self as prog, Client};
@@ -96,19 +96,6 @@ async fn domains(client: &Client) -> Vec<remote::RemoteNonnullDomain> {
     all.domains
 }
 
-fn lifecycle(event: &Event) -> Option<(String, i32)> {
-    match prog::Event::decode(
-        event.procedure,
-        &event.body,
-        &xdrgen_runtime::Limits::default(),
-    ) {
-        Ok(Some(prog::Event::DomainEventCallbackLifecycle(m))) => {
-            Some((m.msg.dom.name.to_string(), m.msg.event))
-        }
-        _ => None,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_generated_client_drives_libvirtd_like_virsh() {
     let Some(_) = peers() else { return };
@@ -163,7 +150,7 @@ async fn a_generated_client_drives_libvirtd_like_virsh() {
     );
 
     // Lifecycle events while calls are in flight.
-    let mut events = connection.subscribe();
+    let mut events = client.events();
     let callback = client
         .connect_domain_event_callback_register_any(
             &remote::RemoteConnectDomainEventCallbackRegisterAnyArgs {
@@ -224,9 +211,9 @@ async fn a_generated_client_drives_libvirtd_like_virsh() {
             .await
             .expect("lifecycle events within 10 s")
             .unwrap();
-        if let Some((domain, kind)) = lifecycle(&event) {
-            if domain == name {
-                seen.push(kind);
+        if let prog::Event::DomainEventCallbackLifecycle(m) = event {
+            if m.msg.dom.name == name.as_str() {
+                seen.push(m.msg.event);
             }
         }
     }
@@ -276,6 +263,13 @@ async fn a_generated_client_drives_libvirtd_like_virsh() {
         .unwrap();
     assert_eq!(keepalive.supported, 1);
     connection.ping().await.unwrap();
+    // Idle with keepalive running: libvirtd's PONGs keep it open.
+    connection.start_keepalive(Duration::from_millis(500), 3);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        client.connect_get_lib_version().await.unwrap().lib_ver,
+        version
+    );
 
     // A stream: the test driver's screenshot of "test", read to its end,
     // is what `virsh screenshot` saves.

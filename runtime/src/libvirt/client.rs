@@ -123,6 +123,39 @@ impl From<DecodeError> for Error {
     }
 }
 
+/// Decodes an event body of a procedure, `None` when the procedure is not
+/// an event (generated `Event::decode` functions).
+pub type EventDecoder<E> = fn(i32, &[u8], &Limits) -> Result<Option<E>, DecodeError>;
+
+/// Events of one program, decoded to its generated `Event` enum.
+pub struct EventReceiver<E> {
+    events: broadcast::Receiver<Event>,
+    program: u32,
+    decode: EventDecoder<E>,
+    limits: Limits,
+}
+
+impl<E> EventReceiver<E> {
+    /// The next event of the program. Messages of other programs and
+    /// procedures that are not events are skipped; a receiver that fell
+    /// too far behind skips what it missed.
+    pub async fn recv(&mut self) -> Result<E, Error> {
+        loop {
+            let event = match self.events.recv().await {
+                Ok(event) => event,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return Err(Error::Closed),
+            };
+            if event.program != self.program {
+                continue;
+            }
+            if let Some(decoded) = (self.decode)(event.procedure, &event.body, &self.limits)? {
+                return Ok(decoded);
+            }
+        }
+    }
+}
+
 /// An event or other asynchronous message from the daemon.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
@@ -155,6 +188,8 @@ struct Shared {
     events: broadcast::Sender<Event>,
     pong: Arc<Notify>,
     unexpected: Arc<AtomicU64>,
+    /// Packets received so far (keepalive watches it move).
+    received: Arc<AtomicU64>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -221,6 +256,7 @@ impl Connection {
         let state = Arc::new(Mutex::new(State::default()));
         let pong = Arc::new(Notify::new());
         let unexpected = Arc::new(AtomicU64::new(0));
+        let received = Arc::new(AtomicU64::new(0));
         let reader = tokio::spawn(read_packets(
             read,
             Reader {
@@ -230,6 +266,7 @@ impl Connection {
                 events: events.clone(),
                 pong: Arc::clone(&pong),
                 unexpected: Arc::clone(&unexpected),
+                received: Arc::clone(&received),
             },
         ));
         let writer = tokio::spawn({
@@ -252,6 +289,7 @@ impl Connection {
                 events,
                 pong,
                 unexpected,
+                received,
                 tasks: vec![reader, writer],
             }),
         }
@@ -261,6 +299,17 @@ impl Connection {
     /// [`ConnectionConfig::event_backlog`] behind misses the oldest.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.shared.events.subscribe()
+    }
+
+    /// Events of `program` from now on, decoded with `decode` (generated
+    /// clients pass their `Event::decode`).
+    pub fn subscribe_decoded<E>(&self, program: u32, decode: EventDecoder<E>) -> EventReceiver<E> {
+        EventReceiver {
+            events: self.subscribe(),
+            program,
+            decode,
+            limits: self.shared.config.limits,
+        }
     }
 
     /// Packets dropped because nothing expected them: replies to serials
@@ -394,6 +443,46 @@ impl Connection {
         tokio::time::timeout(self.shared.config.timeout, pong)
             .await
             .map_err(|_| Error::Timeout)
+    }
+
+    /// Keeps the connection alive as libvirt's clients do: after
+    /// `interval` without any packet from the daemon, send a PING; after
+    /// `count` such intervals in a row, give the daemon up for dead and
+    /// close the connection (waiting calls fail with [`Error::Closed`]).
+    /// Ask the daemon for keepalive support first (CONNECT_SUPPORTS_FEATURE
+    /// 10), so that it pings an idle client too.
+    pub fn start_keepalive(&self, interval: Duration, count: u32) {
+        let shared = Arc::downgrade(&self.shared);
+        tokio::spawn(async move {
+            let mut silent = 0;
+            let mut last = None;
+            loop {
+                tokio::time::sleep(interval).await;
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
+                let now = shared.received.load(Ordering::Relaxed);
+                if last == Some(now) {
+                    silent += 1;
+                    if silent > count {
+                        close(&shared.state);
+                        for task in &shared.tasks {
+                            task.abort();
+                        }
+                        return;
+                    }
+                    let Ok(ping) = keepalive_packet(keepalive::PING) else {
+                        return;
+                    };
+                    if shared.out.send(ping).await.is_err() {
+                        return;
+                    }
+                } else {
+                    silent = 0;
+                }
+                last = Some(now);
+            }
+        });
     }
 
     /// Sends a one-way message (an event, from a server's point of view,
@@ -593,6 +682,7 @@ fn close(state: &Mutex<State>) {
 }
 
 struct Reader {
+    received: Arc<AtomicU64>,
     max: usize,
     state: Arc<Mutex<State>>,
     out: mpsc::Sender<Vec<u8>>,
@@ -607,6 +697,7 @@ impl Reader {
     }
 
     async fn handle(&self, packet: Packet) {
+        self.received.fetch_add(1, Ordering::Relaxed);
         let h = packet.header;
         match h.kind {
             MessageType::Reply | MessageType::ReplyWithFds => {

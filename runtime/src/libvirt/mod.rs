@@ -30,7 +30,9 @@ pub use packet::{
 };
 
 #[cfg(feature = "tokio")]
-pub use client::{Connection, ConnectionConfig, Error, Event, Stream, StreamData};
+pub use client::{
+    Connection, ConnectionConfig, Error, Event, EventDecoder, EventReceiver, Stream, StreamData,
+};
 #[cfg(feature = "tokio")]
 pub use server::{
     Context, Dispatch, DispatchFuture, Server, ServerBuilder, ServerConfig, Session, decode_args,

@@ -129,6 +129,15 @@ impl Gen<'_> {
                     #(#variants,)*
                 }
 
+                impl Client {
+                    /// This protocol's events from now on, decoded (a
+                    /// client registers for them with the protocol's
+                    /// register procedures).
+                    pub fn events(&self) -> #rt::LibvirtEventReceiver<Event> {
+                        self.0.subscribe_decoded(PROGRAM, Event::decode)
+                    }
+                }
+
                 impl Event {
                     /// Decodes the body of an event message; `None` for a
                     /// procedure that is not an event of this protocol.
