@@ -18,6 +18,12 @@
 //!    `XDRGEN_RPC_C_SERVER` and `XDRGEN_RPC_C_CLIENT`: the server is
 //!    `rpcgen -m` output plus `c/rpc_server.c`, the load client is
 //!    `c/rpc_client.c`; both use `rpcgen -c` output for the XDR routines.
+//!
+//! The libvirt benchmark (`benches/libvirt.rs`) has the cfg `libvirtbench`,
+//! set when `c/libvirt_client.c`, a load client on libvirt's public API,
+//! compiles and links against libvirt.so (Debian's libvirt-dev); its path
+//! goes to the bench in `XDRGEN_LIBVIRT_C_CLIENT`. xdrgen's side of that
+//! bench is the `example-libvirt-daemon` crate's generated `remote` module.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,10 +31,12 @@ use std::process::Command;
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(xdrbench)");
     println!("cargo::rustc-check-cfg=cfg(rpcbench)");
+    println!("cargo::rustc-check-cfg=cfg(libvirtbench)");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed=c/driver.c");
     println!("cargo::rerun-if-changed=c/rpc_server.c");
     println!("cargo::rerun-if-changed=c/rpc_client.c");
+    println!("cargo::rerun-if-changed=c/libvirt_client.c");
     println!("cargo::rerun-if-env-changed=CI");
 
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -39,6 +47,7 @@ fn main() {
     // path makes cargo rerun this script on every build until it exists).
     println!("cargo::rerun-if-changed=/usr/bin/rpcgen");
     println!("cargo::rerun-if-changed=/usr/include/tirpc/rpc/rpc.h");
+    println!("cargo::rerun-if-changed={LIBVIRT_H}");
 
     match build(&manifest, &out, &spec) {
         Ok(()) => println!("cargo::rustc-cfg=xdrbench"),
@@ -55,7 +64,15 @@ fn main() {
         Ok(()) => println!("cargo::rustc-cfg=rpcbench"),
         Err(why) => skip(&why, "the rpc benchmark prints SKIPPED"),
     }
+
+    match build_libvirt(&manifest, &out) {
+        Ok(()) => println!("cargo::rustc-cfg=libvirtbench"),
+        Err(why) => skip(&why, "the libvirt benchmark prints SKIPPED"),
+    }
 }
+
+/// libvirt's public header, from Debian's libvirt-dev.
+const LIBVIRT_H: &str = "/usr/include/libvirt/libvirt.h";
 
 /// Reports a missing tool or file: a warning, or a failure under CI.
 fn skip(why: &str, consequence: &str) {
@@ -114,7 +131,15 @@ fn tirpc_include() -> Result<PathBuf, String> {
             "no libtirpc headers in /usr/include/tirpc (apt-get install libtirpc-dev)".into(),
         );
     }
-    let found = [
+    if !has_shared_lib("libtirpc.so") {
+        return Err("no libtirpc.so to link (apt-get install libtirpc-dev)".into());
+    }
+    Ok(dir.to_path_buf())
+}
+
+/// Whether a development `.so` link (e.g. `libtirpc.so`) is installed.
+fn has_shared_lib(name: &str) -> bool {
+    [
         "/usr/lib/x86_64-linux-gnu",
         "/usr/lib/aarch64-linux-gnu",
         "/usr/lib64",
@@ -122,11 +147,7 @@ fn tirpc_include() -> Result<PathBuf, String> {
         "/lib/x86_64-linux-gnu",
     ]
     .iter()
-    .any(|d| Path::new(d).join("libtirpc.so").exists());
-    if !found {
-        return Err("no libtirpc.so to link (apt-get install libtirpc-dev)".into());
-    }
-    Ok(dir.to_path_buf())
+    .any(|d| Path::new(d).join(name).exists())
 }
 
 /// Runs `rpcgen FLAG INPUT` in `dir` and writes its stdout to `file`
@@ -177,39 +198,55 @@ fn build_rpc(manifest: &Path, out: &Path, spec: &Path) -> Result<(), String> {
             dir.join("peertest_xdr.c"),
             manifest.join("c/rpc_server.c"),
         ],
-        &dir,
-        &tirpc,
+        &[&dir, &tirpc],
+        "tirpc",
     )?;
     link_c(
         &client,
         &[dir.join("peertest_xdr.c"), manifest.join("c/rpc_client.c")],
-        &dir,
-        &tirpc,
+        &[&dir, &tirpc],
+        "tirpc",
     )?;
     println!("cargo::rustc-env=XDRGEN_RPC_C_SERVER={}", server.display());
     println!("cargo::rustc-env=XDRGEN_RPC_C_CLIENT={}", client.display());
     Ok(())
 }
 
-/// Compiles and links a C program against libtirpc. The `cc` crate only
+/// The libvirt benchmark's C load client, linked to libvirt.so.
+fn build_libvirt(manifest: &Path, out: &Path) -> Result<(), String> {
+    if !Path::new(LIBVIRT_H).is_file() {
+        return Err(format!("no {LIBVIRT_H} (apt-get install libvirt-dev)"));
+    }
+    if !has_shared_lib("libvirt.so") {
+        return Err("no libvirt.so to link (apt-get install libvirt-dev)".into());
+    }
+    let client = out.join("libvirt_client");
+    link_c(&client, &[manifest.join("c/libvirt_client.c")], &[], "virt")?;
+    println!(
+        "cargo::rustc-env=XDRGEN_LIBVIRT_C_CLIENT={}",
+        client.display()
+    );
+    Ok(())
+}
+
+/// Compiles and links a C program against `-l{lib}`. The `cc` crate only
 /// makes libraries, but its compiler (honouring `CC`) links programs too.
-fn link_c(exe: &Path, sources: &[PathBuf], include: &Path, tirpc: &Path) -> Result<(), String> {
+fn link_c(exe: &Path, sources: &[PathBuf], include: &[&Path], lib: &str) -> Result<(), String> {
     let mut cmd = cc::Build::new()
         .opt_level(2)
         .cargo_metadata(false)
         .get_compiler()
         .to_command();
-    cmd.arg("-I")
-        .arg(include)
-        .arg("-I")
-        .arg(tirpc)
-        // rpcgen's output declares an unused `buf` in every function.
-        .arg("-Wno-unused-variable")
+    for dir in include {
+        cmd.arg("-I").arg(dir);
+    }
+    // rpcgen's output declares an unused `buf` in every function.
+    cmd.arg("-Wno-unused-variable")
         .arg("-pthread")
         .arg("-o")
         .arg(exe)
         .args(sources)
-        .arg("-ltirpc");
+        .arg(format!("-l{lib}"));
     let output = cmd
         .output()
         .map_err(|e| format!("cannot run the C compiler: {e}"))?;

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v rpcgen >/dev/null 2>&1 || need+=(rpcsvc-proto)
 [ -e /usr/include/tirpc/rpc/rpc.h ] || need+=(libtirpc-dev)
+[ -e /usr/include/libvirt/libvirt.h ] || need+=(libvirt-dev)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""

@@ -24,14 +24,15 @@
 
 #[cfg(rpcbench)]
 mod real {
-    use std::io::{BufRead, BufReader, Read};
-    use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-    use std::time::Duration;
+    use std::io::Read;
+    use std::process::Command;
 
     use tokio::net::TcpListener;
     use tokio::time::Instant;
     use xdrgen_runtime::XdrString;
     use xdrgen_runtime::rpc::{CallContext, ClientConfig, Fault, Server, ServerConfig};
+
+    use xdrgen_bench::harness::{Process, Sample, Settings, c_client_sample, cpu_ns, thousands};
 
     #[allow(
         missing_docs,
@@ -88,43 +89,6 @@ mod real {
         }
     }
 
-    struct Settings {
-        warm_up: Duration,
-        measure: Duration,
-        /// Runs only the cases whose label contains this.
-        filter: Option<String>,
-    }
-
-    impl Settings {
-        /// Takes criterion's --warm-up-time and --measurement-time, so one
-        /// `cargo bench -p xdrgen-bench -- ...` line serves both benches,
-        /// and `--filter TEXT` (e.g. "PT_ADD x64 rust -> rust"); other
-        /// arguments (criterion's, cargo's `--bench`) are ignored.
-        fn from_args() -> Settings {
-            let mut settings = Settings {
-                warm_up: Duration::from_secs(1),
-                measure: Duration::from_secs(3),
-                filter: None,
-            };
-            let mut args = std::env::args().skip(1);
-            while let Some(arg) = args.next() {
-                let slot = match arg.as_str() {
-                    "--warm-up-time" => &mut settings.warm_up,
-                    "--measurement-time" => &mut settings.measure,
-                    "--filter" => {
-                        settings.filter = Some(args.next().expect("a text after --filter"));
-                        continue;
-                    }
-                    _ => continue,
-                };
-                let secs = args.next().and_then(|s| s.parse::<f64>().ok());
-                let secs = secs.unwrap_or_else(|| panic!("{arg} needs a number of seconds"));
-                *slot = Duration::from_secs_f64(secs);
-            }
-            settings
-        }
-    }
-
     /// The procedures of peertest v1 the benchmark calls; the others
     /// answer PROC_UNAVAIL, as the C server's do.
     struct Bench;
@@ -168,55 +132,6 @@ mod real {
         std::process::exit(0);
     }
 
-    /// A child process that is killed when this is dropped, panics too.
-    struct Process {
-        child: Child,
-        /// The Rust server exits when this closes.
-        _stdin: Option<ChildStdin>,
-        stdout: BufReader<ChildStdout>,
-    }
-
-    impl Process {
-        fn spawn(mut cmd: Command) -> Process {
-            let mut child = cmd
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-            Process {
-                _stdin: child.stdin.take(),
-                stdout: BufReader::new(child.stdout.take().unwrap()),
-                child,
-            }
-        }
-
-        fn line(&mut self) -> String {
-            let mut line = String::new();
-            self.stdout.read_line(&mut line).unwrap();
-            assert!(!line.is_empty(), "child {} ended early", self.child.id());
-            line.trim_end().to_string()
-        }
-
-        /// The number after `key` on the next line.
-        fn value(&mut self, key: &str) -> u64 {
-            let line = self.line();
-            line.strip_prefix(key)
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or_else(|| panic!("expected {key} N, got {line:?}"))
-        }
-
-        fn pid(&self) -> u32 {
-            self.child.id()
-        }
-    }
-
-    impl Drop for Process {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
     /// Starts a server and reads the port it listens on.
     fn start_server(side: Side) -> (Process, u16) {
         let cmd = match side {
@@ -230,40 +145,6 @@ mod real {
         let mut server = Process::spawn(cmd);
         let port = server.line().parse().expect("a port");
         (server, port)
-    }
-
-    /// CPU time of all threads of a process so far, in ns.
-    fn cpu_ns(pid: u32) -> u64 {
-        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
-        tasks
-            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
-            .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-            .sum()
-    }
-
-    /// One case's measured window.
-    struct Sample {
-        /// Latency of every call in the window, ns, sorted.
-        latencies: Vec<u64>,
-        window: Duration,
-        server_cpu_ns: u64,
-        client_cpu_ns: u64,
-    }
-
-    // Counts and nanoseconds here stay far below 2^52.
-    #[allow(clippy::cast_precision_loss)]
-    impl Sample {
-        fn calls_per_sec(&self) -> f64 {
-            self.latencies.len() as f64 / self.window.as_secs_f64()
-        }
-        /// Nearest-rank percentile, in µs.
-        fn percentile_us(&self, pct: usize) -> f64 {
-            let rank = (self.latencies.len() * pct).div_ceil(100).max(1);
-            self.latencies[rank - 1] as f64 / 1e3
-        }
-        fn cpu_us_per_call(&self, ns: u64) -> f64 {
-            ns as f64 / 1e3 / self.latencies.len() as f64
-        }
     }
 
     /// The generated async client: `in_flight` tasks calling in a loop,
@@ -346,27 +227,7 @@ mod real {
             .arg(in_flight.to_string())
             .arg(s.warm_up.as_millis().to_string())
             .arg(s.measure.as_millis().to_string());
-        let mut client = Process::spawn(cmd);
-        assert_eq!(client.line(), "measure");
-        let start = cpu_ns(server);
-        assert_eq!(client.line(), "end");
-        let stop = cpu_ns(server);
-        let client_cpu_ns = client.value("cpu_ns");
-        let errors = client.value("errors");
-        assert_eq!(errors, 0, "the C client saw failed calls or wrong results");
-        let n = client.value("latencies");
-        let mut latencies: Vec<u64> = (0..n)
-            .map(|_| client.line().parse().expect("a latency"))
-            .collect();
-        let status = client.child.wait().unwrap();
-        assert!(status.success(), "the C client failed: {status}");
-        latencies.sort_unstable();
-        Sample {
-            latencies,
-            window: s.measure,
-            server_cpu_ns: stop - start,
-            client_cpu_ns,
-        }
+        c_client_sample(cmd, server, s.measure)
     }
 
     struct Row {
@@ -394,11 +255,7 @@ mod real {
                             client.name(),
                             server_side.name()
                         );
-                        if settings
-                            .filter
-                            .as_ref()
-                            .is_some_and(|f| !label.contains(f.as_str()))
-                        {
+                        if settings.skips(&label) {
                             continue;
                         }
                         eprintln!("{label}: server pid {}", server.pid());
@@ -460,19 +317,6 @@ mod real {
                 }
             }
         }
-    }
-
-    /// 123456.7 as "123,457".
-    fn thousands(v: f64) -> String {
-        let digits = format!("{v:.0}");
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
     }
 }
 

@@ -14,6 +14,8 @@
 //! (`benches/codec.rs`), the callgrind driver (`src/bin/ops.rs`) and the
 //! test all run it first.
 //!
+//! [`harness`] holds what the two RPC benchmarks share.
+//!
 //! Without bench.x, rpcgen or libtirpc the build script leaves the
 //! `xdrbench` cfg unset and this crate is empty: [`AVAILABLE`] is false
 //! and everything prints "SKIPPED".
@@ -27,6 +29,9 @@ pub fn print_skipped(what: &str) {
         "SKIPPED: {what}: bench.x, rpcgen or libtirpc was missing at build time (see the build warning)"
     );
 }
+
+/// Shared by the RPC benchmarks (`benches/rpc.rs`, `benches/libvirt.rs`).
+pub mod harness;
 
 #[cfg(xdrbench)]
 pub mod c;
