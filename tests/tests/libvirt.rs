@@ -115,6 +115,18 @@ async fn stock_virsh_drives_the_example_daemon() {
         "{events}"
     );
 
+    // A stream from the daemon: `virsh screenshot` saves the image.
+    let file = std::env::temp_dir().join(format!("xdrgen-daemon-shot-{}.ppm", std::process::id()));
+    let path = file.to_str().unwrap().to_string();
+    let (ok, out) = virsh(addr, &["screenshot", "demo-running", &path]).await;
+    assert!(ok, "{out}");
+    let saved = std::fs::read(&file).unwrap();
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(
+        saved,
+        example_libvirt_daemon::screenshot(b"xdrgen-demo-0001")
+    );
+
     // A procedure the daemon does not implement: virsh prints the error.
     let (ok, out) = virsh(addr, &["nodeinfo"]).await;
     assert!(!ok);
@@ -362,4 +374,92 @@ async fn keepalive_gives_up_on_a_silent_daemon_and_not_on_a_live_one() {
         client.connect_get_lib_version().await.unwrap().lib_ver,
         9_000_000
     );
+}
+
+/// A service that stores what a client uploads (STORAGE_VOL_UPLOAD).
+#[derive(Clone, Default)]
+struct Uploads(std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>);
+
+impl prog::Service for Uploads {
+    async fn storage_vol_upload(
+        &self,
+        cx: &xdrgen_runtime::libvirt::Context,
+        _args: example_libvirt_daemon::remote::RemoteStorageVolUploadArgs,
+    ) -> Result<(), xdrgen_runtime::libvirt::RemoteError> {
+        let mut stream = cx.open_stream();
+        let store = self.0.clone();
+        tokio::spawn(async move {
+            let mut data = Vec::new();
+            while let Ok(Some(piece)) = stream.recv().await {
+                data.extend_from_slice(&piece);
+            }
+            store.lock().unwrap().push(data);
+        });
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_in_both_directions_between_our_client_and_server() {
+    // Read: the example daemon's screenshot.
+    let (_server, addr) = serve().await;
+    let (_, c) = client(addr).await;
+    let dom = c
+        .domain_lookup_by_name(&RemoteDomainLookupByNameArgs {
+            name: "demo-running".into(),
+        })
+        .await
+        .unwrap()
+        .dom;
+    let (ret, mut stream) = c
+        .domain_screenshot(
+            &example_libvirt_daemon::remote::RemoteDomainScreenshotArgs {
+                dom,
+                screen: 0,
+                flags: 0,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(ret.mime.is_some());
+    let image = stream.read_to_end().await.unwrap();
+    stream.finish().await.unwrap();
+    assert_eq!(
+        image,
+        example_libvirt_daemon::screenshot(b"xdrgen-demo-0001")
+    );
+
+    // Write: an upload arrives whole, in order.
+    let uploads = Uploads::default();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = Server::builder(ServerConfig::default())
+        .service(Dispatcher(uploads.clone()))
+        .build();
+    tokio::spawn(async move { server.serve_tcp(listener).await });
+    let (_, c) = client(addr).await;
+    let args = example_libvirt_daemon::remote::RemoteStorageVolUploadArgs {
+        vol: example_libvirt_daemon::remote::RemoteNonnullStorageVol {
+            pool: "default".into(),
+            name: "disk".into(),
+            key: "disk".into(),
+        },
+        offset: 0,
+        length: 0,
+        flags: 0,
+    };
+    let data: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
+    let ((), stream) = c.storage_vol_upload(&args).await.unwrap();
+    stream.send(&data).await.unwrap();
+    stream.finish().await.unwrap();
+    // The server confirms the finish before its task stores the data.
+    let mut stored = Vec::new();
+    for _ in 0..500 {
+        stored = uploads.0.lock().unwrap().clone();
+        if !stored.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(stored, [data]);
 }

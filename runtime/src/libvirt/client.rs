@@ -654,7 +654,7 @@ impl Drop for Stream {
 }
 
 /// A packet whose body is raw bytes (stream data).
-fn raw_packet(header: &Header, data: &[u8]) -> Result<Vec<u8>, PacketError> {
+pub(super) fn raw_packet(header: &Header, data: &[u8]) -> Result<Vec<u8>, PacketError> {
     struct Raw<'a>(&'a [u8]);
     impl XdrEncode for Raw<'_> {
         fn encoded_len(&self) -> usize {

@@ -35,8 +35,8 @@ pub use client::{
 };
 #[cfg(feature = "tokio")]
 pub use server::{
-    Context, Dispatch, DispatchFuture, Server, ServerBuilder, ServerConfig, Session, decode_args,
-    encode_ret,
+    Context, Dispatch, DispatchFuture, Server, ServerBuilder, ServerConfig, ServerStream, Session,
+    StreamError, decode_args, encode_ret,
 };
 
 /// libvirt's keepalive program (`virkeepaliveprotocol.x`).

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::vec;
 use std::vec::Vec;
 
@@ -54,6 +54,22 @@ impl Default for ServerConfig {
 pub struct Session {
     id: u64,
     out: mpsc::Sender<Vec<u8>>,
+    /// Streams procedures opened, by the opening call's serial.
+    streams: Arc<Mutex<HashMap<u32, StreamSlot>>>,
+}
+
+#[derive(Debug)]
+struct StreamSlot {
+    incoming: mpsc::Sender<Packet>,
+    /// Set once the opening call's reply is queued: stream data may not
+    /// overtake it.
+    replied: watch::Sender<bool>,
+}
+
+fn lock_streams(
+    streams: &Mutex<HashMap<u32, StreamSlot>>,
+) -> std::sync::MutexGuard<'_, HashMap<u32, StreamSlot>> {
+    streams.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Session {
@@ -116,6 +132,139 @@ impl Context {
     /// The limits arguments are decoded with.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// Opens the stream of a `@readstream`/`@writestream` procedure: its
+    /// packets carry this call's serial. Data sent on it waits until the
+    /// call's reply has gone out, so the procedure can hand the stream to
+    /// a task and return its results.
+    pub fn open_stream(&self) -> ServerStream {
+        let (incoming, rx) = mpsc::channel(64);
+        let (replied, replied_rx) = watch::channel(false);
+        lock_streams(&self.session.streams)
+            .insert(self.header.serial, StreamSlot { incoming, replied });
+        ServerStream {
+            session: self.session.clone(),
+            header: Header {
+                kind: MessageType::Stream,
+                status: Status::Continue,
+                ..self.header
+            },
+            incoming: rx,
+            replied: replied_rx,
+        }
+    }
+}
+
+/// A procedure's side of a stream (see [`Context::open_stream`]).
+pub struct ServerStream {
+    session: Session,
+    header: Header,
+    incoming: mpsc::Receiver<Packet>,
+    replied: watch::Receiver<bool>,
+}
+
+/// Why a stream operation failed on the server side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamError {
+    /// The connection is gone.
+    Closed,
+    /// The client aborted the stream.
+    Aborted,
+}
+
+impl core::fmt::Display for StreamError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            StreamError::Closed => "the connection is closed",
+            StreamError::Aborted => "the client aborted the stream",
+        })
+    }
+}
+
+impl std::error::Error for StreamError {}
+
+impl ServerStream {
+    async fn put(&mut self, status: Status, body: &[u8]) -> Result<(), StreamError> {
+        if self.replied.wait_for(|r| *r).await.is_err() {
+            return Err(StreamError::Closed);
+        }
+        let header = Header {
+            status,
+            ..self.header
+        };
+        let packet = super::client::raw_packet(&header, body).map_err(|_| StreamError::Closed)?;
+        self.session
+            .out
+            .send(packet)
+            .await
+            .map_err(|_| StreamError::Closed)
+    }
+
+    /// Sends data to the client, in packets of libvirt's payload size.
+    pub async fn send(&mut self, data: &[u8]) -> Result<(), StreamError> {
+        for chunk in data.chunks(super::packet::LEGACY_PAYLOAD_MAX) {
+            self.put(Status::Continue, chunk).await?;
+        }
+        Ok(())
+    }
+
+    /// The next data the client sent; `None` once the client finished
+    /// (which this confirms). A client abort is confirmed too, and is
+    /// [`StreamError::Aborted`].
+    pub async fn recv(&mut self) -> Result<Option<Vec<u8>>, StreamError> {
+        loop {
+            let Some(packet) = self.incoming.recv().await else {
+                return Err(StreamError::Closed);
+            };
+            match (packet.header.kind, packet.header.status) {
+                (MessageType::Stream, Status::Continue) if !packet.body.is_empty() => {
+                    return Ok(Some(packet.body));
+                }
+                (MessageType::Stream, Status::Ok) => {
+                    self.put(Status::Ok, &[]).await?;
+                    return Ok(None);
+                }
+                (MessageType::Stream, Status::Error) => {
+                    self.put(Status::Ok, &[]).await?;
+                    return Err(StreamError::Aborted);
+                }
+                // Holes and empty packets carry no data.
+                _ => {}
+            }
+        }
+    }
+
+    /// Ends the data (an empty CONTINUE packet), waits for the client to
+    /// finish or abort, and confirms.
+    pub async fn finish(mut self) -> Result<(), StreamError> {
+        self.put(Status::Continue, &[]).await?;
+        loop {
+            let Some(packet) = self.incoming.recv().await else {
+                return Err(StreamError::Closed);
+            };
+            match packet.header.status {
+                Status::Ok => return self.put(Status::Ok, &[]).await,
+                Status::Error => {
+                    self.put(Status::Ok, &[]).await?;
+                    return Err(StreamError::Aborted);
+                }
+                Status::Continue => {}
+            }
+        }
+    }
+
+    /// Fails the stream with `error`, which the client reports.
+    pub async fn abort(mut self, error: &RemoteError) -> Result<(), StreamError> {
+        let body = error.to_xdr().map_err(|_| StreamError::Closed)?;
+        self.put(Status::Error, &body).await
+    }
+}
+
+impl Drop for ServerStream {
+    fn drop(&mut self) {
+        lock_streams(&self.session.streams).remove(&self.header.serial);
     }
 }
 
@@ -279,6 +428,7 @@ impl Server {
         let session = Session {
             id: self.inner.sessions.fetch_add(1, Ordering::Relaxed),
             out,
+            streams: Arc::default(),
         };
         let slots = config.max_in_flight.max(1);
         let in_flight = Arc::new(Semaphore::new(slots));
@@ -333,6 +483,16 @@ impl Server {
                 return;
             }
             MessageType::Call => {}
+            MessageType::Stream | MessageType::StreamHole => {
+                let sink = lock_streams(&session.streams)
+                    .get(&h.serial)
+                    .map(|slot| slot.incoming.clone());
+                // Data for a stream nobody opened is dropped, as libvirtd does.
+                if let Some(sink) = sink {
+                    let _ = sink.send(packet).await;
+                }
+                return;
+            }
             MessageType::CallWithFds => {
                 let e = RemoteError::new(
                     error_code::RPC,
@@ -392,8 +552,16 @@ impl Server {
 }
 
 async fn send_reply(session: &Session, call: Header, result: Result<Vec<u8>, RemoteError>) {
+    let failed = result.is_err();
     if let Some(packet) = reply_packet(call, result) {
         let _ = session.out.send(packet).await;
+    }
+    let mut streams = lock_streams(&session.streams);
+    if failed {
+        // A failed call opens no stream.
+        streams.remove(&call.serial);
+    } else if let Some(slot) = streams.get(&call.serial) {
+        slot.replied.send_replace(true);
     }
 }
 
