@@ -38,6 +38,22 @@ include!(concat!(env!("OUT_DIR"), "/mods.rs"));
 
 pub mod peertest;
 
+/// The state directory of the real peers `scripts/test.sh` starts
+/// (`XDRGEN_PEERS_STATE`). Without it, peer tests say they are skipped;
+/// with `XDRGEN_REQUIRE_PEERS` set they fail instead.
+pub fn peers() -> Option<std::path::PathBuf> {
+    if let Some(dir) = std::env::var_os("XDRGEN_PEERS_STATE") {
+        return Some(dir.into());
+    }
+    assert!(
+        std::env::var_os("XDRGEN_REQUIRE_PEERS").is_none(),
+        "XDRGEN_REQUIRE_PEERS is set but XDRGEN_PEERS_STATE is not: start the peers \
+         with scripts/test.sh"
+    );
+    eprintln!("skipped: real peers not started (scripts/test.sh starts them)");
+    None
+}
+
 /// The round-trip property every generated type must have.
 pub mod roundtrip {
     use std::fmt::Debug;

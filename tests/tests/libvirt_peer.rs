@@ -4,7 +4,6 @@
 //! same daemon. Without `XDRGEN_PEERS_STATE` these tests say they are
 //! skipped; with `XDRGEN_REQUIRE_PEERS=1` they fail instead.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -28,18 +27,6 @@ const STARTED: i32 = 2;
 const SUSPENDED: i32 = 3;
 const RESUMED: i32 = 4;
 const STOPPED: i32 = 5;
-
-fn peers() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("XDRGEN_PEERS_STATE") {
-        return Some(dir.into());
-    }
-    assert!(
-        std::env::var_os("XDRGEN_REQUIRE_PEERS").is_none(),
-        "XDRGEN_REQUIRE_PEERS is set but XDRGEN_PEERS_STATE is not"
-    );
-    eprintln!("skipped: libvirtd not started (scripts/test.sh starts it)");
-    None
-}
 
 fn virsh(args: &[&str]) -> String {
     let out = Command::new("virsh")
@@ -98,7 +85,9 @@ async fn domains(client: &Client) -> Vec<remote::RemoteNonnullDomain> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_generated_client_drives_libvirtd_like_virsh() {
-    let Some(_) = peers() else { return };
+    let Some(_) = xdrgen_tests::peers() else {
+        return;
+    };
     let connection = Connection::connect_tcp(TCP, ConnectionConfig::default())
         .await
         .unwrap();
@@ -322,7 +311,9 @@ async fn a_generated_client_drives_libvirtd_like_virsh() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_unix_socket_works_too() {
-    let Some(state) = peers() else { return };
+    let Some(state) = xdrgen_tests::peers() else {
+        return;
+    };
     let socket = state.join("libvirt/sock/libvirt-sock");
     let connection = Connection::connect_unix(&socket, ConnectionConfig::default())
         .await

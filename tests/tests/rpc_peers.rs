@@ -25,19 +25,6 @@ const PROGRAM: u32 = peertest::proto::peertest_prog::PROGRAM;
 /// rpcbind's table is shared: tests that read or change it take turns.
 static RPCBIND: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn peers() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("XDRGEN_PEERS_STATE") {
-        return Some(dir.into());
-    }
-    assert!(
-        std::env::var_os("XDRGEN_REQUIRE_PEERS").is_none(),
-        "XDRGEN_REQUIRE_PEERS is set but XDRGEN_PEERS_STATE is not: start the peers \
-         with scripts/test.sh"
-    );
-    eprintln!("skipped: real peers not started (scripts/test.sh starts them)");
-    None
-}
-
 fn run(cmd: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(cmd)
         .args(args)
@@ -61,7 +48,9 @@ fn config() -> ClientConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_port_mapper_dump_matches_rpcinfo() {
-    let Some(_) = peers() else { return };
+    let Some(_) = xdrgen_tests::peers() else {
+        return;
+    };
     let _turn = RPCBIND.lock().await;
     let ours = registration::dump(&Rpcbind::Tcp(LOCAL_RPCBIND))
         .await
@@ -169,7 +158,9 @@ impl Drop for RestoreC {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c_peers_and_rpcinfo_against_our_client_and_server() {
-    let Some(state) = peers() else { return };
+    let Some(state) = xdrgen_tests::peers() else {
+        return;
+    };
     let _turn = RPCBIND.lock().await;
 
     // 1. Our generated client calls the C server, found through rpcbind.

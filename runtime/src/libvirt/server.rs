@@ -291,7 +291,7 @@ pub trait Dispatch: Send + Sync + 'static {
 
 /// Encodes a procedure's results. Generated dispatchers call this.
 pub fn encode_ret<T: XdrEncode + ?Sized>(ret: &T) -> Result<Vec<u8>, RemoteError> {
-    ret.to_xdr_unsized().map_err(|e| {
+    ret.to_xdr().map_err(|e| {
         RemoteError::new(
             error_code::INTERNAL_ERROR,
             error_domain::RPC,
@@ -309,18 +309,6 @@ pub fn decode_args<T: XdrDecode>(args: &[u8], cx: &Context) -> Result<T, RemoteE
             std::format!("cannot decode the arguments: {e}"),
         )
     })
-}
-
-trait ToXdrUnsized {
-    fn to_xdr_unsized(&self) -> Result<Vec<u8>, crate::EncodeError>;
-}
-
-impl<T: XdrEncode + ?Sized> ToXdrUnsized for T {
-    fn to_xdr_unsized(&self) -> Result<Vec<u8>, crate::EncodeError> {
-        let mut out = Vec::with_capacity(self.encoded_len() + 4);
-        self.encode(&mut out)?;
-        Ok(out)
-    }
 }
 
 /// Collects the programs a [`Server`] answers.
@@ -575,17 +563,7 @@ fn reply_packet(call: Header, result: Result<Vec<u8>, RemoteError>) -> Option<Ve
         status,
         ..call
     };
-    struct Raw(Vec<u8>);
-    impl XdrEncode for Raw {
-        fn encoded_len(&self) -> usize {
-            self.0.len()
-        }
-        fn encode(&self, out: &mut Vec<u8>) -> Result<(), crate::EncodeError> {
-            out.extend_from_slice(&self.0);
-            Ok(())
-        }
-    }
-    match encode_packet(&header, &Raw(body)) {
+    match super::client::raw_packet(&header, &body) {
         Ok(packet) => Some(packet),
         // Results too big for a packet: tell the caller so.
         Err(_) => {
