@@ -91,13 +91,13 @@ fn build(manifest: &Path, out: &Path, spec: &Path) -> Result<(), String> {
     let tirpc = tirpc_include()?;
     // A front-end or code generation error is a real defect, not a
     // missing tool: fail loudly.
-    let generated = xdrgen::generate(spec, &xdrgen::Options::new())
+    let generated = xdrgen_build::generate(spec, &xdrgen_build::Options::new())
         .unwrap_or_else(|e| panic!("xdrgen failed on {}:\n{e}", spec.display()));
     generated.write_to(out.join("bench_x.rs")).unwrap();
     // The same with zero-copy decoding (borrowed opaques and strings).
-    let mut zero_copy = xdrgen::Options::new();
+    let mut zero_copy = xdrgen_build::Options::new();
     zero_copy.zero_copy(true);
-    xdrgen::generate(spec, &zero_copy)
+    xdrgen_build::generate(spec, &zero_copy)
         .unwrap_or_else(|e| panic!("xdrgen --zero-copy failed on {}:\n{e}", spec.display()))
         .write_to(out.join("bench_x_zero_copy.rs"))
         .unwrap();
@@ -176,7 +176,7 @@ fn build_rpc(manifest: &Path, out: &Path, spec: &Path) -> Result<(), String> {
         return Err(format!("no {}", spec.display()));
     }
     let tirpc = tirpc_include()?;
-    xdrgen::generate(spec, &xdrgen::Options::new())
+    xdrgen_build::generate(spec, &xdrgen_build::Options::new())
         .unwrap_or_else(|e| panic!("xdrgen failed on {}:\n{e}", spec.display()))
         .write_to(out.join("peertest_x.rs"))
         .unwrap();

@@ -3,13 +3,13 @@
 
 use std::path::Path;
 
-fn main() -> Result<(), xdrgen::Error> {
+fn main() -> Result<(), xdrgen_build::Error> {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/x");
-    let mut builder = xdrgen::Builder::new();
+    let mut builder = xdrgen_build::Builder::new();
     // RPC clients and servers need std and tokio.
     builder
-        .emit(xdrgen::Part::Types)
-        .emit(xdrgen::Part::Programs);
+        .emit(xdrgen_build::Part::Types)
+        .emit(xdrgen_build::Part::Programs);
     for name in [
         "basic",
         "dialect",

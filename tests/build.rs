@@ -6,12 +6,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use xdrgen::ir::{Origin, TypeKind};
+use xdrgen_build::ir::{Origin, TypeKind};
 
 struct Input {
     module: String,
     path: PathBuf,
-    options: xdrgen::Options,
+    options: xdrgen_build::Options,
     /// The path relative to the corpus, for corpus files.
     corpus_rel: Option<String>,
 }
@@ -30,8 +30,8 @@ fn module_name(rel: &str) -> String {
 }
 
 /// `-D`, `-I` and `--import` arguments as the corpus lists them.
-fn options_from_args(args: &str, base: &Path) -> xdrgen::Options {
-    let mut o = xdrgen::Options::new();
+fn options_from_args(args: &str, base: &Path) -> xdrgen_build::Options {
+    let mut o = xdrgen_build::Options::new();
     let mut words = args.split_whitespace();
     while let (Some(flag), Some(value)) = (words.next(), words.next()) {
         match flag {
@@ -67,8 +67,8 @@ fn emit(
     mods: &mut String,
     input: &Input,
     prefix: &str,
-    configure: impl FnOnce(&mut xdrgen::Options),
-) -> Option<xdrgen::Generated> {
+    configure: impl FnOnce(&mut xdrgen_build::Options),
+) -> Option<xdrgen_build::Generated> {
     let mut options = input.options.clone();
     configure(&mut options);
     for import in &mut options.imports {
@@ -76,7 +76,7 @@ fn emit(
             *path = path.replace("crate::", &format!("crate::{prefix}"));
         }
     }
-    let generated = xdrgen::generate(&input.path, &options).ok()?;
+    let generated = xdrgen_build::generate(&input.path, &options).ok()?;
     let module = format!("{prefix}{}", input.module);
     generated
         .write_to(out.join(format!("{module}.rs")))
@@ -138,7 +138,7 @@ fn main() {
     inputs.push(Input {
         module: "fixture_shared_types".into(),
         path: fixtures.join("include/shared_types.x"),
-        options: xdrgen::Options::new(),
+        options: xdrgen_build::Options::new(),
         corpus_rel: None,
     });
 
@@ -243,7 +243,7 @@ fn main() {
             }
         }
         input.options.random(true);
-        let generated = match xdrgen::generate(&input.path, &input.options) {
+        let generated = match xdrgen_build::generate(&input.path, &input.options) {
             Ok(g) => g,
             Err(e) => {
                 // Files the front end rejects (a real defect) are not generated.

@@ -2,8 +2,8 @@
 //! (read from `../shared/corpus` beside the clone, never copied), with the
 //! constants libvirt's C build takes from its public headers.
 
-fn main() -> Result<(), xdrgen::Error> {
-    let mut builder = xdrgen::Builder::new();
+fn main() -> Result<(), xdrgen_build::Error> {
+    let mut builder = xdrgen_build::Builder::new();
     builder.file("../../../shared/corpus/libvirt/remote_protocol.x");
     for (name, value) in [
         ("VIR_UUID_BUFLEN", "16"),

@@ -53,7 +53,7 @@ fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         ));
     }
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
-    let mut options = xdrgen::Options::new();
+    let mut options = xdrgen_build::Options::new();
     let mut file: Option<LitStr> = None;
     let mut source: Option<LitStr> = None;
     let parser = syn::meta::parser(|meta| {
@@ -114,10 +114,10 @@ fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             "emit" => {
                 let (value, lit) = text(&meta)?;
                 let part = match value.as_str() {
-                    "types" => xdrgen::Part::Types,
-                    "programs" => xdrgen::Part::Programs,
-                    "client" => xdrgen::Part::Client,
-                    "server" => xdrgen::Part::Server,
+                    "types" => xdrgen_build::Part::Types,
+                    "programs" => xdrgen_build::Part::Programs,
+                    "client" => xdrgen_build::Part::Client,
+                    "server" => xdrgen_build::Part::Server,
                     _ => {
                         return Err(syn::Error::new(
                             lit.span(),
@@ -148,7 +148,7 @@ fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     });
     syn::parse::Parser::parse2(parser, args)?;
     // `source = "..."`: a small protocol written inline, read from memory.
-    let mut memory = xdrgen::MemoryLoader::new();
+    let mut memory = xdrgen_build::MemoryLoader::new();
     let (file, path, inline) = match (file, source) {
         (Some(file), None) => {
             let path = manifest.join(file.value());
@@ -171,10 +171,14 @@ fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             ));
         }
     };
-    let loader: &dyn xdrgen::FileLoader = if inline { &memory } else { &xdrgen::FsLoader };
-    let generated = xdrgen::generate_with(loader, &path, &options).map_err(|e| {
+    let loader: &dyn xdrgen_build::FileLoader = if inline {
+        &memory
+    } else {
+        &xdrgen_build::FsLoader
+    };
+    let generated = xdrgen_build::generate_with(loader, &path, &options).map_err(|e| {
         let text = match &e {
-            xdrgen::Error::Source(d) => d.render(xdrgen::diagnostics::Style::Plain),
+            xdrgen_build::Error::Source(d) => d.render(xdrgen_build::diagnostics::Style::Plain),
             other => other.to_string(),
         };
         // Paths as the user wrote them: relative to their crate.

@@ -6,7 +6,7 @@
 //! - `rpcgen/-c+-h`: `rpcgen -c` then `rpcgen -h` (each forks cpp), the
 //!   minimum rpcgen needs to produce the same information.
 //!
-//! Run: `cargo bench -p xdrgen --bench frontend`.
+//! Run: `cargo bench -p xdrgen-cli --bench frontend`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,7 +38,7 @@ fn frontend(c: &mut Criterion) {
         eprintln!("!!! SKIPPED: ../shared/corpus/libvirt/remote_protocol.x not found");
         return;
     };
-    let mut options = xdrgen::Options::new();
+    let mut options = xdrgen_build::Options::new();
     for (name, value) in LIBVIRT_DEFINES {
         options.define(*name, Some(*value));
     }
@@ -46,7 +46,7 @@ fn frontend(c: &mut Criterion) {
     group.sample_size(30);
 
     group.bench_function("xdrgen/check", |b| {
-        b.iter(|| xdrgen::check(&path, &options).expect("remote_protocol.x is valid"));
+        b.iter(|| xdrgen_build::check(&path, &options).expect("remote_protocol.x is valid"));
     });
 
     let mut args: Vec<String> = vec!["check".into()];

@@ -1,9 +1,7 @@
 //! Integration tests of the front end: one binary (see ARCHITECTURE.md).
 
-mod cli;
 mod codegen;
 mod corpus;
-mod doors;
 mod fixtures;
 mod robustness;
 
@@ -19,8 +17,8 @@ pub(crate) fn workspace() -> PathBuf {
 
 /// Builds options from command-line style arguments (`-D`, `-I`,
 /// `--import`, `--extern-type`), resolving paths against `base`.
-pub(crate) fn options_from_args(args: &str, base: &Path) -> xdrgen::Options {
-    let mut o = xdrgen::Options::new();
+pub(crate) fn options_from_args(args: &str, base: &Path) -> xdrgen_build::Options {
+    let mut o = xdrgen_build::Options::new();
     let mut words = args.split_whitespace();
     while let Some(flag) = words.next() {
         let value = words
@@ -47,7 +45,7 @@ pub(crate) fn options_from_args(args: &str, base: &Path) -> xdrgen::Options {
 }
 
 /// A fixture's arguments: a first line of the form `/* xdrgen: ARGS */`.
-pub(crate) fn fixture_options(path: &Path) -> xdrgen::Options {
+pub(crate) fn fixture_options(path: &Path) -> xdrgen_build::Options {
     let text = std::fs::read_to_string(path).unwrap();
     let first = text.lines().next().unwrap_or("");
     let args = first

@@ -5,13 +5,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use xdrgen::{MemoryLoader, Options};
+use xdrgen_build::{MemoryLoader, Options};
 
 fn check_text(text: &[u8]) {
     let mut loader = MemoryLoader::new();
     loader.insert("in.x", text.to_vec());
     // Must return, with or without diagnostics; rendering must work too.
-    match xdrgen::check_with(&loader, Path::new("in.x"), &Options::new()) {
+    match xdrgen_build::check_with(&loader, Path::new("in.x"), &Options::new()) {
         Ok(c) => drop(c.warnings.to_string()),
         Err(e) => drop(e.to_string()),
     }

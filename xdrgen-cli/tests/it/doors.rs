@@ -1,5 +1,5 @@
 //! The three front doors from a crate outside the workspace: a build script
-//! (`xdrgen::compile`), the proc-macro (`#[xdr_program]`) and the CLI
+//! (`xdrgen_build::compile`), the proc-macro (`#[xdr_program]`) and the CLI
 //! (`xdrgen FILE -o OUT.rs`), each on the same real protocol file, in one new
 //! crate with path dependencies. It must compile, and the three must agree
 //! byte for byte.
@@ -50,7 +50,7 @@ xdrgen-runtime = {{ path = "{ws}/runtime" }}
 xdrgen-macros = {{ path = "{ws}/xdrgen-macros" }}
 
 [build-dependencies]
-xdrgen = {{ path = "{ws}/xdrgen", default-features = false, features = ["format"] }}
+xdrgen-build = {{ path = "{ws}/xdrgen-build" }}
 "#,
             ws = ws.display()
         ),
@@ -59,7 +59,9 @@ xdrgen = {{ path = "{ws}/xdrgen", default-features = false, features = ["format"
     write(
         &dir,
         "build.rs",
-        &format!("fn main() -> Result<(), xdrgen::Error> {{\n    xdrgen::compile({x_str:?})\n}}\n"),
+        &format!(
+            "fn main() -> Result<(), xdrgen_build::Error> {{\n    xdrgen_build::compile({x_str:?})\n}}\n"
+        ),
     );
     // The CLI door: generated before the build, checked in like a user would.
     let cli = Command::new(env!("CARGO_BIN_EXE_xdrgen"))

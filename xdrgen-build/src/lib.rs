@@ -10,11 +10,11 @@
 //! Checking a file:
 //!
 //! ```no_run
-//! let mut options = xdrgen::Options::new();
+//! let mut options = xdrgen_build::Options::new();
 //! options
 //!     .include_dir("proto")
 //!     .define("VIR_UUID_BUFLEN", Some("16"));
-//! match xdrgen::check("proto/remote_protocol.x", &options) {
+//! match xdrgen_build::check("proto/remote_protocol.x", &options) {
 //!     Ok(checked) => println!("{} types", checked.module.types.len()),
 //!     Err(e) => eprintln!("{e}"),
 //! }

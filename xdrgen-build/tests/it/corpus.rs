@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use xdrgen::Error;
+use xdrgen_build::Error;
 
 use crate::options_from_args;
 
@@ -68,7 +68,7 @@ fn corpus_files_check_or_fail_at_their_defect() {
             .replace('\\', "/");
         let options = options_from_args(&args_for(&rel), &dir);
         let expected = KNOWN_DEFECTS.iter().find(|d| d.0 == rel);
-        match (xdrgen::check(path, &options), expected) {
+        match (xdrgen_build::check(path, &options), expected) {
             (Ok(_), None) => passed += 1,
             (Ok(_), Some(d)) => failures.push(format!(
                 "{rel}: expected {} at line {}, but it passed",
@@ -127,7 +127,7 @@ fn libvirt_procedure_tables_claim_every_args_ret_and_msg_struct() {
             })
             .unwrap_or_default();
         let options = options_from_args(args, &dir.join(".."));
-        let checked = xdrgen::check(dir.join(file), &options).unwrap();
+        let checked = xdrgen_build::check(dir.join(file), &options).unwrap();
         let m = &checked.module;
         let [p] = m.libvirt_programs.as_slice() else {
             panic!("{file}: {} libvirt programs", m.libvirt_programs.len())
@@ -158,7 +158,7 @@ fn libvirt_procedure_tables_claim_every_args_ret_and_msg_struct() {
         let unclaimed: Vec<_> = m
             .types
             .iter()
-            .filter(|t| matches!(t.origin, xdrgen::ir::Origin::Local))
+            .filter(|t| matches!(t.origin, xdrgen_build::ir::Origin::Local))
             .map(|t| &t.name.xdr)
             .filter(|n| n.starts_with(prefix))
             .filter(|n| ["_args", "_ret", "_msg"].iter().any(|s| n.ends_with(s)))

@@ -154,12 +154,12 @@ fn builder_flags_builder_round_trip() {
             .out_dir("generated")
             .file(crate::display_path(&path));
         let args = options.to_args();
-        let back = xdrgen::cli::options_from_args(args.clone()).unwrap();
+        let back = xdrgen_build::cli::options_from_args(args.clone()).unwrap();
         assert_eq!(back, options, "{args:?}");
-        let a = xdrgen::generate(crate::display_path(&path), &options)
+        let a = xdrgen_build::generate(crate::display_path(&path), &options)
             .unwrap()
             .to_source();
-        let b = xdrgen::generate(crate::display_path(&path), &back)
+        let b = xdrgen_build::generate(crate::display_path(&path), &back)
             .unwrap()
             .to_source();
         assert_eq!(a, b, "{}", path.display());
@@ -168,9 +168,9 @@ fn builder_flags_builder_round_trip() {
             .zero_copy(true)
             .serde(false)
             .arbitrary(false)
-            .emit(xdrgen::Part::Programs);
+            .emit(xdrgen_build::Part::Programs);
         assert_eq!(
-            xdrgen::cli::options_from_args(zero_copy.to_args()).unwrap(),
+            xdrgen_build::cli::options_from_args(zero_copy.to_args()).unwrap(),
             zero_copy
         );
         checked += 1;
@@ -221,4 +221,35 @@ fn emit_selects_parts() {
             .code(),
         Some(2)
     );
+}
+
+#[test]
+fn cli_writes_the_file_or_stdout() {
+    let exe = env!("CARGO_BIN_EXE_xdrgen");
+    let dir = std::env::temp_dir().join(format!("xdrgen-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("portmap.rs");
+    let status = Command::new(exe)
+        .current_dir(crate::workspace())
+        .args(["protocols/xdr/portmap.x", "-o"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let written = std::fs::read_to_string(&out).unwrap();
+    let stdout = Command::new(exe)
+        .current_dir(crate::workspace())
+        .args(["protocols/xdr/portmap.x", "-o", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(written.as_bytes(), stdout.stdout);
+    assert!(written.contains("pub struct Mapping"));
+    let bad = Command::new(exe)
+        .current_dir(crate::workspace())
+        .args(["fixtures/errors/E0101-undefined-type.x", "-o", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(bad.stdout.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
 }

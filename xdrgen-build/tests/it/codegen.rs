@@ -2,8 +2,6 @@
 //! generate mode. (That the code compiles and round-trips is proven by the
 //! `xdrgen-tests` crate.)
 
-use std::process::Command;
-
 use crate::{display_path, fixture_options};
 
 #[test]
@@ -13,7 +11,8 @@ fn generated_code_of_every_fixture() {
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
         insta::glob!("../../../fixtures/x", "*.x", |path| {
-            let generated = xdrgen::generate(display_path(path), &fixture_options(path)).unwrap();
+            let generated =
+                xdrgen_build::generate(display_path(path), &fixture_options(path)).unwrap();
             insta::assert_snapshot!(generated.to_source());
         });
     });
@@ -23,11 +22,11 @@ fn generated_code_of_every_fixture() {
 fn output_is_deterministic() {
     let path = crate::workspace().join("fixtures/x/basic.x");
     let options = fixture_options(&path);
-    let first = xdrgen::generate(&path, &options).unwrap().to_source();
+    let first = xdrgen_build::generate(&path, &options).unwrap().to_source();
     for _ in 0..3 {
         assert_eq!(
             first,
-            xdrgen::generate(&path, &options).unwrap().to_source()
+            xdrgen_build::generate(&path, &options).unwrap().to_source()
         );
     }
     assert!(
@@ -42,42 +41,11 @@ fn output_is_deterministic() {
 }
 
 #[test]
-fn cli_writes_the_file_or_stdout() {
-    let exe = env!("CARGO_BIN_EXE_xdrgen");
-    let dir = std::env::temp_dir().join(format!("xdrgen-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join("portmap.rs");
-    let status = Command::new(exe)
-        .current_dir(crate::workspace())
-        .args(["protocols/xdr/portmap.x", "-o"])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let written = std::fs::read_to_string(&out).unwrap();
-    let stdout = Command::new(exe)
-        .current_dir(crate::workspace())
-        .args(["protocols/xdr/portmap.x", "-o", "-"])
-        .output()
-        .unwrap();
-    assert_eq!(written.as_bytes(), stdout.stdout);
-    assert!(written.contains("pub struct Mapping"));
-    let bad = Command::new(exe)
-        .current_dir(crate::workspace())
-        .args(["fixtures/errors/E0101-undefined-type.x", "-o", "-"])
-        .output()
-        .unwrap();
-    assert_eq!(bad.status.code(), Some(1));
-    assert!(bad.stdout.is_empty());
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[test]
 fn compile_writes_out_dir_and_reports_errors() {
     let dir = std::env::temp_dir().join(format!("xdrgen-compile-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let root = crate::workspace();
-    let mut builder = xdrgen::Builder::new();
+    let mut builder = xdrgen_build::Builder::new();
     builder
         .file(root.join("fixtures/x/program.x"))
         .file(root.join("protocols/xdr/portmap.x"))
@@ -98,14 +66,14 @@ fn compile_writes_out_dir_and_reports_errors() {
         .modified()
         .unwrap();
     assert_eq!(before, after);
-    let mut bad = xdrgen::Builder::new();
+    let mut bad = xdrgen_build::Builder::new();
     bad.file(root.join("fixtures/errors/E0101-undefined-type.x"))
         .out_dir(&dir)
         .emit_rerun_if_changed(false);
-    assert!(matches!(bad.compile(), Err(xdrgen::Error::Source(_))));
+    assert!(matches!(bad.compile(), Err(xdrgen_build::Error::Source(_))));
     assert!(matches!(
-        xdrgen::Builder::new().out_dir(&dir).compile(),
-        Err(xdrgen::Error::Config(_))
+        xdrgen_build::Builder::new().out_dir(&dir).compile(),
+        Err(xdrgen_build::Error::Config(_))
     ));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use xdrgen::{Code, Error, diagnostics::Style};
+use xdrgen_build::{Code, Error, diagnostics::Style};
 
 use crate::{display_path, fixture_options};
 
@@ -19,11 +19,11 @@ fn ir_of_valid_fixtures() {
     settings().bind(|| {
         insta::glob!("../../../fixtures/x", "*.x", |path| {
             let options = fixture_options(path);
-            let checked = match xdrgen::check(display_path(path), &options) {
+            let checked = match xdrgen_build::check(display_path(path), &options) {
                 Ok(c) => c,
                 Err(e) => panic!("{} should be valid:\n{e}", path.display()),
             };
-            let mut text = xdrgen::ir::dump(&checked.module);
+            let mut text = xdrgen_build::ir::dump(&checked.module);
             let warnings = checked.warnings.render(Style::Plain);
             if !warnings.is_empty() {
                 text.push_str("\n--- warnings ---\n");
@@ -39,7 +39,7 @@ fn diagnostics_of_invalid_fixtures() {
     settings().bind(|| {
         insta::glob!("../../../fixtures/errors", "*.x", |path| {
             let options = fixture_options(path);
-            let rendered = match xdrgen::check(display_path(path), &options) {
+            let rendered = match xdrgen_build::check(display_path(path), &options) {
                 Ok(c) => c.warnings.render(Style::Plain),
                 Err(Error::Source(d)) => d.render(Style::Plain),
                 Err(e) => e.to_string(),
@@ -94,7 +94,7 @@ fn warnings_alone_do_not_fail() {
     for entry in std::fs::read_dir(crate::workspace().join("fixtures/errors")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let result = xdrgen::check(&path, &fixture_options(&path));
+        let result = xdrgen_build::check(&path, &fixture_options(&path));
         assert_eq!(name.starts_with('W'), result.is_ok(), "{name}");
     }
 }
