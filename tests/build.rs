@@ -143,7 +143,10 @@ fn main() {
     });
 
     let corpus = root.join("../shared/corpus");
+    // `cfg(corpus)`: the corpus modules exist (tests that use them need it).
+    println!("cargo::rustc-check-cfg=cfg(corpus)");
     if corpus.is_dir() {
+        println!("cargo::rustc-cfg=corpus");
         println!("cargo::rerun-if-changed={}", corpus.display());
         let args_file = std::fs::read_to_string(corpus.join("xdrgen-args.txt")).unwrap();
         let mut files = Vec::new();
@@ -180,12 +183,11 @@ fn main() {
                 corpus_rel: Some(rel),
             });
         }
-    } else if std::env::var_os("CI").is_some() {
-        panic!("CI must have the corpus at {}", corpus.display());
     } else {
-        println!(
-            "cargo::warning=no corpus at {}: only fixtures are compiled",
-            corpus.display()
+        xdrgen_testenv::skip_in_build_script(
+            "xdrgen-tests",
+            "no ../shared/corpus beside the clone",
+            "only fixtures are compiled, and the corpus tests skip",
         );
     }
 

@@ -1,5 +1,5 @@
 //! XDR encode/decode benchmarks for the workloads of
-//! `../shared/perf/bench.x` (see `/work/shared/perf/BASELINE.md`), three
+//! `bench.x` (a copy of `../shared/perf/bench.x`; see `../shared/perf/BASELINE.md`), three
 //! implementations side by side:
 //!
 //! * `generated`: what xdrgen generates for bench.x ([`generated`]);

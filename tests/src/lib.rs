@@ -38,20 +38,27 @@ include!(concat!(env!("OUT_DIR"), "/mods.rs"));
 
 pub mod peertest;
 
+pub use xdrgen_testenv::{require, skip};
+
 /// The state directory of the real peers `scripts/test.sh` starts
-/// (`XDRGEN_PEERS_STATE`). Without it, peer tests say they are skipped;
-/// with `XDRGEN_REQUIRE_PEERS` set they fail instead.
-pub fn peers() -> Option<std::path::PathBuf> {
-    if let Some(dir) = std::env::var_os("XDRGEN_PEERS_STATE") {
-        return Some(dir.into());
-    }
-    assert!(
-        std::env::var_os("XDRGEN_REQUIRE_PEERS").is_none(),
-        "XDRGEN_REQUIRE_PEERS is set but XDRGEN_PEERS_STATE is not: start the peers \
-         with scripts/test.sh"
-    );
-    eprintln!("skipped: real peers not started (scripts/test.sh starts them)");
-    None
+/// (`XDRGEN_PEERS_STATE`), for `test`. Without it the test is skipped
+/// loudly, or fails when `XDRGEN_REQUIRE_PEERS` is set.
+pub fn peers(test: &str) -> Option<std::path::PathBuf> {
+    require(
+        test,
+        "the real peers are not started (XDRGEN_PEERS_STATE unset; scripts/test.sh starts them)",
+        std::env::var_os("XDRGEN_PEERS_STATE").map(std::path::PathBuf::from),
+    )
+}
+
+/// `../shared/corpus` beside the clone, for `test`; skipped loudly (or
+/// failing when required) without it.
+pub fn corpus(test: &str) -> Option<std::path::PathBuf> {
+    xdrgen_testenv::shared_path(
+        test,
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".."),
+        "corpus",
+    )
 }
 
 /// The round-trip property every generated type must have.

@@ -1,5 +1,5 @@
 //! `peertest.x`, the interface of the C rpcgen peer in
-//! `../shared/peers/c-rpcgen/`, with a Rust server that answers exactly
+//! `../shared/peers/c-rpcgen/` (kept in `fixtures/peers/`), with a Rust server that answers exactly
 //! as its C server does, for the RPC tests.
 
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use xdrgen_runtime::XdrString;
 use xdrgen_runtime::rpc::{CallContext, Fault};
 
 /// The generated bindings.
-#[xdrgen_macros::xdr_program(file = "../../shared/peers/c-rpcgen/peertest.x")]
+#[xdrgen_macros::xdr_program(file = "../fixtures/peers/peertest.x")]
 pub mod proto {}
 
 pub use proto::peertest_prog::peertest_v1 as v1;

@@ -48,7 +48,7 @@ fn config() -> ClientConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_port_mapper_dump_matches_rpcinfo() {
-    let Some(_) = xdrgen_tests::peers() else {
+    let Some(_) = xdrgen_tests::peers("rpc_peers::the_port_mapper_dump_matches_rpcinfo") else {
         return;
     };
     let _turn = RPCBIND.lock().await;
@@ -158,7 +158,9 @@ impl Drop for RestoreC {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c_peers_and_rpcinfo_against_our_client_and_server() {
-    let Some(state) = xdrgen_tests::peers() else {
+    let Some(state) =
+        xdrgen_tests::peers("rpc_peers::c_peers_and_rpcinfo_against_our_client_and_server")
+    else {
         return;
     };
     let _turn = RPCBIND.lock().await;

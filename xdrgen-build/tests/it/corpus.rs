@@ -17,19 +17,13 @@ const KNOWN_DEFECTS: &[(&str, &str, usize, &str)] = &[
 
 #[test]
 fn corpus_files_check_or_fail_at_their_defect() {
-    let dir = crate::workspace().join("../shared/corpus");
-    if !dir.is_dir() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have the corpus at {}",
-            dir.display()
-        );
-        eprintln!(
-            "\n!!! SKIPPED: no corpus at {} (clone beside ../shared to run this)\n",
-            dir.display()
-        );
+    let Some(dir) = xdrgen_testenv::shared_path(
+        "corpus_files_check_or_fail_at_their_defect",
+        &crate::workspace(),
+        "corpus",
+    ) else {
         return;
-    }
+    };
     let args_file = std::fs::read_to_string(dir.join("xdrgen-args.txt")).unwrap();
     let args_for = |rel: &str| {
         args_file
@@ -105,11 +99,13 @@ fn corpus_files_check_or_fail_at_their_defect() {
 /// procedure, as libvirt's own generators require.
 #[test]
 fn libvirt_procedure_tables_claim_every_args_ret_and_msg_struct() {
-    let dir = crate::workspace().join("../shared/corpus/libvirt");
-    if !dir.is_dir() {
-        eprintln!("\n!!! SKIPPED: no corpus at {}\n", dir.display());
+    let Some(dir) = xdrgen_testenv::shared_path(
+        "libvirt_procedure_tables_claim_every_args_ret_and_msg_struct",
+        &crate::workspace(),
+        "corpus/libvirt",
+    ) else {
         return;
-    }
+    };
     let args_file = std::fs::read_to_string(dir.join("../xdrgen-args.txt")).unwrap();
     let expect = [
         ("remote_protocol.x", "remote", 0x2000_8086, 400),

@@ -1,0 +1,101 @@
+//! What xdrgen's tests need from outside the clone: the real-world corpus
+//! and peers in `../shared`, daemons started by `scripts/test.sh`, system
+//! tools such as `rpcgen` or `virsh`.
+//!
+//! One rule for all of them. A test asks [`require`]; when the thing is
+//! missing the test is skipped *loudly*: a line on the real standard error
+//! (not libtest's captured output, which hides a passing test's stderr) and
+//! a line in the skip log that `scripts/test.sh` summarises at the end.
+//! With `XDRGEN_REQUIRE_PEERS=1` (the test script and CI set it) a missing
+//! thing fails the test instead.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The environment variable that turns every skip into a failure.
+pub const REQUIRE_VAR: &str = "XDRGEN_REQUIRE_PEERS";
+
+/// The environment variable naming the skip log (one line per skip).
+pub const SKIP_LOG_VAR: &str = "XDRGEN_SKIP_LOG";
+
+/// Whether missing things must fail rather than skip.
+pub fn required() -> bool {
+    std::env::var_os(REQUIRE_VAR).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// `Some(value)` when `what` is available; otherwise skips loudly (or
+/// panics when required) and returns `None`.
+///
+/// `test` names the test or step that needs it, `what` the missing thing
+/// and how to get it.
+pub fn require<T>(test: &str, what: &str, value: Option<T>) -> Option<T> {
+    if value.is_none() {
+        skip(test, what);
+    }
+    value
+}
+
+/// Records that `test` cannot run because `what` is missing: panics when
+/// required, else prints and logs the skip.
+pub fn skip(test: &str, what: &str) {
+    assert!(
+        !required(),
+        "{test}: {what} ({REQUIRE_VAR} is set, so a missing requirement fails)"
+    );
+    let line = format!("SKIPPED {test}: {what}");
+    // Straight to the process's stderr: libtest captures `eprintln!`.
+    let _ = writeln!(std::io::stderr(), "\n!!! {line}\n");
+    log(&line);
+}
+
+/// The same for build scripts: a `cargo::warning` instead of a panic
+/// message, and a failure when required.
+pub fn skip_in_build_script(package: &str, what: &str, consequence: &str) {
+    assert!(
+        !required(),
+        "{package}: {what} ({REQUIRE_VAR} is set, so a missing requirement fails)"
+    );
+    println!("cargo::warning={package}: SKIPPED: {what}; {consequence}");
+    log(&format!(
+        "SKIPPED {package} (build script): {what}; {consequence}"
+    ));
+}
+
+fn log(line: &str) {
+    let Some(path) = std::env::var_os(SKIP_LOG_VAR) else {
+        return;
+    };
+    if let Ok(mut file) = OpenOptions::new().create(true).append(true).open(path) {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
+/// `../shared` beside the clone whose workspace root is `workspace`, if it
+/// is there.
+pub fn shared(workspace: &Path) -> Option<PathBuf> {
+    let dir = workspace.join("../shared");
+    dir.is_dir().then_some(dir)
+}
+
+/// A path under `../shared` (for example `corpus/libvirt/remote_protocol.x`),
+/// if it exists; otherwise the skip (or failure) is recorded for `test`.
+pub fn shared_path(test: &str, workspace: &Path, rel: &str) -> Option<PathBuf> {
+    let path = workspace.join("../shared").join(rel);
+    let found = path.exists().then_some(path);
+    require(
+        test,
+        &format!("../shared/{rel} is not beside the clone"),
+        found,
+    )
+}
+
+/// Whether `program` can be run (it answers `args`).
+pub fn has_tool(program: &str, args: &[&str]) -> bool {
+    std::process::Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok()
+}
