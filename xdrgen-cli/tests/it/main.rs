@@ -2,6 +2,7 @@
 
 mod cli;
 mod doors;
+mod readme;
 
 use std::path::{Path, PathBuf};
 
