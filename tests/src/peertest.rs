@@ -14,7 +14,7 @@ use xdrgen_runtime::rpc::{CallContext, Fault};
 pub mod proto {}
 
 pub use proto::peertest_prog::peertest_v1 as v1;
-pub use proto::{PtColor, PtItem, PtPoint, PtShape};
+pub use proto::{PtColor, PtItem, PtPoint, PtShape, PtShapeDefault};
 
 /// What the server saw, for tests to check.
 #[derive(Debug, Default)]
@@ -96,7 +96,9 @@ pub fn shape(color: PtColor) -> PtShape {
     match color {
         PtColor::PtRed => PtShape::PtRed(PtPoint { x: 3, y: 4 }),
         PtColor::PtGreen => PtShape::PtGreen(-(1 << 40)),
-        other @ PtColor::PtBlue => PtShape::Default(other),
+        PtColor::PtBlue => PtShape::Default(
+            PtShapeDefault::new(PtColor::PtBlue).expect("PT_BLUE has no case of its own"),
+        ),
     }
 }
 

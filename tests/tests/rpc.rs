@@ -17,7 +17,7 @@ use xdrgen_runtime::rpc::{
     OpaqueAuth, RejectStat, ReplyBody, ReplyHeader, RpcError, Server, ServerConfig,
 };
 use xdrgen_runtime::{Limits, XdrString};
-use xdrgen_tests::peertest::{self, PeerTest, PtColor, PtPoint, PtShape, v1};
+use xdrgen_tests::peertest::{self, PeerTest, PtColor, PtPoint, PtShape, PtShapeDefault, v1};
 
 const PROGRAM: u32 = peertest::proto::peertest_prog::PROGRAM;
 
@@ -116,7 +116,7 @@ async fn check_every_procedure(c: &v1::Client) {
     );
     assert_eq!(
         c.pt_shape(&PtColor::PtBlue).await.unwrap(),
-        PtShape::Default(PtColor::PtBlue)
+        PtShape::Default(PtShapeDefault::new(PtColor::PtBlue).unwrap())
     );
 }
 

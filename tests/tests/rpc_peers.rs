@@ -18,7 +18,7 @@ use xdrgen_protocols::registration::{self, LOCAL_RPCBIND, Protocol, Registration
 use xdrgen_protocols::rpcbind;
 use xdrgen_runtime::XdrString;
 use xdrgen_runtime::rpc::{BlockingClient, Client, ClientConfig, Server, ServerConfig};
-use xdrgen_tests::peertest::{self, PeerTest, PtColor, PtPoint, PtShape, v1};
+use xdrgen_tests::peertest::{self, PeerTest, PtColor, PtPoint, PtShape, PtShapeDefault, v1};
 
 const PROGRAM: u32 = peertest::proto::peertest_prog::PROGRAM;
 
@@ -133,7 +133,7 @@ async fn expect_c_server_results(c: &v1::Client) {
     );
     assert_eq!(
         c.pt_shape(&PtColor::PtBlue).await.unwrap(),
-        PtShape::Default(PtColor::PtBlue)
+        PtShape::Default(PtShapeDefault::new(PtColor::PtBlue).unwrap())
     );
 }
 

@@ -78,7 +78,7 @@ codes! {
     DuplicateCase = "E0107", "duplicate case value";
     /// A case label that the discriminant type cannot hold.
     CaseValue = "E0108", "case value does not fit the discriminant type";
-    /// A union discriminant that is not int, unsigned int, bool or an enum.
+    /// A union discriminant that is not an integer type, bool or an enum.
     Discriminant = "E0109", "invalid union discriminant type";
     /// `void` somewhere other than a union arm or a procedure argument or result.
     Void = "E0110", "misuse of void";
@@ -104,6 +104,8 @@ codes! {
     MacroIgnored = "W0004", "function-like macro ignored";
     /// A libvirt magic comment with an unknown key.
     UnknownAnnotation = "W0005", "unknown procedure annotation";
+    /// A definition repeated token for token; the repeat is ignored.
+    IdenticalRepeat = "W0007", "identical definition repeated";
 }
 
 impl Code {

@@ -289,7 +289,7 @@ pub enum Mountres3 {
     /// XDR `case MNT3_OK`.
     Mnt3Ok(Mountres3Ok),
     /// XDR `default`.
-    Default(Mountstat3),
+    Default(Mountres3Default),
 }
 
 impl ::xdrgen_runtime::__private_v1::XdrEncode for Mountres3 {
@@ -341,9 +341,42 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mountres3 {
                         )?,
                     )
                 }
-                other => Self::Default(other),
+                other => Self::Default(Mountres3Default(other)),
             },
         )
+    }
+}
+
+/// The `fhs_status` of `mountres3` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Mountres3Default(Mountstat3);
+
+impl Mountres3Default {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Mountstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Mountstat3::Mnt3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Mountstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Mountstat3> for Mountres3Default {
+    /// The refused discriminant.
+    type Error = Mountstat3;
+    fn try_from(discriminant: Mountstat3) -> ::core::result::Result<Self, Mountstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Mountres3Default> for Mountstat3 {
+    fn from(value: Mountres3Default) -> Self {
+        value.0
     }
 }
 

@@ -1325,7 +1325,7 @@ pub enum SetMode3 {
     /// XDR `case TRUE`.
     True(Mode3),
     /// XDR `default`.
-    Default(bool),
+    Default(SetMode3Default),
 }
 
 impl ::xdrgen_runtime::__private_v1::XdrEncode for SetMode3 {
@@ -1367,9 +1367,42 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SetMode3 {
         ::core::result::Result::Ok(
             match discriminant {
                 true => Self::True(d.u32()?),
-                other => Self::Default(other),
+                other => Self::Default(SetMode3Default(other)),
             },
         )
+    }
+}
+
+/// The `set_it` of `set_mode3` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SetMode3Default(bool);
+
+impl SetMode3Default {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_bool)]
+    pub const fn new(discriminant: bool) -> ::core::option::Option<Self> {
+        match discriminant {
+            true => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> bool {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<bool> for SetMode3Default {
+    /// The refused discriminant.
+    type Error = bool;
+    fn try_from(discriminant: bool) -> ::core::result::Result<Self, bool> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<SetMode3Default> for bool {
+    fn from(value: SetMode3Default) -> Self {
+        value.0
     }
 }
 
@@ -1389,7 +1422,7 @@ pub enum SetUid3 {
     /// XDR `case TRUE`.
     True(Uid3),
     /// XDR `default`.
-    Default(bool),
+    Default(SetUid3Default),
 }
 
 impl ::xdrgen_runtime::__private_v1::XdrEncode for SetUid3 {
@@ -1431,9 +1464,42 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SetUid3 {
         ::core::result::Result::Ok(
             match discriminant {
                 true => Self::True(d.u32()?),
-                other => Self::Default(other),
+                other => Self::Default(SetUid3Default(other)),
             },
         )
+    }
+}
+
+/// The `set_it` of `set_uid3` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SetUid3Default(bool);
+
+impl SetUid3Default {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_bool)]
+    pub const fn new(discriminant: bool) -> ::core::option::Option<Self> {
+        match discriminant {
+            true => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> bool {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<bool> for SetUid3Default {
+    /// The refused discriminant.
+    type Error = bool;
+    fn try_from(discriminant: bool) -> ::core::result::Result<Self, bool> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<SetUid3Default> for bool {
+    fn from(value: SetUid3Default) -> Self {
+        value.0
     }
 }
 
@@ -1453,7 +1519,7 @@ pub enum SetGid3 {
     /// XDR `case TRUE`.
     True(Gid3),
     /// XDR `default`.
-    Default(bool),
+    Default(SetGid3Default),
 }
 
 impl ::xdrgen_runtime::__private_v1::XdrEncode for SetGid3 {
@@ -1495,9 +1561,42 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SetGid3 {
         ::core::result::Result::Ok(
             match discriminant {
                 true => Self::True(d.u32()?),
-                other => Self::Default(other),
+                other => Self::Default(SetGid3Default(other)),
             },
         )
+    }
+}
+
+/// The `set_it` of `set_gid3` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SetGid3Default(bool);
+
+impl SetGid3Default {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_bool)]
+    pub const fn new(discriminant: bool) -> ::core::option::Option<Self> {
+        match discriminant {
+            true => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> bool {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<bool> for SetGid3Default {
+    /// The refused discriminant.
+    type Error = bool;
+    fn try_from(discriminant: bool) -> ::core::result::Result<Self, bool> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<SetGid3Default> for bool {
+    fn from(value: SetGid3Default) -> Self {
+        value.0
     }
 }
 
@@ -1517,7 +1616,7 @@ pub enum SetSize3 {
     /// XDR `case TRUE`.
     True(Size3),
     /// XDR `default`.
-    Default(bool),
+    Default(SetSize3Default),
 }
 
 impl ::xdrgen_runtime::__private_v1::XdrEncode for SetSize3 {
@@ -1559,9 +1658,42 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SetSize3 {
         ::core::result::Result::Ok(
             match discriminant {
                 true => Self::True(d.u64()?),
-                other => Self::Default(other),
+                other => Self::Default(SetSize3Default(other)),
             },
         )
+    }
+}
+
+/// The `set_it` of `set_size3` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SetSize3Default(bool);
+
+impl SetSize3Default {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_bool)]
+    pub const fn new(discriminant: bool) -> ::core::option::Option<Self> {
+        match discriminant {
+            true => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> bool {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<bool> for SetSize3Default {
+    /// The refused discriminant.
+    type Error = bool;
+    fn try_from(discriminant: bool) -> ::core::result::Result<Self, bool> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<SetSize3Default> for bool {
+    fn from(value: SetSize3Default) -> Self {
+        value.0
     }
 }
 
@@ -1581,7 +1713,7 @@ pub enum SetAtime {
     /// XDR `case SET_TO_CLIENT_TIME`.
     SetToClientTime(Nfstime3),
     /// XDR `default`.
-    Default(TimeHow),
+    Default(SetAtimeDefault),
 }
 
 impl ::xdrgen_runtime::__private_v1::XdrEncode for SetAtime {
@@ -1631,9 +1763,42 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SetAtime {
                         )?,
                     )
                 }
-                other => Self::Default(other),
+                other => Self::Default(SetAtimeDefault(other)),
             },
         )
+    }
+}
+
+/// The `set_it` of `set_atime` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SetAtimeDefault(TimeHow);
+
+impl SetAtimeDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: TimeHow) -> ::core::option::Option<Self> {
+        match discriminant {
+            TimeHow::SetToClientTime => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> TimeHow {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<TimeHow> for SetAtimeDefault {
+    /// The refused discriminant.
+    type Error = TimeHow;
+    fn try_from(discriminant: TimeHow) -> ::core::result::Result<Self, TimeHow> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<SetAtimeDefault> for TimeHow {
+    fn from(value: SetAtimeDefault) -> Self {
+        value.0
     }
 }
 
@@ -1654,7 +1819,7 @@ pub enum SetMtime {
     /// XDR `case SET_TO_CLIENT_TIME`.
     SetToClientTime(Nfstime3),
     /// XDR `default`.
-    Default(TimeHow),
+    Default(SetMtimeDefault),
 }
 
 impl ::xdrgen_runtime::__private_v1::XdrEncode for SetMtime {
@@ -1704,9 +1869,42 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SetMtime {
                         )?,
                     )
                 }
-                other => Self::Default(other),
+                other => Self::Default(SetMtimeDefault(other)),
             },
         )
+    }
+}
+
+/// The `set_it` of `set_mtime` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SetMtimeDefault(TimeHow);
+
+impl SetMtimeDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: TimeHow) -> ::core::option::Option<Self> {
+        match discriminant {
+            TimeHow::SetToClientTime => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> TimeHow {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<TimeHow> for SetMtimeDefault {
+    /// The refused discriminant.
+    type Error = TimeHow;
+    fn try_from(discriminant: TimeHow) -> ::core::result::Result<Self, TimeHow> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<SetMtimeDefault> for TimeHow {
+    fn from(value: SetMtimeDefault) -> Self {
+        value.0
     }
 }
 
@@ -1950,7 +2148,7 @@ pub enum Getattr3res {
     /// XDR `case NFS3_OK`.
     Nfs3Ok(Getattr3resok),
     /// XDR `default`.
-    Default(Nfsstat3),
+    Default(Getattr3resDefault),
 }
 
 impl ::xdrgen_runtime::__private_v1::XdrEncode for Getattr3res {
@@ -2000,9 +2198,42 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Getattr3res {
                         )?,
                     )
                 }
-                other => Self::Default(other),
+                other => Self::Default(Getattr3resDefault(other)),
             },
         )
+    }
+}
+
+/// The `status` of `GETATTR3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Getattr3resDefault(Nfsstat3);
+
+impl Getattr3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Getattr3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Getattr3resDefault> for Nfsstat3 {
+    fn from(value: Getattr3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -2306,7 +2537,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Setattr3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Setattr3resDefault(other),
                         value: <Setattr3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -2314,6 +2545,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Setattr3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `SETATTR3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Setattr3resDefault(Nfsstat3);
+
+impl Setattr3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Setattr3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Setattr3resDefault> for Nfsstat3 {
+    fn from(value: Setattr3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -2554,7 +2818,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Lookup3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Lookup3resDefault(other),
                         value: <Lookup3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -2562,6 +2826,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Lookup3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `LOOKUP3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Lookup3resDefault(Nfsstat3);
+
+impl Lookup3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Lookup3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Lookup3resDefault> for Nfsstat3 {
+    fn from(value: Lookup3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -2802,7 +3099,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Access3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Access3resDefault(other),
                         value: <Access3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -2810,6 +3107,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Access3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `ACCESS3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Access3resDefault(Nfsstat3);
+
+impl Access3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Access3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Access3resDefault> for Nfsstat3 {
+    fn from(value: Access3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -3050,7 +3380,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readlink3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Readlink3resDefault(other),
                         value: <Readlink3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -3058,6 +3388,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readlink3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `READLINK3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Readlink3resDefault(Nfsstat3);
+
+impl Readlink3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Readlink3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Readlink3resDefault> for Nfsstat3 {
+    fn from(value: Readlink3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -3316,7 +3679,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Read3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Read3resDefault(other),
                         value: <Read3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -3324,6 +3687,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Read3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `READ3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Read3resDefault(Nfsstat3);
+
+impl Read3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Read3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Read3resDefault> for Nfsstat3 {
+    fn from(value: Read3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -3687,7 +4083,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Write3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Write3resDefault(other),
                         value: <Write3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -3695,6 +4091,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Write3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `WRITE3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Write3resDefault(Nfsstat3);
+
+impl Write3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Write3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Write3resDefault> for Nfsstat3 {
+    fn from(value: Write3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -4115,7 +4544,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Create3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Create3resDefault(other),
                         value: <Create3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -4123,6 +4552,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Create3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `CREATE3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Create3resDefault(Nfsstat3);
+
+impl Create3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Create3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Create3resDefault> for Nfsstat3 {
+    fn from(value: Create3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -4362,7 +4824,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mkdir3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Mkdir3resDefault(other),
                         value: <Mkdir3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -4370,6 +4832,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mkdir3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `MKDIR3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Mkdir3resDefault(Nfsstat3);
+
+impl Mkdir3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Mkdir3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Mkdir3resDefault> for Nfsstat3 {
+    fn from(value: Mkdir3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -4672,7 +5167,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Symlink3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Symlink3resDefault(other),
                         value: <Symlink3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -4680,6 +5175,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Symlink3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `SYMLINK3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Symlink3resDefault(Nfsstat3);
+
+impl Symlink3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Symlink3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Symlink3resDefault> for Nfsstat3 {
+    fn from(value: Symlink3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -4758,7 +5286,7 @@ pub enum Mknoddata3 {
     /// XDR `case NF3FIFO`.
     Nf3fifo(Sattr3),
     /// XDR `default`.
-    Default(Ftype3),
+    Default(Mknoddata3Default),
 }
 
 impl ::xdrgen_runtime::__private_v1::XdrEncode for Mknoddata3 {
@@ -4848,9 +5376,44 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mknoddata3 {
                         <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
                     )
                 }
-                other => Self::Default(other),
+                other => Self::Default(Mknoddata3Default(other)),
             },
         )
+    }
+}
+
+/// The `type` of `mknoddata3` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Mknoddata3Default(Ftype3);
+
+impl Mknoddata3Default {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Ftype3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Ftype3::Nf3chr | Ftype3::Nf3blk | Ftype3::Nf3sock | Ftype3::Nf3fifo => {
+                ::core::option::Option::None
+            }
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Ftype3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Ftype3> for Mknoddata3Default {
+    /// The refused discriminant.
+    type Error = Ftype3;
+    fn try_from(discriminant: Ftype3) -> ::core::result::Result<Self, Ftype3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Mknoddata3Default> for Ftype3 {
+    fn from(value: Mknoddata3Default) -> Self {
+        value.0
     }
 }
 
@@ -5090,7 +5653,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mknod3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Mknod3resDefault(other),
                         value: <Mknod3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -5098,6 +5661,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mknod3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `MKNOD3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Mknod3resDefault(Nfsstat3);
+
+impl Mknod3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Mknod3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Mknod3resDefault> for Nfsstat3 {
+    fn from(value: Mknod3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -5318,7 +5914,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Remove3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Remove3resDefault(other),
                         value: <Remove3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -5326,6 +5922,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Remove3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `REMOVE3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Remove3resDefault(Nfsstat3);
+
+impl Remove3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Remove3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Remove3resDefault> for Nfsstat3 {
+    fn from(value: Remove3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -5546,7 +6175,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rmdir3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Rmdir3resDefault(other),
                         value: <Rmdir3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -5554,6 +6183,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rmdir3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `RMDIR3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Rmdir3resDefault(Nfsstat3);
+
+impl Rmdir3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Rmdir3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Rmdir3resDefault> for Nfsstat3 {
+    fn from(value: Rmdir3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -5793,7 +6455,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rename3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Rename3resDefault(other),
                         value: <Rename3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -5801,6 +6463,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rename3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `RENAME3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Rename3resDefault(Nfsstat3);
+
+impl Rename3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Rename3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Rename3resDefault> for Nfsstat3 {
+    fn from(value: Rename3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -6044,7 +6739,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Link3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Link3resDefault(other),
                         value: <Link3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -6052,6 +6747,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Link3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `LINK3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Link3resDefault(Nfsstat3);
+
+impl Link3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Link3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Link3resDefault> for Nfsstat3 {
+    fn from(value: Link3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -6540,7 +7268,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readdir3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Readdir3resDefault(other),
                         value: <Readdir3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -6548,6 +7276,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readdir3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `READDIR3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Readdir3resDefault(Nfsstat3);
+
+impl Readdir3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Readdir3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Readdir3resDefault> for Nfsstat3 {
+    fn from(value: Readdir3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -7076,7 +7837,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readdirplus3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Readdirplus3resDefault(other),
                         value: <Readdirplus3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -7084,6 +7845,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readdirplus3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `READDIRPLUS3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Readdirplus3resDefault(Nfsstat3);
+
+impl Readdirplus3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Readdirplus3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Readdirplus3resDefault> for Nfsstat3 {
+    fn from(value: Readdirplus3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -7364,7 +8158,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsstat3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Fsstat3resDefault(other),
                         value: <Fsstat3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -7372,6 +8166,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsstat3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `FSSTAT3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fsstat3resDefault(Nfsstat3);
+
+impl Fsstat3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Fsstat3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Fsstat3resDefault> for Nfsstat3 {
+    fn from(value: Fsstat3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -7678,7 +8505,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsinfo3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Fsinfo3resDefault(other),
                         value: <Fsinfo3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -7686,6 +8513,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsinfo3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `FSINFO3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fsinfo3resDefault(Nfsstat3);
+
+impl Fsinfo3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Fsinfo3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Fsinfo3resDefault> for Nfsstat3 {
+    fn from(value: Fsinfo3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -7959,7 +8819,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Pathconf3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Pathconf3resDefault(other),
                         value: <Pathconf3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,
@@ -7967,6 +8827,39 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Pathconf3res {
                 }
             },
         )
+    }
+}
+
+/// The `status` of `PATHCONF3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pathconf3resDefault(Nfsstat3);
+
+impl Pathconf3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Pathconf3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Pathconf3resDefault> for Nfsstat3 {
+    fn from(value: Pathconf3resDefault) -> Self {
+        value.0
     }
 }
 
@@ -8203,7 +9096,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Commit3res {
                 }
                 other => {
                     Self::Default {
-                        discriminant: other,
+                        discriminant: Commit3resDefault(other),
                         value: <Commit3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                             d,
                         )?,

@@ -404,7 +404,7 @@ pub enum Nlm4Testrply {
     /// XDR `case NLM4_DENIED`.
     Nlm4Denied(Nlm4Holder),
     /// XDR `default`.
-    Default(Nlm4Stats),
+    Default(Nlm4TestrplyDefault),
 }
 
 impl ::xdrgen_runtime::__private_v1::XdrEncode for Nlm4Testrply {
@@ -456,9 +456,42 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nlm4Testrply {
                         )?,
                     )
                 }
-                other => Self::Default(other),
+                other => Self::Default(Nlm4TestrplyDefault(other)),
             },
         )
+    }
+}
+
+/// The `stat` of `nlm4_testrply` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Nlm4TestrplyDefault(Nlm4Stats);
+
+impl Nlm4TestrplyDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nlm4Stats) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nlm4Stats::Nlm4Denied => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nlm4Stats {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nlm4Stats> for Nlm4TestrplyDefault {
+    /// The refused discriminant.
+    type Error = Nlm4Stats;
+    fn try_from(discriminant: Nlm4Stats) -> ::core::result::Result<Self, Nlm4Stats> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Nlm4TestrplyDefault> for Nlm4Stats {
+    fn from(value: Nlm4TestrplyDefault) -> Self {
+        value.0
     }
 }
 

@@ -866,7 +866,7 @@ pub enum AcceptedReplyData {
     /// XDR `case PROG_MISMATCH`.
     ProgMismatch(MismatchInfo),
     /// XDR `default`.
-    Default(AcceptStat),
+    Default(AcceptedReplyDataDefault),
 }
 
 impl ::xdrgen_runtime::__private_v1::XdrEncode for AcceptedReplyData {
@@ -922,9 +922,44 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for AcceptedReplyData {
                         )?,
                     )
                 }
-                other => Self::Default(other),
+                other => Self::Default(AcceptedReplyDataDefault(other)),
             },
         )
+    }
+}
+
+/// The `stat` of `accepted_reply_data` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AcceptedReplyDataDefault(AcceptStat);
+
+impl AcceptedReplyDataDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: AcceptStat) -> ::core::option::Option<Self> {
+        match discriminant {
+            AcceptStat::Success | AcceptStat::ProgMismatch => {
+                ::core::option::Option::None
+            }
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> AcceptStat {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<AcceptStat> for AcceptedReplyDataDefault {
+    /// The refused discriminant.
+    type Error = AcceptStat;
+    fn try_from(discriminant: AcceptStat) -> ::core::result::Result<Self, AcceptStat> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<AcceptedReplyDataDefault> for AcceptStat {
+    fn from(value: AcceptedReplyDataDefault) -> Self {
+        value.0
     }
 }
 

@@ -625,24 +625,33 @@ impl Gen<'_> {
                 None => quote!(#d #v),
             }
         });
-        let default_variant = u.default.as_ref().map(|dflt| {
-            let d = self.docs("default", &dflt.docs);
-            match &dflt.field {
-                Some(f) => {
-                    let ty = self.rust_ty(&f.ty);
-                    quote! {
-                        #d
-                        Default {
-                            /// The discriminant this value was decoded with.
-                            discriminant: #disc_ty,
-                            /// The arm's data.
-                            value: #ty,
+        let default_type = u
+            .default
+            .as_ref()
+            .map(|dflt| ident(&dflt.discriminant_type.rust));
+        let default_variant = u
+            .default
+            .as_ref()
+            .zip(default_type.as_ref())
+            .map(|(dflt, dt)| {
+                let d = self.docs("default", &dflt.docs);
+                match &dflt.field {
+                    Some(f) => {
+                        let ty = self.rust_ty(&f.ty);
+                        quote! {
+                            #d
+                            Default {
+                                /// The discriminant: a value no `case` lists.
+                                discriminant: #dt,
+                                /// The arm's data.
+                                value: #ty,
+                            }
                         }
                     }
+                    None => quote!(#d Default(#dt)),
                 }
-                None => quote!(#d Default(#disc_ty)),
-            }
-        });
+            });
+        let disc_size = Literal::usize_unsuffixed(u.discriminant_kind.wire_size());
 
         // Encoding the discriminant.
         let put_disc = |value: i128| -> TokenStream {
@@ -679,7 +688,7 @@ impl Gen<'_> {
             }
         });
         let enc_default = u.default.as_ref().map(|dflt| {
-            let disc = self.encode(&disc_field.ty, &Val::reference(quote!(discriminant)), xdr);
+            let disc = self.encode(&disc_field.ty, &Val::place(quote!(discriminant.0)), xdr);
             match &dflt.field {
                 Some(f) => {
                     let body = self.encode(&f.ty, &Val::reference(quote!(value)), &what(f));
@@ -693,27 +702,27 @@ impl Gen<'_> {
             match c.field {
                 Some(f) => match self.fixed_size(&f.ty) {
                     Some(n) => {
-                        let total = Literal::usize_unsuffixed(4 + n);
+                        let total = Literal::usize_unsuffixed(u.discriminant_kind.wire_size() + n);
                         quote!(Self::#v(_) => #total)
                     }
                     None => {
                         let l = self.len(&f.ty, &Val::reference(quote!(value)));
-                        quote!(Self::#v(value) => 4 + #l)
+                        quote!(Self::#v(value) => #disc_size + #l)
                     }
                 },
-                None => quote!(Self::#v => 4),
+                None => quote!(Self::#v => #disc_size),
             }
         });
         let len_default = u.default.as_ref().map(|dflt| match &dflt.field {
             Some(f) => {
                 let l = self.len(&f.ty, &Val::reference(quote!(value)));
                 if self.fixed_size(&f.ty).is_some() {
-                    quote!(Self::Default { .. } => 4 + #l)
+                    quote!(Self::Default { .. } => #disc_size + #l)
                 } else {
-                    quote!(Self::Default { value, .. } => 4 + #l)
+                    quote!(Self::Default { value, .. } => #disc_size + #l)
                 }
             }
-            None => quote!(Self::Default(_) => 4),
+            None => quote!(Self::Default(_) => #disc_size),
         });
 
         // Decoding: patterns on the discriminant's Rust value.
@@ -766,21 +775,24 @@ impl Gen<'_> {
         };
         let disc_value = match u.discriminant_kind {
             DiscriminantKind::Enum(_) => quote!(i64::from(i32::from(other))),
-            DiscriminantKind::Prim(Prim::Bool) => quote!(i64::from(other)),
+            DiscriminantKind::Prim(Prim::Hyper) => quote!(other),
+            // The error reports the same 64 bits, read as signed.
+            DiscriminantKind::Prim(Prim::UHyper) => quote!(i64::from_ne_bytes(other.to_ne_bytes())),
             DiscriminantKind::Prim(_) => quote!(i64::from(other)),
         };
-        let dec_default = match &u.default {
+        let dec_default = match (&u.default, &default_type) {
             // Every value has a case: the default arm can never be decoded.
-            Some(_) if covered => None,
-            Some(dflt) => Some(match &dflt.field {
+            (Some(_), _) if covered => None,
+            (Some(dflt), Some(dt)) => Some(match &dflt.field {
                 Some(f) => {
                     let dec = self.decode(&f.ty);
-                    quote!(other => Self::Default { discriminant: other, value: #dec })
+                    quote!(other => Self::Default { discriminant: #dt(other), value: #dec })
                 }
-                None => quote!(other => Self::Default(other)),
+                None => quote!(other => Self::Default(#dt(other))),
             }),
-            None if covered => None,
-            None => Some(quote! {
+            (Some(_), None) => None,
+            (None, _) if covered => None,
+            (None, _) => Some(quote! {
                 other => {
                     return ::core::result::Result::Err(#rt::DecodeError::InvalidDiscriminant {
                         at,
@@ -834,6 +846,10 @@ impl Gen<'_> {
                 enum_def.map(|(_, e)| e),
             )
         });
+        let default_type_item = u.default.as_ref().map(|dflt| {
+            let patterns: Vec<TokenStream> = cases.iter().map(|c| pattern(c.value)).collect();
+            self.union_default_type(t, u, dflt, &patterns, covered)
+        });
         quote! {
             #docs
             #derives
@@ -863,6 +879,120 @@ impl Gen<'_> {
             #decode_impl
 
             #random
+
+            #default_type_item
+        }
+    }
+
+    /// The type a `default` arm holds its discriminant in: a newtype whose
+    /// values exclude every `case` label, so that a value which would
+    /// encode as another arm (and then decode differently, or not at all)
+    /// cannot be built. Decoding builds it directly.
+    fn union_default_type(
+        &self,
+        t: &TypeDef,
+        u: &Union,
+        dflt: &crate::ir::DefaultArm,
+        case_patterns: &[TokenStream],
+        covered: bool,
+    ) -> TokenStream {
+        let rt = &self.rt;
+        let name = ident(&dflt.discriminant_type.rust);
+        let disc_ty = self.rust_ty(&u.discriminant.ty);
+        let doc = format!(
+            " The `{}` of `{}` values in the `default` arm: any value that no `case` lists.",
+            u.discriminant.name.xdr, t.name.xdr
+        );
+        let derives = &self.o.derives;
+        let check = if case_patterns.is_empty() {
+            quote!(::core::option::Option::Some(Self(discriminant)))
+        } else {
+            // Every value has a case: no value belongs to the default arm.
+            let rest =
+                (!covered).then(|| quote!(_ => ::core::option::Option::Some(Self(discriminant)),));
+            quote! {
+                match discriminant {
+                    #(#case_patterns)|* => ::core::option::Option::None,
+                    #rest
+                }
+            }
+        };
+        // Matching a bool, or all but one enum member, is intended here.
+        let allow = match u.discriminant_kind {
+            _ if case_patterns.is_empty() => None,
+            DiscriminantKind::Prim(Prim::Bool) => Some(quote!(#[allow(clippy::match_bool)])),
+            DiscriminantKind::Enum(_) => {
+                Some(quote!(#[allow(clippy::match_wildcard_for_single_variants)]))
+            }
+            DiscriminantKind::Prim(_) => None,
+        };
+        let serde = self.o.serde.then(|| {
+            let krate = format!("{}::serde", self.rt).replace(' ', "");
+            let message = format!(
+                "`{}` has its own `case` arm in union `{}`",
+                u.discriminant.name.xdr, t.name.xdr
+            );
+            let serde_attr = quote! {
+                #[derive(#rt::serde::Serialize)]
+                #[serde(crate = #krate, transparent)]
+            };
+            let deserialize = quote! {
+                impl<'de> #rt::serde::Deserialize<'de> for #name {
+                    fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                        let discriminant = <#disc_ty as #rt::serde::Deserialize<'de>>::deserialize(deserializer)?;
+                        Self::new(discriminant).ok_or_else(|| <D::Error as #rt::serde::de::Error>::custom(#message))
+                    }
+                }
+            };
+            (serde_attr, deserialize)
+        });
+        let (serde_attr, deserialize) = serde.unzip();
+        let arbitrary = self.o.arbitrary.then(|| {
+            quote! {
+                impl<'a> ::arbitrary::Arbitrary<'a> for #name {
+                    fn arbitrary(u: &mut ::arbitrary::Unstructured<'a>) -> ::arbitrary::Result<Self> {
+                        let discriminant = <#disc_ty as ::arbitrary::Arbitrary<'a>>::arbitrary(u)?;
+                        Self::new(discriminant).ok_or(::arbitrary::Error::IncorrectFormat)
+                    }
+                }
+            }
+        });
+        quote! {
+            #[doc = #doc]
+            #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord #(, #derives)*)]
+            #serde_attr
+            pub struct #name(#disc_ty);
+
+            impl #name {
+                /// `None` when `discriminant` has a `case` arm of its own.
+                #allow
+                pub const fn new(discriminant: #disc_ty) -> ::core::option::Option<Self> {
+                    #check
+                }
+
+                /// The discriminant.
+                pub const fn get(self) -> #disc_ty {
+                    self.0
+                }
+            }
+
+            impl ::core::convert::TryFrom<#disc_ty> for #name {
+                /// The refused discriminant.
+                type Error = #disc_ty;
+                fn try_from(discriminant: #disc_ty) -> ::core::result::Result<Self, #disc_ty> {
+                    Self::new(discriminant).ok_or(discriminant)
+                }
+            }
+
+            impl ::core::convert::From<#name> for #disc_ty {
+                fn from(value: #name) -> Self {
+                    value.0
+                }
+            }
+
+            #deserialize
+
+            #arbitrary
         }
     }
 
@@ -917,15 +1047,16 @@ impl Gen<'_> {
             _ => None,
         };
         if let (Some(dflt), Some(disc)) = (&u.default, free) {
+            let dt = ident(&dflt.discriminant_type.rust);
             choices.push(match &dflt.field {
                 Some(f) => {
                     let r = self.random(&f.ty);
                     (
-                        quote!(Self::Default { discriminant: #disc, value: #r }),
+                        quote!(Self::Default { discriminant: #dt(#disc), value: #r }),
                         has_box(&f.ty),
                     )
                 }
-                None => (quote!(Self::Default(#disc)), false),
+                None => (quote!(Self::Default(#dt(#disc))), false),
             });
         }
         if choices.is_empty() {
@@ -961,7 +1092,8 @@ impl Gen<'_> {
     pub(super) fn program(&self, p: &Program) -> TokenStream {
         let module = ident(&p.name.rust);
         let program_number = number(i128::from(p.number));
-        let docs = self.docs(&format!("program {} = {}", p.name.xdr, p.number), &p.docs);
+        let mut docs = self.docs(&format!("program {} = {}", p.name.xdr, p.number), &p.docs);
+        docs.extend(self.program_contents_doc(p));
         // Stubs sit in `program::version`: two levels down.
         self.depth.set(2);
         let stubs_wanted = !self.o.zero_copy;

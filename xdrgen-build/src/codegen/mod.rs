@@ -399,7 +399,7 @@ impl Gen<'_> {
                     )
                     .min()
                     .unwrap_or(0);
-                (None, 4 + arms)
+                (None, u.discriminant_kind.wire_size() + arms)
             }
             TypeKind::Extern => (None, 0),
         }

@@ -94,7 +94,12 @@ pub fn dump(m: &Module) -> String {
                 }
                 if let Some(d) = &u.default {
                     let field = arm_text(m, d.field.as_ref());
-                    let _ = writeln!(out, "  default -> {}: {field}", d.rust);
+                    let _ = writeln!(
+                        out,
+                        "  default -> {}({}): {field}",
+                        d.rust,
+                        named(&d.discriminant_type.xdr, &d.discriminant_type.rust)
+                    );
                 }
             }
         }

@@ -1133,12 +1133,10 @@ impl<'a> Lowerer<'a> {
             match current {
                 TypeSpec::Prim { prim, .. } => {
                     let prim = lower_prim(*prim);
+                    // rpcgen also accepts `hyper` and `unsigned hyper`
+                    // discriminants: they travel as 8 bytes.
                     return match prim {
-                        Prim::Float
-                        | Prim::Double
-                        | Prim::Quadruple
-                        | Prim::Hyper
-                        | Prim::UHyper => None,
+                        Prim::Float | Prim::Double | Prim::Quadruple => None,
                         p => Some(DiscriminantKind::Prim(p)),
                     };
                 }
@@ -1202,8 +1200,8 @@ impl<'a> Lowerer<'a> {
         let Some(kind) = self.discriminant_kind(disc_ty) else {
             self.diags.push(
                 Diagnostic::new(Code::Discriminant, "invalid union discriminant type")
-                    .primary(disc_ty.span(), "not `int`, `unsigned int`, `bool` or an enum")
-                    .note("RFC 4506 section 4.15: the discriminant is int, unsigned int or an enumerated type; rpcgen adds bool"),
+                    .primary(disc_ty.span(), "not an integer type, `bool` or an enum")
+                    .note("RFC 4506 section 4.15: the discriminant is int, unsigned int or an enumerated type; rpcgen adds bool, hyper and unsigned hyper"),
             );
             return None;
         };
@@ -1304,7 +1302,7 @@ impl<'a> Lowerer<'a> {
                 docs: doc_lines(&arm.docs),
             });
         }
-        let default = body.default.as_ref().and_then(|(_, m)| {
+        let default = body.default.as_ref().and_then(|(default_span, m)| {
             if let Decl::Named { name: id, .. } = &m.decl {
                 self.check_member_dup(&mut arm_names, id, "union arm");
             }
@@ -1312,9 +1310,15 @@ impl<'a> Lowerer<'a> {
             if matches!(m.decl, Decl::Named { .. }) && field.is_none() {
                 return None;
             }
+            let discriminant_type = format!("{name}_default");
             Some(DefaultArm {
                 field,
                 rust: "Default".to_string(),
+                discriminant_type: Name {
+                    rust: names::type_name(&discriminant_type),
+                    xdr: discriminant_type,
+                    span: *default_span,
+                },
                 docs: doc_lines(&m.docs),
             })
         });
@@ -1618,6 +1622,8 @@ fn check_names(module: &Module, diags: &mut Vec<Diagnostic>) {
                 }
                 if let Some(d) = &u.default {
                     ns.claim(&d.rust, "default", t.name.span, diags);
+                    let n = &d.discriminant_type;
+                    types.claim(&n.rust, &n.xdr, n.span, diags);
                 }
             }
             TypeKind::Alias { .. } | TypeKind::Extern => {}

@@ -376,6 +376,17 @@ pub enum DiscriminantKind {
     Enum(TypeId),
 }
 
+impl DiscriminantKind {
+    /// Bytes the discriminant takes on the wire: 8 for `hyper` and
+    /// `unsigned hyper`, 4 for everything else.
+    pub fn wire_size(self) -> usize {
+        match self {
+            DiscriminantKind::Prim(Prim::Hyper | Prim::UHyper) => 8,
+            DiscriminantKind::Prim(_) | DiscriminantKind::Enum(_) => 4,
+        }
+    }
+}
+
 /// A discriminated union.
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "json", derive(Serialize))]
@@ -434,6 +445,10 @@ pub struct DefaultArm {
     pub field: Option<Field>,
     /// The Rust variant name.
     pub rust: String,
+    /// The generated type holding the discriminant of a value in this arm
+    /// (`<union>_default`): it admits only values no `case` arm lists, so
+    /// a `default` value that would encode as another arm cannot be built.
+    pub discriminant_type: Name,
     /// Documentation lines.
     pub docs: Vec<String>,
 }
