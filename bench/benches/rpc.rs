@@ -156,13 +156,10 @@ mod real {
             .unwrap();
         let me = std::process::id();
         rt.block_on(async {
-            let rpc = xdrgen_runtime::rpc::Client::connect_tcp(
-                ("127.0.0.1", port),
-                ClientConfig::default(),
-            )
-            .await
-            .unwrap();
-            let client = v1::Client(rpc);
+            let server = xdrgen_runtime::rpc::Endpoint::Tcp(([127, 0, 0, 1], port).into());
+            let client = v1::Client::connect(server, ClientConfig::default())
+                .await
+                .unwrap();
             let warm_end = Instant::now() + s.warm_up;
             let end = warm_end + s.measure;
             let tasks: Vec<_> = (0..in_flight)

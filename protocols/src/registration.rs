@@ -5,13 +5,22 @@
 //! rpcbind records who registered a mapping and lets only that owner (or
 //! root) change it. It learns the caller's uid only over its Unix socket,
 //! so [`Rpcbind::local`] prefers that socket, as libtirpc does.
+//!
+//! Root may change any mapping, so [`Registration::register`] checks first:
+//! a mapping to another port where a server still answers belongs to
+//! another process and is left alone unless the caller asks to take it
+//! over with [`Registration::register_replacing`]. (rpcgen's servers call
+//! `pmap_unset` unconditionally and so silently steal it.)
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
-use xdrgen_runtime::rpc::{BlockingClient, Client, ClientConfig, RpcError};
+use xdrgen_runtime::rpc::{Client, ClientConfig, Endpoint, RpcError};
 
-use crate::portmap::{self, IPPROTO_TCP, IPPROTO_UDP, Mapping};
+pub use xdrgen_runtime::rpc::Protocol;
+
+use crate::portmap::{self, Mapping};
 
 /// rpcbind on this host: 127.0.0.1 port 111 (`PMAP_PORT`).
 pub const LOCAL_RPCBIND: SocketAddr =
@@ -44,44 +53,36 @@ impl Rpcbind {
     /// A blocking port mapper client (for code without an async runtime,
     /// or a `Drop` impl that must unregister).
     pub fn blocking(&self) -> Result<portmap::pmap_prog::pmap_vers::BlockingClient, RpcError> {
-        let rpc = match self {
-            Rpcbind::Tcp(addr) => BlockingClient::connect_tcp(addr, ClientConfig::default())?,
-            Rpcbind::Unix(path) => BlockingClient::connect_unix(path, ClientConfig::default())?,
-        };
-        Ok(portmap::pmap_prog::pmap_vers::BlockingClient(rpc))
+        portmap::pmap_prog::pmap_vers::BlockingClient::connect(
+            self.endpoint(),
+            ClientConfig::default(),
+        )
     }
 
     async fn port_mapper(&self) -> Result<portmap::pmap_prog::pmap_vers::Client, RpcError> {
-        let rpc = match self {
-            Rpcbind::Tcp(addr) => Client::connect_tcp(addr, ClientConfig::default()).await?,
-            Rpcbind::Unix(path) => Client::connect_unix(path, ClientConfig::default()).await?,
-        };
-        Ok(portmap::pmap_prog::pmap_vers::Client(rpc))
+        portmap::pmap_prog::pmap_vers::Client::connect(self.endpoint(), ClientConfig::default())
+            .await
+    }
+
+    fn endpoint(&self) -> Endpoint {
+        match self {
+            Rpcbind::Tcp(addr) => Endpoint::Tcp(*addr),
+            Rpcbind::Unix(path) => Endpoint::Unix(path.clone()),
+        }
+    }
+
+    /// The host the mapped ports are on.
+    fn host(&self) -> IpAddr {
+        match self {
+            Rpcbind::Tcp(addr) => addr.ip(),
+            Rpcbind::Unix(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        }
     }
 }
 
 impl From<SocketAddr> for Rpcbind {
     fn from(addr: SocketAddr) -> Self {
         Rpcbind::Tcp(addr)
-    }
-}
-
-/// A transport a program is registered for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Protocol {
-    /// TCP (`IPPROTO_TCP`, netid `tcp`).
-    Tcp,
-    /// UDP (`IPPROTO_UDP`, netid `udp`).
-    Udp,
-}
-
-impl Protocol {
-    /// The IP protocol number the port mapper uses.
-    pub fn number(self) -> u32 {
-        match self {
-            Protocol::Tcp => IPPROTO_TCP,
-            Protocol::Udp => IPPROTO_UDP,
-        }
     }
 }
 
@@ -97,16 +98,30 @@ pub enum RegistrationError {
         /// The refused mapping.
         mapping: Mapping,
     },
+    /// rpcbind maps the program version to another port where a server
+    /// answers: another process's registration, kept. Use
+    /// [`Registration::register_replacing`] to take it over.
+    Taken {
+        /// The mapping rpcbind holds.
+        existing: Mapping,
+    },
 }
 
 impl std::fmt::Display for RegistrationError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RegistrationError::Rpc(e) => write!(f, "rpcbind: {e}"),
+            // The RPC error is the source: it is not repeated here.
+            RegistrationError::Rpc(_) => f.write_str("cannot talk to rpcbind"),
             RegistrationError::Refused { mapping } => write!(
                 f,
                 "rpcbind refused to map program {} version {} protocol {} to port {}",
                 mapping.prog, mapping.vers, mapping.prot, mapping.port
+            ),
+            RegistrationError::Taken { existing } => write!(
+                f,
+                "program {} version {} protocol {} is already mapped to port {}, where \
+                 another server answers; not replacing it without `register_replacing`",
+                existing.prog, existing.vers, existing.prot, existing.port
             ),
         }
     }
@@ -116,7 +131,7 @@ impl std::error::Error for RegistrationError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             RegistrationError::Rpc(e) => Some(e),
-            RegistrationError::Refused { .. } => None,
+            RegistrationError::Refused { .. } | RegistrationError::Taken { .. } => None,
         }
     }
 }
@@ -138,15 +153,56 @@ pub struct Registration {
 }
 
 impl Registration {
-    /// Maps `program` `version` to each `(protocol, port)`, replacing what
-    /// an earlier run of the server left behind (as rpcgen's servers do
-    /// with `pmap_unset`).
+    /// Maps `program` `version` to each `(protocol, port)`. A mapping an
+    /// earlier run left behind (nothing answers NULL on its port) is
+    /// replaced; one to another port where a server answers is another
+    /// process's, and registering fails with [`RegistrationError::Taken`].
     pub async fn register(
         rpcbind: Rpcbind,
         program: u32,
         version: u32,
         ports: &[(Protocol, u16)],
     ) -> Result<Registration, RegistrationError> {
+        Self::register_with(rpcbind, program, version, ports, false).await
+    }
+
+    /// Maps `program` `version` to each `(protocol, port)`, replacing any
+    /// mapping rpcbind holds for them, even another live server's (as
+    /// rpcgen's servers do with `pmap_unset`).
+    pub async fn register_replacing(
+        rpcbind: Rpcbind,
+        program: u32,
+        version: u32,
+        ports: &[(Protocol, u16)],
+    ) -> Result<Registration, RegistrationError> {
+        Self::register_with(rpcbind, program, version, ports, true).await
+    }
+
+    async fn register_with(
+        rpcbind: Rpcbind,
+        program: u32,
+        version: u32,
+        ports: &[(Protocol, u16)],
+        replace: bool,
+    ) -> Result<Registration, RegistrationError> {
+        if !replace {
+            for &(protocol, port) in ports {
+                let existing = get_port(&rpcbind, program, version, protocol).await?;
+                if let Some(existing) = existing.filter(|&p| p != port) {
+                    let addr = SocketAddr::new(rpcbind.host(), existing);
+                    if answers_null(protocol.endpoint(addr), program, version).await {
+                        return Err(RegistrationError::Taken {
+                            existing: Mapping {
+                                prog: program,
+                                vers: version,
+                                prot: protocol.number(),
+                                port: u32::from(existing),
+                            },
+                        });
+                    }
+                }
+            }
+        }
         let pmap = rpcbind.port_mapper().await?;
         let stale = Mapping {
             prog: program,
@@ -187,6 +243,20 @@ impl Registration {
         };
         pmap.pmapproc_unset(&mapping).await?;
         Ok(())
+    }
+}
+
+/// Whether a server of `program` `version` answers NULL at `endpoint`
+/// within a second.
+async fn answers_null(endpoint: Endpoint, program: u32, version: u32) -> bool {
+    let config = ClientConfig {
+        timeout: Duration::from_secs(1),
+        retransmit: Duration::from_millis(250),
+        ..ClientConfig::default()
+    };
+    match Client::connect(endpoint, config).await {
+        Ok(client) => client.call::<_, ()>(program, version, 0, &()).await.is_ok(),
+        Err(_) => false,
     }
 }
 

@@ -213,7 +213,10 @@ pub mod __private_v1 {
     };
     pub use crate::libvirt::{ProcedureInfo as LibvirtProcedureInfo, RemoteError};
     #[cfg(feature = "std")]
-    pub use crate::rpc::{BlockingClient as RpcBlockingClient, RpcError};
+    pub use crate::rpc::{
+        BlockingClient as RpcBlockingClient, ClientConfig as RpcClientConfig,
+        Endpoint as RpcEndpoint, Protocol as RpcProtocol, RpcError,
+    };
     #[cfg(feature = "tokio")]
     pub use crate::rpc::{
         CallContext, Client as RpcClient, Dispatch, DispatchFuture, EncodedResults, Fault,

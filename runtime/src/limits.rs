@@ -26,6 +26,12 @@ pub struct Limits {
     /// Accept any non-zero `bool` word as true (libtirpc's `xdr_bool`
     /// does). Default false: only 0 and 1.
     pub lenient_bool: bool,
+    /// Refuse RPC results and arguments followed by bytes their type does
+    /// not account for. Default false: like libtirpc's `clnt_call` and
+    /// `svc_getargs`, the extra bytes are skipped (and reported as a
+    /// `tracing` event). [`XdrDecode::from_xdr_with`](crate::XdrDecode::from_xdr_with)
+    /// always refuses them: it decodes a whole message, not an RPC body.
+    pub reject_trailing_bytes: bool,
 }
 
 impl Default for Limits {
@@ -37,6 +43,7 @@ impl Default for Limits {
             max_alloc_bytes: 256 << 20,
             lenient_padding: false,
             lenient_bool: false,
+            reject_trailing_bytes: false,
         }
     }
 }
@@ -61,6 +68,14 @@ impl Limits {
     pub fn lenient(mut self) -> Limits {
         self.lenient_padding = true;
         self.lenient_bool = true;
+        self
+    }
+
+    /// Refuses what C peers get away with: RPC bodies with trailing bytes
+    /// (see [`Limits::reject_trailing_bytes`]). Other limits stay as they are.
+    #[must_use]
+    pub fn strict(mut self) -> Limits {
+        self.reject_trailing_bytes = true;
         self
     }
 }

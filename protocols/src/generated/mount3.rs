@@ -315,7 +315,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Mountres3 {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default(discriminant) => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
             }
         }
         ::core::result::Result::Ok(())
@@ -914,6 +914,8 @@ impl ::core::fmt::Debug for Exportnode {
 }
 
 /// XDR `program MOUNT_PROGRAM = 100005`.
+///
+/// Version modules: `mount_v3` (MOUNT_V3 = 3). Each holds `VERSION`, the `Procedure` enum, `Client` and `BlockingClient` (open one with `connect` or `connect_rpcbind`), and the `Service` trait and its `Dispatcher` for the runtime's server.
 pub mod mount_program {
     /// The program number.
     pub const PROGRAM: u32 = 100_005;
@@ -982,6 +984,34 @@ pub mod mount_program {
         #[derive(Clone)]
         pub struct Client(pub ::xdrgen_runtime::__private_v1::RpcClient);
         impl Client {
+            /// Connects to a server of MOUNT_V3 at `endpoint`.
+            pub async fn connect(
+                endpoint: ::xdrgen_runtime::__private_v1::RpcEndpoint,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect(
+                        endpoint,
+                        config,
+                    )
+                    .await?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
+            /// Asks the port mapper on `host` where MOUNT_V3 listens over `protocol`, then connects there.
+            pub async fn connect_rpcbind(
+                host: &str,
+                protocol: ::xdrgen_runtime::__private_v1::RpcProtocol,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect_rpcbind(
+                        host,
+                        protocol,
+                        super::PROGRAM,
+                        VERSION,
+                        config,
+                    )
+                    .await?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
             /// XDR `procedure MOUNTPROC3_NULL = 0`.
             pub async fn mountproc3_null(
                 &self,
@@ -1049,6 +1079,32 @@ pub mod mount_program {
         /// A blocking client of MOUNT_V3: one method per procedure.
         pub struct BlockingClient(pub ::xdrgen_runtime::__private_v1::RpcBlockingClient);
         impl BlockingClient {
+            /// Connects to a server of MOUNT_V3 at `endpoint`.
+            pub fn connect(
+                endpoint: ::xdrgen_runtime::__private_v1::RpcEndpoint,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcBlockingClient::connect(
+                    endpoint,
+                    config,
+                )?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
+            /// Asks the port mapper on `host` where MOUNT_V3 listens over `protocol`, then connects there.
+            pub fn connect_rpcbind(
+                host: &str,
+                protocol: ::xdrgen_runtime::__private_v1::RpcProtocol,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcBlockingClient::connect_rpcbind(
+                    host,
+                    protocol,
+                    super::PROGRAM,
+                    VERSION,
+                    config,
+                )?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
             /// XDR `procedure MOUNTPROC3_NULL = 0`.
             pub fn mountproc3_null(
                 &mut self,

@@ -1349,7 +1349,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for SetMode3 {
                 ::xdrgen_runtime::__private_v1::put_u32(out, *value);
             }
             Self::Default(discriminant) => {
-                ::xdrgen_runtime::__private_v1::put_bool(out, *discriminant);
+                ::xdrgen_runtime::__private_v1::put_bool(out, discriminant.0);
             }
         }
         ::core::result::Result::Ok(())
@@ -1446,7 +1446,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for SetUid3 {
                 ::xdrgen_runtime::__private_v1::put_u32(out, *value);
             }
             Self::Default(discriminant) => {
-                ::xdrgen_runtime::__private_v1::put_bool(out, *discriminant);
+                ::xdrgen_runtime::__private_v1::put_bool(out, discriminant.0);
             }
         }
         ::core::result::Result::Ok(())
@@ -1543,7 +1543,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for SetGid3 {
                 ::xdrgen_runtime::__private_v1::put_u32(out, *value);
             }
             Self::Default(discriminant) => {
-                ::xdrgen_runtime::__private_v1::put_bool(out, *discriminant);
+                ::xdrgen_runtime::__private_v1::put_bool(out, discriminant.0);
             }
         }
         ::core::result::Result::Ok(())
@@ -1640,7 +1640,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for SetSize3 {
                 ::xdrgen_runtime::__private_v1::put_u64(out, *value);
             }
             Self::Default(discriminant) => {
-                ::xdrgen_runtime::__private_v1::put_bool(out, *discriminant);
+                ::xdrgen_runtime::__private_v1::put_bool(out, discriminant.0);
             }
         }
         ::core::result::Result::Ok(())
@@ -1737,7 +1737,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for SetAtime {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default(discriminant) => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
             }
         }
         ::core::result::Result::Ok(())
@@ -1843,7 +1843,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for SetMtime {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default(discriminant) => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
             }
         }
         ::core::result::Result::Ok(())
@@ -2172,7 +2172,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Getattr3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default(discriminant) => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
             }
         }
         ::core::result::Result::Ok(())
@@ -2476,8 +2476,8 @@ pub enum Setattr3res {
     Nfs3Ok(Setattr3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Setattr3resDefault,
         /// The arm's data.
         value: Setattr3resfail,
     },
@@ -2508,7 +2508,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Setattr3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -2757,8 +2757,8 @@ pub enum Lookup3res {
     Nfs3Ok(Lookup3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Lookup3resDefault,
         /// The arm's data.
         value: Lookup3resfail,
     },
@@ -2789,7 +2789,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Lookup3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -3038,8 +3038,8 @@ pub enum Access3res {
     Nfs3Ok(Access3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Access3resDefault,
         /// The arm's data.
         value: Access3resfail,
     },
@@ -3070,7 +3070,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Access3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -3319,8 +3319,8 @@ pub enum Readlink3res {
     Nfs3Ok(Readlink3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Readlink3resDefault,
         /// The arm's data.
         value: Readlink3resfail,
     },
@@ -3351,7 +3351,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Readlink3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -3618,8 +3618,8 @@ pub enum Read3res {
     Nfs3Ok(Read3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Read3resDefault,
         /// The arm's data.
         value: Read3resfail,
     },
@@ -3650,7 +3650,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Read3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -4022,8 +4022,8 @@ pub enum Write3res {
     Nfs3Ok(Write3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Write3resDefault,
         /// The arm's data.
         value: Write3resfail,
     },
@@ -4054,7 +4054,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Write3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -4483,8 +4483,8 @@ pub enum Create3res {
     Nfs3Ok(Create3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Create3resDefault,
         /// The arm's data.
         value: Create3resfail,
     },
@@ -4515,7 +4515,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Create3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -4763,8 +4763,8 @@ pub enum Mkdir3res {
     Nfs3Ok(Mkdir3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Mkdir3resDefault,
         /// The arm's data.
         value: Mkdir3resfail,
     },
@@ -4795,7 +4795,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Mkdir3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -5106,8 +5106,8 @@ pub enum Symlink3res {
     Nfs3Ok(Symlink3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Symlink3resDefault,
         /// The arm's data.
         value: Symlink3resfail,
     },
@@ -5138,7 +5138,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Symlink3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -5333,7 +5333,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Mknoddata3 {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default(discriminant) => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
             }
         }
         ::core::result::Result::Ok(())
@@ -5592,8 +5592,8 @@ pub enum Mknod3res {
     Nfs3Ok(Mknod3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Mknod3resDefault,
         /// The arm's data.
         value: Mknod3resfail,
     },
@@ -5624,7 +5624,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Mknod3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -5853,8 +5853,8 @@ pub enum Remove3res {
     Nfs3Ok(Remove3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Remove3resDefault,
         /// The arm's data.
         value: Remove3resfail,
     },
@@ -5885,7 +5885,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Remove3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -6114,8 +6114,8 @@ pub enum Rmdir3res {
     Nfs3Ok(Rmdir3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Rmdir3resDefault,
         /// The arm's data.
         value: Rmdir3resfail,
     },
@@ -6146,7 +6146,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Rmdir3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -6394,8 +6394,8 @@ pub enum Rename3res {
     Nfs3Ok(Rename3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Rename3resDefault,
         /// The arm's data.
         value: Rename3resfail,
     },
@@ -6426,7 +6426,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Rename3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -6678,8 +6678,8 @@ pub enum Link3res {
     Nfs3Ok(Link3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Link3resDefault,
         /// The arm's data.
         value: Link3resfail,
     },
@@ -6710,7 +6710,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Link3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -7207,8 +7207,8 @@ pub enum Readdir3res {
     Nfs3Ok(Readdir3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Readdir3resDefault,
         /// The arm's data.
         value: Readdir3resfail,
     },
@@ -7239,7 +7239,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Readdir3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -7776,8 +7776,8 @@ pub enum Readdirplus3res {
     Nfs3Ok(Readdirplus3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Readdirplus3resDefault,
         /// The arm's data.
         value: Readdirplus3resfail,
     },
@@ -7808,7 +7808,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Readdirplus3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -8097,8 +8097,8 @@ pub enum Fsstat3res {
     Nfs3Ok(Fsstat3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Fsstat3resDefault,
         /// The arm's data.
         value: Fsstat3resfail,
     },
@@ -8129,7 +8129,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Fsstat3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -8444,8 +8444,8 @@ pub enum Fsinfo3res {
     Nfs3Ok(Fsinfo3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Fsinfo3resDefault,
         /// The arm's data.
         value: Fsinfo3resfail,
     },
@@ -8476,7 +8476,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Fsinfo3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -8758,8 +8758,8 @@ pub enum Pathconf3res {
     Nfs3Ok(Pathconf3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Pathconf3resDefault,
         /// The arm's data.
         value: Pathconf3resfail,
     },
@@ -8790,7 +8790,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Pathconf3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -9035,8 +9035,8 @@ pub enum Commit3res {
     Nfs3Ok(Commit3resok),
     /// XDR `default`.
     Default {
-        /// The discriminant this value was decoded with.
-        discriminant: Nfsstat3,
+        /// The discriminant: a value no `case` lists.
+        discriminant: Commit3resDefault,
         /// The arm's data.
         value: Commit3resfail,
     },
@@ -9067,7 +9067,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Commit3res {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default { discriminant, value } => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
         }
@@ -9107,7 +9107,42 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Commit3res {
     }
 }
 
+/// The `status` of `COMMIT3res` values in the `default` arm: any value that no `case` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Commit3resDefault(Nfsstat3);
+
+impl Commit3resDefault {
+    /// `None` when `discriminant` has a `case` arm of its own.
+    #[allow(clippy::match_wildcard_for_single_variants)]
+    pub const fn new(discriminant: Nfsstat3) -> ::core::option::Option<Self> {
+        match discriminant {
+            Nfsstat3::Nfs3Ok => ::core::option::Option::None,
+            _ => ::core::option::Option::Some(Self(discriminant)),
+        }
+    }
+    /// The discriminant.
+    pub const fn get(self) -> Nfsstat3 {
+        self.0
+    }
+}
+
+impl ::core::convert::TryFrom<Nfsstat3> for Commit3resDefault {
+    /// The refused discriminant.
+    type Error = Nfsstat3;
+    fn try_from(discriminant: Nfsstat3) -> ::core::result::Result<Self, Nfsstat3> {
+        Self::new(discriminant).ok_or(discriminant)
+    }
+}
+
+impl ::core::convert::From<Commit3resDefault> for Nfsstat3 {
+    fn from(value: Commit3resDefault) -> Self {
+        value.0
+    }
+}
+
 /// XDR `program NFS_PROGRAM = 100003`.
+///
+/// Version modules: `nfs_v3` (NFS_V3 = 3). Each holds `VERSION`, the `Procedure` enum, `Client` and `BlockingClient` (open one with `connect` or `connect_rpcbind`), and the `Service` trait and its `Dispatcher` for the runtime's server.
 pub mod nfs_program {
     /// The program number.
     pub const PROGRAM: u32 = 100_003;
@@ -9256,6 +9291,34 @@ pub mod nfs_program {
         #[derive(Clone)]
         pub struct Client(pub ::xdrgen_runtime::__private_v1::RpcClient);
         impl Client {
+            /// Connects to a server of NFS_V3 at `endpoint`.
+            pub async fn connect(
+                endpoint: ::xdrgen_runtime::__private_v1::RpcEndpoint,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect(
+                        endpoint,
+                        config,
+                    )
+                    .await?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
+            /// Asks the port mapper on `host` where NFS_V3 listens over `protocol`, then connects there.
+            pub async fn connect_rpcbind(
+                host: &str,
+                protocol: ::xdrgen_runtime::__private_v1::RpcProtocol,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect_rpcbind(
+                        host,
+                        protocol,
+                        super::PROGRAM,
+                        VERSION,
+                        config,
+                    )
+                    .await?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
             /// XDR `procedure NFSPROC3_NULL = 0`.
             pub async fn nfsproc3_null(
                 &self,
@@ -9569,6 +9632,32 @@ pub mod nfs_program {
         /// A blocking client of NFS_V3: one method per procedure.
         pub struct BlockingClient(pub ::xdrgen_runtime::__private_v1::RpcBlockingClient);
         impl BlockingClient {
+            /// Connects to a server of NFS_V3 at `endpoint`.
+            pub fn connect(
+                endpoint: ::xdrgen_runtime::__private_v1::RpcEndpoint,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcBlockingClient::connect(
+                    endpoint,
+                    config,
+                )?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
+            /// Asks the port mapper on `host` where NFS_V3 listens over `protocol`, then connects there.
+            pub fn connect_rpcbind(
+                host: &str,
+                protocol: ::xdrgen_runtime::__private_v1::RpcProtocol,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcBlockingClient::connect_rpcbind(
+                    host,
+                    protocol,
+                    super::PROGRAM,
+                    VERSION,
+                    config,
+                )?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
             /// XDR `procedure NFSPROC3_NULL = 0`.
             pub fn nfsproc3_null(
                 &mut self,

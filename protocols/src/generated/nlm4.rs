@@ -430,7 +430,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Nlm4Testrply {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default(discriminant) => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
             }
         }
         ::core::result::Result::Ok(())
@@ -1397,6 +1397,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nlm4Notify {
 /// RPC reply (RFC 1813 section 6.2).  No procedures 16 to 19 are
 /// defined.
 /// ```
+///
+/// Version modules: `nlm4_vers` (NLM4_VERS = 4). Each holds `VERSION`, the `Procedure` enum, `Client` and `BlockingClient` (open one with `connect` or `connect_rpcbind`), and the `Service` trait and its `Dispatcher` for the runtime's server.
 pub mod nlm_prog {
     /// The program number.
     pub const PROGRAM: u32 = 100_021;
@@ -1535,6 +1537,34 @@ pub mod nlm_prog {
         #[derive(Clone)]
         pub struct Client(pub ::xdrgen_runtime::__private_v1::RpcClient);
         impl Client {
+            /// Connects to a server of NLM4_VERS at `endpoint`.
+            pub async fn connect(
+                endpoint: ::xdrgen_runtime::__private_v1::RpcEndpoint,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect(
+                        endpoint,
+                        config,
+                    )
+                    .await?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
+            /// Asks the port mapper on `host` where NLM4_VERS listens over `protocol`, then connects there.
+            pub async fn connect_rpcbind(
+                host: &str,
+                protocol: ::xdrgen_runtime::__private_v1::RpcProtocol,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect_rpcbind(
+                        host,
+                        protocol,
+                        super::PROGRAM,
+                        VERSION,
+                        config,
+                    )
+                    .await?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
             /// XDR `procedure NLMPROC4_NULL = 0`.
             pub async fn nlmproc4_null(
                 &self,
@@ -1727,6 +1757,32 @@ pub mod nlm_prog {
         /// A blocking client of NLM4_VERS: one method per procedure.
         pub struct BlockingClient(pub ::xdrgen_runtime::__private_v1::RpcBlockingClient);
         impl BlockingClient {
+            /// Connects to a server of NLM4_VERS at `endpoint`.
+            pub fn connect(
+                endpoint: ::xdrgen_runtime::__private_v1::RpcEndpoint,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcBlockingClient::connect(
+                    endpoint,
+                    config,
+                )?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
+            /// Asks the port mapper on `host` where NLM4_VERS listens over `protocol`, then connects there.
+            pub fn connect_rpcbind(
+                host: &str,
+                protocol: ::xdrgen_runtime::__private_v1::RpcProtocol,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcBlockingClient::connect_rpcbind(
+                    host,
+                    protocol,
+                    super::PROGRAM,
+                    VERSION,
+                    config,
+                )?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
             /// XDR `procedure NLMPROC4_NULL = 0`.
             pub fn nlmproc4_null(
                 &mut self,

@@ -569,6 +569,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Status {
 }
 
 /// XDR `program SM_PROG = 100024`.
+///
+/// Version modules: `sm_vers` (SM_VERS = 1). Each holds `VERSION`, the `Procedure` enum, `Client` and `BlockingClient` (open one with `connect` or `connect_rpcbind`), and the `Service` trait and its `Dispatcher` for the runtime's server.
 pub mod sm_prog {
     /// The program number.
     pub const PROGRAM: u32 = 100_024;
@@ -646,6 +648,34 @@ pub mod sm_prog {
         #[derive(Clone)]
         pub struct Client(pub ::xdrgen_runtime::__private_v1::RpcClient);
         impl Client {
+            /// Connects to a server of SM_VERS at `endpoint`.
+            pub async fn connect(
+                endpoint: ::xdrgen_runtime::__private_v1::RpcEndpoint,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect(
+                        endpoint,
+                        config,
+                    )
+                    .await?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
+            /// Asks the port mapper on `host` where SM_VERS listens over `protocol`, then connects there.
+            pub async fn connect_rpcbind(
+                host: &str,
+                protocol: ::xdrgen_runtime::__private_v1::RpcProtocol,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect_rpcbind(
+                        host,
+                        protocol,
+                        super::PROGRAM,
+                        VERSION,
+                        config,
+                    )
+                    .await?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
             /// XDR `procedure SM_NULL = 0`.
             pub async fn sm_null(
                 &self,
@@ -721,6 +751,32 @@ pub mod sm_prog {
         /// A blocking client of SM_VERS: one method per procedure.
         pub struct BlockingClient(pub ::xdrgen_runtime::__private_v1::RpcBlockingClient);
         impl BlockingClient {
+            /// Connects to a server of SM_VERS at `endpoint`.
+            pub fn connect(
+                endpoint: ::xdrgen_runtime::__private_v1::RpcEndpoint,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcBlockingClient::connect(
+                    endpoint,
+                    config,
+                )?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
+            /// Asks the port mapper on `host` where SM_VERS listens over `protocol`, then connects there.
+            pub fn connect_rpcbind(
+                host: &str,
+                protocol: ::xdrgen_runtime::__private_v1::RpcProtocol,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcBlockingClient::connect_rpcbind(
+                    host,
+                    protocol,
+                    super::PROGRAM,
+                    VERSION,
+                    config,
+                )?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
             /// XDR `procedure SM_NULL = 0`.
             pub fn sm_null(
                 &mut self,

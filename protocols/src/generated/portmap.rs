@@ -343,6 +343,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for CallResult {
 }
 
 /// XDR `program PMAP_PROG = 100000`.
+///
+/// Version modules: `pmap_vers` (PMAP_VERS = 2). Each holds `VERSION`, the `Procedure` enum, `Client` and `BlockingClient` (open one with `connect` or `connect_rpcbind`), and the `Service` trait and its `Dispatcher` for the runtime's server.
 pub mod pmap_prog {
     /// The program number.
     pub const PROGRAM: u32 = 100_000;
@@ -411,6 +413,34 @@ pub mod pmap_prog {
         #[derive(Clone)]
         pub struct Client(pub ::xdrgen_runtime::__private_v1::RpcClient);
         impl Client {
+            /// Connects to a server of PMAP_VERS at `endpoint`.
+            pub async fn connect(
+                endpoint: ::xdrgen_runtime::__private_v1::RpcEndpoint,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect(
+                        endpoint,
+                        config,
+                    )
+                    .await?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
+            /// Asks the port mapper on `host` where PMAP_VERS listens over `protocol`, then connects there.
+            pub async fn connect_rpcbind(
+                host: &str,
+                protocol: ::xdrgen_runtime::__private_v1::RpcProtocol,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect_rpcbind(
+                        host,
+                        protocol,
+                        super::PROGRAM,
+                        VERSION,
+                        config,
+                    )
+                    .await?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
             /// XDR `procedure PMAPPROC_NULL = 0`.
             pub async fn pmapproc_null(
                 &self,
@@ -469,6 +499,32 @@ pub mod pmap_prog {
         /// A blocking client of PMAP_VERS: one method per procedure.
         pub struct BlockingClient(pub ::xdrgen_runtime::__private_v1::RpcBlockingClient);
         impl BlockingClient {
+            /// Connects to a server of PMAP_VERS at `endpoint`.
+            pub fn connect(
+                endpoint: ::xdrgen_runtime::__private_v1::RpcEndpoint,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcBlockingClient::connect(
+                    endpoint,
+                    config,
+                )?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
+            /// Asks the port mapper on `host` where PMAP_VERS listens over `protocol`, then connects there.
+            pub fn connect_rpcbind(
+                host: &str,
+                protocol: ::xdrgen_runtime::__private_v1::RpcProtocol,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcBlockingClient::connect_rpcbind(
+                    host,
+                    protocol,
+                    super::PROGRAM,
+                    VERSION,
+                    config,
+                )?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
             /// XDR `procedure PMAPPROC_NULL = 0`.
             pub fn pmapproc_null(
                 &mut self,

@@ -895,7 +895,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for AcceptedReplyData {
                 ::xdrgen_runtime::__private_v1::XdrEncode::encode(value, out)?;
             }
             Self::Default(discriminant) => {
-                ::xdrgen_runtime::__private_v1::XdrEncode::encode(discriminant, out)?;
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&discriminant.0, out)?;
             }
         }
         ::core::result::Result::Ok(())

@@ -1339,6 +1339,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Netbuf {
 }
 
 /// XDR `program RPCBPROG = 100000`.
+///
+/// Version modules: `rpcbvers` (RPCBVERS = 3), `rpcbvers4` (RPCBVERS4 = 4). Each holds `VERSION`, the `Procedure` enum, `Client` and `BlockingClient` (open one with `connect` or `connect_rpcbind`), and the `Service` trait and its `Dispatcher` for the runtime's server.
 pub mod rpcbprog {
     /// The program number.
     pub const PROGRAM: u32 = 100_000;
@@ -1422,6 +1424,34 @@ pub mod rpcbprog {
         #[derive(Clone)]
         pub struct Client(pub ::xdrgen_runtime::__private_v1::RpcClient);
         impl Client {
+            /// Connects to a server of RPCBVERS at `endpoint`.
+            pub async fn connect(
+                endpoint: ::xdrgen_runtime::__private_v1::RpcEndpoint,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect(
+                        endpoint,
+                        config,
+                    )
+                    .await?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
+            /// Asks the port mapper on `host` where RPCBVERS listens over `protocol`, then connects there.
+            pub async fn connect_rpcbind(
+                host: &str,
+                protocol: ::xdrgen_runtime::__private_v1::RpcProtocol,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect_rpcbind(
+                        host,
+                        protocol,
+                        super::PROGRAM,
+                        VERSION,
+                        config,
+                    )
+                    .await?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
             /// XDR `procedure RPCBPROC_NULL = 0`.
             pub async fn rpcbproc_null(
                 &self,
@@ -1523,6 +1553,32 @@ pub mod rpcbprog {
         /// A blocking client of RPCBVERS: one method per procedure.
         pub struct BlockingClient(pub ::xdrgen_runtime::__private_v1::RpcBlockingClient);
         impl BlockingClient {
+            /// Connects to a server of RPCBVERS at `endpoint`.
+            pub fn connect(
+                endpoint: ::xdrgen_runtime::__private_v1::RpcEndpoint,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcBlockingClient::connect(
+                    endpoint,
+                    config,
+                )?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
+            /// Asks the port mapper on `host` where RPCBVERS listens over `protocol`, then connects there.
+            pub fn connect_rpcbind(
+                host: &str,
+                protocol: ::xdrgen_runtime::__private_v1::RpcProtocol,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcBlockingClient::connect_rpcbind(
+                    host,
+                    protocol,
+                    super::PROGRAM,
+                    VERSION,
+                    config,
+                )?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
             /// XDR `procedure RPCBPROC_NULL = 0`.
             pub fn rpcbproc_null(
                 &mut self,
@@ -2100,6 +2156,34 @@ pub mod rpcbprog {
         #[derive(Clone)]
         pub struct Client(pub ::xdrgen_runtime::__private_v1::RpcClient);
         impl Client {
+            /// Connects to a server of RPCBVERS4 at `endpoint`.
+            pub async fn connect(
+                endpoint: ::xdrgen_runtime::__private_v1::RpcEndpoint,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect(
+                        endpoint,
+                        config,
+                    )
+                    .await?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
+            /// Asks the port mapper on `host` where RPCBVERS4 listens over `protocol`, then connects there.
+            pub async fn connect_rpcbind(
+                host: &str,
+                protocol: ::xdrgen_runtime::__private_v1::RpcProtocol,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect_rpcbind(
+                        host,
+                        protocol,
+                        super::PROGRAM,
+                        VERSION,
+                        config,
+                    )
+                    .await?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
             /// XDR `procedure RPCBPROC_NULL = 0`.
             pub async fn rpcbproc_null(
                 &self,
@@ -2264,6 +2348,32 @@ pub mod rpcbprog {
         /// A blocking client of RPCBVERS4: one method per procedure.
         pub struct BlockingClient(pub ::xdrgen_runtime::__private_v1::RpcBlockingClient);
         impl BlockingClient {
+            /// Connects to a server of RPCBVERS4 at `endpoint`.
+            pub fn connect(
+                endpoint: ::xdrgen_runtime::__private_v1::RpcEndpoint,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcBlockingClient::connect(
+                    endpoint,
+                    config,
+                )?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
+            /// Asks the port mapper on `host` where RPCBVERS4 listens over `protocol`, then connects there.
+            pub fn connect_rpcbind(
+                host: &str,
+                protocol: ::xdrgen_runtime::__private_v1::RpcProtocol,
+                config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
+                let rpc = ::xdrgen_runtime::__private_v1::RpcBlockingClient::connect_rpcbind(
+                    host,
+                    protocol,
+                    super::PROGRAM,
+                    VERSION,
+                    config,
+                )?;
+                ::core::result::Result::Ok(Self(rpc))
+            }
             /// XDR `procedure RPCBPROC_NULL = 0`.
             pub fn rpcbproc_null(
                 &mut self,

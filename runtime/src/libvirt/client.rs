@@ -78,11 +78,12 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Io(e) => write!(f, "libvirt transport error: {e}"),
-            Error::Remote(e) => write!(f, "libvirt error: {e}"),
-            Error::Encode(e) => write!(f, "cannot encode the arguments: {e}"),
-            Error::Decode(e) => write!(f, "cannot decode the reply: {e}"),
-            Error::Packet(e) => write!(f, "bad packet from the daemon: {e}"),
+            // The inner error is the source: it is not repeated here.
+            Error::Io(_) => f.write_str("libvirt transport error"),
+            Error::Remote(_) => f.write_str("the libvirt daemon answered with an error"),
+            Error::Encode(_) => f.write_str("cannot encode the arguments"),
+            Error::Decode(_) => f.write_str("cannot decode the reply"),
+            Error::Packet(_) => f.write_str("bad packet from the daemon"),
             Error::Timeout => f.write_str("libvirt call timed out"),
             Error::Closed => f.write_str("libvirt connection closed"),
         }

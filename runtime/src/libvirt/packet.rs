@@ -148,14 +148,23 @@ impl fmt::Display for PacketError {
             ),
             PacketError::UnknownType(t) => write!(f, "unknown message type {t}"),
             PacketError::UnknownStatus(s) => write!(f, "unknown message status {s}"),
-            PacketError::Decode(e) => write!(f, "bad packet header: {e}"),
-            PacketError::Encode(e) => write!(f, "cannot encode the packet body: {e}"),
+            // The inner error is the source: it is not repeated here.
+            PacketError::Decode(_) => f.write_str("bad packet header"),
+            PacketError::Encode(_) => f.write_str("cannot encode the packet body"),
         }
     }
 }
 
 #[cfg(feature = "std")]
-impl std::error::Error for PacketError {}
+impl std::error::Error for PacketError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PacketError::Decode(e) => Some(e),
+            PacketError::Encode(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// A whole packet: length word, header, then `body`, which must fit
 /// [`MESSAGE_MAX`].

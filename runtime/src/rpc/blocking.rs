@@ -8,10 +8,9 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 #[cfg(unix)]
 use std::os::unix::net::UnixStream;
-#[cfg(unix)]
-use std::path::Path;
 use std::time::Instant;
 
+use super::endpoint::{self, Endpoint, PMAP_PORT, Protocol};
 use super::error::RpcError;
 use super::message::CallHeader;
 use super::wire::{ClientConfig, MAX_DATAGRAM, decode_reply, encode_call, xid_of};
@@ -36,33 +35,47 @@ pub struct BlockingClient {
 }
 
 impl BlockingClient {
-    /// Connects over TCP.
-    pub fn connect_tcp(addr: impl ToSocketAddrs, config: ClientConfig) -> io::Result<Self> {
-        let stream = TcpStream::connect(addr)?;
-        stream.set_nodelay(true)?;
-        Ok(Self::with(Transport::Tcp(stream), config))
-    }
-
-    /// Connects to a Unix stream socket.
-    #[cfg(unix)]
-    pub fn connect_unix(path: impl AsRef<Path>, config: ClientConfig) -> io::Result<Self> {
-        Ok(Self::with(
-            Transport::Unix(UnixStream::connect(path)?),
-            config,
-        ))
-    }
-
-    /// Talks to `addr` over UDP, retransmitting every
-    /// [`ClientConfig::retransmit`] until the timeout.
-    pub fn connect_udp(addr: SocketAddr, config: ClientConfig) -> io::Result<Self> {
-        let local: SocketAddr = if addr.is_ipv4() {
-            ([0, 0, 0, 0], 0).into()
-        } else {
-            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    /// Connects to `endpoint` over its transport. Over UDP, calls are
+    /// retransmitted every [`ClientConfig::retransmit`] until the timeout.
+    pub fn connect(endpoint: Endpoint, config: ClientConfig) -> io::Result<Self> {
+        let transport = match endpoint {
+            Endpoint::Tcp(addr) => {
+                let stream = TcpStream::connect(addr)?;
+                stream.set_nodelay(true)?;
+                Transport::Tcp(stream)
+            }
+            Endpoint::Udp(addr) => {
+                let socket = UdpSocket::bind(unspecified_like(addr))?;
+                socket.connect(addr)?;
+                Transport::Udp(socket)
+            }
+            #[cfg(unix)]
+            Endpoint::Unix(path) => Transport::Unix(UnixStream::connect(path)?),
         };
-        let socket = UdpSocket::bind(local)?;
-        socket.connect(addr)?;
-        Ok(Self::with(Transport::Udp(socket), config))
+        Ok(Self::with(transport, config))
+    }
+
+    /// Asks the port mapper on `host` (port 111, over `protocol`) where
+    /// `program` `version` listens, then connects there over `protocol`,
+    /// as C's `clnt_create` does.
+    pub fn connect_rpcbind(
+        host: &str,
+        protocol: Protocol,
+        program: u32,
+        version: u32,
+        config: ClientConfig,
+    ) -> Result<Self, RpcError> {
+        let rpcbind = endpoint::rpcbind_address(host, (host, PMAP_PORT).to_socket_addrs()?)?;
+        let mut pmap = Self::connect(protocol.endpoint(rpcbind), config.clone())?;
+        let port: u32 = pmap.call(
+            endpoint::PMAP_PROGRAM,
+            endpoint::PMAP_VERSION,
+            endpoint::PMAPPROC_GETPORT,
+            &endpoint::getport_args(program, version, protocol),
+        )?;
+        drop(pmap);
+        let target = endpoint::registered_endpoint(rpcbind, port, program, version, protocol)?;
+        Ok(Self::connect(target, config)?)
     }
 
     fn with(transport: Transport, config: ClientConfig) -> Self {
@@ -108,7 +121,16 @@ impl BlockingClient {
                 stream_exchange(stream, &mut self.records, &message, xid, deadline)?
             }
         };
-        decode_reply(&reply, &self.config.limits)
+        decode_reply(&reply, &header, &self.config.limits)
+    }
+}
+
+/// The wildcard address of `addr`'s family, to bind a UDP socket to.
+pub(crate) fn unspecified_like(addr: SocketAddr) -> SocketAddr {
+    if addr.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
     }
 }
 

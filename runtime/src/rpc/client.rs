@@ -7,18 +7,17 @@ use std::vec::Vec;
 
 use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
-#[cfg(unix)]
-use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
-use tokio::net::{TcpStream, ToSocketAddrs, UdpSocket};
+use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::blocking::unspecified_like;
+use super::endpoint::{self, Endpoint, PMAP_PORT, Protocol};
 use super::error::RpcError;
 use super::message::CallHeader;
 use super::wire::{ClientConfig, MAX_DATAGRAM, decode_reply, encode_call, xid_of};
@@ -98,38 +97,60 @@ impl Drop for PendingGuard<'_> {
 }
 
 impl Client {
-    /// Connects over TCP.
-    pub async fn connect_tcp(addr: impl ToSocketAddrs, config: ClientConfig) -> io::Result<Self> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        Ok(Self::from_stream(stream, config))
+    /// Connects to `endpoint` over its transport. Over UDP, calls are
+    /// retransmitted every [`ClientConfig::retransmit`] until their timeout.
+    pub async fn connect(endpoint: Endpoint, config: ClientConfig) -> io::Result<Self> {
+        match endpoint {
+            Endpoint::Tcp(addr) => {
+                let stream = TcpStream::connect(addr).await?;
+                stream.set_nodelay(true)?;
+                Ok(Self::from_stream(stream, config))
+            }
+            Endpoint::Udp(addr) => {
+                let socket = Arc::new(UdpSocket::bind(unspecified_like(addr)).await?);
+                socket.connect(addr).await?;
+                let pending = PendingMap::default();
+                let reader =
+                    tokio::spawn(read_datagrams(Arc::clone(&socket), Arc::clone(&pending)));
+                Ok(Self::new(
+                    config,
+                    pending,
+                    Outbound::Datagram(socket),
+                    vec![reader],
+                ))
+            }
+            #[cfg(unix)]
+            Endpoint::Unix(path) => {
+                let stream = tokio::net::UnixStream::connect(path).await?;
+                Ok(Self::from_stream(stream, config))
+            }
+        }
     }
 
-    /// Connects to a Unix stream socket.
-    #[cfg(unix)]
-    pub async fn connect_unix(path: impl AsRef<Path>, config: ClientConfig) -> io::Result<Self> {
-        let stream = tokio::net::UnixStream::connect(path).await?;
-        Ok(Self::from_stream(stream, config))
-    }
-
-    /// Talks to `addr` over UDP, retransmitting every
-    /// [`ClientConfig::retransmit`] until a call's timeout.
-    pub async fn connect_udp(addr: SocketAddr, config: ClientConfig) -> io::Result<Self> {
-        let local: SocketAddr = if addr.is_ipv4() {
-            ([0, 0, 0, 0], 0).into()
-        } else {
-            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-        };
-        let socket = Arc::new(UdpSocket::bind(local).await?);
-        socket.connect(addr).await?;
-        let pending = PendingMap::default();
-        let reader = tokio::spawn(read_datagrams(Arc::clone(&socket), Arc::clone(&pending)));
-        Ok(Self::new(
-            config,
-            pending,
-            Outbound::Datagram(socket),
-            vec![reader],
-        ))
+    /// Asks the port mapper on `host` (port 111, over `protocol`) where
+    /// `program` `version` listens, then connects there over `protocol`,
+    /// as C's `clnt_create` does.
+    pub async fn connect_rpcbind(
+        host: &str,
+        protocol: Protocol,
+        program: u32,
+        version: u32,
+        config: ClientConfig,
+    ) -> Result<Self, RpcError> {
+        let addrs = tokio::net::lookup_host((host, PMAP_PORT)).await?;
+        let rpcbind = endpoint::rpcbind_address(host, addrs)?;
+        let pmap = Self::connect(protocol.endpoint(rpcbind), config.clone()).await?;
+        let port: u32 = pmap
+            .call(
+                endpoint::PMAP_PROGRAM,
+                endpoint::PMAP_VERSION,
+                endpoint::PMAPPROC_GETPORT,
+                &endpoint::getport_args(program, version, protocol),
+            )
+            .await?;
+        drop(pmap);
+        let target = endpoint::registered_endpoint(rpcbind, port, program, version, protocol)?;
+        Ok(Self::connect(target, config).await?)
     }
 
     /// Runs the RPC protocol over any byte stream (TLS, a pipe, ...), with
@@ -226,7 +247,7 @@ impl Client {
                 }
             },
         };
-        decode_reply(&reply, &shared.config.limits)
+        decode_reply(&reply, &header, &shared.config.limits)
     }
 }
 

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 
+use super::endpoint::Protocol;
 use super::message::AuthStat;
 use crate::record::RecordError;
 use crate::{DecodeError, EncodeError};
@@ -47,15 +48,26 @@ pub enum RpcError {
     },
     /// AUTH_ERROR: the server refused the credentials.
     Auth(AuthStat),
+    /// The port mapper has no port for the program and version over this
+    /// transport (GETPORT answered 0).
+    NotRegistered {
+        /// The program asked for.
+        program: u32,
+        /// The version asked for.
+        version: u32,
+        /// The transport asked for.
+        protocol: Protocol,
+    },
 }
 
 impl fmt::Display for RpcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RpcError::Io(e) => write!(f, "RPC transport error: {e}"),
-            RpcError::Encode(e) => write!(f, "cannot encode the arguments: {e}"),
-            RpcError::Decode(e) => write!(f, "cannot decode the reply: {e}"),
-            RpcError::Record(e) => write!(f, "bad record from the server: {e}"),
+            // The inner error is the source: it is not repeated here.
+            RpcError::Io(_) => f.write_str("RPC transport error"),
+            RpcError::Encode(_) => f.write_str("cannot encode the arguments"),
+            RpcError::Decode(_) => f.write_str("cannot decode the reply"),
+            RpcError::Record(_) => f.write_str("bad record from the server"),
             RpcError::Timeout => f.write_str("RPC timed out"),
             RpcError::ConnectionClosed => f.write_str("connection closed before the reply"),
             RpcError::ProgUnavail => f.write_str("program unavailable (PROG_UNAVAIL)"),
@@ -72,6 +84,14 @@ impl fmt::Display for RpcError {
                 write!(f, "RPC version mismatch; server speaks {low} to {high}")
             }
             RpcError::Auth(stat) => write!(f, "authentication error: {stat}"),
+            RpcError::NotRegistered {
+                program,
+                version,
+                protocol,
+            } => write!(
+                f,
+                "program {program} version {version} is not registered with rpcbind for {protocol}"
+            ),
         }
     }
 }

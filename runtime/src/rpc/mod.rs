@@ -5,6 +5,8 @@
 //!   status, AUTH_NONE and AUTH_SYS (no I/O; `no_std`).
 //! - [`BlockingClient`] (`std`): one call at a time over TCP, UDP or a Unix
 //!   socket, for code without an async runtime.
+//! - [`Endpoint`] (`std`): where both clients connect; `connect_rpcbind`
+//!   asks the host's port mapper (RFC 1833 version 2 GETPORT) first.
 //! - [`Client`] and [`Server`] (`tokio`): many calls in flight on one
 //!   connection, replies matched by xid; a server dispatching to generated
 //!   service traits with bounded concurrency and graceful shutdown.
@@ -13,6 +15,8 @@
 mod blocking;
 #[cfg(feature = "tokio")]
 mod client;
+#[cfg(feature = "std")]
+mod endpoint;
 #[cfg(feature = "std")]
 mod error;
 pub mod message;
@@ -32,6 +36,8 @@ pub use message::{
 pub use blocking::BlockingClient;
 #[cfg(feature = "tokio")]
 pub use client::Client;
+#[cfg(feature = "std")]
+pub use endpoint::{Endpoint, PMAP_PORT, Protocol};
 #[cfg(feature = "std")]
 pub use error::RpcError;
 #[cfg(feature = "tokio")]

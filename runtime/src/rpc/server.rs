@@ -160,9 +160,13 @@ pub fn encode_results<T: XdrEncode + ?Sized>(results: &T) -> Result<EncodedResul
     Ok(EncodedResults(out))
 }
 
-/// Decodes a call's arguments, all of them; anything else is GARBAGE_ARGS.
+/// Decodes a call's arguments; bytes that do not decode are GARBAGE_ARGS.
+/// Bytes after the arguments are skipped and reported, as rpcgen's
+/// `svc_getargs` skips them, or GARBAGE_ARGS with
+/// [`Limits::reject_trailing_bytes`].
 pub fn decode_args<T: XdrDecode>(args: &[u8], cx: &CallContext) -> Result<T, Fault> {
-    T::from_xdr_with(args, &cx.limits).map_err(|_| Fault::GarbageArgs)
+    super::wire::decode_body(args, &cx.limits, &cx.header, super::wire::Body::Arguments)
+        .map_err(|_| Fault::GarbageArgs)
 }
 
 /// Collects the program versions a [`Server`] answers.

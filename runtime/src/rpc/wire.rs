@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::error::RpcError;
 use super::message::{AcceptStat, CallHeader, MessageHeader, OpaqueAuth, RejectStat, ReplyBody};
 use crate::record::{LAST_FRAGMENT, MAX_FRAGMENT};
-use crate::{Limits, XdrDecode, XdrEncode};
+use crate::{DecodeError, Decoder, Limits, XdrDecode, XdrEncode};
 
 /// Settings of a client connection.
 #[derive(Clone, Debug)]
@@ -80,9 +80,62 @@ pub(crate) fn xid_of(message: &[u8]) -> Option<u32> {
         .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
+/// Which body of a call [`decode_body`] decodes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Body {
+    // Only the server (feature `tokio`) decodes arguments.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    Arguments,
+    Results,
+}
+
+/// Decodes the arguments or results of `call`. Bytes after the value are
+/// skipped, as libtirpc's `clnt_call` and `svc_getargs` do (stock
+/// `rpc.rstatd` sends them), and reported as a `tracing` event; with
+/// [`Limits::reject_trailing_bytes`] they are an error.
+pub(crate) fn decode_body<T: XdrDecode>(
+    body: &[u8],
+    limits: &Limits,
+    call: &CallHeader,
+    which: Body,
+) -> Result<T, DecodeError> {
+    let mut d = Decoder::new(body, limits)?;
+    let value = T::decode(&mut d)?;
+    if d.remaining() > 0 {
+        if limits.reject_trailing_bytes {
+            d.finish()?;
+        }
+        report_trailing_bytes(call, which, d.remaining());
+    }
+    Ok(value)
+}
+
+#[cfg(feature = "tracing")]
+fn report_trailing_bytes(call: &CallHeader, which: Body, count: usize) {
+    let which = match which {
+        Body::Arguments => "arguments",
+        Body::Results => "results",
+    };
+    tracing::warn!(
+        xid = call.xid,
+        program = call.program,
+        version = call.version,
+        procedure = call.procedure,
+        trailing_bytes = count,
+        "RPC {which} followed by {count} bytes their type does not account for; skipped them"
+    );
+}
+
+#[cfg(not(feature = "tracing"))]
+fn report_trailing_bytes(_: &CallHeader, _: Body, _: usize) {}
+
 /// Turns a reply message into the procedure's results or the error the
 /// server answered with.
-pub(crate) fn decode_reply<R: XdrDecode>(message: &[u8], limits: &Limits) -> Result<R, RpcError> {
+pub(crate) fn decode_reply<R: XdrDecode>(
+    message: &[u8],
+    call: &CallHeader,
+    limits: &Limits,
+) -> Result<R, RpcError> {
     let (header, results) = MessageHeader::decode_from(message, limits)?;
     let MessageHeader::Reply(reply) = header else {
         return Err(RpcError::Decode(crate::DecodeError::InvalidEnum {
@@ -93,7 +146,7 @@ pub(crate) fn decode_reply<R: XdrDecode>(message: &[u8], limits: &Limits) -> Res
     };
     match reply.body {
         ReplyBody::Accepted { status, .. } => match status {
-            AcceptStat::Success => Ok(R::from_xdr_with(results, limits)?),
+            AcceptStat::Success => Ok(decode_body(results, limits, call, Body::Results)?),
             AcceptStat::ProgUnavail => Err(RpcError::ProgUnavail),
             AcceptStat::ProgMismatch { low, high } => Err(RpcError::ProgMismatch { low, high }),
             AcceptStat::ProcUnavail => Err(RpcError::ProcUnavail),

@@ -7,7 +7,7 @@ use quote::quote;
 use super::codec::Val;
 use super::codec::number;
 use super::{Gen, ident};
-use crate::ir::{Procedure, Ty, Version};
+use crate::ir::{Procedure, Program, Ty, Version};
 
 impl Gen<'_> {
     /// How one argument or result goes on the wire: straight through its
@@ -151,12 +151,38 @@ impl Gen<'_> {
             " An async client of {vname}: one method per procedure. Clones share the connection."
         );
         let blocking_doc = format!(" A blocking client of {vname}: one method per procedure.");
+        let connect_doc = format!(" Connects to a server of {vname} at `endpoint`.");
+        let rpcbind_doc = format!(
+            " Asks the port mapper on `host` where {vname} listens over `protocol`, then \
+             connects there."
+        );
         quote! {
             #[doc = #async_doc]
             #[derive(Clone)]
             pub struct Client(pub #rt::RpcClient);
 
             impl Client {
+                #[doc = #connect_doc]
+                pub async fn connect(
+                    endpoint: #rt::RpcEndpoint,
+                    config: #rt::RpcClientConfig,
+                ) -> ::core::result::Result<Self, #rt::RpcError> {
+                    let rpc = #rt::RpcClient::connect(endpoint, config).await?;
+                    ::core::result::Result::Ok(Self(rpc))
+                }
+
+                #[doc = #rpcbind_doc]
+                pub async fn connect_rpcbind(
+                    host: &str,
+                    protocol: #rt::RpcProtocol,
+                    config: #rt::RpcClientConfig,
+                ) -> ::core::result::Result<Self, #rt::RpcError> {
+                    let rpc = #rt::RpcClient::connect_rpcbind(
+                        host, protocol, super::PROGRAM, VERSION, config,
+                    ).await?;
+                    ::core::result::Result::Ok(Self(rpc))
+                }
+
                 #(#async_methods)*
             }
 
@@ -164,6 +190,27 @@ impl Gen<'_> {
             pub struct BlockingClient(pub #rt::RpcBlockingClient);
 
             impl BlockingClient {
+                #[doc = #connect_doc]
+                pub fn connect(
+                    endpoint: #rt::RpcEndpoint,
+                    config: #rt::RpcClientConfig,
+                ) -> ::core::result::Result<Self, #rt::RpcError> {
+                    let rpc = #rt::RpcBlockingClient::connect(endpoint, config)?;
+                    ::core::result::Result::Ok(Self(rpc))
+                }
+
+                #[doc = #rpcbind_doc]
+                pub fn connect_rpcbind(
+                    host: &str,
+                    protocol: #rt::RpcProtocol,
+                    config: #rt::RpcClientConfig,
+                ) -> ::core::result::Result<Self, #rt::RpcError> {
+                    let rpc = #rt::RpcBlockingClient::connect_rpcbind(
+                        host, protocol, super::PROGRAM, VERSION, config,
+                    )?;
+                    ::core::result::Result::Ok(Self(rpc))
+                }
+
                 #(#blocking_methods)*
             }
 
@@ -265,6 +312,17 @@ impl Gen<'_> {
                 }
             });
         }
+        // NULL (procedure 0, void to void) is answered even when the `.x`
+        // does not declare it, as rpcgen's dispatchers do: `rpcinfo -t/-u`
+        // and clients checking a server is up call it.
+        if !v.procedures.iter().any(|proc| proc.number == 0) {
+            arms.push(quote! {
+                0 => {
+                    #rt::decode_args::<()>(args, cx)?;
+                    #rt::encode_results(&())
+                }
+            });
+        }
         let trait_doc = format!(
             " The procedures of {vname}, for a server to implement. Wrap the implementation in \
              a [`Dispatcher`] and add it to the runtime's server."
@@ -304,6 +362,39 @@ impl Gen<'_> {
 
             #wrappers
         }
+    }
+}
+
+impl Gen<'_> {
+    /// What a program module holds, for its doc: the version modules and,
+    /// when stubs are generated, their clients and servers.
+    pub(super) fn program_contents_doc(&self, p: &Program) -> TokenStream {
+        let versions: Vec<String> = p
+            .versions
+            .iter()
+            .map(|v| format!("`{}` ({} = {})", v.name.rust, v.name.xdr, v.number))
+            .collect();
+        let stubs = !self.o.zero_copy;
+        let mut holds = vec!["`VERSION`", "the `Procedure` enum"];
+        if self.o.client && stubs {
+            holds.push(
+                "`Client` and `BlockingClient` (open one with `connect` or `connect_rpcbind`)",
+            );
+        }
+        if self.o.server && stubs {
+            holds.push("the `Service` trait and its `Dispatcher` for the runtime's server");
+        }
+        let (last, rest) = holds.split_last().unwrap_or((&"", &[]));
+        let holds = if rest.is_empty() {
+            (*last).to_string()
+        } else {
+            format!("{}, and {last}", rest.join(", "))
+        };
+        let line = format!(
+            " Version modules: {}. Each holds {holds}.",
+            versions.join(", ")
+        );
+        quote!(#[doc = ""] #[doc = #line])
     }
 }
 
