@@ -94,6 +94,9 @@ codes! {
     Range = "E0115", "value out of range";
     /// A libvirt magic comment whose value is malformed.
     Annotation = "E0116", "malformed procedure annotation";
+    /// A macro whose body is C type words (`%#define u_longlong_t unsigned
+    /// long long`) used as a type: its XDR routine is C written by hand.
+    CTypeMacro = "E0117", "C type from a macro used as a type";
     /// `#pragma` lines are ignored.
     PragmaIgnored = "W0001", "#pragma ignored";
     /// A kernel-xdrgen `pragma` statement that is not understood.

@@ -79,6 +79,8 @@ enum Def<'a> {
         unit: Unit,
         body: &'a EnumBody,
         index: usize,
+        /// A member of an enum written in place (`enum { ... } field;`).
+        inline: bool,
     },
     Macro {
         unit: Unit,
@@ -120,6 +122,10 @@ impl Def<'_> {
         )
     }
 
+    fn is_inline_member(&self) -> bool {
+        matches!(self, Def::Member { inline: true, .. })
+    }
+
     fn is_value(&self) -> bool {
         !matches!(self, Def::Type { .. })
     }
@@ -138,6 +144,9 @@ struct Lowerer<'a> {
     types: Vec<TypeDef>,
     worklist: VecDeque<(TypeId, TypeSrc<'a>, Unit)>,
     values: HashMap<&'a str, State>,
+    /// Names of members that several inline enums share, with where each
+    /// was written: scoped to their enums, never global constants.
+    shared_inline_members: HashMap<&'a str, Vec<Span>>,
     used_macros: Vec<&'a Define>,
     used_macro_names: HashSet<&'a str>,
     consts: Vec<Const>,
@@ -162,6 +171,7 @@ pub(crate) fn lower(inputs: &Inputs<'_>) -> (Module, Vec<Diagnostic>) {
         types: Vec::new(),
         worklist: VecDeque::new(),
         values: HashMap::new(),
+        shared_inline_members: HashMap::new(),
         used_macros: Vec::new(),
         used_macro_names: HashSet::new(),
         consts: Vec::new(),
@@ -213,6 +223,30 @@ impl<'a> Lowerer<'a> {
     // ----- declaring names -----
 
     fn declare(&mut self, name: &'a str, def: Def<'a>) {
+        // Members of inline enums are scoped to their enum (the xdrpp and
+        // js-xdr dialect); they are also global constants while no other
+        // definition and no other inline enum claims the name.
+        if let Some(existing) = self.symbols.get(name) {
+            if existing.unit() == def.unit() {
+                match (existing.is_inline_member(), def.is_inline_member()) {
+                    (true, true) => {
+                        let first = existing.span();
+                        let spans = self.shared_inline_members.entry(name).or_default();
+                        if spans.is_empty() {
+                            spans.extend(first);
+                        }
+                        spans.extend(def.span());
+                        return;
+                    }
+                    (true, false) if def.is_definition() => {
+                        self.symbols.insert(name, def);
+                        return;
+                    }
+                    (false, true) if existing.is_definition() => return,
+                    _ => {}
+                }
+            }
+        }
         let Some(existing) = self.symbols.get_mut(name) else {
             self.symbols.insert(name, def);
             return;
@@ -276,7 +310,7 @@ impl<'a> Lowerer<'a> {
                     name, body, docs, ..
                 } => {
                     self.declare_type(name, TypeSrc::Enum(body), unit, docs);
-                    self.declare_members(body, unit);
+                    self.declare_members(body, unit, false);
                 }
                 Item::Struct {
                     name, body, docs, ..
@@ -321,16 +355,36 @@ impl<'a> Lowerer<'a> {
         );
     }
 
-    fn declare_members(&mut self, body: &'a EnumBody, unit: Unit) {
+    fn declare_members(&mut self, body: &'a EnumBody, unit: Unit, inline: bool) {
         for (index, m) in body.members.iter().enumerate() {
-            self.declare(&m.name.name, Def::Member { unit, body, index });
+            self.declare(
+                &m.name.name,
+                Def::Member {
+                    unit,
+                    body,
+                    index,
+                    inline,
+                },
+            );
         }
+    }
+
+    /// Whether a member's name is global and means this very member, so
+    /// its value may be memoized under the name. Members scoped to an
+    /// inline enum are evaluated in place.
+    fn owns_member(&self, body: &EnumBody, index: usize) -> bool {
+        let name = body.members[index].name.name.as_str();
+        !self.shared_inline_members.contains_key(name)
+            && matches!(
+                self.symbols.get(name),
+                Some(Def::Member { body: b, index: i, .. }) if std::ptr::eq(*b, body) && *i == index
+            )
     }
 
     /// Members of enums written inline are constants like any others.
     fn declare_inline_members(&mut self, ty: &'a TypeSpec, unit: Unit) {
         match ty {
-            TypeSpec::InlineEnum(body) => self.declare_members(body, unit),
+            TypeSpec::InlineEnum(body) => self.declare_members(body, unit, true),
             TypeSpec::InlineStruct(body) => {
                 for m in &body.members {
                     if let Decl::Named { ty, .. } = &m.decl {
@@ -539,8 +593,18 @@ impl<'a> Lowerer<'a> {
     }
 
     fn member_value(&mut self, body: &'a EnumBody, index: usize, used_at: &Ident) -> EvalResult {
-        let name = body.members[index].name.name.as_str();
-        if let Some(State::Done(v)) = self.values.get(name) {
+        let known = |lw: &Self, j: usize| {
+            let m = &body.members[j];
+            if lw.owns_member(body, j) {
+                match lw.values.get(m.name.name.as_str()) {
+                    Some(State::Done(v)) => Some(*v),
+                    _ => None,
+                }
+            } else {
+                None
+            }
+        };
+        if let Some(v) = known(self, index) {
             return v.ok_or(None);
         }
         // Members without `= value` count on from the previous one; find
@@ -548,21 +612,20 @@ impl<'a> Lowerer<'a> {
         // forward (no deep recursion, linear over a whole enum).
         let base_index = (0..=index)
             .rev()
-            .find(|&j| {
-                let m = &body.members[j];
-                m.value.is_some()
-                    || matches!(
-                        self.values.get(m.name.name.as_str()),
-                        Some(State::Done(Some(_)))
-                    )
-            })
+            .find(|&j| body.members[j].value.is_some() || matches!(known(self, j), Some(Some(_))))
             .unwrap_or(0);
         let base_name = body.members[base_index].name.name.as_str();
-        let base = match (&body.members[base_index].value, self.values.get(base_name)) {
-            (_, Some(State::Done(Some(v)))) => *v,
-            (Some(expr), _) => self.memo(base_name, used_at, |s| consteval::eval(expr, s))?,
+        let base_owned = self.owns_member(body, base_index);
+        let base = match (&body.members[base_index].value, known(self, base_index)) {
+            (_, Some(Some(v))) => v,
+            (Some(expr), _) if base_owned => {
+                self.memo(base_name, used_at, |s| consteval::eval(expr, s))?
+            }
+            (Some(expr), _) => consteval::eval(expr, self)?,
             (None, _) => {
-                self.values.insert(base_name, State::Done(Some(0)));
+                if base_owned {
+                    self.values.insert(base_name, State::Done(Some(0)));
+                }
                 0
             }
         };
@@ -570,9 +633,7 @@ impl<'a> Lowerer<'a> {
         for k in base_index + 1..=index {
             value += 1;
             let m = &body.members[k];
-            if m.value.is_none()
-                && !matches!(self.values.get(m.name.name.as_str()), Some(State::Done(_)))
-            {
+            if m.value.is_none() && self.owns_member(body, k) && known(self, k).is_none() {
                 self.values.insert(&m.name.name, State::Done(Some(value)));
             }
         }
@@ -841,14 +902,22 @@ impl<'a> Lowerer<'a> {
         let annotated = unit == Unit::Local && name.to_ascii_lowercase().ends_with("procedure");
         let mut members = Vec::new();
         let mut seen: HashMap<i128, usize> = HashMap::new();
+        let mut previous: Option<i128> = None;
         for (index, m) in body.members.iter().enumerate() {
-            let value = match self.member_value(body, index, &m.name) {
-                Ok(v) => v,
-                Err(d) => {
-                    self.diags.extend(d);
-                    continue;
-                }
-            };
+            // A scoped member counting on from the one before needs no
+            // search back (which would make a long enum quadratic).
+            let scoped_next = (m.value.is_none() && !self.owns_member(body, index))
+                .then(|| previous.map_or(0, |p| p + 1));
+            let value =
+                match scoped_next.map_or_else(|| self.member_value(body, index, &m.name), Ok) {
+                    Ok(v) => v,
+                    Err(d) => {
+                        self.diags.extend(d);
+                        previous = None;
+                        continue;
+                    }
+                };
+            previous = Some(value);
             let Ok(value32) = i32::try_from(value) else {
                 let at = m.value.as_ref().map_or(m.name.span, Expr::span);
                 self.diags.push(
@@ -1091,6 +1160,26 @@ impl<'a> Lowerer<'a> {
                     self.diags.push(d);
                 }
                 self.type_id(&name.name).map(Ty::Named)
+            }
+            Some(Def::Macro { define, .. }) if is_c_type_words(&define.body) => {
+                let help = format!(
+                    "map it to a Rust type with an XDR codec of your own: `--extern-type {}=RUST_PATH`",
+                    name.name
+                );
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::CTypeMacro,
+                        format!("`{}` is a C type from outside the .x file", name.name),
+                    )
+                    .primary(name.span, "used as a type here")
+                    .secondary(
+                        define.name.span,
+                        format!("defined as the C type `{}`", define.body.trim()),
+                    )
+                    .note("rpcgen copies the macro into C; the type's XDR routine is written by hand, so its wire form is unknown here")
+                    .help(help),
+                );
+                None
             }
             Some(other) => {
                 let mut d = Diagnostic::new(
@@ -1517,6 +1606,19 @@ impl Scope for Lowerer<'_> {
                 .primary(id.span, "a number is needed here")
                 .secondary(name.span, "defined as a string here"),
             )),
+            Def::Member { inline: true, .. }
+                if self.shared_inline_members.contains_key(id.name.as_str()) =>
+            {
+                let mut d = Diagnostic::new(
+                    Code::UndefinedConst,
+                    format!("`{}` is a member of several inline enums", id.name),
+                )
+                .primary(id.span, "not a global constant");
+                for span in &self.shared_inline_members[id.name.as_str()] {
+                    d = d.secondary(*span, "a member here");
+                }
+                Err(Some(d.note("members of enums written in place are scoped to their enum; a name several of them share is no constant")))
+            }
             Def::Member { body, index, .. } => self.member_value(body, index, id),
             Def::Macro { define, .. } => self.macro_value(define, id),
             Def::Rpc { name, numbers, .. } => self.rpc_value(name, &numbers, id),
@@ -1651,6 +1753,20 @@ fn check_names(module: &Module, diags: &mut Vec<Diagnostic>) {
             }
         }
     }
+}
+
+/// Whether a macro body is C type words (`unsigned long long`,
+/// `struct foo *`) rather than a value: identifiers and `*` only.
+fn is_c_type_words(body: &str) -> bool {
+    let words: Vec<&str> = body
+        .split(|c: char| c.is_ascii_whitespace() || c == '*')
+        .filter(|w| !w.is_empty())
+        .collect();
+    !words.is_empty()
+        && words.iter().all(|w| {
+            w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
 }
 
 /// Comment text as documentation lines: delimiters, leading `*` columns
