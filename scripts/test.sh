@@ -20,27 +20,35 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # Real peers, loopback only: rpcbind, the C rpcgen server, libvirtd (test
-# driver; its install brings virsh). Their scripts need root; they install what
-# they need and are idempotent. Peers this script started are stopped at
-# the end.
+# driver; its install brings virsh), and stock rpc.rstatd (whose replies
+# carry bytes rstat.x does not declare). Their scripts need root; they
+# install what they need and are idempotent. Peers this script started are
+# stopped at the end.
 peers=../shared/peers
 state=${XDRGEN_PEERS_STATE:-/tmp/xdrgen-peers}
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 started=()
-for peer in rpcbind c-rpcgen libvirt; do
+for peer in rpcbind c-rpcgen libvirt rpcsvc; do
+    # Which daemons of the peer (rpcsvc has five; the tests need rstatd).
+    only=""
     case $peer in
         rpcbind) pidfile="$state/rpcbind/rpcbind.pid" ;;
         c-rpcgen) pidfile="$state/c-rpcgen/peertest_server.pid" ;;
         libvirt) pidfile="$state/libvirt/libvirtd.pid" ;;
+        rpcsvc) pidfile="$state/rpcsvc/rstatd.pid" only=rstatd ;;
     esac
     if ! { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
         started=("$peer" "${started[@]}")
     fi
-    $sudo "$peers/$peer/start.sh" "$state" >/dev/null
+    $sudo "$peers/$peer/start.sh" "$state" $only >/dev/null
 done
 stop_peers() {
-    for peer in "${started[@]}"; do $sudo "$peers/$peer/stop.sh" "$state" >/dev/null || true; done
+    for peer in "${started[@]}"; do
+        only=""
+        [ "$peer" = rpcsvc ] && only=rstatd
+        $sudo "$peers/$peer/stop.sh" "$state" $only >/dev/null || true
+    done
 }
 trap stop_peers EXIT
 export XDRGEN_PEERS_STATE="$state" XDRGEN_REQUIRE_PEERS=1
