@@ -11,7 +11,11 @@ use xdrgen_build::ir::{Origin, TypeKind};
 struct Input {
     module: String,
     path: PathBuf,
-    options: xdrgen_build::Options,
+    /// Its command-line arguments, every `--import` with the Rust path of
+    /// its generated module (`crate::fixture_x`).
+    args: Vec<String>,
+    /// What relative paths in `args` are relative to.
+    base: PathBuf,
     /// The path relative to the corpus, for corpus files.
     corpus_rel: Option<String>,
 }
@@ -29,35 +33,33 @@ fn module_name(rel: &str) -> String {
         .collect()
 }
 
-/// `-D`, `-I` and `--import` arguments as the corpus lists them.
-fn options_from_args(args: &str, base: &Path) -> xdrgen_build::Options {
-    let mut o = xdrgen_build::Options::new();
-    let mut words = args.split_whitespace();
-    while let (Some(flag), Some(value)) = (words.next(), words.next()) {
-        match flag {
-            "-D" => match value.split_once('=') {
-                Some((n, v)) => o.define(n, Some(v)),
-                None => o.define(value, None),
-            },
-            "-I" => o.include_dir(base.join(value)),
-            "--import" => {
-                let (file, path) = value
-                    .split_once('=')
-                    .map_or((value, None), |(f, p)| (f, Some(p)));
-                let rust = path.map_or_else(
-                    || format!("crate::corpus_{}", module_name(file)),
-                    str::to_string,
-                );
-                o.import(base.join(file), Some(&rust))
-            }
-            "--extern-type" => {
-                let (n, p) = value.split_once('=').expect("NAME=PATH");
-                o.extern_type(n, p)
-            }
-            other => panic!("unknown argument {other}"),
-        };
+/// Arguments as the fixtures and the corpus list them, each `--import`
+/// and `--extern-type` value rewritten by `rewrite(flag, value)`.
+fn rewrite_args(args: &str, rewrite: impl Fn(&str, &str) -> String) -> Vec<String> {
+    let mut words: Vec<String> = args.split_whitespace().map(str::to_string).collect();
+    for i in 1..words.len() {
+        if matches!(words[i - 1].as_str(), "--import" | "--extern-type") {
+            words[i] = rewrite(&words[i - 1], &words[i]);
+        }
     }
-    o
+    words
+}
+
+impl Input {
+    /// The input's options, imports pointing at the modules of the variant
+    /// `prefix`.
+    fn options(&self, prefix: &str) -> xdrgen_build::Options {
+        let args = rewrite_args(&self.args.join(" "), |flag, value| {
+            if flag == "--import" {
+                value.replace("=crate::", &format!("=crate::{prefix}"))
+            } else {
+                value.to_string()
+            }
+        });
+        let mut options = xdrgen_build::Options::from_args(args).unwrap();
+        options.resolve_paths(&self.base);
+        options
+    }
 }
 
 /// Generates `input` once more with `configure`d options into the module
@@ -69,13 +71,8 @@ fn emit(
     prefix: &str,
     configure: impl FnOnce(&mut xdrgen_build::Options),
 ) -> Option<xdrgen_build::Generated> {
-    let mut options = input.options.clone();
+    let mut options = input.options(prefix);
     configure(&mut options);
-    for import in &mut options.imports {
-        if let Some(path) = &mut import.rust_path {
-            *path = path.replace("crate::", &format!("crate::{prefix}"));
-        }
-    }
     let generated = xdrgen_build::generate(&input.path, &options).ok()?;
     let module = format!("{prefix}{}", input.module);
     generated
@@ -113,32 +110,30 @@ fn main() {
             .and_then(|l| l.strip_suffix("*/"))
             .unwrap_or("");
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let mut options = options_from_args(args, path.parent().unwrap());
-        // Fixtures' imports are generated too, as `fixture_<stem>` modules.
-        for import in &mut options.imports {
-            let stem = import
-                .path
-                .file_stem()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            import.rust_path = Some(format!("crate::fixture_{stem}"));
-        }
-        if args.contains("--extern-type") {
-            // The external type is provided by src/lib.rs.
-            options.extern_types = vec![("external_thing".into(), "crate::support::Thing".into())];
-        }
+        // Fixtures' imports are generated too, as `fixture_<stem>` modules;
+        // the external type is provided by src/lib.rs.
+        let args = rewrite_args(args, |flag, value| {
+            let (name, _) = value.split_once('=').unwrap_or((value, ""));
+            if flag == "--import" {
+                let stem = Path::new(name).file_stem().unwrap().to_string_lossy();
+                format!("{name}=crate::fixture_{stem}")
+            } else {
+                format!("{name}=crate::support::Thing")
+            }
+        });
         inputs.push(Input {
             module: format!("fixture_{stem}"),
+            base: path.parent().unwrap().to_path_buf(),
             path,
-            options,
+            args,
             corpus_rel: None,
         });
     }
     inputs.push(Input {
         module: "fixture_shared_types".into(),
         path: fixtures.join("include/shared_types.x"),
-        options: xdrgen_build::Options::new(),
+        args: Vec::new(),
+        base: fixtures.clone(),
         corpus_rel: None,
     });
 
@@ -179,7 +174,15 @@ fn main() {
             inputs.push(Input {
                 module: format!("corpus_{}", module_name(&rel)),
                 path,
-                options: options_from_args(args, &corpus),
+                // Corpus imports are generated as `corpus_<module>`.
+                args: rewrite_args(args, |flag, value| {
+                    if flag == "--import" && !value.contains('=') {
+                        format!("{value}=crate::corpus_{}", module_name(value))
+                    } else {
+                        value.to_string()
+                    }
+                }),
+                base: corpus.clone(),
                 corpus_rel: Some(rel),
             });
         }
@@ -244,8 +247,9 @@ fn main() {
                 );
             }
         }
-        input.options.random(true);
-        let generated = match xdrgen_build::generate(&input.path, &input.options) {
+        let mut options = input.options("");
+        options.random(true);
+        let generated = match xdrgen_build::generate(&input.path, &options) {
             Ok(g) => g,
             Err(e) => {
                 // Files the front end rejects (a real defect) are not generated.

@@ -1,365 +1,325 @@
-//! The `xdrgen` command line: clap arguments mapped onto [`Options`].
+//! The `xdrgen` command, for the `xdrgen-cli` package only: not a stable
+//! API.
+//!
+//! clap's arguments are made from the options table ([`Options::specs`]);
+//! the values clap collected go back through [`Options::from_args`], the
+//! one parser of option values. Exit codes: 0 success (warnings allowed),
+//! 1 errors in the input or failed I/O, 2 usage errors.
 
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Arg, ArgAction, ArgMatches, Command};
 
 use crate::diagnostics::Style;
-use crate::{Error, Options};
+use crate::{Error, FileLoader, FsLoader, Group, Options};
 
-/// XDR / ONC RPC protocol compiler: `.x` files to Rust.
-///
-/// `xdrgen FILE.x -o OUT.rs` generates Rust; `xdrgen check FILE.x...` only checks.
-#[derive(Debug, Parser)]
-#[command(
-    name = "xdrgen",
-    version,
-    about,
-    args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    generate: GenerateArgs,
-}
+const ARG_FILES: &str = "\
+Arguments of the form @FILE are replaced by the words in FILE: separated by
+white space, quoted with '...' or \"...\", a backslash escaping the next
+character, and `#` at the start of a word commenting out the rest of the line.";
 
-#[derive(Debug, Args)]
-struct GenerateArgs {
-    #[command(flatten)]
-    frontend: FrontendArgs,
-    #[command(flatten)]
-    codegen: CodegenArgs,
-    /// Where to write the Rust code; `-` for standard output (the default).
-    #[arg(
-        short = 'o',
-        long = "output",
-        value_name = "OUT.rs",
-        conflicts_with = "out_dir"
-    )]
-    output: Option<PathBuf>,
-    /// Write each FILE as DIR/<stem>.rs instead (several files allowed).
-    #[arg(long = "out-dir", value_name = "DIR")]
-    out_dir: Option<PathBuf>,
-    /// The .x files to compile (one, unless --out-dir is given).
-    #[arg(value_name = "FILE", required = true)]
-    files: Vec<PathBuf>,
-}
-
-impl GenerateArgs {
-    /// The options these arguments stand for (the same `Options` the
-    /// build-script API and the proc-macro use).
-    fn options(&self) -> Result<Options, String> {
-        let mut options = self.frontend.options()?;
-        self.codegen.apply(&mut options)?;
-        for f in &self.files {
-            options.file(f);
-        }
-        if let Some(dir) = &self.out_dir {
-            options.out_dir(dir);
-        }
-        Ok(options)
-    }
-}
-
-/// Parses generate-mode arguments (without the program name) into
-/// [`Options`]: the inverse of [`Options::to_args`].
-pub fn options_from_args<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String> {
-    let cli = Cli::try_parse_from(std::iter::once("xdrgen".to_string()).chain(args))
-        .map_err(|e| e.to_string())?;
-    if cli.command.is_some() {
-        return Err("expected generate-mode arguments, not a subcommand".into());
-    }
-    cli.generate.options()
-}
-
-/// Code-generation options.
-#[derive(Debug, Args)]
-#[allow(clippy::struct_excessive_bools)] // one per flag
-struct CodegenArgs {
-    /// Path of the runtime crate in generated code.
-    #[arg(long = "runtime-path", value_name = "PATH")]
-    runtime_path: Option<String>,
-    /// Add a derive to every generated type (e.g. `serde::Serialize`).
-    #[arg(long = "derive", value_name = "PATH")]
-    derives: Vec<String>,
-    /// Add an attribute to one type, or to all with `*` (`nfs_fh3=#[derive(Hash)]`).
-    #[arg(long = "type-attribute", value_name = "NAME=ATTR")]
-    type_attributes: Vec<String>,
-    /// Also generate `Random` impls for property tests (runtime feature `testing`).
-    #[arg(long)]
-    random: bool,
-    /// Leave the .x comments out of the rustdoc.
-    #[arg(long = "no-comments")]
-    no_comments: bool,
-    /// Borrow opaque and string data from the input instead of copying it.
-    #[arg(long = "zero-copy")]
-    zero_copy: bool,
-    /// Derive serde's Serialize/Deserialize (runtime feature `serde`).
-    #[arg(long)]
-    serde: bool,
-    /// Derive arbitrary::Arbitrary, for fuzzing (needs the `arbitrary` crate).
-    #[arg(long)]
-    arbitrary: bool,
-    /// Generate only these parts (repeatable; default: all).
-    #[arg(long = "emit", value_enum, value_name = "PART")]
-    emit: Vec<crate::Part>,
-}
-
-impl CodegenArgs {
-    fn apply(&self, o: &mut Options) -> Result<(), String> {
-        if let Some(p) = &self.runtime_path {
-            o.runtime_path(p);
-        }
-        for d in &self.derives {
-            o.derive(d);
-        }
-        for a in &self.type_attributes {
-            let Some((name, attr)) = a.split_once('=') else {
-                return Err(format!("`--type-attribute {a}`: expected NAME=ATTRIBUTE"));
-            };
-            o.type_attribute(name, attr);
-        }
-        o.random(self.random)
-            .no_comments(self.no_comments)
-            .zero_copy(self.zero_copy)
-            .serde(self.serde)
-            .arbitrary(self.arbitrary);
-        for part in &self.emit {
-            o.emit(*part);
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Check .x files: parse, resolve and report every problem.
-    Check(CheckArgs),
-}
-
-/// Options every command that reads `.x` files takes.
-#[derive(Debug, Args)]
-struct FrontendArgs {
-    /// Add a directory to search for `#include` files.
-    #[arg(short = 'I', long = "include-dir", value_name = "DIR")]
-    include_dirs: Vec<PathBuf>,
-    /// Define a macro before the input, as a C header would (`VIR_UUID_BUFLEN=16`).
-    #[arg(short = 'D', long = "define", value_name = "NAME[=VALUE]")]
-    defines: Vec<String>,
-    /// Use the types of another .x file without emitting them again.
-    #[arg(long = "import", value_name = "FILE.x[=RUST_PATH]")]
-    imports: Vec<String>,
-    /// Map an XDR type name to an existing Rust type.
-    #[arg(long = "extern-type", value_name = "NAME=RUST_PATH")]
-    extern_types: Vec<String>,
-    /// When to colour diagnostics.
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
-    color: Color,
-}
-
-#[derive(Debug, Args)]
-struct CheckArgs {
-    #[command(flatten)]
-    frontend: FrontendArgs,
-    /// Output: `text` prints diagnostics only; `json` also prints the resolved IR on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
-    /// The .x files to check.
-    #[arg(required = true, value_name = "FILE")]
-    files: Vec<PathBuf>,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Format {
-    Text,
-    Json,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Color {
-    Auto,
-    Always,
-    Never,
-}
-
-impl FrontendArgs {
-    fn options(&self) -> Result<Options, String> {
-        let mut o = Options::new();
-        for d in &self.include_dirs {
-            o.include_dir(d);
-        }
-        for d in &self.defines {
-            match d.split_once('=') {
-                Some((name, value)) => o.define(name, Some(value)),
-                None => o.define(d.as_str(), None),
-            };
-        }
-        for i in &self.imports {
-            match i.split_once('=') {
-                Some((file, path)) => o.import(file, Some(path)),
-                None => o.import(i.as_str(), None),
-            };
-        }
-        for e in &self.extern_types {
-            let Some((name, path)) = e.split_once('=') else {
-                return Err(format!("`--extern-type {e}`: expected NAME=RUST_PATH"));
-            };
-            o.extern_type(name, path);
-        }
-        Ok(o)
-    }
-
-    fn style(&self) -> Style {
-        let on = match self.color {
-            Color::Always => true,
-            Color::Never => false,
-            Color::Auto => {
-                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            }
-        };
-        if on { Style::Color } else { Style::Plain }
-    }
-}
-
-/// Runs the CLI on `std::env::args`; returns the process exit code:
-/// 0 success (warnings allowed), 1 errors in the input, 2 usage errors.
+/// Runs the command on `std::env::args_os`; returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let args = match expand_arg_files(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let matches = match command().try_get_matches_from(args) {
+        Ok(m) => m,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    match cli.command {
-        Some(Command::Check(args)) => check(&args),
-        None => generate(&cli.generate),
+    match matches.subcommand() {
+        Some(("check", sub)) => check(sub),
+        _ => generate(&matches),
     }
 }
 
-fn generate(args: &GenerateArgs) -> ExitCode {
-    let options = match args.options() {
-        Ok(o) => o,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return ExitCode::from(2);
-        }
+/// The command line, its options made from the options table.
+fn command() -> Command {
+    let files = |help: &'static str| {
+        Arg::new("files")
+            .value_name("FILE")
+            .help(help)
+            .num_args(1..)
+            .required(true)
+            .action(ArgAction::Append)
     };
-    if options.files.len() > 1 && options.out_dir.is_none() {
+    let color = Arg::new("color")
+        .long("color")
+        .value_name("COLOR")
+        .help("When to colour diagnostics")
+        .value_parser(["auto", "always", "never"])
+        .default_value("auto");
+    let check = Command::new("check")
+        .about("Check .x files: parse, resolve and report every problem")
+        .after_help(ARG_FILES)
+        .args(option_args(Group::Frontend))
+        .arg(color.clone())
+        .arg(
+            Arg::new("format")
+                .long("format")
+                .value_name("FORMAT")
+                .help(
+                    "Output: `text` prints diagnostics only; `json` also prints the resolved IR on stdout",
+                )
+                .value_parser(["text", "json"])
+                .default_value("text"),
+        )
+        .arg(files("The .x files to check (`-` reads standard input)"));
+    Command::new("xdrgen")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("XDR / ONC RPC protocol compiler: `.x` files to Rust.")
+        .long_about(
+            "XDR / ONC RPC protocol compiler: `.x` files to Rust.\n\n\
+             `xdrgen FILE.x -o OUT.rs` generates Rust; `xdrgen check FILE.x...` only checks.",
+        )
+        .after_help(ARG_FILES)
+        .args_conflicts_with_subcommands(true)
+        .subcommand_negates_reqs(true)
+        .subcommand(check)
+        .args(option_args(Group::Frontend))
+        .arg(color)
+        .args(option_args(Group::Codegen))
+        .arg(
+            Arg::new("output")
+                .short('o')
+                .long("output")
+                .value_name("OUT.rs")
+                .help("Where to write the Rust code; `-` for standard output (the default)")
+                .conflicts_with("out_dir"),
+        )
+        .args(option_args(Group::Output))
+        .arg(files(
+            Options::specs()
+                .iter()
+                .find(|s| s.name == "files")
+                .map_or("", |s| s.help),
+        ))
+}
+
+/// clap arguments for the options of `group` that have a flag.
+fn option_args(group: Group) -> impl Iterator<Item = Arg> {
+    Options::specs()
+        .iter()
+        .filter(move |s| s.group == group)
+        .filter_map(|spec| {
+            let long = spec.long?;
+            let mut arg = Arg::new(spec.name).long(long).help(spec.help);
+            if let Some(short) = spec.short {
+                arg = arg.short(short);
+            }
+            Some(match spec.value_name {
+                None => arg.action(ArgAction::SetTrue),
+                Some(value_name) => arg.value_name(value_name).action(if spec.repeats {
+                    ArgAction::Append
+                } else {
+                    ArgAction::Set
+                }),
+            })
+        })
+}
+
+/// The options clap collected, through [`Options::from_args`].
+fn options(matches: &ArgMatches, group: &[Group]) -> Result<Options, Error> {
+    let mut args = Vec::new();
+    for spec in Options::specs().iter().filter(|s| group.contains(&s.group)) {
+        let Some(long) = spec.long else { continue };
+        if spec.value_name.is_none() {
+            if matches.get_flag(spec.name) {
+                args.push(format!("--{long}"));
+            }
+            continue;
+        }
+        for value in matches.get_many::<String>(spec.name).into_iter().flatten() {
+            args.push(format!("--{long}"));
+            args.push(value.clone());
+        }
+    }
+    args.push("--".to_string());
+    args.extend(
+        matches
+            .get_many::<String>("files")
+            .into_iter()
+            .flatten()
+            .cloned(),
+    );
+    Options::from_args(args)
+}
+
+fn style(matches: &ArgMatches) -> Style {
+    let on = match matches.get_one::<String>("color").map(String::as_str) {
+        Some("always") => true,
+        Some("never") => false,
+        _ => io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    if on { Style::Color } else { Style::Plain }
+}
+
+/// Reads `-` from standard input (once; it is named `<stdin>` in
+/// diagnostics) and every other file from the file system.
+struct Inputs {
+    stdin: Option<String>,
+}
+
+/// The name diagnostics and the `@generated` header give standard input.
+const STDIN_NAME: &str = "<stdin>";
+
+impl Inputs {
+    fn new(files: &[PathBuf]) -> Result<Inputs, String> {
+        let stdin = if files.iter().any(|f| f == Path::new("-")) {
+            let mut text = String::new();
+            io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            Some(text)
+        } else {
+            None
+        };
+        Ok(Inputs { stdin })
+    }
+
+    /// The path the pipeline reads `file` as.
+    fn path(file: &Path) -> &Path {
+        if file == Path::new("-") {
+            Path::new(STDIN_NAME)
+        } else {
+            file
+        }
+    }
+}
+
+impl FileLoader for Inputs {
+    fn load(&self, path: &Path) -> io::Result<Vec<u8>> {
+        match &self.stdin {
+            Some(text) if path == Path::new(STDIN_NAME) => Ok(text.clone().into_bytes()),
+            _ => FsLoader.load(path),
+        }
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        (self.stdin.is_some() && path == Path::new(STDIN_NAME)) || FsLoader.exists(path)
+    }
+}
+
+/// Prints an error about options or input and returns its exit code.
+fn failed(file: Option<&Path>, error: &Error, style: Style) -> ExitCode {
+    match error {
+        Error::Source(d) => {
+            let n = d.error_count();
+            eprint!("{}", d.render(style));
+            eprintln!(
+                "{}: {n} error{} found",
+                file.map_or_else(String::new, |f| f.display().to_string()),
+                if n == 1 { "" } else { "s" }
+            );
+            ExitCode::from(1)
+        }
+        Error::Config(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+        other => {
+            eprintln!("error: {other}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn generate(matches: &ArgMatches) -> ExitCode {
+    let style = style(matches);
+    let options = match options(matches, &[Group::Frontend, Group::Codegen, Group::Output]) {
+        Ok(o) => o,
+        Err(e) => return failed(None, &e, style),
+    };
+    let out_dir = options.output_dir().map(Path::to_path_buf);
+    if options.files().len() > 1 && out_dir.is_none() {
         eprintln!("error: several input files need --out-dir");
         return ExitCode::from(2);
     }
-    if let Some(dir) = &options.out_dir {
+    let inputs = match Inputs::new(options.files()) {
+        Ok(i) => i,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(dir) = &out_dir {
         if let Err(e) = std::fs::create_dir_all(dir) {
             eprintln!("error: cannot create `{}`: {e}", dir.display());
             return ExitCode::from(1);
         }
     }
-    for file in &options.files {
-        let status = generate_one(args, &options, file);
-        if status != ExitCode::SUCCESS {
-            return status;
-        }
-    }
-    ExitCode::SUCCESS
-}
-
-fn generate_one(args: &GenerateArgs, options: &Options, file: &std::path::Path) -> ExitCode {
-    let style = args.frontend.style();
-    let generated = match crate::generate(file, options) {
-        Ok(g) => g,
-        Err(Error::Source(d)) => {
-            let n = d.error_count();
-            eprint!("{}", d.render(style));
-            eprintln!(
-                "{}: {n} error{} found",
-                file.display(),
-                if n == 1 { "" } else { "s" }
-            );
-            return ExitCode::from(1);
-        }
-        Err(Error::Config(msg)) => {
-            eprintln!("error: {msg}");
-            return ExitCode::from(2);
-        }
-        Err(e) => {
+    let output = matches.get_one::<String>("output").map(PathBuf::from);
+    for file in options.files() {
+        let generated = match crate::generate_with(&inputs, Inputs::path(file), &options) {
+            Ok(g) => g,
+            Err(e) => return failed(Some(Inputs::path(file)), &e, style),
+        };
+        eprint!("{}", generated.checked.warnings.render(style));
+        let target = match &out_dir {
+            Some(dir) => Some(dir.join(crate::build_script::output_name(file))),
+            None => output.clone().filter(|p| p != Path::new("-")),
+        };
+        let written = match target {
+            Some(path) => generated.write_to(path).map(|_| ()),
+            None => write_stdout(&generated.to_source()),
+        };
+        if let Err(e) = written {
             eprintln!("error: {e}");
             return ExitCode::from(1);
         }
-    };
-    eprint!("{}", generated.checked.warnings.render(style));
-    let stem = file
-        .file_stem()
-        .map_or_else(|| "out".to_string(), |s| s.to_string_lossy().into_owned());
-    let output = options
-        .out_dir
-        .as_ref()
-        .map(|d| d.join(format!("{stem}.rs")));
-    match output.as_deref().or(args.output.as_deref()) {
-        None => {
-            let _ = std::io::stdout()
-                .lock()
-                .write_all(generated.to_source().as_bytes());
-        }
-        Some(p) if p == std::path::Path::new("-") => {
-            let _ = std::io::stdout()
-                .lock()
-                .write_all(generated.to_source().as_bytes());
-        }
-        Some(p) => {
-            if let Err(e) = generated.write_to(p) {
-                eprintln!("error: {e}");
-                return ExitCode::from(1);
-            }
-        }
     }
     ExitCode::SUCCESS
 }
 
-fn check(args: &CheckArgs) -> ExitCode {
-    let options = match args.frontend.options() {
+/// Writes to standard output, flushing so a full disk or closed pipe is an
+/// error here, not lost at exit.
+fn write_stdout(text: &str) -> Result<(), Error> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|source| Error::Write {
+            path: PathBuf::from("<stdout>"),
+            source,
+        })
+}
+
+fn check(matches: &ArgMatches) -> ExitCode {
+    let style = style(matches);
+    let options = match options(matches, &[Group::Frontend]) {
         Ok(o) => o,
+        Err(e) => return failed(None, &e, style),
+    };
+    let inputs = match Inputs::new(options.files()) {
+        Ok(i) => i,
         Err(msg) => {
             eprintln!("error: {msg}");
-            return ExitCode::from(2);
+            return ExitCode::from(1);
         }
     };
-    let style = args.frontend.style();
-    let mut failed = false;
+    let mut status = ExitCode::SUCCESS;
     let mut modules = Vec::new();
-    let mut stderr = std::io::stderr().lock();
-    for file in &args.files {
-        match crate::check(file, &options) {
+    for file in options.files() {
+        match crate::check_with(&inputs, Inputs::path(file), &options) {
             Ok(checked) => {
-                let _ = stderr.write_all(checked.warnings.render(style).as_bytes());
+                eprint!("{}", checked.warnings.render(style));
                 modules.push((file, checked.module));
             }
-            Err(Error::Source(d)) => {
-                failed = true;
-                let _ = stderr.write_all(d.render(style).as_bytes());
-                let n = d.error_count();
-                let _ = writeln!(
-                    stderr,
-                    "{}: {n} error{} found",
-                    file.display(),
-                    if n == 1 { "" } else { "s" }
-                );
-            }
-            Err(Error::Config(msg)) => {
-                let _ = writeln!(stderr, "error: {msg}");
-                return ExitCode::from(2);
-            }
-            Err(e) => {
-                failed = true;
-                let _ = writeln!(stderr, "error: {e}");
-            }
+            Err(e @ Error::Config(_)) => return failed(None, &e, style),
+            Err(e) => status = failed(Some(Inputs::path(file)), &e, style),
         }
     }
-    if matches!(args.format, Format::Json) {
+    if matches.get_one::<String>("format").map(String::as_str) == Some("json") {
         let value = serde_json::json!({
             "xdrgen_ir_version": crate::ir::IR_JSON_VERSION,
             "modules": modules.iter().map(|(file, m)| serde_json::json!({
@@ -367,13 +327,110 @@ fn check(args: &CheckArgs) -> ExitCode {
                 "ir": m,
             })).collect::<Vec<_>>(),
         });
-        let mut stdout = std::io::stdout().lock();
-        let _ = serde_json::to_writer_pretty(&mut stdout, &value);
-        let _ = writeln!(stdout);
+        let text = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
+        if let Err(e) = write_stdout(&text) {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
     }
-    if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    status
+}
+
+/// Replaces each `@FILE` argument (after the program name) by the words
+/// in FILE.
+fn expand_arg_files(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
+    let mut out = Vec::with_capacity(args.len());
+    for (i, arg) in args.into_iter().enumerate() {
+        let file = arg
+            .to_str()
+            .filter(|a| i > 0 && a.len() > 1)
+            .and_then(|a| a.strip_prefix('@'));
+        let Some(file) = file else {
+            out.push(arg);
+            continue;
+        };
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read argument file `{file}`: {e}"))?;
+        let words = split_words(&text).map_err(|e| format!("argument file `{file}`: {e}"))?;
+        out.extend(words.into_iter().map(OsString::from));
+    }
+    Ok(out)
+}
+
+/// Splits an argument file into words, as a shell would without expansion.
+fn split_words(text: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut chars = text.chars().peekable();
+    let mut line = 1;
+    loop {
+        while let Some(c) = chars.next_if(|c| c.is_whitespace()) {
+            line += usize::from(c == '\n');
+        }
+        let Some(first) = chars.peek().copied() else {
+            return Ok(words);
+        };
+        if first == '#' {
+            while chars.next_if(|c| *c != '\n').is_some() {}
+            continue;
+        }
+        let mut word = String::new();
+        while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+            match c {
+                '\'' => loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => word.push(c),
+                        None => return Err(format!("line {line}: unterminated '")),
+                    }
+                },
+                '"' => loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') if chars.peek().is_some_and(|c| matches!(c, '"' | '\\')) => {
+                            word.extend(chars.next());
+                        }
+                        Some(c) => word.push(c),
+                        None => return Err(format!("line {line}: unterminated \"")),
+                    }
+                },
+                '\\' => match chars.next() {
+                    // A line continuation.
+                    Some('\n') => line += 1,
+                    Some(c) => word.push(c),
+                    None => word.push('\\'),
+                },
+                c => word.push(c),
+            }
+        }
+        words.push(word);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_words;
+
+    #[test]
+    fn argument_files_split_like_a_shell() {
+        let text = "# libvirt\n-D VIR_UUID_BUFLEN=16  # inline comment\n\
+                    --type-attribute 'nfs_fh3=#[derive(PartialOrd, Ord)]'\n\
+                    \"a \\\"b\\\"\" c\\ d e#f\n";
+        assert_eq!(
+            split_words(text).unwrap(),
+            [
+                "-D",
+                "VIR_UUID_BUFLEN=16",
+                "--type-attribute",
+                "nfs_fh3=#[derive(PartialOrd, Ord)]",
+                "a \"b\"",
+                "c d",
+                "e#f"
+            ]
+        );
+        assert_eq!(
+            split_words("-D 'X\n").unwrap_err(),
+            "line 1: unterminated '"
+        );
+        assert!(split_words("  \n# only a comment\n").unwrap().is_empty());
     }
 }

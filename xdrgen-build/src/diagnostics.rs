@@ -107,6 +107,8 @@ codes! {
     MacroIgnored = "W0004", "function-like macro ignored";
     /// A libvirt magic comment with an unknown key.
     UnknownAnnotation = "W0005", "unknown procedure annotation";
+    /// `--type-attribute` or `--extern-type` names a type the input never defines or uses.
+    UnknownOptionType = "W0006", "option names an unknown type";
     /// A definition repeated token for token; the repeat is ignored.
     IdenticalRepeat = "W0007", "identical definition repeated";
 }

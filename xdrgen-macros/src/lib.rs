@@ -8,14 +8,15 @@
 //! let bytes = portmap::Mapping { prog: 100_000, vers: 2, prot: 6, port: 111 }.to_xdr()?;
 //! ```
 //!
-//! Keys mirror the build-script and CLI options of the same names:
-//! `file` (relative to the crate's manifest directory) or `source` (the
-//! `.x` text inline, for small protocols and tests),
-//! `include_dir`, `define = "NAME[=VALUE]"`, `import = "FILE.x[=RUST_PATH]"`,
-//! `extern_type = "NAME=RUST_PATH"`, `runtime_path`, `derive`,
-//! `type_attribute = "NAME=ATTR"`, `emit = "types" | "programs"` (each may
-//! repeat), and the switches
-//! `zero_copy`, `serde`, `arbitrary`, `random`, `no_comments`.
+//! Besides `file` (relative to the crate's manifest directory) or `source`
+//! (the `.x` text inline, for small protocols and tests), the keys are the
+//! options of the build-script API and the CLI, named like the builder
+//! methods: `define = "NAME[=VALUE]"`, `import = "FILE.x[=RUST_PATH]"`,
+//! `emit = "client"`, switches such as `zero_copy` without a value, each
+//! list option repeatable. docs/options.md lists every key; they come from
+//! the same table as the builder methods and flags, so they cannot drift.
+//! Relative paths (`include_dir`, `import`) are relative to the manifest
+//! directory too.
 //!
 //! Every file read (the input, its `#include`s and imports) is tied to the
 //! build with `include_bytes!`, so editing any of them recompiles. Errors in
@@ -28,6 +29,7 @@ use std::path::PathBuf;
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 use quote::quote;
+use syn::spanned::Spanned;
 use syn::{ItemMod, LitStr};
 
 /// Fills the (empty) module with the Rust generated from a `.x` file.
@@ -37,6 +39,54 @@ pub fn xdr_program(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(tokens) => tokens.into(),
         Err(e) => e.to_compile_error().into(),
     }
+}
+
+/// What the attribute says: the options, and the input.
+struct Attribute {
+    options: xdrgen_build::Options,
+    file: Option<LitStr>,
+    source: Option<LitStr>,
+}
+
+/// Parses the attribute's keys: `file` and `source` here, every other key
+/// through the options table (`Options::apply_macro_key`), so the macro
+/// accepts exactly the keys docs/options.md lists. Paths stay as written.
+fn parse_attribute(args: TokenStream2) -> syn::Result<Attribute> {
+    let mut options = xdrgen_build::Options::new();
+    options.set_door(xdrgen_build::Door::Macro);
+    let mut attribute = Attribute {
+        options,
+        file: None,
+        source: None,
+    };
+    let parser = syn::meta::parser(|meta| {
+        let key = meta
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        match key.as_str() {
+            "file" => attribute.file = Some(meta.value()?.parse()?),
+            "source" => attribute.source = Some(meta.value()?.parse()?),
+            _ => {
+                let value: Option<LitStr> = if meta.input.peek(syn::Token![=]) {
+                    Some(meta.value()?.parse()?)
+                } else {
+                    None
+                };
+                let span = value
+                    .as_ref()
+                    .map_or_else(|| meta.path.span(), LitStr::span);
+                attribute
+                    .options
+                    .apply_macro_key(&key, value.as_ref().map(LitStr::value).as_deref())
+                    .map_err(|e| syn::Error::new(span, e))?;
+            }
+        }
+        Ok(())
+    });
+    syn::parse::Parser::parse2(parser, args)?;
+    Ok(attribute)
 }
 
 /// The macro's work, on `proc_macro2` tokens so it can be tested directly.
@@ -53,100 +103,12 @@ fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         ));
     }
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
-    let mut options = xdrgen_build::Options::new();
-    let mut file: Option<LitStr> = None;
-    let mut source: Option<LitStr> = None;
-    let parser = syn::meta::parser(|meta| {
-        let key = meta
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let text = |meta: &syn::meta::ParseNestedMeta<'_>| -> syn::Result<(String, LitStr)> {
-            let lit: LitStr = meta.value()?.parse()?;
-            Ok((lit.value(), lit))
-        };
-        let pair = |value: &str, lit: &LitStr, what: &str| -> syn::Result<(String, String)> {
-            value
-                .split_once('=')
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .ok_or_else(|| syn::Error::new(lit.span(), format!("expected \"{what}\"")))
-        };
-        match key.as_str() {
-            "file" => file = Some(meta.value()?.parse()?),
-            "source" => source = Some(meta.value()?.parse()?),
-            "include_dir" => {
-                let (dir, _) = text(&meta)?;
-                options.include_dir(manifest.join(dir));
-            }
-            "define" => {
-                let (value, _) = text(&meta)?;
-                match value.split_once('=') {
-                    Some((n, v)) => options.define(n, Some(v)),
-                    None => options.define(value.as_str(), None),
-                };
-            }
-            "import" => {
-                let (value, _) = text(&meta)?;
-                match value.split_once('=') {
-                    Some((f, p)) => options.import(manifest.join(f), Some(p)),
-                    None => options.import(manifest.join(&value), None),
-                };
-            }
-            "extern_type" => {
-                let (value, lit) = text(&meta)?;
-                let (n, p) = pair(&value, &lit, "NAME=RUST_PATH")?;
-                options.extern_type(n, p);
-            }
-            "type_attribute" => {
-                let (value, lit) = text(&meta)?;
-                let (n, a) = pair(&value, &lit, "NAME=ATTRIBUTE")?;
-                options.type_attribute(n, a);
-            }
-            "runtime_path" => {
-                let (value, _) = text(&meta)?;
-                options.runtime_path(value);
-            }
-            "derive" => {
-                let (value, _) = text(&meta)?;
-                options.derive(value);
-            }
-            "emit" => {
-                let (value, lit) = text(&meta)?;
-                let part = match value.as_str() {
-                    "types" => xdrgen_build::Part::Types,
-                    "programs" => xdrgen_build::Part::Programs,
-                    "client" => xdrgen_build::Part::Client,
-                    "server" => xdrgen_build::Part::Server,
-                    _ => {
-                        return Err(syn::Error::new(
-                            lit.span(),
-                            "expected \"types\", \"programs\", \"client\" or \"server\"",
-                        ));
-                    }
-                };
-                options.emit(part);
-            }
-            "zero_copy" => {
-                options.zero_copy(true);
-            }
-            "serde" => {
-                options.serde(true);
-            }
-            "arbitrary" => {
-                options.arbitrary(true);
-            }
-            "random" => {
-                options.random(true);
-            }
-            "no_comments" => {
-                options.no_comments(true);
-            }
-            _ => return Err(meta.error(format!("unknown #[xdr_program] key `{key}`"))),
-        }
-        Ok(())
-    });
-    syn::parse::Parser::parse2(parser, args)?;
+    let Attribute {
+        mut options,
+        file,
+        source,
+    } = parse_attribute(args)?;
+    options.resolve_paths(&manifest);
     // `source = "..."`: a small protocol written inline, read from memory.
     let mut memory = xdrgen_build::MemoryLoader::new();
     let (file, path, inline) = match (file, source) {
@@ -276,6 +238,110 @@ mod tests {
                 )
             )
             .contains("cannot read")
+        );
+    }
+
+    /// The options a fixture's first line (`/* xdrgen: ARGS */`) gives,
+    /// paths made absolute.
+    fn fixture_options(path: &std::path::Path) -> xdrgen_build::Options {
+        let text = std::fs::read_to_string(path).unwrap();
+        let args = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("/* xdrgen:"))
+            .and_then(|r| r.strip_suffix("*/"))
+            .unwrap_or("");
+        let mut options = xdrgen_build::Options::from_args(args.split_whitespace()).unwrap();
+        options.resolve_paths(path.parent().unwrap());
+        options
+    }
+
+    /// `key = "value", switch, ...` as a user writes it.
+    fn attribute(options: &xdrgen_build::Options, file: &std::path::Path) -> TokenStream2 {
+        let file = file.display().to_string();
+        let keys = options.to_macro_keys().into_iter().map(|(key, value)| {
+            let key = syn::Ident::new(key, proc_macro2::Span::call_site());
+            match value {
+                Some(value) => quote!(#key = #value),
+                None => quote!(#key),
+            }
+        });
+        quote!(file = #file #(, #keys)*)
+    }
+
+    /// Options -> macro keys -> Options gives the same options and the same
+    /// tokens, for every fixture, with every option the macro has a key for
+    /// set: no option exists in one door and not the other.
+    #[test]
+    fn options_keys_options_round_trip() {
+        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let dir = manifest.join("../fixtures/x").canonicalize().unwrap();
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "x") {
+                continue;
+            }
+            let mut options = fixture_options(&path);
+            options
+                .include_dir(dir.join("include"))
+                .runtime_path("::xdrgen_runtime")
+                .derive("crate::support::MyDerive")
+                .type_attribute("*", "#[allow(dead_code)]")
+                .random(true)
+                .no_comments(true)
+                .serde(true)
+                .arbitrary(true);
+            for variant in [false, true] {
+                if variant {
+                    options
+                        .zero_copy(true)
+                        .serde(false)
+                        .arbitrary(false)
+                        .emit(xdrgen_build::Part::Types)
+                        .emit(xdrgen_build::Part::Programs);
+                }
+                let attr = attribute(&options, &path);
+                let mut back = parse_attribute(attr.clone()).unwrap().options;
+                back.resolve_paths(&manifest);
+                assert_eq!(back, options, "{attr}");
+                let tokens = |o: &xdrgen_build::Options| {
+                    xdrgen_build::generate(&path, o)
+                        .unwrap()
+                        .to_token_stream()
+                        .to_string()
+                };
+                assert_eq!(tokens(&options), tokens(&back), "{}", path.display());
+            }
+            checked += 1;
+        }
+        assert!(checked >= 10, "{checked} fixtures");
+    }
+
+    #[test]
+    fn option_errors_name_the_key() {
+        let item = quote!(
+            mod m {}
+        );
+        let e = error_of(
+            quote!(file = "../fixtures/x/basic.x", runtime_path = "not a path!"),
+            item.clone(),
+        );
+        assert!(
+            e.contains("`runtime_path = \"not a path!\"`: not a Rust path"),
+            "{e}"
+        );
+        let e = error_of(quote!(file = "x.x", emit = "everything"), item.clone());
+        assert!(
+            e.contains("`emit = \"everything\"`: expected types|programs|client|server"),
+            "{e}"
+        );
+        let e = error_of(quote!(file = "x.x", zero_copy = "yes"), item.clone());
+        assert!(e.contains("`zero_copy` takes no value"), "{e}");
+        let e = error_of(quote!(file = "../fixtures/x/defines.x"), item);
+        assert!(
+            e.contains("define it: `define = \"VIR_UUID_BUFLEN=VALUE\"`"),
+            "hints name the macro key: {e}"
         );
     }
 

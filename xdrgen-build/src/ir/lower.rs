@@ -43,6 +43,8 @@ pub(crate) struct Inputs<'a> {
     pub(crate) files: Vec<String>,
     /// Where command-line definitions point (`-D`, `--extern-type`).
     pub(crate) command_line: Span,
+    /// How the user spells options, for hints that name one.
+    pub(crate) door: crate::Door,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1163,8 +1165,10 @@ impl<'a> Lowerer<'a> {
             }
             Some(Def::Macro { define, .. }) if is_c_type_words(&define.body) => {
                 let help = format!(
-                    "map it to a Rust type with an XDR codec of your own: `--extern-type {}=RUST_PATH`",
-                    name.name
+                    "map it to a Rust type with an XDR codec of your own: `{}`",
+                    self.inputs
+                        .door
+                        .spell_option("extern_types", &format!("{}=RUST_PATH", name.name))
                 );
                 self.diags.push(
                     Diagnostic::new(
@@ -1205,7 +1209,12 @@ impl<'a> Lowerer<'a> {
                 if let Some(s) = self.suggest(&name.name, false) {
                     d = d.help(format!("did you mean `{s}`?"));
                 } else {
-                    d = d.help("if it comes from another .x file, pass `--import FILE.x`; if it is a Rust type, `--extern-type NAME=PATH`");
+                    let spell = |option, value| self.inputs.door.spell_option(option, value);
+                    d = d.help(format!(
+                        "if it comes from another .x file, pass `{}`; if it is a Rust type, `{}`",
+                        spell("imports", "FILE.x"),
+                        spell("extern_types", &format!("{}=RUST_PATH", name.name)),
+                    ));
                 }
                 self.diags.push(d);
                 None
@@ -1582,8 +1591,10 @@ impl Scope for Lowerer<'_> {
                 d = d.help(format!("did you mean `{s}`?"));
             } else {
                 d = d.help(format!(
-                    "if it comes from a C header, define it: `-D {}=VALUE`",
-                    id.name
+                    "if it comes from a C header, define it: `{}`",
+                    self.inputs
+                        .door
+                        .spell_option("defines", &format!("{}=VALUE", id.name))
                 ));
             }
             return Err(Some(d));

@@ -4,9 +4,7 @@
 
 use std::path::Path;
 
-use xdrgen_build::Error;
-
-use crate::options_from_args;
+use xdrgen_build::{Error, Options};
 
 /// Files with a real defect: (file, code, line, text in the message).
 const KNOWN_DEFECTS: &[(&str, &str, usize, &str)] = &[
@@ -60,7 +58,8 @@ fn corpus_files_check_or_fail_at_their_defect() {
             .unwrap()
             .to_string_lossy()
             .replace('\\', "/");
-        let options = options_from_args(&args_for(&rel), &dir);
+        let mut options = Options::from_args(args_for(&rel).split_whitespace()).unwrap();
+        options.resolve_paths(&dir);
         let expected = KNOWN_DEFECTS.iter().find(|d| d.0 == rel);
         match (xdrgen_build::check(path, &options), expected) {
             (Ok(_), None) => passed += 1,
@@ -122,7 +121,8 @@ fn libvirt_procedure_tables_claim_every_args_ret_and_msg_struct() {
                     .and_then(|a| a.strip_prefix('\t'))
             })
             .unwrap_or_default();
-        let options = options_from_args(args, &dir.join(".."));
+        let mut options = Options::from_args(args.split_whitespace()).unwrap();
+        options.resolve_paths(&dir.join(".."));
         let checked = xdrgen_build::check(dir.join(file), &options).unwrap();
         let m = &checked.module;
         let [p] = m.libvirt_programs.as_slice() else {

@@ -3,6 +3,7 @@
 mod codegen;
 mod corpus;
 mod fixtures;
+mod options;
 mod robustness;
 
 use std::path::{Path, PathBuf};
@@ -15,35 +16,6 @@ pub(crate) fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// Builds options from command-line style arguments (`-D`, `-I`,
-/// `--import`, `--extern-type`), resolving paths against `base`.
-pub(crate) fn options_from_args(args: &str, base: &Path) -> xdrgen_build::Options {
-    let mut o = xdrgen_build::Options::new();
-    let mut words = args.split_whitespace();
-    while let Some(flag) = words.next() {
-        let value = words
-            .next()
-            .unwrap_or_else(|| panic!("`{flag}` needs a value in `{args}`"));
-        match flag {
-            "-D" => match value.split_once('=') {
-                Some((n, v)) => o.define(n, Some(v)),
-                None => o.define(value, None),
-            },
-            "-I" => o.include_dir(base.join(value)),
-            "--import" => match value.split_once('=') {
-                Some((f, p)) => o.import(base.join(f), Some(p)),
-                None => o.import(base.join(value), None),
-            },
-            "--extern-type" => {
-                let (n, p) = value.split_once('=').expect("NAME=PATH");
-                o.extern_type(n, p)
-            }
-            other => panic!("unknown argument `{other}` in `{args}`"),
-        };
-    }
-    o
-}
-
 /// A fixture's arguments: a first line of the form `/* xdrgen: ARGS */`.
 pub(crate) fn fixture_options(path: &Path) -> xdrgen_build::Options {
     let text = std::fs::read_to_string(path).unwrap();
@@ -52,7 +24,9 @@ pub(crate) fn fixture_options(path: &Path) -> xdrgen_build::Options {
         .strip_prefix("/* xdrgen:")
         .and_then(|r| r.strip_suffix("*/"))
         .unwrap_or("");
-    options_from_args(args, display_path(path).parent().unwrap())
+    let mut options = xdrgen_build::Options::from_args(args.split_whitespace()).unwrap();
+    options.resolve_paths(display_path(path).parent().unwrap());
+    options
 }
 
 /// The path of a fixture as diagnostics should show it: relative to the
