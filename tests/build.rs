@@ -208,7 +208,7 @@ fn main() {
         "/// Owned encoding vs zero-copy decoding and re-encoding, for every type.\n#[allow(elided_lifetimes_in_paths)]\npub static ZERO_COPY: &[(&str, Check)] = &[\n",
     );
     let mut skipped = Vec::new();
-    for mut input in inputs {
+    for input in inputs {
         // The same input again with borrowed opaques and strings.
         if let Some(generated) = emit(&out, &mut mods, &input, "zc_", |o| {
             o.zero_copy(true);
