@@ -13,10 +13,11 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket, UnixListener};
 use tokio::task::JoinHandle;
 use xdrgen_runtime::XdrEncode;
 use xdrgen_runtime::rpc::{
-    AcceptStat, AuthStat, AuthSys, BlockingClient, CallHeader, Client, ClientConfig, MessageHeader,
-    OpaqueAuth, RejectStat, ReplyBody, ReplyHeader, RpcError, Server, ServerConfig,
+    AcceptStat, AuthStat, AuthSys, BlockingClient, CallHeader, Client, ClientConfig, Endpoint,
+    MessageHeader, OpaqueAuth, RejectStat, ReplyBody, ReplyHeader, RpcError, Server, ServerConfig,
 };
-use xdrgen_runtime::{Limits, XdrString};
+use xdrgen_runtime::{DecodeError, Limits, XdrString};
+use xdrgen_tests::fixture_program::echo_prog::echo_v1;
 use xdrgen_tests::peertest::{self, PeerTest, PtColor, PtPoint, PtShape, PtShapeDefault, v1};
 
 const PROGRAM: u32 = peertest::proto::peertest_prog::PROGRAM;
@@ -123,11 +124,17 @@ async fn check_every_procedure(c: &v1::Client) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_procedure_over_tcp_udp_and_unix() {
     let r = start(ServerConfig::default()).await;
-    let tcp = v1::Client(Client::connect_tcp(r.tcp, quick()).await.unwrap());
+    let tcp = v1::Client::connect(Endpoint::Tcp(r.tcp), quick())
+        .await
+        .unwrap();
     check_every_procedure(&tcp).await;
-    let udp = v1::Client(Client::connect_udp(r.udp, quick()).await.unwrap());
+    let udp = v1::Client::connect(Endpoint::Udp(r.udp), quick())
+        .await
+        .unwrap();
     check_every_procedure(&udp).await;
-    let unix = v1::Client(Client::connect_unix(&r.unix, quick()).await.unwrap());
+    let unix = v1::Client::connect(Endpoint::Unix(r.unix.clone()), quick())
+        .await
+        .unwrap();
     check_every_procedure(&unix).await;
     assert_eq!(r.service.seen.nulls.load(Ordering::Relaxed), 3);
 }
@@ -138,9 +145,9 @@ async fn the_blocking_client_over_each_transport() {
     let (tcp, udp, unix) = (r.tcp, r.udp, r.unix.clone());
     tokio::task::spawn_blocking(move || {
         let clients = [
-            BlockingClient::connect_tcp(tcp, quick()).unwrap(),
-            BlockingClient::connect_udp(udp, quick()).unwrap(),
-            BlockingClient::connect_unix(&unix, quick()).unwrap(),
+            BlockingClient::connect(Endpoint::Tcp(tcp), quick()).unwrap(),
+            BlockingClient::connect(Endpoint::Udp(udp), quick()).unwrap(),
+            BlockingClient::connect(Endpoint::Unix(unix), quick()).unwrap(),
         ];
         for rpc in clients {
             let mut c = v1::BlockingClient(rpc);
@@ -161,7 +168,9 @@ async fn the_blocking_client_over_each_transport() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_calls_on_one_connection_complete_out_of_order() {
     let r = start(ServerConfig::default()).await;
-    let c = v1::Client(Client::connect_tcp(r.tcp, quick()).await.unwrap());
+    let c = v1::Client::connect(Endpoint::Tcp(r.tcp), quick())
+        .await
+        .unwrap();
     // Later calls sleep less, so replies come back in a different order.
     let calls: Vec<_> = (0..200)
         .map(|i| {
@@ -188,8 +197,12 @@ async fn bounded_concurrency_still_completes_every_call() {
         ..ServerConfig::default()
     };
     let r = start(config).await;
-    let c = v1::Client(Client::connect_tcp(r.tcp, quick()).await.unwrap());
-    let other = v1::Client(Client::connect_tcp(r.tcp, quick()).await.unwrap());
+    let c = v1::Client::connect(Endpoint::Tcp(r.tcp), quick())
+        .await
+        .unwrap();
+    let other = v1::Client::connect(Endpoint::Tcp(r.tcp), quick())
+        .await
+        .unwrap();
     let start = std::time::Instant::now();
     let calls: Vec<_> = (0..8)
         .map(|_| {
@@ -214,8 +227,12 @@ async fn a_call_times_out_and_the_connection_goes_on() {
         ..quick()
     };
     for rpc in [
-        Client::connect_tcp(r.tcp, config.clone()).await.unwrap(),
-        Client::connect_udp(r.udp, config.clone()).await.unwrap(),
+        Client::connect(Endpoint::Tcp(r.tcp), config.clone())
+            .await
+            .unwrap(),
+        Client::connect(Endpoint::Udp(r.udp), config.clone())
+            .await
+            .unwrap(),
     ] {
         let c = v1::Client(rpc);
         let slow = c.pt_add(&PtPoint { x: -1, y: 1000 }).await;
@@ -227,7 +244,9 @@ async fn a_call_times_out_and_the_connection_goes_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_error_status_and_the_connection_keeps_serving() {
     let r = start(ServerConfig::default()).await;
-    let rpc = Client::connect_tcp(r.tcp, quick()).await.unwrap();
+    let rpc = Client::connect(Endpoint::Tcp(r.tcp), quick())
+        .await
+        .unwrap();
     let c = v1::Client(rpc.clone());
     let point = PtPoint { x: 1, y: 2 };
     let unknown_program = rpc.call::<_, ()>(PROGRAM + 1, 1, 0, &()).await;
@@ -242,11 +261,12 @@ async fn every_error_status_and_the_connection_keeps_serving() {
     let unknown_procedure = rpc.call::<_, ()>(PROGRAM, 1, 99, &()).await;
     assert!(matches!(unknown_procedure, Err(RpcError::ProcUnavail)));
     assert_eq!(c.pt_add(&point).await.unwrap(), 3);
-    // PT_ADD with half a point, and with a word too many.
+    // PT_ADD with half a point, and with a word too many (skipped, as
+    // rpcgen's `svc_getargs` skips it).
     let short = rpc.call::<_, i32>(PROGRAM, 1, 1, &7i32).await;
     assert!(matches!(short, Err(RpcError::GarbageArgs)), "{short:?}");
     let long = rpc.call::<_, i32>(PROGRAM, 1, 1, &(1i32, 2i32, 3i32)).await;
-    assert!(matches!(long, Err(RpcError::GarbageArgs)), "{long:?}");
+    assert_eq!(long.unwrap(), 3);
     assert_eq!(c.pt_add(&point).await.unwrap(), 3);
     // A procedure that panics answers SYSTEM_ERR.
     let panicked = c.pt_add(&PtPoint { x: -2, y: 0 }).await;
@@ -268,7 +288,9 @@ async fn the_server_reads_auth_sys_and_refuses_bad_credentials() {
         credential: OpaqueAuth::sys(&sys).unwrap(),
         ..quick()
     };
-    let c = v1::Client(Client::connect_tcp(r.tcp, config).await.unwrap());
+    let c = v1::Client::connect(Endpoint::Tcp(r.tcp), config)
+        .await
+        .unwrap();
     c.pt_null().await.unwrap();
     assert_eq!(r.service.seen.last_uid.load(Ordering::Relaxed), 4242);
 
@@ -279,7 +301,9 @@ async fn the_server_reads_auth_sys_and_refuses_bad_credentials() {
         },
         ..quick()
     };
-    let c = v1::Client(Client::connect_tcp(r.tcp, garbled).await.unwrap());
+    let c = v1::Client::connect(Endpoint::Tcp(r.tcp), garbled)
+        .await
+        .unwrap();
     let refused = c.pt_null().await;
     assert!(matches!(refused, Err(RpcError::Auth(AuthStat::BadCred))));
     let unknown = ClientConfig {
@@ -289,7 +313,9 @@ async fn the_server_reads_auth_sys_and_refuses_bad_credentials() {
         },
         ..quick()
     };
-    let c = v1::Client(Client::connect_tcp(r.tcp, unknown).await.unwrap());
+    let c = v1::Client::connect(Endpoint::Tcp(r.tcp), unknown)
+        .await
+        .unwrap();
     let refused = c.pt_null().await;
     assert!(matches!(
         refused,
@@ -355,7 +381,9 @@ async fn hostile_streams_close_only_their_own_connection() {
         ..ServerConfig::default()
     };
     let r = start(config).await;
-    let bystander = v1::Client(Client::connect_tcp(r.tcp, quick()).await.unwrap());
+    let bystander = v1::Client::connect(Endpoint::Tcp(r.tcp), quick())
+        .await
+        .unwrap();
 
     // A record mark over the limit: closed as soon as the header arrives.
     let mut s = TcpStream::connect(r.tcp).await.unwrap();
@@ -379,7 +407,8 @@ async fn hostile_streams_close_only_their_own_connection() {
     let mut burst = call_record(10, 2, 1, &add_args(5, 6));
     xdrgen_runtime::record::write_record(&[0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 7], 64, &mut burst);
     xdrgen_runtime::record::write_record(&[1, 2, 3], 64, &mut burst);
-    // A call whose arguments have trailing garbage: GARBAGE_ARGS.
+    // A call whose arguments have trailing bytes: answered, the bytes
+    // skipped (as rpcgen's `svc_getargs` skips them).
     let mut trailing = add_args(1, 1);
     trailing.extend_from_slice(&[9; 12]);
     burst.extend_from_slice(&call_record(11, 2, 1, &trailing));
@@ -396,13 +425,9 @@ async fn hostile_streams_close_only_their_own_connection() {
     let (reply, results) = &replies[&10];
     assert!(success(reply));
     assert_eq!(results.as_slice(), 11i32.to_xdr().unwrap());
-    assert!(matches!(
-        replies[&11].0.body,
-        ReplyBody::Accepted {
-            status: AcceptStat::GarbageArgs,
-            ..
-        }
-    ));
+    let (reply, results) = &replies[&11];
+    assert!(success(reply));
+    assert_eq!(results.as_slice(), 2i32.to_xdr().unwrap());
     assert_eq!(
         replies[&12].0.body,
         ReplyBody::Denied(RejectStat::RpcMismatch { low: 2, high: 2 })
@@ -416,14 +441,18 @@ async fn hostile_streams_close_only_their_own_connection() {
     let u = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     u.send_to(&[1, 2, 3], r.udp).await.unwrap();
     u.send_to(&[0; 7000], r.udp).await.unwrap();
-    let udp = v1::Client(Client::connect_udp(r.udp, quick()).await.unwrap());
+    let udp = v1::Client::connect(Endpoint::Udp(r.udp), quick())
+        .await
+        .unwrap();
     assert_eq!(udp.pt_add(&PtPoint { x: 4, y: 4 }).await.unwrap(), 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_calls_in_progress() {
     let mut r = start(ServerConfig::default()).await;
-    let c = v1::Client(Client::connect_tcp(r.tcp, quick()).await.unwrap());
+    let c = v1::Client::connect(Endpoint::Tcp(r.tcp), quick())
+        .await
+        .unwrap();
     let slow = tokio::spawn({
         let c = c.clone();
         async move { c.pt_add(&PtPoint { x: -1, y: 300 }).await }
@@ -458,7 +487,9 @@ async fn a_peer_that_closes_fails_calls_cleanly() {
             let _ = s.read(&mut buf).await;
         }
     });
-    let c = v1::Client(Client::connect_tcp(addr, quick()).await.unwrap());
+    let c = v1::Client::connect(Endpoint::Tcp(addr), quick())
+        .await
+        .unwrap();
     let started = std::time::Instant::now();
     let result = c.pt_null().await;
     assert!(
@@ -494,6 +525,164 @@ async fn udp_calls_are_retransmitted() {
         retransmit: Duration::from_millis(100),
         ..quick()
     };
-    let c = v1::Client(Client::connect_udp(addr, config).await.unwrap());
+    let c = v1::Client::connect(Endpoint::Udp(addr), config)
+        .await
+        .unwrap();
     assert_eq!(c.pt_add(&PtPoint { x: 0, y: 0 }).await.unwrap(), 99);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strict_server_refuses_arguments_with_trailing_bytes() {
+    let strict = ServerConfig {
+        limits: Limits::default().strict(),
+        ..ServerConfig::default()
+    };
+    let r = start(strict).await;
+    for endpoint in [Endpoint::Tcp(r.tcp), Endpoint::Udp(r.udp)] {
+        let rpc = Client::connect(endpoint, quick()).await.unwrap();
+        let long = rpc.call::<_, i32>(PROGRAM, 1, 1, &(1i32, 2i32, 3i32)).await;
+        assert!(matches!(long, Err(RpcError::GarbageArgs)), "{long:?}");
+        let exact = rpc.call::<_, i32>(PROGRAM, 1, 1, &(1i32, 2i32)).await;
+        assert_eq!(exact.unwrap(), 3);
+    }
+}
+
+/// A UDP server answering every call with PT_ADD's result, 42, followed
+/// by 8 bytes no procedure accounts for (as stock `rpc.rstatd` does).
+async fn server_with_trailing_bytes() -> SocketAddr {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = [0; 1024];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            let (header, _) = MessageHeader::decode_from(&buf[..n], &Limits::default()).unwrap();
+            let mut reply = ReplyHeader::accepted(header.xid(), AcceptStat::Success)
+                .to_xdr()
+                .unwrap();
+            reply.extend_from_slice(&42i32.to_xdr().unwrap());
+            reply.extend_from_slice(&[0, 0, 0, 7, 0, 0, 0, 9]);
+            socket.send_to(&reply, from).await.unwrap();
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_with_trailing_bytes_decode_unless_strict() {
+    let addr = server_with_trailing_bytes().await;
+    let point = PtPoint { x: 40, y: 2 };
+    let lenient = v1::Client::connect(Endpoint::Udp(addr), quick())
+        .await
+        .unwrap();
+    assert_eq!(lenient.pt_add(&point).await.unwrap(), 42);
+
+    let strict_config = ClientConfig {
+        limits: Limits::default().strict(),
+        ..quick()
+    };
+    let strict = v1::Client::connect(Endpoint::Udp(addr), strict_config.clone())
+        .await
+        .unwrap();
+    let refused = strict.pt_add(&point).await;
+    assert!(
+        matches!(
+            refused,
+            Err(RpcError::Decode(DecodeError::TrailingBytes {
+                count: 8,
+                ..
+            }))
+        ),
+        "{refused:?}"
+    );
+
+    // The blocking client: the same, and the skipped bytes are reported.
+    let reported = tokio::task::spawn_blocking(move || {
+        let mut strict = v1::BlockingClient::connect(Endpoint::Udp(addr), strict_config).unwrap();
+        assert!(matches!(
+            strict.pt_add(&point),
+            Err(RpcError::Decode(DecodeError::TrailingBytes {
+                count: 8,
+                ..
+            }))
+        ));
+        let events = TrailingBytesEvents::default();
+        let counts = std::sync::Arc::clone(&events.0);
+        tracing::subscriber::with_default(events, || {
+            let mut lenient = v1::BlockingClient::connect(Endpoint::Udp(addr), quick()).unwrap();
+            assert_eq!(lenient.pt_add(&point).unwrap(), 42);
+        });
+        let counts = counts.lock().unwrap().clone();
+        counts
+    })
+    .await
+    .unwrap();
+    assert_eq!(reported, [8]);
+}
+
+/// A `tracing` subscriber that keeps the `trailing_bytes` field of every
+/// event.
+#[derive(Default)]
+struct TrailingBytesEvents(std::sync::Arc<std::sync::Mutex<Vec<u64>>>);
+
+impl tracing::Subscriber for TrailingBytesEvents {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Field<'a>(&'a std::sync::Mutex<Vec<u64>>);
+        impl tracing::field::Visit for Field<'_> {
+            fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+                if field.name() == "trailing_bytes" {
+                    self.0.lock().unwrap().push(value);
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        event.record(&mut Field(&self.0));
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// ECHO_PROG declares no procedure 0; its server answers NULL anyway.
+struct Echo;
+
+impl echo_v1::Service for Echo {
+    async fn echo(
+        &self,
+        _: &xdrgen_runtime::rpc::CallContext,
+        text: XdrString,
+    ) -> Result<XdrString, xdrgen_runtime::rpc::Fault> {
+        Ok(text)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn null_is_answered_even_when_the_x_file_does_not_declare_it() {
+    assert!(echo_v1::Procedure::try_from(0).is_err());
+    let server = Server::builder(ServerConfig::default())
+        .service(echo_v1::Dispatcher(Echo))
+        .build();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn({
+        let server = server.clone();
+        async move { server.serve_tcp(listener).await }
+    });
+    let c = echo_v1::Client::connect(Endpoint::Tcp(addr), quick())
+        .await
+        .unwrap();
+    let program = xdrgen_tests::fixture_program::echo_prog::PROGRAM;
+    c.0.call::<_, ()>(program, 1, 0, &()).await.unwrap();
+    let hi = XdrString::from("hi");
+    assert_eq!(c.echo(&hi).await.unwrap(), hi);
+    // Other undeclared procedures are still PROC_UNAVAIL.
+    let missing = c.0.call::<_, ()>(program, 1, 2, &()).await;
+    assert!(matches!(missing, Err(RpcError::ProcUnavail)), "{missing:?}");
+    server.shutdown();
 }

@@ -14,10 +14,18 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, UdpSocket};
 use xdrgen_protocols::portmap::Mapping;
-use xdrgen_protocols::registration::{self, LOCAL_RPCBIND, Protocol, Registration, Rpcbind};
+use xdrgen_protocols::registration::{
+    self, LOCAL_RPCBIND, Protocol, Registration, RegistrationError, Rpcbind,
+};
 use xdrgen_protocols::rpcbind;
 use xdrgen_runtime::XdrString;
-use xdrgen_runtime::rpc::{BlockingClient, Client, ClientConfig, Server, ServerConfig};
+use xdrgen_runtime::rpc::{
+    BlockingClient, CallContext, Client, ClientConfig, Endpoint, Fault, RpcError, Server,
+    ServerConfig,
+};
+use xdrgen_runtime::{DecodeError, Limits};
+use xdrgen_tests::corpus_rpcsvc_rstat::rstatprog::{rstatvers_swtch, rstatvers_time};
+use xdrgen_tests::fixture_program::echo_prog::{self, echo_v1};
 use xdrgen_tests::peertest::{self, PeerTest, PtColor, PtPoint, PtShape, PtShapeDefault, v1};
 
 const PROGRAM: u32 = peertest::proto::peertest_prog::PROGRAM;
@@ -86,8 +94,9 @@ async fn the_port_mapper_dump_matches_rpcinfo() {
 
     // rpcbind version 4's DUMP, through the generated rpcbind client,
     // lists the same port mapper entries with universal addresses.
-    let rpc = Client::connect_tcp(LOCAL_RPCBIND, config()).await.unwrap();
-    let v4 = rpcbind::rpcbprog::rpcbvers4::Client(rpc);
+    let v4 = rpcbind::rpcbprog::rpcbvers4::Client::connect(Endpoint::Tcp(LOCAL_RPCBIND), config())
+        .await
+        .unwrap();
     let mut list = v4.rpcbproc_dump().await.unwrap();
     let mut entries = Vec::new();
     while let Some(mut node) = list {
@@ -176,9 +185,15 @@ async fn c_peers_and_rpcinfo_against_our_client_and_server() {
         .expect("the C peer is registered for UDP");
     let c_tcp = SocketAddr::from(([127, 0, 0, 1], tcp_port));
     let c_udp = SocketAddr::from(([127, 0, 0, 1], udp_port));
-    let tcp = v1::Client(Client::connect_tcp(c_tcp, config()).await.unwrap());
+    let tcp = v1::Client::connect(Endpoint::Tcp(c_tcp), config())
+        .await
+        .unwrap();
     expect_c_server_results(&tcp).await;
-    let udp = v1::Client(Client::connect_udp(c_udp, config()).await.unwrap());
+    let udp = v1::Client(
+        Client::connect(Endpoint::Udp(c_udp), config())
+            .await
+            .unwrap(),
+    );
     expect_c_server_results(&udp).await;
     // Many calls in flight on one connection to the single-threaded C server.
     let calls: Vec<_> = (0..100)
@@ -191,7 +206,8 @@ async fn c_peers_and_rpcinfo_against_our_client_and_server() {
         assert!(call.await.unwrap());
     }
     let blocking = tokio::task::spawn_blocking(move || {
-        let mut c = v1::BlockingClient(BlockingClient::connect_udp(c_udp, config()).unwrap());
+        let mut c =
+            v1::BlockingClient(BlockingClient::connect(Endpoint::Udp(c_udp), config()).unwrap());
         c.pt_add(&PtPoint { x: 1, y: 2 }).unwrap()
     });
     assert_eq!(blocking.await.unwrap(), 3);
@@ -228,14 +244,23 @@ async fn c_peers_and_rpcinfo_against_our_client_and_server() {
             a.and(b)
         }
     });
-    let registered = Registration::register(
-        Rpcbind::local(),
-        PROGRAM,
-        1,
-        &[(Protocol::Tcp, our_tcp), (Protocol::Udp, our_udp)],
-    )
-    .await
-    .unwrap();
+    // The C server still answers on its ports: its mapping is another
+    // process's, kept unless we ask to replace it.
+    let ours = [(Protocol::Tcp, our_tcp), (Protocol::Udp, our_udp)];
+    let refused = Registration::register(Rpcbind::local(), PROGRAM, 1, &ours).await;
+    match refused {
+        Err(RegistrationError::Taken { existing }) => {
+            assert_eq!((existing.prot, existing.port), (6, u32::from(tcp_port)));
+        }
+        other => panic!("registered over the C server's mapping: {other:?}"),
+    }
+    let still_c = registration::get_port(&Rpcbind::local(), PROGRAM, 1, Protocol::Tcp)
+        .await
+        .unwrap();
+    assert_eq!(still_c, Some(tcp_port));
+    let registered = Registration::register_replacing(Rpcbind::local(), PROGRAM, 1, &ours)
+        .await
+        .unwrap();
     let found = registration::get_port(&Rpcbind::local(), PROGRAM, 1, Protocol::Tcp)
         .await
         .unwrap();
@@ -295,6 +320,192 @@ async fn c_peers_and_rpcinfo_against_our_client_and_server() {
         .await
         .unwrap();
     assert_eq!(gone, None);
+    server.shutdown();
+    serving.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_client_connects_through_rpcbind_alone() {
+    let Some(_) =
+        xdrgen_tests::peers("rpc_peers::a_generated_client_connects_through_rpcbind_alone")
+    else {
+        return;
+    };
+    let _turn = RPCBIND.lock().await;
+    for protocol in [Protocol::Tcp, Protocol::Udp] {
+        let c = v1::Client::connect_rpcbind("127.0.0.1", protocol, config())
+            .await
+            .unwrap_or_else(|e| panic!("{protocol}: {e}"));
+        expect_c_server_results(&c).await;
+        let sum = tokio::task::spawn_blocking(move || {
+            let mut c = v1::BlockingClient::connect_rpcbind("localhost", protocol, config())
+                .unwrap_or_else(|e| panic!("{protocol}: {e}"));
+            c.pt_add(&PtPoint { x: 20, y: 22 }).unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(sum, 42);
+    }
+    // A program rpcbind does not know is a typed error naming it.
+    let missing =
+        Client::connect_rpcbind("127.0.0.1", Protocol::Tcp, 0x3fff_fff0, 1, config()).await;
+    match missing {
+        Err(e @ RpcError::NotRegistered { .. }) => assert_eq!(
+            e.to_string(),
+            "program 1073741808 version 1 is not registered with rpcbind for tcp"
+        ),
+        Err(e) => panic!("{e:?}"),
+        Ok(_) => panic!("connected to an unregistered program"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_servers_mapping_is_replaced_without_asking() {
+    let Some(_) =
+        xdrgen_tests::peers("rpc_peers::a_dead_servers_mapping_is_replaced_without_asking")
+    else {
+        return;
+    };
+    let _turn = RPCBIND.lock().await;
+    const DEAD: u32 = 0x3fff_fff1;
+    // A port nobody listens on any more.
+    let dead_port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut pmap = Rpcbind::local().blocking().unwrap();
+    let left_behind = Mapping {
+        prog: DEAD,
+        vers: 1,
+        prot: 17,
+        port: u32::from(dead_port),
+    };
+    assert!(pmap.pmapproc_set(&left_behind).unwrap());
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let ours = socket.local_addr().unwrap().port();
+    let registered = Registration::register(Rpcbind::local(), DEAD, 1, &[(Protocol::Udp, ours)])
+        .await
+        .unwrap();
+    let found = registration::get_port(&Rpcbind::local(), DEAD, 1, Protocol::Udp)
+        .await
+        .unwrap();
+    assert_eq!(found, Some(ours));
+    registered.unregister().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_rstatd_answers_with_trailing_bytes_our_client_skips() {
+    let Some(state) =
+        xdrgen_tests::peers("rpc_peers::stock_rstatd_answers_with_trailing_bytes_our_client_skips")
+    else {
+        return;
+    };
+    assert!(
+        state.join("rpcsvc/rstatd.pid").exists(),
+        "rpc.rstatd is not running: start it with ../shared/peers/rpcsvc/start.sh {} rstatd",
+        state.display()
+    );
+    // rstat.x as Debian ships it, generated; rpc.rstatd found through rpcbind.
+    let c = rstatvers_time::Client::connect_rpcbind("127.0.0.1", Protocol::Udp, config())
+        .await
+        .unwrap();
+    let stats = c.rstatproc_stats().await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(stats.boottime.tv_sec > 0 && stats.boottime.tv_sec <= stats.curtime.tv_sec);
+    assert!(
+        u64::from(stats.curtime.tv_sec).abs_diff(now) < 60,
+        "{stats:?}"
+    );
+    let swtch = rstatvers_swtch::Client::connect_rpcbind("127.0.0.1", Protocol::Udp, config())
+        .await
+        .unwrap();
+    assert_eq!(
+        swtch.rstatproc_stats().await.unwrap().boottime,
+        stats.boottime
+    );
+
+    // The bytes are really there: a strict client refuses the reply.
+    let strict = ClientConfig {
+        limits: Limits::default().strict(),
+        ..config()
+    };
+    let c = rstatvers_time::Client::connect_rpcbind("127.0.0.1", Protocol::Udp, strict)
+        .await
+        .unwrap();
+    let refused = c.rstatproc_stats().await;
+    assert!(
+        matches!(
+            refused,
+            Err(RpcError::Decode(DecodeError::TrailingBytes { .. }))
+        ),
+        "{refused:?}"
+    );
+}
+
+/// ECHO_PROG declares no procedure 0.
+struct Echo;
+
+impl echo_v1::Service for Echo {
+    async fn echo(&self, _: &CallContext, text: XdrString) -> Result<XdrString, Fault> {
+        Ok(text)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpcinfo_finds_a_server_without_procedure_0_ready() {
+    let Some(_) =
+        xdrgen_tests::peers("rpc_peers::rpcinfo_finds_a_server_without_procedure_0_ready")
+    else {
+        return;
+    };
+    let _turn = RPCBIND.lock().await;
+    let server = Server::builder(ServerConfig::default())
+        .service(echo_v1::Dispatcher(Echo))
+        .build();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (tcp, udp) = (
+        listener.local_addr().unwrap().port(),
+        socket.local_addr().unwrap().port(),
+    );
+    let serving = tokio::spawn({
+        let server = server.clone();
+        async move {
+            let (a, b) = tokio::join!(server.serve_tcp(listener), server.serve_udp(socket));
+            a.and(b)
+        }
+    });
+    // Debian's rpcinfo (rpcbind 1.2.6) asks rpcbind for the address even
+    // with `-n PORT`, so the server is registered first.
+    let registered = Registration::register(
+        Rpcbind::local(),
+        echo_prog::PROGRAM,
+        1,
+        &[(Protocol::Tcp, tcp), (Protocol::Udp, udp)],
+    )
+    .await
+    .unwrap();
+    let program = echo_prog::PROGRAM.to_string();
+    for (transport, port) in [("-t", tcp), ("-u", udp)] {
+        let (program, port) = (program.clone(), port.to_string());
+        let (ok, text) = tokio::task::spawn_blocking(move || {
+            run(
+                "rpcinfo",
+                &["-n", &port, transport, "127.0.0.1", &program, "1"],
+            )
+        })
+        .await
+        .unwrap();
+        assert!(
+            ok && text.contains("ready and waiting"),
+            "rpcinfo -n {transport}: {text}"
+        );
+    }
+    registered.unregister().await.unwrap();
     server.shutdown();
     serving.await.unwrap().unwrap();
 }
