@@ -156,8 +156,8 @@ mod real {
             .unwrap();
         let me = std::process::id();
         rt.block_on(async {
-            let server = xdrgen_runtime::rpc::Endpoint::Tcp(([127, 0, 0, 1], port).into());
-            let client = v1::Client::connect(server, ClientConfig::default())
+            let endpoint = xdrgen_runtime::rpc::Endpoint::Tcp(([127, 0, 0, 1], port).into());
+            let client = v1::Client::connect(endpoint, ClientConfig::default())
                 .await
                 .unwrap();
             let warm_end = Instant::now() + s.warm_up;
