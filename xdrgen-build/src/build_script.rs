@@ -80,8 +80,8 @@ impl Generated {
         let text = self.to_source();
         // Only a regular file of the same length is read back: `/dev/full`
         // or a FIFO would never end.
-        let same_size = std::fs::metadata(path)
-            .is_ok_and(|m| m.is_file() && m.len() == text.len() as u64);
+        let same_size =
+            std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == text.len() as u64);
         if same_size && std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
             return Ok(false);
         }
