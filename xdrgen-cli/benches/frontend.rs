@@ -67,6 +67,7 @@ fn frontend(c: &mut Criterion) {
 
     if Command::new("rpcgen").arg("--version").output().is_ok() {
         let out = std::env::temp_dir().join(format!("xdrgen-bench-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
         std::fs::create_dir_all(&out).unwrap();
         let dir = path.parent().unwrap();
         group.bench_function("rpcgen/-c+-h", |b| {

@@ -178,6 +178,7 @@ fn emit_selects_parts() {
 fn cli_writes_the_file_or_stdout() {
     let exe = env!("CARGO_BIN_EXE_xdrgen");
     let dir = std::env::temp_dir().join(format!("xdrgen-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("portmap.rs");
     let status = Command::new(exe)
