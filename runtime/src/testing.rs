@@ -15,7 +15,53 @@ pub struct Rng {
     pub max_len: usize,
     /// Deepest optional/recursive nesting generated.
     pub max_depth: u32,
+    /// Which bounded length to stretch to (or past) its bound; see
+    /// [`stretch`](Rng::stretch).
+    stretch: Option<(usize, Stretch)>,
+    /// Bounded variable lengths drawn so far.
+    bounded_draws: usize,
+    /// The length that was stretched, once it was.
+    stretched: Option<Stretched>,
 }
+
+/// How [`Rng::stretch`] changes one bounded length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stretch {
+    /// Exactly the bound.
+    AtBound,
+    /// The bound plus one: the value must then fail to encode.
+    OnePast,
+}
+
+/// What kind of length was stretched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LenKind {
+    /// Bytes of an `opaque<N>` or a `string<N>`.
+    Bytes,
+    /// Elements of a `T<N>` array.
+    Elements,
+}
+
+/// The length [`Rng::stretch`] changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stretched {
+    /// The declared bound.
+    pub bound: u32,
+    /// The length generated.
+    pub len: usize,
+    /// Bytes or elements.
+    pub kind: LenKind,
+}
+
+/// Bounds larger than this are not stretched: the value would be too big
+/// to check quickly (nothing in the corpus declares a bound between this
+/// and "unbounded" that a test could fill in reasonable time).
+pub const MAX_STRETCHED_BOUND: u32 = 1 << 16;
+
+/// The byte a stretched opaque or string is filled with: printable, not
+/// NUL, and easy to find in the encoding (tests extend it by one byte to
+/// build input one past the bound by hand).
+pub const STRETCH_FILL: u8 = b'x';
 
 impl Rng {
     /// A generator with the given seed.
@@ -25,7 +71,33 @@ impl Rng {
             depth: 0,
             max_len: 8,
             max_depth: 4,
+            stretch: None,
+            bounded_draws: 0,
+            stretched: None,
         }
+    }
+
+    /// A generator whose `nth` bounded variable length (counted from 0, in
+    /// the order the value draws them; unbounded and larger than
+    /// [`MAX_STRETCHED_BOUND`] ones are not counted) is its bound, or one
+    /// past it, instead of a small random length. Everything else is drawn
+    /// as [`new`](Rng::new) would, until that length.
+    pub fn stretch(seed: u64, nth: usize, how: Stretch) -> Rng {
+        let mut rng = Rng::new(seed);
+        rng.stretch = Some((nth, how));
+        rng
+    }
+
+    /// The bounded variable lengths drawn so far (see
+    /// [`stretch`](Rng::stretch)).
+    pub fn bounded_draws(&self) -> usize {
+        self.bounded_draws
+    }
+
+    /// The length [`stretch`](Rng::stretch) changed, if the value drew
+    /// that many bounded lengths.
+    pub fn stretched(&self) -> Option<Stretched> {
+        self.stretched
     }
 
     /// The next 64 random bits.
@@ -57,10 +129,52 @@ impl Rng {
         }
     }
 
-    /// Random bytes, up to `max` long.
+    /// The length of a `T<max>` array: as [`len`](Rng::len), but counted
+    /// (and perhaps stretched) as a bounded length; see
+    /// [`stretch`](Rng::stretch). (`len` itself serves counts that are no
+    /// declared bound, such as the nodes of a linked list.)
+    pub fn bounded_len(&mut self, max: u32) -> usize {
+        self.len_of(max, LenKind::Elements)
+    }
+
+    fn len_of(&mut self, max: u32, kind: LenKind) -> usize {
+        if max <= MAX_STRETCHED_BOUND {
+            let nth = self.bounded_draws;
+            self.bounded_draws += 1;
+            if let Some((target, how)) = self.stretch {
+                if target == nth {
+                    let len = match how {
+                        Stretch::AtBound => max as usize,
+                        Stretch::OnePast => max as usize + 1,
+                    };
+                    self.stretched = Some(Stretched {
+                        bound: max,
+                        len,
+                        kind,
+                    });
+                    return len;
+                }
+            }
+        }
+        self.len(max)
+    }
+
+    /// Random bytes, up to `max` long (a stretched length is filled with
+    /// [`STRETCH_FILL`] instead).
     pub fn bytes(&mut self, max: u32) -> Vec<u8> {
-        let n = self.len(max);
-        (0..n).map(|_| self.next_u64().to_le_bytes()[0]).collect()
+        self.bytes_and_whether_stretched(max).0
+    }
+
+    fn bytes_and_whether_stretched(&mut self, max: u32) -> (Vec<u8>, bool) {
+        let before = self.stretched;
+        let n = self.len_of(max, LenKind::Bytes);
+        if self.stretched != before {
+            return (alloc::vec![STRETCH_FILL; n], true);
+        }
+        (
+            (0..n).map(|_| self.next_u64().to_le_bytes()[0]).collect(),
+            false,
+        )
     }
 
     /// A random string up to `max` bytes: mostly printable ASCII, and
@@ -68,7 +182,10 @@ impl Rng {
     /// as `char *`, so a NUL could not cross to them (`XdrString` itself
     /// keeps any byte).
     pub fn string(&mut self, max: u32) -> XdrString {
-        let mut bytes = self.bytes(max);
+        let (mut bytes, stretched) = self.bytes_and_whether_stretched(max);
+        if stretched {
+            return XdrString::from(bytes);
+        }
         let printable = self.below(4) != 0;
         for b in &mut bytes {
             if printable {

@@ -369,7 +369,7 @@ impl Gen<'_> {
                         // Arrays can hold the type they are in: they nest
                         // like optionals, within the same depth budget.
                         quote! {{
-                            let n = if rng.at_limit() { 0 } else { rng.len(#max) };
+                            let n = if rng.at_limit() { 0 } else { rng.bounded_len(#max) };
                             rng.enter();
                             let v = (0..n).map(|_| #each).collect::<#rt::Vec<_>>();
                             rng.leave();
