@@ -8,8 +8,9 @@ use xdrgen_protocols::mount3::{Mountres3, Mountres3Default, Mountstat3};
 use xdrgen_runtime::testing::{Random, Rng};
 use xdrgen_runtime::{DecodeError, XdrDecode, XdrEncode, XdrString};
 use xdrgen_tests::fixture_unions::{
-    ByHyper, ByHyperDefault, ByHyperTypedef, ByHyperTypedefDefault, ByInt, ByIntDefault,
-    ByUnsignedHyper, LookupResult, LookupResultDefault, LookupStatus,
+    ByBool, ByBoolDefault, ByHyper, ByHyperDefault, ByHyperTypedef, ByHyperTypedefDefault, ByInt,
+    ByIntDefault, ByUnsignedHyper, FullyCoveredDefault, LookupResult, LookupResultDefault,
+    LookupStatus, PairMember,
 };
 
 fn round_trip<T: XdrEncode + XdrDecode + PartialEq + std::fmt::Debug>(value: &T) -> Vec<u8> {
@@ -90,6 +91,11 @@ fn a_default_value_cannot_hold_a_discriminant_that_has_a_case() {
     assert_eq!(ByHyperDefault::new(-1), None);
     assert_eq!(ByHyperDefault::new(5_000_000_000), None);
     assert_eq!(ByHyperTypedefDefault::new(1), None);
+    assert_eq!(ByBoolDefault::new(true), None);
+    // Every member of the discriminant has a case: nothing is left.
+    for &member in PairMember::VALUES {
+        assert_eq!(FullyCoveredDefault::new(member), None);
+    }
 }
 
 #[test]
@@ -122,6 +128,8 @@ fn every_constructible_default_value_round_trips() {
         let bytes = round_trip(&value);
         assert_eq!(bytes[..4], code.to_be_bytes());
     }
+    let no = ByBool::Default(ByBoolDefault::new(false).unwrap());
+    assert_eq!(round_trip(&no), [0, 0, 0, 0]);
     for code in [i64::MIN, -2, 0, 1, 4_999_999_999, 5_000_000_001, i64::MAX] {
         let discriminant = ByHyperDefault::new(code).unwrap();
         round_trip(&ByHyper::Default {

@@ -848,7 +848,27 @@ impl Gen<'_> {
         });
         let default_type_item = u.default.as_ref().map(|dflt| {
             let patterns: Vec<TokenStream> = cases.iter().map(|c| pattern(c.value)).collect();
-            self.union_default_type(t, u, dflt, &patterns, covered)
+            // Enum and bool discriminants have few values: list the ones
+            // without a case, for `arbitrary` to choose from.
+            let uncased = |v: i128| !cases.iter().any(|c| c.value == v);
+            let unlisted: Option<Vec<TokenStream>> = match (u.discriminant_kind, enum_def) {
+                (DiscriminantKind::Enum(_), Some((_, e))) => Some(
+                    e.members
+                        .iter()
+                        .filter(|m| m.alias_of.is_none() && uncased(i128::from(m.value)))
+                        .map(|m| pattern(i128::from(m.value)))
+                        .collect(),
+                ),
+                (DiscriminantKind::Prim(Prim::Bool), _) => Some(
+                    [0, 1]
+                        .into_iter()
+                        .filter(|v| uncased(*v))
+                        .map(pattern)
+                        .collect(),
+                ),
+                _ => None,
+            };
+            self.union_default_type(t, u, dflt, &patterns, covered, unlisted.as_deref())
         });
         quote! {
             #docs
@@ -895,6 +915,7 @@ impl Gen<'_> {
         dflt: &crate::ir::DefaultArm,
         case_patterns: &[TokenStream],
         covered: bool,
+        unlisted: Option<&[TokenStream]>,
     ) -> TokenStream {
         let rt = &self.rt;
         let name = ident(&dflt.discriminant_type.rust);
@@ -948,11 +969,21 @@ impl Gen<'_> {
         });
         let (serde_attr, deserialize) = serde.unzip();
         let arbitrary = self.o.arbitrary.then(|| {
+            // Few values: choose among those without a case (none left is
+            // an error). Many: take any, and refuse the rare one with a case.
+            let body = match unlisted {
+                Some(values) => quote! {
+                    u.choose(&[#(#values),*]).map(|discriminant| Self(*discriminant))
+                },
+                None => quote! {
+                    let discriminant = <#disc_ty as ::arbitrary::Arbitrary<'a>>::arbitrary(u)?;
+                    Self::new(discriminant).ok_or(::arbitrary::Error::IncorrectFormat)
+                },
+            };
             quote! {
                 impl<'a> ::arbitrary::Arbitrary<'a> for #name {
                     fn arbitrary(u: &mut ::arbitrary::Unstructured<'a>) -> ::arbitrary::Result<Self> {
-                        let discriminant = <#disc_ty as ::arbitrary::Arbitrary<'a>>::arbitrary(u)?;
-                        Self::new(discriminant).ok_or(::arbitrary::Error::IncorrectFormat)
+                        #body
                     }
                 }
             }
