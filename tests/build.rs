@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use xdrgen_build::ir::{Origin, TypeKind};
 
+#[path = "build/interop.rs"]
+mod interop;
+
 struct Input {
     module: String,
     path: PathBuf,
@@ -16,7 +19,8 @@ struct Input {
     args: Vec<String>,
     /// What relative paths in `args` are relative to.
     base: PathBuf,
-    /// The path relative to the corpus, for corpus files.
+    /// The key of the file in the interop tables (the path relative to
+    /// the corpus, or `protocols/xdr/<name>.x`); `None` for fixtures.
     corpus_rel: Option<String>,
 }
 
@@ -171,6 +175,14 @@ fn main() {
                         .map(|(_, a)| a)
                 })
                 .unwrap_or("");
+            // nfs3.x names an undefined `FSINFO3args` (its struct is
+            // `FSINFOargs`); the front end rejects it, rpcgen does not
+            // look. A copy with the missing typedef gets tested instead.
+            let path = if rel == "nfsv3/nfs3.x" {
+                complete_nfs3(&path, &out)
+            } else {
+                path
+            };
             inputs.push(Input {
                 module: format!("corpus_{}", module_name(&rel)),
                 path,
@@ -194,13 +206,37 @@ fn main() {
         );
     }
 
+    // The protocols crate's .x files: they have no codec test of their own.
+    let protocols = root.join("protocols/xdr");
+    println!("cargo::rerun-if-changed={}", protocols.display());
+    let mut protocol_files: Vec<PathBuf> = std::fs::read_dir(&protocols)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "x"))
+        .collect();
+    protocol_files.sort();
+    for path in protocol_files {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        inputs.push(Input {
+            module: format!("protocols_{}", module_name(&stem)),
+            base: protocols.clone(),
+            corpus_rel: Some(format!("protocols/xdr/{stem}.x")),
+            path,
+            args: Vec::new(),
+        });
+    }
+
     let mut mods = String::new();
     let mut table = String::from(
         "/// A property check on one random value.\npub type Check = fn(u64) -> Result<(), String>;\n\n/// Every generated struct, enum and union: (name, round-trip check).\npub static TYPES: &[(&str, Check)] = &[\n",
     );
     let mut interop = String::from(
-        "/// Every generated struct, enum and union of the corpus, for differential tests.\npub static TYPES: &[InteropType] = &[\n",
+        "/// Every generated struct, enum and union of the corpus and of `protocols/xdr/`, for differential tests.\npub static TYPES: &[InteropType] = &[\n",
     );
+    let mut interop_files = String::from(
+        "/// Every file of [`TYPES`], with its constants and C printers.\n#[allow(clippy::cast_lossless)]\npub static FILES: &[InteropFile] = &[\n",
+    );
+    let mut interop_printers = String::new();
     let mut serde_table = String::from(
         "/// Owned types generated with `--serde`, for JSON round trips.\npub static SERDE: &[(&str, Check)] = &[\n",
     );
@@ -278,17 +314,18 @@ fn main() {
                     "    (\"{}::{}\", crate::roundtrip::check::<crate::{}::{}>),",
                     input.module, t.name.xdr, input.module, t.name.rust
                 );
-                if let Some(rel) = &input.corpus_rel {
-                    if matches!(t.origin, Origin::Local) {
-                        let path = format!("crate::{}::{}", input.module, t.name.rust);
-                        let _ = writeln!(
-                            interop,
-                            "    InteropType {{ file: {rel:?}, xdr_name: {:?}, random_encoded: random_encoded::<{path}>, reencode: reencode::<{path}> }},",
-                            t.name.xdr
-                        );
-                    }
-                }
             }
+        }
+        if let Some(rel) = &input.corpus_rel {
+            let entries = interop::interop_entries(
+                &generated.checked.module,
+                &input.module,
+                rel,
+                &input.path.to_string_lossy(),
+            );
+            interop.push_str(&entries.types);
+            interop_files.push_str(&entries.file);
+            interop_printers.push_str(&entries.printers);
         }
     }
     table.push_str("];\n");
@@ -297,10 +334,31 @@ fn main() {
     serde_table.push_str("];\n");
     table.push_str(&serde_table);
     interop.push_str("];\n");
+    interop_files.push_str("];\n");
+    interop.push_str(&interop_files);
+    interop.push_str(&interop_printers);
     std::fs::write(out.join("interop.rs"), interop).unwrap();
     for s in &skipped {
         println!("cargo::warning=not generated (front end rejects it): {s}");
     }
     std::fs::write(out.join("mods.rs"), mods).unwrap();
     std::fs::write(out.join("types.rs"), table).unwrap();
+}
+
+/// A copy of nfs3.x (in `out`) with `typedef FSINFOargs FSINFO3args;`
+/// right after `FSINFOargs`, the name its FSINFO procedure uses.
+fn complete_nfs3(path: &Path, out: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(path).unwrap();
+    let start = text
+        .find("struct FSINFOargs {")
+        .expect("nfs3.x defines FSINFOargs");
+    let end = start + text[start..].find("};").expect("the struct ends") + 2;
+    let completed = format!(
+        "{}\ntypedef FSINFOargs FSINFO3args;{}",
+        &text[..end],
+        &text[end..]
+    );
+    let copy = out.join("nfs3-completed.x");
+    std::fs::write(&copy, completed).unwrap();
+    copy
 }

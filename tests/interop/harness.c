@@ -3,8 +3,11 @@
  *
  * The test fills in @HEADER@ (the header `rpcgen -h` made for one corpus
  * file) and @TABLE@ (one entry per type: name, rpcgen's xdr_<type>, and
- * sizeof), compiles this file with that file's `rpcgen -c` output and links
- * it against libtirpc.
+ * sizeof, and the type's printer or NULL), @PRINTERS@ (field-by-field
+ * printers generated from xdrgen's IR, see tests/build/interop.rs) and
+ * @CONSTANTS@ (every constant and enum member of the file, by its C name),
+ * compiles this file with that file's `rpcgen -c` output and links it
+ * against libtirpc.
  *
  * Protocol on stdin/stdout, every u32 in native byte order:
  *   request:  u32 name length, name bytes, u32 data length, data bytes
@@ -12,6 +15,9 @@
  *             u32 output length, output bytes
  * For each request the named type is decoded (XDR_DECODE into a zeroed
  * object) from the data, encoded again (XDR_ENCODE) and freed (xdr_free).
+ * A name starting with `?` asks for the decoded value printed instead of
+ * encoded (status 1 also when the type has no printer). The name `=`
+ * asks for the constants table as text, one `NAME VALUE` line each.
  * The process exits at end of input. Its address space is limited to 1 GiB.
  */
 #include "@HEADER@"
@@ -23,6 +29,16 @@
 #include <sys/resource.h>
 #include <rpc/rpc.h>
 
+static void xdrgen_test_hex(FILE *o, const char *p, u_int n)
+{
+	fputs("x\"", o);
+	for (u_int i = 0; i < n; i++)
+		fprintf(o, "%02x", (unsigned char)p[i]);
+	fputc('"', o);
+}
+
+@PRINTERS@
+
 /* Reply statuses; names prefixed to stay clear of the rpcgen header's. */
 #define XDRGEN_TEST_OK 0
 #define XDRGEN_TEST_UNKNOWN_TYPE 1
@@ -33,11 +49,22 @@ struct xdrgen_test_entry {
 	const char *name;
 	xdrproc_t proc;
 	size_t size;
+	void (*print)(FILE *, const void *);
+};
+
+struct xdrgen_test_constant {
+	const char *name;
+	long long value;
+};
+
+static const struct xdrgen_test_constant XDRGEN_TEST_CONSTANTS[] = {
+@CONSTANTS@
+	{ NULL, 0 }
 };
 
 static const struct xdrgen_test_entry XDRGEN_TEST_TABLE[] = {
 @TABLE@
-	{ NULL, NULL, 0 }
+	{ NULL, NULL, 0, NULL }
 };
 
 static int xdrgen_test_read_full(void *p, size_t n)
@@ -72,8 +99,27 @@ int main(void)
 			return 2;
 
 		const struct xdrgen_test_entry *e = NULL;
+		int print = name[0] == '?';
+		if (strcmp(name, "=") == 0) {
+			char *text = NULL;
+			size_t text_len = 0;
+			FILE *o = open_memstream(&text, &text_len);
+			if (o == NULL)
+				return 2;
+			for (const struct xdrgen_test_constant *c = XDRGEN_TEST_CONSTANTS; c->name != NULL; c++)
+				fprintf(o, "%s %lld\n", c->name, c->value);
+			fclose(o);
+			xdrgen_test_write_u32(XDRGEN_TEST_OK);
+			xdrgen_test_write_u32(0);
+			xdrgen_test_write_u32((uint32_t)text_len);
+			if (fwrite(text, 1, text_len, stdout) != text_len || fflush(stdout) != 0)
+				return 3;
+			free(text);
+			free(in);
+			continue;
+		}
 		for (const struct xdrgen_test_entry *t = XDRGEN_TEST_TABLE; t->name != NULL; t++) {
-			if (strcmp(t->name, name) == 0) {
+			if (strcmp(t->name, name + print) == 0 && (!print || t->print != NULL)) {
 				e = t;
 				break;
 			}
@@ -92,6 +138,17 @@ int main(void)
 			if (!e->proc(&dec, obj)) {
 				status = XDRGEN_TEST_DECODE_FAILED;
 				consumed = xdr_getpos(&dec);
+			} else if (print) {
+				char *text = NULL;
+				size_t text_len = 0;
+				FILE *o = open_memstream(&text, &text_len);
+				if (o == NULL)
+					return 2;
+				consumed = xdr_getpos(&dec);
+				e->print(o, obj);
+				fclose(o);
+				out = (unsigned char *)text;
+				out_len = (uint32_t)text_len;
 			} else {
 				size_t cap = (size_t)len * 4 + 65536;
 				XDR enc;

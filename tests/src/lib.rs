@@ -94,9 +94,17 @@ pub mod roundtrip {
         Ok(())
     }
 
+    /// Noise buffers `arbitrary` gets per seed; see [`json`].
+    const ARBITRARY_TRIES: u64 = 8;
+
     /// A random `T` survives a trip through JSON (types generated with
     /// `--serde`), and values built by `arbitrary` (with `--arbitrary`)
-    /// round-trip through XDR whenever they are within their bounds.
+    /// round-trip through XDR. Of [`ARBITRARY_TRIES`] noise buffers per
+    /// seed, some may not build a value or build one past its bounds
+    /// (`arbitrary` knows no XDR bounds, and a union's `default` refuses
+    /// discriminants with a case of their own); at least one must build a
+    /// value within them, so a type that never gets there fails instead of
+    /// silently checking nothing.
     pub fn json<T>(seed: u64) -> Result<(), String>
     where
         T: Random
@@ -108,18 +116,32 @@ pub mod roundtrip {
             + XdrEncode
             + XdrDecode,
     {
-        let mut rng = Rng::new(seed ^ 0xa5a5);
-        let noise: Vec<u8> = (0..256).map(|_| rng.next_u64().to_le_bytes()[0]).collect();
-        let mut u = arbitrary::Unstructured::new(&noise);
-        if let Ok(value) = T::arbitrary(&mut u) {
-            if let Ok(bytes) = value.to_xdr() {
-                let back = T::from_xdr_with(&bytes, &xdrgen_runtime::Limits::unlimited())
-                    .map_err(|e| format!("decode arbitrary {value:?}: {e}"))?;
-                // NaN floats are not equal to themselves; their text is.
-                if back != value && format!("{back:?}") != format!("{value:?}") {
-                    return Err(format!("arbitrary value {value:?} came back as {back:?}"));
-                }
+        let (mut not_built, mut out_of_bounds, mut checked) = (0, 0, 0);
+        for attempt in 0..ARBITRARY_TRIES {
+            let mut rng = Rng::new((seed * ARBITRARY_TRIES + attempt) ^ 0xa5a5);
+            let noise: Vec<u8> = (0..256).map(|_| rng.next_u64().to_le_bytes()[0]).collect();
+            let mut u = arbitrary::Unstructured::new(&noise);
+            let Ok(value) = T::arbitrary(&mut u) else {
+                not_built += 1;
+                continue;
+            };
+            let Ok(bytes) = value.to_xdr() else {
+                out_of_bounds += 1;
+                continue;
+            };
+            let back = T::from_xdr_with(&bytes, &xdrgen_runtime::Limits::unlimited())
+                .map_err(|e| format!("decode arbitrary {value:?}: {e}"))?;
+            // NaN floats are not equal to themselves; their text is.
+            if back != value && format!("{back:?}") != format!("{value:?}") {
+                return Err(format!("arbitrary value {value:?} came back as {back:?}"));
             }
+            checked += 1;
+        }
+        if checked == 0 {
+            return Err(format!(
+                "arbitrary: {checked} of {ARBITRARY_TRIES} noise buffers made a value within \
+                 bounds ({not_built} built nothing, {out_of_bounds} were past a bound)"
+            ));
         }
         let value = T::random(&mut Rng::new(seed));
         let text = serde_json::to_string(&value).map_err(|e| format!("to JSON {value:?}: {e}"))?;
@@ -182,9 +204,13 @@ pub mod interop {
     use xdrgen_runtime::testing::{Random, Rng};
     use xdrgen_runtime::{XdrDecode, XdrEncode};
 
-    /// One generated type of a corpus file.
+    use xdrgen_runtime::testing::{Stretch, Stretched};
+
+    /// One generated type of a corpus file (or of `protocols/xdr/`).
     pub struct InteropType {
-        /// The `.x` file, relative to `../shared/corpus`.
+        /// The `.x` file: relative to `../shared/corpus`, or
+        /// `protocols/xdr/<name>.x`, or `nfs3-completed.x` (see
+        /// [`FILES`]).
         pub file: &'static str,
         /// The XDR (and C) name of the type.
         pub xdr_name: &'static str,
@@ -192,6 +218,41 @@ pub mod interop {
         pub random_encoded: fn(u64) -> Result<Vec<u8>, String>,
         /// Decodes bytes (default limits) and encodes the value again.
         pub reencode: fn(&[u8]) -> Result<Vec<u8>, String>,
+        /// A random value with one bounded length stretched
+        /// ([`Rng::stretch`]).
+        pub stretched: fn(u64, usize, Stretch) -> StretchedValue,
+        /// The random value of a seed, printed field by field in the form
+        /// the C printer of `C_PRINTERS` prints it (see `build.rs`); `None`
+        /// when the type holds something the printers do not cover.
+        pub print: Option<fn(u64) -> String>,
+        /// The shapes its own definition uses (`struct`, `optional`,
+        /// `string`, ...), for the coverage of the field-by-field check.
+        pub shapes: &'static [&'static str],
+    }
+
+    /// A random value with one bounded length stretched.
+    pub struct StretchedValue {
+        /// Bounded lengths the value drew.
+        pub draws: usize,
+        /// The stretched length, if the value drew enough lengths.
+        pub stretched: Option<Stretched>,
+        /// Its encoding, or the encoder's error.
+        pub encoded: Result<Vec<u8>, String>,
+    }
+
+    /// One `.x` file the interop tables were generated from.
+    pub struct InteropFile {
+        /// As in [`InteropType::file`].
+        pub file: &'static str,
+        /// Its path on disk when the tests were built.
+        pub path: &'static str,
+        /// Every constant (`const`, `#define`, `%#define`, `-D`) and enum
+        /// member the file defines, as generated Rust reads it:
+        /// (XDR name, value).
+        pub constants: &'static [(&'static str, i128)],
+        /// C printers for the types with a [`InteropType::print`]; they
+        /// need the file's `rpcgen -h` header.
+        pub c_printers: &'static str,
     }
 
     /// The XDR bytes of a random `T` made from `seed`.
@@ -199,6 +260,43 @@ pub mod interop {
         T::random(&mut Rng::new(seed))
             .to_xdr()
             .map_err(|e| e.to_string())
+    }
+
+    /// A random `T` with its `nth` bounded length stretched.
+    pub fn stretched<T: Random + XdrEncode>(seed: u64, nth: usize, how: Stretch) -> StretchedValue {
+        let mut rng = Rng::stretch(seed, nth, how);
+        let value = T::random(&mut rng);
+        StretchedValue {
+            draws: rng.bounded_draws(),
+            stretched: rng.stretched(),
+            encoded: value.to_xdr().map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Builds the random `T` of `seed` and prints it with `print`.
+    pub fn printed<T: Random>(seed: u64, print: fn(&T, &mut String)) -> String {
+        let mut out = String::new();
+        print(&T::random(&mut Rng::new(seed)), &mut out);
+        out
+    }
+
+    /// Printing helpers for the generated printers.
+    pub mod print {
+        use std::fmt::Write as _;
+
+        /// Bytes as `x"<hex>"`.
+        pub fn bytes(b: &[u8], out: &mut String) {
+            out.push_str("x\"");
+            for byte in b {
+                let _ = write!(out, "{byte:02x}");
+            }
+            out.push('"');
+        }
+
+        /// A value that `Display`s as C prints it (`%lld` / `%llu`).
+        pub fn num(v: impl std::fmt::Display, out: &mut String) {
+            let _ = write!(out, "{v}");
+        }
     }
 
     /// Decodes a `T` from `bytes` and encodes it again.
