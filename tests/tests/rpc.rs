@@ -611,8 +611,7 @@ async fn replies_with_trailing_bytes_decode_unless_strict() {
             let mut lenient = v1::BlockingClient::connect(Endpoint::Udp(addr), quick()).unwrap();
             assert_eq!(lenient.pt_add(&point).unwrap(), 42);
         });
-        let counts = counts.lock().unwrap().clone();
-        counts
+        counts.lock().unwrap().clone()
     })
     .await
     .unwrap();
