@@ -75,8 +75,9 @@ fn inline_definitions() {
     let s = inline::Shape::Case1(inline::Point { x: 1, y: -2 });
     assert_eq!(inline::Shape::from_xdr(&s.to_xdr().unwrap()).unwrap(), s);
     assert_eq!(inline::LIMIT, 4);
-    let d = inline::Shape::Default(9);
+    let d = inline::Shape::Default(inline::ShapeDefault::new(9).expect("9 has no case of its own"));
     assert_eq!(d.to_xdr().unwrap(), [0, 0, 0, 9]);
+    assert!(inline::ShapeDefault::new(1).is_none(), "1 is case 1's");
 }
 
 #[test]
