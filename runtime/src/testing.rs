@@ -283,3 +283,35 @@ impl Random for XdrString {
         rng.string(u32::MAX)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stretch_changes_only_the_nth_bounded_length() {
+        let mut rng = Rng::stretch(1, 1, Stretch::OnePast);
+        assert!(rng.bytes(10).len() <= 8);
+        assert_eq!(rng.string(300).as_bytes(), &[STRETCH_FILL; 301][..]);
+        assert!(rng.bounded_len(5) <= 5);
+        assert_eq!(rng.bounded_draws(), 3);
+        assert_eq!(
+            rng.stretched(),
+            Some(Stretched {
+                bound: 300,
+                len: 301,
+                kind: LenKind::Bytes
+            })
+        );
+        // Unbounded strings, bounds too large to fill and plain counts
+        // (linked-list nodes) are no bounded lengths.
+        let _ = rng.string(u32::MAX);
+        let _ = rng.bytes(MAX_STRETCHED_BOUND + 1);
+        let _ = rng.len(6);
+        assert_eq!(rng.bounded_draws(), 3);
+
+        let mut at = Rng::stretch(1, 0, Stretch::AtBound);
+        assert_eq!(at.bounded_len(1000), 1000);
+        assert_eq!(at.stretched().map(|s| s.kind), Some(LenKind::Elements));
+    }
+}
