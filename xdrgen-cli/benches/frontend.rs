@@ -13,19 +13,10 @@ use std::process::Command;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-const LIBVIRT_DEFINES: &[(&str, &str)] = &[
-    ("VIR_UUID_BUFLEN", "16"),
-    ("VIR_SECURITY_MODEL_BUFLEN", "257"),
-    ("VIR_SECURITY_LABEL_BUFLEN", "4097"),
-    ("VIR_SECURITY_DOI_BUFLEN", "257"),
-    ("VIR_TYPED_PARAM_INT", "1"),
-    ("VIR_TYPED_PARAM_UINT", "2"),
-    ("VIR_TYPED_PARAM_LLONG", "3"),
-    ("VIR_TYPED_PARAM_ULLONG", "4"),
-    ("VIR_TYPED_PARAM_DOUBLE", "5"),
-    ("VIR_TYPED_PARAM_BOOLEAN", "6"),
-    ("VIR_TYPED_PARAM_STRING", "7"),
-];
+/// libvirt's header constants, as the README passes them.
+fn libvirt_args() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/libvirt.args")
+}
 
 fn input() -> Option<PathBuf> {
     let path =
@@ -38,10 +29,11 @@ fn frontend(c: &mut Criterion) {
         eprintln!("!!! SKIPPED: ../shared/corpus/libvirt/remote_protocol.x not found");
         return;
     };
-    let mut options = xdrgen_build::Options::new();
-    for (name, value) in LIBVIRT_DEFINES {
-        options.define(*name, Some(*value));
-    }
+    let arg_file = std::fs::read_to_string(libvirt_args()).unwrap();
+    let words = arg_file
+        .lines()
+        .flat_map(|line| line.split_whitespace().take_while(|w| !w.starts_with('#')));
+    let options = xdrgen_build::Options::from_args(words).unwrap();
     let mut group = c.benchmark_group("remote_protocol.x");
     group.sample_size(30);
 
@@ -49,12 +41,11 @@ fn frontend(c: &mut Criterion) {
         b.iter(|| xdrgen_build::check(&path, &options).expect("remote_protocol.x is valid"));
     });
 
-    let mut args: Vec<String> = vec!["check".into()];
-    for (name, value) in LIBVIRT_DEFINES {
-        args.push("-D".into());
-        args.push(format!("{name}={value}"));
-    }
-    args.push(path.display().to_string());
+    let args: Vec<String> = vec![
+        "check".into(),
+        format!("@{}", libvirt_args().display()),
+        path.display().to_string(),
+    ];
     group.bench_function("xdrgen/process", |b| {
         b.iter(|| {
             let status = Command::new(env!("CARGO_BIN_EXE_xdrgen"))
