@@ -961,64 +961,57 @@ fn check_inner(
 /// C decodes `ours` and encodes it to the same bytes; Rust decodes C's
 /// bytes and encodes them to the same bytes.
 fn check_bytes(h: &mut Harness, t: &InteropType, ours: &[u8]) -> Result<(), String> {
-    let ours = ours.to_vec();
-    let plain = |what: String| what;
-    let reply = match h.request(t.xdr_name, &ours) {
+    let reply = match h.request(t.xdr_name, ours) {
         Ok(r) => r,
         Err(e) => {
             let how = h.restart();
-            return Err(plain(format!(
+            return Err(format!(
                 "C harness died ({e}; {how}) on our bytes {}",
-                hex(&ours, 0)
-            )));
+                hex(ours, 0)
+            ));
         }
     };
     match reply.status {
         0 => {}
-        1 => return Err(plain("C harness does not know the type".into())),
+        1 => return Err("C harness does not know the type".into()),
         2 => {
-            return Err(plain(format!(
+            return Err(format!(
                 "C xdr_{} rejects our bytes (decode failed near byte {}): ours {}",
                 t.xdr_name,
                 reply.consumed,
-                hex(&ours, reply.consumed as usize)
-            )));
-        }
-        3 => {
-            return Err(plain(
-                "C decoded our bytes but cannot encode the value again".into(),
+                hex(ours, reply.consumed as usize)
             ));
         }
-        s => return Err(plain(format!("C harness status {s}"))),
+        3 => {
+            return Err("C decoded our bytes but cannot encode the value again".into());
+        }
+        s => return Err(format!("C harness status {s}")),
     }
     if reply.consumed as usize != ours.len() {
-        return Err(plain(format!(
+        return Err(format!(
             "C decoded only {} of our {} bytes: ours {}",
             reply.consumed,
             ours.len(),
-            hex(&ours, reply.consumed as usize)
-        )));
+            hex(ours, reply.consumed as usize)
+        ));
     }
     let theirs = reply.bytes;
     if theirs != ours {
         // Valid values must match exactly: no known difference excuses them.
-        return Err(plain(describe_pair(
+        return Err(describe_pair(
             "C re-encodes our bytes differently",
-            &ours,
+            ours,
             &theirs,
-        )));
+        ));
     }
     match (t.reencode)(&theirs) {
         Ok(back) if back == ours => Ok(()),
-        Ok(back) => Err(plain(describe_pair(
+        Ok(back) => Err(describe_pair(
             "Rust decodes C's bytes to a different value",
-            &ours,
+            ours,
             &back,
-        ))),
-        Err(e) => Err(plain(format!(
-            "Rust rejects C's bytes: {e}: {}",
-            hex(&theirs, 0)
-        ))),
+        )),
+        Err(e) => Err(format!("Rust rejects C's bytes: {e}: {}", hex(&theirs, 0))),
     }
 }
 
@@ -1735,7 +1728,7 @@ fn rust_and_c_rpcgen_encode_identically() {
     );
     let _ = writeln!(
         report,
-        "files covered: {covered_files}/{} (corpus files with types in TYPES)",
+        "files covered: {covered_files}/{} (files with types in TYPES)",
         by_file.len()
     );
     let _ = writeln!(
