@@ -2,12 +2,14 @@
 //! `../shared/peers/c-rpcgen/` (kept in `fixtures/peers/`), with a Rust server that answers exactly
 //! as its C server does, for the RPC tests.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use tokio::sync::watch;
 use xdrgen_runtime::XdrString;
-use xdrgen_runtime::rpc::{CallContext, Fault};
+use xdrgen_runtime::rpc::{CallContext, Fault, Peer};
 
 /// The generated bindings.
 #[xdrgen_macros::xdr_program(file = "../fixtures/peers/peertest.x")]
@@ -21,13 +23,103 @@ pub use proto::{PtColor, PtItem, PtPoint, PtShape, PtShapeDefault};
 pub struct Seen {
     /// NULL calls answered.
     pub nulls: AtomicU64,
+    /// Every NULL call answered: where it came from and its xid (a UDP
+    /// retransmission shows up as a repeated pair).
+    pub null_calls: Mutex<Vec<(Peer, u32)>>,
     /// The uid of the last AUTH_SYS caller (`u64::MAX`: none yet).
     pub last_uid: AtomicU64,
+    /// PT_ADD calls held at the server (the `x == -3` hook).
+    pub held: HeldCalls,
 }
 
-/// PEERTEST v1 as the C server implements it. Two test hooks: PT_ADD
-/// with `x == -1` sleeps `y` milliseconds first (slow calls, timeouts,
-/// out-of-order replies) and with `x == -2` panics (a handler bug).
+impl Seen {
+    /// The NULL calls answered, each (peer, xid) once.
+    pub fn distinct_null_calls(&self) -> Vec<(Peer, u32)> {
+        let calls = self
+            .null_calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut distinct = Vec::new();
+        for call in calls.iter() {
+            if !distinct.contains(call) {
+                distinct.push(call.clone());
+            }
+        }
+        distinct
+    }
+}
+
+/// Calls that wait at the server until the test releases them by key: a
+/// test sees exactly which calls are executing at once and decides the
+/// order they finish in, without sleeping.
+#[derive(Debug)]
+pub struct HeldCalls(watch::Sender<Holds>);
+
+/// The state of [`HeldCalls`].
+#[derive(Clone, Debug, Default)]
+pub struct Holds {
+    /// Keys of the calls executing (waiting for their release) now.
+    pub waiting: BTreeSet<i32>,
+    /// Keys released so far (a key released before its call arrives lets
+    /// it through at once).
+    pub released: BTreeSet<i32>,
+    /// The most calls ever waiting at once.
+    pub peak: usize,
+}
+
+impl Default for HeldCalls {
+    fn default() -> Self {
+        HeldCalls(watch::Sender::new(Holds::default()))
+    }
+}
+
+impl HeldCalls {
+    /// Holds the calling procedure until `key` is released.
+    async fn hold(&self, key: i32) {
+        self.0.send_modify(|h| {
+            h.waiting.insert(key);
+            h.peak = h.peak.max(h.waiting.len());
+        });
+        let mut changes = self.0.subscribe();
+        // The sender lives as long as `self`: this cannot fail.
+        let _ = changes.wait_for(|h| h.released.contains(&key)).await;
+        self.0.send_modify(|h| {
+            h.waiting.remove(&key);
+        });
+    }
+
+    /// Lets the call holding `key` (now or later) finish.
+    pub fn release(&self, key: i32) {
+        self.0.send_modify(|h| {
+            h.released.insert(key);
+        });
+    }
+
+    /// Waits until `ready` holds for the state, at most 10 s (then panics
+    /// with the state), and returns that state.
+    pub async fn wait_until(&self, what: &str, ready: impl FnMut(&Holds) -> bool) -> Holds {
+        let mut changes = self.0.subscribe();
+        let Ok(state) =
+            tokio::time::timeout(Duration::from_secs(10), changes.wait_for(ready)).await
+        else {
+            panic!(
+                "not within 10 s: {what}; held calls: {:?}",
+                *self.0.borrow()
+            );
+        };
+        state.expect("the sender lives in self").clone()
+    }
+
+    /// The state now.
+    pub fn now(&self) -> Holds {
+        self.0.borrow().clone()
+    }
+}
+
+/// PEERTEST v1 as the C server implements it. Three test hooks: PT_ADD
+/// with `x == -1` sleeps `y` milliseconds first (timeouts), with
+/// `x == -2` panics (a handler bug), and with `x == -3` waits until the
+/// test releases key `y` (see [`HeldCalls`]), then answers `y`.
 #[derive(Clone, Debug, Default)]
 pub struct PeerTest {
     /// Shared counters.
@@ -37,6 +129,11 @@ pub struct PeerTest {
 impl v1::Service for PeerTest {
     async fn pt_null(&self, cx: &CallContext) -> Result<(), Fault> {
         self.seen.nulls.fetch_add(1, Ordering::Relaxed);
+        self.seen
+            .null_calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((cx.peer().clone(), cx.xid()));
         if let Some(sys) = cx.auth_sys() {
             self.seen
                 .last_uid
@@ -53,6 +150,10 @@ impl v1::Service for PeerTest {
                 Ok(p.y)
             }
             -2 => panic!("test hook: a procedure that panics"),
+            -3 => {
+                self.seen.held.hold(p.y).await;
+                Ok(p.y)
+            }
             _ => Ok(p.x.wrapping_add(p.y)),
         }
     }

@@ -14,7 +14,8 @@ use tokio::task::JoinHandle;
 use xdrgen_runtime::XdrEncode;
 use xdrgen_runtime::rpc::{
     AcceptStat, AuthStat, AuthSys, BlockingClient, CallHeader, Client, ClientConfig, Endpoint,
-    MessageHeader, OpaqueAuth, RejectStat, ReplyBody, ReplyHeader, RpcError, Server, ServerConfig,
+    MessageHeader, OpaqueAuth, Peer, RejectStat, ReplyBody, ReplyHeader, RpcError, Server,
+    ServerConfig,
 };
 use xdrgen_runtime::{DecodeError, Limits, XdrString};
 use xdrgen_tests::fixture_program::echo_prog::echo_v1;
@@ -136,7 +137,17 @@ async fn every_procedure_over_tcp_udp_and_unix() {
         .await
         .unwrap();
     check_every_procedure(&unix).await;
-    assert_eq!(r.service.seen.nulls.load(Ordering::Relaxed), 3);
+    // One NULL call per client. A UDP call whose reply is slower than the
+    // retransmit interval is sent (and run) again under the same xid, so
+    // calls are counted as distinct (peer, xid) pairs; TCP and Unix never
+    // retransmit, so theirs ran exactly once.
+    let distinct = r.service.seen.distinct_null_calls();
+    assert_eq!(distinct.len(), 3, "{distinct:?}");
+    let runs = r.service.seen.null_calls.lock().unwrap().clone();
+    let count = |transport: fn(&Peer) -> bool| runs.iter().filter(|(p, _)| transport(p)).count();
+    assert_eq!(count(|p| matches!(p, Peer::Tcp(_))), 1, "{runs:?}");
+    assert_eq!(count(|p| matches!(p, Peer::Unix)), 1, "{runs:?}");
+    assert!(count(|p| matches!(p, Peer::Udp(_))) >= 1, "{runs:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,26 +178,37 @@ async fn the_blocking_client_over_each_transport() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_calls_on_one_connection_complete_out_of_order() {
+    const HELD: i32 = 100;
     let r = start(ServerConfig::default()).await;
+    let held = &r.service.seen.held;
     let c = v1::Client::connect(Endpoint::Tcp(r.tcp), quick())
         .await
         .unwrap();
-    // Later calls sleep less, so replies come back in a different order.
-    let calls: Vec<_> = (0..200)
-        .map(|i| {
+    // Every call waits at the server until the test releases it: all of
+    // them execute at once.
+    let calls: Vec<_> = (0..HELD)
+        .map(|key| {
             let c = c.clone();
-            tokio::spawn(async move {
-                let ms = (200 - i) % 40;
-                let got = c.pt_add(&PtPoint { x: -1, y: ms }).await.unwrap();
-                assert_eq!(got, ms);
-                let got = c.pt_add(&PtPoint { x: i, y: i }).await.unwrap();
-                assert_eq!(got, 2 * i);
-            })
+            tokio::spawn(async move { c.pt_add(&PtPoint { x: -3, y: key }).await })
         })
         .collect();
-    for call in calls {
-        call.await.unwrap();
+    held.wait_until("100 calls of one connection executing at once", |h| {
+        h.waiting.len() == 100
+    })
+    .await;
+    // Calls made later are answered meanwhile.
+    for i in 0..20 {
+        assert_eq!(c.pt_add(&PtPoint { x: i, y: i }).await.unwrap(), 2 * i);
     }
+    // Released last first: each reply arrives while every call made
+    // before it is still waiting at the server.
+    for (key, call) in (0..HELD).zip(calls).rev() {
+        held.release(key);
+        assert_eq!(call.await.unwrap().unwrap(), key);
+        let still_waiting: Vec<i32> = held.now().waiting.into_iter().collect();
+        assert_eq!(still_waiting, (0..key).collect::<Vec<_>>());
+    }
+    assert_eq!(held.now().peak, 100);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,26 +219,37 @@ async fn bounded_concurrency_still_completes_every_call() {
         ..ServerConfig::default()
     };
     let r = start(config).await;
+    let held = &r.service.seen.held;
     let c = v1::Client::connect(Endpoint::Tcp(r.tcp), quick())
         .await
         .unwrap();
     let other = v1::Client::connect(Endpoint::Tcp(r.tcp), quick())
         .await
         .unwrap();
-    let start = std::time::Instant::now();
     let calls: Vec<_> = (0..8)
-        .map(|_| {
+        .map(|key| {
             let c = c.clone();
-            tokio::spawn(async move { c.pt_add(&PtPoint { x: -1, y: 100 }).await.unwrap() })
+            tokio::spawn(async move { c.pt_add(&PtPoint { x: -3, y: key }).await })
         })
         .collect();
-    // Another connection is served meanwhile.
+    held.wait_until("two calls of the bounded connection executing", |h| {
+        h.waiting.len() == 2
+    })
+    .await;
+    // Another connection is served meanwhile: its call is answered while
+    // the first connection's two calls are still held at the server.
     assert_eq!(other.pt_add(&PtPoint { x: 1, y: 1 }).await.unwrap(), 2);
-    for call in calls {
-        assert_eq!(call.await.unwrap(), 100);
+    let now = held.now();
+    assert_eq!(now.waiting.len(), 2, "{now:?}");
+    assert!(now.released.is_empty(), "{now:?}");
+    for key in 0..8 {
+        held.release(key);
     }
-    // Two at a time: at least four rounds of 100 ms.
-    assert!(start.elapsed() >= Duration::from_millis(400));
+    for (key, call) in (0..8).zip(calls) {
+        assert_eq!(call.await.unwrap().unwrap(), key);
+    }
+    // Never more than max_in_flight of the connection's calls at once.
+    assert_eq!(held.now().peak, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -453,12 +486,16 @@ async fn shutdown_finishes_calls_in_progress() {
     let c = v1::Client::connect(Endpoint::Tcp(r.tcp), quick())
         .await
         .unwrap();
+    let held = &r.service.seen.held;
     let slow = tokio::spawn({
         let c = c.clone();
-        async move { c.pt_add(&PtPoint { x: -1, y: 300 }).await }
+        async move { c.pt_add(&PtPoint { x: -3, y: 300 }).await }
     });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    held.wait_until("the slow call executing", |h| h.waiting.contains(&300))
+        .await;
     r.server.shutdown();
+    // Released only after shutdown began: it still finishes and is answered.
+    held.release(300);
     assert_eq!(slow.await.unwrap().unwrap(), 300);
     for task in r.tasks.drain(..) {
         tokio::time::timeout(Duration::from_secs(5), task)
