@@ -20,7 +20,7 @@ mod with_corpus {
     use std::time::Duration;
 
     use xdrgen_runtime::XdrString;
-    use xdrgen_runtime::libvirt::{Connection, ConnectionConfig, Error};
+    use xdrgen_runtime::libvirt::{Connection, ConnectionConfig, Error, error_code, error_domain};
     use xdrgen_tests::corpus_libvirt_remote_protocol as remote;
 
     use remote::remote_program::{self as prog, Client};
@@ -230,7 +230,18 @@ mod with_corpus {
             .await
             .unwrap();
 
-        // Many calls at once on the one connection.
+        // Many calls at once on the one connection; DOMAIN_GET_INFO says
+        // what `virsh dominfo` prints.
+        let dominfo = virsh_async(&["dominfo", "test"]).await;
+        let shown = |field: &str| -> u64 {
+            dominfo
+                .lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|rest| rest.trim().split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no {field} in virsh dominfo: {dominfo}"))
+        };
+        let (cpus, max_memory_kib) = (shown("CPU(s):"), shown("Max memory:"));
         let calls: Vec<_> = (0..32)
             .map(|i| {
                 let client = client.clone();
@@ -243,6 +254,7 @@ mod with_corpus {
                             .domain_get_info(&remote::RemoteDomainGetInfoArgs { dom: test })
                             .await
                             .unwrap();
+                        assert_eq!(info.max_mem, max_memory_kib);
                         u64::from(info.nr_virt_cpu)
                     }
                 })
@@ -253,7 +265,7 @@ mod with_corpus {
             if i % 2 == 0 {
                 assert_eq!(got, version);
             } else {
-                assert!(got >= 1);
+                assert_eq!(got, cpus);
             }
         }
 
@@ -266,9 +278,22 @@ mod with_corpus {
             .unwrap();
         assert_eq!(keepalive.supported, 1);
         connection.ping().await.unwrap();
-        // Idle with keepalive running: libvirtd's PONGs keep it open.
+        assert_eq!(
+            (connection.pings_sent(), connection.pongs_received()),
+            (1, 1)
+        );
+        // Idle with keepalive running: after 500 ms without a packet our
+        // client pings; without an answer it would give libvirtd up after
+        // 2 s (4 silent intervals). Idle for 3 s, the connection stays open
+        // because libvirtd's PONGs arrive.
         connection.start_keepalive(Duration::from_millis(500), 3);
         tokio::time::sleep(Duration::from_secs(3)).await;
+        let (pings, pongs) = (connection.pings_sent(), connection.pongs_received());
+        assert!(pings >= 2, "no keepalive PING while idle ({pings} in all)");
+        assert!(
+            pongs >= 2,
+            "no PONG for the idle PINGs ({pongs} of {pings})"
+        );
         assert_eq!(
             client.connect_get_lib_version().await.unwrap().lib_ver,
             version
@@ -315,7 +340,21 @@ mod with_corpus {
         let unknown: Result<(), Error> = connection
             .call(prog::PROGRAM, prog::VERSION, 99_999, &())
             .await;
-        assert!(matches!(unknown, Err(Error::Remote(_))), "{unknown:?}");
+        let Err(Error::Remote(error)) = unknown else {
+            panic!("expected libvirtd's error, got {unknown:?}");
+        };
+        // libvirtd (virNetServerProgramDispatch) reports VIR_ERR_RPC from
+        // VIR_FROM_RPC for a procedure number its program lacks.
+        assert_eq!(
+            (error.code, error.domain),
+            (error_code::RPC, error_domain::RPC),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.message.as_ref().map(ToString::to_string).as_deref(),
+            Some("unknown procedure: 99999"),
+            "{error:?}"
+        );
         assert_eq!(
             client.connect_get_lib_version().await.unwrap().lib_ver,
             version

@@ -191,6 +191,10 @@ struct Shared {
     unexpected: Arc<AtomicU64>,
     /// Packets received so far (keepalive watches it move).
     received: Arc<AtomicU64>,
+    /// Keepalive PINGs sent ([`Connection::ping`] and the keepalive task).
+    pings_sent: AtomicU64,
+    /// Keepalive PONGs received.
+    pongs_received: Arc<AtomicU64>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -258,6 +262,7 @@ impl Connection {
         let pong = Arc::new(Notify::new());
         let unexpected = Arc::new(AtomicU64::new(0));
         let received = Arc::new(AtomicU64::new(0));
+        let pongs_received = Arc::new(AtomicU64::new(0));
         let reader = tokio::spawn(read_packets(
             read,
             Reader {
@@ -268,6 +273,7 @@ impl Connection {
                 pong: Arc::clone(&pong),
                 unexpected: Arc::clone(&unexpected),
                 received: Arc::clone(&received),
+                pongs_received: Arc::clone(&pongs_received),
             },
         ));
         let writer = tokio::spawn({
@@ -291,6 +297,8 @@ impl Connection {
                 pong,
                 unexpected,
                 received,
+                pings_sent: AtomicU64::new(0),
+                pongs_received,
                 tasks: vec![reader, writer],
             }),
         }
@@ -318,6 +326,19 @@ impl Connection {
     /// headers.
     pub fn unexpected_packets(&self) -> u64 {
         self.shared.unexpected.load(Ordering::Relaxed)
+    }
+
+    /// Keepalive PINGs sent so far, by [`Connection::ping`] and by the
+    /// keepalive task ([`Connection::start_keepalive`]).
+    pub fn pings_sent(&self) -> u64 {
+        self.shared.pings_sent.load(Ordering::Relaxed)
+    }
+
+    /// Keepalive PONGs received so far. Together with
+    /// [`Connection::pings_sent`] it shows whether keepalive round trips
+    /// happened (PINGs from the daemon are answered, not counted here).
+    pub fn pongs_received(&self) -> u64 {
+        self.shared.pongs_received.load(Ordering::Relaxed)
     }
 
     /// Sends a raw packet (for tests and for protocols this crate has no
@@ -441,6 +462,7 @@ impl Connection {
         let mut pong = std::pin::pin!(pong);
         pong.as_mut().enable();
         self.send_packet(keepalive_packet(keepalive::PING)?).await?;
+        self.shared.pings_sent.fetch_add(1, Ordering::Relaxed);
         tokio::time::timeout(self.shared.config.timeout, pong)
             .await
             .map_err(|_| Error::Timeout)
@@ -478,6 +500,7 @@ impl Connection {
                     if shared.out.send(ping).await.is_err() {
                         return;
                     }
+                    shared.pings_sent.fetch_add(1, Ordering::Relaxed);
                 } else {
                     silent = 0;
                 }
@@ -684,6 +707,7 @@ fn close(state: &Mutex<State>) {
 
 struct Reader {
     received: Arc<AtomicU64>,
+    pongs_received: Arc<AtomicU64>,
     max: usize,
     state: Arc<Mutex<State>>,
     out: mpsc::Sender<Vec<u8>>,
@@ -724,7 +748,10 @@ impl Reader {
                         let _ = self.out.try_send(pong);
                     }
                 }
-                keepalive::PONG => self.pong.notify_waiters(),
+                keepalive::PONG => {
+                    self.pongs_received.fetch_add(1, Ordering::Relaxed);
+                    self.pong.notify_waiters();
+                }
                 _ => self.stray(),
             },
             MessageType::Message => {
