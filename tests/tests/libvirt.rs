@@ -21,10 +21,14 @@ use xdrgen_runtime::libvirt::{
 };
 
 async fn serve() -> (Server, SocketAddr) {
+    serve_daemon(Daemon::new()).await
+}
+
+async fn serve_daemon(daemon: Daemon) -> (Server, SocketAddr) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = Server::builder(ServerConfig::default())
-        .service(Dispatcher(Daemon::new()))
+        .service(Dispatcher(daemon))
         .build();
     let s = server.clone();
     tokio::spawn(async move { s.serve_tcp(listener).await });
@@ -69,12 +73,77 @@ async fn virsh(addr: SocketAddr, args: &[&str]) -> (bool, String) {
     .unwrap()
 }
 
+/// `virsh event --all --loop` against the daemon at `addr`, its output
+/// read line by line as it prints; killed (by its pid) when dropped.
+struct EventWatcher {
+    child: std::process::Child,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    seen: Vec<String>,
+}
+
+impl EventWatcher {
+    fn start(addr: SocketAddr) -> EventWatcher {
+        use std::io::BufRead;
+        // virsh's own timeout only ends a watcher left behind.
+        let mut child = Command::new("virsh")
+            .arg("-c")
+            .arg(format!("test+tcp://{addr}/default"))
+            .args(["event", "--all", "--loop", "--timeout", "120"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("virsh starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+        // virsh flushes each event line as it prints it.
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        EventWatcher {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits until virsh has printed `line` (at most 30 s).
+    async fn wait_for_line(&mut self, line: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !self.seen.iter().any(|l| l == line) {
+            let Ok(next) = tokio::time::timeout_at(deadline, self.lines.recv()).await else {
+                panic!(
+                    "virsh event did not print {line:?} in 30 s: {:?}",
+                    self.seen
+                );
+            };
+            let Some(next) = next else {
+                panic!("virsh event ended before {line:?}: {:?}", self.seen);
+            };
+            self.seen.push(next);
+        }
+    }
+}
+
+impl Drop for EventWatcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_virsh_drives_the_example_daemon() {
     if !virsh_available("libvirt::stock_virsh_drives_the_example_daemon") {
         return;
     }
-    let (_server, addr) = serve().await;
+    let daemon = Daemon::new();
+    let mut lifecycle_callbacks = daemon.lifecycle_callbacks();
+    let (_server, addr) = serve_daemon(daemon).await;
 
     let (ok, list) = virsh(addr, &["list", "--all"]).await;
     assert!(ok, "{list}");
@@ -89,27 +158,38 @@ async fn stock_virsh_drives_the_example_daemon() {
     let (ok, xml) = virsh(addr, &["dumpxml", "demo-off"]).await;
     assert!(ok && xml.contains("<name>demo-off</name>"), "{xml}");
 
-    // `virsh event --all` watches while another virsh starts and destroys.
-    let watcher =
-        tokio::spawn(
-            async move { virsh(addr, &["event", "--all", "--loop", "--timeout", "6"]).await },
-        );
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // `virsh event --all` watches while another virsh starts and destroys:
+    // once the daemon has its lifecycle callback, events reach it.
+    let mut watcher = EventWatcher::start(addr);
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        lifecycle_callbacks.wait_for(|&n| n > 0),
+    )
+    .await
+    .expect("virsh event registers a lifecycle callback within 30 s")
+    .unwrap();
     let (ok, out) = virsh(addr, &["start", "demo-off"]).await;
     assert!(ok && out.contains("Domain 'demo-off' started"), "{out}");
     let (_, list) = virsh(addr, &["list"]).await;
     assert!(list.contains("demo-off       running"), "{list}");
     let (ok, out) = virsh(addr, &["destroy", "demo-off"]).await;
     assert!(ok && out.contains("Domain 'demo-off' destroyed"), "{out}");
-    let (_, events) = watcher.await.unwrap();
-    assert!(
-        events.contains("event 'lifecycle' for domain 'demo-off': Started Booted"),
-        "{events}"
-    );
-    assert!(
-        events.contains("event 'lifecycle' for domain 'demo-off': Stopped Destroyed"),
-        "{events}"
-    );
+    watcher
+        .wait_for_line("event 'lifecycle' for domain 'demo-off': Started Booted")
+        .await;
+    watcher
+        .wait_for_line("event 'lifecycle' for domain 'demo-off': Stopped Destroyed")
+        .await;
+    assert_eq!(watcher.seen.len(), 2, "{:?}", watcher.seen);
+    drop(watcher);
+    // The watcher's callbacks go with its connection.
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        lifecycle_callbacks.wait_for(|&n| n == 0),
+    )
+    .await
+    .expect("the killed watcher's callbacks are dropped within 30 s")
+    .unwrap();
 
     // A stream from the daemon: `virsh screenshot` saves the image.
     let file = std::env::temp_dir().join(format!("xdrgen-daemon-shot-{}.ppm", std::process::id()));
@@ -336,16 +416,18 @@ async fn keepalive_gives_up_on_a_silent_daemon_and_not_on_a_live_one() {
     // A daemon that accepts and then never says anything.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let silent_addr = listener.local_addr().unwrap();
-    let pings = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let counted = pings.clone();
-    tokio::spawn(async move {
+    // It counts the PINGs until the client hangs up, so the count is
+    // final when the task ends.
+    let silent_daemon = tokio::spawn(async move {
         let (mut s, _) = listener.accept().await.unwrap();
         let mut reader = PacketReader::new(1 << 20);
+        let mut pings = 0;
         while let Some((h, _)) = read_packet(&mut s, &mut reader).await {
             if h.procedure == 1 && h.kind == MessageType::Message {
-                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                pings += 1;
             }
         }
+        pings
     });
     let config = ConnectionConfig {
         timeout: Duration::from_secs(30),
@@ -359,13 +441,31 @@ async fn keepalive_gives_up_on_a_silent_daemon_and_not_on_a_live_one() {
     let call: Result<u64, Error> = silent.call(prog::PROGRAM, prog::VERSION, 157, &()).await;
     assert!(matches!(call, Err(Error::Closed)), "{call:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(pings.load(std::sync::atomic::Ordering::Relaxed), 3);
+    // Giving up closed the socket: the daemon sees the end of the stream.
+    drop(silent);
+    let pings = tokio::time::timeout(Duration::from_secs(10), silent_daemon)
+        .await
+        .expect("the client hangs up")
+        .unwrap();
+    assert_eq!(pings, 3);
 
-    // Our server answers pings: the connection stays up while idle.
+    // Our server answers pings: the client pings after two silent
+    // intervals, so three PONGs take at least six, longer than a silent
+    // daemon lasts (four); the connection is still up after them.
     let (_server, addr) = serve().await;
     let (live, client) = client(addr).await;
     live.start_keepalive(Duration::from_millis(100), 3);
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let idle = std::time::Instant::now();
+    while live.pongs_received() < 3 {
+        assert!(
+            idle.elapsed() < Duration::from_secs(10),
+            "{} PINGs, {} PONGs in 10 s",
+            live.pings_sent(),
+            live.pongs_received()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(idle.elapsed() >= Duration::from_millis(600));
     assert_eq!(
         client.connect_get_lib_version().await.unwrap().lib_ver,
         9_000_000

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use tokio::sync::watch;
 use xdrgen_runtime::XdrString;
 use xdrgen_runtime::libvirt::{Context, RemoteError, Session, error_code, error_domain};
 
@@ -102,6 +103,9 @@ struct State {
 #[derive(Clone, Debug)]
 pub struct Daemon {
     state: Arc<Mutex<State>>,
+    /// How many lifecycle callbacks are registered now (see
+    /// [`Daemon::lifecycle_callbacks`]).
+    lifecycle_callbacks: Arc<watch::Sender<usize>>,
 }
 
 impl Default for Daemon {
@@ -150,7 +154,25 @@ impl Daemon {
                 next_id: 2,
                 ..State::default()
             })),
+            lifecycle_callbacks: Arc::new(watch::Sender::new(0)),
         }
+    }
+
+    /// The number of lifecycle event callbacks registered, over all
+    /// connections, as it changes: a watcher (such as `virsh event`) is
+    /// ready for events once it has registered one.
+    pub fn lifecycle_callbacks(&self) -> watch::Receiver<usize> {
+        self.lifecycle_callbacks.subscribe()
+    }
+
+    /// Publishes the lifecycle callback count of `state`.
+    fn callbacks_changed(&self, state: &State) {
+        let lifecycle = state
+            .callbacks
+            .values()
+            .filter(|c| c.event_id == EVENT_ID_LIFECYCLE)
+            .count();
+        self.lifecycle_callbacks.send_replace(lifecycle);
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -528,6 +550,7 @@ impl Service for Daemon {
                 domain: args.dom.map(|d| d.uuid),
             },
         );
+        self.callbacks_changed(&state);
         Ok(RemoteConnectDomainEventCallbackRegisterAnyRet { callback_id })
     }
 
@@ -540,6 +563,7 @@ impl Service for Daemon {
         match state.callbacks.get(&args.callback_id) {
             Some(c) if c.session.id() == cx.session().id() => {
                 state.callbacks.remove(&args.callback_id);
+                self.callbacks_changed(&state);
                 Ok(())
             }
             _ => Err(RemoteError::new(
@@ -551,8 +575,10 @@ impl Service for Daemon {
     }
 
     fn disconnected(&self, session: &Session) {
-        self.state()
+        let mut state = self.state();
+        state
             .callbacks
             .retain(|_, c| c.session.id() != session.id());
+        self.callbacks_changed(&state);
     }
 }
