@@ -4,8 +4,10 @@
 //! there, every test that needs the corpus, a peer or a tool skipping
 //! loudly and saying so in the skip log.
 //!
-//! It builds the workspace a second time in its own target directory
-//! (`target/lone-clone`, kept between runs), so it takes minutes.
+//! The copy lives in `target/lone-clone/repo` (nothing is beside it there)
+//! and builds into its own `target/`, kept between runs, so that paths
+//! relative to the target directory (trybuild's) hold as in a real clone.
+//! The first run builds the workspace a second time and takes minutes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -91,14 +93,23 @@ fn a_clone_with_nothing_beside_it_builds_and_tests() {
     ) else {
         return;
     };
-    // `<tmp>/xdrgen-lone-<pid>/repo`, with no `shared` beside `repo`.
-    let base = std::env::temp_dir().join(format!("xdrgen-lone-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&base);
+    // `target/lone-clone/repo`, with no `shared` beside `repo`; everything
+    // but its build output is replaced on each run.
+    let base = root.join("target/lone-clone");
     let clone = base.join("repo");
+    if let Ok(entries) = std::fs::read_dir(&clone) {
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.file_name().is_some_and(|n| n != "target") {
+                let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+            }
+        }
+    }
     copy_tree(&root, &files, &clone);
     assert!(!base.join("shared").exists());
-    let target = root.join("target/lone-clone");
+    let target = clone.join("target");
     let skip_log = base.join("skipped.log");
+    let _ = std::fs::remove_file(&skip_log);
 
     let (built, log) = cargo(
         &clone,
@@ -140,5 +151,4 @@ fn a_clone_with_nothing_beside_it_builds_and_tests() {
         "lone clone: {passed} tests passed, {} skipped:\n{skipped}",
         skipped.lines().count()
     );
-    let _ = std::fs::remove_dir_all(&base);
 }

@@ -74,9 +74,14 @@ fn parse_attribute(args: TokenStream2) -> syn::Result<Attribute> {
                 } else {
                     None
                 };
-                let span = value
-                    .as_ref()
-                    .map_or_else(|| meta.path.span(), LitStr::span);
+                // An unknown key is the key's fault; a bad value the value's.
+                let known = xdrgen_build::Options::specs()
+                    .iter()
+                    .any(|spec| spec.key == Some(key.as_str()));
+                let span = match &value {
+                    Some(value) if known => value.span(),
+                    _ => meta.path.span(),
+                };
                 attribute
                     .options
                     .apply_macro_key(&key, value.as_ref().map(LitStr::value).as_deref())

@@ -142,5 +142,26 @@ fn main() {{
         stdout,
         String::from_utf8_lossy(&out.stderr)
     );
+    // The build script's side pulls in no command-line or JSON crates.
+    let tree = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "--prefix",
+            "none",
+            "-e",
+            "normal,build",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let tree = String::from_utf8_lossy(&tree.stdout);
+    assert!(tree.contains("xdrgen-build"), "{tree}");
+    for unwanted in ["clap", "serde_json"] {
+        assert!(
+            !tree.lines().any(|l| l.starts_with(&format!("{unwanted} "))),
+            "a build script depending on xdrgen-build gets {unwanted}:\n{tree}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
