@@ -125,7 +125,13 @@ fn a_clone_with_nothing_beside_it_builds_and_tests() {
         &clone,
         &target,
         &skip_log,
-        &["test", "--workspace", "--locked", "--offline"],
+        &[
+            "test",
+            "--workspace",
+            "--locked",
+            "--offline",
+            "--no-fail-fast",
+        ],
     );
     let skipped = std::fs::read_to_string(&skip_log).unwrap_or_default();
     assert!(
