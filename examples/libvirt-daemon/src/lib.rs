@@ -4,8 +4,9 @@
 //! inspect, start and destroy them and to watch lifecycle events. Declared
 //! procedures it does not implement answer `VIR_ERR_NO_SUPPORT` through the
 //! trait's defaults, which virsh prints as "this function is not supported
-//! by the connection driver"; undeclared ones get the same code, as libvirtd
-//! answers unknown procedures.
+//! by the connection driver"; undeclared ones get what libvirtd answers for
+//! unknown procedures (`VIR_ERR_RPC`, "unknown procedure: N"), which virsh
+//! tolerates for the commands this daemon serves.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -126,12 +126,14 @@ impl RemoteError {
 }
 
 impl RemoteError {
-    /// What a server answers for a procedure number its program lacks.
-    pub fn unknown_procedure(program: u32, procedure: i32) -> RemoteError {
+    /// What a server answers for a procedure number its program lacks,
+    /// as libvirtd answers it: `VIR_ERR_RPC` from `VIR_FROM_RPC`, "unknown
+    /// procedure: N" (seen from libvirtd 9.0 in `tests/tests/libvirt_peer.rs`).
+    pub fn unknown_procedure(_program: u32, procedure: i32) -> RemoteError {
         RemoteError::new(
-            error_code::NO_SUPPORT,
+            error_code::RPC,
             error_domain::RPC,
-            alloc::format!("unknown procedure {procedure} of program {program:#x}"),
+            alloc::format!("unknown procedure: {procedure}"),
         )
     }
 }
