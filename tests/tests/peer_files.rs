@@ -125,11 +125,8 @@ fn the_daemons_remote_subset_is_libvirts_protocol() {
     .module;
     // The constants libvirt's C build takes from its headers, as the README
     // tells users to pass them.
-    let args = std::fs::read_to_string(workspace().join("examples/libvirt.args")).unwrap();
-    let words = args
-        .lines()
-        .flat_map(|line| line.split_whitespace().take_while(|w| !w.starts_with('#')));
-    let options = xdrgen_build::Options::from_args(words).unwrap();
+    let words = xdrgen_build::argument_file::read(workspace().join("examples/libvirt.args"));
+    let options = xdrgen_build::Options::from_args(words.unwrap()).unwrap();
     let full = xdrgen_build::check(&full_path, &options).unwrap().module;
 
     for c in &subset.consts {

@@ -327,7 +327,13 @@ fn check(matches: &ArgMatches) -> ExitCode {
                 "ir": m,
             })).collect::<Vec<_>>(),
         });
-        let text = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
+        let text = match serde_json::to_string_pretty(&value) {
+            Ok(text) => text + "\n",
+            Err(e) => {
+                eprintln!("error: the IR could not be written as JSON: {e}");
+                return ExitCode::from(1);
+            }
+        };
         if let Err(e) = write_stdout(&text) {
             eprintln!("error: {e}");
             return ExitCode::from(1);
@@ -351,86 +357,9 @@ fn expand_arg_files(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
         };
         let text = std::fs::read_to_string(file)
             .map_err(|e| format!("cannot read argument file `{file}`: {e}"))?;
-        let words = split_words(&text).map_err(|e| format!("argument file `{file}`: {e}"))?;
+        let words = crate::argument_file::split_words(&text)
+            .map_err(|e| format!("argument file `{file}`: {e}"))?;
         out.extend(words.into_iter().map(OsString::from));
     }
     Ok(out)
-}
-
-/// Splits an argument file into words, as a shell would without expansion.
-fn split_words(text: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut chars = text.chars().peekable();
-    let mut line = 1;
-    loop {
-        while let Some(c) = chars.next_if(|c| c.is_whitespace()) {
-            line += usize::from(c == '\n');
-        }
-        let Some(first) = chars.peek().copied() else {
-            return Ok(words);
-        };
-        if first == '#' {
-            while chars.next_if(|c| *c != '\n').is_some() {}
-            continue;
-        }
-        let mut word = String::new();
-        while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
-            match c {
-                '\'' => loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => word.push(c),
-                        None => return Err(format!("line {line}: unterminated '")),
-                    }
-                },
-                '"' => loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') if chars.peek().is_some_and(|c| matches!(c, '"' | '\\')) => {
-                            word.extend(chars.next());
-                        }
-                        Some(c) => word.push(c),
-                        None => return Err(format!("line {line}: unterminated \"")),
-                    }
-                },
-                '\\' => match chars.next() {
-                    // A line continuation.
-                    Some('\n') => line += 1,
-                    Some(c) => word.push(c),
-                    None => word.push('\\'),
-                },
-                c => word.push(c),
-            }
-        }
-        words.push(word);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_words;
-
-    #[test]
-    fn argument_files_split_like_a_shell() {
-        let text = "# libvirt\n-D VIR_UUID_BUFLEN=16  # inline comment\n\
-                    --type-attribute 'nfs_fh3=#[derive(PartialOrd, Ord)]'\n\
-                    \"a \\\"b\\\"\" c\\ d e#f\n";
-        assert_eq!(
-            split_words(text).unwrap(),
-            [
-                "-D",
-                "VIR_UUID_BUFLEN=16",
-                "--type-attribute",
-                "nfs_fh3=#[derive(PartialOrd, Ord)]",
-                "a \"b\"",
-                "c d",
-                "e#f"
-            ]
-        );
-        assert_eq!(
-            split_words("-D 'X\n").unwrap_err(),
-            "line 1: unterminated '"
-        );
-        assert!(split_words("  \n# only a comment\n").unwrap().is_empty());
-    }
 }

@@ -22,6 +22,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod argument_file;
 pub mod codegen;
 mod consteval;
 pub mod diagnostics;

@@ -26,13 +26,13 @@ fn input() -> Option<PathBuf> {
 
 fn frontend(c: &mut Criterion) {
     let Some(path) = input() else {
-        eprintln!("!!! SKIPPED: ../shared/corpus/libvirt/remote_protocol.x not found");
+        xdrgen_testenv::skip(
+            "frontend bench",
+            "../shared/corpus/libvirt/remote_protocol.x is not beside the clone",
+        );
         return;
     };
-    let arg_file = std::fs::read_to_string(libvirt_args()).unwrap();
-    let words = arg_file
-        .lines()
-        .flat_map(|line| line.split_whitespace().take_while(|w| !w.starts_with('#')));
+    let words = xdrgen_build::argument_file::read(libvirt_args()).unwrap();
     let options = xdrgen_build::Options::from_args(words).unwrap();
     let mut group = c.benchmark_group("remote_protocol.x");
     group.sample_size(30);
