@@ -66,8 +66,18 @@ fn log(line: &str) {
     let Some(path) = std::env::var_os(SKIP_LOG_VAR) else {
         return;
     };
-    if let Ok(mut file) = OpenOptions::new().create(true).append(true).open(path) {
-        let _ = writeln!(file, "{line}");
+    let written = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| writeln!(file, "{line}"));
+    if let Err(e) = written {
+        // The skip itself was already said on stderr; say the log missed it.
+        let _ = writeln!(
+            std::io::stderr(),
+            "!!! the skip log {} could not be written: {e}",
+            std::path::Path::new(&path).display()
+        );
     }
 }
 
@@ -81,8 +91,9 @@ pub fn shared(workspace: &Path) -> Option<PathBuf> {
 /// A path under `../shared` (for example `corpus/libvirt/remote_protocol.x`),
 /// if it exists; otherwise the skip (or failure) is recorded for `test`.
 pub fn shared_path(test: &str, workspace: &Path, rel: &str) -> Option<PathBuf> {
-    let path = workspace.join("../shared").join(rel);
-    let found = path.exists().then_some(path);
+    let found = shared(workspace)
+        .map(|dir| dir.join(rel))
+        .filter(|path| path.exists());
     require(
         test,
         &format!("../shared/{rel} is not beside the clone"),

@@ -271,7 +271,15 @@ fn options_that_would_make_invalid_rust_are_usage_errors() {
         ),
         (
             &["--serde", "--derive", "serde::Serialize"],
-            "`--serde` already derives `Serialize`",
+            "`--serde` derives serde's traits, with the checks generated types need",
+        ),
+        (
+            &["--derive", "serde::Deserialize"],
+            "`--derive serde::Deserialize`: `--serde` derives serde's traits, with the checks generated types need",
+        ),
+        (
+            &["--derive", "arbitrary::Arbitrary"],
+            "`--arbitrary` derives `Arbitrary`, with the checks generated types need",
         ),
         (
             &["--extern-type", "thing=not a type"],
@@ -362,17 +370,20 @@ fn a_dash_reads_standard_input() {
 /// corpus's xdrgen-args.txt gives); an argument file holds them.
 #[test]
 fn at_file_reads_arguments_from_a_file() {
-    let corpus = crate::workspace().join("../shared/corpus");
-    let Ok(list) = std::fs::read_to_string(corpus.join("xdrgen-args.txt")) else {
-        assert!(std::env::var_os("CI").is_none(), "CI must have the corpus");
-        eprintln!("\n!!! SKIPPED: no corpus beside the clone\n");
+    let Some(corpus) = xdrgen_testenv::shared_path(
+        "cli::at_file_reads_arguments_from_a_file",
+        &crate::workspace(),
+        "corpus",
+    ) else {
         return;
     };
+    let list = std::fs::read_to_string(corpus.join("xdrgen-args.txt")).unwrap();
     let args = list
         .lines()
         .find_map(|l| l.strip_prefix("libvirt/remote_protocol.x\t"))
         .unwrap();
     let dir = std::env::temp_dir().join(format!("xdrgen-argfile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("libvirt.args");
     let mut text = String::from("# libvirt's public header constants\n");
