@@ -790,15 +790,18 @@ impl Options {
                 self.spell("type_attributes", Some(&format!("NAME=#[derive({name})]")))
             ));
         }
-        if self.serde && ["Serialize", "Deserialize"].contains(&name) {
+        // Deriving a constructor from the outside would bypass the checks of
+        // a union's `<Union>Default` (a discriminant with its own case must
+        // not be buildable): the switches generate checked impls instead.
+        if name == "Deserialize" || (self.serde && name == "Serialize") {
             return Some(format!(
-                "`{}` already derives `{name}`",
+                "`{}` derives serde's traits, with the checks generated types need",
                 self.spell("serde", None)
             ));
         }
-        if self.arbitrary && name == "Arbitrary" {
+        if name == "Arbitrary" {
             return Some(format!(
-                "`{}` already derives `Arbitrary`",
+                "`{}` derives `Arbitrary`, with the checks generated types need",
                 self.spell("arbitrary", None)
             ));
         }
