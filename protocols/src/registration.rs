@@ -185,9 +185,18 @@ impl Registration {
         ports: &[(Protocol, u16)],
         replace: bool,
     ) -> Result<Registration, RegistrationError> {
+        let pmap = rpcbind.port_mapper().await?;
         if !replace {
             for &(protocol, port) in ports {
-                let existing = get_port(&rpcbind, program, version, protocol).await?;
+                let existing = pmap
+                    .pmapproc_getport(&Mapping {
+                        prog: program,
+                        vers: version,
+                        prot: protocol.number(),
+                        port: 0,
+                    })
+                    .await?;
+                let existing = mapped_port(program, existing)?;
                 if let Some(existing) = existing.filter(|&p| p != port) {
                     let addr = SocketAddr::new(rpcbind.host(), existing);
                     if answers_null(protocol.endpoint(addr), program, version).await {
@@ -203,7 +212,6 @@ impl Registration {
                 }
             }
         }
-        let pmap = rpcbind.port_mapper().await?;
         let stale = Mapping {
             prog: program,
             vers: version,
@@ -276,7 +284,20 @@ pub async fn get_port(
             port: 0,
         })
         .await?;
-    Ok(u16::try_from(port).ok().filter(|&p| p != 0))
+    mapped_port(program, port)
+}
+
+/// A GETPORT answer: `None` for 0 (not registered), an error for a number
+/// that is no port.
+fn mapped_port(program: u32, port: u32) -> Result<Option<u16>, RpcError> {
+    match u16::try_from(port) {
+        Ok(0) => Ok(None),
+        Ok(port) => Ok(Some(port)),
+        Err(_) => Err(RpcError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("rpcbind mapped program {program} to {port}, which is not a port"),
+        ))),
+    }
 }
 
 /// Every mapping rpcbind holds, as `rpcinfo -p` lists them.

@@ -165,8 +165,12 @@ pub fn encode_results<T: XdrEncode + ?Sized>(results: &T) -> Result<EncodedResul
 /// `svc_getargs` skips them, or GARBAGE_ARGS with
 /// [`Limits::reject_trailing_bytes`].
 pub fn decode_args<T: XdrDecode>(args: &[u8], cx: &CallContext) -> Result<T, Fault> {
-    super::wire::decode_body(args, &cx.limits, &cx.header, super::wire::Body::Arguments)
-        .map_err(|_| Fault::GarbageArgs)
+    super::wire::decode_body(args, &cx.limits, &cx.header, super::wire::Body::Arguments).map_err(
+        |error| {
+            super::wire::report_garbage_args(&cx.header, &error);
+            Fault::GarbageArgs
+        },
+    )
 }
 
 /// Collects the program versions a [`Server`] answers.

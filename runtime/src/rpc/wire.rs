@@ -129,6 +129,23 @@ fn report_trailing_bytes(call: &CallHeader, which: Body, count: usize) {
 #[cfg(not(feature = "tracing"))]
 fn report_trailing_bytes(_: &CallHeader, _: Body, _: usize) {}
 
+/// Says why a call's arguments were refused (the reply, GARBAGE_ARGS,
+/// carries no reason): the decode error with its byte offset.
+#[cfg(feature = "tracing")]
+pub(crate) fn report_garbage_args(call: &CallHeader, error: &DecodeError) {
+    tracing::warn!(
+        xid = call.xid,
+        program = call.program,
+        version = call.version,
+        procedure = call.procedure,
+        %error,
+        "RPC arguments do not decode; answered GARBAGE_ARGS"
+    );
+}
+
+#[cfg(not(feature = "tracing"))]
+pub(crate) fn report_garbage_args(_: &CallHeader, _: &DecodeError) {}
+
 /// Turns a reply message into the procedure's results or the error the
 /// server answered with.
 pub(crate) fn decode_reply<R: XdrDecode>(
