@@ -129,6 +129,7 @@ impl RemoteError {
     /// What a server answers for a procedure number its program lacks,
     /// as libvirtd answers it: `VIR_ERR_RPC` from `VIR_FROM_RPC`, "unknown
     /// procedure: N" (seen from libvirtd 9.0 in `tests/tests/libvirt_peer.rs`).
+    /// libvirtd's message does not name the program, so `_program` is unused.
     pub fn unknown_procedure(_program: u32, procedure: i32) -> RemoteError {
         RemoteError::new(
             error_code::RPC,

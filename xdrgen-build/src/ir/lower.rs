@@ -1774,10 +1774,9 @@ fn is_c_type_words(body: &str) -> bool {
         .filter(|w| !w.is_empty())
         .collect();
     !words.is_empty()
-        && words.iter().all(|w| {
-            w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-                && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        })
+        && words
+            .iter()
+            .all(|w| crate::syntax::parser::is_identifier(w))
 }
 
 /// Comment text as documentation lines: delimiters, leading `*` columns
