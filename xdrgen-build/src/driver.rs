@@ -67,8 +67,9 @@ pub fn generate_with(
     path: &Path,
     options: &Options,
 ) -> Result<Generated, Error> {
+    // `codegen` validates the options.
     let codegen = options.codegen()?;
-    let checked = check_with(loader, path, options)?;
+    let checked = check_validated(loader, path, options)?;
     let tokens = codegen::generate(&checked.module, &codegen);
     let source_name = path.file_name().map_or_else(
         || path.display().to_string(),
@@ -93,6 +94,15 @@ pub fn check_with(
     options: &Options,
 ) -> Result<Checked, Error> {
     options.validate()?;
+    check_validated(loader, path, options)
+}
+
+/// [`check_with`] for options already validated.
+fn check_validated(
+    loader: &dyn FileLoader,
+    path: &Path,
+    options: &Options,
+) -> Result<Checked, Error> {
     let mut sources = SourceMap::new();
     let command_line = command_line_file(&mut sources, options);
     let root = load_root(&mut sources, loader, path)?;
@@ -271,7 +281,7 @@ fn unknown_option_types(
     options
         .named_types()
         .zip(&command_line.named_types)
-        .filter(|((name, _), _)| !module.types.iter().any(|t| t.name.xdr == *name))
+        .filter(|((name, _), _)| module.type_by_name(name).is_none())
         .map(|((name, spelled), span)| {
             Diagnostic::new(
                 Code::UnknownOptionType,

@@ -94,7 +94,7 @@ impl Gen<'_> {
     /// The encoded size when it does not depend on the value.
     pub(super) fn fixed_size(&self, ty: &Ty) -> Option<usize> {
         match self.expand(ty) {
-            Ty::Prim(p) => Some(prim_size(*p)),
+            Ty::Prim(p) => Some(p.wire_size()),
             Ty::Opaque(Len::Fixed(n)) => Some(padded(*n)),
             Ty::Array {
                 elem,
@@ -112,7 +112,7 @@ impl Gen<'_> {
     /// declared counts against the bytes left.
     pub(super) fn min_size(&self, ty: &Ty) -> usize {
         match self.expand(ty) {
-            Ty::Prim(p) => prim_size(*p),
+            Ty::Prim(p) => p.wire_size(),
             Ty::Opaque(Len::Fixed(n)) => padded(*n),
             Ty::Opaque(Len::Variable(_)) | Ty::String(_) | Ty::Optional(_) => 4,
             Ty::Array { elem, len } => match len {
@@ -405,14 +405,6 @@ impl Gen<'_> {
 
 pub(super) fn padded(n: u32) -> usize {
     (n as usize).div_ceil(4) * 4
-}
-
-pub(super) fn prim_size(p: Prim) -> usize {
-    match p {
-        Prim::Hyper | Prim::UHyper | Prim::Double => 8,
-        Prim::Quadruple => 16,
-        _ => 4,
-    }
 }
 
 /// The `<N>` bound as a literal; unbounded is `u32::MAX`.

@@ -241,6 +241,15 @@ impl Prim {
             Prim::Float | Prim::Double | Prim::Quadruple => return None,
         })
     }
+
+    /// Bytes the type takes on the wire (`char` and `short` take a word).
+    pub fn wire_size(self) -> usize {
+        match self {
+            Prim::Hyper | Prim::UHyper | Prim::Double => 8,
+            Prim::Quadruple => 16,
+            _ => 4,
+        }
+    }
 }
 
 /// The size part of an array, opaque or string.
@@ -381,8 +390,8 @@ impl DiscriminantKind {
     /// `unsigned hyper`, 4 for everything else.
     pub fn wire_size(self) -> usize {
         match self {
-            DiscriminantKind::Prim(Prim::Hyper | Prim::UHyper) => 8,
-            DiscriminantKind::Prim(_) | DiscriminantKind::Enum(_) => 4,
+            DiscriminantKind::Prim(p) => p.wire_size(),
+            DiscriminantKind::Enum(_) => 4,
         }
     }
 }
