@@ -37,10 +37,10 @@ fn module_name(rel: &str) -> String {
         .collect()
 }
 
-/// Arguments as the fixtures and the corpus list them, each `--import`
-/// and `--extern-type` value rewritten by `rewrite(flag, value)`.
-fn rewrite_args(args: &str, rewrite: impl Fn(&str, &str) -> String) -> Vec<String> {
-    let mut words: Vec<String> = args.split_whitespace().map(str::to_string).collect();
+/// Argument words as the fixtures and the corpus list them, each
+/// `--import` and `--extern-type` value rewritten by `rewrite(flag, value)`.
+fn rewrite_args<S: AsRef<str>>(args: &[S], rewrite: impl Fn(&str, &str) -> String) -> Vec<String> {
+    let mut words: Vec<String> = args.iter().map(|w| w.as_ref().to_string()).collect();
     for i in 1..words.len() {
         if matches!(words[i - 1].as_str(), "--import" | "--extern-type") {
             words[i] = rewrite(&words[i - 1], &words[i]);
@@ -53,7 +53,7 @@ impl Input {
     /// The input's options, imports pointing at the modules of the variant
     /// `prefix`.
     fn options(&self, prefix: &str) -> xdrgen_build::Options {
-        let args = rewrite_args(&self.args.join(" "), |flag, value| {
+        let args = rewrite_args(&self.args, |flag, value| {
             if flag == "--import" {
                 value.replace("=crate::", &format!("=crate::{prefix}"))
             } else {
@@ -107,16 +107,11 @@ fn main() {
     names.sort();
     for path in names {
         let text = std::fs::read_to_string(&path).unwrap();
-        let args = text
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("/* xdrgen:"))
-            .and_then(|l| l.strip_suffix("*/"))
-            .unwrap_or("");
+        let args = xdrgen_testenv::fixture_args(&text);
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         // Fixtures' imports are generated too, as `fixture_<stem>` modules;
         // the external type is provided by src/lib.rs.
-        let args = rewrite_args(args, |flag, value| {
+        let args = rewrite_args(&args, |flag, value| {
             let (name, _) = value.split_once('=').unwrap_or((value, ""));
             if flag == "--import" {
                 let stem = Path::new(name).file_stem().unwrap().to_string_lossy();
@@ -187,13 +182,16 @@ fn main() {
                 module: format!("corpus_{}", module_name(&rel)),
                 path,
                 // Corpus imports are generated as `corpus_<module>`.
-                args: rewrite_args(args, |flag, value| {
-                    if flag == "--import" && !value.contains('=') {
-                        format!("{value}=crate::corpus_{}", module_name(value))
-                    } else {
-                        value.to_string()
-                    }
-                }),
+                args: rewrite_args(
+                    &args.split_whitespace().collect::<Vec<_>>(),
+                    |flag, value| {
+                        if flag == "--import" && !value.contains('=') {
+                            format!("{value}=crate::corpus_{}", module_name(value))
+                        } else {
+                            value.to_string()
+                        }
+                    },
+                ),
                 base: corpus.clone(),
                 corpus_rel: Some(rel),
             });

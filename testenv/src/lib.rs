@@ -101,6 +101,18 @@ pub fn shared_path(test: &str, workspace: &Path, rel: &str) -> Option<PathBuf> {
     )
 }
 
+/// The arguments a fixture gives itself on its first line,
+/// `/* xdrgen: ARGS */` (empty when it has none), as command-line words.
+pub fn fixture_args(text: &str) -> Vec<&str> {
+    text.lines()
+        .next()
+        .and_then(|l| l.strip_prefix("/* xdrgen:"))
+        .and_then(|l| l.strip_suffix("*/"))
+        .unwrap_or("")
+        .split_whitespace()
+        .collect()
+}
+
 /// Whether `program` can be run (it answers `args`).
 pub fn has_tool(program: &str, args: &[&str]) -> bool {
     std::process::Command::new(program)

@@ -250,13 +250,8 @@ mod tests {
     /// paths made absolute.
     fn fixture_options(path: &std::path::Path) -> xdrgen_build::Options {
         let text = std::fs::read_to_string(path).unwrap();
-        let args = text
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("/* xdrgen:"))
-            .and_then(|r| r.strip_suffix("*/"))
-            .unwrap_or("");
-        let mut options = xdrgen_build::Options::from_args(args.split_whitespace()).unwrap();
+        let args = xdrgen_testenv::fixture_args(&text);
+        let mut options = xdrgen_build::Options::from_args(args).unwrap();
         options.resolve_paths(path.parent().unwrap());
         options
     }

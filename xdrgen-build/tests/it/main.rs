@@ -19,12 +19,8 @@ pub(crate) fn workspace() -> PathBuf {
 /// A fixture's arguments: a first line of the form `/* xdrgen: ARGS */`.
 pub(crate) fn fixture_options(path: &Path) -> xdrgen_build::Options {
     let text = std::fs::read_to_string(path).unwrap();
-    let first = text.lines().next().unwrap_or("");
-    let args = first
-        .strip_prefix("/* xdrgen:")
-        .and_then(|r| r.strip_suffix("*/"))
-        .unwrap_or("");
-    let mut options = xdrgen_build::Options::from_args(args.split_whitespace()).unwrap();
+    let args = xdrgen_testenv::fixture_args(&text);
+    let mut options = xdrgen_build::Options::from_args(args).unwrap();
     options.resolve_paths(display_path(path).parent().unwrap());
     options
 }
