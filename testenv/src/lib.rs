@@ -9,6 +9,8 @@
 //! With `XDRGEN_REQUIRE_PEERS=1` (the test script and CI set it) a missing
 //! thing fails the test instead.
 
+pub mod capture;
+
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
