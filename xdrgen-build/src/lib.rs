@@ -26,9 +26,11 @@ pub mod argument_file;
 pub mod codegen;
 mod consteval;
 pub mod diagnostics;
+pub mod dump;
 pub mod ir;
 pub mod source;
 pub mod syntax;
+pub mod wire_diff;
 
 mod driver;
 mod error;
@@ -50,6 +52,7 @@ pub use driver::{
 pub use error::Error;
 pub use options::{Door, Group, Import, OptionSpec, Options, Part};
 pub use source::{FileLoader, FsLoader, MemoryLoader, SourceMap, Span};
+pub use wire_diff::diff;
 
 #[cfg(feature = "format")]
 pub use build_script::compile;
