@@ -37,6 +37,8 @@ mod encode;
 mod error;
 pub mod libvirt;
 mod limits;
+#[cfg(feature = "std")]
+mod observe;
 pub mod record;
 pub mod rpc;
 #[cfg(feature = "serde")]
@@ -211,7 +213,10 @@ pub mod __private_v1 {
         EventReceiver as LibvirtEventReceiver, Session as LibvirtSession, Stream as LibvirtStream,
         decode_args as libvirt_decode_args, encode_ret as libvirt_encode_ret,
     };
-    pub use crate::libvirt::{ProcedureInfo as LibvirtProcedureInfo, RemoteError};
+    pub use crate::libvirt::{
+        ProcedureInfo as LibvirtProcedureInfo, ProtocolNames as LibvirtProtocolNames, RemoteError,
+    };
+    pub use crate::rpc::ProgramNames as RpcProgramNames;
     #[cfg(feature = "std")]
     pub use crate::rpc::{
         BlockingClient as RpcBlockingClient, ClientConfig as RpcClientConfig,

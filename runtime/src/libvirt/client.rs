@@ -19,12 +19,15 @@ use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use super::ProtocolNames;
 use super::error::RemoteError;
 use super::keepalive;
 use super::packet::{
     Header, LEGACY_PAYLOAD_MAX, MESSAGE_MAX, MessageType, Packet, PacketError, PacketReader,
     Status, encode_packet,
 };
+use crate::observe::{self, CallSpan, Side};
+use crate::rpc::SharedIoError;
 use crate::{DecodeError, EncodeError, Limits, XdrDecode, XdrEncode};
 
 /// Settings of a [`Connection`].
@@ -134,17 +137,30 @@ pub struct EventReceiver<E> {
     program: u32,
     decode: EventDecoder<E>,
     limits: Limits,
+    missed: u64,
 }
 
 impl<E> EventReceiver<E> {
+    /// Events this receiver missed because it fell more than
+    /// [`ConnectionConfig::event_backlog`] behind (each loss is also
+    /// reported as a `tracing` warning).
+    pub fn missed(&self) -> u64 {
+        self.missed
+    }
+
     /// The next event of the program. Messages of other programs and
     /// procedures that are not events are skipped; a receiver that fell
-    /// too far behind skips what it missed.
+    /// too far behind skips what it missed, counted by
+    /// [`missed`](EventReceiver::missed).
     pub async fn recv(&mut self) -> Result<E, Error> {
         loop {
             let event = match self.events.recv().await {
                 Ok(event) => event,
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Lagged(lost)) => {
+                    self.missed += lost;
+                    observe::libvirt_events_lost(self.program, lost, self.missed);
+                    continue;
+                }
                 Err(broadcast::error::RecvError::Closed) => return Err(Error::Closed),
             };
             if event.program != self.program {
@@ -178,7 +194,38 @@ struct Waiting {
 struct State {
     calls: HashMap<u32, Waiting>,
     streams: HashMap<u32, mpsc::Sender<Packet>>,
-    closed: bool,
+    /// Why the connection ended, once it has.
+    closed: Option<Closed>,
+}
+
+/// Why a connection ended: every call waiting then, and every call made
+/// after, fails with it.
+#[derive(Clone)]
+enum Closed {
+    /// The daemon closed it, or keepalive gave the daemon up.
+    ByPeer,
+    /// Reading or writing failed.
+    Io(SharedIoError),
+    /// The daemon broke the framing (a length word out of bounds).
+    Packet(PacketError),
+}
+
+impl Closed {
+    fn error(&self) -> Error {
+        match self {
+            Closed::ByPeer => Error::Closed,
+            Closed::Io(e) => Error::Io(e.to_io_error()),
+            Closed::Packet(e) => Error::Packet(e.clone()),
+        }
+    }
+}
+
+/// The error of an operation that found the connection gone.
+fn closed_error(state: &Mutex<State>) -> Error {
+    lock(state)
+        .closed
+        .as_ref()
+        .map_or(Error::Closed, Closed::error)
 }
 
 struct Shared {
@@ -279,11 +326,10 @@ impl Connection {
         let writer = tokio::spawn({
             let state = Arc::clone(&state);
             async move {
-                if crate::rpc::stream_io::write_batched(write, out_rx, || false)
-                    .await
-                    .is_err()
+                if let Err(e) = crate::rpc::stream_io::write_batched(write, out_rx, || false).await
                 {
-                    close(&state);
+                    observe::write_failed(Side::LibvirtClient, &"", &e);
+                    close(&state, Closed::Io(SharedIoError::new(e)));
                 }
             }
         });
@@ -318,6 +364,7 @@ impl Connection {
             program,
             decode,
             limits: self.shared.config.limits,
+            missed: 0,
         }
     }
 
@@ -348,7 +395,7 @@ impl Connection {
             .out
             .send(packet)
             .await
-            .map_err(|_| Error::Closed)
+            .map_err(|_| closed_error(&self.shared.state))
     }
 
     /// Calls a procedure and waits for its reply.
@@ -359,10 +406,26 @@ impl Connection {
         procedure: i32,
         args: &A,
     ) -> Result<R, Error> {
-        let (_, reply) = self
-            .start_call(program, version, procedure, args, false)
-            .await?;
-        self.finish_call(&reply)
+        self.call_named(&ProtocolNames::UNKNOWN, program, version, procedure, args)
+            .await
+    }
+
+    /// [`call`](Connection::call), with the names its span gives the
+    /// protocol and procedure (generated clients pass their `NAMES`).
+    pub async fn call_named<A: XdrEncode + ?Sized, R: XdrDecode>(
+        &self,
+        names: &'static ProtocolNames,
+        program: u32,
+        version: u32,
+        procedure: i32,
+        args: &A,
+    ) -> Result<R, Error> {
+        let (span, started) = self
+            .start_call(names, program, version, procedure, args, false)
+            .await;
+        let result = started.and_then(|(_, reply)| self.finish_call(&reply));
+        report_outcome(&span, &result);
+        result
     }
 
     /// Calls a procedure that opens a stream (`@readstream`/`@writestream`):
@@ -374,12 +437,30 @@ impl Connection {
         procedure: i32,
         args: &A,
     ) -> Result<(R, Stream), Error> {
-        let (stream, reply) = self
-            .start_call(program, version, procedure, args, true)
-            .await?;
-        let results = self.finish_call(&reply)?;
-        let stream = stream.unwrap_or_else(|| unreachable!("requested above"));
-        Ok((results, stream))
+        self.call_with_stream_named(&ProtocolNames::UNKNOWN, program, version, procedure, args)
+            .await
+    }
+
+    /// [`call_with_stream`](Connection::call_with_stream), with the names
+    /// its span gives the protocol and procedure.
+    pub async fn call_with_stream_named<A: XdrEncode + ?Sized, R: XdrDecode>(
+        &self,
+        names: &'static ProtocolNames,
+        program: u32,
+        version: u32,
+        procedure: i32,
+        args: &A,
+    ) -> Result<(R, Stream), Error> {
+        let (span, started) = self
+            .start_call(names, program, version, procedure, args, true)
+            .await;
+        let result = started.and_then(|(stream, reply)| {
+            let results = self.finish_call(&reply)?;
+            let stream = stream.unwrap_or_else(|| unreachable!("requested above"));
+            Ok((results, stream))
+        });
+        report_outcome(&span, &result);
+        result
     }
 
     fn finish_call<R: XdrDecode>(&self, reply: &Packet) -> Result<R, Error> {
@@ -393,16 +474,28 @@ impl Connection {
         }
     }
 
+    /// Sends a call and waits for its reply, inside the call's span
+    /// (returned so the caller records the outcome).
     async fn start_call<A: XdrEncode + ?Sized>(
         &self,
+        names: &'static ProtocolNames,
         program: u32,
         version: u32,
         procedure: i32,
         args: &A,
         with_stream: bool,
-    ) -> Result<(Option<Stream>, Packet), Error> {
-        let shared = &*self.shared;
-        let serial = shared.next_serial.fetch_add(1, Ordering::Relaxed);
+    ) -> (CallSpan, Result<(Option<Stream>, Packet), Error>) {
+        let serial = self.shared.next_serial.fetch_add(1, Ordering::Relaxed);
+        let span = observe::libvirt_call(
+            "client",
+            names.program,
+            program,
+            version,
+            names.procedure(procedure),
+            procedure,
+            serial,
+            0,
+        );
         let header = Header {
             program,
             version,
@@ -411,12 +504,32 @@ impl Connection {
             serial,
             status: Status::Ok,
         };
+        let result = span
+            .clone()
+            .instrument(self.exchange(header, args, with_stream))
+            .await;
+        (span, result)
+    }
+
+    async fn exchange<A: XdrEncode + ?Sized>(
+        &self,
+        header: Header,
+        args: &A,
+        with_stream: bool,
+    ) -> Result<(Option<Stream>, Packet), Error> {
+        let shared = &*self.shared;
+        let Header {
+            program,
+            procedure,
+            serial,
+            ..
+        } = header;
         let packet = encode_packet(&header, args)?;
         let (tx, rx) = oneshot::channel();
         let stream = {
             let mut state = lock(&shared.state);
-            if state.closed {
-                return Err(Error::Closed);
+            if let Some(why) = &state.closed {
+                return Err(why.error());
             }
             state.calls.insert(
                 serial,
@@ -447,10 +560,14 @@ impl Connection {
             state: &shared.state,
             serial,
         };
-        shared.out.send(packet).await.map_err(|_| Error::Closed)?;
+        shared
+            .out
+            .send(packet)
+            .await
+            .map_err(|_| closed_error(&shared.state))?;
         let reply = match tokio::time::timeout(shared.config.timeout, rx).await {
             Ok(Ok(reply)) => reply?,
-            Ok(Err(_)) => return Err(Error::Closed),
+            Ok(Err(_)) => return Err(closed_error(&shared.state)),
             Err(_) => return Err(Error::Timeout),
         };
         Ok((stream, reply))
@@ -488,7 +605,8 @@ impl Connection {
                 if last == Some(now) {
                     silent += 1;
                     if silent > count {
-                        close(&shared.state);
+                        observe::libvirt_keepalive_gave_up(count, interval);
+                        close(&shared.state, Closed::ByPeer);
                         for task in &shared.tasks {
                             task.abort();
                         }
@@ -527,6 +645,15 @@ impl Connection {
             status: Status::Ok,
         };
         self.send_packet(encode_packet(&header, body)?).await
+    }
+}
+
+/// Records a libvirt call's status and outcome on its span.
+fn report_outcome<T>(span: &CallSpan, result: &Result<T, Error>) {
+    match result {
+        Ok(_) => span.libvirt_status(true, &"ok"),
+        Err(Error::Remote(e)) => span.libvirt_status(false, e),
+        Err(e) => span.outcome(e),
     }
 }
 
@@ -579,7 +706,7 @@ impl Stream {
             return Ok(None);
         }
         let Some(packet) = self.incoming.recv().await else {
-            return Err(Error::Closed);
+            return Err(closed_error(&self.connection.shared.state));
         };
         let limits = &self.connection.shared.config.limits;
         match (packet.header.kind, packet.header.status) {
@@ -692,15 +819,20 @@ pub(super) fn raw_packet(header: &Header, data: &[u8]) -> Result<Vec<u8>, Packet
     encode_packet(header, &Raw(data))
 }
 
-/// Fails every waiting call and refuses new ones.
-fn close(state: &Mutex<State>) {
-    let (calls, streams) = {
+/// Fails every waiting call with `why` and refuses new ones. The first
+/// reason stays: a write failing after the read did says nothing new.
+fn close(state: &Mutex<State>, why: Closed) {
+    let (calls, streams, why) = {
         let mut s = lock(state);
-        s.closed = true;
-        (std::mem::take(&mut s.calls), std::mem::take(&mut s.streams))
+        let why = s.closed.get_or_insert(why).clone();
+        (
+            std::mem::take(&mut s.calls),
+            std::mem::take(&mut s.streams),
+            why,
+        )
     };
     for (_, w) in calls {
-        let _ = w.reply.send(Err(Error::Closed));
+        let _ = w.reply.send(Err(why.error()));
     }
     drop(streams);
 }
@@ -781,20 +913,30 @@ async fn read_packets<R: AsyncRead>(read: R, reader: Reader) {
     let mut read = std::pin::pin!(read);
     let mut packets = PacketReader::new(reader.max);
     let mut buf = vec![0; 64 * 1024];
-    'connection: loop {
+    let why = 'connection: loop {
         match read.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
+            Ok(0) => break Closed::ByPeer,
             Ok(n) => packets.push(&buf[..n]),
+            Err(e) => {
+                observe::read_failed(Side::LibvirtClient, &"", &e);
+                break Closed::Io(SharedIoError::new(e));
+            }
         }
         loop {
             match packets.next_packet() {
                 Ok(Some(packet)) => reader.handle(packet).await,
                 Ok(None) => break,
                 // A bad type or status spoils one packet only.
-                Err(PacketError::UnknownType(_) | PacketError::UnknownStatus(_)) => reader.stray(),
-                Err(_) => break 'connection,
+                Err(e @ (PacketError::UnknownType(_) | PacketError::UnknownStatus(_))) => {
+                    observe::libvirt_bad_header(Side::LibvirtClient, &"", &e);
+                    reader.stray();
+                }
+                Err(e) => {
+                    observe::bad_framing(Side::LibvirtClient, &"", &e);
+                    break 'connection Closed::Packet(e);
+                }
             }
         }
-    }
-    close(&reader.state);
+    };
+    close(&reader.state, why);
 }

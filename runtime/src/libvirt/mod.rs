@@ -73,3 +73,31 @@ pub struct ProcedureInfo {
     /// The procedure is an event (a `_msg` struct), sent by the daemon.
     pub event: bool,
 }
+
+/// A libvirt protocol's names, which generated code hands the runtime so
+/// call spans and events name procedures (`REMOTE_PROC_CONNECT_OPEN`):
+/// one per protocol (`NAMES`), passed to `Connection::call_named` and
+/// returned by `Dispatch::names`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProtocolNames {
+    /// The protocol's name as the `.x` file has it (`remote`).
+    pub program: &'static str,
+    /// Every procedure, sorted by number (generated `PROCEDURES`).
+    pub procedures: &'static [ProcedureInfo],
+}
+
+impl ProtocolNames {
+    /// No names: spans and events give numbers only.
+    pub const UNKNOWN: ProtocolNames = ProtocolNames {
+        program: "",
+        procedures: &[],
+    };
+
+    /// The name of procedure `number`, if the protocol has it.
+    pub fn procedure(&self, number: i32) -> Option<&'static str> {
+        self.procedures
+            .binary_search_by_key(&number, |p| p.number)
+            .ok()
+            .map(|i| self.procedures[i].name)
+    }
+}

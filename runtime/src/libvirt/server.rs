@@ -10,6 +10,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 use std::vec;
 use std::vec::Vec;
 
@@ -17,12 +18,15 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
+use super::ProtocolNames;
 use super::client::keepalive_packet;
 use super::error::{RemoteError, error_code, error_domain};
 use super::keepalive;
 use super::packet::{
     Header, MESSAGE_MAX, MessageType, Packet, PacketError, PacketReader, Status, encode_packet,
 };
+use crate::observe::{self, Side};
+use crate::rpc::stream_io::StallClock;
 use crate::{Limits, XdrDecode, XdrEncode};
 
 /// Settings of a [`Server`].
@@ -36,6 +40,14 @@ pub struct ServerConfig {
     pub max_in_flight: usize,
     /// Calls running at once over all connections.
     pub max_concurrency: usize,
+    /// Connections open at once per listener (`serve_tcp`, `serve_unix`,
+    /// `serve_tls`); one more is accepted and closed at once, and
+    /// reported. `None`: no limit but the process's descriptors.
+    pub max_connections: Option<usize>,
+    /// How long a connection may take to send the rest of a packet it has
+    /// started (and, over TLS, to finish its handshake); past it the
+    /// connection is closed and reported. `None`: no limit.
+    pub partial_message_timeout: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -45,6 +57,8 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             max_in_flight: 64,
             max_concurrency: 1024,
+            max_connections: None,
+            partial_message_timeout: None,
         }
     }
 }
@@ -105,6 +119,11 @@ impl Session {
     /// Whether the connection is still open.
     pub fn is_open(&self) -> bool {
         !self.out.is_closed()
+    }
+
+    /// How events name the connection.
+    fn peer(&self) -> std::string::String {
+        std::format!("session {}", self.id)
     }
 }
 
@@ -287,6 +306,11 @@ pub trait Dispatch: Send + Sync + 'static {
     fn disconnected(&self, session: &Session) {
         let _ = session;
     }
+    /// The protocol's and procedures' names, for call spans and events
+    /// (generated dispatchers return their protocol's `NAMES`).
+    fn names(&self) -> &'static ProtocolNames {
+        &ProtocolNames::UNKNOWN
+    }
 }
 
 /// Encodes a procedure's results. Generated dispatchers call this.
@@ -303,6 +327,13 @@ pub fn encode_ret<T: XdrEncode + ?Sized>(ret: &T) -> Result<Vec<u8>, RemoteError
 /// Decodes a call's arguments, all of them.
 pub fn decode_args<T: XdrDecode>(args: &[u8], cx: &Context) -> Result<T, RemoteError> {
     T::from_xdr_with(args, &cx.limits).map_err(|e| {
+        observe::arguments_do_not_decode(
+            Side::LibvirtServer,
+            cx.serial(),
+            cx.header.program,
+            i64::from(cx.procedure()),
+            &e,
+        );
         RemoteError::new(
             error_code::RPC,
             error_domain::RPC,
@@ -369,6 +400,11 @@ impl Server {
         self.inner.shutdown.send_replace(true);
     }
 
+    /// The server's settings.
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
     pub(super) fn stopping(&self) -> impl Future<Output = ()> + Send + 'static {
         let mut rx = self.inner.shutdown.subscribe();
         async move {
@@ -379,7 +415,8 @@ impl Server {
     /// Serves TCP connections until shutdown.
     pub async fn serve_tcp(&self, listener: TcpListener) -> io::Result<()> {
         let accept = || listener.accept();
-        crate::rpc::stream_io::accept_until(accept, self.stopping(), |(stream, _)| {
+        let max = self.inner.config.max_connections;
+        crate::rpc::stream_io::accept_until(accept, self.stopping(), max, |(stream, _)| {
             let _ = TcpStream::set_nodelay(&stream, true);
             let server = self.clone();
             async move { server.serve_connection(stream).await }
@@ -392,7 +429,8 @@ impl Server {
     #[cfg(unix)]
     pub async fn serve_unix(&self, listener: tokio::net::UnixListener) -> io::Result<()> {
         let accept = || listener.accept();
-        crate::rpc::stream_io::accept_until(accept, self.stopping(), |(stream, _)| {
+        let max = self.inner.config.max_connections;
+        crate::rpc::stream_io::accept_until(accept, self.stopping(), max, |(stream, _)| {
             let server = self.clone();
             async move { server.serve_connection(stream).await }
         })
@@ -421,21 +459,33 @@ impl Server {
         let slots = config.max_in_flight.max(1);
         let in_flight = Arc::new(Semaphore::new(slots));
         let mut packets = PacketReader::new(config.max_packet);
+        let mut stall = StallClock::new(config.partial_message_timeout);
+        let peer = session.peer();
         let stop = self.stopping();
         let mut stop = std::pin::pin!(stop);
         let mut buf = vec![0; 64 * 1024];
         'connection: loop {
             let n = tokio::select! {
                 read = read.read(&mut buf) => match read {
-                    Ok(0) | Err(_) => break,
+                    Ok(0) => break,
                     Ok(n) => n,
+                    Err(error) => {
+                        observe::read_failed(Side::LibvirtServer, &peer, &error);
+                        break;
+                    }
                 },
+                () = stall.overdue() => {
+                    observe::stalled(Side::LibvirtServer, &peer, stall.timeout());
+                    break;
+                }
                 () = &mut stop => break,
             };
             packets.push(&buf[..n]);
+            let mut finished_one = false;
             loop {
                 match packets.next_packet() {
                     Ok(Some(packet)) => {
+                        finished_one = true;
                         let Ok(slot) = Arc::clone(&in_flight).acquire_owned().await else {
                             break 'connection;
                         };
@@ -443,11 +493,18 @@ impl Server {
                     }
                     Ok(None) => break,
                     // One bad header: that packet is skipped.
-                    Err(PacketError::UnknownType(_) | PacketError::UnknownStatus(_)) => {}
+                    Err(error @ (PacketError::UnknownType(_) | PacketError::UnknownStatus(_))) => {
+                        finished_one = true;
+                        observe::libvirt_bad_header(Side::LibvirtServer, &peer, &error);
+                    }
                     // A bad length word: the stream cannot be trusted.
-                    Err(_) => break 'connection,
+                    Err(error) => {
+                        observe::bad_framing(Side::LibvirtServer, &peer, &error);
+                        break 'connection;
+                    }
                 }
             }
+            stall.update(packets.is_mid_packet(), finished_one);
         }
         let _ = in_flight
             .acquire_many(u32::try_from(slots).unwrap_or(u32::MAX))
@@ -494,7 +551,16 @@ impl Server {
             // not open: nothing to do.
             _ => return,
         }
+        let peer = session.peer();
         let Some(service) = self.inner.services.get(&h.program).cloned() else {
+            observe::unknown_program(
+                Side::LibvirtServer,
+                &peer,
+                h.serial,
+                h.program,
+                h.version,
+                None,
+            );
             let e = RemoteError::new(
                 error_code::RPC,
                 error_domain::RPC,
@@ -504,6 +570,15 @@ impl Server {
             return;
         };
         if h.version != service.version() {
+            let served = Some((service.version(), service.version()));
+            observe::unknown_program(
+                Side::LibvirtServer,
+                &peer,
+                h.serial,
+                h.program,
+                h.version,
+                served,
+            );
             let e = RemoteError::new(
                 error_code::RPC,
                 error_domain::RPC,
@@ -525,17 +600,45 @@ impl Server {
             session: session.clone(),
             limits: self.inner.config.limits,
         };
-        tokio::spawn(async move {
+        let names = service.names();
+        let procedure_name = names.procedure(h.procedure);
+        let span = observe::libvirt_call(
+            "server",
+            names.program,
+            h.program,
+            h.version,
+            procedure_name,
+            h.procedure,
+            h.serial,
+            session.id,
+        );
+        let in_span = span.clone();
+        tokio::spawn(in_span.instrument(async move {
             let _slots = (slot, overall);
             let mut guard = PanicGuard {
                 session: Some(cx.session.clone()),
                 header: h,
             };
             let result = service.dispatch(&cx, &packet.body).await;
+            match &result {
+                Ok(_) => span.libvirt_status(true, &"ok"),
+                Err(e) => {
+                    span.libvirt_status(false, e);
+                    if procedure_name.is_none() && !names.procedures.is_empty() {
+                        observe::unknown_procedure(
+                            Side::LibvirtServer,
+                            &peer,
+                            h.serial,
+                            h.program,
+                            i64::from(h.procedure),
+                        );
+                    }
+                }
+            }
             if let Some(session) = guard.session.take() {
                 send_reply(&session, h, result).await;
             }
-        });
+        }));
     }
 }
 
@@ -567,6 +670,7 @@ fn reply_packet(call: Header, result: Result<Vec<u8>, RemoteError>) -> Option<Ve
         Ok(packet) => Some(packet),
         // Results too big for a packet: tell the caller so.
         Err(_) => {
+            observe::reply_too_large(Side::LibvirtServer, call.serial, body.len());
             let e = RemoteError::new(
                 error_code::RPC,
                 error_domain::RPC,
@@ -595,6 +699,7 @@ impl Drop for PanicGuard {
         let Some(session) = self.session.take() else {
             return;
         };
+        observe::procedure_panicked(Side::LibvirtServer, self.header.serial);
         let e = RemoteError::new(
             error_code::INTERNAL_ERROR,
             error_domain::RPC,

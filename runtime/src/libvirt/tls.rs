@@ -25,6 +25,7 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use super::client::{Connection, ConnectionConfig};
 use super::server::Server;
+use crate::observe;
 
 /// libvirt's default TLS port.
 pub const DEFAULT_PORT: u16 = 16514;
@@ -149,17 +150,36 @@ impl Server {
     pub async fn serve_tls(&self, listener: TcpListener, tls: Arc<ServerConfig>) -> io::Result<()> {
         let acceptor = TlsAcceptor::from(tls);
         let accept = || listener.accept();
-        crate::rpc::stream_io::accept_until(accept, self.stopping(), |(tcp, _)| {
+        let max = self.config().max_connections;
+        let handshake_timeout = self.config().partial_message_timeout;
+        crate::rpc::stream_io::accept_until(accept, self.stopping(), max, |(tcp, addr)| {
             let _ = TcpStream::set_nodelay(&tcp, true);
             let server = self.clone();
             let acceptor = acceptor.clone();
             async move {
-                let Ok(mut stream) = acceptor.accept(tcp).await else {
-                    return;
+                let handshake = async {
+                    let mut stream = acceptor.accept(tcp).await?;
+                    // libvirt's confirmation byte: the certificate passed.
+                    stream.write_all(&[1]).await?;
+                    stream.flush().await?;
+                    Ok::<_, io::Error>(stream)
                 };
-                // libvirt's confirmation byte: the certificate passed.
-                if stream.write_all(&[1]).await.is_ok() && stream.flush().await.is_ok() {
-                    server.serve_connection(stream).await;
+                let done = match handshake_timeout {
+                    Some(limit) => {
+                        tokio::time::timeout(limit, handshake)
+                            .await
+                            .unwrap_or_else(|_| {
+                                Err(io::Error::new(
+                                    io::ErrorKind::TimedOut,
+                                    std::format!("handshake not finished within {limit:?}"),
+                                ))
+                            })
+                    }
+                    None => handshake.await,
+                };
+                match done {
+                    Ok(stream) => server.serve_connection(stream).await,
+                    Err(error) => observe::tls_handshake_failed(&addr, &error),
                 }
             }
         })

@@ -13,7 +13,9 @@ use std::time::Instant;
 use super::endpoint::{self, Endpoint, PMAP_PORT, Protocol};
 use super::error::RpcError;
 use super::message::CallHeader;
+use super::names::ProgramNames;
 use super::wire::{ClientConfig, MAX_DATAGRAM, decode_reply, encode_call, xid_of};
+use crate::observe;
 use crate::record::RecordReader;
 use crate::{XdrDecode, XdrEncode};
 
@@ -101,9 +103,47 @@ impl BlockingClient {
         procedure: u32,
         args: &A,
     ) -> Result<R, RpcError> {
+        self.call_named(&ProgramNames::UNKNOWN, program, version, procedure, args)
+    }
+
+    /// [`call`](BlockingClient::call), with the names its span gives the
+    /// program and procedure (generated clients pass their version's
+    /// `NAMES`).
+    pub fn call_named<A: XdrEncode + ?Sized, R: XdrDecode>(
+        &mut self,
+        names: &'static ProgramNames,
+        program: u32,
+        version: u32,
+        procedure: u32,
+        args: &A,
+    ) -> Result<R, RpcError> {
         let xid = self.next_xid;
         self.next_xid = self.next_xid.wrapping_add(1);
-        let mut header = CallHeader::new(xid, program, version, procedure);
+        let span = observe::onc_rpc_call(
+            "client",
+            names.program,
+            program,
+            version,
+            names.procedure(procedure),
+            procedure,
+            xid,
+            &"",
+        );
+        let header = CallHeader::new(xid, program, version, procedure);
+        let result = span.in_scope(|| self.exchange(header, args));
+        match &result {
+            Ok(_) => span.outcome(&"SUCCESS"),
+            Err(e) => span.outcome(e),
+        }
+        result
+    }
+
+    fn exchange<A: XdrEncode + ?Sized, R: XdrDecode>(
+        &mut self,
+        mut header: CallHeader,
+        args: &A,
+    ) -> Result<R, RpcError> {
+        let xid = header.xid;
         header.credential.clone_from(&self.config.credential);
         let deadline = Instant::now() + self.config.timeout;
         let reply = match &mut self.transport {

@@ -18,37 +18,70 @@ use tokio::time::Instant;
 
 use super::blocking::unspecified_like;
 use super::endpoint::{self, Endpoint, PMAP_PORT, Protocol};
-use super::error::RpcError;
+use super::error::{RpcError, SharedIoError};
 use super::message::CallHeader;
+use super::names::ProgramNames;
 use super::wire::{ClientConfig, MAX_DATAGRAM, decode_reply, encode_call, xid_of};
-use crate::record::RecordReader;
+use crate::observe::{self, Side};
+use crate::record::{RecordError, RecordReader};
 use crate::{XdrDecode, XdrEncode};
 
 type ReplySender = oneshot::Sender<Result<Vec<u8>, RpcError>>;
 
 /// Calls waiting for their replies, by xid. Once the connection is gone
-/// it holds the reason instead, and new calls fail at once.
+/// it holds the reason instead, and new calls fail at once with it.
 #[derive(Default)]
 struct Pending {
     waiting: HashMap<u32, ReplySender>,
-    closed: bool,
+    closed: Option<Closed>,
+}
+
+/// Why a connection ended: every call waiting then, and every call made
+/// after, fails with it.
+#[derive(Clone)]
+enum Closed {
+    /// The server closed the connection.
+    ByPeer,
+    /// Reading or writing failed.
+    Io(SharedIoError),
+    /// The server sent a record over the limit.
+    Record(RecordError),
+}
+
+impl Closed {
+    fn error(&self) -> RpcError {
+        match self {
+            Closed::ByPeer => RpcError::ConnectionClosed,
+            Closed::Io(e) => RpcError::Io(e.to_io_error()),
+            Closed::Record(e) => RpcError::Record(e.clone()),
+        }
+    }
 }
 
 type PendingMap = Arc<Mutex<Pending>>;
+
+/// The error of a call that found the connection gone.
+fn closed_error(pending: &PendingMap) -> RpcError {
+    lock(pending)
+        .closed
+        .as_ref()
+        .map_or(RpcError::ConnectionClosed, Closed::error)
+}
 
 fn lock(p: &PendingMap) -> std::sync::MutexGuard<'_, Pending> {
     p.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Fails every waiting call and refuses new ones.
-fn close_all(pending: &PendingMap) {
-    let waiting = {
+/// Fails every waiting call with `why` and refuses new ones. The first
+/// reason stays: a write failing after the read did says nothing new.
+fn close_all(pending: &PendingMap, why: Closed) {
+    let (waiting, why) = {
         let mut p = lock(pending);
-        p.closed = true;
-        std::mem::take(&mut p.waiting)
+        let why = p.closed.get_or_insert(why).clone();
+        (std::mem::take(&mut p.waiting), why)
     };
     for (_, tx) in waiting {
-        let _ = tx.send(Err(RpcError::ConnectionClosed));
+        let _ = tx.send(Err(why.error()));
     }
 }
 
@@ -198,9 +231,47 @@ impl Client {
         procedure: u32,
         args: &A,
     ) -> Result<R, RpcError> {
+        self.call_named(&ProgramNames::UNKNOWN, program, version, procedure, args)
+            .await
+    }
+
+    /// [`call`](Client::call), with the names its span gives the program
+    /// and procedure (generated clients pass their version's `NAMES`).
+    pub async fn call_named<A: XdrEncode + ?Sized, R: XdrDecode>(
+        &self,
+        names: &'static ProgramNames,
+        program: u32,
+        version: u32,
+        procedure: u32,
+        args: &A,
+    ) -> Result<R, RpcError> {
+        let xid = self.shared.next_xid.fetch_add(1, Ordering::Relaxed);
+        let span = observe::onc_rpc_call(
+            "client",
+            names.program,
+            program,
+            version,
+            names.procedure(procedure),
+            procedure,
+            xid,
+            &"",
+        );
+        let header = CallHeader::new(xid, program, version, procedure);
+        let result = span.clone().instrument(self.exchange(header, args)).await;
+        match &result {
+            Ok(_) => span.outcome(&"SUCCESS"),
+            Err(e) => span.outcome(e),
+        }
+        result
+    }
+
+    async fn exchange<A: XdrEncode + ?Sized, R: XdrDecode>(
+        &self,
+        mut header: CallHeader,
+        args: &A,
+    ) -> Result<R, RpcError> {
         let shared = &*self.shared;
-        let xid = shared.next_xid.fetch_add(1, Ordering::Relaxed);
-        let mut header = CallHeader::new(xid, program, version, procedure);
+        let xid = header.xid;
         header.credential.clone_from(&shared.config.credential);
         let is_stream = matches!(shared.outbound, Outbound::Stream(_));
         let message = encode_call(&header, args, is_stream)?;
@@ -208,8 +279,8 @@ impl Client {
         let (tx, mut rx) = oneshot::channel();
         {
             let mut p = lock(&shared.pending);
-            if p.closed {
-                return Err(RpcError::ConnectionClosed);
+            if let Some(why) = &p.closed {
+                return Err(why.error());
             }
             p.waiting.insert(xid, tx);
         }
@@ -223,10 +294,10 @@ impl Client {
                 records
                     .send(message)
                     .await
-                    .map_err(|_| RpcError::ConnectionClosed)?;
+                    .map_err(|_| closed_error(&shared.pending))?;
                 match tokio::time::timeout_at(deadline, rx).await {
                     Ok(Ok(reply)) => reply?,
-                    Ok(Err(_)) => return Err(RpcError::ConnectionClosed),
+                    Ok(Err(_)) => return Err(closed_error(&shared.pending)),
                     Err(_) => return Err(RpcError::Timeout),
                 }
             }
@@ -241,7 +312,7 @@ impl Client {
                 let resend_at = (Instant::now() + shared.config.retransmit).min(deadline);
                 match tokio::time::timeout_at(resend_at, &mut rx).await {
                     Ok(Ok(reply)) => break reply?,
-                    Ok(Err(_)) => return Err(RpcError::ConnectionClosed),
+                    Ok(Err(_)) => return Err(closed_error(&shared.pending)),
                     Err(_) if resend_at >= deadline => return Err(RpcError::Timeout),
                     Err(_) => {}
                 }
@@ -265,10 +336,14 @@ async fn read_records<R: AsyncRead>(read: R, max_record: usize, pending: Pending
     let mut read = std::pin::pin!(read);
     let mut records = RecordReader::new(max_record);
     let mut buf = vec![0; 64 * 1024];
-    loop {
+    let why = loop {
         match read.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
+            Ok(0) => break Closed::ByPeer,
             Ok(n) => records.push(&buf[..n]),
+            Err(e) => {
+                observe::read_failed(Side::OncClient, &"", &e);
+                break Closed::Io(SharedIoError::new(e));
+            }
         }
         loop {
             match records.next_record() {
@@ -276,48 +351,36 @@ async fn read_records<R: AsyncRead>(read: R, max_record: usize, pending: Pending
                 Ok(None) => break,
                 // The stream cannot be resynchronised after a bad record.
                 Err(e) => {
-                    fail_all(&pending, &e);
+                    observe::bad_framing(Side::OncClient, &"", &e);
+                    close_all(&pending, Closed::Record(e));
                     return;
                 }
             }
         }
-    }
-    close_all(&pending);
-}
-
-/// Closes the connection because of a bad record, telling every caller why.
-fn fail_all(pending: &PendingMap, error: &crate::record::RecordError) {
-    let waiting = {
-        let mut p = lock(pending);
-        p.closed = true;
-        std::mem::take(&mut p.waiting)
     };
-    for (_, tx) in waiting {
-        let _ = tx.send(Err(RpcError::Record(error.clone())));
-    }
+    close_all(&pending, why);
 }
 
 async fn write_records<W: AsyncWrite>(write: W, rx: mpsc::Receiver<Vec<u8>>, pending: PendingMap) {
     // Other calls waiting for replies are likely to send again soon.
     let others_in_flight = || lock(&pending).waiting.len() > 1;
-    if super::stream_io::write_batched(write, rx, others_in_flight)
-        .await
-        .is_err()
-    {
-        close_all(&pending);
+    if let Err(e) = super::stream_io::write_batched(write, rx, others_in_flight).await {
+        observe::write_failed(Side::OncClient, &"", &e);
+        close_all(&pending, Closed::Io(SharedIoError::new(e)));
     }
 }
 
 async fn read_datagrams(socket: Arc<UdpSocket>, pending: PendingMap) {
     let mut buf = vec![0; MAX_DATAGRAM];
-    loop {
+    let error = loop {
         match socket.recv(&mut buf).await {
             Ok(n) => deliver(&pending, buf[..n].to_vec()),
             // ICMP port unreachable surfaces as ECONNREFUSED on a
             // connected socket; the call's retransmissions go on.
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
-            Err(_) => break,
+            Err(e) => break e,
         }
-    }
-    close_all(&pending);
+    };
+    observe::read_failed(Side::OncClient, &"", &error);
+    close_all(&pending, Closed::Io(SharedIoError::new(error)));
 }

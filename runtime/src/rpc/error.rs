@@ -131,3 +131,44 @@ impl From<RecordError> for RpcError {
         RpcError::Record(e)
     }
 }
+
+/// One transport failure handed to every call it ends: `io::Error` is not
+/// `Clone`, so each call gets an `io::Error` of the same kind wrapping this,
+/// which shows the original's message and continues its chain.
+#[cfg(feature = "tokio")]
+#[derive(Debug)]
+pub(crate) struct SharedIoError(std::sync::Arc<io::Error>);
+
+#[cfg(feature = "tokio")]
+impl SharedIoError {
+    /// Keeps `error` for every call that asks for it.
+    pub(crate) fn new(error: io::Error) -> Self {
+        SharedIoError(std::sync::Arc::new(error))
+    }
+
+    /// A copy of the failure for one caller.
+    pub(crate) fn to_io_error(&self) -> io::Error {
+        io::Error::new(self.0.kind(), SharedIoError(std::sync::Arc::clone(&self.0)))
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Clone for SharedIoError {
+    fn clone(&self) -> Self {
+        SharedIoError(std::sync::Arc::clone(&self.0))
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl fmt::Display for SharedIoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl std::error::Error for SharedIoError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}

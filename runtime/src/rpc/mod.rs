@@ -20,6 +20,7 @@ mod endpoint;
 #[cfg(feature = "std")]
 mod error;
 pub mod message;
+mod names;
 #[cfg(feature = "tokio")]
 mod server;
 #[cfg(feature = "tokio")]
@@ -32,6 +33,8 @@ pub use message::{
     ReplyBody, ReplyHeader,
 };
 
+pub use names::ProgramNames;
+
 #[cfg(feature = "std")]
 pub use blocking::BlockingClient;
 #[cfg(feature = "tokio")]
@@ -40,6 +43,8 @@ pub use client::Client;
 pub use endpoint::{Endpoint, PMAP_PORT, Protocol};
 #[cfg(feature = "std")]
 pub use error::RpcError;
+#[cfg(feature = "tokio")]
+pub(crate) use error::SharedIoError;
 #[cfg(feature = "tokio")]
 pub use server::{
     CallContext, Dispatch, DispatchFuture, EncodedResults, Fault, Peer, Server, ServerBuilder,

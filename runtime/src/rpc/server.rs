@@ -8,11 +8,13 @@ use std::vec;
 use std::{boxed::Box, vec::Vec};
 
 use std::collections::HashMap;
+use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -22,7 +24,10 @@ use super::message::{
     AcceptStat, AuthStat, AuthSys, CallHeader, MessageHeader, OpaqueAuth, RPC_VERSION, RejectStat,
     ReplyHeader, flavor,
 };
+use super::names::ProgramNames;
+use super::stream_io::StallClock;
 use super::wire::{MAX_DATAGRAM, frame_in_place};
+use crate::observe::{self, Side};
 use crate::record::RecordReader;
 use crate::{Limits, XdrDecode, XdrEncode};
 
@@ -41,6 +46,15 @@ pub struct ServerConfig {
     /// calls arriving when all are busy are dropped (the client
     /// retransmits); stream connections wait.
     pub max_concurrency: usize,
+    /// Stream connections open at once per listener (`serve_tcp`,
+    /// `serve_unix`); one more is accepted and closed at once, and
+    /// reported. `None`: no limit but the process's descriptors.
+    pub max_connections: Option<usize>,
+    /// How long a connection may take to send the rest of a call record
+    /// it has started; past it the connection is closed and reported (a
+    /// slowloris client holds its connection open with a byte now and
+    /// then). `None`: no limit.
+    pub partial_message_timeout: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +64,8 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             max_in_flight: 128,
             max_concurrency: 4096,
+            max_connections: None,
+            partial_message_timeout: None,
         }
     }
 }
@@ -66,6 +82,17 @@ pub enum Peer {
     Unix,
     /// Another stream handed to [`Server::serve_connection`].
     Other,
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Peer::Tcp(addr) => write!(f, "tcp:{addr}"),
+            Peer::Udp(addr) => write!(f, "udp:{addr}"),
+            Peer::Unix => f.write_str("unix"),
+            Peer::Other => f.write_str("stream"),
+        }
+    }
 }
 
 /// What a procedure sees of its call besides the arguments.
@@ -126,6 +153,17 @@ pub enum Fault {
     Auth(AuthStat),
 }
 
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::ProcUnavail => f.write_str("PROC_UNAVAIL"),
+            Fault::GarbageArgs => f.write_str("GARBAGE_ARGS"),
+            Fault::SystemErr => f.write_str("SYSTEM_ERR"),
+            Fault::Auth(stat) => write!(f, "AUTH_ERROR ({stat})"),
+        }
+    }
+}
+
 /// The future a [`Dispatch`] returns: the encoded results or a fault.
 pub type DispatchFuture<'a> =
     Pin<Box<dyn Future<Output = Result<EncodedResults, Fault>> + Send + 'a>>;
@@ -145,6 +183,11 @@ pub trait Dispatch: Send + Sync + 'static {
     /// Decodes `args` for the context's procedure, runs it and encodes
     /// its results.
     fn dispatch<'a>(&'a self, cx: &'a CallContext, args: &'a [u8]) -> DispatchFuture<'a>;
+    /// The program's and procedures' names, for call spans and events
+    /// (generated dispatchers return their version's `NAMES`).
+    fn names(&self) -> &'static ProgramNames {
+        &ProgramNames::UNKNOWN
+    }
 }
 
 /// Bytes before the results in a success reply record: the record mark,
@@ -251,7 +294,8 @@ impl Server {
     /// Serves TCP connections from `listener` until shutdown.
     pub async fn serve_tcp(&self, listener: TcpListener) -> io::Result<()> {
         let accept = || listener.accept();
-        super::stream_io::accept_until(accept, self.shutting_down(), |(stream, addr)| {
+        let max = self.inner.config.max_connections;
+        super::stream_io::accept_until(accept, self.shutting_down(), max, |(stream, addr)| {
             let _ = TcpStream::set_nodelay(&stream, true);
             let server = self.clone();
             async move { server.serve_connection(stream, Peer::Tcp(addr)).await }
@@ -264,7 +308,8 @@ impl Server {
     #[cfg(unix)]
     pub async fn serve_unix(&self, listener: tokio::net::UnixListener) -> io::Result<()> {
         let accept = || listener.accept();
-        super::stream_io::accept_until(accept, self.shutting_down(), |(stream, _)| {
+        let max = self.inner.config.max_connections;
+        super::stream_io::accept_until(accept, self.shutting_down(), max, |(stream, _)| {
             let server = self.clone();
             async move { server.serve_connection(stream, Peer::Unix).await }
         })
@@ -289,21 +334,32 @@ impl Server {
         let others_in_flight = move || running.available_permits() + 1 < max_in_flight;
         let writer = tokio::spawn(super::stream_io::write_batched(write, rx, others_in_flight));
         let mut records = RecordReader::new(config.max_record);
+        let mut stall = StallClock::new(config.partial_message_timeout);
         let stop = self.shutting_down();
         let mut stop = std::pin::pin!(stop);
         let mut buf = vec![0; 64 * 1024];
         'connection: loop {
             let n = tokio::select! {
                 read = read.read(&mut buf) => match read {
-                    Ok(0) | Err(_) => break,
+                    Ok(0) => break,
                     Ok(n) => n,
+                    Err(error) => {
+                        observe::read_failed(Side::OncServer, &peer, &error);
+                        break;
+                    }
                 },
+                () = stall.overdue() => {
+                    observe::stalled(Side::OncServer, &peer, stall.timeout());
+                    break;
+                }
                 () = &mut stop => break,
             };
             records.push(&buf[..n]);
+            let mut finished_one = false;
             loop {
                 match records.next_record() {
                     Ok(Some(record)) => {
+                        finished_one = true;
                         let Ok(call_slot) = Arc::clone(&in_flight).acquire_owned().await else {
                             break 'connection;
                         };
@@ -312,9 +368,13 @@ impl Server {
                     }
                     Ok(None) => break,
                     // An oversized record: the stream cannot be trusted.
-                    Err(_) => break 'connection,
+                    Err(error) => {
+                        observe::bad_framing(Side::OncServer, &peer, &error);
+                        break 'connection;
+                    }
                 }
             }
+            stall.update(records.is_mid_record(), finished_one);
         }
         // Let calls in progress finish and queue their replies.
         let _ = in_flight
@@ -336,7 +396,10 @@ impl Server {
                 received = socket.recv_from(&mut buf) => match received {
                     Ok(r) => r,
                     // ICMP errors from earlier replies; keep serving.
-                    Err(_) => continue,
+                    Err(error) => {
+                        observe::datagram_receive_failed(&error);
+                        continue;
+                    }
                 },
                 () = &mut stop => break,
             };
@@ -376,7 +439,20 @@ impl Server {
         let Ok(slot) = Arc::clone(&inner.concurrency).acquire_owned().await else {
             return;
         };
-        let mut call = Box::pin(async move {
+        let names = service.names();
+        let procedure_name = names.procedure(cx.procedure());
+        let span = observe::onc_rpc_call(
+            "server",
+            names.program,
+            cx.program(),
+            cx.version(),
+            procedure_name,
+            cx.procedure(),
+            cx.xid(),
+            &cx.peer,
+        );
+        let in_span = span.clone();
+        let call = async move {
             let _slots = (call_slot, slot);
             let mut guard = PanicGuard {
                 sink: Some(sink),
@@ -385,15 +461,29 @@ impl Server {
             let result = service.dispatch(&cx, &record[args_at..]).await;
             let reply = match result {
                 Ok(EncodedResults(mut reply)) => {
+                    span.outcome(&"SUCCESS");
                     write_success_header(&mut reply, cx.xid());
                     reply
                 }
-                Err(fault) => fault_reply(cx.xid(), fault),
+                Err(fault) => {
+                    span.outcome(&fault);
+                    if fault == Fault::ProcUnavail && procedure_name.is_none() {
+                        observe::unknown_procedure(
+                            Side::OncServer,
+                            &cx.peer,
+                            cx.xid(),
+                            cx.program(),
+                            i64::from(cx.procedure()),
+                        );
+                    }
+                    fault_reply(cx.xid(), fault)
+                }
             };
             if let Some(sink) = guard.sink.take() {
                 sink.send(reply).await;
             }
-        });
+        };
+        let mut call = Box::pin(in_span.instrument(call));
         // Most procedures finish without waiting for anything: run them
         // here, so the replies to all calls of one read are queued before
         // the writer runs (one write for all), and no task is spawned (nor
@@ -416,7 +506,8 @@ impl Server {
         let (header, args) = match MessageHeader::decode_from(record, &inner.config.limits) {
             Ok((MessageHeader::Call(call), args)) => (call, args),
             Ok((MessageHeader::Reply(_), _)) => return Admit::Ignore,
-            Err(_) => {
+            Err(error) => {
+                observe::bad_call_header(&peer, &error);
                 // A call whose credential or verifier is malformed.
                 return match (super::wire::xid_of(record), record.get(4..8)) {
                     (Some(xid), Some([0, 0, 0, 0])) => Admit::Answer(header_only(
@@ -440,13 +531,25 @@ impl Server {
             flavor::AUTH_SYS => {
                 match AuthSys::from_xdr_with(&header.credential.body, &inner.config.limits) {
                     Ok(sys) => Some(sys),
-                    Err(_) => return deny(RejectStat::AuthError(AuthStat::BadCred)),
+                    Err(error) => {
+                        observe::bad_call_header(&peer, &error);
+                        return deny(RejectStat::AuthError(AuthStat::BadCred));
+                    }
                 }
             }
             _ => return deny(RejectStat::AuthError(AuthStat::RejectedCred)),
         };
         let Some(service) = inner.services.get(&(header.program, header.version)) else {
-            return match inner.versions.get(&header.program) {
+            let versions = inner.versions.get(&header.program).copied();
+            observe::unknown_program(
+                Side::OncServer,
+                &peer,
+                xid,
+                header.program,
+                header.version,
+                versions,
+            );
+            return match versions.as_ref() {
                 Some(&(low, high)) => refuse(AcceptStat::ProgMismatch { low, high }),
                 None => refuse(AcceptStat::ProgUnavail),
             };
@@ -484,11 +587,17 @@ impl Sink {
                 if frame_in_place(&mut record).is_ok() {
                     // Fails only when the connection is already closing.
                     let _ = tx.send(record).await;
+                } else {
+                    observe::reply_too_large(Side::OncServer, xid_of(&record), record.len());
                 }
             }
             Sink::Datagram(socket, to) => {
                 if record.len() - 4 <= MAX_DATAGRAM {
-                    let _ = socket.send_to(&record[4..], to).await;
+                    if let Err(error) = socket.send_to(&record[4..], to).await {
+                        observe::write_failed(Side::OncServer, &Peer::Udp(to), &error);
+                    }
+                } else {
+                    observe::reply_too_large(Side::OncServer, xid_of(&record), record.len());
                 }
             }
         }
@@ -505,6 +614,7 @@ struct PanicGuard {
 impl Drop for PanicGuard {
     fn drop(&mut self) {
         let Some(sink) = self.sink.take() else { return };
+        observe::procedure_panicked(Side::OncServer, self.xid);
         let mut reply = fault_reply(self.xid, Fault::SystemErr);
         match sink {
             Sink::Stream(tx) => {
@@ -517,6 +627,11 @@ impl Drop for PanicGuard {
             }
         }
     }
+}
+
+/// The xid of a reply record (after the room for its mark).
+fn xid_of(record: &[u8]) -> u32 {
+    record.get(4..).and_then(super::wire::xid_of).unwrap_or(0)
 }
 
 /// A reply record (with room for the mark) carrying only a header.

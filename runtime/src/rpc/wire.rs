@@ -110,41 +110,33 @@ pub(crate) fn decode_body<T: XdrDecode>(
     Ok(value)
 }
 
-#[cfg(feature = "tracing")]
 fn report_trailing_bytes(call: &CallHeader, which: Body, count: usize) {
     let which = match which {
         Body::Arguments => "arguments",
         Body::Results => "results",
     };
-    tracing::warn!(
-        xid = call.xid,
-        program = call.program,
-        version = call.version,
-        procedure = call.procedure,
-        trailing_bytes = count,
-        "RPC {which} followed by {count} bytes their type does not account for; skipped them"
+    crate::observe::trailing_bytes(
+        which,
+        call.xid,
+        call.program,
+        call.version,
+        call.procedure,
+        count,
     );
 }
-
-#[cfg(not(feature = "tracing"))]
-fn report_trailing_bytes(_: &CallHeader, _: Body, _: usize) {}
 
 /// Says why a call's arguments were refused (the reply, GARBAGE_ARGS,
 /// carries no reason): the decode error with its byte offset.
-#[cfg(feature = "tracing")]
+#[cfg(feature = "tokio")]
 pub(crate) fn report_garbage_args(call: &CallHeader, error: &DecodeError) {
-    tracing::warn!(
-        xid = call.xid,
-        program = call.program,
-        version = call.version,
-        procedure = call.procedure,
-        %error,
-        "RPC arguments do not decode; answered GARBAGE_ARGS"
+    crate::observe::arguments_do_not_decode(
+        crate::observe::Side::OncServer,
+        call.xid,
+        call.program,
+        i64::from(call.procedure),
+        error,
     );
 }
-
-#[cfg(not(feature = "tracing"))]
-pub(crate) fn report_garbage_args(_: &CallHeader, _: &DecodeError) {}
 
 /// Turns a reply message into the procedure's results or the error the
 /// server answered with.
