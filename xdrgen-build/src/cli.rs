@@ -16,6 +16,8 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use crate::diagnostics::Style;
 use crate::{Error, FileLoader, FsLoader, Group, Options};
 
+mod dump;
+
 const ARG_FILES: &str = "\
 Arguments of the form @FILE are replaced by the words in FILE: separated by
 white space, quoted with '...' or \"...\", a backslash escaping the next
@@ -39,6 +41,7 @@ pub fn main() -> ExitCode {
     };
     match matches.subcommand() {
         Some(("check", sub)) => check(sub),
+        Some(("dump", sub)) => dump::run(sub),
         _ => generate(&matches),
     }
 }
@@ -86,6 +89,7 @@ fn command() -> Command {
         .args_conflicts_with_subcommands(true)
         .subcommand_negates_reqs(true)
         .subcommand(check)
+        .subcommand(dump::command())
         .args(option_args(Group::Frontend))
         .arg(color)
         .args(option_args(Group::Codegen))

@@ -27,6 +27,7 @@ pub mod codegen;
 mod consteval;
 pub mod diagnostics;
 pub mod dump;
+pub mod dump;
 pub mod ir;
 pub mod source;
 pub mod syntax;

@@ -1,0 +1,194 @@
+//! `xdrgen dump`: decoding bytes with any `.x` file, without generating
+//! code.
+//!
+//! - [`value`]: one value of a named type, as a tree of [`Node`]s with byte
+//!   offsets and XDR types;
+//! - [`rpc`]: ONC RPC and libvirt framing, headers, replies matched to
+//!   calls, bodies decoded as the procedure's types;
+//! - [`pcap`]: pcap/pcapng captures, TCP reassembled per direction;
+//! - [`text`] and (feature `json`) [`json`]: the two renderings.
+//!
+//! Nothing here panics on any input: errors are data with offsets, and
+//! every length is checked before it is used.
+
+pub mod pcap;
+pub mod rpc;
+pub mod text;
+pub mod value;
+
+#[cfg(feature = "json")]
+pub mod json;
+
+use std::net::SocketAddr;
+
+use crate::ir::Module;
+
+pub use pcap::{Capture, CaptureError};
+pub use rpc::{Framing, Message, MessageKind};
+pub use value::{Decoded, DumpError, DumpLimits, Node, Value, decode_named};
+
+/// A byte stream that messages were cut from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// The sender and receiver, for streams from a capture.
+    pub endpoints: Option<(SocketAddr, SocketAddr)>,
+    /// Both directions of a connection share this number.
+    pub connection: usize,
+    /// Its length in bytes.
+    pub len: usize,
+    /// Why the stream stops early, if it does (bytes missing from the
+    /// capture).
+    pub gap: Option<String>,
+}
+
+/// The messages of a stream or a capture.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dump {
+    /// The framing used.
+    pub framing: Framing,
+    /// The streams, in the order their first byte appeared.
+    pub streams: Vec<StreamInfo>,
+    /// Every message: in a capture, in the order of the frame completing
+    /// each (as Wireshark lists them), otherwise in stream order.
+    pub messages: Vec<Message>,
+    /// Packets of a capture that were not TCP.
+    pub skipped_packets: u64,
+}
+
+impl Dump {
+    /// The first error of any message or stream.
+    pub fn first_error(&self) -> Option<String> {
+        self.messages
+            .iter()
+            .enumerate()
+            .find_map(|(i, m)| m.error.as_ref().map(|e| format!("message #{}: {e}", i + 1)))
+            .or_else(|| {
+                self.streams
+                    .iter()
+                    .find_map(|s| s.gap.as_ref().map(|g| format!("capture: {g}")))
+            })
+    }
+}
+
+/// Decodes a raw stream (one direction or both, interleaved by message) of
+/// `framing` messages.
+pub fn dump_stream(module: &Module, framing: Framing, bytes: &[u8], limits: DumpLimits) -> Dump {
+    let mut decoder = rpc::RpcDecoder::new(module, framing, limits);
+    let messages = rpc::split(framing, bytes)
+        .iter()
+        .enumerate()
+        .map(|(i, framed)| decoder.message(framed, 0, 0, i))
+        .collect();
+    Dump {
+        framing,
+        streams: vec![StreamInfo {
+            endpoints: None,
+            connection: 0,
+            len: bytes.len(),
+            gap: None,
+        }],
+        messages,
+        skipped_packets: 0,
+    }
+}
+
+/// Decodes the TCP streams of a pcap or pcapng capture as `framing`
+/// messages.
+pub fn dump_capture(
+    module: &Module,
+    framing: Framing,
+    capture: &[u8],
+    limits: DumpLimits,
+) -> Result<Dump, CaptureError> {
+    let capture = pcap::read(capture)?;
+    Ok(dump_reassembled(module, framing, &capture, limits))
+}
+
+/// Decodes the streams of an already read capture.
+pub fn dump_reassembled(
+    module: &Module,
+    framing: Framing,
+    capture: &Capture,
+    limits: DumpLimits,
+) -> Dump {
+    // Split every stream first, then decode in the order the messages
+    // completed, so each reply comes after its call.
+    let mut framed = Vec::new();
+    for (s, stream) in capture.streams.iter().enumerate() {
+        for f in rpc::split(framing, &stream.data) {
+            let first = stream.frame_at(f.offset);
+            let last = stream.frame_at((f.offset + f.len).saturating_sub(1));
+            framed.push((last.unwrap_or(0), s, first.zip(last), f));
+        }
+    }
+    framed.sort_by_key(|(last, s, _, f)| (*last, *s, f.offset));
+    let mut decoder = rpc::RpcDecoder::new(module, framing, limits);
+    let messages = framed
+        .iter()
+        .enumerate()
+        .map(|(i, (_, s, frames, f))| {
+            let mut m = decoder.message(f, *s, capture.streams[*s].connection, i);
+            m.frames = *frames;
+            m
+        })
+        .collect();
+    Dump {
+        framing,
+        streams: capture
+            .streams
+            .iter()
+            .map(|s| StreamInfo {
+                endpoints: Some((s.src, s.dst)),
+                connection: s.connection,
+                len: s.data.len(),
+                gap: s.gap.clone(),
+            })
+            .collect(),
+        messages,
+        skipped_packets: capture.skipped,
+    }
+}
+
+/// Reads hex text: pairs of hex digits, with white space, `:` and `-`
+/// between bytes allowed and `#` starting a comment to the end of the line.
+pub fn parse_hex(text: &str) -> Result<Vec<u8>, DumpError> {
+    let mut out = Vec::with_capacity(text.len() / 2);
+    let mut high: Option<u8> = None;
+    let mut comment = false;
+    for (i, c) in text.char_indices() {
+        if comment {
+            comment = c != '\n';
+            continue;
+        }
+        if let Some(v) = c.to_digit(16).and_then(|v| u8::try_from(v).ok()) {
+            match high.take() {
+                Some(h) => out.push(h << 4 | v),
+                None => high = Some(v),
+            }
+            continue;
+        }
+        if high.is_some() {
+            return Err(DumpError {
+                offset: i,
+                message: format!("`{c}` inside a byte: hex digits come in pairs"),
+            });
+        }
+        match c {
+            '#' => comment = true,
+            c if c.is_whitespace() || c == ':' || c == '-' => {}
+            _ => {
+                return Err(DumpError {
+                    offset: i,
+                    message: format!("`{c}` is not a hex digit"),
+                });
+            }
+        }
+    }
+    if high.is_some() {
+        return Err(DumpError {
+            offset: text.len(),
+            message: "an odd number of hex digits".to_string(),
+        });
+    }
+    Ok(out)
+}
