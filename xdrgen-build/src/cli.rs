@@ -16,6 +16,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use crate::diagnostics::Style;
 use crate::{Error, FileLoader, FsLoader, Group, Options};
 
+mod diff;
 mod dump;
 
 const ARG_FILES: &str = "\
@@ -41,6 +42,7 @@ pub fn main() -> ExitCode {
     };
     match matches.subcommand() {
         Some(("check", sub)) => check(sub),
+        Some(("diff", sub)) => diff::run(sub),
         Some(("dump", sub)) => dump::run(sub),
         _ => generate(&matches),
     }
@@ -56,12 +58,7 @@ fn command() -> Command {
             .required(true)
             .action(ArgAction::Append)
     };
-    let color = Arg::new("color")
-        .long("color")
-        .value_name("COLOR")
-        .help("When to colour diagnostics")
-        .value_parser(["auto", "always", "never"])
-        .default_value("auto");
+    let color = color_arg();
     let check = Command::new("check")
         .about("Check .x files: parse, resolve and report every problem")
         .after_help(ARG_FILES)
@@ -89,6 +86,7 @@ fn command() -> Command {
         .args_conflicts_with_subcommands(true)
         .subcommand_negates_reqs(true)
         .subcommand(check)
+        .subcommand(diff::command())
         .subcommand(dump::command())
         .args(option_args(Group::Frontend))
         .arg(color)
@@ -108,6 +106,15 @@ fn command() -> Command {
                 .find(|s| s.name == "files")
                 .map_or("", |s| s.help),
         ))
+}
+
+fn color_arg() -> Arg {
+    Arg::new("color")
+        .long("color")
+        .value_name("COLOR")
+        .help("When to colour diagnostics")
+        .value_parser(["auto", "always", "never"])
+        .default_value("auto")
 }
 
 /// clap arguments for the options of `group` that have a flag.

@@ -384,7 +384,9 @@ impl<'a> Compare<'a> {
         let mut out = Vec::new();
         let (om, nm) = (self.old, self.new);
         match (&om.ty(old).kind, &nm.ty(new).kind) {
-            (TypeKind::Struct(a), TypeKind::Struct(b)) => self.structs(&a.fields, &b.fields, &mut out),
+            (TypeKind::Struct(a), TypeKind::Struct(b)) => {
+                self.structs(&a.fields, &b.fields, &mut out)
+            }
             (TypeKind::Union(a), TypeKind::Union(b)) => self.unions(a, b, &mut out),
             (TypeKind::Extern, TypeKind::Extern)
                 if self.old.ty(old).name.xdr == self.new.ty(new).name.xdr => {}
@@ -407,7 +409,12 @@ impl<'a> Compare<'a> {
     }
 
     fn structs(&mut self, old: &[Field], new: &[Field], out: &mut Vec<Finding>) {
-        let names = |fields: &[Field]| fields.iter().map(|f| f.name.xdr.clone()).collect::<Vec<_>>();
+        let names = |fields: &[Field]| {
+            fields
+                .iter()
+                .map(|f| f.name.xdr.clone())
+                .collect::<Vec<_>>()
+        };
         let (on, nn) = (names(old), names(new));
         let reordered = on != nn && {
             let (mut a, mut b) = (on.clone(), nn.clone());
@@ -451,14 +458,30 @@ impl<'a> Compare<'a> {
         } else if prefix_same {
             format!("fields removed from the end: {}", on[common..].join(", "))
         } else {
-            let added: Vec<&str> = nn.iter().filter(|n| !on.contains(n)).map(String::as_str).collect();
-            let removed: Vec<&str> = on.iter().filter(|n| !nn.contains(n)).map(String::as_str).collect();
+            let added: Vec<&str> = nn
+                .iter()
+                .filter(|n| !on.contains(n))
+                .map(String::as_str)
+                .collect();
+            let removed: Vec<&str> = on
+                .iter()
+                .filter(|n| !nn.contains(n))
+                .map(String::as_str)
+                .collect();
             format!(
                 "fields changed: {} → {} (added: {}; removed: {})",
                 on.join(", "),
                 nn.join(", "),
-                if added.is_empty() { "none".into() } else { added.join(", ") },
-                if removed.is_empty() { "none".into() } else { removed.join(", ") },
+                if added.is_empty() {
+                    "none".into()
+                } else {
+                    added.join(", ")
+                },
+                if removed.is_empty() {
+                    "none".into()
+                } else {
+                    removed.join(", ")
+                },
             )
         };
         out.push(finding("", Kind::FieldsChanged, detail, Reads::NEITHER));
@@ -526,12 +549,20 @@ impl<'a> Compare<'a> {
         }
     }
 
-    fn arm(&mut self, old: Option<&Field>, new: Option<&Field>, path: &str, out: &mut Vec<Finding>) {
+    fn arm(
+        &mut self,
+        old: Option<&Field>,
+        new: Option<&Field>,
+        path: &str,
+        out: &mut Vec<Finding>,
+    ) {
         match (old, new) {
             (None, None) => {}
             (Some(a), Some(b)) => self.ty(&a.ty, &b.ty, path, out),
             (a, b) => {
-                let text = |m: &Module, f: Option<&Field>| f.map_or("void".to_string(), |f| describe(m, &f.ty));
+                let text = |m: &Module, f: Option<&Field>| {
+                    f.map_or("void".to_string(), |f| describe(m, &f.ty))
+                };
                 out.push(finding(
                     path,
                     Kind::Retyped,
@@ -545,12 +576,19 @@ impl<'a> Compare<'a> {
     fn enum_members(&mut self, old: TypeId, new: TypeId, out: &mut Vec<Finding>) {
         let members = |m: &Module, id: TypeId| -> BTreeMap<String, i32> {
             match &m.ty(id).kind {
-                TypeKind::Enum(e) => e.members.iter().map(|m| (m.name.xdr.clone(), m.value)).collect(),
+                TypeKind::Enum(e) => e
+                    .members
+                    .iter()
+                    .map(|m| (m.name.xdr.clone(), m.value))
+                    .collect(),
                 _ => BTreeMap::new(),
             }
         };
         let (om, nm) = (members(self.old, old), members(self.new, new));
-        let (ov, nv): (BTreeSet<i32>, BTreeSet<i32>) = (om.values().copied().collect(), nm.values().copied().collect());
+        let (ov, nv): (BTreeSet<i32>, BTreeSet<i32>) = (
+            om.values().copied().collect(),
+            nm.values().copied().collect(),
+        );
         for (name, a) in &om {
             if let Some(b) = nm.get(name) {
                 if a != b {
@@ -571,8 +609,14 @@ impl<'a> Compare<'a> {
                 .collect::<Vec<_>>()
                 .join("/")
         };
-        let added: Vec<String> = nv.difference(&ov).map(|v| format!("{} = {v}", named(&nm, *v))).collect();
-        let removed: Vec<String> = ov.difference(&nv).map(|v| format!("{} = {v}", named(&om, *v))).collect();
+        let added: Vec<String> = nv
+            .difference(&ov)
+            .map(|v| format!("{} = {v}", named(&nm, *v)))
+            .collect();
+        let removed: Vec<String> = ov
+            .difference(&nv)
+            .map(|v| format!("{} = {v}", named(&om, *v)))
+            .collect();
         if !added.is_empty() {
             out.push(finding(
                 "",
@@ -590,7 +634,8 @@ impl<'a> Compare<'a> {
             ));
         }
         for (name, value) in &om {
-            if !nm.contains_key(name) && nv.contains(value) && !out.iter().any(|f| f.path == *name) {
+            if !nm.contains_key(name) && nv.contains(value) && !out.iter().any(|f| f.path == *name)
+            {
                 out.push(finding(
                     name,
                     Kind::Renamed,

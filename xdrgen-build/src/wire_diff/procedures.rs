@@ -171,9 +171,9 @@ fn procedures(cmp: &mut Compare<'_>, old: &Version, new: &Version, out: &mut Vec
     for o in &old.procedures {
         let by_name = new.procedures.iter().position(|n| n.name == o.name);
         let by_number = || {
-            new.procedures
-                .iter()
-                .position(|n| n.number == o.number && !old.procedures.iter().any(|p| p.name == n.name))
+            new.procedures.iter().position(|n| {
+                n.number == o.number && !old.procedures.iter().any(|p| p.name == n.name)
+            })
         };
         let Some(i) = by_name.or_else(by_number) else {
             out.push(removed(

@@ -73,17 +73,34 @@ fn renames_alone_are_compatible() {
     );
     let r = report(&old, &new);
     assert!(!r.is_breaking(), "{}", r.to_text());
-    assert!(r.changes.iter().any(|c| c.kind == Kind::Renamed && c.path == "n"));
-    assert!(r.changes.iter().any(|c| c.kind == Kind::Renamed && c.path == "Y"));
+    assert!(
+        r.changes
+            .iter()
+            .any(|c| c.kind == Kind::Renamed && c.path == "n")
+    );
+    assert!(
+        r.changes
+            .iter()
+            .any(|c| c.kind == Kind::Renamed && c.path == "Y")
+    );
 }
 
 #[test]
 fn struct_field_changes_break_both_ways() {
     let base = "typedef int R; struct A { int x; int y; };";
     for (new, detail) in [
-        ("typedef int R; struct A { int x; int y; int z; };", "fields appended: z"),
-        ("typedef int R; struct A { int x; };", "fields removed from the end: y"),
-        ("typedef int R; struct A { int y; int x; };", "fields reordered: x, y → y, x"),
+        (
+            "typedef int R; struct A { int x; int y; int z; };",
+            "fields appended: z",
+        ),
+        (
+            "typedef int R; struct A { int x; };",
+            "fields removed from the end: y",
+        ),
+        (
+            "typedef int R; struct A { int y; int x; };",
+            "fields reordered: x, y → y, x",
+        ),
     ] {
         let c = only(&program(base), &program(new));
         check(&c, Subject::Type, "A", Kind::FieldsChanged, B, B);
@@ -184,7 +201,14 @@ fn bounds() {
     );
     assert_eq!(r.changes.len(), 2, "{}", r.to_text());
     check(&r.changes[0], Subject::Type, "A", Kind::BoundChanged, C, B);
-    check(&r.changes[1], Subject::Constant, "MAX", Kind::ValueChanged, B, B);
+    check(
+        &r.changes[1],
+        Subject::Constant,
+        "MAX",
+        Kind::ValueChanged,
+        B,
+        B,
+    );
 }
 
 #[test]
@@ -218,7 +242,9 @@ fn unions() {
     // A case added in results: old clients cannot decode it.
     let c = only(
         &program(old),
-        &program("typedef int A; union R switch (int k) { case 1: int i; case 2: void; case 3: hyper h; };"),
+        &program(
+            "typedef int A; union R switch (int k) { case 1: int i; case 2: void; case 3: hyper h; };",
+        ),
     );
     check(&c, Subject::Type, "R", Kind::CaseChanged, B, C);
     // A case removed: new clients cannot decode an old server's.
@@ -237,7 +263,9 @@ fn unions() {
     // A default arm added.
     let c = only(
         &program(old),
-        &program("typedef int A; union R switch (int k) { case 1: int i; case 2: void; default: void; };"),
+        &program(
+            "typedef int A; union R switch (int k) { case 1: int i; case 2: void; default: void; };",
+        ),
     );
     check(&c, Subject::Type, "R", Kind::DefaultChanged, B, C);
     // A case moved into a default arm of the same data is no change.
@@ -246,7 +274,14 @@ fn unions() {
         &program("typedef int A; union R switch (int k) { case 1: int i; default: void; };"),
     );
     assert_eq!(r.changes.len(), 1, "{}", r.to_text());
-    check(&r.changes[0], Subject::Type, "R", Kind::DefaultChanged, B, C);
+    check(
+        &r.changes[0],
+        Subject::Type,
+        "R",
+        Kind::DefaultChanged,
+        B,
+        C,
+    );
     // The discriminant's size.
     let c = only(
         &program(old),
@@ -264,18 +299,23 @@ fn recursive_types_compare_and_terminate() {
     let new = program("struct node { hyper v; node *next; }; typedef node A; typedef int R;");
     let r = report(&old, &new);
     assert!(r.is_breaking(), "{}", r.to_text());
-    assert!(r.changes.iter().any(|c| c.path == "v" && c.kind == Kind::Retyped));
+    assert!(
+        r.changes
+            .iter()
+            .any(|c| c.path == "v" && c.kind == Kind::Retyped)
+    );
 }
 
 #[test]
 fn procedures() {
     let proc_file = |procs: &str| {
-        format!(
-            "typedef int T;\nprogram P {{ version V {{ {procs} }} = 1; }} = 0x20000001;\n"
-        )
+        format!("typedef int T;\nprogram P {{ version V {{ {procs} }} = 1; }} = 0x20000001;\n")
     };
     let base = proc_file("T GET(T) = 1; void PING(void) = 2;");
-    let c = only(&base, &proc_file("T GET(T) = 1; void PING(void) = 2; T PUT(T) = 3;"));
+    let c = only(
+        &base,
+        &proc_file("T GET(T) = 1; void PING(void) = 2; T PUT(T) = 3;"),
+    );
     check(&c, Subject::Procedure, "P.V.PUT", Kind::Added, C, C);
     let c = only(&base, &proc_file("T GET(T) = 1;"));
     check(&c, Subject::Procedure, "P.V.PING", Kind::Removed, B, C);
@@ -284,7 +324,14 @@ fn procedures() {
     let c = only(&base, &proc_file("T GET(T) = 1; void NULLPROC(void) = 2;"));
     check(&c, Subject::Procedure, "P.V.PING", Kind::Renamed, C, C);
     let c = only(&base, &proc_file("T GET(T, T) = 1; void PING(void) = 2;"));
-    check(&c, Subject::Procedure, "P.V.GET", Kind::ArgumentsChanged, B, B);
+    check(
+        &c,
+        Subject::Procedure,
+        "P.V.GET",
+        Kind::ArgumentsChanged,
+        B,
+        B,
+    );
     // An inline argument type: the procedure carries the finding.
     let c = only(
         &proc_file("T GET(string<8>) = 1;"),
@@ -307,8 +354,18 @@ fn libvirt_procedures_and_events() {
              enum test_procedure {{ TEST_PROC_OPEN = 1, TEST_PROC_EVENT = 2{extra_member} }};\n"
         )
     };
-    let c = only(&file("", "int id"), &file(", TEST_PROC_CLOSE = 3", "int id"));
-    check(&c, Subject::Procedure, "test.TEST_PROC_CLOSE", Kind::Added, C, C);
+    let c = only(
+        &file("", "int id"),
+        &file(", TEST_PROC_CLOSE = 3", "int id"),
+    );
+    check(
+        &c,
+        Subject::Procedure,
+        "test.TEST_PROC_CLOSE",
+        Kind::Added,
+        C,
+        C,
+    );
     let c = only(&file("", "int id"), &file("", "hyper id"));
     check(&c, Subject::Type, "test_event_msg", Kind::Retyped, B, B);
     assert_eq!(c.flow, Flow::Results);
@@ -325,6 +382,14 @@ fn text_marks_breaking_changes_and_counts() {
         text.contains("BREAKING   type A: fields appended: y [old clients: breaking, old servers: breaking; data in arguments]"),
         "{text}"
     );
-    assert!(text.contains("compatible constant N: constant added (3)"), "{text}");
-    assert!(text.ends_with("2 changes: 1 breaking (1 for old clients, 1 for old servers), 1 compatible\n"), "{text}");
+    assert!(
+        text.contains("compatible constant N: constant added (3)"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(
+            "2 changes: 1 breaking (1 for old clients, 1 for old servers), 1 compatible\n"
+        ),
+        "{text}"
+    );
 }

@@ -1,6 +1,7 @@
 //! Integration tests of the `xdrgen` command as a process: one binary.
 
 mod cli;
+mod diff;
 mod doors;
 mod readme;
 
