@@ -923,6 +923,19 @@ pub mod mount_program {
     pub mod mount_v3 {
         /// The version number.
         pub const VERSION: u32 = 3;
+        /// The program's and procedures' names, for the runtime's call
+        /// spans and events.
+        pub const NAMES: ::xdrgen_runtime::__private_v1::RpcProgramNames = ::xdrgen_runtime::__private_v1::RpcProgramNames {
+            program: "MOUNT_PROGRAM",
+            procedures: &[
+                (0, "MOUNTPROC3_NULL"),
+                (1, "MOUNTPROC3_MNT"),
+                (2, "MOUNTPROC3_DUMP"),
+                (3, "MOUNTPROC3_UMNT"),
+                (4, "MOUNTPROC3_UMNTALL"),
+                (5, "MOUNTPROC3_EXPORT"),
+            ],
+        };
         /// The procedures of this version.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
@@ -1016,7 +1029,7 @@ pub mod mount_program {
             pub async fn mountproc3_null(
                 &self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 0, &()).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &()).await
             }
             /// XDR `procedure MOUNTPROC3_MNT = 1`.
             pub async fn mountproc3_mnt(
@@ -1027,10 +1040,10 @@ pub mod mount_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Mountres3,
-                    >(super::PROGRAM, VERSION, 1, &Mountproc3MntArg0Ref(arg1))
+                    >(&NAMES, super::PROGRAM, VERSION, 1, &Mountproc3MntArg0Ref(arg1))
                     .await
             }
             /// XDR `procedure MOUNTPROC3_DUMP = 2`.
@@ -1041,7 +1054,10 @@ pub mod mount_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, Mountproc3DumpResult>(super::PROGRAM, VERSION, 2, &())
+                    .call_named::<
+                        _,
+                        Mountproc3DumpResult,
+                    >(&NAMES, super::PROGRAM, VERSION, 2, &())
                     .await
                     .map(|r| r.0)
             }
@@ -1051,17 +1067,17 @@ pub mod mount_program {
                 arg1: &super::super::Dirpath,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         (),
-                    >(super::PROGRAM, VERSION, 3, &Mountproc3UmntArg0Ref(arg1))
+                    >(&NAMES, super::PROGRAM, VERSION, 3, &Mountproc3UmntArg0Ref(arg1))
                     .await
             }
             /// XDR `procedure MOUNTPROC3_UMNTALL = 4`.
             pub async fn mountproc3_umntall(
                 &self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 4, &()).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 4, &()).await
             }
             /// XDR `procedure MOUNTPROC3_EXPORT = 5`.
             pub async fn mountproc3_export(
@@ -1071,7 +1087,10 @@ pub mod mount_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, Mountproc3ExportResult>(super::PROGRAM, VERSION, 5, &())
+                    .call_named::<
+                        _,
+                        Mountproc3ExportResult,
+                    >(&NAMES, super::PROGRAM, VERSION, 5, &())
                     .await
                     .map(|r| r.0)
             }
@@ -1109,7 +1128,7 @@ pub mod mount_program {
             pub fn mountproc3_null(
                 &mut self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 0, &())
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &())
             }
             /// XDR `procedure MOUNTPROC3_MNT = 1`.
             pub fn mountproc3_mnt(
@@ -1120,10 +1139,10 @@ pub mod mount_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Mountres3,
-                    >(super::PROGRAM, VERSION, 1, &Mountproc3MntArg0Ref(arg1))
+                    >(&NAMES, super::PROGRAM, VERSION, 1, &Mountproc3MntArg0Ref(arg1))
             }
             /// XDR `procedure MOUNTPROC3_DUMP = 2`.
             pub fn mountproc3_dump(
@@ -1133,7 +1152,10 @@ pub mod mount_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, Mountproc3DumpResult>(super::PROGRAM, VERSION, 2, &())
+                    .call_named::<
+                        _,
+                        Mountproc3DumpResult,
+                    >(&NAMES, super::PROGRAM, VERSION, 2, &())
                     .map(|r| r.0)
             }
             /// XDR `procedure MOUNTPROC3_UMNT = 3`.
@@ -1142,16 +1164,16 @@ pub mod mount_program {
                 arg1: &super::super::Dirpath,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         (),
-                    >(super::PROGRAM, VERSION, 3, &Mountproc3UmntArg0Ref(arg1))
+                    >(&NAMES, super::PROGRAM, VERSION, 3, &Mountproc3UmntArg0Ref(arg1))
             }
             /// XDR `procedure MOUNTPROC3_UMNTALL = 4`.
             pub fn mountproc3_umntall(
                 &mut self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 4, &())
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 4, &())
             }
             /// XDR `procedure MOUNTPROC3_EXPORT = 5`.
             pub fn mountproc3_export(
@@ -1161,7 +1183,10 @@ pub mod mount_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, Mountproc3ExportResult>(super::PROGRAM, VERSION, 5, &())
+                    .call_named::<
+                        _,
+                        Mountproc3ExportResult,
+                    >(&NAMES, super::PROGRAM, VERSION, 5, &())
                     .map(|r| r.0)
             }
         }
@@ -1341,6 +1366,9 @@ pub mod mount_program {
             }
             fn version(&self) -> u32 {
                 VERSION
+            }
+            fn names(&self) -> &'static ::xdrgen_runtime::__private_v1::RpcProgramNames {
+                &NAMES
             }
             fn dispatch<'a>(
                 &'a self,

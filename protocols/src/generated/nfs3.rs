@@ -9150,6 +9150,35 @@ pub mod nfs_program {
     pub mod nfs_v3 {
         /// The version number.
         pub const VERSION: u32 = 3;
+        /// The program's and procedures' names, for the runtime's call
+        /// spans and events.
+        pub const NAMES: ::xdrgen_runtime::__private_v1::RpcProgramNames = ::xdrgen_runtime::__private_v1::RpcProgramNames {
+            program: "NFS_PROGRAM",
+            procedures: &[
+                (0, "NFSPROC3_NULL"),
+                (1, "NFSPROC3_GETATTR"),
+                (2, "NFSPROC3_SETATTR"),
+                (3, "NFSPROC3_LOOKUP"),
+                (4, "NFSPROC3_ACCESS"),
+                (5, "NFSPROC3_READLINK"),
+                (6, "NFSPROC3_READ"),
+                (7, "NFSPROC3_WRITE"),
+                (8, "NFSPROC3_CREATE"),
+                (9, "NFSPROC3_MKDIR"),
+                (10, "NFSPROC3_SYMLINK"),
+                (11, "NFSPROC3_MKNOD"),
+                (12, "NFSPROC3_REMOVE"),
+                (13, "NFSPROC3_RMDIR"),
+                (14, "NFSPROC3_RENAME"),
+                (15, "NFSPROC3_LINK"),
+                (16, "NFSPROC3_READDIR"),
+                (17, "NFSPROC3_READDIRPLUS"),
+                (18, "NFSPROC3_FSSTAT"),
+                (19, "NFSPROC3_FSINFO"),
+                (20, "NFSPROC3_PATHCONF"),
+                (21, "NFSPROC3_COMMIT"),
+            ],
+        };
         /// The procedures of this version.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
@@ -9323,7 +9352,7 @@ pub mod nfs_program {
             pub async fn nfsproc3_null(
                 &self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 0, &()).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &()).await
             }
             /// XDR `procedure NFSPROC3_GETATTR = 1`.
             pub async fn nfsproc3_getattr(
@@ -9334,10 +9363,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Getattr3res,
-                    >(super::PROGRAM, VERSION, 1, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 1, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_SETATTR = 2`.
@@ -9349,10 +9378,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Setattr3res,
-                    >(super::PROGRAM, VERSION, 2, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 2, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_LOOKUP = 3`.
@@ -9364,10 +9393,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Lookup3res,
-                    >(super::PROGRAM, VERSION, 3, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_ACCESS = 4`.
@@ -9379,10 +9408,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Access3res,
-                    >(super::PROGRAM, VERSION, 4, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 4, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_READLINK = 5`.
@@ -9394,10 +9423,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Readlink3res,
-                    >(super::PROGRAM, VERSION, 5, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_READ = 6`.
@@ -9409,7 +9438,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::Read3res>(super::PROGRAM, VERSION, 6, arg1)
+                    .call_named::<
+                        _,
+                        super::super::Read3res,
+                    >(&NAMES, super::PROGRAM, VERSION, 6, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_WRITE = 7`.
@@ -9421,7 +9453,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::Write3res>(super::PROGRAM, VERSION, 7, arg1)
+                    .call_named::<
+                        _,
+                        super::super::Write3res,
+                    >(&NAMES, super::PROGRAM, VERSION, 7, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_CREATE = 8`.
@@ -9433,10 +9468,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Create3res,
-                    >(super::PROGRAM, VERSION, 8, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 8, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_MKDIR = 9`.
@@ -9448,7 +9483,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::Mkdir3res>(super::PROGRAM, VERSION, 9, arg1)
+                    .call_named::<
+                        _,
+                        super::super::Mkdir3res,
+                    >(&NAMES, super::PROGRAM, VERSION, 9, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_SYMLINK = 10`.
@@ -9460,10 +9498,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Symlink3res,
-                    >(super::PROGRAM, VERSION, 10, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 10, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_MKNOD = 11`.
@@ -9475,10 +9513,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Mknod3res,
-                    >(super::PROGRAM, VERSION, 11, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 11, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_REMOVE = 12`.
@@ -9490,10 +9528,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Remove3res,
-                    >(super::PROGRAM, VERSION, 12, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 12, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_RMDIR = 13`.
@@ -9505,10 +9543,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Rmdir3res,
-                    >(super::PROGRAM, VERSION, 13, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 13, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_RENAME = 14`.
@@ -9520,10 +9558,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Rename3res,
-                    >(super::PROGRAM, VERSION, 14, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 14, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_LINK = 15`.
@@ -9535,7 +9573,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::Link3res>(super::PROGRAM, VERSION, 15, arg1)
+                    .call_named::<
+                        _,
+                        super::super::Link3res,
+                    >(&NAMES, super::PROGRAM, VERSION, 15, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_READDIR = 16`.
@@ -9547,10 +9588,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Readdir3res,
-                    >(super::PROGRAM, VERSION, 16, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 16, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_READDIRPLUS = 17`.
@@ -9562,10 +9603,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Readdirplus3res,
-                    >(super::PROGRAM, VERSION, 17, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 17, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_FSSTAT = 18`.
@@ -9577,10 +9618,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Fsstat3res,
-                    >(super::PROGRAM, VERSION, 18, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 18, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_FSINFO = 19`.
@@ -9592,10 +9633,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Fsinfo3res,
-                    >(super::PROGRAM, VERSION, 19, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 19, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_PATHCONF = 20`.
@@ -9607,10 +9648,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Pathconf3res,
-                    >(super::PROGRAM, VERSION, 20, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 20, arg1)
                     .await
             }
             /// XDR `procedure NFSPROC3_COMMIT = 21`.
@@ -9622,10 +9663,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Commit3res,
-                    >(super::PROGRAM, VERSION, 21, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 21, arg1)
                     .await
             }
         }
@@ -9662,7 +9703,7 @@ pub mod nfs_program {
             pub fn nfsproc3_null(
                 &mut self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 0, &())
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &())
             }
             /// XDR `procedure NFSPROC3_GETATTR = 1`.
             pub fn nfsproc3_getattr(
@@ -9673,10 +9714,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Getattr3res,
-                    >(super::PROGRAM, VERSION, 1, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 1, arg1)
             }
             /// XDR `procedure NFSPROC3_SETATTR = 2`.
             pub fn nfsproc3_setattr(
@@ -9687,10 +9728,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Setattr3res,
-                    >(super::PROGRAM, VERSION, 2, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 2, arg1)
             }
             /// XDR `procedure NFSPROC3_LOOKUP = 3`.
             pub fn nfsproc3_lookup(
@@ -9701,10 +9742,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Lookup3res,
-                    >(super::PROGRAM, VERSION, 3, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
             }
             /// XDR `procedure NFSPROC3_ACCESS = 4`.
             pub fn nfsproc3_access(
@@ -9715,10 +9756,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Access3res,
-                    >(super::PROGRAM, VERSION, 4, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 4, arg1)
             }
             /// XDR `procedure NFSPROC3_READLINK = 5`.
             pub fn nfsproc3_readlink(
@@ -9729,10 +9770,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Readlink3res,
-                    >(super::PROGRAM, VERSION, 5, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
             }
             /// XDR `procedure NFSPROC3_READ = 6`.
             pub fn nfsproc3_read(
@@ -9743,7 +9784,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::Read3res>(super::PROGRAM, VERSION, 6, arg1)
+                    .call_named::<
+                        _,
+                        super::super::Read3res,
+                    >(&NAMES, super::PROGRAM, VERSION, 6, arg1)
             }
             /// XDR `procedure NFSPROC3_WRITE = 7`.
             pub fn nfsproc3_write(
@@ -9754,7 +9798,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::Write3res>(super::PROGRAM, VERSION, 7, arg1)
+                    .call_named::<
+                        _,
+                        super::super::Write3res,
+                    >(&NAMES, super::PROGRAM, VERSION, 7, arg1)
             }
             /// XDR `procedure NFSPROC3_CREATE = 8`.
             pub fn nfsproc3_create(
@@ -9765,10 +9812,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Create3res,
-                    >(super::PROGRAM, VERSION, 8, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 8, arg1)
             }
             /// XDR `procedure NFSPROC3_MKDIR = 9`.
             pub fn nfsproc3_mkdir(
@@ -9779,7 +9826,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::Mkdir3res>(super::PROGRAM, VERSION, 9, arg1)
+                    .call_named::<
+                        _,
+                        super::super::Mkdir3res,
+                    >(&NAMES, super::PROGRAM, VERSION, 9, arg1)
             }
             /// XDR `procedure NFSPROC3_SYMLINK = 10`.
             pub fn nfsproc3_symlink(
@@ -9790,10 +9840,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Symlink3res,
-                    >(super::PROGRAM, VERSION, 10, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 10, arg1)
             }
             /// XDR `procedure NFSPROC3_MKNOD = 11`.
             pub fn nfsproc3_mknod(
@@ -9804,10 +9854,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Mknod3res,
-                    >(super::PROGRAM, VERSION, 11, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 11, arg1)
             }
             /// XDR `procedure NFSPROC3_REMOVE = 12`.
             pub fn nfsproc3_remove(
@@ -9818,10 +9868,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Remove3res,
-                    >(super::PROGRAM, VERSION, 12, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 12, arg1)
             }
             /// XDR `procedure NFSPROC3_RMDIR = 13`.
             pub fn nfsproc3_rmdir(
@@ -9832,10 +9882,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Rmdir3res,
-                    >(super::PROGRAM, VERSION, 13, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 13, arg1)
             }
             /// XDR `procedure NFSPROC3_RENAME = 14`.
             pub fn nfsproc3_rename(
@@ -9846,10 +9896,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Rename3res,
-                    >(super::PROGRAM, VERSION, 14, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 14, arg1)
             }
             /// XDR `procedure NFSPROC3_LINK = 15`.
             pub fn nfsproc3_link(
@@ -9860,7 +9910,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::Link3res>(super::PROGRAM, VERSION, 15, arg1)
+                    .call_named::<
+                        _,
+                        super::super::Link3res,
+                    >(&NAMES, super::PROGRAM, VERSION, 15, arg1)
             }
             /// XDR `procedure NFSPROC3_READDIR = 16`.
             pub fn nfsproc3_readdir(
@@ -9871,10 +9924,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Readdir3res,
-                    >(super::PROGRAM, VERSION, 16, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 16, arg1)
             }
             /// XDR `procedure NFSPROC3_READDIRPLUS = 17`.
             pub fn nfsproc3_readdirplus(
@@ -9885,10 +9938,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Readdirplus3res,
-                    >(super::PROGRAM, VERSION, 17, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 17, arg1)
             }
             /// XDR `procedure NFSPROC3_FSSTAT = 18`.
             pub fn nfsproc3_fsstat(
@@ -9899,10 +9952,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Fsstat3res,
-                    >(super::PROGRAM, VERSION, 18, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 18, arg1)
             }
             /// XDR `procedure NFSPROC3_FSINFO = 19`.
             pub fn nfsproc3_fsinfo(
@@ -9913,10 +9966,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Fsinfo3res,
-                    >(super::PROGRAM, VERSION, 19, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 19, arg1)
             }
             /// XDR `procedure NFSPROC3_PATHCONF = 20`.
             pub fn nfsproc3_pathconf(
@@ -9927,10 +9980,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Pathconf3res,
-                    >(super::PROGRAM, VERSION, 20, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 20, arg1)
             }
             /// XDR `procedure NFSPROC3_COMMIT = 21`.
             pub fn nfsproc3_commit(
@@ -9941,10 +9994,10 @@ pub mod nfs_program {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Commit3res,
-                    >(super::PROGRAM, VERSION, 21, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 21, arg1)
             }
         }
         /// The procedures of NFS_V3, for a server to implement. Wrap the implementation in a [`Dispatcher`] and add it to the runtime's server.
@@ -10202,6 +10255,9 @@ pub mod nfs_program {
             }
             fn version(&self) -> u32 {
                 VERSION
+            }
+            fn names(&self) -> &'static ::xdrgen_runtime::__private_v1::RpcProgramNames {
+                &NAMES
             }
             fn dispatch<'a>(
                 &'a self,

@@ -1406,6 +1406,33 @@ pub mod nlm_prog {
     pub mod nlm4_vers {
         /// The version number.
         pub const VERSION: u32 = 4;
+        /// The program's and procedures' names, for the runtime's call
+        /// spans and events.
+        pub const NAMES: ::xdrgen_runtime::__private_v1::RpcProgramNames = ::xdrgen_runtime::__private_v1::RpcProgramNames {
+            program: "NLM_PROG",
+            procedures: &[
+                (0, "NLMPROC4_NULL"),
+                (1, "NLMPROC4_TEST"),
+                (2, "NLMPROC4_LOCK"),
+                (3, "NLMPROC4_CANCEL"),
+                (4, "NLMPROC4_UNLOCK"),
+                (5, "NLMPROC4_GRANTED"),
+                (6, "NLMPROC4_TEST_MSG"),
+                (7, "NLMPROC4_LOCK_MSG"),
+                (8, "NLMPROC4_CANCEL_MSG"),
+                (9, "NLMPROC4_UNLOCK_MSG"),
+                (10, "NLMPROC4_GRANTED_MSG"),
+                (11, "NLMPROC4_TEST_RES"),
+                (12, "NLMPROC4_LOCK_RES"),
+                (13, "NLMPROC4_CANCEL_RES"),
+                (14, "NLMPROC4_UNLOCK_RES"),
+                (15, "NLMPROC4_GRANTED_RES"),
+                (20, "NLMPROC4_SHARE"),
+                (21, "NLMPROC4_UNSHARE"),
+                (22, "NLMPROC4_NM_LOCK"),
+                (23, "NLMPROC4_FREE_ALL"),
+            ],
+        };
         /// The procedures of this version.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
@@ -1569,7 +1596,7 @@ pub mod nlm_prog {
             pub async fn nlmproc4_null(
                 &self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 0, &()).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &()).await
             }
             /// XDR `procedure NLMPROC4_TEST = 1`.
             pub async fn nlmproc4_test(
@@ -1580,10 +1607,10 @@ pub mod nlm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Nlm4Testres,
-                    >(super::PROGRAM, VERSION, 1, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 1, arg1)
                     .await
             }
             /// XDR `procedure NLMPROC4_LOCK = 2`.
@@ -1595,7 +1622,10 @@ pub mod nlm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::Nlm4Res>(super::PROGRAM, VERSION, 2, arg1)
+                    .call_named::<
+                        _,
+                        super::super::Nlm4Res,
+                    >(&NAMES, super::PROGRAM, VERSION, 2, arg1)
                     .await
             }
             /// XDR `procedure NLMPROC4_CANCEL = 3`.
@@ -1607,7 +1637,10 @@ pub mod nlm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::Nlm4Res>(super::PROGRAM, VERSION, 3, arg1)
+                    .call_named::<
+                        _,
+                        super::super::Nlm4Res,
+                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
                     .await
             }
             /// XDR `procedure NLMPROC4_UNLOCK = 4`.
@@ -1619,7 +1652,10 @@ pub mod nlm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::Nlm4Res>(super::PROGRAM, VERSION, 4, arg1)
+                    .call_named::<
+                        _,
+                        super::super::Nlm4Res,
+                    >(&NAMES, super::PROGRAM, VERSION, 4, arg1)
                     .await
             }
             /// XDR `procedure NLMPROC4_GRANTED = 5`.
@@ -1631,7 +1667,10 @@ pub mod nlm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::Nlm4Res>(super::PROGRAM, VERSION, 5, arg1)
+                    .call_named::<
+                        _,
+                        super::super::Nlm4Res,
+                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
                     .await
             }
             /// XDR `procedure NLMPROC4_TEST_MSG = 6`.
@@ -1639,70 +1678,90 @@ pub mod nlm_prog {
                 &self,
                 arg1: &super::super::Nlm4Testargs,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 6, arg1).await
+                self.0
+                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, arg1)
+                    .await
             }
             /// XDR `procedure NLMPROC4_LOCK_MSG = 7`.
             pub async fn nlmproc4_lock_msg(
                 &self,
                 arg1: &super::super::Nlm4Lockargs,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 7, arg1).await
+                self.0
+                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 7, arg1)
+                    .await
             }
             /// XDR `procedure NLMPROC4_CANCEL_MSG = 8`.
             pub async fn nlmproc4_cancel_msg(
                 &self,
                 arg1: &super::super::Nlm4Cancargs,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 8, arg1).await
+                self.0
+                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 8, arg1)
+                    .await
             }
             /// XDR `procedure NLMPROC4_UNLOCK_MSG = 9`.
             pub async fn nlmproc4_unlock_msg(
                 &self,
                 arg1: &super::super::Nlm4Unlockargs,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 9, arg1).await
+                self.0
+                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 9, arg1)
+                    .await
             }
             /// XDR `procedure NLMPROC4_GRANTED_MSG = 10`.
             pub async fn nlmproc4_granted_msg(
                 &self,
                 arg1: &super::super::Nlm4Testargs,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 10, arg1).await
+                self.0
+                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 10, arg1)
+                    .await
             }
             /// XDR `procedure NLMPROC4_TEST_RES = 11`.
             pub async fn nlmproc4_test_res(
                 &self,
                 arg1: &super::super::Nlm4Testres,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 11, arg1).await
+                self.0
+                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 11, arg1)
+                    .await
             }
             /// XDR `procedure NLMPROC4_LOCK_RES = 12`.
             pub async fn nlmproc4_lock_res(
                 &self,
                 arg1: &super::super::Nlm4Res,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 12, arg1).await
+                self.0
+                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 12, arg1)
+                    .await
             }
             /// XDR `procedure NLMPROC4_CANCEL_RES = 13`.
             pub async fn nlmproc4_cancel_res(
                 &self,
                 arg1: &super::super::Nlm4Res,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 13, arg1).await
+                self.0
+                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 13, arg1)
+                    .await
             }
             /// XDR `procedure NLMPROC4_UNLOCK_RES = 14`.
             pub async fn nlmproc4_unlock_res(
                 &self,
                 arg1: &super::super::Nlm4Res,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 14, arg1).await
+                self.0
+                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 14, arg1)
+                    .await
             }
             /// XDR `procedure NLMPROC4_GRANTED_RES = 15`.
             pub async fn nlmproc4_granted_res(
                 &self,
                 arg1: &super::super::Nlm4Res,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 15, arg1).await
+                self.0
+                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 15, arg1)
+                    .await
             }
             /// XDR `procedure NLMPROC4_SHARE = 20`.
             pub async fn nlmproc4_share(
@@ -1713,10 +1772,10 @@ pub mod nlm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Nlm4Shareres,
-                    >(super::PROGRAM, VERSION, 20, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 20, arg1)
                     .await
             }
             /// XDR `procedure NLMPROC4_UNSHARE = 21`.
@@ -1728,10 +1787,10 @@ pub mod nlm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Nlm4Shareres,
-                    >(super::PROGRAM, VERSION, 21, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 21, arg1)
                     .await
             }
             /// XDR `procedure NLMPROC4_NM_LOCK = 22`.
@@ -1743,7 +1802,10 @@ pub mod nlm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::Nlm4Res>(super::PROGRAM, VERSION, 22, arg1)
+                    .call_named::<
+                        _,
+                        super::super::Nlm4Res,
+                    >(&NAMES, super::PROGRAM, VERSION, 22, arg1)
                     .await
             }
             /// XDR `procedure NLMPROC4_FREE_ALL = 23`.
@@ -1751,7 +1813,9 @@ pub mod nlm_prog {
                 &self,
                 arg1: &super::super::Nlm4Notify,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 23, arg1).await
+                self.0
+                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 23, arg1)
+                    .await
             }
         }
         /// A blocking client of NLM4_VERS: one method per procedure.
@@ -1787,7 +1851,7 @@ pub mod nlm_prog {
             pub fn nlmproc4_null(
                 &mut self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 0, &())
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &())
             }
             /// XDR `procedure NLMPROC4_TEST = 1`.
             pub fn nlmproc4_test(
@@ -1798,10 +1862,10 @@ pub mod nlm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Nlm4Testres,
-                    >(super::PROGRAM, VERSION, 1, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 1, arg1)
             }
             /// XDR `procedure NLMPROC4_LOCK = 2`.
             pub fn nlmproc4_lock(
@@ -1811,7 +1875,11 @@ pub mod nlm_prog {
                 super::super::Nlm4Res,
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
-                self.0.call::<_, super::super::Nlm4Res>(super::PROGRAM, VERSION, 2, arg1)
+                self.0
+                    .call_named::<
+                        _,
+                        super::super::Nlm4Res,
+                    >(&NAMES, super::PROGRAM, VERSION, 2, arg1)
             }
             /// XDR `procedure NLMPROC4_CANCEL = 3`.
             pub fn nlmproc4_cancel(
@@ -1821,7 +1889,11 @@ pub mod nlm_prog {
                 super::super::Nlm4Res,
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
-                self.0.call::<_, super::super::Nlm4Res>(super::PROGRAM, VERSION, 3, arg1)
+                self.0
+                    .call_named::<
+                        _,
+                        super::super::Nlm4Res,
+                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
             }
             /// XDR `procedure NLMPROC4_UNLOCK = 4`.
             pub fn nlmproc4_unlock(
@@ -1831,7 +1903,11 @@ pub mod nlm_prog {
                 super::super::Nlm4Res,
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
-                self.0.call::<_, super::super::Nlm4Res>(super::PROGRAM, VERSION, 4, arg1)
+                self.0
+                    .call_named::<
+                        _,
+                        super::super::Nlm4Res,
+                    >(&NAMES, super::PROGRAM, VERSION, 4, arg1)
             }
             /// XDR `procedure NLMPROC4_GRANTED = 5`.
             pub fn nlmproc4_granted(
@@ -1841,77 +1917,81 @@ pub mod nlm_prog {
                 super::super::Nlm4Res,
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
-                self.0.call::<_, super::super::Nlm4Res>(super::PROGRAM, VERSION, 5, arg1)
+                self.0
+                    .call_named::<
+                        _,
+                        super::super::Nlm4Res,
+                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
             }
             /// XDR `procedure NLMPROC4_TEST_MSG = 6`.
             pub fn nlmproc4_test_msg(
                 &mut self,
                 arg1: &super::super::Nlm4Testargs,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 6, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, arg1)
             }
             /// XDR `procedure NLMPROC4_LOCK_MSG = 7`.
             pub fn nlmproc4_lock_msg(
                 &mut self,
                 arg1: &super::super::Nlm4Lockargs,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 7, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 7, arg1)
             }
             /// XDR `procedure NLMPROC4_CANCEL_MSG = 8`.
             pub fn nlmproc4_cancel_msg(
                 &mut self,
                 arg1: &super::super::Nlm4Cancargs,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 8, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 8, arg1)
             }
             /// XDR `procedure NLMPROC4_UNLOCK_MSG = 9`.
             pub fn nlmproc4_unlock_msg(
                 &mut self,
                 arg1: &super::super::Nlm4Unlockargs,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 9, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 9, arg1)
             }
             /// XDR `procedure NLMPROC4_GRANTED_MSG = 10`.
             pub fn nlmproc4_granted_msg(
                 &mut self,
                 arg1: &super::super::Nlm4Testargs,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 10, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 10, arg1)
             }
             /// XDR `procedure NLMPROC4_TEST_RES = 11`.
             pub fn nlmproc4_test_res(
                 &mut self,
                 arg1: &super::super::Nlm4Testres,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 11, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 11, arg1)
             }
             /// XDR `procedure NLMPROC4_LOCK_RES = 12`.
             pub fn nlmproc4_lock_res(
                 &mut self,
                 arg1: &super::super::Nlm4Res,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 12, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 12, arg1)
             }
             /// XDR `procedure NLMPROC4_CANCEL_RES = 13`.
             pub fn nlmproc4_cancel_res(
                 &mut self,
                 arg1: &super::super::Nlm4Res,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 13, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 13, arg1)
             }
             /// XDR `procedure NLMPROC4_UNLOCK_RES = 14`.
             pub fn nlmproc4_unlock_res(
                 &mut self,
                 arg1: &super::super::Nlm4Res,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 14, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 14, arg1)
             }
             /// XDR `procedure NLMPROC4_GRANTED_RES = 15`.
             pub fn nlmproc4_granted_res(
                 &mut self,
                 arg1: &super::super::Nlm4Res,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 15, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 15, arg1)
             }
             /// XDR `procedure NLMPROC4_SHARE = 20`.
             pub fn nlmproc4_share(
@@ -1922,10 +2002,10 @@ pub mod nlm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Nlm4Shareres,
-                    >(super::PROGRAM, VERSION, 20, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 20, arg1)
             }
             /// XDR `procedure NLMPROC4_UNSHARE = 21`.
             pub fn nlmproc4_unshare(
@@ -1936,10 +2016,10 @@ pub mod nlm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Nlm4Shareres,
-                    >(super::PROGRAM, VERSION, 21, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 21, arg1)
             }
             /// XDR `procedure NLMPROC4_NM_LOCK = 22`.
             pub fn nlmproc4_nm_lock(
@@ -1950,14 +2030,17 @@ pub mod nlm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::Nlm4Res>(super::PROGRAM, VERSION, 22, arg1)
+                    .call_named::<
+                        _,
+                        super::super::Nlm4Res,
+                    >(&NAMES, super::PROGRAM, VERSION, 22, arg1)
             }
             /// XDR `procedure NLMPROC4_FREE_ALL = 23`.
             pub fn nlmproc4_free_all(
                 &mut self,
                 arg1: &super::super::Nlm4Notify,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 23, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 23, arg1)
             }
         }
         /// The procedures of NLM4_VERS, for a server to implement. Wrap the implementation in a [`Dispatcher`] and add it to the runtime's server.
@@ -2193,6 +2276,9 @@ pub mod nlm_prog {
             }
             fn version(&self) -> u32 {
                 VERSION
+            }
+            fn names(&self) -> &'static ::xdrgen_runtime::__private_v1::RpcProgramNames {
+                &NAMES
             }
             fn dispatch<'a>(
                 &'a self,

@@ -578,6 +578,20 @@ pub mod sm_prog {
     pub mod sm_vers {
         /// The version number.
         pub const VERSION: u32 = 1;
+        /// The program's and procedures' names, for the runtime's call
+        /// spans and events.
+        pub const NAMES: ::xdrgen_runtime::__private_v1::RpcProgramNames = ::xdrgen_runtime::__private_v1::RpcProgramNames {
+            program: "SM_PROG",
+            procedures: &[
+                (0, "SM_NULL"),
+                (1, "SM_STAT"),
+                (2, "SM_MON"),
+                (3, "SM_UNMON"),
+                (4, "SM_UNMON_ALL"),
+                (5, "SM_SIMU_CRASH"),
+                (6, "SM_NOTIFY"),
+            ],
+        };
         /// The procedures of this version.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
@@ -680,7 +694,7 @@ pub mod sm_prog {
             pub async fn sm_null(
                 &self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 0, &()).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &()).await
             }
             /// XDR `procedure SM_STAT = 1`.
             pub async fn sm_stat(
@@ -691,7 +705,10 @@ pub mod sm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::SmStatRes>(super::PROGRAM, VERSION, 1, arg1)
+                    .call_named::<
+                        _,
+                        super::super::SmStatRes,
+                    >(&NAMES, super::PROGRAM, VERSION, 1, arg1)
                     .await
             }
             /// XDR `procedure SM_MON = 2`.
@@ -703,7 +720,10 @@ pub mod sm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::SmStatRes>(super::PROGRAM, VERSION, 2, arg1)
+                    .call_named::<
+                        _,
+                        super::super::SmStatRes,
+                    >(&NAMES, super::PROGRAM, VERSION, 2, arg1)
                     .await
             }
             /// XDR `procedure SM_UNMON = 3`.
@@ -715,7 +735,10 @@ pub mod sm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::SmStat>(super::PROGRAM, VERSION, 3, arg1)
+                    .call_named::<
+                        _,
+                        super::super::SmStat,
+                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
                     .await
             }
             /// XDR `procedure SM_UNMON_ALL = 4`.
@@ -727,7 +750,10 @@ pub mod sm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::SmStat>(super::PROGRAM, VERSION, 4, arg1)
+                    .call_named::<
+                        _,
+                        super::super::SmStat,
+                    >(&NAMES, super::PROGRAM, VERSION, 4, arg1)
                     .await
             }
             /// XDR `procedure SM_SIMU_CRASH = 5`.
@@ -738,14 +764,16 @@ pub mod sm_prog {
             pub async fn sm_simu_crash(
                 &self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 5, &()).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 5, &()).await
             }
             /// XDR `procedure SM_NOTIFY = 6`.
             pub async fn sm_notify(
                 &self,
                 arg1: &super::super::StatChge,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 6, arg1).await
+                self.0
+                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, arg1)
+                    .await
             }
         }
         /// A blocking client of SM_VERS: one method per procedure.
@@ -781,7 +809,7 @@ pub mod sm_prog {
             pub fn sm_null(
                 &mut self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 0, &())
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &())
             }
             /// XDR `procedure SM_STAT = 1`.
             pub fn sm_stat(
@@ -792,7 +820,10 @@ pub mod sm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::SmStatRes>(super::PROGRAM, VERSION, 1, arg1)
+                    .call_named::<
+                        _,
+                        super::super::SmStatRes,
+                    >(&NAMES, super::PROGRAM, VERSION, 1, arg1)
             }
             /// XDR `procedure SM_MON = 2`.
             pub fn sm_mon(
@@ -803,7 +834,10 @@ pub mod sm_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, super::super::SmStatRes>(super::PROGRAM, VERSION, 2, arg1)
+                    .call_named::<
+                        _,
+                        super::super::SmStatRes,
+                    >(&NAMES, super::PROGRAM, VERSION, 2, arg1)
             }
             /// XDR `procedure SM_UNMON = 3`.
             pub fn sm_unmon(
@@ -813,7 +847,11 @@ pub mod sm_prog {
                 super::super::SmStat,
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
-                self.0.call::<_, super::super::SmStat>(super::PROGRAM, VERSION, 3, arg1)
+                self.0
+                    .call_named::<
+                        _,
+                        super::super::SmStat,
+                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
             }
             /// XDR `procedure SM_UNMON_ALL = 4`.
             pub fn sm_unmon_all(
@@ -823,7 +861,11 @@ pub mod sm_prog {
                 super::super::SmStat,
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
-                self.0.call::<_, super::super::SmStat>(super::PROGRAM, VERSION, 4, arg1)
+                self.0
+                    .call_named::<
+                        _,
+                        super::super::SmStat,
+                    >(&NAMES, super::PROGRAM, VERSION, 4, arg1)
             }
             /// XDR `procedure SM_SIMU_CRASH = 5`.
             ///
@@ -833,14 +875,14 @@ pub mod sm_prog {
             pub fn sm_simu_crash(
                 &mut self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 5, &())
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 5, &())
             }
             /// XDR `procedure SM_NOTIFY = 6`.
             pub fn sm_notify(
                 &mut self,
                 arg1: &super::super::StatChge,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 6, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, arg1)
             }
         }
         /// The procedures of SM_VERS, for a server to implement. Wrap the implementation in a [`Dispatcher`] and add it to the runtime's server.
@@ -936,6 +978,9 @@ pub mod sm_prog {
             }
             fn version(&self) -> u32 {
                 VERSION
+            }
+            fn names(&self) -> &'static ::xdrgen_runtime::__private_v1::RpcProgramNames {
+                &NAMES
             }
             fn dispatch<'a>(
                 &'a self,

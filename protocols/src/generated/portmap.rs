@@ -352,6 +352,19 @@ pub mod pmap_prog {
     pub mod pmap_vers {
         /// The version number.
         pub const VERSION: u32 = 2;
+        /// The program's and procedures' names, for the runtime's call
+        /// spans and events.
+        pub const NAMES: ::xdrgen_runtime::__private_v1::RpcProgramNames = ::xdrgen_runtime::__private_v1::RpcProgramNames {
+            program: "PMAP_PROG",
+            procedures: &[
+                (0, "PMAPPROC_NULL"),
+                (1, "PMAPPROC_SET"),
+                (2, "PMAPPROC_UNSET"),
+                (3, "PMAPPROC_GETPORT"),
+                (4, "PMAPPROC_DUMP"),
+                (5, "PMAPPROC_CALLIT"),
+            ],
+        };
         /// The procedures of this version.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
@@ -445,28 +458,34 @@ pub mod pmap_prog {
             pub async fn pmapproc_null(
                 &self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 0, &()).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &()).await
             }
             /// XDR `procedure PMAPPROC_SET = 1`.
             pub async fn pmapproc_set(
                 &self,
                 arg1: &super::super::Mapping,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, bool>(super::PROGRAM, VERSION, 1, arg1).await
+                self.0
+                    .call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
+                    .await
             }
             /// XDR `procedure PMAPPROC_UNSET = 2`.
             pub async fn pmapproc_unset(
                 &self,
                 arg1: &super::super::Mapping,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, bool>(super::PROGRAM, VERSION, 2, arg1).await
+                self.0
+                    .call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
+                    .await
             }
             /// XDR `procedure PMAPPROC_GETPORT = 3`.
             pub async fn pmapproc_getport(
                 &self,
                 arg1: &super::super::Mapping,
             ) -> ::core::result::Result<u32, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, u32>(super::PROGRAM, VERSION, 3, arg1).await
+                self.0
+                    .call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 3, arg1)
+                    .await
             }
             /// XDR `procedure PMAPPROC_DUMP = 4`.
             pub async fn pmapproc_dump(
@@ -476,7 +495,10 @@ pub mod pmap_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, PmapprocDumpResult>(super::PROGRAM, VERSION, 4, &())
+                    .call_named::<
+                        _,
+                        PmapprocDumpResult,
+                    >(&NAMES, super::PROGRAM, VERSION, 4, &())
                     .await
                     .map(|r| r.0)
             }
@@ -489,10 +511,10 @@ pub mod pmap_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::CallResult,
-                    >(super::PROGRAM, VERSION, 5, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
                     .await
             }
         }
@@ -529,28 +551,28 @@ pub mod pmap_prog {
             pub fn pmapproc_null(
                 &mut self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 0, &())
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &())
             }
             /// XDR `procedure PMAPPROC_SET = 1`.
             pub fn pmapproc_set(
                 &mut self,
                 arg1: &super::super::Mapping,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, bool>(super::PROGRAM, VERSION, 1, arg1)
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
             }
             /// XDR `procedure PMAPPROC_UNSET = 2`.
             pub fn pmapproc_unset(
                 &mut self,
                 arg1: &super::super::Mapping,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, bool>(super::PROGRAM, VERSION, 2, arg1)
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
             }
             /// XDR `procedure PMAPPROC_GETPORT = 3`.
             pub fn pmapproc_getport(
                 &mut self,
                 arg1: &super::super::Mapping,
             ) -> ::core::result::Result<u32, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, u32>(super::PROGRAM, VERSION, 3, arg1)
+                self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 3, arg1)
             }
             /// XDR `procedure PMAPPROC_DUMP = 4`.
             pub fn pmapproc_dump(
@@ -560,7 +582,10 @@ pub mod pmap_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, PmapprocDumpResult>(super::PROGRAM, VERSION, 4, &())
+                    .call_named::<
+                        _,
+                        PmapprocDumpResult,
+                    >(&NAMES, super::PROGRAM, VERSION, 4, &())
                     .map(|r| r.0)
             }
             /// XDR `procedure PMAPPROC_CALLIT = 5`.
@@ -572,10 +597,10 @@ pub mod pmap_prog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::CallResult,
-                    >(super::PROGRAM, VERSION, 5, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
             }
         }
         struct PmapprocDumpResult(super::super::Pmaplist);
@@ -683,6 +708,9 @@ pub mod pmap_prog {
             }
             fn version(&self) -> u32 {
                 VERSION
+            }
+            fn names(&self) -> &'static ::xdrgen_runtime::__private_v1::RpcProgramNames {
+                &NAMES
             }
             fn dispatch<'a>(
                 &'a self,

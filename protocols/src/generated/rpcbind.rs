@@ -1348,6 +1348,22 @@ pub mod rpcbprog {
     pub mod rpcbvers {
         /// The version number.
         pub const VERSION: u32 = 3;
+        /// The program's and procedures' names, for the runtime's call
+        /// spans and events.
+        pub const NAMES: ::xdrgen_runtime::__private_v1::RpcProgramNames = ::xdrgen_runtime::__private_v1::RpcProgramNames {
+            program: "RPCBPROG",
+            procedures: &[
+                (0, "RPCBPROC_NULL"),
+                (1, "RPCBPROC_SET"),
+                (2, "RPCBPROC_UNSET"),
+                (3, "RPCBPROC_GETADDR"),
+                (4, "RPCBPROC_DUMP"),
+                (5, "RPCBPROC_CALLIT"),
+                (6, "RPCBPROC_GETTIME"),
+                (7, "RPCBPROC_UADDR2TADDR"),
+                (8, "RPCBPROC_TADDR2UADDR"),
+            ],
+        };
         /// The procedures of this version.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
@@ -1456,21 +1472,25 @@ pub mod rpcbprog {
             pub async fn rpcbproc_null(
                 &self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 0, &()).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &()).await
             }
             /// XDR `procedure RPCBPROC_SET = 1`.
             pub async fn rpcbproc_set(
                 &self,
                 arg1: &super::super::Rpcb,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, bool>(super::PROGRAM, VERSION, 1, arg1).await
+                self.0
+                    .call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
+                    .await
             }
             /// XDR `procedure RPCBPROC_UNSET = 2`.
             pub async fn rpcbproc_unset(
                 &self,
                 arg1: &super::super::Rpcb,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, bool>(super::PROGRAM, VERSION, 2, arg1).await
+                self.0
+                    .call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
+                    .await
             }
             /// XDR `procedure RPCBPROC_GETADDR = 3`.
             pub async fn rpcbproc_getaddr(
@@ -1481,7 +1501,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, RpcbprocGetaddrResult>(super::PROGRAM, VERSION, 3, arg1)
+                    .call_named::<
+                        _,
+                        RpcbprocGetaddrResult,
+                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
                     .await
                     .map(|r| r.0)
             }
@@ -1493,7 +1516,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, RpcbprocDumpResult>(super::PROGRAM, VERSION, 4, &())
+                    .call_named::<
+                        _,
+                        RpcbprocDumpResult,
+                    >(&NAMES, super::PROGRAM, VERSION, 4, &())
                     .await
                     .map(|r| r.0)
             }
@@ -1506,17 +1532,19 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::RpcbRmtcallres,
-                    >(super::PROGRAM, VERSION, 5, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
                     .await
             }
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
             pub async fn rpcbproc_gettime(
                 &self,
             ) -> ::core::result::Result<u32, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, u32>(super::PROGRAM, VERSION, 6, &()).await
+                self.0
+                    .call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 6, &())
+                    .await
             }
             /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
             pub async fn rpcbproc_uaddr2taddr(
@@ -1527,10 +1555,16 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Netbuf,
-                    >(super::PROGRAM, VERSION, 7, &RpcbprocUaddr2taddrArg0Ref(arg1))
+                    >(
+                        &NAMES,
+                        super::PROGRAM,
+                        VERSION,
+                        7,
+                        &RpcbprocUaddr2taddrArg0Ref(arg1),
+                    )
                     .await
             }
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
@@ -1542,10 +1576,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         RpcbprocTaddr2uaddrResult,
-                    >(super::PROGRAM, VERSION, 8, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 8, arg1)
                     .await
                     .map(|r| r.0)
             }
@@ -1583,21 +1617,21 @@ pub mod rpcbprog {
             pub fn rpcbproc_null(
                 &mut self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 0, &())
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &())
             }
             /// XDR `procedure RPCBPROC_SET = 1`.
             pub fn rpcbproc_set(
                 &mut self,
                 arg1: &super::super::Rpcb,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, bool>(super::PROGRAM, VERSION, 1, arg1)
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
             }
             /// XDR `procedure RPCBPROC_UNSET = 2`.
             pub fn rpcbproc_unset(
                 &mut self,
                 arg1: &super::super::Rpcb,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, bool>(super::PROGRAM, VERSION, 2, arg1)
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
             }
             /// XDR `procedure RPCBPROC_GETADDR = 3`.
             pub fn rpcbproc_getaddr(
@@ -1608,7 +1642,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, RpcbprocGetaddrResult>(super::PROGRAM, VERSION, 3, arg1)
+                    .call_named::<
+                        _,
+                        RpcbprocGetaddrResult,
+                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
                     .map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_DUMP = 4`.
@@ -1619,7 +1656,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, RpcbprocDumpResult>(super::PROGRAM, VERSION, 4, &())
+                    .call_named::<
+                        _,
+                        RpcbprocDumpResult,
+                    >(&NAMES, super::PROGRAM, VERSION, 4, &())
                     .map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_CALLIT = 5`.
@@ -1631,16 +1671,16 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::RpcbRmtcallres,
-                    >(super::PROGRAM, VERSION, 5, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
             }
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
             pub fn rpcbproc_gettime(
                 &mut self,
             ) -> ::core::result::Result<u32, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, u32>(super::PROGRAM, VERSION, 6, &())
+                self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 6, &())
             }
             /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
             pub fn rpcbproc_uaddr2taddr(
@@ -1651,10 +1691,16 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Netbuf,
-                    >(super::PROGRAM, VERSION, 7, &RpcbprocUaddr2taddrArg0Ref(arg1))
+                    >(
+                        &NAMES,
+                        super::PROGRAM,
+                        VERSION,
+                        7,
+                        &RpcbprocUaddr2taddrArg0Ref(arg1),
+                    )
             }
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             pub fn rpcbproc_taddr2uaddr(
@@ -1665,10 +1711,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         RpcbprocTaddr2uaddrResult,
-                    >(super::PROGRAM, VERSION, 8, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 8, arg1)
                     .map(|r| r.0)
             }
         }
@@ -1855,6 +1901,9 @@ pub mod rpcbprog {
             }
             fn version(&self) -> u32 {
                 VERSION
+            }
+            fn names(&self) -> &'static ::xdrgen_runtime::__private_v1::RpcProgramNames {
+                &NAMES
             }
             fn dispatch<'a>(
                 &'a self,
@@ -2056,6 +2105,26 @@ pub mod rpcbprog {
     pub mod rpcbvers4 {
         /// The version number.
         pub const VERSION: u32 = 4;
+        /// The program's and procedures' names, for the runtime's call
+        /// spans and events.
+        pub const NAMES: ::xdrgen_runtime::__private_v1::RpcProgramNames = ::xdrgen_runtime::__private_v1::RpcProgramNames {
+            program: "RPCBPROG",
+            procedures: &[
+                (0, "RPCBPROC_NULL"),
+                (1, "RPCBPROC_SET"),
+                (2, "RPCBPROC_UNSET"),
+                (3, "RPCBPROC_GETADDR"),
+                (4, "RPCBPROC_DUMP"),
+                (5, "RPCBPROC_BCAST"),
+                (6, "RPCBPROC_GETTIME"),
+                (7, "RPCBPROC_UADDR2TADDR"),
+                (8, "RPCBPROC_TADDR2UADDR"),
+                (9, "RPCBPROC_GETVERSADDR"),
+                (10, "RPCBPROC_INDIRECT"),
+                (11, "RPCBPROC_GETADDRLIST"),
+                (12, "RPCBPROC_GETSTAT"),
+            ],
+        };
         /// The procedures of this version.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
@@ -2188,21 +2257,25 @@ pub mod rpcbprog {
             pub async fn rpcbproc_null(
                 &self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 0, &()).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &()).await
             }
             /// XDR `procedure RPCBPROC_SET = 1`.
             pub async fn rpcbproc_set(
                 &self,
                 arg1: &super::super::Rpcb,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, bool>(super::PROGRAM, VERSION, 1, arg1).await
+                self.0
+                    .call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
+                    .await
             }
             /// XDR `procedure RPCBPROC_UNSET = 2`.
             pub async fn rpcbproc_unset(
                 &self,
                 arg1: &super::super::Rpcb,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, bool>(super::PROGRAM, VERSION, 2, arg1).await
+                self.0
+                    .call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
+                    .await
             }
             /// XDR `procedure RPCBPROC_GETADDR = 3`.
             pub async fn rpcbproc_getaddr(
@@ -2213,7 +2286,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, RpcbprocGetaddrResult>(super::PROGRAM, VERSION, 3, arg1)
+                    .call_named::<
+                        _,
+                        RpcbprocGetaddrResult,
+                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
                     .await
                     .map(|r| r.0)
             }
@@ -2225,7 +2301,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, RpcbprocDumpResult>(super::PROGRAM, VERSION, 4, &())
+                    .call_named::<
+                        _,
+                        RpcbprocDumpResult,
+                    >(&NAMES, super::PROGRAM, VERSION, 4, &())
                     .await
                     .map(|r| r.0)
             }
@@ -2242,17 +2321,19 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::RpcbRmtcallres,
-                    >(super::PROGRAM, VERSION, 5, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
                     .await
             }
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
             pub async fn rpcbproc_gettime(
                 &self,
             ) -> ::core::result::Result<u32, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, u32>(super::PROGRAM, VERSION, 6, &()).await
+                self.0
+                    .call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 6, &())
+                    .await
             }
             /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
             pub async fn rpcbproc_uaddr2taddr(
@@ -2263,10 +2344,16 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Netbuf,
-                    >(super::PROGRAM, VERSION, 7, &RpcbprocUaddr2taddrArg0Ref(arg1))
+                    >(
+                        &NAMES,
+                        super::PROGRAM,
+                        VERSION,
+                        7,
+                        &RpcbprocUaddr2taddrArg0Ref(arg1),
+                    )
                     .await
             }
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
@@ -2278,10 +2365,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         RpcbprocTaddr2uaddrResult,
-                    >(super::PROGRAM, VERSION, 8, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 8, arg1)
                     .await
                     .map(|r| r.0)
             }
@@ -2294,10 +2381,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         RpcbprocGetversaddrResult,
-                    >(super::PROGRAM, VERSION, 9, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 9, arg1)
                     .await
                     .map(|r| r.0)
             }
@@ -2310,10 +2397,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::RpcbRmtcallres,
-                    >(super::PROGRAM, VERSION, 10, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 10, arg1)
                     .await
             }
             /// XDR `procedure RPCBPROC_GETADDRLIST = 11`.
@@ -2325,10 +2412,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         RpcbprocGetaddrlistResult,
-                    >(super::PROGRAM, VERSION, 11, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 11, arg1)
                     .await
                     .map(|r| r.0)
             }
@@ -2340,7 +2427,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, RpcbprocGetstatResult>(super::PROGRAM, VERSION, 12, &())
+                    .call_named::<
+                        _,
+                        RpcbprocGetstatResult,
+                    >(&NAMES, super::PROGRAM, VERSION, 12, &())
                     .await
                     .map(|r| r.0)
             }
@@ -2378,21 +2468,21 @@ pub mod rpcbprog {
             pub fn rpcbproc_null(
                 &mut self,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, ()>(super::PROGRAM, VERSION, 0, &())
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &())
             }
             /// XDR `procedure RPCBPROC_SET = 1`.
             pub fn rpcbproc_set(
                 &mut self,
                 arg1: &super::super::Rpcb,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, bool>(super::PROGRAM, VERSION, 1, arg1)
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
             }
             /// XDR `procedure RPCBPROC_UNSET = 2`.
             pub fn rpcbproc_unset(
                 &mut self,
                 arg1: &super::super::Rpcb,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, bool>(super::PROGRAM, VERSION, 2, arg1)
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
             }
             /// XDR `procedure RPCBPROC_GETADDR = 3`.
             pub fn rpcbproc_getaddr(
@@ -2403,7 +2493,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, RpcbprocGetaddrResult>(super::PROGRAM, VERSION, 3, arg1)
+                    .call_named::<
+                        _,
+                        RpcbprocGetaddrResult,
+                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
                     .map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_DUMP = 4`.
@@ -2414,7 +2507,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, RpcbprocDumpResult>(super::PROGRAM, VERSION, 4, &())
+                    .call_named::<
+                        _,
+                        RpcbprocDumpResult,
+                    >(&NAMES, super::PROGRAM, VERSION, 4, &())
                     .map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_BCAST = 5`.
@@ -2430,16 +2526,16 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::RpcbRmtcallres,
-                    >(super::PROGRAM, VERSION, 5, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
             }
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
             pub fn rpcbproc_gettime(
                 &mut self,
             ) -> ::core::result::Result<u32, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0.call::<_, u32>(super::PROGRAM, VERSION, 6, &())
+                self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 6, &())
             }
             /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
             pub fn rpcbproc_uaddr2taddr(
@@ -2450,10 +2546,16 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::Netbuf,
-                    >(super::PROGRAM, VERSION, 7, &RpcbprocUaddr2taddrArg0Ref(arg1))
+                    >(
+                        &NAMES,
+                        super::PROGRAM,
+                        VERSION,
+                        7,
+                        &RpcbprocUaddr2taddrArg0Ref(arg1),
+                    )
             }
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             pub fn rpcbproc_taddr2uaddr(
@@ -2464,10 +2566,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         RpcbprocTaddr2uaddrResult,
-                    >(super::PROGRAM, VERSION, 8, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 8, arg1)
                     .map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_GETVERSADDR = 9`.
@@ -2479,10 +2581,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         RpcbprocGetversaddrResult,
-                    >(super::PROGRAM, VERSION, 9, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 9, arg1)
                     .map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_INDIRECT = 10`.
@@ -2494,10 +2596,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         super::super::RpcbRmtcallres,
-                    >(super::PROGRAM, VERSION, 10, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 10, arg1)
             }
             /// XDR `procedure RPCBPROC_GETADDRLIST = 11`.
             pub fn rpcbproc_getaddrlist(
@@ -2508,10 +2610,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<
+                    .call_named::<
                         _,
                         RpcbprocGetaddrlistResult,
-                    >(super::PROGRAM, VERSION, 11, arg1)
+                    >(&NAMES, super::PROGRAM, VERSION, 11, arg1)
                     .map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_GETSTAT = 12`.
@@ -2522,7 +2624,10 @@ pub mod rpcbprog {
                 ::xdrgen_runtime::__private_v1::RpcError,
             > {
                 self.0
-                    .call::<_, RpcbprocGetstatResult>(super::PROGRAM, VERSION, 12, &())
+                    .call_named::<
+                        _,
+                        RpcbprocGetstatResult,
+                    >(&NAMES, super::PROGRAM, VERSION, 12, &())
                     .map(|r| r.0)
             }
         }
@@ -2818,6 +2923,9 @@ pub mod rpcbprog {
             }
             fn version(&self) -> u32 {
                 VERSION
+            }
+            fn names(&self) -> &'static ::xdrgen_runtime::__private_v1::RpcProgramNames {
+                &NAMES
             }
             fn dispatch<'a>(
                 &'a self,

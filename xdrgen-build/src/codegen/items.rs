@@ -1142,6 +1142,7 @@ impl Gen<'_> {
                 } else {
                     TokenStream::new()
                 };
+                let names_table = self.names_table(p, v);
                 let vmod = ident(&v.name.rust);
                 let vnum = number(i128::from(v.number));
                 let vdocs = self.docs(&format!("version {} = {}", v.name.xdr, v.number), &v.docs);
@@ -1170,6 +1171,8 @@ impl Gen<'_> {
                     pub mod #vmod {
                         /// The version number.
                         pub const VERSION: u32 = #vnum;
+
+                        #names_table
 
                         /// The procedures of this version.
                         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -18,6 +18,7 @@ impl Gen<'_> {
         let module = ident(&p.name.rust);
         let program = number(i128::from(p.program));
         let version = number(i128::from(p.version));
+        let name = &p.name.xdr;
         let doc = format!(
             " libvirt protocol `{}`: program {:#x}, version {}, procedures from `{}_procedure`.",
             p.name.xdr, p.program, p.version, p.name.xdr
@@ -47,6 +48,13 @@ impl Gen<'_> {
 
                 /// Every procedure with its annotations, by number.
                 pub const PROCEDURES: &[#rt::LibvirtProcedureInfo] = &[#(#infos),*];
+
+                /// The protocol's and procedures' names, for the runtime's
+                /// call spans and events.
+                pub const NAMES: #rt::LibvirtProtocolNames = #rt::LibvirtProtocolNames {
+                    program: #name,
+                    procedures: PROCEDURES,
+                };
 
                 /// A procedure's entry in [`PROCEDURES`].
                 pub fn procedure_info(number: i32) -> ::core::option::Option<&'static #rt::LibvirtProcedureInfo> {
@@ -105,7 +113,7 @@ impl Gen<'_> {
                     pub async fn #method(&self, #param)
                         -> ::core::result::Result<(#ret, #rt::LibvirtStream), #rt::LibvirtError>
                     {
-                        self.0.call_with_stream(PROGRAM, VERSION, #num, #wire).await
+                        self.0.call_with_stream_named(&NAMES, PROGRAM, VERSION, #num, #wire).await
                     }
                 }
             } else {
@@ -114,7 +122,7 @@ impl Gen<'_> {
                     pub async fn #method(&self, #param)
                         -> ::core::result::Result<#ret, #rt::LibvirtError>
                     {
-                        self.0.call(PROGRAM, VERSION, #num, #wire).await
+                        self.0.call_named(&NAMES, PROGRAM, VERSION, #num, #wire).await
                     }
                 }
             });
@@ -251,6 +259,10 @@ impl Gen<'_> {
 
                 fn version(&self) -> u32 {
                     VERSION
+                }
+
+                fn names(&self) -> &'static #rt::LibvirtProtocolNames {
+                    &NAMES
                 }
 
                 fn dispatch<'a>(

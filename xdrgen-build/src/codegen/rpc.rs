@@ -135,7 +135,8 @@ impl Gen<'_> {
                 pub async fn #method(&self, #params)
                     -> ::core::result::Result<#plain_result, #rt::RpcError>
                 {
-                    self.0.call::<_, #decoded>(super::PROGRAM, VERSION, #num, #wire).await #unwrap
+                    self.0.call_named::<_, #decoded>(&NAMES, super::PROGRAM, VERSION, #num, #wire)
+                        .await #unwrap
                 }
             });
             blocking_methods.push(quote! {
@@ -143,7 +144,8 @@ impl Gen<'_> {
                 pub fn #method(&mut self, #params)
                     -> ::core::result::Result<#plain_result, #rt::RpcError>
                 {
-                    self.0.call::<_, #decoded>(super::PROGRAM, VERSION, #num, #wire) #unwrap
+                    self.0.call_named::<_, #decoded>(&NAMES, super::PROGRAM, VERSION, #num, #wire)
+                        #unwrap
                 }
             });
         }
@@ -346,6 +348,10 @@ impl Gen<'_> {
                     VERSION
                 }
 
+                fn names(&self) -> &'static #rt::RpcProgramNames {
+                    &NAMES
+                }
+
                 fn dispatch<'a>(
                     &'a self,
                     cx: &'a #rt::CallContext,
@@ -366,6 +372,30 @@ impl Gen<'_> {
 }
 
 impl Gen<'_> {
+    /// `NAMES`: the program's and procedures' `.x` names, which the stubs
+    /// hand the runtime for its call spans and events (static data: the
+    /// generated code makes no tracing calls).
+    pub(super) fn names_table(&self, p: &Program, v: &Version) -> TokenStream {
+        if !(self.o.client || self.o.server) || self.o.zero_copy {
+            return TokenStream::new();
+        }
+        let rt = &self.rt;
+        let program = &p.name.xdr;
+        let entries = v.procedures.iter().map(|proc| {
+            let num = number(i128::from(proc.number));
+            let name = &proc.name.xdr;
+            quote!((#num, #name))
+        });
+        quote! {
+            /// The program's and procedures' names, for the runtime's call
+            /// spans and events.
+            pub const NAMES: #rt::RpcProgramNames = #rt::RpcProgramNames {
+                program: #program,
+                procedures: &[#(#entries),*],
+            };
+        }
+    }
+
     /// What a program module holds, for its doc: the version modules and,
     /// when stubs are generated, their clients and servers.
     pub(super) fn program_contents_doc(&self, p: &Program) -> TokenStream {
