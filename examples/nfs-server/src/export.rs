@@ -204,6 +204,21 @@ impl Export {
         Ok((self.root.join(&relative), relative))
     }
 
+    /// The handle of a directory below the root, given as `/`-separated
+    /// names (MNT of a subdirectory of the export).
+    pub fn directory_handle(&self, below_root: &str) -> Result<NfsFh3, NfsError> {
+        let mut relative = PathBuf::new();
+        let mut meta = std::fs::symlink_metadata(&self.root)?;
+        for name in below_root.split('/').filter(|name| !name.is_empty()) {
+            relative.push(checked_name(name.as_bytes())?);
+            meta = std::fs::symlink_metadata(self.root.join(&relative))?;
+            if !meta.is_dir() {
+                return Err(NfsError::NOT_DIR);
+            }
+        }
+        Ok(self.handle(&relative, &meta))
+    }
+
     /// Forgets where an object was (after REMOVE or RMDIR).
     pub fn forget(&self, meta: &Metadata) {
         let key = FileKey::of(meta);

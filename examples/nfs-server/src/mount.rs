@@ -1,4 +1,5 @@
-//! MOUNT version 3 (RFC 1813 §5): hands out the export's root handle and
+//! MOUNT version 3 (RFC 1813 §5): hands out the handle of the export's
+//! root, or of a directory below it (as knfsd does), and
 //! keeps the list of mounts DUMP reports (bounded; it is advisory anyway).
 
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,10 @@ use xdrgen_protocols::mount3::{
 use xdrgen_runtime::rpc::message::flavor;
 use xdrgen_runtime::rpc::{CallContext, Fault, Peer};
 
+use xdrgen_protocols::nfs3::Nfsstat3;
+
 use crate::export::Export;
+use crate::status::NfsError;
 
 /// Most (host, directory) mounts remembered for DUMP.
 pub const MAX_MOUNTS: usize = 1024;
@@ -61,6 +65,19 @@ fn normalised(path: &Dirpath) -> String {
     }
 }
 
+/// MNT's status for an NFS error (the values are the same where both
+/// protocols have one).
+fn mount_status(error: NfsError) -> Mountstat3 {
+    match error.status() {
+        Nfsstat3::Nfs3errNoent => Mountstat3::Mnt3errNoent,
+        Nfsstat3::Nfs3errNotdir => Mountstat3::Mnt3errNotdir,
+        Nfsstat3::Nfs3errAcces | Nfsstat3::Nfs3errPerm => Mountstat3::Mnt3errAcces,
+        Nfsstat3::Nfs3errInval => Mountstat3::Mnt3errInval,
+        Nfsstat3::Nfs3errNametoolong => Mountstat3::Mnt3errNametoolong,
+        _ => Mountstat3::Mnt3errIo,
+    }
+}
+
 fn failure(status: Mountstat3) -> Mountres3 {
     match Mountres3Default::new(status) {
         Some(d) => Mountres3::Default(d),
@@ -71,12 +88,20 @@ fn failure(status: Mountstat3) -> Mountres3 {
 impl Service for Mount {
     async fn mountproc3_mnt(&self, cx: &CallContext, path: Dirpath) -> Result<Mountres3, Fault> {
         let wanted = normalised(&path);
-        if wanted != self.path {
+        let below_root = if wanted == self.path {
+            Some("")
+        } else {
+            wanted
+                .strip_prefix(self.path.as_str())
+                .and_then(|rest| rest.strip_prefix('/'))
+        };
+        let Some(below_root) = below_root else {
             return Ok(failure(Mountstat3::Mnt3errNoent));
-        }
-        if !self.export.root().is_dir() {
-            return Ok(failure(Mountstat3::Mnt3errServerfault));
-        }
+        };
+        let handle = match self.export.directory_handle(below_root) {
+            Ok(handle) => handle,
+            Err(e) => return Ok(failure(mount_status(e))),
+        };
         let entry = (host(cx), wanted);
         let mut mounts = self.mounts();
         if !mounts.contains(&entry) {
@@ -86,7 +111,7 @@ impl Service for Mount {
             mounts.push(entry);
         }
         Ok(Mountres3::Mnt3Ok(Mountres3Ok {
-            fhandle: self.export.root_handle().data,
+            fhandle: handle.data,
             auth_flavors: vec![flavor::AUTH_SYS as i32],
         }))
     }
