@@ -359,8 +359,42 @@ impl<'a> RpcDecoder<'a> {
             6 => Some("RPCSEC_GSS"),
             _ => None,
         });
-        let body = d.header_opaque("body", 400);
+        let mut body = d.header_opaque("body", 400);
+        if let (Some(1), Value::Opaque(bytes)) = (flavor_value(&flavor), &body.value) {
+            body = Self::auth_sys(d.module(), bytes, body.offset + 4, body.clone());
+        }
         d.group(name, "opaque_auth", at, vec![flavor, body])
+    }
+
+    /// An AUTH_SYS body (RFC 5531 appendix A) decoded in place; if it does
+    /// not decode, the opaque bytes stay as they were (the message itself
+    /// is not wrong: the server judges credentials).
+    fn auth_sys(module: &Module, bytes: &[u8], base: usize, opaque: Node) -> Node {
+        use crate::ir::{Len, Prim};
+        let mut d = Decoder::new(module, bytes, base, DumpLimits::default());
+        let uint = Ty::Prim(Prim::UInt);
+        let fields = vec![
+            d.ty(Some("stamp"), &uint),
+            d.ty(Some("machinename"), &Ty::String(Some(255))),
+            d.ty(Some("uid"), &uint),
+            d.ty(Some("gid"), &uint),
+            d.ty(
+                Some("gids"),
+                &Ty::Array {
+                    elem: Box::new(uint.clone()),
+                    len: Len::Variable(Some(16)),
+                },
+            ),
+        ];
+        let node = d.group("body", "authsys_parms", opaque.offset, fields);
+        let decoded = d.finish(node, true);
+        if decoded.error.is_some() {
+            return opaque;
+        }
+        Node {
+            len: opaque.len,
+            ..decoded.node
+        }
     }
 
     fn onc_call(
@@ -721,6 +755,13 @@ fn error_type(module: &Module, program: Option<&LibvirtProgram>) -> Option<crate
         .and_then(|p| module.type_by_name(&format!("{}_error", p.name.xdr)))
         .or_else(|| module.type_by_name("remote_error"))
         .map(|t| t.id)
+}
+
+fn flavor_value(node: &Node) -> Option<i32> {
+    match &node.value {
+        Value::Enum { value, .. } => Some(*value),
+        _ => None,
+    }
 }
 
 fn enum_member(node: &Node) -> Option<String> {

@@ -143,7 +143,11 @@ pub fn scalar(v: &Value) -> String {
         Value::Opaque(b) | Value::Raw(b) => {
             let shown = &b[..b.len().min(SHOWN_BYTES)];
             let more = if b.len() > SHOWN_BYTES { "..." } else { "" };
-            format!("[{}] {}{more}", b.len(), hex(shown))
+            if b.is_empty() {
+                "[0]".to_string()
+            } else {
+                format!("[{}] {}{more}", b.len(), hex(shown))
+            }
         }
         Value::String(s) => format!("{:?}", String::from_utf8_lossy(s)),
         Value::Void => "void".to_string(),

@@ -184,6 +184,10 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    pub(crate) fn module(&self) -> &'a Module {
+        self.module
+    }
+
     pub(crate) fn failed(&self) -> bool {
         self.error.is_some()
     }

@@ -1,0 +1,401 @@
+//! `xdrgen dump` against tshark on the same recorded sessions.
+//!
+//! Each test records a real session with tcpdump on loopback: our
+//! generated clients against rpcbind, nfs-ganesha (MOUNT and NFSv3) and
+//! libvirtd, all started from `../shared/peers` by `scripts/test.sh`. The
+//! capture is decoded by `xdrgen dump`'s library (the JSON `--json`
+//! prints) and by tshark (`-T fields`), and for every RPC frame the two
+//! must agree field by field: xid, message type, program, version,
+//! procedure, the call a reply answers, the accept status, AUTH_SYS
+//! credentials, and body fields tshark's own dissectors decode (portmap
+//! mappings; NFS file handles, names, attributes, READ data; libvirt
+//! procedure, serial, status and arguments).
+//!
+//! Needs: root, Debian `tcpdump`, `tshark`, `libvirt-wireshark` (for
+//! libvirt), the peers (`XDRGEN_PEERS_STATE`). Missing ones are loud skips,
+//! failures under `XDRGEN_REQUIRE_PEERS=1`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use xdrgen_build::dump::{self, DumpLimits, Framing};
+use xdrgen_runtime::rpc::{AuthSys, ClientConfig, Endpoint, OpaqueAuth};
+use xdrgen_testenv::capture::{self, Capture};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Everything a capture test needs, or `None` after a loud skip.
+fn ready(test: &str) -> Option<PathBuf> {
+    let state = xdrgen_tests::peers(test)?;
+    (capture::tcpdump(test) && capture::tshark(test)).then_some(state)
+}
+
+/// A scratch directory for one test's capture.
+fn scratch(test: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("xdrgen-dump-tshark-{}-{test}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The resolved IR of a `.x` file, with extra command-line words.
+fn module(file: &Path, args: &[String]) -> xdrgen_build::ir::Module {
+    let mut words: Vec<String> = args.to_vec();
+    words.push("--".to_string());
+    words.push(file.display().to_string());
+    let options = xdrgen_build::Options::from_args(words).unwrap();
+    xdrgen_build::check(file, &options)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+        .module
+}
+
+/// `xdrgen dump --framing F --json` of a capture, through the library.
+fn dump_json(module: &xdrgen_build::ir::Module, framing: Framing, pcap: &Path) -> Json {
+    let bytes = std::fs::read(pcap).unwrap();
+    let d = dump::dump_capture(module, framing, &bytes, DumpLimits::default()).unwrap();
+    if let Some(e) = d.first_error() {
+        panic!("dump reports an error: {e}\n{}", dump::text::dump(&d));
+    }
+    dump::json::dump(&d)
+}
+
+/// tshark's values of `fields` for every frame `filter` selects:
+/// frame number → field → values in order.
+fn tshark_fields(
+    pcap: &Path,
+    filter: &str,
+    fields: &[&str],
+    extra: &[&str],
+) -> BTreeMap<u64, BTreeMap<String, Vec<String>>> {
+    let mut args = vec![
+        "-Y",
+        filter,
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=|",
+    ];
+    args.extend_from_slice(extra);
+    args.extend(["-e", "frame.number"]);
+    for f in fields {
+        args.extend(["-e", f]);
+    }
+    let out = capture::run_tshark(pcap, &args).unwrap();
+    let mut rows = BTreeMap::new();
+    for line in out.lines() {
+        let mut cols = line.split('\t');
+        let frame: u64 = cols.next().unwrap().parse().unwrap();
+        let row = fields
+            .iter()
+            .zip(cols.chain(std::iter::repeat("")))
+            .map(|(f, v)| {
+                let values = if v.is_empty() {
+                    Vec::new()
+                } else {
+                    v.split('|').map(str::to_string).collect()
+                };
+                ((*f).to_string(), values)
+            })
+            .collect();
+        rows.insert(frame, row);
+    }
+    rows
+}
+
+/// How one tshark field is found in dump's JSON.
+enum Ours {
+    /// A value of the message itself (header summary).
+    Message(fn(&Json, &[Json]) -> Vec<String>),
+    /// Nodes of the header or body with one of `names` (any if empty), of
+    /// XDR type `ty` (any if `None`), whose parent has type `parent` (any
+    /// if `None`); rendered as tshark prints them.
+    Node {
+        parent: Option<&'static str>,
+        names: &'static [&'static str],
+        ty: Option<&'static str>,
+    },
+    /// Each of these in turn (for a field tshark fills from several
+    /// places, never two in one message).
+    All(Vec<Ours>),
+}
+
+fn node(
+    parent: Option<&'static str>,
+    name: Option<&'static str>,
+    ty: Option<&'static str>,
+) -> Ours {
+    let names: &'static [&'static str] = match name {
+        Some(n) => Box::leak(Box::new([n])),
+        None => &[],
+    };
+    Ours::Node { parent, names, ty }
+}
+
+/// A node's value as tshark prints it: integers and enums in decimal,
+/// bools as 0/1, opaque data in hex, a one-field struct (`nfs_fh3`) as its
+/// field, an array of scalars as its items. Empty for anything else.
+fn render(n: &Json) -> Vec<String> {
+    match n["kind"].as_str() {
+        Some("int" | "enum") => vec![n["value"].to_string()],
+        Some("bool") => vec![if n["value"] == true { "1" } else { "0" }.to_string()],
+        Some("opaque" | "string") => n["value"]
+            .as_str()
+            .map(str::to_string)
+            .into_iter()
+            .collect(),
+        Some("struct") => match n["fields"].as_array().map(Vec::as_slice) {
+            Some([only]) => render(only),
+            _ => Vec::new(),
+        },
+        Some("array") => n["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(render)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Children of a node, in wire order.
+fn children(n: &Json) -> Vec<&Json> {
+    let mut out = Vec::new();
+    for key in ["fields", "items"] {
+        if let Some(a) = n[key].as_array() {
+            out.extend(a.iter());
+        }
+    }
+    for key in ["discriminant", "arm", "value"] {
+        if n[key].is_object() {
+            out.push(&n[key]);
+        }
+    }
+    out
+}
+
+fn collect(n: &Json, parent: &str, want: &Ours, out: &mut Vec<String>) {
+    let Ours::Node {
+        parent: p,
+        names,
+        ty,
+    } = want
+    else {
+        return;
+    };
+    let matches = p.is_none_or(|p| p == parent)
+        && (names.is_empty() || names.iter().any(|name| n["name"] == *name))
+        && ty.is_none_or(|ty| n["type"] == ty);
+    if matches {
+        let values = render(n);
+        if !values.is_empty() {
+            out.extend(values);
+            return;
+        }
+    }
+    let me = n["type"].as_str().unwrap_or("");
+    for c in children(n) {
+        collect(c, me, want, out);
+    }
+}
+
+fn ours(message: &Json, all: &[Json], want: &Ours) -> Vec<String> {
+    match want {
+        Ours::Message(f) => f(message, all),
+        Ours::All(each) => each.iter().flat_map(|w| ours(message, all, w)).collect(),
+        Ours::Node { .. } => {
+            let mut out = Vec::new();
+            collect(&message["header"], "", want, &mut out);
+            if message["body"].is_object() {
+                collect(&message["body"], "", want, &mut out);
+            }
+            out
+        }
+    }
+}
+
+/// Fields every ONC RPC message has, as tshark's RPC dissector names them.
+fn onc_fields() -> Vec<(&'static str, Ours)> {
+    vec![
+        (
+            "rpc.xid",
+            Ours::Message(|m, _| vec![format!("{:#010x}", m["xid"].as_u64().unwrap())]),
+        ),
+        (
+            "rpc.msgtyp",
+            Ours::Message(|m, _| vec![if m["kind"] == "call" { "0" } else { "1" }.to_string()]),
+        ),
+        (
+            "rpc.program",
+            Ours::Message(|m, _| vec![m["program"].to_string()]),
+        ),
+        (
+            "rpc.procedure",
+            Ours::Message(|m, _| vec![m["procedure"].to_string()]),
+        ),
+        (
+            "rpc.programversion",
+            Ours::Message(|m, _| vec![m["version"].to_string()]),
+        ),
+        (
+            "rpc.repframe",
+            Ours::Message(|m, all| {
+                m["call"]
+                    .as_u64()
+                    .map(|c| all[usize::try_from(c).unwrap()]["frames"][1].to_string())
+                    .into_iter()
+                    .collect()
+            }),
+        ),
+        ("rpc.state_accept", node(None, Some("accept_stat"), None)),
+        (
+            "rpc.auth.flavor",
+            node(Some("opaque_auth"), Some("flavor"), None),
+        ),
+        (
+            "rpc.auth.uid",
+            node(Some("authsys_parms"), Some("uid"), None),
+        ),
+        (
+            "rpc.auth.gid",
+            Ours::Node {
+                parent: Some("authsys_parms"),
+                names: &["gid", "gids"],
+                ty: None,
+            },
+        ),
+        (
+            "rpc.auth.machinename",
+            node(Some("authsys_parms"), Some("machinename"), None),
+        ),
+    ]
+}
+
+/// Compares dump's messages with tshark's rows frame by frame; `keep`
+/// picks the messages this comparison is about. Returns how many frames
+/// and values were compared.
+fn compare(
+    pcap: &Path,
+    dumped: &Json,
+    filter: &str,
+    fields: &[(&'static str, Ours)],
+    keep: &dyn Fn(&Json) -> bool,
+    extra: &[&str],
+) -> (usize, usize) {
+    let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
+    let theirs = tshark_fields(pcap, filter, &names, extra);
+    let all = dumped["messages"].as_array().unwrap().clone();
+    let mut by_frame: BTreeMap<u64, Vec<&Json>> = BTreeMap::new();
+    for m in all.iter().filter(|m| keep(m)) {
+        by_frame
+            .entry(m["frames"][1].as_u64().unwrap())
+            .or_default()
+            .push(m);
+    }
+    assert_eq!(
+        by_frame.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>(),
+        "the frames completing a message differ (ours, tshark's)"
+    );
+    let mut values = 0;
+    for (frame, messages) in &by_frame {
+        for (name, want) in fields {
+            let mut mine: Vec<String> = messages.iter().flat_map(|m| ours(m, &all, want)).collect();
+            let mut tshark = theirs[frame][*name].clone();
+            if *name == "rpc.programversion" {
+                mine.dedup();
+                tshark.dedup();
+            }
+            assert_eq!(
+                mine, tshark,
+                "frame {frame}, {name}: xdrgen dump (left) and tshark (right) differ"
+            );
+            values += mine.len();
+        }
+    }
+    (by_frame.len(), values)
+}
+
+fn auth_sys() -> ClientConfig {
+    let credential = OpaqueAuth::sys(&AuthSys {
+        stamp: 7,
+        machine_name: "xdrgen-dump-test".into(),
+        uid: 0,
+        gid: 0,
+        gids: vec![0, 42],
+    })
+    .unwrap();
+    ClientConfig {
+        timeout: Duration::from_secs(10),
+        credential,
+        ..ClientConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portmap_session_matches_tshark() {
+    let test = "dump_tshark::portmap_session_matches_tshark";
+    let Some(_) = ready(test) else { return };
+    let dir = scratch("portmap");
+    let pcap = dir.join("portmap.pcap");
+    let recording = Capture::start(&pcap, "tcp port 111").unwrap();
+    {
+        use xdrgen_protocols::portmap::{Mapping, pmap_prog::pmap_vers::Client};
+        let client = Client::connect(Endpoint::Tcp("127.0.0.1:111".parse().unwrap()), auth_sys())
+            .await
+            .unwrap();
+        client.pmapproc_null().await.unwrap();
+        let port = client
+            .pmapproc_getport(&Mapping {
+                prog: 100_000,
+                vers: 2,
+                prot: 6,
+                port: 0,
+            })
+            .await
+            .unwrap();
+        assert_eq!(port, 111);
+        let list = client.pmapproc_dump().await.unwrap();
+        assert!(list.is_some());
+    }
+    let pcap = tokio::task::spawn_blocking(move || recording.finish())
+        .await
+        .unwrap()
+        .unwrap();
+    let dumped = dump_json(
+        &module(&workspace().join("protocols/xdr/portmap.x"), &[]),
+        Framing::Onc,
+        &pcap,
+    );
+    let mut fields = onc_fields();
+    fields.extend([
+        ("portmap.prog", node(Some("mapping"), Some("prog"), None)),
+        ("portmap.version", node(Some("mapping"), Some("vers"), None)),
+        ("portmap.proto", node(Some("mapping"), Some("prot"), None)),
+        (
+            "portmap.port",
+            Ours::All(vec![
+                node(Some("mapping"), Some("port"), None),
+                // GETPORT's result is a bare `unsigned int`.
+                Ours::Message(|m, _| {
+                    if m["kind"] == "reply" && m["procedure_name"] == "PMAPPROC_GETPORT" {
+                        render(&m["body"])
+                    } else {
+                        Vec::new()
+                    }
+                }),
+            ]),
+        ),
+    ]);
+    let (frames, values) = compare(&pcap, &dumped, "rpc", &fields, &|_| true, &[]);
+    assert_eq!(frames, 6, "NULL, GETPORT and DUMP, calls and replies");
+    // The DUMP reply alone lists every mapping rpcbind holds: four values each.
+    assert!(values > 6 * 8, "only {values} values compared");
+    eprintln!("portmap: {frames} frames, {values} values agree with tshark");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
