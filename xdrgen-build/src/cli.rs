@@ -17,6 +17,7 @@ use crate::diagnostics::Style;
 use crate::{Error, FileLoader, FsLoader, Group, Options};
 
 mod diff;
+mod dissector;
 mod dump;
 
 const ARG_FILES: &str = "\
@@ -43,6 +44,7 @@ pub fn main() -> ExitCode {
     match matches.subcommand() {
         Some(("check", sub)) => check(sub),
         Some(("diff", sub)) => diff::run(sub),
+        Some(("dissector", sub)) => dissector::run(sub),
         Some(("dump", sub)) => dump::run(sub),
         _ => generate(&matches),
     }
@@ -87,6 +89,7 @@ fn command() -> Command {
         .subcommand_negates_reqs(true)
         .subcommand(check)
         .subcommand(diff::command())
+        .subcommand(dissector::command())
         .subcommand(dump::command())
         .args(option_args(Group::Frontend))
         .arg(color)

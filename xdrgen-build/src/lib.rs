@@ -26,7 +26,7 @@ pub mod argument_file;
 pub mod codegen;
 mod consteval;
 pub mod diagnostics;
-pub mod dump;
+pub mod dissector;
 pub mod dump;
 pub mod ir;
 pub mod source;

@@ -1,0 +1,194 @@
+//! The generated Wireshark dissector, loaded into tshark, on a recorded
+//! session of our client and server for `peertest.x`: every field value
+//! tshark reports through it is the value the test sent or was answered.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use xdrgen_runtime::XdrString;
+use xdrgen_runtime::rpc::{ClientConfig, Endpoint, Server, ServerConfig};
+use xdrgen_testenv::capture::{self, Capture};
+use xdrgen_tests::peertest::{self, PeerTest, PtColor, PtPoint, v1};
+
+const TEST: &str = "dissector::peertest_session_through_the_generated_lua";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+async fn session(addr: SocketAddr) {
+    let config = ClientConfig {
+        timeout: Duration::from_secs(10),
+        ..ClientConfig::default()
+    };
+    let c = v1::Client::connect(Endpoint::Tcp(addr), config)
+        .await
+        .unwrap();
+    assert_eq!(c.pt_add(&PtPoint { x: 40, y: 2 }).await.unwrap(), 42);
+    let hello = XdrString::from("hello, peer");
+    assert_eq!(c.pt_echo(&hello).await.unwrap(), hello);
+    c.pt_shape(&PtColor::PtGreen).await.unwrap();
+    c.pt_shape(&PtColor::PtRed).await.unwrap();
+    let item = peertest::sample_item();
+    assert_eq!(c.pt_bump(&item).await.unwrap(), peertest::bump(item));
+}
+
+/// One line of `tshark -T fields` per dissected message, its fields split.
+fn fields(capture: &Path, lua: &Path, names: &[&str]) -> Vec<Vec<String>> {
+    let script = format!("lua_script:{}", lua.display());
+    let mut args = vec![
+        "-X",
+        &script,
+        "-Y",
+        "peertest",
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=;",
+    ];
+    for n in names {
+        args.push("-e");
+        args.push(n);
+    }
+    let out = capture::run_tshark(capture, &args).unwrap();
+    out.lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peertest_session_through_the_generated_lua() {
+    if !capture::tcpdump(TEST) || !capture::tshark(TEST) {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dissector");
+    std::fs::create_dir_all(&dir).unwrap();
+
+    let checked = xdrgen_build::check(
+        workspace().join("fixtures/peers/peertest.x"),
+        &xdrgen_build::Options::new(),
+    )
+    .unwrap();
+    let lua = dir.join("peertest.lua");
+    std::fs::write(
+        &lua,
+        xdrgen_build::dissector::dissector(&checked.module, "peertest.x", &Default::default()),
+    )
+    .unwrap();
+
+    let server = Server::builder(ServerConfig::default())
+        .service(v1::Dispatcher(PeerTest::default()))
+        .build();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = tokio::spawn({
+        let s = server.clone();
+        async move { s.serve_tcp(listener).await }
+    });
+    let pcap = dir.join("peertest.pcap");
+    let recording = Capture::start(&pcap, &format!("tcp port {}", addr.port())).unwrap();
+    session(addr).await;
+    let pcap = recording.finish().unwrap();
+    serving.abort();
+
+    // Headers: five calls and five replies, matched by xid.
+    let rows = fields(
+        &pcap,
+        &lua,
+        &[
+            "peertest.rpc.msg_type",
+            "peertest.rpc.xid",
+            "peertest.rpc.procedure",
+            "peertest.rpc.accept_stat",
+        ],
+    );
+    assert_eq!(rows.len(), 10, "{rows:?}");
+    let calls: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "0").collect();
+    let replies: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "1").collect();
+    assert_eq!(calls.len(), 5);
+    assert_eq!(
+        calls.iter().map(|r| r[2].as_str()).collect::<Vec<_>>(),
+        ["1", "2", "4", "4", "3"]
+    );
+    for r in &replies {
+        assert_eq!(r[3], "0", "{r:?}");
+        assert!(
+            calls.iter().any(|c| c[1] == r[1]),
+            "reply {r:?} answers no call"
+        );
+    }
+
+    // Bodies: arguments and results as sent and answered.
+    let rows = fields(
+        &pcap,
+        &lua,
+        &[
+            "peertest.pt_point.x",
+            "peertest.pt_point.y",
+            "peertest.pt_add.result",
+            "peertest.pt_echo.arg1",
+            "peertest.pt_echo.result",
+            "peertest.pt_shape.arg1",
+            "peertest.pt_shape.kind",
+            "peertest.pt_shape.big",
+            "peertest.pt_item.name",
+            "peertest.pt_item.id",
+            "peertest.pt_item.weight",
+            "peertest.pt_item.flag",
+            "peertest.pt_item.nums",
+            "peertest.pt_item.tag",
+            "peertest.pt_item.next.present",
+        ],
+    );
+    let col = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].clone())
+            .filter(|v| !v.is_empty())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        col(0),
+        ["40", "3"],
+        "PT_ADD's x, then PT_SHAPE(RED)'s center"
+    );
+    assert_eq!(col(1), ["2", "4"]);
+    assert_eq!(col(2), ["42"]);
+    assert_eq!(col(3), ["hello, peer"]);
+    assert_eq!(col(4), ["hello, peer"]);
+    assert_eq!(col(5), ["1", "0"], "PT_GREEN, PT_RED");
+    assert_eq!(col(6), ["1", "0"]);
+    assert_eq!(col(7), [(-(1i64 << 40)).to_string()]);
+    // PT_BUMP: the list as sent, then bumped (names upper-cased, ids +1,
+    // weights doubled, flags flipped, numbers +1).
+    assert_eq!(col(8), ["head;tail", "HEAD;TAIL"]);
+    assert_eq!(
+        col(9),
+        [format!("41;{}", u64::MAX - 1), format!("42;{}", u64::MAX)]
+    );
+    assert_eq!(col(10), ["1.5;-0.25", "3;-0.5"]);
+    assert_eq!(col(11), ["1;0", "0;1"]);
+    assert_eq!(col(12), ["1;2;3", "2;3;4"]);
+    assert_eq!(col(13), ["74616731;74616732", "74616731;74616732"]);
+    assert_eq!(col(14), ["1;0", "1;0"]);
+
+    // Nothing malformed, nothing left over.
+    let script = format!("lua_script:{}", lua.display());
+    let bad = capture::run_tshark(
+        &pcap,
+        &[
+            "-X",
+            &script,
+            "-Y",
+            "peertest.malformed || peertest.trailing || _ws.malformed",
+        ],
+    )
+    .unwrap();
+    assert!(bad.trim().is_empty(), "{bad}");
+}
