@@ -278,7 +278,8 @@ fn onc_fields() -> Vec<(&'static str, Ours)> {
 
 /// Compares dump's messages with tshark's rows frame by frame; `keep`
 /// picks the messages this comparison is about. Returns how many frames
-/// and values were compared.
+/// and values were compared. Every field must have been seen at least
+/// once: a field both sides miss proves nothing.
 fn compare(
     pcap: &Path,
     dumped: &Json,
@@ -303,6 +304,7 @@ fn compare(
         "the frames completing a message differ (ours, tshark's)"
     );
     let mut values = 0;
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (frame, messages) in &by_frame {
         for (name, want) in fields {
             let mut mine: Vec<String> = messages.iter().flat_map(|m| ours(m, &all, want)).collect();
@@ -316,8 +318,18 @@ fn compare(
                 "frame {frame}, {name}: xdrgen dump (left) and tshark (right) differ"
             );
             values += mine.len();
+            *seen.entry(*name).or_default() += mine.len();
         }
     }
+    let unseen: Vec<&str> = seen
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(f, _)| *f)
+        .collect();
+    assert!(
+        unseen.is_empty(),
+        "fields neither side decoded anywhere: {unseen:?}"
+    );
     (by_frame.len(), values)
 }
 
@@ -397,5 +409,168 @@ async fn portmap_session_matches_tshark() {
     // The DUMP reply alone lists every mapping rpcbind holds: four values each.
     assert!(values > 6 * 8, "only {values} values compared");
     eprintln!("portmap: {frames} frames, {values} values agree with tshark");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A field of the structs of type `parent` named `name`.
+fn field(parent: &'static str, name: &'static str) -> Ours {
+    node(Some(parent), Some(name), None)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nfs3_session_matches_tshark() {
+    use xdrgen_protocols::mount3::{Mountres3, mount_program::mount_v3};
+    use xdrgen_protocols::nfs3::{self, nfs_program::nfs_v3};
+
+    let test = "dump_tshark::nfs3_session_matches_tshark";
+    let Some(state) = ready(test) else { return };
+    let export_dir = state.join("ganesha/export");
+    let Some(_) = xdrgen_tests::require(
+        test,
+        "the ganesha peer is not started (../shared/peers/ganesha)",
+        export_dir.is_dir().then_some(()),
+    ) else {
+        return;
+    };
+    let dir = scratch("nfs3");
+    let pcap = dir.join("nfs3.pcap");
+    let recording = Capture::start(&pcap, "tcp port 2049 or tcp port 20048").unwrap();
+    let (read, names) = {
+        let mount = mount_v3::Client::connect(
+            Endpoint::Tcp("127.0.0.1:20048".parse().unwrap()),
+            auth_sys(),
+        )
+        .await
+        .unwrap();
+        let Mountres3::Mnt3Ok(mounted) = mount.mountproc3_mnt(&"/export".into()).await.unwrap()
+        else {
+            panic!("MNT /export failed")
+        };
+        let root = nfs3::NfsFh3 {
+            data: mounted.fhandle.clone(),
+        };
+        let nfs =
+            nfs_v3::Client::connect(Endpoint::Tcp("127.0.0.1:2049".parse().unwrap()), auth_sys())
+                .await
+                .unwrap();
+        let nfs3::Getattr3res::Nfs3Ok(_) = nfs
+            .nfsproc3_getattr(&nfs3::Getattr3args {
+                object: root.clone(),
+            })
+            .await
+            .unwrap()
+        else {
+            panic!("GETATTR of the export failed")
+        };
+        let nfs3::Readdirplus3res::Nfs3Ok(listed) = nfs
+            .nfsproc3_readdirplus(&nfs3::Readdirplus3args {
+                dir: root.clone(),
+                cookie: 0,
+                cookieverf: [0; 8],
+                dircount: 4096,
+                maxcount: 16384,
+            })
+            .await
+            .unwrap()
+        else {
+            panic!("READDIRPLUS of the export failed")
+        };
+        let mut names = Vec::new();
+        let mut entry = listed.reply.entries.as_ref();
+        while let Some(e) = entry {
+            names.push(e.name.to_string());
+            entry = e.nextentry.as_deref();
+        }
+        let nfs3::Readdir3res::Nfs3Ok(_) = nfs
+            .nfsproc3_readdir(&nfs3::Readdir3args {
+                dir: root.clone(),
+                cookie: 0,
+                cookieverf: [0; 8],
+                count: 4096,
+            })
+            .await
+            .unwrap()
+        else {
+            panic!("READDIR of the export failed")
+        };
+        let nfs3::Lookup3res::Nfs3Ok(found) = nfs
+            .nfsproc3_lookup(&nfs3::Lookup3args {
+                what: nfs3::Diropargs3 {
+                    dir: root.clone(),
+                    name: "hello.txt".into(),
+                },
+            })
+            .await
+            .unwrap()
+        else {
+            panic!("LOOKUP hello.txt failed")
+        };
+        let nfs3::Read3res::Nfs3Ok(read) = nfs
+            .nfsproc3_read(&nfs3::Read3args {
+                file: found.object,
+                offset: 0,
+                count: 4096,
+            })
+            .await
+            .unwrap()
+        else {
+            panic!("READ hello.txt failed")
+        };
+        (read.data, names)
+    };
+    assert_eq!(read, std::fs::read(export_dir.join("hello.txt")).unwrap());
+    assert!(names.iter().any(|n| n == "hello.txt"), "{names:?}");
+    let pcap = tokio::task::spawn_blocking(move || recording.finish())
+        .await
+        .unwrap()
+        .unwrap();
+
+    let xdr = workspace().join("protocols/xdr");
+    let mount_dump = dump_json(&module(&xdr.join("mount3.x"), &[]), Framing::Onc, &pcap);
+    let mut fields = onc_fields();
+    fields.extend([
+        ("mount.path", node(None, None, Some("dirpath"))),
+        ("mount.status", node(None, Some("fhs_status"), None)),
+        ("nfs.fhandle", node(None, None, Some("fhandle3"))),
+        ("mount.flavor", field("mountres3_ok", "auth_flavors")),
+    ]);
+    let is = |program: u64| move |m: &Json| m["program"] == program;
+    let (frames, values) = compare(&pcap, &mount_dump, "mount", &fields, &is(100_005), &[]);
+    assert_eq!(frames, 2, "MNT call and reply");
+    eprintln!("MOUNT: {frames} frames, {values} values agree with tshark");
+
+    let nfs_dump = dump_json(&module(&xdr.join("nfs3.x"), &[]), Framing::Onc, &pcap);
+    let mut fields = onc_fields();
+    fields.extend([
+        ("nfs.fhandle", node(None, None, Some("nfs_fh3"))),
+        ("nfs.name", field("diropargs3", "name")),
+        ("nfs.status3", node(None, None, Some("nfsstat3"))),
+        ("nfs.fattr3.type", field("fattr3", "type")),
+        ("nfs.fattr3.nlink", field("fattr3", "nlink")),
+        ("nfs.fattr3.uid", field("fattr3", "uid")),
+        ("nfs.fattr3.gid", field("fattr3", "gid")),
+        ("nfs.fattr3.size", field("fattr3", "size")),
+        ("nfs.fattr3.fileid", field("fattr3", "fileid")),
+        ("nfs.readdirplus.entry.name", field("entryplus3", "name")),
+        (
+            "nfs.readdirplus.entry.fileid",
+            field("entryplus3", "fileid"),
+        ),
+        (
+            "nfs.readdirplus.entry.cookie",
+            field("entryplus3", "cookie"),
+        ),
+        ("nfs.readdir.entry3.name", field("entry3", "name")),
+        ("nfs.readdir.entry3.fileid", field("entry3", "fileid")),
+        ("nfs.readdir.entry3.cookie", field("entry3", "cookie")),
+        ("nfs.count3_dircount", field("READDIRPLUS3args", "dircount")),
+        ("nfs.count3_maxcount", field("READDIRPLUS3args", "maxcount")),
+        ("nfs.offset3", field("READ3args", "offset")),
+        ("nfs.read.eof", field("READ3resok", "eof")),
+        ("nfs.data", field("READ3resok", "data")),
+    ]);
+    let (frames, values) = compare(&pcap, &nfs_dump, "nfs", &fields, &is(100_003), &[]);
+    assert_eq!(frames, 10, "GETATTR, READDIRPLUS, READDIR, LOOKUP, READ");
+    eprintln!("NFSv3: {frames} frames, {values} values agree with tshark");
     std::fs::remove_dir_all(&dir).unwrap();
 }
