@@ -2,11 +2,14 @@
 //! session of our client and server for `peertest.x`: every field value
 //! tshark reports through it is the value the test sent or was answered.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde_json::Value as Json;
 use tokio::net::TcpListener;
+use xdrgen_build::dump::{self, DumpLimits, Framing};
 use xdrgen_runtime::XdrString;
 use xdrgen_runtime::rpc::{ClientConfig, Endpoint, Server, ServerConfig};
 use xdrgen_testenv::capture::{self, Capture};
@@ -61,6 +64,67 @@ fn fields(capture: &Path, lua: &Path, names: &[&str]) -> Vec<Vec<String>> {
     out.lines()
         .map(|l| l.split('\t').map(str::to_string).collect())
         .collect()
+}
+
+/// `xdrgen dump`'s values (its library, the JSON `--json` prints) of every
+/// message in the capture, by the dissector field each belongs to:
+/// `<type>.<field>` inside named types, `<procedure>.argN` and
+/// `<procedure>.result` for bodies that are not.
+fn dump_values(module: &xdrgen_build::ir::Module, pcap: &Path) -> BTreeMap<String, Vec<String>> {
+    let bytes = std::fs::read(pcap).unwrap();
+    let decoded = dump::dump_capture(module, Framing::Onc, &bytes, DumpLimits::default()).unwrap();
+    assert!(
+        decoded.first_error().is_none(),
+        "{}",
+        dump::text::dump(&decoded)
+    );
+    let json = dump::json::dump(&decoded);
+    let mut out = BTreeMap::new();
+    let messages = json["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 10);
+    for m in messages {
+        let procedure = m["procedure_name"].as_str().unwrap().to_ascii_lowercase();
+        if m["kind"] == "call" {
+            for arg in m["body"]["fields"].as_array().unwrap() {
+                let key = format!("{procedure}.{}", arg["name"].as_str().unwrap());
+                values(arg, &key, &mut out);
+            }
+        } else {
+            values(&m["body"], &format!("{procedure}.result"), &mut out);
+        }
+    }
+    out
+}
+
+fn values(node: &Json, key: &str, out: &mut BTreeMap<String, Vec<String>>) {
+    let ty = node["type"].as_str().unwrap_or_default();
+    if let Some(fields) = node["fields"].as_array() {
+        for f in fields {
+            values(f, &format!("{ty}.{}", f["name"].as_str().unwrap()), out);
+        }
+    } else if node["kind"] == "union" {
+        for part in [&node["discriminant"], &node["arm"]] {
+            if let Some(name) = part["name"].as_str() {
+                values(part, &format!("{ty}.{name}"), out);
+            }
+        }
+    } else if let Some(items) = node["items"].as_array() {
+        for item in items {
+            values(item, key, out);
+        }
+    } else {
+        let value = match &node["value"] {
+            Json::Bool(b) => u8::from(*b).to_string(),
+            // tshark shows an empty byte field as <MISSING>.
+            Json::String(s) if s.is_empty() && node["kind"] == "opaque" => "<MISSING>".to_string(),
+            Json::String(s) => s.clone(),
+            Json::Number(n) => n.to_string(),
+            other => panic!("{key}: no value in {other}"),
+        };
+        if !value.is_empty() {
+            out.entry(key.to_string()).or_default().push(value);
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,6 +241,38 @@ async fn peertest_session_through_the_generated_lua() {
     assert_eq!(col(12), ["1;2;3", "2;3;4"]);
     assert_eq!(col(13), ["74616731;74616732", "74616731;74616732"]);
     assert_eq!(col(14), ["1;0", "1;0"]);
+
+    // Every value `xdrgen dump` decodes from the capture, tshark shows
+    // through the dissector under the field the .x names, in order.
+    let expected = dump_values(&checked.module, &pcap);
+    let keys: Vec<&str> = expected.keys().map(String::as_str).collect();
+    assert!(keys.len() >= 15, "every leaf field of peertest.x: {keys:?}");
+    let names: Vec<String> = keys.iter().map(|k| format!("peertest.{k}")).collect();
+    let rows = fields(
+        &pcap,
+        &lua,
+        &names.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    for (i, key) in keys.iter().enumerate() {
+        let shown: Vec<String> = rows
+            .iter()
+            .flat_map(|r| r[i].split(';').map(str::to_string).collect::<Vec<_>>())
+            .filter(|v| !v.is_empty())
+            .collect();
+        let want = &expected[*key];
+        assert_eq!(
+            shown.len(),
+            want.len(),
+            "{key}: tshark {shown:?}, dump {want:?}"
+        );
+        for (s, w) in shown.iter().zip(want) {
+            let same = match (s.parse::<f64>(), w.parse::<f64>()) {
+                (Ok(a), Ok(b)) if s.contains('.') || w.contains('.') => a == b,
+                _ => s == w,
+            };
+            assert!(same, "{key}: tshark {shown:?}, dump {want:?}");
+        }
+    }
 
     // Nothing malformed, nothing left over.
     let script = format!("lua_script:{}", lua.display());
