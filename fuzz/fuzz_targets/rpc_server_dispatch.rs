@@ -17,9 +17,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let replies = xdrgen_fuzz::runtime().block_on(async {
-        let mut config = ServerConfig::default();
-        config.max_record = 16 * 1024;
-        config.max_in_flight = 4;
+        let config = ServerConfig {
+            max_record: 16 * 1024,
+            max_in_flight: 4,
+            ..ServerConfig::default()
+        };
         let server = Server::builder(config)
             .service(xdrgen_fuzz::mount_dispatcher())
             .build();

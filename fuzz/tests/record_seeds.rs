@@ -261,18 +261,17 @@ fn libvirt_seeds(seeds: &mut Seeds, source: &str, taps: &Taps) {
             if h.program == example_libvirt_daemon::remote::remote_program::PROGRAM
                 && matches!(h.kind, MessageType::Call | MessageType::Reply)
                 && h.status == xdrgen_runtime::libvirt::Status::Ok
+                && let Some(info) = PROCEDURES.iter().find(|p| p.number == h.procedure)
             {
-                if let Some(info) = PROCEDURES.iter().find(|p| p.number == h.procedure) {
-                    let base = info
-                        .name
-                        .trim_start_matches("REMOTE_PROC_")
-                        .to_ascii_lowercase();
-                    let suffix = if is_call { "args" } else { "ret" };
-                    let name = format!("remote::remote_{base}_{suffix}");
-                    let mut seed = xdrgen_fuzz::selector_of(&name).to_be_bytes().to_vec();
-                    seed.extend_from_slice(&packet.body);
-                    seeds.add("generated_decoders", source, seed);
-                }
+                let base = info
+                    .name
+                    .trim_start_matches("REMOTE_PROC_")
+                    .to_ascii_lowercase();
+                let suffix = if is_call { "args" } else { "ret" };
+                let name = format!("remote::remote_{base}_{suffix}");
+                let mut seed = xdrgen_fuzz::selector_of(&name).to_be_bytes().to_vec();
+                seed.extend_from_slice(&packet.body);
+                seeds.add("generated_decoders", source, seed);
             }
         }
         assert!(packets > 0, "{source}: no packets tapped");
