@@ -261,6 +261,8 @@ fn libvirt_seeds(seeds: &mut Seeds, source: &str, taps: &Taps) {
             if h.program == example_libvirt_daemon::remote::remote_program::PROGRAM
                 && matches!(h.kind, MessageType::Call | MessageType::Reply)
                 && h.status == xdrgen_runtime::libvirt::Status::Ok
+                // Procedures without arguments or results have no type.
+                && !packet.body.is_empty()
                 && let Some(info) = PROCEDURES.iter().find(|p| p.number == h.procedure)
             {
                 let base = info
