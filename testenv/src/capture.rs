@@ -179,3 +179,16 @@ pub fn run_tshark(file: &Path, args: &[&str]) -> Result<String, String> {
     }
     String::from_utf8(out.stdout).map_err(|e| format!("tshark output is not UTF-8: {e}"))
 }
+
+/// Whether tshark has a dissector with the filter name `protocol` (such as
+/// `libvirt`, which Debian's `libvirt-wireshark` adds).
+pub fn tshark_has_protocol(protocol: &str) -> bool {
+    Command::new("tshark")
+        .args(["-G", "protocols"])
+        .output()
+        .is_ok_and(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.split('\t').nth(2) == Some(protocol))
+        })
+}

@@ -153,6 +153,7 @@ fn render(n: &Json) -> Vec<String> {
             Some([only]) => render(only),
             _ => Vec::new(),
         },
+        Some("optional") => render(&n["value"]),
         Some("array") => n["items"]
             .as_array()
             .into_iter()
@@ -572,5 +573,227 @@ async fn nfs3_session_matches_tshark() {
     let (frames, values) = compare(&pcap, &nfs_dump, "nfs", &fields, &is(100_003), &[]);
     assert_eq!(frames, 10, "GETATTR, READDIRPLUS, READDIR, LOOKUP, READ");
     eprintln!("NFSv3: {frames} frames, {values} values agree with tshark");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The header fields of a libvirt packet as tshark's libvirt dissector
+/// (Debian `libvirt-wireshark`) names them.
+fn libvirt_fields() -> Vec<(&'static str, Ours)> {
+    let header = |name| node(Some("virNetMessageHeader"), Some(name), None);
+    vec![
+        (
+            "libvirt.program",
+            Ours::Message(|m, _| vec![format!("{:#010x}", m["program"].as_u64().unwrap())]),
+        ),
+        ("libvirt.version", header("vers")),
+        ("libvirt.procedure", header("proc")),
+        ("libvirt.type", header("type")),
+        ("libvirt.serial", header("serial")),
+        ("libvirt.status", header("status")),
+    ]
+}
+
+#[cfg(not(corpus))]
+#[test]
+fn libvirt_session_needs_the_corpus() {
+    xdrgen_tests::skip(
+        "dump_tshark::libvirt_session_matches_tshark",
+        "../shared/corpus (libvirt's remote_protocol.x) is not beside the clone",
+    );
+}
+
+#[cfg(corpus)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libvirt_session_matches_tshark() {
+    use xdrgen_runtime::XdrString;
+    use xdrgen_runtime::libvirt::{Connection, ConnectionConfig, Error};
+    use xdrgen_tests::corpus_libvirt_remote_protocol as remote;
+
+    let test = "dump_tshark::libvirt_session_matches_tshark";
+    let Some(_) = ready(test) else { return };
+    let Some(corpus) = xdrgen_tests::corpus(test) else {
+        return;
+    };
+    let Some(_) = xdrgen_tests::require(
+        test,
+        "tshark has no libvirt dissector (Debian package `libvirt-wireshark`)",
+        capture::tshark_has_protocol("libvirt").then_some(()),
+    ) else {
+        return;
+    };
+    let dir = scratch("libvirt");
+    let pcap = dir.join("libvirt.pcap");
+    let recording = Capture::start(&pcap, "tcp port 16509").unwrap();
+    {
+        let connection = Connection::connect_tcp("127.0.0.1:16509", ConnectionConfig::default())
+            .await
+            .unwrap();
+        let client = remote::remote_program::Client(connection.clone());
+        client.auth_list().await.unwrap();
+        client
+            .connect_open(&remote::RemoteConnectOpenArgs {
+                name: Some("test:///default".into()),
+                flags: 0,
+            })
+            .await
+            .unwrap();
+        client.connect_get_hostname().await.unwrap();
+        let test_dom = client
+            .domain_lookup_by_name(&remote::RemoteDomainLookupByNameArgs {
+                name: "test".into(),
+            })
+            .await
+            .unwrap()
+            .dom;
+        client
+            .domain_get_info(&remote::RemoteDomainGetInfoArgs {
+                dom: test_dom.clone(),
+            })
+            .await
+            .unwrap();
+        // An error reply.
+        let missing = client
+            .domain_lookup_by_name(&remote::RemoteDomainLookupByNameArgs {
+                name: "xdrgen-no-such-domain".into(),
+            })
+            .await;
+        assert!(matches!(missing, Err(Error::Remote(_))), "{missing:?}");
+        // Events: a domain defined and undefined.
+        let mut events = client.events();
+        let callback = client
+            .connect_domain_event_callback_register_any(
+                &remote::RemoteConnectDomainEventCallbackRegisterAnyArgs {
+                    event_id: 0,
+                    dom: None,
+                },
+            )
+            .await
+            .unwrap()
+            .callback_id;
+        let name = format!("xdrgen-dump-{}", std::process::id());
+        let xml = format!(
+            "<domain type='test'><name>{name}</name><memory>8192</memory>\
+             <os><type>hvm</type></os></domain>"
+        );
+        let dom = client
+            .domain_define_xml(&remote::RemoteDomainDefineXmlArgs {
+                xml: XdrString::from(xml.as_str()),
+            })
+            .await
+            .unwrap()
+            .dom;
+        client
+            .domain_undefine(&remote::RemoteDomainUndefineArgs { dom })
+            .await
+            .unwrap();
+        let mut seen = 0;
+        while seen < 2 {
+            let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+                .await
+                .expect("lifecycle events within 10 s")
+                .unwrap();
+            if let remote::remote_program::Event::DomainEventCallbackLifecycle(m) = event {
+                if m.msg.dom.name == name.as_str() {
+                    seen += 1;
+                }
+            }
+        }
+        client
+            .connect_domain_event_callback_deregister_any(
+                &remote::RemoteConnectDomainEventCallbackDeregisterAnyArgs {
+                    callback_id: callback,
+                },
+            )
+            .await
+            .unwrap();
+        // Keepalive, and a stream (the test driver's screenshot).
+        connection.ping().await.unwrap();
+        let (_, mut stream) = client
+            .domain_screenshot(&remote::RemoteDomainScreenshotArgs {
+                dom: test_dom,
+                screen: 0,
+                flags: 0,
+            })
+            .await
+            .unwrap();
+        assert!(!stream.read_to_end().await.unwrap().is_empty());
+        stream.finish().await.unwrap();
+        client.connect_close().await.unwrap();
+    }
+    let pcap = tokio::task::spawn_blocking(move || recording.finish())
+        .await
+        .unwrap()
+        .unwrap();
+
+    let args_file = workspace().join("examples/libvirt.args");
+    let args =
+        xdrgen_build::argument_file::split_words(&std::fs::read_to_string(&args_file).unwrap())
+            .unwrap();
+    let module = module(&corpus.join("libvirt/remote_protocol.x"), &args);
+    let dumped = dump_json(&module, Framing::Libvirt, &pcap);
+    let kinds: Vec<&str> = dumped["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["call", "reply", "event", "stream"] {
+        assert!(kinds.contains(&kind), "no {kind} message: {kinds:?}");
+    }
+    let mut fields = libvirt_fields();
+    fields.extend([
+        (
+            "libvirt.remote_nonnull_domain.name",
+            field("remote_nonnull_domain", "name"),
+        ),
+        (
+            "libvirt.remote_nonnull_domain.uuid",
+            field("remote_nonnull_domain", "uuid"),
+        ),
+        (
+            "libvirt.remote_nonnull_domain.id",
+            field("remote_nonnull_domain", "id"),
+        ),
+        (
+            "libvirt.remote_connect_open_args.name",
+            field("remote_connect_open_args", "name"),
+        ),
+        (
+            "libvirt.remote_connect_get_hostname_ret.hostname",
+            field("remote_connect_get_hostname_ret", "hostname"),
+        ),
+        (
+            "libvirt.remote_domain_lookup_by_name_args.name",
+            field("remote_domain_lookup_by_name_args", "name"),
+        ),
+        (
+            "libvirt.remote_domain_get_info_ret.state",
+            field("remote_domain_get_info_ret", "state"),
+        ),
+        (
+            "libvirt.remote_domain_get_info_ret.maxMem",
+            field("remote_domain_get_info_ret", "maxMem"),
+        ),
+        (
+            "libvirt.remote_domain_get_info_ret.memory",
+            field("remote_domain_get_info_ret", "memory"),
+        ),
+        (
+            "libvirt.remote_domain_get_info_ret.nrVirtCpu",
+            field("remote_domain_get_info_ret", "nrVirtCpu"),
+        ),
+        ("libvirt.remote_error.code", field("remote_error", "code")),
+        (
+            "libvirt.remote_error.domain",
+            field("remote_error", "domain"),
+        ),
+        (
+            "libvirt.remote_error.message",
+            field("remote_error", "message"),
+        ),
+        ("libvirt.remote_error.level", field("remote_error", "level")),
+    ]);
+    let (frames, values) = compare(&pcap, &dumped, "libvirt", &fields, &|_| true, &[]);
+    eprintln!("libvirt: {frames} frames, {values} values agree with tshark");
     std::fs::remove_dir_all(&dir).unwrap();
 }
