@@ -12,7 +12,7 @@
 //! failures are WARN, calls refused for what the caller asked (unknown
 //! program, version or procedure) INFO.
 
-#![cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+#![cfg_attr(not(feature = "tracing"), allow(unused_variables, clippy::unused_self))]
 // The blocking client (feature `std`) reports through a few of these.
 #![cfg_attr(not(feature = "tokio"), allow(dead_code))]
 
@@ -207,12 +207,27 @@ pub(crate) fn unknown_program(
     #[cfg(feature = "tracing")]
     match versions {
         None => {
-            tracing::info!(%side, %peer, serial, program, version, "{side}: call to unknown program {program}")
+            tracing::info!(
+                %side,
+                %peer,
+                serial,
+                program,
+                version,
+                "{side}: call to unknown program {program}"
+            );
         }
-        Some((low, high)) => tracing::info!(
-            %side, %peer, serial, program, version, low, high,
-            "{side}: call to program {program} version {version}; versions {low} to {high} are served"
-        ),
+        Some((low, high)) => {
+            tracing::info!(
+                %side,
+                %peer,
+                serial,
+                program,
+                version,
+                low,
+                high,
+                "{side}: call to program {program} version {version}; versions {low} to {high} are served"
+            );
+        }
     }
 }
 

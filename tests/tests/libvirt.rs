@@ -16,8 +16,8 @@ use example_libvirt_daemon::remote::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use xdrgen_runtime::libvirt::{
-    Connection, ConnectionConfig, Error, Header, MessageType, PacketReader, Server, ServerConfig,
-    Status, encode_packet,
+    Connection, ConnectionConfig, Error, Header, MessageType, PacketError, PacketReader, Server,
+    ServerConfig, Status, encode_packet,
 };
 
 async fn serve() -> (Server, SocketAddr) {
@@ -344,18 +344,28 @@ async fn the_client_survives_a_misbehaving_daemon() {
         9_000_000
     );
     assert_eq!(connection.unexpected_packets(), 6);
-    // Procedure 1 breaks the framing: a clean error, then the connection is closed.
+    // Procedure 1 breaks the framing: a packet error (the length word),
+    // then the connection is closed and later calls get the same cause.
     let open = client
         .connect_open(&example_libvirt_daemon::remote::RemoteConnectOpenArgs {
             name: None,
             flags: 0,
         })
         .await;
-    assert!(matches!(open, Err(Error::Closed)), "{open:?}");
+    assert!(
+        matches!(
+            open,
+            Err(Error::Packet(PacketError::BadLength {
+                len: 0x7fff_ffff,
+                ..
+            }))
+        ),
+        "{open:?}"
+    );
     let after = client
         .domain_lookup_by_name(&RemoteDomainLookupByNameArgs { name: "x".into() })
         .await;
-    assert!(matches!(after, Err(Error::Closed)), "{after:?}");
+    assert!(matches!(after, Err(Error::Packet(_))), "{after:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
