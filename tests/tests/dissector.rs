@@ -43,12 +43,16 @@ async fn session(addr: SocketAddr) {
 
 /// One line of `tshark -T fields` per dissected message, its fields split.
 fn fields(capture: &Path, lua: &Path, names: &[&str]) -> Vec<Vec<String>> {
+    proto_fields(capture, lua, "peertest", names)
+}
+
+fn proto_fields(capture: &Path, lua: &Path, proto: &str, names: &[&str]) -> Vec<Vec<String>> {
     let script = format!("lua_script:{}", lua.display());
     let mut args = vec![
         "-X",
         &script,
         "-Y",
-        "peertest",
+        proto,
         "-T",
         "fields",
         "-E",
@@ -66,13 +70,59 @@ fn fields(capture: &Path, lua: &Path, names: &[&str]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Checks that every value `xdrgen dump` decodes from `pcap`, tshark shows
+/// through the dissector `lua` (protocol `proto`) under the field the .x
+/// names, in order; returns how many fields were compared.
+fn same_as_dump(
+    module: &xdrgen_build::ir::Module,
+    framing: Framing,
+    pcap: &Path,
+    lua: &Path,
+    proto: &str,
+) -> usize {
+    let expected = dump_values(module, framing, pcap);
+    let keys: Vec<&str> = expected.keys().map(String::as_str).collect();
+    let names: Vec<String> = keys.iter().map(|k| format!("{proto}.{k}")).collect();
+    let rows = proto_fields(
+        pcap,
+        lua,
+        proto,
+        &names.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    for (i, key) in keys.iter().enumerate() {
+        let shown: Vec<String> = rows
+            .iter()
+            .flat_map(|r| r[i].split(';').map(str::to_string).collect::<Vec<_>>())
+            .filter(|v| !v.is_empty())
+            .collect();
+        let want = &expected[*key];
+        assert_eq!(
+            shown.len(),
+            want.len(),
+            "{key}: tshark {shown:?}, dump {want:?}"
+        );
+        for (s, w) in shown.iter().zip(want) {
+            let same = match (s.parse::<f64>(), w.parse::<f64>()) {
+                (Ok(a), Ok(b)) if s.contains('.') || w.contains('.') => a == b,
+                _ => s == w,
+            };
+            assert!(same, "{key}: tshark {shown:?}, dump {want:?}");
+        }
+    }
+    keys.len()
+}
+
 /// `xdrgen dump`'s values (its library, the JSON `--json` prints) of every
 /// message in the capture, by the dissector field each belongs to:
 /// `<type>.<field>` inside named types, `<procedure>.argN` and
 /// `<procedure>.result` for bodies that are not.
-fn dump_values(module: &xdrgen_build::ir::Module, pcap: &Path) -> BTreeMap<String, Vec<String>> {
+fn dump_values(
+    module: &xdrgen_build::ir::Module,
+    framing: Framing,
+    pcap: &Path,
+) -> BTreeMap<String, Vec<String>> {
     let bytes = std::fs::read(pcap).unwrap();
-    let decoded = dump::dump_capture(module, Framing::Onc, &bytes, DumpLimits::default()).unwrap();
+    let decoded = dump::dump_capture(module, framing, &bytes, DumpLimits::default()).unwrap();
     assert!(
         decoded.first_error().is_none(),
         "{}",
@@ -81,10 +131,19 @@ fn dump_values(module: &xdrgen_build::ir::Module, pcap: &Path) -> BTreeMap<Strin
     let json = dump::json::dump(&decoded);
     let mut out = BTreeMap::new();
     let messages = json["messages"].as_array().unwrap();
-    assert_eq!(messages.len(), 10);
+    assert!(!messages.is_empty());
     for m in messages {
         let procedure = m["procedure_name"].as_str().unwrap().to_ascii_lowercase();
-        if m["kind"] == "call" {
+        if framing == Framing::Libvirt {
+            let suffix = match m["kind"].as_str() {
+                Some("call") => "args",
+                Some("reply") => "ret",
+                _ => "msg",
+            };
+            if !m["body"].is_null() {
+                values(&m["body"], &format!("{procedure}.{suffix}"), &mut out);
+            }
+        } else if m["kind"] == "call" {
             for arg in m["body"]["fields"].as_array().unwrap() {
                 let key = format!("{procedure}.{}", arg["name"].as_str().unwrap());
                 values(arg, &key, &mut out);
@@ -112,7 +171,10 @@ fn values(node: &Json, key: &str, out: &mut BTreeMap<String, Vec<String>>) {
         for item in items {
             values(item, key, out);
         }
-    } else {
+    } else if node["value"].is_object() {
+        // Optional data that is there.
+        values(&node["value"], key, out);
+    } else if !node["value"].is_null() {
         let value = match &node["value"] {
             Json::Bool(b) => u8::from(*b).to_string(),
             // tshark shows an empty byte field as <MISSING>.
@@ -244,35 +306,8 @@ async fn peertest_session_through_the_generated_lua() {
 
     // Every value `xdrgen dump` decodes from the capture, tshark shows
     // through the dissector under the field the .x names, in order.
-    let expected = dump_values(&checked.module, &pcap);
-    let keys: Vec<&str> = expected.keys().map(String::as_str).collect();
-    assert!(keys.len() >= 15, "every leaf field of peertest.x: {keys:?}");
-    let names: Vec<String> = keys.iter().map(|k| format!("peertest.{k}")).collect();
-    let rows = fields(
-        &pcap,
-        &lua,
-        &names.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
-    for (i, key) in keys.iter().enumerate() {
-        let shown: Vec<String> = rows
-            .iter()
-            .flat_map(|r| r[i].split(';').map(str::to_string).collect::<Vec<_>>())
-            .filter(|v| !v.is_empty())
-            .collect();
-        let want = &expected[*key];
-        assert_eq!(
-            shown.len(),
-            want.len(),
-            "{key}: tshark {shown:?}, dump {want:?}"
-        );
-        for (s, w) in shown.iter().zip(want) {
-            let same = match (s.parse::<f64>(), w.parse::<f64>()) {
-                (Ok(a), Ok(b)) if s.contains('.') || w.contains('.') => a == b,
-                _ => s == w,
-            };
-            assert!(same, "{key}: tshark {shown:?}, dump {want:?}");
-        }
-    }
+    let keys = same_as_dump(&checked.module, Framing::Onc, &pcap, &lua, "peertest");
+    assert!(keys >= 15, "every leaf field of peertest.x: {keys}");
 
     // Nothing malformed, nothing left over.
     let script = format!("lua_script:{}", lua.display());
@@ -283,6 +318,145 @@ async fn peertest_session_through_the_generated_lua() {
             &script,
             "-Y",
             "peertest.malformed || peertest.trailing || _ws.malformed",
+        ],
+    )
+    .unwrap();
+    assert!(bad.trim().is_empty(), "{bad}");
+}
+
+/// libvirt framing: our client and the example daemon (remote_subset.x),
+/// the dissector generated from the same file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libvirt_session_through_the_generated_lua() {
+    use example_libvirt_daemon::Daemon;
+    use example_libvirt_daemon::remote::{self, remote_program};
+    use xdrgen_runtime::libvirt::{Connection, ConnectionConfig};
+
+    let test = "dissector::libvirt_session_through_the_generated_lua";
+    if !capture::tcpdump(test) || !capture::tshark(test) {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dissector");
+    std::fs::create_dir_all(&dir).unwrap();
+    let checked = xdrgen_build::check(
+        workspace().join("examples/libvirt-daemon/remote_subset.x"),
+        &xdrgen_build::Options::new(),
+    )
+    .unwrap();
+    let lua = dir.join("remote_subset.lua");
+    std::fs::write(
+        &lua,
+        xdrgen_build::dissector::dissector(&checked.module, "remote_subset.x", &Default::default()),
+    )
+    .unwrap();
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server =
+        xdrgen_runtime::libvirt::Server::builder(xdrgen_runtime::libvirt::ServerConfig::default())
+            .service(remote_program::Dispatcher(Daemon::new()))
+            .build();
+    let serving = tokio::spawn({
+        let s = server.clone();
+        async move { s.serve_tcp(listener).await }
+    });
+    let pcap = dir.join("remote_subset.pcap");
+    let recording = Capture::start(&pcap, &format!("tcp port {}", addr.port())).unwrap();
+    {
+        let connection = Connection::connect_tcp(addr, ConnectionConfig::default())
+            .await
+            .unwrap();
+        let c = remote_program::Client(connection);
+        c.connect_open(&remote::RemoteConnectOpenArgs {
+            name: Some("test:///default".into()),
+            flags: 0,
+        })
+        .await
+        .unwrap();
+        let listed = c
+            .connect_list_all_domains(&remote::RemoteConnectListAllDomainsArgs {
+                need_results: 1,
+                flags: 0,
+            })
+            .await
+            .unwrap();
+        assert_eq!(listed.ret, 2);
+        let dom = c
+            .domain_lookup_by_name(&remote::RemoteDomainLookupByNameArgs {
+                name: "demo-running".into(),
+            })
+            .await
+            .unwrap()
+            .dom;
+        c.domain_get_info(&remote::RemoteDomainGetInfoArgs { dom })
+            .await
+            .unwrap();
+    }
+    let pcap = recording.finish().unwrap();
+    serving.abort();
+
+    // Headers: four calls, four replies, serials matching.
+    let rows = proto_fields(
+        &pcap,
+        &lua,
+        "remote_subset",
+        &[
+            "remote_subset.libvirt.type",
+            "remote_subset.libvirt.serial",
+            "remote_subset.libvirt.procedure",
+            "remote_subset.libvirt.status",
+        ],
+    );
+    let calls: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "0").collect();
+    let replies: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "1").collect();
+    assert_eq!((calls.len(), replies.len()), (4, 4), "{rows:?}");
+    for r in &replies {
+        assert_eq!(r[3], "0", "{r:?}");
+        assert!(
+            calls.iter().any(|c| c[1] == r[1] && c[2] == r[2]),
+            "reply {r:?} answers no call"
+        );
+    }
+    // Known values, then everything dump decodes.
+    let rows = proto_fields(
+        &pcap,
+        &lua,
+        "remote_subset",
+        &[
+            "remote_subset.remote_connect_open_args.name",
+            "remote_subset.remote_connect_list_all_domains_ret.ret",
+            "remote_subset.remote_nonnull_domain.name",
+        ],
+    );
+    let col = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].clone())
+            .filter(|v| !v.is_empty())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(col(0), ["test:///default"]);
+    assert_eq!(col(1), ["2"]);
+    assert!(
+        col(2).iter().any(|names| names.contains("demo-running")),
+        "{:?}",
+        col(2)
+    );
+    let keys = same_as_dump(
+        &checked.module,
+        Framing::Libvirt,
+        &pcap,
+        &lua,
+        "remote_subset",
+    );
+    assert!(keys >= 10, "{keys}");
+    let script = format!("lua_script:{}", lua.display());
+    let bad = capture::run_tshark(
+        &pcap,
+        &[
+            "-X",
+            &script,
+            "-Y",
+            "remote_subset.malformed || remote_subset.trailing || _ws.malformed",
         ],
     )
     .unwrap();
