@@ -19,6 +19,9 @@ pub mod value;
 #[cfg(feature = "json")]
 pub mod json;
 
+#[cfg(test)]
+mod tests;
+
 use std::net::SocketAddr;
 
 use crate::ir::Module;
