@@ -155,7 +155,7 @@ async fn lookup(nfs: &nfs_v3::Client, dir: &NfsFh3, name: &str) -> NfsFh3 {
         .unwrap();
     match res {
         Lookup3res::Nfs3Ok(ok) => ok.object,
-        other => panic!("LOOKUP {name}: {other:?}"),
+        other @ Lookup3res::Default { .. } => panic!("LOOKUP {name}: {other:?}"),
     }
 }
 
@@ -273,7 +273,7 @@ async fn our_client_lists_reads_writes_and_commits_through_ganesha() {
             .nfsproc3_write(&Write3args {
                 file: file.clone(),
                 offset: (i * (512 << 10)) as u64,
-                count: chunk.len() as u32,
+                count: u32::try_from(chunk.len()).unwrap(),
                 stable: StableHow::Unstable,
                 data: chunk.to_vec(),
             })
@@ -409,7 +409,7 @@ async fn nlm_locks_conflict_between_clients_and_nsm_notify_frees_them() {
             assert_eq!(holder.svid, 1001);
             assert_eq!((holder.l_offset, holder.l_len), (0, 100));
         }
-        other => panic!("TEST while A holds the lock: {other:?}"),
+        other @ Nlm4Testrply::Default(_) => panic!("TEST while A holds the lock: {other:?}"),
     }
     assert_eq!(b.try_lock(&fh, 50, 100).await, Nlm4Stats::Nlm4Denied);
     // A range that does not overlap is free.

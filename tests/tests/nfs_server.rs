@@ -395,7 +395,7 @@ async fn unstable_writes_are_committed_under_the_servers_verifier() {
             .nfsproc3_write(&Write3args {
                 file: file.clone(),
                 offset: (i * 65536) as u64,
-                count: chunk.len() as u32,
+                count: u32::try_from(chunk.len()).unwrap(),
                 stable: StableHow::Unstable,
                 data: chunk.to_vec(),
             })
@@ -652,7 +652,7 @@ async fn stock_clients_list_and_copy_both_ways() {
     for name in &names {
         std::fs::write(dir.join("many").join(name), name.as_bytes()).unwrap();
     }
-    let big = pattern(16 << 20 | 12345, 42);
+    let big = pattern((16 << 20) + 12345, 42);
     std::fs::write(dir.join("big.bin"), &big).unwrap();
     std::fs::write(dir.join("small.txt"), b"hello from xdrgen\n").unwrap();
 
@@ -686,7 +686,7 @@ async fn stock_clients_list_and_copy_both_ways() {
     assert_eq!(
         listed
             .iter()
-            .map(|s| s.to_string())
+            .map(ToString::to_string)
             .collect::<BTreeSet<_>>(),
         names
     );
@@ -726,6 +726,12 @@ async fn stock_clients_list_and_copy_both_ways() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Set to 1 where the kernel cannot mount NFS at all (no `nfs` file
+/// system and no modules, as in a Firecracker VM's minimal kernel): the
+/// kernel-client test then says so instead of failing under
+/// `XDRGEN_REQUIRE_PEERS`.
+const NO_KERNEL_NFS: &str = "XDRGEN_NO_KERNEL_NFS";
+
 /// Why the kernel client cannot mount here, if it cannot.
 fn kernel_nfs_missing() -> Option<String> {
     let filesystems = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
@@ -756,7 +762,20 @@ async fn the_kernel_client_mounts_and_copies() {
         let _ = Command::new("modprobe").arg("nfs").status();
     }
     if let Some(why) = kernel_nfs_missing() {
-        xdrgen_testenv::skip(TEST, &why);
+        if std::env::var_os(NO_KERNEL_NFS).is_some_and(|v| v == "1") {
+            // The machine said it has no kernel NFS client: not a missing
+            // peer, so not a failure under XDRGEN_REQUIRE_PEERS.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n!!! NOT RUN {TEST}: {why} ({NO_KERNEL_NFS}=1)\n"
+            );
+        } else {
+            xdrgen_testenv::skip(
+                TEST,
+                &format!("{why}; set {NO_KERNEL_NFS}=1 on machines that cannot have it"),
+            );
+        }
         return;
     }
     let dir = scratch("kernel");

@@ -35,7 +35,7 @@ pub const HANDLE_LEN: usize = 20;
 pub const MAX_HANDLES: usize = 1 << 20;
 
 /// Longest name accepted in a directory (Linux's `NAME_MAX`).
-pub const NAME_MAX: usize = 255;
+pub const NAME_MAX: u32 = 255;
 
 /// An object's identity on the server's file system.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -246,7 +246,7 @@ impl Export {
 /// A single name component a client may create or look up: not empty, not
 /// `.` or `..`, no `/` or NUL, at most [`NAME_MAX`] bytes.
 pub fn checked_name(name: &[u8]) -> Result<&OsStr, NfsError> {
-    if name.len() > NAME_MAX {
+    if name.len() > NAME_MAX as usize {
         return Err(NfsError::NAME_TOO_LONG);
     }
     if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0)

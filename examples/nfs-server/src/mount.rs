@@ -17,6 +17,10 @@ use xdrgen_protocols::nfs3::Nfsstat3;
 use crate::export::Export;
 use crate::status::NfsError;
 
+/// The one flavor accepted, as MNT lists it (`int` in mount3.x).
+const AUTH_SYS: i32 = 1;
+const _: () = assert!(AUTH_SYS as u32 == flavor::AUTH_SYS);
+
 /// Most (host, directory) mounts remembered for DUMP.
 pub const MAX_MOUNTS: usize = 1024;
 
@@ -112,7 +116,7 @@ impl Service for Mount {
         }
         Ok(Mountres3::Mnt3Ok(Mountres3Ok {
             fhandle: handle.data,
-            auth_flavors: vec![flavor::AUTH_SYS as i32],
+            auth_flavors: vec![AUTH_SYS],
         }))
     }
 

@@ -16,6 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps, UTIME_NOW, UTIME_OMIT};
 use xdrgen_protocols::nfs3::nfs_program::nfs_v3::Service;
+#[allow(clippy::wildcard_imports)] // Nearly every type of the protocol.
 use xdrgen_protocols::nfs3::*;
 use xdrgen_runtime::XdrEncode;
 use xdrgen_runtime::rpc::{CallContext, Fault, Peer};
@@ -152,7 +153,7 @@ fn regular(object: &Object) -> Result<(), NfsError> {
     }
 }
 
-fn timespec(time: Nfstime3) -> Timespec {
+fn timespec(time: &Nfstime3) -> Timespec {
     Timespec {
         tv_sec: i64::from(time.seconds),
         tv_nsec: i64::from(time.nseconds.min(999_999_999)),
@@ -205,7 +206,7 @@ fn set_attributes(path: &Path, meta: &Metadata, attrs: &Sattr3) -> Result<(), Nf
         std::os::unix::fs::lchown(path, uid, gid)?;
     }
     let time = |set: Option<Nfstime3>, how: Option<TimeHow>| match (set, how) {
-        (Some(time), _) => timespec(time),
+        (Some(time), _) => timespec(&time),
         (None, Some(TimeHow::SetToServerTime)) => now(),
         _ => omit(),
     };
@@ -285,21 +286,23 @@ fn list(dir: &Object) -> Result<(Vec<Listed>, Cookieverf3), NfsError> {
         });
     }
     entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-    let mtime = (dir.meta.mtime() as u64)
+    let mtime = dir
+        .meta
+        .mtime()
         .wrapping_mul(1_000_000_000)
-        .wrapping_add(dir.meta.mtime_nsec() as u64);
+        .wrapping_add(dir.meta.mtime_nsec());
     Ok((entries, mtime.to_be_bytes()))
 }
 
 /// The entries after `cookie`, after checking its verifier (a zero
 /// verifier is a new listing, as clients send with cookie 0).
-fn resume<'a>(
-    entries: &'a [Listed],
+fn resume(
+    entries: &[Listed],
     cookie: u64,
-    given: &Cookieverf3,
-    current: &Cookieverf3,
-) -> Result<&'a [Listed], NfsError> {
-    if cookie != 0 && given != &[0; 8] && given != current {
+    given: Cookieverf3,
+    current: Cookieverf3,
+) -> Result<&[Listed], NfsError> {
+    if cookie != 0 && given != [0; 8] && given != current {
         return Err(NfsError::BAD_COOKIE);
     }
     let start = usize::try_from(cookie).map_err(|_| NfsError::BAD_COOKIE)?;
@@ -319,7 +322,7 @@ impl Nfs {
             .map_or(0, |d| d.as_nanos());
         Nfs {
             export,
-            write_verifier: (boot as u64).to_be_bytes(),
+            write_verifier: u64::try_from(boot).unwrap_or(u64::MAX).to_be_bytes(),
         }
     }
 
@@ -363,7 +366,7 @@ impl Nfs {
         let meta = handle.metadata()?;
         Ok(Read3resok {
             file_attributes: PostOpAttr::True(attributes(&meta)),
-            count: filled as u32,
+            count: u32::try_from(filled).unwrap_or(u32::MAX),
             eof: args.offset.saturating_add(filled as u64) >= meta.len(),
             data,
         })
@@ -425,20 +428,16 @@ impl Nfs {
     ) -> Result<Create3resok, NfsError> {
         let (path, relative) = self.new_entry(cx, &args.r#where, dir)?;
         let caller = Caller::of(cx);
-        let created = |exclusive: bool| {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true);
+        let created = |exclusive: bool| -> io::Result<File> {
+            let mut flags = OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
             if exclusive {
-                options.create_new(true);
-            } else {
-                options.create(true);
+                flags |= OFlags::EXCL;
             }
-            std::os::unix::fs::OpenOptionsExt::custom_flags(
-                &mut options,
-                OFlags::NOFOLLOW.bits() as i32,
-            );
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o644);
-            options.open(&path)
+            Ok(File::from(rustix::fs::open(
+                &path,
+                flags,
+                Mode::from_raw_mode(0o644),
+            )?))
         };
         let meta = match &args.how {
             Createhow3::Unchecked(attrs) => {
@@ -462,8 +461,10 @@ impl Nfs {
                 // the client sets the real times with SETATTR afterwards.
                 let stored = |meta: &Metadata| {
                     let mut bytes = [0u8; 8];
-                    bytes[..4].copy_from_slice(&(meta.atime() as u32).to_be_bytes());
-                    bytes[4..].copy_from_slice(&(meta.mtime() as u32).to_be_bytes());
+                    bytes[..4]
+                        .copy_from_slice(&u32::try_from(meta.atime()).unwrap_or(0).to_be_bytes());
+                    bytes[4..]
+                        .copy_from_slice(&u32::try_from(meta.mtime()).unwrap_or(0).to_be_bytes());
                     bytes
                 };
                 match created(true) {
@@ -505,7 +506,7 @@ impl Nfs {
         let dir = self.export.resolve_dir(&args.dir)?;
         Caller::of(cx).require(&dir.meta, READ)?;
         let (entries, verifier) = list(&dir)?;
-        let rest = resume(&entries, args.cookie, &args.cookieverf, &verifier)?;
+        let rest = resume(&entries, args.cookie, args.cookieverf, verifier)?;
         let budget = (args.count as usize).saturating_sub(READDIR_OVERHEAD);
         let mut used = 0;
         let mut taken = 0;
@@ -548,7 +549,7 @@ impl Nfs {
         let dir = self.export.resolve_dir(&args.dir)?;
         Caller::of(cx).require(&dir.meta, READ)?;
         let (entries, verifier) = list(&dir)?;
-        let rest = resume(&entries, args.cookie, &args.cookieverf, &verifier)?;
+        let rest = resume(&entries, args.cookie, args.cookieverf, verifier)?;
         let reply_budget = (args.maxcount as usize).saturating_sub(READDIR_OVERHEAD);
         let dir_budget = args.dircount as usize;
         let (mut reply_used, mut dir_used) = (0, 0);
@@ -1065,7 +1066,7 @@ impl Service for Nfs {
             Ok(object) => Pathconf3res::Nfs3Ok(Pathconf3resok {
                 obj_attributes: post_op_of(&object),
                 linkmax: 65_000,
-                name_max: crate::export::NAME_MAX as u32,
+                name_max: crate::export::NAME_MAX,
                 no_trunc: true,
                 chown_restricted: true,
                 case_insensitive: false,

@@ -48,15 +48,14 @@ pub async fn register(
         let result = if take_over {
             for (protocol, ours) in ports {
                 let existing = registration::get_port(&rpcbind, program, version, protocol).await;
-                if let Some(port) = existing.map_err(RegistrationError::Rpc)? {
-                    if port != ours {
-                        registered.displaced.push(Mapping {
-                            prog: program,
-                            vers: version,
-                            prot: protocol.number(),
-                            port: u32::from(port),
-                        });
-                    }
+                let existing = existing.map_err(RegistrationError::Rpc)?;
+                if let Some(port) = existing.filter(|&port| port != ours) {
+                    registered.displaced.push(Mapping {
+                        prog: program,
+                        vers: version,
+                        prot: protocol.number(),
+                        port: u32::from(port),
+                    });
                 }
             }
             Registration::register_replacing(rpcbind.clone(), program, version, &ports).await
