@@ -1,6 +1,13 @@
-//! The generated Wireshark dissector, loaded into tshark, on a recorded
-//! session of our client and server for `peertest.x`: every field value
-//! tshark reports through it is the value the test sent or was answered.
+//! The generated Wireshark dissector, loaded into tshark, on recorded
+//! sessions: our ONC RPC client and server for `peertest.x`, and our
+//! libvirt client and the example daemon (`remote_subset.x`). Field values
+//! tshark reports through it are the values the test sent or was answered,
+//! the values `xdrgen dump` decodes from the same capture, and, for
+//! libvirt, the values libvirt's own Wireshark plugin shows.
+//!
+//! Needs: root, Debian `tcpdump`, `tshark` and (for the plugin comparison)
+//! `libvirt-wireshark`. Missing ones are loud skips, failures under
+//! `XDRGEN_REQUIRE_PEERS=1`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -324,6 +331,95 @@ async fn peertest_session_through_the_generated_lua() {
     assert!(bad.trim().is_empty(), "{bad}");
 }
 
+/// libvirt's own Wireshark dissector (Debian `libvirt-wireshark`, generated
+/// by libvirt from its protocol files) names fields as ours do,
+/// `libvirt.<type>.<field>`: on the same capture, every field both have
+/// shows the same values.
+fn same_as_libvirt_plugin(test: &str, pcap: &Path, lua: &Path, port: u16) {
+    let Some(known) = xdrgen_testenv::require(
+        test,
+        "libvirt's Wireshark plugin is not installed (Debian package `libvirt-wireshark`)",
+        // `-G` must come first, so not through run_tshark (`-r` first).
+        std::process::Command::new("tshark")
+            .args(["-G", "fields", "-X"])
+            .arg(format!("lua_script:{}", lua.display()))
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .filter(|f| f.contains("\tlibvirt.remote_nonnull_domain.name\t")),
+    ) else {
+        return;
+    };
+    // Value fields: subtrees (FT_NONE) are laid out differently.
+    let ours: Vec<String> = known
+        .lines()
+        .filter(|l| l.split('\t').nth(3) != Some("FT_NONE"))
+        .filter_map(|l| l.split('\t').nth(2))
+        .filter_map(|f| f.strip_prefix("remote_subset."))
+        .filter(|k| {
+            !k.starts_with("rpc.") && !k.starts_with("libvirt.") && !k.starts_with("remote_proc_")
+        })
+        .map(str::to_string)
+        .collect();
+    let theirs: Vec<&str> = known
+        .lines()
+        .filter_map(|l| l.split('\t').nth(2))
+        .filter_map(|f| f.strip_prefix("libvirt."))
+        .collect();
+    let keys: Vec<&String> = ours
+        .iter()
+        .filter(|k| theirs.contains(&k.as_str()))
+        .collect();
+    assert!(keys.len() >= 20, "{keys:?}");
+    let our_names: Vec<String> = keys.iter().map(|k| format!("remote_subset.{k}")).collect();
+    let their_names: Vec<String> = keys.iter().map(|k| format!("libvirt.{k}")).collect();
+    let our_rows = proto_fields(
+        pcap,
+        lua,
+        "remote_subset",
+        &our_names.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let decode_as = format!("tcp.port=={port},libvirt");
+    let mut args = vec![
+        "-d",
+        &decode_as,
+        "-Y",
+        "libvirt",
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=;",
+    ];
+    for n in &their_names {
+        args.push("-e");
+        args.push(n);
+    }
+    let out = capture::run_tshark(pcap, &args).unwrap();
+    let their_rows: Vec<Vec<String>> = out
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect();
+    let column = |rows: &[Vec<String>], i: usize| -> Vec<String> {
+        rows.iter()
+            .flat_map(|r| r[i].split(';').map(str::to_string).collect::<Vec<_>>())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    let mut compared = 0;
+    for (i, key) in keys.iter().enumerate() {
+        let (a, b) = (column(&our_rows, i), column(&their_rows, i));
+        assert_eq!(a, b, "{key}: ours {a:?}, libvirt's {b:?}");
+        compared += a.len();
+    }
+    assert!(compared >= 10, "only {compared} values in common");
+    eprintln!(
+        "{compared} values of {} fields agree with libvirt's dissector",
+        keys.len()
+    );
+}
+
 /// libvirt framing: our client and the example daemon (remote_subset.x),
 /// the dissector generated from the same file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -449,6 +545,7 @@ async fn libvirt_session_through_the_generated_lua() {
         "remote_subset",
     );
     assert!(keys >= 10, "{keys}");
+    same_as_libvirt_plugin(test, &pcap, &lua, addr.port());
     let script = format!("lua_script:{}", lua.display());
     let bad = capture::run_tshark(
         &pcap,
