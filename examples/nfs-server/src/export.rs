@@ -32,7 +32,7 @@ pub const HANDLE_LEN: usize = 20;
 /// Most objects the handle table remembers; beyond it the least recently
 /// added are forgotten (their handles turn stale and clients look the
 /// names up again), so memory stays bounded whatever clients do.
-pub const MAX_HANDLES: usize = 1 << 20;
+pub const MAX_HANDLES: usize = 1 << 18;
 
 /// Longest name accepted in a directory (Linux's `NAME_MAX`).
 pub const NAME_MAX: u32 = 255;

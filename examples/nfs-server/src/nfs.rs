@@ -507,7 +507,9 @@ impl Nfs {
         Caller::of(cx).require(&dir.meta, READ)?;
         let (entries, verifier) = list(&dir)?;
         let rest = resume(&entries, args.cookie, args.cookieverf, verifier)?;
-        let budget = (args.count as usize).saturating_sub(READDIR_OVERHEAD);
+        // Over UDP the reply must also fit a datagram.
+        let count = args.count.min(Self::max_transfer(cx));
+        let budget = (count as usize).saturating_sub(READDIR_OVERHEAD);
         let mut used = 0;
         let mut taken = 0;
         for entry in rest {
@@ -550,7 +552,8 @@ impl Nfs {
         Caller::of(cx).require(&dir.meta, READ)?;
         let (entries, verifier) = list(&dir)?;
         let rest = resume(&entries, args.cookie, args.cookieverf, verifier)?;
-        let reply_budget = (args.maxcount as usize).saturating_sub(READDIR_OVERHEAD);
+        let maxcount = args.maxcount.min(Self::max_transfer(cx));
+        let reply_budget = (maxcount as usize).saturating_sub(READDIR_OVERHEAD);
         let dir_budget = args.dircount as usize;
         let (mut reply_used, mut dir_used) = (0, 0);
         let mut page = Vec::new();
