@@ -2,7 +2,9 @@
 
 mod cli;
 mod diff;
+mod dissector;
 mod doors;
+mod dump;
 mod readme;
 
 use std::path::{Path, PathBuf};
