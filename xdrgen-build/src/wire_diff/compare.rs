@@ -385,7 +385,7 @@ impl<'a> Compare<'a> {
         let (om, nm) = (self.old, self.new);
         match (&om.ty(old).kind, &nm.ty(new).kind) {
             (TypeKind::Struct(a), TypeKind::Struct(b)) => {
-                self.structs(&a.fields, &b.fields, &mut out)
+                self.structs(&a.fields, &b.fields, &mut out);
             }
             (TypeKind::Union(a), TypeKind::Union(b)) => self.unions(a, b, &mut out),
             (TypeKind::Extern, TypeKind::Extern)
