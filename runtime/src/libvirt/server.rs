@@ -506,9 +506,17 @@ impl Server {
             }
             stall.update(packets.is_mid_packet(), finished_one);
         }
+        // The client is gone: end its streams, so procedures sending or
+        // awaiting one (often from tasks of their own, holding a Session)
+        // get `StreamError::Closed` rather than waiting forever, which
+        // kept this connection, its writer and its tasks alive (found by
+        // the `libvirt_server_dispatch` fuzz target). Again after the
+        // calls still running finish, for streams they opened meanwhile.
+        lock_streams(&session.streams).clear();
         let _ = in_flight
             .acquire_many(u32::try_from(slots).unwrap_or(u32::MAX))
             .await;
+        lock_streams(&session.streams).clear();
         for service in self.inner.services.values() {
             service.disconnected(&session);
         }
@@ -708,5 +716,80 @@ impl Drop for PanicGuard {
         if let Some(packet) = reply_packet(self.header, Err(e)) {
             let _ = session.out.try_send(packet);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::boxed::Box;
+    use std::time::Duration;
+    use std::vec::Vec;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::{Context, Dispatch, DispatchFuture, Server, ServerConfig};
+    use crate::libvirt::{MESSAGE_MAX, MessageType, PacketReader};
+
+    /// A read-stream procedure as the example daemon's screenshot is one:
+    /// the data goes out from a task of its own after the reply, which
+    /// then waits for the client to finish the stream.
+    struct Download;
+
+    impl Dispatch for Download {
+        fn program(&self) -> u32 {
+            0x2000_8086
+        }
+
+        fn version(&self) -> u32 {
+            1
+        }
+
+        fn dispatch<'a>(&'a self, cx: &'a Context, _args: &'a [u8]) -> DispatchFuture<'a> {
+            let mut stream = cx.open_stream();
+            tokio::spawn(async move {
+                if stream.send(b"data").await.is_ok() {
+                    let _ = stream.finish().await;
+                }
+            });
+            Box::pin(async { Ok(Vec::new()) })
+        }
+    }
+
+    /// A client that calls a read-stream procedure and hangs up without
+    /// finishing the stream (the fuzz target's input, reduced): the
+    /// connection used to stay open forever.
+    #[tokio::test]
+    async fn a_client_gone_mid_stream_ends_the_connection() {
+        #[rustfmt::skip]
+        let call: [u8; 28] = [
+            0, 0, 0, 28,        // length
+            0x20, 0, 0x80, 0x86, // program REMOTE
+            0, 0, 0, 1,         // version
+            0, 0, 0, 211,       // procedure
+            0, 0, 0, 0,         // CALL
+            0, 0, 0, 1,         // serial
+            0, 0, 0, 0,         // OK
+        ];
+        let server = Server::builder(ServerConfig::default())
+            .service(Download)
+            .build();
+        let (mut client, theirs) = tokio::io::duplex(4096);
+        let serving = tokio::spawn(async move { server.serve_connection(theirs).await });
+        client.write_all(&call).await.unwrap();
+        client.shutdown().await.unwrap();
+        let mut sent = Vec::new();
+        // A bound, so that a regression fails instead of hanging.
+        tokio::time::timeout(Duration::from_secs(60), client.read_to_end(&mut sent))
+            .await
+            .expect("the server closes the connection")
+            .unwrap();
+        serving.await.unwrap();
+        let mut packets = PacketReader::new(MESSAGE_MAX);
+        packets.push(&sent);
+        let reply = packets.next_packet().unwrap().unwrap();
+        assert_eq!(
+            (reply.header.kind, reply.header.serial),
+            (MessageType::Reply, 1)
+        );
     }
 }
