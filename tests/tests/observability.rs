@@ -504,3 +504,53 @@ async fn a_failed_tls_handshake_is_reported() {
     assert_eq!(e.level, Level::WARN);
     assert!(e.fields["peer"].starts_with("127.0.0.1:"), "{e:?}");
 }
+
+#[tokio::test]
+async fn libvirt_calls_to_unknown_programs_and_procedures_are_reported() {
+    let captured = Captured::default();
+    let _guard = tracing::subscriber::set_default(capture::subscriber(&captured));
+    let (_server, addr) = libvirt_server().await;
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let call = |program, procedure, serial| Header {
+        program,
+        version: remote_program::VERSION,
+        procedure,
+        kind: MessageType::Call,
+        serial,
+        status: Status::Ok,
+    };
+    let mut calls = encode_packet(&call(remote_program::PROGRAM, 99_999, 1), &()).unwrap();
+    calls.extend(encode_packet(&call(0x1234, 1, 2), &()).unwrap());
+    s.write_all(&calls).await.unwrap();
+    // Both are answered with an error reply.
+    let mut reader = PacketReader::new(1 << 20);
+    let mut buf = [0; 4096];
+    let mut replies = 0;
+    while replies < 2 {
+        match reader.next_packet().unwrap() {
+            Some(packet) => {
+                assert_eq!(packet.header.status, Status::Error);
+                replies += 1;
+            }
+            None => {
+                let n = tokio::time::timeout(Duration::from_secs(30), s.read(&mut buf))
+                    .await
+                    .expect("replies within 30 s")
+                    .unwrap();
+                assert!(n > 0, "the server closed the connection");
+                reader.push(&buf[..n]);
+            }
+        }
+    }
+    let e = captured.wait_for_event("unknown procedure 99999").await;
+    assert_eq!(e.level, Level::INFO);
+    assert_eq!(e.fields["side"], "libvirt server");
+    captured.wait_for_event("unknown program 4660").await;
+    let span = captured
+        .calls("libvirt.call", "server")
+        .into_iter()
+        .find(|s| s["libvirt.procedure"] == "99999")
+        .expect("the refused call's span");
+    assert_eq!(span["libvirt.status"], "error");
+    assert_eq!(span["libvirt.procedure.name"], "");
+}
