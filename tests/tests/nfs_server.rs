@@ -670,6 +670,19 @@ async fn stock_clients_list_and_copy_both_ways() {
         vec![Some(tcp), Some(udp), Some(tcp), Some(udp)]
     );
 
+    // Found through rpcbind over both transports.
+    for (flag, program) in [
+        ("-t", "nfs"),
+        ("-u", "nfs"),
+        ("-t", "mountd"),
+        ("-u", "mountd"),
+    ] {
+        let (ok, out, err) = run("rpcinfo", &[flag, "127.0.0.1", program, "3"]);
+        assert!(
+            ok && out.contains("ready and waiting"),
+            "rpcinfo {flag} {program}: {out}{err}"
+        );
+    }
     let (ok, out, err) = run("showmount", &["-e", "127.0.0.1"]);
     assert!(ok, "{out}{err}");
     assert!(out.lines().any(|l| l.starts_with("/export ")), "{out}");

@@ -12,7 +12,9 @@
 //!
 //! Symbolic links are never followed by the server: attributes come from
 //! `symlink_metadata`, files are opened with `O_NOFOLLOW`, and a lookup in
-//! a link is `NFS3ERR_NOTDIR`.
+//! a link is `NFS3ERR_NOTDIR`. Each call goes by path again, so a local
+//! user of the server who swaps a directory for a link between the check
+//! and the call could redirect that call; NFS clients cannot.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;

@@ -554,7 +554,12 @@ impl Nfs {
         let rest = resume(&entries, args.cookie, args.cookieverf, verifier)?;
         let maxcount = args.maxcount.min(Self::max_transfer(cx));
         let reply_budget = (maxcount as usize).saturating_sub(READDIR_OVERHEAD);
-        let dir_budget = args.dircount as usize;
+        // Some clients send no dircount: then only maxcount bounds the reply.
+        let dir_budget = if args.dircount == 0 {
+            usize::MAX
+        } else {
+            args.dircount as usize
+        };
         let (mut reply_used, mut dir_used) = (0, 0);
         let mut page = Vec::new();
         for (i, entry) in rest.iter().enumerate() {

@@ -65,7 +65,10 @@ impl From<io::Error> for NfsError {
                 io::ErrorKind::PermissionDenied => NfsError(Nfsstat3::Nfs3errAcces),
                 io::ErrorKind::AlreadyExists => NfsError(Nfsstat3::Nfs3errExist),
                 io::ErrorKind::InvalidInput => NfsError(Nfsstat3::Nfs3errInval),
-                _ => NfsError::SERVER_FAULT,
+                _ => {
+                    tracing::warn!(%error, "a file system call failed");
+                    NfsError::SERVER_FAULT
+                }
             };
         };
         let status = match errno {
@@ -93,6 +96,10 @@ impl From<io::Error> for NfsError {
             Errno::OPNOTSUPP => Nfsstat3::Nfs3errNotsupp,
             _ => Nfsstat3::Nfs3errIo,
         };
+        if status == Nfsstat3::Nfs3errIo {
+            // The client sees only NFS3ERR_IO: the cause is said here.
+            tracing::warn!(%error, "a file system call failed");
+        }
         NfsError(status)
     }
 }
