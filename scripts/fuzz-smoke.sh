@@ -17,6 +17,9 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 cargo fuzz build
+# The targets run straight from the build: `cargo fuzz run` would check
+# the build again for each one.
+bin=target/$(rustc -vV | sed -n 's/^host: //p')/release
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for target in $(cargo fuzz list); do
@@ -26,7 +29,7 @@ for target in $(cargo fuzz list); do
     echo "fuzz-smoke: $target (${seconds}s)"
     # The scratch corpus comes first: libFuzzer adds new inputs there, so
     # the seed directory stays as committed.
-    if ! cargo fuzz run "$target" "$work/$target" "seeds/$target" -- \
+    if ! "$bin/$target" "$work/$target" "seeds/$target" \
         -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
         -max_len="$max_len" -artifact_prefix="$work/artifacts-$target/" \
         -print_final_stats=1 >"$work/$target.log" 2>&1; then
