@@ -426,7 +426,7 @@ async fn nfs3_session_matches_tshark() {
     let test = "dump_tshark::nfs3_session_matches_tshark";
     let Some(state) = ready(test) else { return };
     let export_dir = state.join("ganesha/export");
-    let Some(_) = xdrgen_tests::require(
+    let Some(()) = xdrgen_tests::require(
         test,
         "the ganesha peer is not started (../shared/peers/ganesha)",
         export_dir.is_dir().then_some(()),
@@ -614,7 +614,7 @@ async fn libvirt_session_matches_tshark() {
     let Some(corpus) = xdrgen_tests::corpus(test) else {
         return;
     };
-    let Some(_) = xdrgen_tests::require(
+    let Some(()) = xdrgen_tests::require(
         test,
         "tshark has no libvirt dissector (Debian package `libvirt-wireshark`)",
         capture::tshark_has_protocol("libvirt").then_some(()),

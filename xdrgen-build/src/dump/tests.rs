@@ -1,5 +1,6 @@
 //! Golden bytes, bad bytes, limits, framing and captures.
 
+use std::fmt::Write;
 use std::path::Path;
 
 use super::value::{DumpLimits, Node, Value, decode_named};
@@ -100,7 +101,7 @@ fn a_linked_list_is_flattened_and_iterative() {
     // 100 000 nodes: recursion would overflow the stack; the list does not.
     let mut text = String::from("00000002");
     for i in 0..100_000 {
-        text.push_str(&format!(" 00000001 {i:08x}"));
+        let _ = write!(text, " 00000001 {i:08x}");
     }
     text.push_str(" 00000000");
     let d = decode_named(&m, "u", &hex(&text), DumpLimits::default()).unwrap();
@@ -189,7 +190,7 @@ fn nesting_and_node_counts_are_bounded() {
     };
     let mut text = String::from("00000002");
     for i in 0..100 {
-        text.push_str(&format!(" 00000001 {i:08x}"));
+        let _ = write!(text, " 00000001 {i:08x}");
     }
     text.push_str(" 00000000");
     let d = decode_named(&m, "u", &hex(&text), limits).unwrap();
@@ -282,7 +283,7 @@ fn libvirt_packets_with_bad_lengths_are_errors() {
 fn a_recorded_capture_decodes_completely() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let options = Options::new();
-    let m = crate::check(&root.join("protocols/xdr/portmap.x"), &options)
+    let m = crate::check(root.join("protocols/xdr/portmap.x"), &options)
         .unwrap()
         .module;
     let pcap = std::fs::read(root.join("fixtures/captures/rpcinfo-p.pcap")).unwrap();
