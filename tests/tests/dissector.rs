@@ -559,3 +559,129 @@ async fn libvirt_session_through_the_generated_lua() {
     .unwrap();
     assert!(bad.trim().is_empty(), "{bad}");
 }
+
+/// An ONC RPC call record of peertest's program 0x20000099 version 1.
+fn call_record(xid: u32, procedure: u32, body: &[u8]) -> Vec<u8> {
+    let mut message = Vec::new();
+    for word in [xid, 0, 2, 0x2000_0099, 1, procedure, 0, 0, 0, 0] {
+        message.extend_from_slice(&word.to_be_bytes());
+    }
+    message.extend_from_slice(body);
+    let mark = 0x8000_0000 | u32::try_from(message.len()).unwrap();
+    let mut record = mark.to_be_bytes().to_vec();
+    record.extend(message);
+    record
+}
+
+/// Bad bodies are marked malformed at their first error, and the calls
+/// after them on the same stream are still decoded: a string longer than
+/// the bytes left, a count over its bound. A 42-node linked list is no
+/// error: its nodes are siblings, not 42 levels of tree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bodies_are_malformed_not_fatal() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use xdrgen_runtime::XdrEncode;
+
+    let test = "dissector::bad_bodies_are_malformed_not_fatal";
+    if !capture::tcpdump(test) || !capture::tshark(test) {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dissector-bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let checked = xdrgen_build::check(
+        workspace().join("fixtures/peers/peertest.x"),
+        &xdrgen_build::Options::new(),
+    )
+    .unwrap();
+    let lua = dir.join("peertest.lua");
+    std::fs::write(
+        &lua,
+        xdrgen_build::dissector::dissector(&checked.module, "peertest.x", &Default::default()),
+    )
+    .unwrap();
+
+    // A listener that reads and drops: no server decodes these.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sink = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 65536];
+        while socket.read(&mut buf).await.unwrap_or(0) > 0 {}
+    });
+    let mut deep = peertest::sample_item();
+    for _ in 0..40 {
+        let mut node = peertest::sample_item();
+        node.next = Some(Box::new(deep));
+        deep = node;
+    }
+    let mut stream = Vec::new();
+    stream.extend(call_record(1, 1, &[0, 0, 0, 40, 0, 0, 0, 2])); // PT_ADD(40, 2)
+    stream.extend(call_record(2, 2, &[0, 0, 3, 232, b'a', b'b', b'c', b'd'])); // 1000 bytes promised
+    stream.extend(call_record(3, 3, &deep.to_xdr().unwrap())); // 42 nodes
+    let mut item = peertest::sample_item().to_xdr().unwrap();
+    // nums<16>: the count word after name "head" (8 bytes), tag (4), blob
+    // [1, 2, 3] (8), id (8), weight (8) and flag (4).
+    let at = 8 + 4 + 8 + 8 + 8 + 4;
+    item[at..at + 4].copy_from_slice(&17u32.to_be_bytes());
+    stream.extend(call_record(4, 3, &item));
+    stream.extend(call_record(5, 1, &[0, 0, 0, 7, 0, 0, 0, 8])); // PT_ADD(7, 8)
+
+    let pcap = dir.join("bad.pcap");
+    let recording = Capture::start(&pcap, &format!("tcp port {}", addr.port())).unwrap();
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // One record per write, so each is its own segment.
+    let mut at = 0;
+    for len in record_lengths(&stream) {
+        socket.write_all(&stream[at..at + len]).await.unwrap();
+        socket.flush().await.unwrap();
+        at += len;
+    }
+    socket.shutdown().await.unwrap();
+    sink.await.unwrap();
+    let pcap = recording.finish().unwrap();
+
+    let rows = proto_fields(
+        &pcap,
+        &lua,
+        "peertest",
+        &[
+            "peertest.rpc.xid",
+            "peertest.pt_point.x",
+            "_ws.expert.message",
+        ],
+    );
+    let by_xid: BTreeMap<String, (String, String)> = rows
+        .iter()
+        .map(|r| (r[0].clone(), (r[1].clone(), r[2].clone())))
+        .collect();
+    assert_eq!(by_xid.len(), 5, "{rows:?}");
+    assert_eq!(by_xid["0x00000001"], ("40".to_string(), String::new()));
+    assert_eq!(by_xid["0x00000005"], ("7".to_string(), String::new()));
+    assert_eq!(by_xid["0x00000003"].1, "", "the long list is no error");
+    let names = proto_fields(
+        &pcap,
+        &lua,
+        "peertest.rpc.xid == 3",
+        &["peertest.pt_item.name"],
+    );
+    assert_eq!(names[0][0].split(';').count(), 42, "{names:?}");
+    for (xid, why) in [
+        ("0x00000002", "out of bounds"),
+        ("0x00000004", "pt_item.nums: count 17 over its bound 16"),
+    ] {
+        assert!(by_xid[xid].1.contains(why), "{xid}: {:?}", by_xid[xid]);
+    }
+}
+
+/// The lengths of the records in a stream of single-fragment records.
+fn record_lengths(stream: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < stream.len() {
+        let mark = u32::from_be_bytes(stream[at..at + 4].try_into().unwrap());
+        let len = 4 + usize::try_from(mark & 0x7fff_ffff).unwrap();
+        out.push(len);
+        at += len;
+    }
+    out
+}

@@ -90,15 +90,26 @@ pub fn dissector(module: &Module, source: &str, options: &DissectorOptions) -> S
         match &def.kind {
             TypeKind::Struct(s) => {
                 let mut body = String::new();
-                for f in &s.fields {
-                    lua.emit(
-                        &f.ty,
-                        &format!("{}.{}", def.name.xdr, f.name.xdr),
-                        "t",
-                        1,
-                        0,
-                        &mut body,
-                    );
+                for (i, f) in s.fields.iter().enumerate() {
+                    let key = format!("{}.{}", def.name.xdr, f.name.xdr);
+                    if i + 1 == s.fields.len() && is_link_to(&f.ty, def.id) {
+                        // A linked list's next node: a sibling through a
+                        // tail call, so neither the Lua stack nor the tree
+                        // grows with the list.
+                        let present = format!("{key}.present");
+                        lua.field(&present, "uint32", BOOL_NAMES);
+                        let _ = write!(
+                            body,
+                            "  local more = tvb(off, 4):uint()\n  \
+                             if more > 1 then error(string.format(\"{key}: optional-data flag %d is neither 0 nor 1\", more)) end\n  \
+                             t:add(F[{present:?}], tvb(off, 4)); off = off + 4\n  \
+                             if more == 1 then\n    t:set_len(off - start)\n    \
+                             return D[{name:?}](tvb, tree, off, field, depth)\n  end\n",
+                            name = def.name.xdr
+                        );
+                        continue;
+                    }
+                    lua.emit(&f.ty, &key, "t", 1, 0, &mut body);
                 }
                 let _ = write!(
                     decoders,
@@ -237,6 +248,25 @@ pub fn dissector(module: &Module, source: &str, options: &DissectorOptions) -> S
     out
 }
 
+/// The value names of a bool (and of an optional-data flag).
+const BOOL_NAMES: &str = ", base.DEC, { [0] = \"FALSE\", [1] = \"TRUE\" }";
+
+/// Whether `ty` is optional data of the type `id` itself (`T *next`).
+fn is_link_to(ty: &Ty, id: crate::ir::TypeId) -> bool {
+    let mut ty = ty;
+    while let Ty::Boxed(inner) = ty {
+        ty = inner;
+    }
+    let Ty::Optional(inner) = ty else {
+        return false;
+    };
+    let mut inner: &Ty = inner;
+    while let Ty::Boxed(b) = inner {
+        inner = b;
+    }
+    matches!(inner, Ty::Named(target) if *target == id)
+}
+
 struct Gen<'a> {
     module: &'a Module,
     proto: String,
@@ -359,11 +389,7 @@ impl Gen<'_> {
                 let (kind, size, extra) = match p {
                     Prim::Int | Prim::Short | Prim::Char => ("int32", 4, ""),
                     Prim::UInt | Prim::UShort | Prim::UChar => ("uint32", 4, ""),
-                    Prim::Bool => (
-                        "uint32",
-                        4,
-                        ", base.DEC, { [0] = \"FALSE\", [1] = \"TRUE\" }",
-                    ),
+                    Prim::Bool => ("uint32", 4, BOOL_NAMES),
                     Prim::Hyper => ("int64", 8, ""),
                     Prim::UHyper => ("uint64", 8, ""),
                     Prim::Float => ("float", 4, ""),
@@ -436,16 +462,12 @@ impl Gen<'_> {
             }
             Ty::Optional(inner) => {
                 let present = format!("{key}.present");
-                self.field(
-                    &present,
-                    "uint32",
-                    ", base.DEC, { [0] = \"FALSE\", [1] = \"TRUE\" }",
-                );
+                self.field(&present, "uint32", BOOL_NAMES);
                 let p = format!("p{level}");
                 let _ = write!(
                     out,
                     "{pad_in}do\n{pad_in}  local {p} = tvb(off, 4):uint()\n\
-                     {pad_in}  if {p} > 1 then error(\"{key}: optional-data flag %d is neither 0 nor 1\") end\n\
+                     {pad_in}  if {p} > 1 then error(string.format(\"{key}: optional-data flag %d is neither 0 nor 1\", {p})) end\n\
                      {pad_in}  {tree}:add(F[{present:?}], tvb(off, 4)); off = off + 4\n{pad_in}  if {p} == 1 then\n"
                 );
                 self.emit(inner, key, tree, indent + 2, level + 1, out);
