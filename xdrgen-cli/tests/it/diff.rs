@@ -251,6 +251,19 @@ fn libvirt_9_to_11_only_adds() {
             "type {ty} is not a new procedure's"
         );
     }
+    // Backwards, the same changes are removals: breaking for old clients
+    // (they call the procedures), never for old servers.
+    let o = xdrgen(&["diff", "--format", "json", "@examples/libvirt.args", new_s, old_s]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    let back: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let back = back["changes"].as_array().unwrap();
+    assert_eq!(back.len(), changes.len());
+    for c in back {
+        assert_eq!(c["kind"], "removed", "{c}");
+        assert_eq!(c["old_servers"], "compatible", "{c}");
+        let expected = if c["subject"] == "procedure" { "breaking" } else { "compatible" };
+        assert_eq!(c["old_clients"], expected, "{c}");
+    }
     eprintln!(
         "libvirt 9.0.0 → 11.3.0: {} procedures added, {} types added, {} changes in all",
         reported.len(),
