@@ -166,7 +166,10 @@ pub(super) fn run(matches: &ArgMatches) -> ExitCode {
         };
         let error = decoded.error.as_ref().map(ToString::to_string);
         let text = if json {
-            pretty(&dump::json::decoded(&decoded))
+            match pretty(&dump::json::decoded(&decoded)) {
+                Ok(text) => text,
+                Err(code) => return code,
+            }
         } else {
             dump::text::decoded(&decoded)
         };
@@ -189,7 +192,10 @@ pub(super) fn run(matches: &ArgMatches) -> ExitCode {
             }
         };
         let text = if json {
-            pretty(&dump::json::dump(&d))
+            match pretty(&dump::json::dump(&d)) {
+                Ok(text) => text,
+                Err(code) => return code,
+            }
         } else {
             dump::text::dump(&d)
         };
@@ -208,9 +214,13 @@ pub(super) fn run(matches: &ArgMatches) -> ExitCode {
     }
 }
 
-fn pretty(value: &serde_json::Value) -> String {
-    // A `Value` of strings, numbers and containers always serializes.
-    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+fn pretty(value: &serde_json::Value) -> Result<String, ExitCode> {
+    serde_json::to_string_pretty(value)
+        .map(|text| text + "\n")
+        .map_err(|e| {
+            eprintln!("error: the output could not be written as JSON: {e}");
+            ExitCode::from(1)
+        })
 }
 
 fn read_input(path: &Path) -> Result<Vec<u8>, String> {
