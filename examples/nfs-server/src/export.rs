@@ -3,12 +3,14 @@
 //!
 //! A handle is 20 bytes: the export id, then the device and inode numbers
 //! of the object. They stay the same while the object lives, across
-//! renames and server restarts. The server keeps a table from (device,
+//! renames, lookups by other names and `..`. The server keeps a table from (device,
 //! inode) to the path below the export root it last saw the object at;
 //! every path in it is made of names checked by [`checked_name`], joined
 //! one lookup at a time, so no path leaves the export. A handle whose
 //! object the table does not know, or whose path now holds another object,
-//! is `NFS3ERR_STALE` (a client then looks the name up again).
+//! is `NFS3ERR_STALE` (a client then looks the name up again). The table
+//! lives in memory: after a restart only the root resolves until clients
+//! look names up again (the same bytes come back).
 //!
 //! Symbolic links are never followed by the server: attributes come from
 //! `symlink_metadata`, files are opened with `O_NOFOLLOW`, and a lookup in
