@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as a newcomer and CI run it: installs the Debian
 # packages the tests need (C rpcgen and libtirpc, the reference
-# implementation), starts the real RPC peers on loopback (rpcbind and the
-# C rpcgen server, from ../shared/peers), then runs every test of the
-# workspace.
+# implementation; tcpdump and tshark for the capture tests; libnfs and
+# nfs-common's stock NFS clients), starts the real RPC peers on loopback
+# (from ../shared/peers), runs every test of the workspace, then builds
+# the fuzz targets and runs each briefly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,16 +13,27 @@ command -v rpcgen >/dev/null 2>&1 || need+=(rpcsvc-proto)
 [ -e /usr/include/tirpc/rpc/rpc.h ] || need+=(libtirpc-dev)
 [ -e /usr/include/libvirt/libvirt.h ] || need+=(libvirt-dev)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
+command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
+command -v xz >/dev/null 2>&1 || need+=(xz-utils)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
+command -v tshark >/dev/null 2>&1 || need+=(tshark)
+# libvirt's own Wireshark dissector, the reference for libvirt captures.
+dpkg -s libvirt-wireshark >/dev/null 2>&1 || need+=(libvirt-wireshark)
+command -v nfs-cp >/dev/null 2>&1 || need+=(libnfs-utils)
+command -v showmount >/dev/null 2>&1 || need+=(nfs-common)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update
-    $sudo apt-get install -y --no-install-recommends "${need[@]}"
+    $sudo env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends "${need[@]}"
 fi
 
 # Real peers, loopback only: rpcbind, the C rpcgen server, libvirtd (test
 # driver; its install brings virsh), and stock rpc.rstatd (whose replies
-# carry bytes rstat.x does not declare). Their scripts need root; they
+# carry bytes rstat.x does not declare), and nfs-ganesha (NFSv3, MOUNT,
+# NLM and its rpc.statd). Their scripts need root; they
 # install what they need and are idempotent. Peers this script started are
 # stopped at the end.
 peers=../shared/peers
@@ -29,7 +41,7 @@ state=${XDRGEN_PEERS_STATE:-/tmp/xdrgen-peers}
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 started=()
-for peer in rpcbind c-rpcgen libvirt rpcsvc; do
+for peer in rpcbind c-rpcgen libvirt rpcsvc ganesha; do
     # Which daemons of the peer (rpcsvc has five; the tests need rstatd).
     only=""
     case $peer in
@@ -37,11 +49,13 @@ for peer in rpcbind c-rpcgen libvirt rpcsvc; do
         c-rpcgen) pidfile="$state/c-rpcgen/peertest_server.pid" ;;
         libvirt) pidfile="$state/libvirt/libvirtd.pid" ;;
         rpcsvc) pidfile="$state/rpcsvc/rstatd.pid" only=rstatd ;;
+        ganesha) pidfile="$state/ganesha/ganesha.pid" ;;
     esac
     if ! { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
         started=("$peer" "${started[@]}")
     fi
-    $sudo "$peers/$peer/start.sh" "$state" $only >/dev/null
+    # ganesha with NLM v4 (its script then starts rpc.statd too).
+    $sudo env GANESHA_NLM=1 "$peers/$peer/start.sh" "$state" $only >/dev/null
 done
 stop_peers() {
     for peer in "${started[@]}"; do
@@ -52,6 +66,13 @@ stop_peers() {
 }
 trap stop_peers EXIT
 export XDRGEN_PEERS_STATE="$state" XDRGEN_REQUIRE_PEERS=1
+# A kernel without an nfs file system (and no modules to load one, as in a
+# minimal VM kernel) cannot run the kernel-client test: say so, and the
+# test reports it instead of failing.
+if [ ! -e /proc/modules ] && ! grep -qw nfs /proc/filesystems; then
+    echo "== this kernel has no NFS client: the kernel-client test will say NOT RUN"
+    export XDRGEN_NO_KERNEL_NFS=1
+fi
 
 # Every test that cannot run says so in this log (xdrgen-testenv); with
 # XDRGEN_REQUIRE_PEERS=1 a missing requirement fails instead, so under this
@@ -80,3 +101,6 @@ cargo package --locked --no-verify --allow-dirty -q \
 # The examples of the build-script and macro front doors run too.
 cargo run --locked -q -p example-build-script >/dev/null
 cargo run --locked -q -p example-macro >/dev/null
+# Every fuzz target builds and runs briefly from its seeds (the campaign's
+# figures are in fuzz/README.md).
+bash scripts/fuzz-smoke.sh
