@@ -62,7 +62,9 @@
 //! | argument count changed | breaking | breaking |
 //!
 //! Types and constants added or removed have no wire effect of their own
-//! (the procedures and types that use them carry it): compatible. A
+//! (the procedures and types that use them carry it): compatible; a type
+//! removed under one name and added under another with the same wire
+//! shape, when that match is one to one, is reported once, as renamed. A
 //! constant whose value changed is breaking for both: constants are part of
 //! the protocol's contract (flags, program numbers), and a bound it sets is
 //! also reported where the bound is used.
@@ -305,11 +307,29 @@ fn types(cmp: &mut Compare<'_>) -> Vec<Change> {
     let old = local_types(cmp.old);
     let new = local_types(cmp.new);
     let mut out = Vec::new();
+    let renamed = renamed_types(cmp, &old, &new);
     let mut names: Vec<&str> = old.keys().chain(new.keys()).copied().collect();
     names.sort_unstable();
     names.dedup();
     for name in names {
         let flow = cmp.flow(name);
+        if let Some(to) = renamed.get(name) {
+            out.push(change(
+                Subject::Type,
+                name,
+                Finding {
+                    path: String::new(),
+                    kind: Kind::Renamed,
+                    detail: format!("type renamed to {to} (the same wire shape)"),
+                    reads: Reads::BOTH,
+                },
+                flow,
+            ));
+            continue;
+        }
+        if renamed.values().any(|to| *to == name) {
+            continue;
+        }
         match (old.get(name), new.get(name)) {
             (Some(&o), Some(&n)) => {
                 for finding in cmp.definitions(o, n) {
@@ -342,6 +362,51 @@ fn types(cmp: &mut Compare<'_>) -> Vec<Change> {
         }
     }
     out
+}
+
+/// Above this many removed × added pairs, renames are not looked for.
+const RENAME_PAIRS_LIMIT: usize = 10_000;
+
+/// Types removed under one name and added under another with the same wire
+/// shape, where the match is one to one: old name → new name.
+fn renamed_types<'m>(
+    cmp: &mut Compare<'_>,
+    old: &BTreeMap<&'m str, crate::ir::TypeId>,
+    new: &BTreeMap<&'m str, crate::ir::TypeId>,
+) -> BTreeMap<&'m str, &'m str> {
+    let removed: Vec<(&str, crate::ir::TypeId)> = old
+        .iter()
+        .filter(|(name, _)| !new.contains_key(*name))
+        .map(|(n, id)| (*n, *id))
+        .collect();
+    let added: Vec<(&str, crate::ir::TypeId)> = new
+        .iter()
+        .filter(|(name, _)| !old.contains_key(*name))
+        .map(|(n, id)| (*n, *id))
+        .collect();
+    if removed.len() * added.len() > RENAME_PAIRS_LIMIT {
+        return BTreeMap::new();
+    }
+    let mut matches: Vec<(&str, &str)> = Vec::new();
+    for (r, rid) in &removed {
+        for (a, aid) in &added {
+            if cmp
+                .definitions(*rid, *aid)
+                .iter()
+                .all(|f| f.reads == Reads::BOTH)
+            {
+                matches.push((r, a));
+            }
+        }
+    }
+    matches
+        .iter()
+        .filter(|(r, a)| {
+            matches.iter().filter(|(r2, _)| r2 == r).count() == 1
+                && matches.iter().filter(|(_, a2)| a2 == a).count() == 1
+        })
+        .map(|(r, a)| (*r, *a))
+        .collect()
 }
 
 /// Constants written in the file (not `-D`, not the built-in ones).

@@ -83,6 +83,13 @@ fn renames_alone_are_compatible() {
             .iter()
             .any(|c| c.kind == Kind::Renamed && c.path == "Y")
     );
+    assert!(
+        r.changes.iter().any(|c| c.kind == Kind::Renamed
+            && c.name == "name_t"
+            && c.detail == "type renamed to label_t (the same wire shape)"),
+        "{}",
+        r.to_text()
+    );
 }
 
 #[test]
@@ -391,5 +398,32 @@ fn text_marks_breaking_changes_and_counts() {
             "2 changes: 1 breaking (1 for old clients, 1 for old servers), 1 compatible\n"
         ),
         "{text}"
+    );
+}
+
+#[test]
+fn a_type_renamed_is_paired_only_when_the_match_is_one_to_one() {
+    let c = only(
+        &program("typedef int R; typedef int A; struct old_name { hyper h; };"),
+        &program("typedef int R; typedef int A; struct new_name { hyper h; };"),
+    );
+    check(&c, Subject::Type, "old_name", Kind::Renamed, C, C);
+    // Two new types of the same shape: which one it became is unknown.
+    let r = report(
+        &program("typedef int R; typedef int A; struct old_name { hyper h; };"),
+        &program("typedef int R; typedef int A; struct one { hyper h; }; struct two { hyper h; };"),
+    );
+    let kinds: Vec<(&str, Kind)> = r
+        .changes
+        .iter()
+        .map(|c| (c.name.as_str(), c.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("old_name", Kind::Removed),
+            ("one", Kind::Added),
+            ("two", Kind::Added)
+        ]
     );
 }

@@ -30,11 +30,10 @@ fn breaking_change_exits_three_with_a_line_per_change() {
         "\
 compatible procedure STORE_PROG.STORE_V1.STORE_DELETE: procedure 3 added
 BREAKING   type store_get_res (case STORE_OK): bound loosened: <1024> → <4096> [old clients: breaking, old servers: compatible; data in results]
-compatible type store_key: type removed
-compatible type store_name: type added
+compatible type store_key: type renamed to store_name (the same wire shape)
 compatible type store_put_args (key): field renamed to name
 BREAKING   type store_put_args (value): bound loosened: <1024> → <4096> [old clients: compatible, old servers: breaking; data in arguments]
-6 changes: 2 breaking (1 for old clients, 1 for old servers), 4 compatible
+5 changes: 2 breaking (1 for old clients, 1 for old servers), 3 compatible
 "
     );
     assert!(o.stderr.is_empty(), "{}", text(&o.stderr));
@@ -66,7 +65,7 @@ fn json_lists_each_change_with_its_verdicts() {
     assert_eq!(v["xdrgen_diff_version"], 1);
     assert_eq!(v["breaking"], true);
     let changes = v["changes"].as_array().unwrap();
-    assert_eq!(changes.len(), 6);
+    assert_eq!(changes.len(), 5);
     let get = &changes[1];
     assert_eq!(get["subject"], "type");
     assert_eq!(get["name"], "store_get_res");
