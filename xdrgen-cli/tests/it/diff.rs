@@ -252,7 +252,14 @@ fn libvirt_9_to_11_only_adds() {
     }
     // Backwards, the same changes are removals: breaking for old clients
     // (they call the procedures), never for old servers.
-    let o = xdrgen(&["diff", "--format", "json", "@examples/libvirt.args", new_s, old_s]);
+    let o = xdrgen(&[
+        "diff",
+        "--format",
+        "json",
+        "@examples/libvirt.args",
+        new_s,
+        old_s,
+    ]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
     let back: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let back = back["changes"].as_array().unwrap();
@@ -260,7 +267,11 @@ fn libvirt_9_to_11_only_adds() {
     for c in back {
         assert_eq!(c["kind"], "removed", "{c}");
         assert_eq!(c["old_servers"], "compatible", "{c}");
-        let expected = if c["subject"] == "procedure" { "breaking" } else { "compatible" };
+        let expected = if c["subject"] == "procedure" {
+            "breaking"
+        } else {
+            "compatible"
+        };
         assert_eq!(c["old_clients"], expected, "{c}");
     }
     eprintln!(
