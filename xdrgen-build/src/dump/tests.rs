@@ -328,3 +328,37 @@ fn hex_text_is_strict_about_what_it_accepts() {
     assert_eq!(parse_hex("a b").unwrap_err().offset, 1);
     assert_eq!(parse_hex("zz").unwrap_err().offset, 0);
 }
+
+#[test]
+fn pcapng_and_linux_cooked_captures_read_the_same() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let m = crate::check(root.join("protocols/xdr/portmap.x"), &Options::new())
+        .unwrap()
+        .module;
+    let read = |name: &str| {
+        let bytes = std::fs::read(root.join("fixtures/captures").join(name)).unwrap();
+        dump_capture(&m, Framing::Onc, &bytes, DumpLimits::default()).unwrap()
+    };
+    // The same packets, rewritten by `editcap -F pcapng`.
+    let (pcap, pcapng) = (read("rpcinfo-p.pcap"), read("rpcinfo-p.pcapng"));
+    assert_eq!(pcapng.first_error(), None);
+    assert_eq!(pcapng.messages, pcap.messages);
+    assert_eq!(pcapng.streams, pcap.streams);
+    // Another session recorded with `tcpdump -i any` (LINUX_SLL2).
+    let cooked = read("rpcinfo-p-sll2.pcap");
+    assert_eq!(cooked.first_error(), None);
+    let procedures: Vec<_> = cooked
+        .messages
+        .iter()
+        .map(|m| (m.kind, m.procedure, m.call))
+        .collect();
+    assert_eq!(
+        procedures,
+        [
+            (MessageKind::Call, Some(3), None),
+            (MessageKind::Reply, Some(3), Some(0)),
+            (MessageKind::Call, Some(4), None),
+            (MessageKind::Reply, Some(4), Some(2)),
+        ]
+    );
+}
