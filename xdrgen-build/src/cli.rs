@@ -4,7 +4,8 @@
 //! clap's arguments are made from the options table ([`Options::specs`]);
 //! the values clap collected go back through [`Options::from_args`], the
 //! one parser of option values. Exit codes: 0 success (warnings allowed),
-//! 1 errors in the input or failed I/O, 2 usage errors.
+//! 1 errors in the input or failed I/O, 2 usage errors; `diff` exits 3 on
+//! a breaking change.
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Read, Write};
