@@ -259,6 +259,30 @@ async fn foreign_and_stale_handles_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handles_survive_a_restart_and_renames_on_the_server() {
+    let dir = scratch("restart");
+    std::fs::create_dir_all(dir.join("a/b")).unwrap();
+    std::fs::write(dir.join("a/b/f"), b"data").unwrap();
+    let (server, nfs, root) = serve(&dir).await;
+    let a = lookup(&nfs, &root, "a").await.unwrap().object;
+    let b = lookup(&nfs, &a, "b").await.unwrap().object;
+    let f = lookup(&nfs, &b, "f").await.unwrap().object;
+    server.stop().await.unwrap();
+
+    // A new server process knows none of them, and a rename happened.
+    std::fs::rename(dir.join("a/b"), dir.join("moved")).unwrap();
+    let (server, nfs, new_root) = serve(&dir).await;
+    assert_eq!(new_root, root);
+    let attrs = getattr(&nfs, &f).await.unwrap();
+    assert_eq!((attrs.r#type, attrs.size), (Ftype3::Nf3reg, 4));
+    assert_eq!(lookup(&nfs, &b, "f").await.unwrap().object, f);
+    assert_eq!(lookup(&nfs, &b, "..").await.unwrap().object, root);
+    assert!(getattr(&nfs, &a).await.is_ok());
+    server.stop().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn directories_are_paged_within_the_clients_counts() {
     let dir = scratch("paging");
     let names: BTreeSet<String> = (0..1000).map(|i| format!("entry-{i:04}")).collect();

@@ -2,15 +2,16 @@
 //! file attributes.
 //!
 //! A handle is 20 bytes: the export id, then the device and inode numbers
-//! of the object. They stay the same while the object lives, across
-//! renames, lookups by other names and `..`. The server keeps a table from (device,
-//! inode) to the path below the export root it last saw the object at;
-//! every path in it is made of names checked by [`checked_name`], joined
-//! one lookup at a time, so no path leaves the export. A handle whose
+//! of the object: the same for the object's whole life, whatever name or
+//! `..` led to it, across renames and server restarts. The server keeps a
+//! table from (device, inode) to the path below the export root it last
+//! saw the object at; every path in it is made of single names (checked by
+//! [`checked_name`], or read from a directory), so no path leaves the
+//! export. A handle whose
 //! object the table does not know, or whose path now holds another object,
-//! is `NFS3ERR_STALE` (a client then looks the name up again). The table
-//! lives in memory: after a restart only the root resolves until clients
-//! look names up again (the same bytes come back).
+//! is searched for below the root (a bounded walk that follows no links),
+//! so handles survive server restarts and renames made on the server; one
+//! not found there is `NFS3ERR_STALE`.
 //!
 //! Symbolic links are never followed by the server: attributes come from
 //! `symlink_metadata`, files are opened with `O_NOFOLLOW`, and a lookup in
@@ -37,6 +38,12 @@ pub const HANDLE_LEN: usize = 20;
 /// added are forgotten (their handles turn stale and clients look the
 /// names up again), so memory stays bounded whatever clients do.
 pub const MAX_HANDLES: usize = 1 << 18;
+
+/// Most directory entries one search for an unknown handle looks at.
+pub const MAX_SEARCH: usize = 200_000;
+
+/// How many handles that no search found are remembered.
+const MAX_MISSING: usize = 1024;
 
 /// Longest name accepted in a directory (Linux's `NAME_MAX`).
 pub const NAME_MAX: u32 = 255;
@@ -71,10 +78,14 @@ struct HandleTable {
     paths: HashMap<FileKey, PathBuf>,
     /// Insertion order, for forgetting the oldest entries past `MAX_HANDLES`.
     order: std::collections::VecDeque<FileKey>,
+    /// Handles searched for in vain, most recent last.
+    missing: std::collections::VecDeque<FileKey>,
 }
 
 impl HandleTable {
     fn insert(&mut self, key: FileKey, relative: PathBuf) {
+        // A new object may reuse a forgotten inode number.
+        self.missing.retain(|&k| k != key);
         if self.paths.insert(key, relative).is_none() {
             self.order.push_back(key);
             while self.order.len() > MAX_HANDLES {
@@ -168,18 +179,70 @@ impl Export {
             dev: word(4),
             ino: word(12),
         };
-        let relative = self.lock().paths.get(&key).cloned();
-        let relative = relative.ok_or(NfsError::STALE)?;
-        let path = self.root.join(&relative);
-        match std::fs::symlink_metadata(&path) {
-            Ok(meta) if FileKey::of(&meta) == key => Ok(Object {
-                path,
-                relative,
-                meta,
-            }),
-            // Removed, or renamed behind the server's back.
-            _ => Err(NfsError::STALE),
+        let known = self.lock().paths.get(&key).cloned();
+        if let Some(relative) = known {
+            let path = self.root.join(&relative);
+            let meta = std::fs::symlink_metadata(&path).ok();
+            if let Some(meta) = meta.filter(|meta| FileKey::of(meta) == key) {
+                return Ok(Object {
+                    path,
+                    relative,
+                    meta,
+                });
+            }
+            // Removed, or renamed behind the server's back: look for it.
         }
+        let found = self.search(key).ok_or(NfsError::STALE)?;
+        self.lock().insert(key, found.relative.clone());
+        Ok(found)
+    }
+
+    /// Finds the object with `key` below the root, breadth first, without
+    /// following links, looking at no more than [`MAX_SEARCH`] entries: a
+    /// handle from before a restart, or of an object renamed on the server.
+    /// Keys not found are remembered (a few), so a client repeating a dead
+    /// handle costs one search.
+    fn search(&self, key: FileKey) -> Option<Object> {
+        if self.lock().missing.contains(&key) {
+            return None;
+        }
+        let mut queue = std::collections::VecDeque::from([PathBuf::new()]);
+        let mut seen = 0;
+        while let Some(relative) = queue.pop_front() {
+            let Ok(entries) = std::fs::read_dir(self.root.join(&relative)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                seen += 1;
+                if seen > MAX_SEARCH {
+                    break;
+                }
+                let child = relative.join(entry.file_name());
+                if std::os::unix::fs::DirEntryExt::ino(&entry) == key.ino {
+                    let path = self.root.join(&child);
+                    let meta = std::fs::symlink_metadata(&path).ok();
+                    if let Some(meta) = meta.filter(|meta| FileKey::of(meta) == key) {
+                        return Some(Object {
+                            path,
+                            relative: child,
+                            meta,
+                        });
+                    }
+                }
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    queue.push_back(child);
+                }
+            }
+            if seen > MAX_SEARCH {
+                break;
+            }
+        }
+        let mut table = self.lock();
+        if table.missing.len() == MAX_MISSING {
+            table.missing.pop_front();
+        }
+        table.missing.push_back(key);
+        None
     }
 
     /// A directory's handle, refusing other objects with `NFS3ERR_NOTDIR`.
