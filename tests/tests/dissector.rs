@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 use tokio::net::TcpListener;
+use xdrgen_build::dissector::DissectorOptions;
 use xdrgen_build::dump::{self, DumpLimits, Framing};
 use xdrgen_runtime::XdrString;
 use xdrgen_runtime::rpc::{ClientConfig, Endpoint, Server, ServerConfig};
@@ -23,6 +24,17 @@ use xdrgen_testenv::capture::{self, Capture};
 use xdrgen_tests::peertest::{self, PeerTest, PtColor, PtPoint, v1};
 
 const TEST: &str = "dissector::peertest_session_through_the_generated_lua";
+
+/// tcpdump (with what it needs to capture) and tshark, or a loud skip.
+fn tools(test: &str) -> bool {
+    capture::tcpdump(test)
+        && xdrgen_testenv::require(
+            test,
+            "tshark is not installed (Debian package `tshark`)",
+            xdrgen_testenv::has_tool("tshark", &["--version"]).then_some(()),
+        )
+        .is_some()
+}
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -110,7 +122,7 @@ fn same_as_dump(
         );
         for (s, w) in shown.iter().zip(want) {
             let same = match (s.parse::<f64>(), w.parse::<f64>()) {
-                (Ok(a), Ok(b)) if s.contains('.') || w.contains('.') => a == b,
+                (Ok(a), Ok(b)) if s.contains('.') || w.contains('.') => a.total_cmp(&b).is_eq(),
                 _ => s == w,
             };
             assert!(same, "{key}: tshark {shown:?}, dump {want:?}");
@@ -198,7 +210,7 @@ fn values(node: &Json, key: &str, out: &mut BTreeMap<String, Vec<String>>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peertest_session_through_the_generated_lua() {
-    if !capture::tcpdump(TEST) || !capture::tshark(TEST) {
+    if !tools(TEST) {
         return;
     }
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dissector");
@@ -212,7 +224,11 @@ async fn peertest_session_through_the_generated_lua() {
     let lua = dir.join("peertest.lua");
     std::fs::write(
         &lua,
-        xdrgen_build::dissector::dissector(&checked.module, "peertest.x", &Default::default()),
+        xdrgen_build::dissector::dissector(
+            &checked.module,
+            "peertest.x",
+            &DissectorOptions::default(),
+        ),
     )
     .unwrap();
 
@@ -429,7 +445,7 @@ async fn libvirt_session_through_the_generated_lua() {
     use xdrgen_runtime::libvirt::{Connection, ConnectionConfig};
 
     let test = "dissector::libvirt_session_through_the_generated_lua";
-    if !capture::tcpdump(test) || !capture::tshark(test) {
+    if !tools(test) {
         return;
     }
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dissector");
@@ -442,7 +458,11 @@ async fn libvirt_session_through_the_generated_lua() {
     let lua = dir.join("remote_subset.lua");
     std::fs::write(
         &lua,
-        xdrgen_build::dissector::dissector(&checked.module, "remote_subset.x", &Default::default()),
+        xdrgen_build::dissector::dissector(
+            &checked.module,
+            "remote_subset.x",
+            &DissectorOptions::default(),
+        ),
     )
     .unwrap();
 
@@ -583,7 +603,7 @@ async fn bad_bodies_are_malformed_not_fatal() {
     use xdrgen_runtime::XdrEncode;
 
     let test = "dissector::bad_bodies_are_malformed_not_fatal";
-    if !capture::tcpdump(test) || !capture::tshark(test) {
+    if !tools(test) {
         return;
     }
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dissector-bad");
@@ -596,7 +616,11 @@ async fn bad_bodies_are_malformed_not_fatal() {
     let lua = dir.join("peertest.lua");
     std::fs::write(
         &lua,
-        xdrgen_build::dissector::dissector(&checked.module, "peertest.x", &Default::default()),
+        xdrgen_build::dissector::dissector(
+            &checked.module,
+            "peertest.x",
+            &DissectorOptions::default(),
+        ),
     )
     .unwrap();
 
