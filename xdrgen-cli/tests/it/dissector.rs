@@ -27,7 +27,7 @@ fn fields_are_named_after_the_x_file() {
         "{lua}"
     );
     for line in [
-        "local proto = Proto(\"peertest\", \"fixtures/peers/peertest.x (xdrgen)\")",
+        "local made, proto = pcall(Proto, \"peertest\", \"fixtures/peers/peertest.x (xdrgen)\")",
         "F[\"pt_point.x\"] = ProtoField.int32(\"peertest.pt_point.x\", \"x\")",
         "F[\"pt_shape.kind\"] = ProtoField.int32(\"peertest.pt_shape.kind\", \"kind\", base.DEC, VS[\"pt_color\"])",
         "F[\"pt_item.id\"] = ProtoField.uint64(\"peertest.pt_item.id\", \"id\")",
@@ -60,7 +60,7 @@ fn name_ports_and_output_file() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(o.stdout.is_empty());
     let lua = std::fs::read_to_string(&out).unwrap();
-    assert!(lua.contains("local proto = Proto(\"pt\","), "{lua}");
+    assert!(lua.contains("pcall(Proto, \"pt\","), "{lua}");
     assert!(lua.contains("ProtoField.int32(\"pt.pt_point.x\""));
     assert!(lua.contains("local PORTS = { 111, 7777 }"));
     // libvirt protocols also claim libvirt's port.
@@ -201,4 +201,100 @@ fn tshark_loads_the_dissector_of_every_fixture_and_protocol() {
         registered.sort();
         assert_eq!(registered, declared, "{file}");
     }
+}
+
+fn tshark_installed(test: &str) -> bool {
+    xdrgen_testenv::require(
+        test,
+        "tshark is not installed (Debian package `tshark`)",
+        xdrgen_testenv::has_tool("tshark", &["--version"]).then_some(()),
+    )
+    .is_some()
+}
+
+/// tshark on the recorded `rpcinfo -p` session (real rpcbind): the mappings
+/// the generated portmap dissector shows are the ones Wireshark's own
+/// portmap dissector shows. Wireshark's RPC dissector knows the port
+/// mapper and claims its traffic first, so it is disabled for ours; the
+/// name `portmap` is Wireshark's, so ours is `pm`.
+#[test]
+fn portmap_mappings_match_wiresharks_own_dissector() {
+    if !tshark_installed("dissector::portmap_mappings_match_wiresharks_own_dissector") {
+        return;
+    }
+    let root = crate::workspace();
+    let capture = root.join("fixtures/captures/rpcinfo-p.pcap");
+    let capture = capture.to_str().unwrap();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dissector-cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tshark = |args: &[&str]| {
+        let o = Command::new("tshark")
+            .arg("-r")
+            .arg(capture)
+            .args(args)
+            .output()
+            .unwrap();
+        (text(&o.stdout), text(&o.stderr))
+    };
+    let fields = |args: &[&str], names: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["-T", "fields", "-E", "occurrence=a"]);
+        for n in names {
+            all.extend(["-e", n]);
+        }
+        tshark(&all)
+            .0
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+
+    // The file's stem is taken: loading says so and names --name.
+    let clash = dir.join("portmap.lua");
+    let o = xdrgen(&[
+        "dissector",
+        "-o",
+        clash.to_str().unwrap(),
+        "protocols/xdr/portmap.x",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let script = format!("lua_script:{}", clash.display());
+    let (_, err) = tshark(&["-X", &script]);
+    assert!(
+        err.contains("the protocol name `portmap` is taken") && err.contains("--name"),
+        "{err}"
+    );
+
+    let lua = dir.join("pm.lua");
+    let o = xdrgen(&[
+        "dissector",
+        "--name",
+        "pm",
+        "-o",
+        lua.to_str().unwrap(),
+        "protocols/xdr/portmap.x",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let script = format!("lua_script:{}", lua.display());
+    let ours = fields(
+        &["-X", &script, "--disable-protocol", "rpc", "-Y", "pm"],
+        &[
+            "pm.mapping.prog",
+            "pm.mapping.vers",
+            "pm.mapping.prot",
+            "pm.mapping.port",
+        ],
+    );
+    let theirs = fields(
+        &["-Y", "portmap"],
+        &[
+            "portmap.prog",
+            "portmap.version",
+            "portmap.proto",
+            "portmap.port",
+        ],
+    );
+    assert!(ours.iter().any(|l| l.contains("100000")), "{ours:?}");
+    assert_eq!(ours, theirs);
 }
