@@ -294,6 +294,19 @@ pub(crate) fn reply_too_large(side: Side, serial: u32, len: usize) {
     tracing::warn!(%side, serial, reply_bytes = len, "{side}: the reply does not fit the transport; not sent");
 }
 
+/// A UDP reply larger than a datagram: the caller is answered SYSTEM_ERR
+/// instead, as rpcgen's servers do when `svc_sendreply` fails.
+pub(crate) fn datagram_reply_too_large(peer: &dyn fmt::Display, xid: u32, len: usize, max: usize) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(%peer, xid, reply_bytes = len, max_bytes = max, "ONC RPC server: the reply does not fit a UDP datagram; answered with a system error");
+}
+
+/// A UDP reply that filled the client's receive buffer; its call fails.
+pub(crate) fn reply_truncated(side: Side, xid: u32, len: usize) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(%side, xid, received_bytes = len, "{side}: a UDP reply filled the receive buffer and may be truncated; the call fails");
+}
+
 /// A receive error on a UDP server socket; serving goes on.
 pub(crate) fn datagram_receive_failed(error: &io::Error) {
     #[cfg(feature = "tracing")]

@@ -10,11 +10,13 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::os::unix::net::UnixStream;
 use std::time::Instant;
 
-use super::endpoint::{self, Endpoint, PMAP_PORT, Protocol};
+use super::endpoint::{self, Endpoint, PMAP_PORT, Protocol, SourcePort};
 use super::error::RpcError;
 use super::message::CallHeader;
 use super::names::ProgramNames;
-use super::wire::{ClientConfig, MAX_DATAGRAM, decode_reply, encode_call, xid_of};
+use super::wire::{
+    ClientConfig, DATAGRAM_RECEIVE_BUFFER, check_datagram_call, decode_reply, encode_call, xid_of,
+};
 use crate::observe;
 use crate::record::RecordReader;
 use crate::{XdrDecode, XdrEncode};
@@ -40,14 +42,33 @@ impl BlockingClient {
     /// Connects to `endpoint` over its transport. Over UDP, calls are
     /// retransmitted every [`ClientConfig::retransmit`] until the timeout.
     pub fn connect(endpoint: Endpoint, config: ClientConfig) -> io::Result<Self> {
+        Self::connect_from(endpoint, SourcePort::Any, config)
+    }
+
+    /// [`connect`](BlockingClient::connect), with the local socket bound
+    /// to `source` first ([`SourcePort::Reserved`]: a port below 1024, as
+    /// root; a clear `PermissionDenied` error otherwise). A Unix socket has
+    /// no port and ignores it.
+    pub fn connect_from(
+        endpoint: Endpoint,
+        source: SourcePort,
+        config: ClientConfig,
+    ) -> io::Result<Self> {
         let transport = match endpoint {
             Endpoint::Tcp(addr) => {
-                let stream = TcpStream::connect(addr)?;
+                let stream = match source {
+                    SourcePort::Any => TcpStream::connect(addr)?,
+                    SourcePort::Reserved => connect_tcp_reserved(addr)?,
+                };
                 stream.set_nodelay(true)?;
                 Transport::Tcp(stream)
             }
             Endpoint::Udp(addr) => {
-                let socket = UdpSocket::bind(unspecified_like(addr))?;
+                let local = unspecified_like(addr);
+                let socket = match source {
+                    SourcePort::Any => UdpSocket::bind(local)?,
+                    SourcePort::Reserved => endpoint::bind_reserved(local.ip(), UdpSocket::bind)?,
+                };
                 socket.connect(addr)?;
                 Transport::Udp(socket)
             }
@@ -57,9 +78,11 @@ impl BlockingClient {
         Ok(Self::with(transport, config))
     }
 
-    /// Asks the port mapper on `host` (port 111, over `protocol`) where
-    /// `program` `version` listens, then connects there over `protocol`,
-    /// as C's `clnt_create` does.
+    /// Asks rpcbind on `host` (port 111, over `protocol`) where `program`
+    /// `version` listens, then connects there over `protocol`, as C's
+    /// `clnt_create` does: version 4 GETADDR for the netid of `protocol`
+    /// in the family of rpcbind's address, or version 2 GETPORT from a
+    /// port mapper that only speaks that.
     pub fn connect_rpcbind(
         host: &str,
         protocol: Protocol,
@@ -67,17 +90,46 @@ impl BlockingClient {
         version: u32,
         config: ClientConfig,
     ) -> Result<Self, RpcError> {
+        Self::connect_rpcbind_from(host, protocol, program, version, SourcePort::Any, config)
+    }
+
+    /// [`connect_rpcbind`](BlockingClient::connect_rpcbind), with the
+    /// connection to the program bound to `source` (rpcbind itself is
+    /// asked from any port).
+    pub fn connect_rpcbind_from(
+        host: &str,
+        protocol: Protocol,
+        program: u32,
+        version: u32,
+        source: SourcePort,
+        config: ClientConfig,
+    ) -> Result<Self, RpcError> {
         let rpcbind = endpoint::rpcbind_address(host, (host, PMAP_PORT).to_socket_addrs()?)?;
-        let mut pmap = Self::connect(protocol.endpoint(rpcbind), config.clone())?;
-        let port: u32 = pmap.call(
+        let mut client = Self::connect(protocol.endpoint(rpcbind), config.clone())?;
+        let netid = endpoint::wanted_netid(rpcbind, protocol);
+        let answer: Result<crate::XdrString, _> = client.call(
             endpoint::PMAP_PROGRAM,
-            endpoint::PMAP_VERSION,
-            endpoint::PMAPPROC_GETPORT,
-            &endpoint::getport_args(program, version, protocol),
-        )?;
-        drop(pmap);
-        let target = endpoint::registered_endpoint(rpcbind, port, program, version, protocol)?;
-        Ok(Self::connect(target, config)?)
+            endpoint::RPCB_VERSION_4,
+            endpoint::RPCBPROC_GETADDR,
+            &endpoint::getaddr_args(program, version, netid),
+        );
+        let target = match answer {
+            Ok(address) => {
+                endpoint::getaddr_endpoint(rpcbind, netid, &address, program, version, protocol)?
+            }
+            Err(e) if endpoint::is_old_port_mapper(&e) => {
+                let port: u32 = client.call(
+                    endpoint::PMAP_PROGRAM,
+                    endpoint::PMAP_VERSION,
+                    endpoint::PMAPPROC_GETPORT,
+                    &endpoint::getport_args(program, version, protocol),
+                )?;
+                endpoint::registered_endpoint(rpcbind, port, program, version, protocol)?
+            }
+            Err(e) => return Err(e),
+        };
+        drop(client);
+        Ok(Self::connect_from(target, source, config)?)
     }
 
     fn with(transport: Transport, config: ClientConfig) -> Self {
@@ -165,6 +217,24 @@ impl BlockingClient {
     }
 }
 
+/// A TCP connection to `addr` from a reserved port: std cannot bind
+/// before connecting, so the socket is made with socket2.
+fn connect_tcp_reserved(addr: SocketAddr) -> io::Result<TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let domain = if addr.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
+    let socket = endpoint::bind_reserved(unspecified_like(addr).ip(), |local| {
+        let socket = Socket::new(domain, Type::STREAM, None)?;
+        socket.bind(&local.into())?;
+        Ok(socket)
+    })?;
+    socket.connect(&addr.into())?;
+    Ok(socket.into())
+}
+
 /// The wildcard address of `addr`'s family, to bind a UDP socket to.
 pub(crate) fn unspecified_like(addr: SocketAddr) -> SocketAddr {
     if addr.is_ipv4() {
@@ -242,13 +312,8 @@ fn udp_exchange(
     deadline: Instant,
     config: &ClientConfig,
 ) -> Result<Vec<u8>, RpcError> {
-    if message.len() > MAX_DATAGRAM {
-        return Err(RpcError::Io(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "call does not fit a UDP datagram",
-        )));
-    }
-    let mut buf = vec![0; MAX_DATAGRAM];
+    check_datagram_call(message)?;
+    let mut buf = vec![0; DATAGRAM_RECEIVE_BUFFER];
     loop {
         socket.send(message)?;
         let resend_at = (Instant::now() + config.retransmit).min(deadline);
@@ -259,7 +324,13 @@ fn udp_exchange(
             }
             socket.set_read_timeout(Some(left))?;
             match socket.recv(&mut buf) {
-                Ok(n) if xid_of(&buf[..n]) == Some(xid) => return Ok(buf[..n].to_vec()),
+                Ok(n) if xid_of(&buf[..n]) == Some(xid) => {
+                    if n == buf.len() {
+                        crate::observe::reply_truncated(observe::Side::OncClient, xid, n);
+                        return Err(RpcError::ReplyTruncated { max: n });
+                    }
+                    return Ok(buf[..n].to_vec());
+                }
                 Ok(_) => {}
                 Err(e) if is_timeout(&e) => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

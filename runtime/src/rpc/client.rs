@@ -10,18 +10,22 @@ use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
-use tokio::net::{TcpStream, UdpSocket};
+
+use tokio::net::{TcpSocket, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::blocking::unspecified_like;
-use super::endpoint::{self, Endpoint, PMAP_PORT, Protocol};
+use super::endpoint::{self, Endpoint, PMAP_PORT, Protocol, SourcePort};
 use super::error::{RpcError, SharedIoError};
 use super::message::CallHeader;
 use super::names::ProgramNames;
-use super::wire::{ClientConfig, MAX_DATAGRAM, decode_reply, encode_call, xid_of};
+use super::wire::{
+    ClientConfig, DATAGRAM_RECEIVE_BUFFER, check_datagram_call, decode_reply, encode_call, xid_of,
+};
 use crate::observe::{self, Side};
 use crate::record::{RecordError, RecordReader};
 use crate::{XdrDecode, XdrEncode};
@@ -133,14 +137,49 @@ impl Client {
     /// Connects to `endpoint` over its transport. Over UDP, calls are
     /// retransmitted every [`ClientConfig::retransmit`] until their timeout.
     pub async fn connect(endpoint: Endpoint, config: ClientConfig) -> io::Result<Self> {
+        Self::connect_from(endpoint, SourcePort::Any, config).await
+    }
+
+    /// [`connect`](Client::connect), with the local socket bound to
+    /// `source` first ([`SourcePort::Reserved`]: a port below 1024, as
+    /// root; a clear `PermissionDenied` error otherwise). A Unix socket has
+    /// no port and ignores it.
+    pub async fn connect_from(
+        endpoint: Endpoint,
+        source: SourcePort,
+        config: ClientConfig,
+    ) -> io::Result<Self> {
         match endpoint {
             Endpoint::Tcp(addr) => {
-                let stream = TcpStream::connect(addr).await?;
+                let stream = match source {
+                    SourcePort::Any => TcpStream::connect(addr).await?,
+                    SourcePort::Reserved => {
+                        let socket =
+                            endpoint::bind_reserved(unspecified_like(addr).ip(), |local| {
+                                let socket = if local.is_ipv4() {
+                                    TcpSocket::new_v4()?
+                                } else {
+                                    TcpSocket::new_v6()?
+                                };
+                                socket.bind(local)?;
+                                Ok(socket)
+                            })?;
+                        socket.connect(addr).await?
+                    }
+                };
                 stream.set_nodelay(true)?;
                 Ok(Self::from_stream(stream, config))
             }
             Endpoint::Udp(addr) => {
-                let socket = Arc::new(UdpSocket::bind(unspecified_like(addr)).await?);
+                let local = unspecified_like(addr);
+                let socket = match source {
+                    SourcePort::Any => std::net::UdpSocket::bind(local)?,
+                    SourcePort::Reserved => {
+                        endpoint::bind_reserved(local.ip(), std::net::UdpSocket::bind)?
+                    }
+                };
+                socket.set_nonblocking(true)?;
+                let socket = Arc::new(UdpSocket::from_std(socket)?);
                 socket.connect(addr).await?;
                 let pending = PendingMap::default();
                 let reader =
@@ -160,9 +199,12 @@ impl Client {
         }
     }
 
-    /// Asks the port mapper on `host` (port 111, over `protocol`) where
-    /// `program` `version` listens, then connects there over `protocol`,
-    /// as C's `clnt_create` does.
+    /// Asks rpcbind on `host` (port 111, over `protocol`) where `program`
+    /// `version` listens, then connects there over `protocol`, as C's
+    /// `clnt_create` does. rpcbind is asked with version 4 GETADDR for the
+    /// netid of `protocol` in the family of rpcbind's address (`tcp6` when
+    /// `host` is `::1`); a port mapper that only speaks version 2 is asked
+    /// with GETPORT instead.
     pub async fn connect_rpcbind(
         host: &str,
         protocol: Protocol,
@@ -170,20 +212,62 @@ impl Client {
         version: u32,
         config: ClientConfig,
     ) -> Result<Self, RpcError> {
+        Self::connect_rpcbind_from(host, protocol, program, version, SourcePort::Any, config).await
+    }
+
+    /// [`connect_rpcbind`](Client::connect_rpcbind), with the connection
+    /// to the program bound to `source` (rpcbind itself is asked from any
+    /// port).
+    pub async fn connect_rpcbind_from(
+        host: &str,
+        protocol: Protocol,
+        program: u32,
+        version: u32,
+        source: SourcePort,
+        config: ClientConfig,
+    ) -> Result<Self, RpcError> {
         let addrs = tokio::net::lookup_host((host, PMAP_PORT)).await?;
         let rpcbind = endpoint::rpcbind_address(host, addrs)?;
-        let pmap = Self::connect(protocol.endpoint(rpcbind), config.clone()).await?;
-        let port: u32 = pmap
+        let target = Self::look_up(rpcbind, protocol, program, version, &config).await?;
+        Ok(Self::connect_from(target, source, config).await?)
+    }
+
+    /// Where rpcbind at `rpcbind` says `program` `version` listens over
+    /// `protocol`: version 4 GETADDR, else version 2 GETPORT.
+    async fn look_up(
+        rpcbind: SocketAddr,
+        protocol: Protocol,
+        program: u32,
+        version: u32,
+        config: &ClientConfig,
+    ) -> Result<Endpoint, RpcError> {
+        let client = Self::connect(protocol.endpoint(rpcbind), config.clone()).await?;
+        let netid = endpoint::wanted_netid(rpcbind, protocol);
+        let answer: Result<crate::XdrString, _> = client
             .call(
                 endpoint::PMAP_PROGRAM,
-                endpoint::PMAP_VERSION,
-                endpoint::PMAPPROC_GETPORT,
-                &endpoint::getport_args(program, version, protocol),
+                endpoint::RPCB_VERSION_4,
+                endpoint::RPCBPROC_GETADDR,
+                &endpoint::getaddr_args(program, version, netid),
             )
-            .await?;
-        drop(pmap);
-        let target = endpoint::registered_endpoint(rpcbind, port, program, version, protocol)?;
-        Ok(Self::connect(target, config).await?)
+            .await;
+        match answer {
+            Ok(address) => {
+                endpoint::getaddr_endpoint(rpcbind, netid, &address, program, version, protocol)
+            }
+            Err(e) if endpoint::is_old_port_mapper(&e) => {
+                let port: u32 = client
+                    .call(
+                        endpoint::PMAP_PROGRAM,
+                        endpoint::PMAP_VERSION,
+                        endpoint::PMAPPROC_GETPORT,
+                        &endpoint::getport_args(program, version, protocol),
+                    )
+                    .await?;
+                endpoint::registered_endpoint(rpcbind, port, program, version, protocol)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Runs the RPC protocol over any byte stream (TLS, a pipe, ...), with
@@ -302,12 +386,7 @@ impl Client {
                 }
             }
             Outbound::Datagram(socket) => loop {
-                if message.len() > MAX_DATAGRAM {
-                    return Err(RpcError::Io(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "call does not fit a UDP datagram",
-                    )));
-                }
+                check_datagram_call(&message)?;
                 socket.send(&message).await?;
                 let resend_at = (Instant::now() + shared.config.retransmit).min(deadline);
                 match tokio::time::timeout_at(resend_at, &mut rx).await {
@@ -329,6 +408,18 @@ fn deliver(pending: &PendingMap, message: Vec<u8>) {
     let waiter = lock(pending).waiting.remove(&xid);
     if let Some(tx) = waiter {
         let _ = tx.send(Ok(message));
+    }
+}
+
+/// Fails the call a cut-short datagram answers, rather than decoding it.
+fn deliver_truncated(pending: &PendingMap, datagram: &[u8]) {
+    let Some(xid) = xid_of(datagram) else { return };
+    observe::reply_truncated(Side::OncClient, xid, datagram.len());
+    let waiter = lock(pending).waiting.remove(&xid);
+    if let Some(tx) = waiter {
+        let _ = tx.send(Err(RpcError::ReplyTruncated {
+            max: datagram.len(),
+        }));
     }
 }
 
@@ -371,9 +462,10 @@ async fn write_records<W: AsyncWrite>(write: W, rx: mpsc::Receiver<Vec<u8>>, pen
 }
 
 async fn read_datagrams(socket: Arc<UdpSocket>, pending: PendingMap) {
-    let mut buf = vec![0; MAX_DATAGRAM];
+    let mut buf = vec![0; DATAGRAM_RECEIVE_BUFFER];
     let error = loop {
         match socket.recv(&mut buf).await {
+            Ok(n) if n == buf.len() => deliver_truncated(&pending, &buf),
             Ok(n) => deliver(&pending, buf[..n].to_vec()),
             // ICMP port unreachable surfaces as ECONNREFUSED on a
             // connected socket; the call's retransmissions go on.

@@ -58,6 +58,20 @@ pub enum RpcError {
         /// The transport asked for.
         protocol: Protocol,
     },
+    /// Over UDP, the call message is larger than one datagram can carry;
+    /// it was not sent.
+    CallTooLargeForDatagram {
+        /// The call message's size in bytes.
+        len: usize,
+        /// The most a datagram carries.
+        max: usize,
+    },
+    /// Over UDP, a reply filled the whole receive buffer: it may have
+    /// been cut short, so it is not decoded.
+    ReplyTruncated {
+        /// The receive buffer's size in bytes.
+        max: usize,
+    },
 }
 
 impl fmt::Display for RpcError {
@@ -91,6 +105,14 @@ impl fmt::Display for RpcError {
             } => write!(
                 f,
                 "program {program} version {version} is not registered with rpcbind for {protocol}"
+            ),
+            RpcError::CallTooLargeForDatagram { len, max } => write!(
+                f,
+                "the call is {len} bytes, more than a UDP datagram carries ({max}); not sent"
+            ),
+            RpcError::ReplyTruncated { max } => write!(
+                f,
+                "the UDP reply filled the {max}-byte receive buffer and may be truncated"
             ),
         }
     }

@@ -5,8 +5,10 @@
 //!   status, AUTH_NONE and AUTH_SYS (no I/O; `no_std`).
 //! - [`BlockingClient`] (`std`): one call at a time over TCP, UDP or a Unix
 //!   socket, for code without an async runtime.
-//! - [`Endpoint`] (`std`): where both clients connect; `connect_rpcbind`
-//!   asks the host's port mapper (RFC 1833 version 2 GETPORT) first.
+//! - [`Endpoint`] (`std`): where both clients connect, with its rpcbind
+//!   netid and universal address; `connect_rpcbind` asks the host's
+//!   rpcbind first (RFC 1833 version 4 GETADDR, else version 2 GETPORT).
+//!   [`SourcePort::Reserved`] binds a port below 1024 (`bindresvport`).
 //! - [`Client`] and [`Server`] (`tokio`): many calls in flight on one
 //!   connection, replies matched by xid; a server dispatching to generated
 //!   service traits with bounded concurrency and graceful shutdown.
@@ -40,7 +42,7 @@ pub use blocking::BlockingClient;
 #[cfg(feature = "tokio")]
 pub use client::Client;
 #[cfg(feature = "std")]
-pub use endpoint::{Endpoint, PMAP_PORT, Protocol};
+pub use endpoint::{Endpoint, PMAP_PORT, Protocol, RESERVED_PORTS, SourcePort};
 #[cfg(feature = "std")]
 pub use error::RpcError;
 #[cfg(feature = "tokio")]

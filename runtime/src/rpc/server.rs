@@ -592,12 +592,17 @@ impl Sink {
                 }
             }
             Sink::Datagram(socket, to) => {
-                if record.len() - 4 <= MAX_DATAGRAM {
-                    if let Err(error) = socket.send_to(&record[4..], to).await {
-                        observe::write_failed(Side::OncServer, &Peer::Udp(to), &error);
-                    }
-                } else {
-                    observe::reply_too_large(Side::OncServer, xid_of(&record), record.len());
+                // An rpcgen server's `svc_sendreply` fails on a reply over
+                // its send buffer and it answers `svcerr_systemerr`, so the
+                // caller learns at once instead of retransmitting.
+                let len = record.len() - 4;
+                if len > MAX_DATAGRAM {
+                    let xid = xid_of(&record);
+                    observe::datagram_reply_too_large(&Peer::Udp(to), xid, len, MAX_DATAGRAM);
+                    record = fault_reply(xid, Fault::SystemErr);
+                }
+                if let Err(error) = socket.send_to(&record[4..], to).await {
+                    observe::write_failed(Side::OncServer, &Peer::Udp(to), &error);
                 }
             }
         }

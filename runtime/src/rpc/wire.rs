@@ -40,6 +40,21 @@ impl Default for ClientConfig {
 /// Largest UDP payload (65,535 less the IP and UDP headers).
 pub(crate) const MAX_DATAGRAM: usize = 65_507;
 
+/// A client's receive buffer for UDP replies: one byte more than any
+/// datagram, so a reply that fills it was cut short.
+pub(crate) const DATAGRAM_RECEIVE_BUFFER: usize = 65_536;
+
+/// The error for a call message that does not fit one datagram.
+pub(crate) fn check_datagram_call(message: &[u8]) -> Result<(), RpcError> {
+    if message.len() > MAX_DATAGRAM {
+        return Err(RpcError::CallTooLargeForDatagram {
+            len: message.len(),
+            max: MAX_DATAGRAM,
+        });
+    }
+    Ok(())
+}
+
 /// Encodes a call message; with `record_mark`, framed as one record.
 pub(crate) fn encode_call<A: XdrEncode + ?Sized>(
     header: &CallHeader,
