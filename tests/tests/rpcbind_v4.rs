@@ -2,8 +2,9 @@
 //! a server registered on every transport it listens on (`tcp`, `udp`,
 //! `tcp6`, `udp6`, `local`), stock `rpcinfo` listing and reaching it, and
 //! clients that find it through rpcbind alone (GETADDR), over IPv6 too.
-//! Also the reserved source port (as root) and UDP messages larger than a
-//! datagram, which need no peer.
+//! Also the reserved source port (as root), UDP messages larger than a
+//! datagram, and the version 2 fallback for an old port mapper, which
+//! need no peer.
 //!
 //! `scripts/test.sh` starts the peers (`../shared/peers/`) and sets
 //! `XDRGEN_PEERS_STATE`. Without them, or without an IPv6 loopback, these
@@ -16,7 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, UdpSocket, UnixListener};
-use xdrgen_protocols::registration::{self, Protocol, Registration, Rpcbind};
+use xdrgen_protocols::portmap::{
+    CallArgs, CallResult, Mapping, Pmaplist, Pmapnode, pmap_prog::pmap_vers,
+};
+use xdrgen_protocols::registration::{self, Protocol, Registration, RegistrationError, Rpcbind};
 use xdrgen_runtime::XdrString;
 use xdrgen_runtime::rpc::{
     BlockingClient, CallContext, Client, ClientConfig, Endpoint, Fault, Peer, RpcError, Server,
@@ -418,6 +422,108 @@ async fn udp_messages_larger_than_a_datagram_fail_with_typed_errors() {
     );
     // The server serves on.
     assert_eq!(client.echo(&XdrString::from("ok")).await.unwrap(), "ok");
+    server.shutdown();
+    serving.await.unwrap().unwrap();
+}
+
+/// A port mapper that speaks only version 2, as old systems (and rpcbind
+/// built without version 3/4) do: our server on the generated `pmap_vers`
+/// service, answering version 4 with PROG_MISMATCH.
+#[derive(Clone, Default)]
+struct Version2PortMapper {
+    table: Arc<Mutex<Vec<Mapping>>>,
+}
+
+impl pmap_vers::Service for Version2PortMapper {
+    async fn pmapproc_set(&self, _: &CallContext, mapping: Mapping) -> Result<bool, Fault> {
+        let mut table = self.table.lock().unwrap();
+        if table
+            .iter()
+            .any(|m| (m.prog, m.vers, m.prot) == (mapping.prog, mapping.vers, mapping.prot))
+        {
+            return Ok(false);
+        }
+        table.push(mapping);
+        Ok(true)
+    }
+
+    async fn pmapproc_unset(&self, _: &CallContext, mapping: Mapping) -> Result<bool, Fault> {
+        let mut table = self.table.lock().unwrap();
+        let before = table.len();
+        table.retain(|m| (m.prog, m.vers) != (mapping.prog, mapping.vers));
+        Ok(table.len() != before)
+    }
+
+    async fn pmapproc_getport(&self, _: &CallContext, wanted: Mapping) -> Result<u32, Fault> {
+        let table = self.table.lock().unwrap();
+        Ok(table
+            .iter()
+            .find(|m| (m.prog, m.vers, m.prot) == (wanted.prog, wanted.vers, wanted.prot))
+            .map_or(0, |m| m.port))
+    }
+
+    async fn pmapproc_dump(&self, _: &CallContext) -> Result<Pmaplist, Fault> {
+        let mut list: Pmaplist = None;
+        for map in self.table.lock().unwrap().iter().rev() {
+            list = Some(Box::new(Pmapnode {
+                map: map.clone(),
+                next: list,
+            }));
+        }
+        Ok(list)
+    }
+
+    async fn pmapproc_callit(&self, _: &CallContext, _: CallArgs) -> Result<CallResult, Fault> {
+        Err(Fault::ProcUnavail)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_port_mapper_is_spoken_to_with_version_2() {
+    let port_mapper = Version2PortMapper::default();
+    let server = Server::builder(ServerConfig::default())
+        .service(pmap_vers::Dispatcher(port_mapper.clone()))
+        .build();
+    // Like rpcbind, on one port over TCP and UDP.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let socket = UdpSocket::bind(address).await.unwrap();
+    let rpcbind = Rpcbind::Tcp(address);
+    let serving = tokio::spawn({
+        let server = server.clone();
+        async move {
+            let (tcp, udp) = tokio::join!(server.serve_tcp(listener), server.serve_udp(socket));
+            tcp.and(udp)
+        }
+    });
+
+    // Version 4 is refused, so IPv4 TCP and UDP go in with version 2 SET.
+    let ports = [(Protocol::Tcp, 2049), (Protocol::Udp, 2050)];
+    let registered = Registration::register(rpcbind.clone(), PROGRAM, 1, &ports)
+        .await
+        .unwrap();
+    let table = registration::dump(&rpcbind).await.unwrap();
+    let held: Vec<_> = table.iter().map(|m| (m.prot, m.port)).collect();
+    assert_eq!(held, [(6, 2049), (17, 2050)]);
+    // GETADDR's fallback is GETPORT, for the IPv4 netids.
+    let found = registration::get_address(&rpcbind, PROGRAM, 1, "udp")
+        .await
+        .unwrap();
+    assert_eq!(
+        found,
+        Some(Endpoint::Udp("127.0.0.1:2050".parse().unwrap()))
+    );
+    // What version 2 cannot hold is a clear error, and nothing is changed.
+    let ipv6 = [Endpoint::Tcp("[::1]:2049".parse().unwrap())];
+    let refused = Registration::register_endpoints(rpcbind.clone(), PROGRAM, 2, &ipv6).await;
+    match refused {
+        Err(e @ RegistrationError::NeedsVersion4 { .. }) => {
+            assert!(e.to_string().contains("tcp6"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    registered.unregister().await.unwrap();
+    assert!(port_mapper.table.lock().unwrap().is_empty());
     server.shutdown();
     serving.await.unwrap().unwrap();
 }

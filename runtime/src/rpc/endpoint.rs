@@ -328,3 +328,52 @@ pub(crate) fn registered_endpoint(
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn reserved_ports_are_tried_once_each_600_to_1023_first() {
+        let order: std::vec::Vec<u16> = reserved_port_order().collect();
+        assert!((600..=1023).contains(&order[0]));
+        assert!(order[..424].iter().all(|p| (600..=1023).contains(p)));
+        assert!(order[424..].iter().all(|p| (512..600).contains(p)));
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, RESERVED_PORTS.collect::<std::vec::Vec<_>>());
+    }
+
+    #[test]
+    fn a_process_that_may_not_bind_is_told_why() {
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+        let e = bind_reserved::<()>(std::net::Ipv4Addr::LOCALHOST.into(), |_| {
+            Err(io::Error::from(io::ErrorKind::PermissionDenied))
+        })
+        .unwrap_err();
+        assert_eq!(e.kind(), denied.kind());
+        assert!(e.to_string().contains("needs root"), "{e}");
+        let mut tried = 0;
+        let e = bind_reserved::<()>(std::net::Ipv4Addr::LOCALHOST.into(), |_| {
+            tried += 1;
+            Err(io::Error::from(io::ErrorKind::AddrInUse))
+        })
+        .unwrap_err();
+        assert_eq!((e.kind(), tried), (io::ErrorKind::AddrInUse, 512));
+    }
+
+    #[test]
+    fn getaddr_answers_name_endpoints() {
+        let rpcbind: SocketAddr = "[::1]:111".parse().unwrap();
+        let wildcard = crate::XdrString::from("::.8.1");
+        let e = getaddr_endpoint(rpcbind, "tcp6", &wildcard, 1, 1, Protocol::Tcp).unwrap();
+        assert_eq!(e, Endpoint::Tcp("[::1]:2049".parse().unwrap()));
+        let missing = getaddr_endpoint(rpcbind, "tcp6", &"".into(), 7, 1, Protocol::Tcp);
+        assert!(matches!(
+            missing,
+            Err(RpcError::NotRegistered { program: 7, .. })
+        ));
+        assert_eq!(wanted_netid(rpcbind, Protocol::Udp), "udp6");
+    }
+}
