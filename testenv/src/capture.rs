@@ -48,6 +48,17 @@ pub fn tcpdump(test: &str) -> bool {
         .is_some()
 }
 
+/// Whether `tshark` can be run; otherwise the skip (or failure) is recorded
+/// for `test`.
+pub fn tshark(test: &str) -> bool {
+    crate::require(
+        test,
+        "tshark is not installed (Debian package `tshark`)",
+        crate::has_tool("tshark", &["--version"]).then_some(()),
+    )
+    .is_some()
+}
+
 /// Whether this process may capture on loopback: it runs as root (the
 /// test script and CI do).
 fn can_capture() -> bool {

@@ -61,6 +61,50 @@ pub fn corpus(test: &str) -> Option<std::path::PathBuf> {
     )
 }
 
+/// A fresh, empty directory for one test's files, under the system's
+/// temporary directory (`xdrgen-<group>-<test>-<pid>`).
+pub fn scratch_dir(group: &str, test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("xdrgen-{group}-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `len` deterministic, incompressible-looking bytes (xorshift from `seed`),
+/// for file contents that must arrive byte for byte.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// A client configuration that calls as root over AUTH_SYS from
+/// `machine_name`, as NFS clients run by root do (NFS servers map
+/// AUTH_NONE to nobody, and ganesha refuses it).
+pub fn root_auth_sys(machine_name: &str) -> xdrgen_runtime::rpc::ClientConfig {
+    use xdrgen_runtime::rpc::ClientConfig;
+    use xdrgen_runtime::rpc::message::{AuthSys, OpaqueAuth};
+    let root = AuthSys {
+        stamp: 1,
+        machine_name: machine_name.into(),
+        uid: 0,
+        gid: 0,
+        gids: Vec::new(),
+    };
+    ClientConfig {
+        timeout: std::time::Duration::from_secs(30),
+        credential: OpaqueAuth::sys(&root).unwrap(),
+        ..ClientConfig::default()
+    }
+}
+
 /// The round-trip property every generated type must have.
 pub mod roundtrip {
     use std::fmt::Debug;

@@ -34,14 +34,6 @@ fn ready(test: &str) -> Option<PathBuf> {
     (capture::tcpdump(test) && capture::tshark(test)).then_some(state)
 }
 
-/// A scratch directory for one test's capture.
-fn scratch(test: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("xdrgen-dump-tshark-{}-{test}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// The resolved IR of a `.x` file, with extra command-line words.
 fn module(file: &Path, args: &[String]) -> xdrgen_build::ir::Module {
     let mut words: Vec<String> = args.to_vec();
@@ -354,7 +346,7 @@ fn auth_sys() -> ClientConfig {
 async fn portmap_session_matches_tshark() {
     let test = "dump_tshark::portmap_session_matches_tshark";
     let Some(_) = ready(test) else { return };
-    let dir = scratch("portmap");
+    let dir = xdrgen_tests::scratch_dir("dump-tshark", "portmap");
     let pcap = dir.join("portmap.pcap");
     let recording = Capture::start(&pcap, "tcp port 111").unwrap();
     {
@@ -433,7 +425,7 @@ async fn nfs3_session_matches_tshark() {
     ) else {
         return;
     };
-    let dir = scratch("nfs3");
+    let dir = xdrgen_tests::scratch_dir("dump-tshark", "nfs3");
     let pcap = dir.join("nfs3.pcap");
     let recording = Capture::start(&pcap, "tcp port 2049 or tcp port 20048").unwrap();
     let (read, names) = {
@@ -621,7 +613,7 @@ async fn libvirt_session_matches_tshark() {
     ) else {
         return;
     };
-    let dir = scratch("libvirt");
+    let dir = xdrgen_tests::scratch_dir("dump-tshark", "libvirt");
     let pcap = dir.join("libvirt.pcap");
     let recording = Capture::start(&pcap, "tcp port 16509").unwrap();
     {

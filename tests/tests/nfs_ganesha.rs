@@ -24,8 +24,8 @@ use xdrgen_protocols::nlm4::{
 };
 use xdrgen_protocols::nsm::{StatChge, sm_prog::sm_vers};
 use xdrgen_protocols::registration::{self, Protocol, Rpcbind};
-use xdrgen_runtime::rpc::message::{AuthSys, OpaqueAuth};
 use xdrgen_runtime::rpc::{ClientConfig, Endpoint};
+use xdrgen_tests::pattern;
 
 /// What the ganesha peer's configuration says.
 struct Ganesha {
@@ -70,32 +70,7 @@ fn local(port: u16) -> Endpoint {
 /// Root over AUTH_SYS: ganesha's export squashes nobody
 /// (`Squash = No_Root_Squash`), and refuses AUTH_NONE.
 fn config() -> ClientConfig {
-    let root = AuthSys {
-        stamp: 1,
-        machine_name: "localhost".into(),
-        uid: 0,
-        gid: 0,
-        gids: Vec::new(),
-    };
-    ClientConfig {
-        timeout: Duration::from_secs(30),
-        credential: OpaqueAuth::sys(&root).unwrap(),
-        ..ClientConfig::default()
-    }
-}
-
-/// Deterministic bytes (xorshift).
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.extend_from_slice(&state.to_le_bytes());
-    }
-    out.truncate(len);
-    out
+    xdrgen_tests::root_auth_sys("localhost")
 }
 
 async fn mount(peer: &Ganesha) -> (nfs_v3::Client, NfsFh3) {

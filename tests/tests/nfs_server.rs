@@ -11,7 +11,7 @@
 //! turns through `RPCBIND`.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -21,49 +21,16 @@ use xdrgen_protocols::nfs3::nfs_program::nfs_v3;
 use xdrgen_protocols::nfs3::*;
 use xdrgen_protocols::registration::{self, Protocol, Rpcbind};
 use xdrgen_runtime::XdrEncode;
-use xdrgen_runtime::rpc::message::{AuthSys, OpaqueAuth};
 use xdrgen_runtime::rpc::{ClientConfig, Endpoint};
+use xdrgen_tests::{pattern, scratch_dir};
 
 /// rpcbind's NFS and MOUNT mappings are one per host: tests that change
 /// them take turns.
 static RPCBIND: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// A fresh directory for one test's export.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xdrgen-nfs-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Deterministic, incompressible-looking bytes (xorshift).
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.extend_from_slice(&state.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 /// Calls as root with AUTH_SYS, as libnfs run by root does.
 fn config() -> ClientConfig {
-    let root = AuthSys {
-        stamp: 1,
-        machine_name: "xdrgen-test".into(),
-        uid: 0,
-        gid: 0,
-        gids: Vec::new(),
-    };
-    ClientConfig {
-        timeout: Duration::from_secs(30),
-        credential: OpaqueAuth::sys(&root).unwrap(),
-        ..ClientConfig::default()
-    }
+    xdrgen_tests::root_auth_sys("xdrgen-test")
 }
 
 /// A server of `dir` not registered anywhere, its NFS client and the
@@ -132,7 +99,7 @@ fn unset_attributes() -> Sattr3 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lookups_stay_inside_the_export() {
-    let dir = scratch("confined");
+    let dir = scratch_dir("nfs", "confined");
     std::fs::create_dir(dir.join("sub")).unwrap();
     std::os::unix::fs::symlink("/", dir.join("to-root")).unwrap();
     let (server, nfs, root) = serve(&dir).await;
@@ -228,7 +195,7 @@ async fn lookups_stay_inside_the_export() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_and_stale_handles_are_refused() {
-    let dir = scratch("handles");
+    let dir = scratch_dir("nfs", "handles");
     std::fs::write(dir.join("f"), b"x").unwrap();
     let (server, nfs, root) = serve(&dir).await;
     let file = lookup(&nfs, &root, "f").await.unwrap().object;
@@ -260,7 +227,7 @@ async fn foreign_and_stale_handles_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handles_survive_a_restart_and_renames_on_the_server() {
-    let dir = scratch("restart");
+    let dir = scratch_dir("nfs", "restart");
     std::fs::create_dir_all(dir.join("a/b")).unwrap();
     std::fs::write(dir.join("a/b/f"), b"data").unwrap();
     let (server, nfs, root) = serve(&dir).await;
@@ -284,7 +251,7 @@ async fn handles_survive_a_restart_and_renames_on_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn directories_are_paged_within_the_clients_counts() {
-    let dir = scratch("paging");
+    let dir = scratch_dir("nfs", "paging");
     let names: BTreeSet<String> = (0..1000).map(|i| format!("entry-{i:04}")).collect();
     for name in &names {
         std::fs::write(dir.join(name), name.as_bytes()).unwrap();
@@ -393,7 +360,7 @@ async fn directories_are_paged_within_the_clients_counts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unstable_writes_are_committed_under_the_servers_verifier() {
-    let dir = scratch("writes");
+    let dir = scratch_dir("nfs", "writes");
     let (server, nfs, root) = serve(&dir).await;
     let created = nfs
         .nfsproc3_create(&Create3args {
@@ -492,7 +459,7 @@ async fn unstable_writes_are_committed_under_the_servers_verifier() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_system_errors_are_nfs_statuses() {
-    let dir = scratch("errors");
+    let dir = scratch_dir("nfs", "errors");
     std::fs::create_dir_all(dir.join("full/inner")).unwrap();
     std::fs::write(dir.join("file"), b"x").unwrap();
     let (server, nfs, root) = serve(&dir).await;
@@ -670,7 +637,7 @@ async fn stock_clients_list_and_copy_both_ways() {
         return;
     }
     let _turn = RPCBIND.lock().await;
-    let dir = scratch("stock");
+    let dir = scratch_dir("nfs", "stock");
     std::fs::create_dir(dir.join("many")).unwrap();
     let names: BTreeSet<String> = (0..1200).map(|i| format!("file-{i:05}.txt")).collect();
     for name in &names {
@@ -815,7 +782,7 @@ async fn the_kernel_client_mounts_and_copies() {
         }
         return;
     }
-    let dir = scratch("kernel");
+    let dir = scratch_dir("nfs", "kernel");
     let data = pattern(3 << 20, 9);
     std::fs::write(dir.join("from-server.bin"), &data).unwrap();
     let server = NfsServer::start(Config {
