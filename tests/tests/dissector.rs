@@ -649,6 +649,15 @@ async fn bad_bodies_are_malformed_not_fatal() {
     item[at..at + 4].copy_from_slice(&17u32.to_be_bytes());
     stream.extend(call_record(4, 3, &item));
     stream.extend(call_record(5, 1, &[0, 0, 0, 7, 0, 0, 0, 8])); // PT_ADD(7, 8)
+    // PT_ADD(9, 10) as a record of two fragments.
+    let whole = call_record(6, 1, &[0, 0, 0, 9, 0, 0, 0, 10]);
+    let message = &whole[4..];
+    let mut fragments = 20u32.to_be_bytes().to_vec();
+    fragments.extend_from_slice(&message[..20]);
+    let rest = u32::try_from(message.len() - 20).unwrap();
+    fragments.extend_from_slice(&(0x8000_0000 | rest).to_be_bytes());
+    fragments.extend_from_slice(&message[20..]);
+    stream.extend(fragments);
 
     let pcap = dir.join("bad.pcap");
     let recording = Capture::start(&pcap, &format!("tcp port {}", addr.port())).unwrap();
@@ -678,7 +687,8 @@ async fn bad_bodies_are_malformed_not_fatal() {
         .iter()
         .map(|r| (r[0].clone(), (r[1].clone(), r[2].clone())))
         .collect();
-    assert_eq!(by_xid.len(), 5, "{rows:?}");
+    assert_eq!(by_xid.len(), 6, "{rows:?}");
+    assert_eq!(by_xid["0x00000006"], ("9".to_string(), String::new()));
     assert_eq!(by_xid["0x00000001"], ("40".to_string(), String::new()));
     assert_eq!(by_xid["0x00000005"], ("7".to_string(), String::new()));
     assert_eq!(by_xid["0x00000003"].1, "", "the long list is no error");
@@ -697,7 +707,7 @@ async fn bad_bodies_are_malformed_not_fatal() {
     }
 }
 
-/// The lengths of the records in a stream of single-fragment records.
+/// The lengths of the fragments in a stream of records.
 fn record_lengths(stream: &[u8]) -> Vec<usize> {
     let mut out = Vec::new();
     let mut at = 0;
@@ -708,4 +718,87 @@ fn record_lengths(stream: &[u8]) -> Vec<usize> {
         at += len;
     }
     out
+}
+
+/// A call and a reply far larger than a TCP segment (and than one record
+/// fragment, when the writer splits them) are reassembled and decoded whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_messages_are_reassembled() {
+    let test = "dissector::large_messages_are_reassembled";
+    if !tools(test) {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dissector-large");
+    std::fs::create_dir_all(&dir).unwrap();
+    let checked = xdrgen_build::check(
+        workspace().join("fixtures/peers/peertest.x"),
+        &xdrgen_build::Options::new(),
+    )
+    .unwrap();
+    let lua = dir.join("peertest.lua");
+    std::fs::write(
+        &lua,
+        xdrgen_build::dissector::dissector(
+            &checked.module,
+            "peertest.x",
+            &DissectorOptions::default(),
+        ),
+    )
+    .unwrap();
+    let server = Server::builder(ServerConfig::default())
+        .service(v1::Dispatcher(PeerTest::default()))
+        .build();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = tokio::spawn({
+        let s = server.clone();
+        async move { s.serve_tcp(listener).await }
+    });
+    let text: String = (0..100_000u32)
+        .map(|i| char::from(b'a' + u8::try_from(i % 26).unwrap()))
+        .collect();
+    // tcpdump can drop segments of a loopback burst; such a capture says
+    // so (lost or unseen segments) and is recorded again.
+    let mut pcap = dir.join("large.pcap");
+    for attempt in 1..=5 {
+        let recording = Capture::start(&pcap, &format!("tcp port {}", addr.port())).unwrap();
+        let c = v1::Client::connect(
+            Endpoint::Tcp(addr),
+            ClientConfig {
+                timeout: Duration::from_secs(10),
+                ..ClientConfig::default()
+            },
+        )
+        .await
+        .unwrap();
+        let big = XdrString::from(text.as_str());
+        assert_eq!(c.pt_echo(&big).await.unwrap(), big);
+        drop(c);
+        pcap = recording.finish().unwrap();
+        let lost = capture::run_tshark(
+            &pcap,
+            &[
+                "-Y",
+                "tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment",
+            ],
+        )
+        .unwrap();
+        if lost.trim().is_empty() {
+            break;
+        }
+        assert!(attempt < 5, "tcpdump lost segments in five recordings");
+    }
+    serving.abort();
+    let rows = fields(
+        &pcap,
+        &lua,
+        &["peertest.pt_echo.arg1", "peertest.pt_echo.result"],
+    );
+    let values: Vec<&str> = rows
+        .iter()
+        .flat_map(|r| r.iter().map(String::as_str))
+        .filter(|v| !v.is_empty())
+        .collect();
+    assert_eq!(values.len(), 2, "one call, one reply");
+    assert!(values.iter().all(|v| *v == text), "the string whole");
 }

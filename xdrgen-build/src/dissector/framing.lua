@@ -165,12 +165,15 @@ local function heuristic(tvb, pinfo, tree)
     if tvb:len() < 12 then return false end
     local first = tvb(4, 4):uint()
     if tvb:len() >= 28 and LIBVIRT_PROGRAMS[first] then
+        -- The rest of the stream comes straight to us, segment by segment.
+        pinfo.conversation = proto
         proto.dissector(tvb, pinfo, tree)
         return true
     end
     local mtype = tvb(8, 4):uint()
     if mtype == 0 and tvb:len() >= 28 and tvb(12, 4):uint() == 2 and ONC_PROGRAMS[tvb(16, 4):uint()]
         or mtype == 1 and pending[stream_key(pinfo, first)] then
+        pinfo.conversation = proto
         proto.dissector(tvb, pinfo, tree)
         return true
     end
