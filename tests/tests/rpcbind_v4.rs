@@ -213,9 +213,11 @@ async fn every_transport_is_registered_and_stock_rpcinfo_reaches_it() {
         );
     }
 
-    // rpcinfo's NULL calls reach our server over every IP netid: it asks
-    // rpcbind for the address (GETADDR), then calls.
+    // rpcinfo's NULL calls reach our server over every netid, our Unix
+    // socket included: it asks rpcbind for the address (GETADDR over that
+    // netid), then calls.
     for (netid, host) in [
+        ("local", "localhost"),
         ("tcp6", "::1"),
         ("udp6", "::1"),
         ("tcp", "127.0.0.1"),
