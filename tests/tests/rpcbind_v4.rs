@@ -77,6 +77,11 @@ async fn run_async(cmd: &'static str, args: Vec<String>) -> (bool, String) {
     .unwrap()
 }
 
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
 /// Whether this machine has an IPv6 loopback (a network namespace may not).
 fn has_ipv6_loopback() -> bool {
     std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).is_ok()
@@ -279,6 +284,27 @@ async fn every_transport_is_registered_and_stock_rpcinfo_reaches_it() {
         .await
         .unwrap();
         assert_eq!(echoed, text);
+    }
+
+    // Through rpcbind over IPv6, from a reserved port (root only; the
+    // reserved-port test says when it is skipped).
+    if is_root() {
+        let client = Client::connect_rpcbind_from(
+            "::1",
+            Protocol::Tcp,
+            PROGRAM,
+            1,
+            SourcePort::Reserved,
+            config(),
+        )
+        .await
+        .unwrap();
+        let echoed: XdrString = client.call(PROGRAM, 1, 1, &text).await.unwrap();
+        assert_eq!(echoed, text);
+        match echo.peers.lock().unwrap().last() {
+            Some(Peer::Tcp(a)) => assert!(a.is_ipv6() && a.port() < 1024, "{a}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     // Unregistering removes every netid: rpcinfo no longer finds it.
