@@ -74,8 +74,20 @@ impl Capture {
     /// Returns when tcpdump is listening.
     pub fn start(path: &Path, filter: &str) -> Result<Capture, String> {
         let filter = format!("({filter}) or (udp dst port {MARKER_PORT})");
+        // A 32 MiB kernel buffer (`-B`, in KiB): with the default one,
+        // tcpdump drops segments of a large burst on loopback.
         let mut child = Command::new("tcpdump")
-            .args(["-i", "lo", "-U", "--immediate-mode", "-s", "0", "-w"])
+            .args([
+                "-i",
+                "lo",
+                "-U",
+                "--immediate-mode",
+                "-B",
+                "32768",
+                "-s",
+                "0",
+                "-w",
+            ])
             .arg(path)
             .arg(&filter)
             .stdin(Stdio::null())
