@@ -300,8 +300,10 @@ impl Registration {
 
     /// Maps `program` `version` to every endpoint the server listens on,
     /// each under its netid (`tcp`, `udp`, `tcp6`, `udp6`, `local`) with
-    /// its universal address, as libtirpc's `rpcb_set` does. Another live
-    /// server's mapping is kept as with [`register`](Registration::register).
+    /// its universal address, as libtirpc's `rpcb_set` does. rpcbind holds
+    /// one address per netid, so a second endpoint of a netid is refused
+    /// ([`RegistrationError::RefusedAt`]). Another live server's mapping
+    /// is kept as with [`register`](Registration::register).
     pub async fn register_endpoints(
         rpcbind: Rpcbind,
         program: u32,
@@ -390,9 +392,10 @@ impl Registration {
         for (endpoint, mapping) in endpoints.iter().zip(&mappings) {
             let netid = endpoint.netid();
             // What an earlier run (or, when replacing, another server)
-            // left under this netid goes first.
-            v4.rpcbproc_unset(&lookup(program, version, netid)).await?;
+            // left under this netid goes first. rpcbind holds one address
+            // per netid: a second endpoint of the same netid is refused.
             if !registration.netids.contains(&netid) {
+                v4.rpcbproc_unset(&lookup(program, version, netid)).await?;
                 registration.netids.push(netid);
             }
             if !v4.rpcbproc_set(mapping).await? {
