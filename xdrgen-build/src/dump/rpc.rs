@@ -453,7 +453,7 @@ impl<'a> RpcDecoder<'a> {
                 let ty = procedure
                     .args
                     .iter()
-                    .map(|a| super::value::type_text(self.module, &a.ty))
+                    .map(|a| self.module.xdr_spelling(&a.ty))
                     .collect::<Vec<_>>()
                     .join(", ");
                 Some(d.group("args", if ty.is_empty() { "void" } else { &ty }, at, args))

@@ -346,7 +346,7 @@ impl<'a> Decoder<'a> {
 
     /// Decodes one value of type `ty`.
     pub(crate) fn ty(&mut self, name: Option<&str>, ty: &Ty) -> Node {
-        let text = type_text(self.module, ty);
+        let text = self.module.xdr_spelling(ty);
         if self.depth >= self.limits.max_depth {
             self.fail(format!(
                 "values nested more than {} deep",
@@ -374,7 +374,7 @@ impl<'a> Decoder<'a> {
 
     fn prim(&mut self, name: Option<&str>, p: Prim, text: String) -> Node {
         let Some(node) = self.start(name, text) else {
-            return self.missing(name, type_text(self.module, &Ty::Prim(p)));
+            return self.missing(name, self.module.xdr_spelling(&Ty::Prim(p)));
         };
         let what = node.ty.clone();
         let Some(b) = self.take(p.wire_size(), &what) else {
@@ -458,7 +458,7 @@ impl<'a> Decoder<'a> {
 
     fn opaque(&mut self, name: Option<&str>, len: Len, text: String) -> Node {
         let Some(node) = self.start(name, text) else {
-            return self.missing(name, type_text(self.module, &Ty::Opaque(len)));
+            return self.missing(name, self.module.xdr_spelling(&Ty::Opaque(len)));
         };
         let what = node.ty.clone();
         let n = match len {
@@ -473,7 +473,7 @@ impl<'a> Decoder<'a> {
 
     fn string(&mut self, name: Option<&str>, max: Option<u32>, text: String) -> Node {
         let Some(node) = self.start(name, text) else {
-            return self.missing(name, type_text(self.module, &Ty::String(max)));
+            return self.missing(name, self.module.xdr_spelling(&Ty::String(max)));
         };
         let what = node.ty.clone();
         match self.length(max, &what).and_then(|n| self.padded(n, &what)) {
@@ -486,13 +486,10 @@ impl<'a> Decoder<'a> {
         let Some(node) = self.start(name, text) else {
             return self.missing(
                 name,
-                type_text(
-                    self.module,
-                    &Ty::Array {
-                        elem: Box::new(elem.clone()),
-                        len,
-                    },
-                ),
+                self.module.xdr_spelling(&Ty::Array {
+                    elem: Box::new(elem.clone()),
+                    len,
+                }),
             );
         };
         let what = node.ty.clone();
@@ -566,7 +563,8 @@ impl<'a> Decoder<'a> {
         let Some(node) = self.start(name, text) else {
             return self.missing(
                 name,
-                type_text(self.module, &Ty::Optional(Box::new(inner.clone()))),
+                self.module
+                    .xdr_spelling(&Ty::Optional(Box::new(inner.clone()))),
             );
         };
         let what = node.ty.clone();
@@ -584,7 +582,7 @@ impl<'a> Decoder<'a> {
     /// link, and the link's presence flag again.
     fn list(&mut self, name: Option<&str>, id: TypeId, link: usize, text: String) -> Node {
         let Some(node) = self.start(name, text) else {
-            return self.missing(name, type_text(self.module, &Ty::Named(id)));
+            return self.missing(name, self.module.xdr_spelling(&Ty::Named(id)));
         };
         let what = node.ty.clone();
         let def = self.module.ty(id);
@@ -777,39 +775,4 @@ fn linked_list(module: &Module, inner: &Ty) -> Option<(TypeId, usize)> {
         }
     }
     None
-}
-
-/// The type as the `.x` file would spell it.
-pub fn type_text(module: &Module, ty: &Ty) -> String {
-    let len = |l: &Len| match l {
-        Len::Fixed(n) => format!("[{n}]"),
-        Len::Variable(Some(n)) => format!("<{n}>"),
-        Len::Variable(None) => "<>".to_string(),
-    };
-    match ty {
-        Ty::Prim(p) => match p {
-            Prim::Int => "int",
-            Prim::UInt => "unsigned int",
-            Prim::Hyper => "hyper",
-            Prim::UHyper => "unsigned hyper",
-            Prim::Float => "float",
-            Prim::Double => "double",
-            Prim::Quadruple => "quadruple",
-            Prim::Bool => "bool",
-            Prim::Char => "char",
-            Prim::UChar => "unsigned char",
-            Prim::Short => "short",
-            Prim::UShort => "unsigned short",
-        }
-        .to_string(),
-        Ty::Opaque(l) => format!("opaque{}", len(l)),
-        Ty::String(max) => format!("string{}", len(&Len::Variable(*max))),
-        Ty::Array { elem, len: l } => format!("{}{}", type_text(module, elem), len(l)),
-        Ty::Optional(inner) => format!("{} *", type_text(module, inner)),
-        Ty::Boxed(inner) => type_text(module, inner),
-        Ty::Named(id) => module
-            .types
-            .get(id.index())
-            .map_or_else(|| format!("#{}", id.0), |t| t.name.xdr.clone()),
-    }
 }

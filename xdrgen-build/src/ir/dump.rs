@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{ConstValue, DiscriminantKind, Len, Module, Origin, Prim, Ty, TypeKind};
+use super::{ConstValue, DiscriminantKind, Module, Origin, Ty, TypeKind};
 
 /// Renders the module as text, one definition per line group.
 pub fn dump(m: &Module) -> String {
@@ -74,7 +74,7 @@ pub fn dump(m: &Module) -> String {
             }
             TypeKind::Union(u) => {
                 let kind = match u.discriminant_kind {
-                    DiscriminantKind::Prim(p) => prim_text(p).to_string(),
+                    DiscriminantKind::Prim(p) => p.xdr_name().to_string(),
                     DiscriminantKind::Enum(id) => format!("enum {}", m.ty(id).name.xdr),
                 };
                 let _ = writeln!(
@@ -170,37 +170,12 @@ fn named(xdr: &str, rust: &str) -> String {
     }
 }
 
-fn prim_text(p: Prim) -> &'static str {
-    match p {
-        Prim::Int => "int",
-        Prim::UInt => "unsigned int",
-        Prim::Hyper => "hyper",
-        Prim::UHyper => "unsigned hyper",
-        Prim::Float => "float",
-        Prim::Double => "double",
-        Prim::Quadruple => "quadruple",
-        Prim::Bool => "bool",
-        Prim::Char => "char",
-        Prim::UChar => "unsigned char",
-        Prim::Short => "short",
-        Prim::UShort => "unsigned short",
-    }
-}
-
-fn len_text(len: Len) -> String {
-    match len {
-        Len::Fixed(n) => format!("[{n}]"),
-        Len::Variable(Some(n)) => format!("<{n}>"),
-        Len::Variable(None) => "<>".to_string(),
-    }
-}
-
 fn ty_text(m: &Module, ty: &Ty) -> String {
     match ty {
-        Ty::Prim(p) => prim_text(*p).to_string(),
-        Ty::Opaque(len) => format!("opaque{}", len_text(*len)),
+        Ty::Prim(p) => p.xdr_name().to_string(),
+        Ty::Opaque(len) => format!("opaque{}", len.xdr_suffix()),
         Ty::String(max) => format!("string<{}>", max.map(|n| n.to_string()).unwrap_or_default()),
-        Ty::Array { elem, len } => format!("{}{}", ty_text(m, elem), len_text(*len)),
+        Ty::Array { elem, len } => format!("{}{}", ty_text(m, elem), len.xdr_suffix()),
         Ty::Optional(inner) => format!("optional {}", ty_text(m, inner)),
         Ty::Named(id) => m.ty(*id).name.xdr.clone(),
         Ty::Boxed(inner) => format!("box {}", ty_text(m, inner)),

@@ -115,6 +115,23 @@ pub struct Module {
 }
 
 impl Module {
+    /// A type expression as a `.x` file spells it (`string<255>`,
+    /// `entry *`, `opaque[16]`); an id this module does not have reads `#N`.
+    pub fn xdr_spelling(&self, ty: &Ty) -> String {
+        match ty {
+            Ty::Prim(p) => p.xdr_name().to_string(),
+            Ty::Opaque(len) => format!("opaque{}", len.xdr_suffix()),
+            Ty::String(max) => format!("string{}", Len::Variable(*max).xdr_suffix()),
+            Ty::Array { elem, len } => format!("{}{}", self.xdr_spelling(elem), len.xdr_suffix()),
+            Ty::Optional(inner) => format!("{} *", self.xdr_spelling(inner)),
+            Ty::Boxed(inner) => self.xdr_spelling(inner),
+            Ty::Named(id) => self
+                .types
+                .get(id.index())
+                .map_or_else(|| format!("#{}", id.0), |t| t.name.xdr.clone()),
+        }
+    }
+
     /// The type with the given id.
     pub fn ty(&self, id: TypeId) -> &TypeDef {
         &self.types[id.index()]
@@ -242,6 +259,24 @@ impl Prim {
         })
     }
 
+    /// The type's name in a `.x` file.
+    pub fn xdr_name(self) -> &'static str {
+        match self {
+            Prim::Int => "int",
+            Prim::UInt => "unsigned int",
+            Prim::Hyper => "hyper",
+            Prim::UHyper => "unsigned hyper",
+            Prim::Float => "float",
+            Prim::Double => "double",
+            Prim::Quadruple => "quadruple",
+            Prim::Bool => "bool",
+            Prim::Char => "char",
+            Prim::UChar => "unsigned char",
+            Prim::Short => "short",
+            Prim::UShort => "unsigned short",
+        }
+    }
+
     /// Bytes the type takes on the wire (`char` and `short` take a word).
     pub fn wire_size(self) -> usize {
         match self {
@@ -260,6 +295,17 @@ pub enum Len {
     Fixed(u32),
     /// `<N>` (Some) or `<>` (None: up to 2^32-1).
     Variable(Option<u32>),
+}
+
+impl Len {
+    /// The size as a `.x` file writes it after a name: `[N]`, `<N>` or `<>`.
+    pub fn xdr_suffix(self) -> String {
+        match self {
+            Len::Fixed(n) => format!("[{n}]"),
+            Len::Variable(Some(n)) => format!("<{n}>"),
+            Len::Variable(None) => "<>".to_string(),
+        }
+    }
 }
 
 /// A type expression.

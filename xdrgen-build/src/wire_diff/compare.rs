@@ -96,44 +96,6 @@ fn finding(path: &str, kind: Kind, detail: String, reads: Reads) -> Finding {
     }
 }
 
-pub(crate) fn prim_name(p: Prim) -> &'static str {
-    match p {
-        Prim::Int => "int",
-        Prim::UInt => "unsigned int",
-        Prim::Hyper => "hyper",
-        Prim::UHyper => "unsigned hyper",
-        Prim::Float => "float",
-        Prim::Double => "double",
-        Prim::Quadruple => "quadruple",
-        Prim::Bool => "bool",
-        Prim::Char => "char",
-        Prim::UChar => "unsigned char",
-        Prim::Short => "short",
-        Prim::UShort => "unsigned short",
-    }
-}
-
-fn len_text(len: Len) -> String {
-    match len {
-        Len::Fixed(n) => format!("[{n}]"),
-        Len::Variable(Some(n)) => format!("<{n}>"),
-        Len::Variable(None) => "<>".to_string(),
-    }
-}
-
-/// A type expression as a `.x` file would write it.
-pub(crate) fn describe(module: &Module, ty: &Ty) -> String {
-    match ty {
-        Ty::Prim(p) => prim_name(*p).to_string(),
-        Ty::Opaque(len) => format!("opaque{}", len_text(*len)),
-        Ty::String(bound) => format!("string{}", len_text(Len::Variable(*bound))),
-        Ty::Array { elem, len } => format!("{}{}", describe(module, elem), len_text(*len)),
-        Ty::Optional(inner) => format!("{} *", describe(module, inner)),
-        Ty::Named(id) => module.ty(*id).name.xdr.clone(),
-        Ty::Boxed(inner) => describe(module, inner),
-    }
-}
-
 fn flow_of(bits: u8) -> Flow {
     match bits {
         1 => Flow::Arguments,
@@ -267,8 +229,8 @@ impl<'a> Compare<'a> {
                 Kind::Retyped,
                 format!(
                     "{} → {}",
-                    describe(this.old, old_ty),
-                    describe(this.new, new_ty)
+                    this.old.xdr_spelling(old_ty),
+                    this.new.xdr_spelling(new_ty)
                 ),
                 Reads::NEITHER,
             )
@@ -289,14 +251,14 @@ impl<'a> Compare<'a> {
                 if a != b {
                     out.push(retyped(self));
                 } else if va == vb {
-                    if describe(self.old, old_ty) != describe(self.new, new_ty) {
+                    if self.old.xdr_spelling(old_ty) != self.new.xdr_spelling(new_ty) {
                         out.push(finding(
                             path,
                             Kind::Renamed,
                             format!(
                                 "{} → {} (the same values)",
-                                describe(self.old, old_ty),
-                                describe(self.new, new_ty)
+                                self.old.xdr_spelling(old_ty),
+                                self.new.xdr_spelling(new_ty)
                             ),
                             Reads::BOTH,
                         ));
@@ -307,8 +269,8 @@ impl<'a> Compare<'a> {
                         Kind::ValuesChanged,
                         format!(
                             "{} → {} (the values admitted changed)",
-                            describe(self.old, old_ty),
-                            describe(self.new, new_ty)
+                            self.old.xdr_spelling(old_ty),
+                            self.new.xdr_spelling(new_ty)
                         ),
                         Reads {
                             old_reads_new: vb.subset_of(&va),
@@ -340,8 +302,8 @@ impl<'a> Compare<'a> {
                         Kind::Renamed,
                         format!(
                             "{} → {} (the same bytes)",
-                            describe(self.old, old_ty),
-                            describe(self.new, new_ty)
+                            self.old.xdr_spelling(old_ty),
+                            self.new.xdr_spelling(new_ty)
                         ),
                         Reads::BOTH,
                     ));
@@ -360,8 +322,8 @@ impl<'a> Compare<'a> {
                         Kind::Renamed,
                         format!(
                             "{} → {} (the same wire shape)",
-                            describe(self.old, old_ty),
-                            describe(self.new, new_ty)
+                            self.old.xdr_spelling(old_ty),
+                            self.new.xdr_spelling(new_ty)
                         ),
                         Reads::BOTH,
                     ));
@@ -495,8 +457,8 @@ impl<'a> Compare<'a> {
                 Kind::Retyped,
                 format!(
                     "discriminant {} → {}",
-                    describe(self.old, &old.discriminant.ty),
-                    describe(self.new, &new.discriminant.ty)
+                    self.old.xdr_spelling(&old.discriminant.ty),
+                    self.new.xdr_spelling(&new.discriminant.ty)
                 ),
                 Reads::NEITHER,
             ));
@@ -561,7 +523,7 @@ impl<'a> Compare<'a> {
             (Some(a), Some(b)) => self.ty(&a.ty, &b.ty, path, out),
             (a, b) => {
                 let text = |m: &Module, f: Option<&Field>| {
-                    f.map_or("void".to_string(), |f| describe(m, &f.ty))
+                    f.map_or("void".to_string(), |f| m.xdr_spelling(&f.ty))
                 };
                 out.push(finding(
                     path,
@@ -657,14 +619,22 @@ fn lengths(old: Len, new: Len, path: &str, out: &mut Vec<Finding>) {
                 out.push(finding(
                     path,
                     Kind::BoundChanged,
-                    format!("bound loosened: {} → {}", len_text(old), len_text(new)),
+                    format!(
+                        "bound loosened: {} → {}",
+                        old.xdr_suffix(),
+                        new.xdr_suffix()
+                    ),
                     Reads::WIDENED,
                 ));
             } else if a > b {
                 out.push(finding(
                     path,
                     Kind::BoundChanged,
-                    format!("bound tightened: {} → {}", len_text(old), len_text(new)),
+                    format!(
+                        "bound tightened: {} → {}",
+                        old.xdr_suffix(),
+                        new.xdr_suffix()
+                    ),
                     Reads::NARROWED,
                 ));
             }
@@ -672,7 +642,7 @@ fn lengths(old: Len, new: Len, path: &str, out: &mut Vec<Finding>) {
         _ => out.push(finding(
             path,
             Kind::SizeChanged,
-            format!("size {} → {}", len_text(old), len_text(new)),
+            format!("size {} → {}", old.xdr_suffix(), new.xdr_suffix()),
             Reads::NEITHER,
         )),
     }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::compare::{Compare, describe};
+use super::compare::Compare;
 use super::{Change, Finding, Flow, Kind, Reads, Subject, Verdict, change};
 use crate::ir::{Module, Ty};
 
@@ -244,7 +244,7 @@ fn signature(
                 "void".to_string()
             } else {
                 args.iter()
-                    .map(|t| describe(m, t))
+                    .map(|t| m.xdr_spelling(t))
                     .collect::<Vec<_>>()
                     .join(", ")
             }
@@ -273,7 +273,7 @@ fn signature(
             (None, None) => {}
             (a, b) => {
                 let text = |m: &Module, t: &Option<Ty>| {
-                    t.as_ref().map_or("void".to_string(), |t| describe(m, t))
+                    t.as_ref().map_or("void".to_string(), |t| m.xdr_spelling(t))
                 };
                 findings.push(Finding {
                     path: label.into(),
