@@ -225,6 +225,30 @@ impl FileLoader for Inputs {
     }
 }
 
+/// Each input file of `options` checked, its warnings shown: the modules of
+/// the analysis subcommands (dump, diff, dissector). The first failure is
+/// reported and its exit code returned.
+fn checked_modules(options: &Options, style: Style) -> Result<Vec<crate::ir::Module>, ExitCode> {
+    let inputs = Inputs::new(options.files()).map_err(|msg| {
+        eprintln!("error: {msg}");
+        ExitCode::from(1)
+    })?;
+    options
+        .files()
+        .iter()
+        .map(
+            |file| match crate::check_with(&inputs, Inputs::path(file), options) {
+                Ok(checked) => {
+                    eprint!("{}", checked.warnings.render(style));
+                    Ok(checked.module)
+                }
+                Err(e @ Error::Config(_)) => Err(failed(None, &e, style)),
+                Err(e) => Err(failed(Some(Inputs::path(file)), &e, style)),
+            },
+        )
+        .collect()
+}
+
 /// Prints an error about options or input and returns its exit code.
 fn failed(file: Option<&Path>, error: &Error, style: Style) -> ExitCode {
     match error {

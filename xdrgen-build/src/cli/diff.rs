@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
-use super::{Inputs, failed, option_args, options, style, write_stdout};
-use crate::{Error, Group};
+use super::{failed, option_args, options, style, write_stdout};
+use crate::Group;
 
 /// The exit code when a change breaks old clients or old servers.
 const BREAKING: u8 = 3;
@@ -53,24 +53,10 @@ pub(super) fn run(matches: &ArgMatches) -> ExitCode {
         Err(e) => return failed(None, &e, style),
     };
     let files: Vec<PathBuf> = options.files().to_vec();
-    let inputs = match Inputs::new(&files) {
-        Ok(i) => i,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return ExitCode::from(1);
-        }
+    let modules = match super::checked_modules(&options, style) {
+        Ok(m) => m,
+        Err(code) => return code,
     };
-    let mut modules = Vec::new();
-    for file in &files {
-        match crate::check_with(&inputs, Inputs::path(file), &options) {
-            Ok(checked) => {
-                eprint!("{}", checked.warnings.render(style));
-                modules.push(checked.module);
-            }
-            Err(e @ Error::Config(_)) => return failed(None, &e, style),
-            Err(e) => return failed(Some(Inputs::path(file)), &e, style),
-        }
-    }
     let [old, new] = modules.as_slice() else {
         eprintln!("error: diff compares exactly two files");
         return ExitCode::from(2);

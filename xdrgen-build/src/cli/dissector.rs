@@ -1,11 +1,11 @@
 //! `xdrgen dissector FILE.x`: a Wireshark Lua dissector for its programs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
 
-use super::{Inputs, failed, option_args, options, style, write_stdout};
+use super::{failed, option_args, options, style, write_stdout};
 use crate::dissector::{DissectorOptions, valid_protocol_name};
 use crate::{Error, Group};
 
@@ -66,27 +66,17 @@ pub(super) fn run(matches: &ArgMatches) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let files: Vec<PathBuf> = options.files().to_vec();
-    let inputs = match Inputs::new(&files) {
-        Ok(i) => i,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return ExitCode::from(1);
-        }
-    };
-    let Some(file) = files.first() else {
+    let Some(file) = options.files().first().cloned() else {
         eprintln!("error: no input file");
         return ExitCode::from(2);
     };
-    let checked = match crate::check_with(&inputs, Inputs::path(file), &options) {
-        Ok(checked) => checked,
-        Err(e @ Error::Config(_)) => return failed(None, &e, style),
-        Err(e) => return failed(Some(Inputs::path(file)), &e, style),
+    let module = match super::checked_modules(&options, style) {
+        Ok(mut modules) => modules.swap_remove(0),
+        Err(code) => return code,
     };
-    eprint!("{}", checked.warnings.render(style));
-    let source = Inputs::path(file).display().to_string();
+    let source = super::Inputs::path(&file).display().to_string();
     let lua = crate::dissector::dissector(
-        &checked.module,
+        &module,
         &source,
         &DissectorOptions {
             name,

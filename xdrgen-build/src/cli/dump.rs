@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Arg, ArgGroup, ArgMatches, Command};
 
-use super::{Inputs, failed, option_args, options, style, write_stdout};
+use super::{failed, option_args, options, style, write_stdout};
 use crate::Group;
 use crate::dump::{self, DumpLimits, Framing};
 
@@ -109,18 +109,11 @@ pub(super) fn run(matches: &ArgMatches) -> ExitCode {
         eprintln!("error: the .x file and INPUT cannot both be standard input");
         return ExitCode::from(2);
     }
-    let inputs = match Inputs::new(options.files()) {
-        Ok(i) => i,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return ExitCode::from(1);
-        }
+    let module = match super::checked_modules(&options, style) {
+        Ok(mut modules) => modules.swap_remove(0),
+        Err(code) => return code,
     };
-    let checked = match crate::check_with(&inputs, Inputs::path(&file), &options) {
-        Ok(c) => c,
-        Err(e) => return failed(Some(Inputs::path(&file)), &e, style),
-    };
-    eprint!("{}", checked.warnings.render(style));
+    let module = &module;
     let bytes = match read_input(&input) {
         Ok(b) => b,
         Err(msg) => {
@@ -151,7 +144,6 @@ pub(super) fn run(matches: &ArgMatches) -> ExitCode {
     let json = matches.get_flag("json")
         || matches.get_one::<String>("format").map(String::as_str) == Some("json");
     let limits = DumpLimits::default();
-    let module = &checked.module;
     let (rendered, error) = if let Some(name) = matches.get_one::<String>("type") {
         if pcap {
             eprintln!("error: a capture holds RPC messages: use --framing, not --type");
