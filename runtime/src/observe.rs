@@ -38,6 +38,14 @@ impl CallSpan {
             .record("outcome", tracing::field::display(outcome));
     }
 
+    /// Records a call's result: `SUCCESS`, or the error.
+    pub(crate) fn result<T, E: fmt::Display>(&self, result: &Result<T, E>) {
+        match result {
+            Ok(_) => self.outcome(&"SUCCESS"),
+            Err(e) => self.outcome(e),
+        }
+    }
+
     /// Runs `future` inside the span.
     pub(crate) fn instrument<F: Future>(self, future: F) -> impl Future<Output = F::Output> {
         #[cfg(feature = "tracing")]
@@ -84,6 +92,26 @@ pub(crate) fn onc_rpc_call(
             outcome = tracing::field::Empty,
         ),
     }
+}
+
+/// An ONC RPC client call's span, named from the generated `NAMES`.
+pub(crate) fn onc_rpc_client_call(
+    names: &crate::rpc::ProgramNames,
+    program: u32,
+    version: u32,
+    procedure: u32,
+    xid: u32,
+) -> CallSpan {
+    onc_rpc_call(
+        "client",
+        names.program,
+        program,
+        version,
+        names.procedure(procedure),
+        procedure,
+        xid,
+        &"",
+    )
 }
 
 /// A libvirt call's span (`side` is `client` or `server`; `session` the

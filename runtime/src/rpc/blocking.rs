@@ -171,22 +171,10 @@ impl BlockingClient {
     ) -> Result<R, RpcError> {
         let xid = self.next_xid;
         self.next_xid = self.next_xid.wrapping_add(1);
-        let span = observe::onc_rpc_call(
-            "client",
-            names.program,
-            program,
-            version,
-            names.procedure(procedure),
-            procedure,
-            xid,
-            &"",
-        );
+        let span = observe::onc_rpc_client_call(names, program, version, procedure, xid);
         let header = CallHeader::new(xid, program, version, procedure);
         let result = span.in_scope(|| self.exchange(header, args));
-        match &result {
-            Ok(_) => span.outcome(&"SUCCESS"),
-            Err(e) => span.outcome(e),
-        }
+        span.result(&result);
         result
     }
 

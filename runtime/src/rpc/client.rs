@@ -330,22 +330,10 @@ impl Client {
         args: &A,
     ) -> Result<R, RpcError> {
         let xid = self.shared.next_xid.fetch_add(1, Ordering::Relaxed);
-        let span = observe::onc_rpc_call(
-            "client",
-            names.program,
-            program,
-            version,
-            names.procedure(procedure),
-            procedure,
-            xid,
-            &"",
-        );
+        let span = observe::onc_rpc_client_call(names, program, version, procedure, xid);
         let header = CallHeader::new(xid, program, version, procedure);
         let result = span.clone().instrument(self.exchange(header, args)).await;
-        match &result {
-            Ok(_) => span.outcome(&"SUCCESS"),
-            Err(e) => span.outcome(e),
-        }
+        span.result(&result);
         result
     }
 
