@@ -41,27 +41,32 @@ state=${XDRGEN_PEERS_STATE:-/tmp/xdrgen-peers}
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 started=()
-for peer in rpcbind c-rpcgen libvirt rpcsvc ganesha; do
-    # Which daemons of the peer (rpcsvc has five; the tests need rstatd).
-    only=""
-    case $peer in
+# Each entry is a peer, or a peer and the one daemon of it the tests need
+# (rpcsvc has five: rstatd for its undeclared reply bytes, statd for
+# ganesha's NLM, which is refused without it). statd is its own entry so
+# it runs even when ganesha is already up from an earlier run.
+for spec in rpcbind c-rpcgen libvirt rpcsvc:rstatd rpcsvc:statd ganesha; do
+    peer=${spec%%:*}
+    only=${spec#"$peer"}
+    only=${only#:}
+    case $spec in
         rpcbind) pidfile="$state/rpcbind/rpcbind.pid" ;;
         c-rpcgen) pidfile="$state/c-rpcgen/peertest_server.pid" ;;
         libvirt) pidfile="$state/libvirt/libvirtd.pid" ;;
-        rpcsvc) pidfile="$state/rpcsvc/rstatd.pid" only=rstatd ;;
+        rpcsvc:*) pidfile="$state/rpcsvc/$only.pid" ;;
         ganesha) pidfile="$state/ganesha/ganesha.pid" ;;
     esac
     if ! { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
-        started=("$peer" "${started[@]}")
+        started=("$spec" "${started[@]}")
     fi
-    # ganesha with NLM v4 (its script then starts rpc.statd too).
+    # ganesha with NLM v4.
     $sudo env GANESHA_NLM=1 "$peers/$peer/start.sh" "$state" $only >/dev/null
 done
 stop_peers() {
-    for peer in "${started[@]}"; do
-        only=""
-        [ "$peer" = rpcsvc ] && only=rstatd
-        $sudo "$peers/$peer/stop.sh" "$state" $only >/dev/null || true
+    for spec in "${started[@]}"; do
+        peer=${spec%%:*}
+        only=${spec#"$peer"}
+        $sudo "$peers/$peer/stop.sh" "$state" ${only#:} >/dev/null || true
     done
 }
 trap stop_peers EXIT
