@@ -105,6 +105,31 @@ pub fn root_auth_sys(machine_name: &str) -> xdrgen_runtime::rpc::ClientConfig {
     }
 }
 
+/// Runs a stock tool (`rpcinfo`, ...): whether it succeeded, and its
+/// standard output followed by its standard error.
+pub fn run_tool(cmd: &str, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// A client configuration for talking to the real peers over loopback:
+/// a 10 s timeout, UDP retransmitted every 500 ms.
+pub fn peer_client_config() -> xdrgen_runtime::rpc::ClientConfig {
+    xdrgen_runtime::rpc::ClientConfig {
+        timeout: std::time::Duration::from_secs(10),
+        retransmit: std::time::Duration::from_millis(500),
+        ..xdrgen_runtime::rpc::ClientConfig::default()
+    }
+}
+
 /// The round-trip property every generated type must have.
 pub mod roundtrip {
     use std::fmt::Debug;

@@ -10,7 +10,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use tokio::net::{TcpListener, UdpSocket};
 use xdrgen_protocols::portmap::Mapping;
@@ -34,18 +33,7 @@ const PROGRAM: u32 = peertest::proto::peertest_prog::PROGRAM;
 /// rpcbind's table is shared: tests that read or change it take turns.
 static RPCBIND: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn run(cmd: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
+use xdrgen_tests::run_tool as run;
 
 /// Serves `server` on a TCP and a UDP port of loopback: the ports, and the
 /// task that ends when the server shuts down.
@@ -64,13 +52,7 @@ async fn serve_tcp_and_udp(
     (tcp, udp, serving)
 }
 
-fn config() -> ClientConfig {
-    ClientConfig {
-        timeout: Duration::from_secs(10),
-        retransmit: Duration::from_millis(500),
-        ..ClientConfig::default()
-    }
-}
+use xdrgen_tests::peer_client_config as config;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_port_mapper_dump_matches_rpcinfo() {

@@ -12,9 +12,7 @@
 
 use std::net::{Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::net::{TcpListener, UdpSocket, UnixListener};
 use xdrgen_protocols::portmap::{
@@ -23,8 +21,8 @@ use xdrgen_protocols::portmap::{
 use xdrgen_protocols::registration::{self, Protocol, Registration, RegistrationError, Rpcbind};
 use xdrgen_runtime::XdrString;
 use xdrgen_runtime::rpc::{
-    BlockingClient, CallContext, Client, ClientConfig, Endpoint, Fault, Peer, RpcError, Server,
-    ServerConfig, SourcePort,
+    BlockingClient, CallContext, Client, Endpoint, Fault, Peer, RpcError, Server, ServerConfig,
+    SourcePort,
 };
 use xdrgen_tests::fixture_program::echo_prog::{self, echo_v1};
 
@@ -47,26 +45,9 @@ impl echo_v1::Service for Echo {
     }
 }
 
-fn config() -> ClientConfig {
-    ClientConfig {
-        timeout: Duration::from_secs(10),
-        retransmit: Duration::from_millis(500),
-        ..ClientConfig::default()
-    }
-}
+use xdrgen_tests::peer_client_config as config;
 
-fn run(cmd: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
+use xdrgen_tests::run_tool as run;
 
 async fn run_async(cmd: &'static str, args: Vec<String>) -> (bool, String) {
     tokio::task::spawn_blocking(move || {
