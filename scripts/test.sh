@@ -93,12 +93,19 @@ summary() {
 }
 trap 'summary; stop_peers' EXIT
 
+# A one-shot build: incremental caches would only add to the disk used
+# (CI once ran out of it).
+export CARGO_INCREMENTAL=0
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Generated code and the runtime codec without std: built on its own so
 # workspace feature unification cannot turn std back on.
 cargo build --locked -p xdrgen-tests-no-std
 cargo test --workspace --locked
+# The nested builds of the lone-clone and README tests are caches for
+# reruns of those tests only; the steps below need the disk more.
+rm -rf target/lone-clone/repo/target target/readme
 # The published crates package (their dependencies on each other resolve
 # inside the workspace).
 cargo package --locked --no-verify --allow-dirty -q \
