@@ -3,7 +3,7 @@
 //! [`FileLoader`]; writing is the build-script door's business.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::syntax::ast::{Define, DefineOrigin, Ident, Spec};
 use crate::syntax::preprocess::PpConfig;
@@ -104,6 +104,7 @@ fn check_validated(
     options: &Options,
 ) -> Result<Checked, Error> {
     let mut sources = SourceMap::new();
+    let prelude = add_prelude(&mut sources);
     let command_line = command_line_file(&mut sources, options);
     let root = load_root(&mut sources, loader, path)?;
     let config = PpConfig {
@@ -122,26 +123,11 @@ fn check_validated(
             rust_path: import.rust_path.clone(),
         });
     }
-    let prelude_id = sources.add(
-        ir::prelude::PRELUDE_NAME,
-        None,
-        ir::prelude::PRELUDE.to_string(),
-    );
-    let prelude = syntax::parse_spec(
-        &mut sources,
-        prelude_id,
-        &PpConfig {
-            loader,
-            include_dirs: &[],
-            predefined: &[],
-        },
-        &mut diags,
-    );
     let files = sources.files().map(|(_, f)| f.name().to_string()).collect();
     let (module, more) = ir::lower(&ir::Inputs {
         local: &local,
         imports: &imports,
-        prelude: &prelude,
+        prelude,
         extern_types: options.extern_types(),
         files,
         command_line: command_line.whole,
@@ -162,6 +148,43 @@ fn check_validated(
         module,
         warnings: all,
         files_read,
+    })
+}
+
+/// Adds the prelude to an empty source map, as its first file, and returns
+/// its syntax tree. The prelude never changes, so it is parsed once per
+/// process: parsing it was most of the cost of checking a small file
+/// (about 480k of 580k instructions for an empty one).
+fn add_prelude(sources: &mut SourceMap) -> &'static Spec {
+    static PRELUDE: OnceLock<Spec> = OnceLock::new();
+    assert!(sources.files().next().is_none(), "the prelude comes first");
+    let id = sources.add(
+        ir::prelude::PRELUDE_NAME,
+        None,
+        ir::prelude::PRELUDE.to_string(),
+    );
+    PRELUDE.get_or_init(|| {
+        // Its own source map gives it the same first-file id as `sources`.
+        let mut own = SourceMap::new();
+        let own_id = own.add(
+            ir::prelude::PRELUDE_NAME,
+            None,
+            ir::prelude::PRELUDE.to_string(),
+        );
+        debug_assert_eq!(own_id, id);
+        let mut diags = Vec::new();
+        let spec = syntax::parse_spec(
+            &mut own,
+            own_id,
+            &PpConfig {
+                loader: &FsLoader,
+                include_dirs: &[],
+                predefined: &[],
+            },
+            &mut diags,
+        );
+        debug_assert!(diags.is_empty(), "the prelude parses cleanly: {diags:?}");
+        spec
     })
 }
 
