@@ -20,10 +20,9 @@ use crate::consteval::{self, EvalResult, Scope};
 use crate::diagnostics::{Code, Diagnostic, did_you_mean};
 use crate::source::Span;
 use crate::syntax::ast::{
-    self, Comment, Decl, Define, DefineOrigin, EnumBody, Expr, Ident, Item, ProcType, Shape, Spec,
-    StructBody, Tag, TypeSpec, UnionBody,
+    self, Comment, Decl, DefineOrigin, EnumBody, Expr, Ident, Item, Macro, MacroBody, ProcType,
+    Shape, Spec, StructBody, Tag, TypeSpec, UnionBody,
 };
-use crate::syntax::parser;
 
 /// Another `.x` file whose definitions the input may use.
 pub(crate) struct Import {
@@ -86,7 +85,7 @@ enum Def<'a> {
     },
     Macro {
         unit: Unit,
-        define: &'a Define,
+        mac: &'a Macro,
     },
     Rpc {
         unit: Unit,
@@ -111,7 +110,7 @@ impl Def<'_> {
             Def::Type { span, .. } => *span,
             Def::Const { name, .. } | Def::Rpc { name, .. } => Some(name.span),
             Def::Member { body, index, .. } => Some(body.members[*index].name.span),
-            Def::Macro { define, .. } => Some(define.name.span),
+            Def::Macro { mac, .. } => Some(mac.define.name.span),
         }
     }
 
@@ -149,7 +148,7 @@ struct Lowerer<'a> {
     /// Names of members that several inline enums share, with where each
     /// was written: scoped to their enums, never global constants.
     shared_inline_members: HashMap<&'a str, Vec<Span>>,
-    used_macros: Vec<&'a Define>,
+    used_macros: Vec<&'a Macro>,
     used_macro_names: HashSet<&'a str>,
     consts: Vec<Const>,
     /// How many constant evaluations are nested right now.
@@ -209,8 +208,8 @@ pub(crate) fn lower(inputs: &Inputs<'_>) -> (Module, Vec<Diagnostic>) {
     };
     lw.lower_items(&inputs.local.items, &mut module);
     lw.drain_worklist();
-    for define in std::mem::take(&mut lw.used_macros) {
-        lw.macro_const(define);
+    for mac in std::mem::take(&mut lw.used_macros) {
+        lw.macro_const(mac);
     }
     module.consts = std::mem::take(&mut lw.consts);
     module.types = std::mem::take(&mut lw.types);
@@ -277,9 +276,9 @@ impl<'a> Lowerer<'a> {
 
     fn declare_spec(&mut self, spec: &'a Spec, unit: Unit) {
         self.declare_items(&spec.items, unit);
-        for define in &spec.defines {
-            if define.origin != DefineOrigin::Builtin {
-                self.declare(&define.name.name, Def::Macro { unit, define });
+        for mac in &spec.macros {
+            if mac.define.origin != DefineOrigin::Builtin {
+                self.declare(&mac.define.name.name, Def::Macro { unit, mac });
             }
         }
         self.declare_rpc_names(&spec.items, unit);
@@ -642,12 +641,13 @@ impl<'a> Lowerer<'a> {
         Ok(value)
     }
 
-    fn macro_value(&mut self, define: &'a Define, used_at: &Ident) -> EvalResult {
+    fn macro_value(&mut self, mac: &'a Macro, used_at: &Ident) -> EvalResult {
+        let define = &mac.define;
         if self.used_macro_names.insert(&define.name.name) {
-            self.used_macros.push(define);
+            self.used_macros.push(mac);
         }
         self.memo(&define.name.name, used_at, |s| {
-            if define.body.trim().is_empty() {
+            if mac.body == MacroBody::Empty {
                 return Err(Some(
                     Diagnostic::new(
                         Code::WrongKind,
@@ -657,24 +657,21 @@ impl<'a> Lowerer<'a> {
                     .secondary(define.name.span, "defined without a value"),
                 ));
             }
-            let file = define.body_span.file;
-            let expr =
-                parser::parse_expr(&define.body, define.body_span.start as usize, file, false)
-                    .map_err(|_| {
-                        Some(
-                            Diagnostic::new(
-                                Code::WrongKind,
-                                format!(
-                                    "macro `{}` is `{}`, not an integer constant",
-                                    define.name.name,
-                                    define.body.trim()
-                                ),
-                            )
-                            .primary(used_at.span, "used as a constant here")
-                            .secondary(define.body_span, "defined here"),
-                        )
-                    })?;
-            consteval::eval(&expr, s)
+            let Some(expr) = mac.body.expr() else {
+                return Err(Some(
+                    Diagnostic::new(
+                        Code::WrongKind,
+                        format!(
+                            "macro `{}` is `{}`, not an integer constant",
+                            define.name.name,
+                            define.body.trim()
+                        ),
+                    )
+                    .primary(used_at.span, "used as a constant here")
+                    .secondary(define.body_span, "defined here"),
+                ));
+            };
+            consteval::eval(expr, s)
         })
     }
 
@@ -778,15 +775,16 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn macro_const(&mut self, define: &'a Define) {
+    fn macro_const(&mut self, mac: &'a Macro) {
+        let define = &mac.define;
         let Some(Def::Macro {
             unit: Unit::Local,
-            define: current,
+            mac: current,
         }) = self.symbols.get(define.name.name.as_str())
         else {
             return;
         };
-        if !std::ptr::eq(*current, define) {
+        if !std::ptr::eq(*current, mac) {
             return;
         }
         let Some(State::Done(Some(v))) = self.values.get(define.name.name.as_str()) else {
@@ -1163,7 +1161,8 @@ impl<'a> Lowerer<'a> {
                 }
                 self.type_id(&name.name).map(Ty::Named)
             }
-            Some(Def::Macro { define, .. }) if is_c_type_words(&define.body) => {
+            Some(Def::Macro { mac, .. }) if mac.body.is_c_type() => {
+                let define = &mac.define;
                 let help = format!(
                     "map it to a Rust type with an XDR codec of your own: `{}`",
                     self.inputs
@@ -1631,7 +1630,7 @@ impl Scope for Lowerer<'_> {
                 Err(Some(d.note("members of enums written in place are scoped to their enum; a name several of them share is no constant")))
             }
             Def::Member { body, index, .. } => self.member_value(body, index, id),
-            Def::Macro { define, .. } => self.macro_value(define, id),
+            Def::Macro { mac, .. } => self.macro_value(mac, id),
             Def::Rpc { name, numbers, .. } => self.rpc_value(name, &numbers, id),
             Def::Type { span, .. } => {
                 let mut d = Diagnostic::new(
@@ -1764,19 +1763,6 @@ fn check_names(module: &Module, diags: &mut Vec<Diagnostic>) {
             }
         }
     }
-}
-
-/// Whether a macro body is C type words (`unsigned long long`,
-/// `struct foo *`) rather than a value: identifiers and `*` only.
-fn is_c_type_words(body: &str) -> bool {
-    let words: Vec<&str> = body
-        .split(|c: char| c.is_ascii_whitespace() || c == '*')
-        .filter(|w| !w.is_empty())
-        .collect();
-    !words.is_empty()
-        && words
-            .iter()
-            .all(|w| crate::syntax::parser::is_identifier(w))
 }
 
 /// Comment text as documentation lines: delimiters, leading `*` columns

@@ -30,8 +30,9 @@ pub type Docs = Vec<Comment>;
 pub struct Spec {
     /// Definitions in source order.
     pub items: Vec<Item>,
-    /// Object-like macros from `#define`, `%#define` and `-D`, in order.
-    pub defines: Vec<Define>,
+    /// Object-like macros from `#define`, `%#define` and `-D`, in order,
+    /// their bodies classified.
+    pub macros: Vec<Macro>,
 }
 
 /// Where a macro definition came from.
@@ -47,8 +48,8 @@ pub enum DefineOrigin {
     Builtin,
 }
 
-/// An object-like macro. Its body is parsed as an integer expression only
-/// when something uses it as a constant.
+/// An object-like macro as written. [`Macro`] holds it with its body
+/// classified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Define {
     /// The macro name.
@@ -59,6 +60,55 @@ pub struct Define {
     pub body_span: Span,
     /// Where the definition came from.
     pub origin: DefineOrigin,
+}
+
+/// An object-like macro whose body has been read once, here, so the
+/// stages after syntax never parse text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Macro {
+    /// The definition as written (its text is kept for messages).
+    pub define: Define,
+    /// What the body is.
+    pub body: MacroBody,
+}
+
+/// What a macro body is. Which reading matters is decided by a use: a
+/// constant needs an expression, a type reports C type words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MacroBody {
+    /// No replacement text (`#define FLAG`).
+    Empty,
+    /// An integer expression (`16`, `(1 << 4)`, `MAX + 1`).
+    Expr {
+        /// The expression; its spans point into the body.
+        expr: Expr,
+        /// Whether the text also reads as C type words (a bare name such
+        /// as `uint32_t`, `a * b`).
+        c_type: bool,
+    },
+    /// C type words that are no expression: identifiers and `*` only
+    /// (`unsigned long long`, `struct foo *`).
+    CType,
+    /// Anything else (a string, a cast, C code).
+    Other,
+}
+
+impl MacroBody {
+    /// The body as an integer expression, when it is one.
+    pub fn expr(&self) -> Option<&Expr> {
+        match self {
+            MacroBody::Expr { expr, .. } => Some(expr),
+            _ => None,
+        }
+    }
+
+    /// Whether the body reads as C type words (a type from a C header).
+    pub fn is_c_type(&self) -> bool {
+        matches!(
+            self,
+            MacroBody::CType | MacroBody::Expr { c_type: true, .. }
+        )
+    }
 }
 
 /// An integer (or character) expression.

@@ -29,7 +29,7 @@ pub(crate) fn parse_spec(
     drop_identical_repeats(sources, &mut items, diags);
     Spec {
         items,
-        defines: pp.defines,
+        macros: pp.defines.into_iter().map(parser::classify_macro).collect(),
     }
 }
 

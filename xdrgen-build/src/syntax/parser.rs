@@ -16,9 +16,9 @@ use nom::sequence::pair;
 use nom::{IResult, Parser as _};
 
 use super::ast::{
-    Arm, BinaryOp, Comment, ConstValue, Decl, Docs, EnumBody, EnumMember, Expr, Ident, Item,
-    Member, Prim, ProcArg, ProcType, Procedure, Program, Shape, StructBody, Tag, TypeSpec, UnaryOp,
-    UnionBody, Version,
+    Arm, BinaryOp, Comment, ConstValue, Decl, Define, Docs, EnumBody, EnumMember, Expr, Ident,
+    Item, Macro, MacroBody, Member, Prim, ProcArg, ProcType, Procedure, Program, Shape, StructBody,
+    Tag, TypeSpec, UnaryOp, UnionBody, Version,
 };
 use crate::diagnostics::{Code, Diagnostic};
 use crate::source::{FileId, Span};
@@ -159,6 +159,35 @@ pub(crate) fn parse_expr(
             kind: ErrKind::Nom,
         })),
     }
+}
+
+/// Reads a macro body once, so the IR never parses text. A body that is
+/// not an expression is not an error here: only a use as a constant is,
+/// and the IR says so where the macro is used.
+pub(crate) fn classify_macro(define: Define) -> Macro {
+    let text = &define.body;
+    let body = if text.trim().is_empty() {
+        MacroBody::Empty
+    } else {
+        let c_type = is_c_type_words(text);
+        let span = define.body_span;
+        match parse_expr(text, span.start as usize, span.file, false) {
+            Ok(expr) => MacroBody::Expr { expr, c_type },
+            Err(_) if c_type => MacroBody::CType,
+            Err(_) => MacroBody::Other,
+        }
+    };
+    Macro { define, body }
+}
+
+/// Whether a macro body is C type words (`unsigned long long`,
+/// `struct foo *`) rather than a value: identifiers and `*` only.
+fn is_c_type_words(body: &str) -> bool {
+    let mut words = body
+        .split(|c: char| c.is_ascii_whitespace() || c == '*')
+        .filter(|w| !w.is_empty())
+        .peekable();
+    words.peek().is_some() && words.all(is_identifier)
 }
 
 /// Whether `s` is one identifier (macro names, `-D` names).
@@ -1459,6 +1488,37 @@ mod tests {
         let src = format!("const A = {}1{};", "(".repeat(100_000), ")".repeat(100_000));
         let (_, diags) = parse(&src);
         assert_eq!(diags.len(), 1);
+    }
+
+    #[test]
+    fn macro_bodies_are_classified_once() {
+        let mut map = SourceMap::new();
+        let file = map.add("<command line>", None, String::new());
+        let classify = |body: &str| {
+            let define = Define {
+                name: Ident {
+                    name: "M".to_string(),
+                    span: Span::new(file, 0, 1),
+                },
+                body: body.to_string(),
+                body_span: Span::new(file, 1, 1 + body.len()),
+                origin: crate::syntax::ast::DefineOrigin::Directive,
+            };
+            classify_macro(define).body
+        };
+        assert_eq!(classify(" \t"), MacroBody::Empty);
+        assert!(matches!(
+            classify(" (1 << 4)"),
+            MacroBody::Expr { c_type: false, .. }
+        ));
+        // A bare name is both: a constant's value or a C type.
+        let name = classify(" uint32_t");
+        assert!(matches!(name, MacroBody::Expr { c_type: true, .. }));
+        assert!(name.is_c_type());
+        assert_eq!(classify(" unsigned long long"), MacroBody::CType);
+        assert_eq!(classify(" struct foo *"), MacroBody::CType);
+        assert_eq!(classify(" \"text\""), MacroBody::Other);
+        assert!(!MacroBody::Other.is_c_type());
     }
 
     #[test]
