@@ -1,0 +1,622 @@
+//! Opening a connection from a libvirt URI, as libvirt's remote driver
+//! does: the transport the URI names (unix, tcp, tls, ssh, ext), then
+//! AUTH_LIST, then CONNECT_OPEN with the URI's name for the daemon.
+//!
+//! `ssh` and `ext` run a command and speak over its standard input and
+//! output, both one end of a socket pair as in libvirt. The command is
+//! killed when the connection is dropped, and what it wrote to its
+//! standard error becomes the message of the error that ends the
+//! connection ("Permission denied (publickey)", "Host key verification
+//! failed").
+
+use std::boxed::Box;
+use std::fmt::{self, Write as _};
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::string::{String, ToString};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+use std::vec::Vec;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::task::JoinHandle;
+
+use super::client::{Connection, ConnectionConfig, Error};
+use super::error::error_code;
+use super::uri::{AuthChoice, LocalContext, RemoteUri, Route, Transport, UriError};
+use super::{ProcedureInfo, ProtocolNames};
+use crate::encode::{padded_len, put_bool, put_opaque_var, put_u32};
+use crate::{DecodeError, Decoder, EncodeError, XdrDecode, XdrEncode};
+
+/// `REMOTE_PROGRAM`.
+const REMOTE_PROGRAM: u32 = 0x2000_8086;
+/// `REMOTE_PROTOCOL_VERSION`.
+const REMOTE_VERSION: u32 = 1;
+/// `REMOTE_PROC_CONNECT_OPEN`.
+const PROC_CONNECT_OPEN: i32 = 1;
+/// `REMOTE_PROC_AUTH_LIST`.
+const PROC_AUTH_LIST: i32 = 66;
+/// `REMOTE_AUTH_TYPE_LIST_MAX`.
+const AUTH_TYPE_LIST_MAX: u32 = 20;
+/// `REMOTE_STRING_MAX`.
+const REMOTE_STRING_MAX: u32 = 4_194_304;
+
+const fn procedure(number: i32, name: &'static str) -> ProcedureInfo {
+    ProcedureInfo {
+        number,
+        name,
+        high_priority: false,
+        acl: &[],
+        acl_filter: &[],
+        read_stream: false,
+        write_stream: false,
+        event: false,
+    }
+}
+
+/// The two REMOTE procedures opening a connection calls, so their spans
+/// are named.
+static OPEN_NAMES: ProtocolNames = ProtocolNames {
+    program: "remote",
+    procedures: &[
+        procedure(PROC_CONNECT_OPEN, "REMOTE_PROC_CONNECT_OPEN"),
+        procedure(PROC_AUTH_LIST, "REMOTE_PROC_AUTH_LIST"),
+    ],
+};
+
+/// Settings of [`Connection::open`].
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// The connection's settings.
+    pub config: ConnectionConfig,
+    /// Open read-only (`virConnectOpenReadOnly`): the `-ro` socket by
+    /// default, and the read-only flag in CONNECT_OPEN.
+    pub read_only: bool,
+    /// Who runs the client and what exists on this host, for libvirt's
+    /// defaults (`None`: this process, [`LocalContext::current`]).
+    pub local: Option<LocalContext>,
+}
+
+/// An authentication type (`remote_auth_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AuthType {
+    /// `REMOTE_AUTH_NONE`.
+    None,
+    /// `REMOTE_AUTH_SASL`.
+    Sasl,
+    /// `REMOTE_AUTH_POLKIT`.
+    Polkit,
+    /// A value this client does not know.
+    Other(i32),
+}
+
+impl From<i32> for AuthType {
+    fn from(value: i32) -> AuthType {
+        match value {
+            0 => AuthType::None,
+            1 => AuthType::Sasl,
+            2 => AuthType::Polkit,
+            other => AuthType::Other(other),
+        }
+    }
+}
+
+impl fmt::Display for AuthType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthType::None => f.write_str("none"),
+            AuthType::Sasl => f.write_str("sasl"),
+            AuthType::Polkit => f.write_str("polkit"),
+            AuthType::Other(n) => write!(f, "type {n}"),
+        }
+    }
+}
+
+/// Why [`Connection::open`] failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The URI cannot work.
+    Uri(UriError),
+    /// The transport could not reach the daemon.
+    Connect {
+        /// The transport.
+        transport: Transport,
+        /// What it tried to reach: a socket, `host:port`, a command.
+        target: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// The TLS files could not be used.
+    #[cfg(feature = "tls")]
+    Tls(super::tls::TlsError),
+    /// The tls transport needs this crate's `tls` feature.
+    TlsNotBuilt,
+    /// AUTH_LIST failed (over ssh and ext, the command's error output is
+    /// in the cause).
+    AuthList(Error),
+    /// The URI's `auth=` names a type the daemon does not offer.
+    AuthRejected {
+        /// The type asked for.
+        wanted: AuthType,
+        /// What the daemon offers.
+        offered: Vec<AuthType>,
+    },
+    /// The daemon requires an authentication this client does not
+    /// implement yet.
+    AuthUnsupported {
+        /// The type chosen.
+        chosen: AuthType,
+    },
+    /// The daemon refused CONNECT_OPEN.
+    ConnectOpen {
+        /// The name sent.
+        name: String,
+        /// The daemon's answer.
+        source: Error,
+    },
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenError::Uri(_) => f.write_str("bad libvirt URI"),
+            OpenError::Connect {
+                transport, target, ..
+            } => write!(f, "cannot reach the daemon over {transport} ({target})"),
+            #[cfg(feature = "tls")]
+            OpenError::Tls(_) => f.write_str("cannot load the TLS files"),
+            OpenError::TlsNotBuilt => f.write_str(
+                "the tls transport needs xdrgen-runtime's `tls` feature, which this build lacks",
+            ),
+            OpenError::AuthList(_) => {
+                f.write_str("cannot ask the daemon for its authentication types (AUTH_LIST)")
+            }
+            OpenError::AuthRejected { wanted, offered } => {
+                write!(
+                    f,
+                    "authentication {wanted} was asked for, the daemon offers "
+                )?;
+                list(f, offered)
+            }
+            OpenError::AuthUnsupported { chosen } => write!(
+                f,
+                "the daemon requires {chosen} authentication, which this client does not support yet"
+            ),
+            OpenError::ConnectOpen { name, .. } => {
+                write!(f, "the daemon refused to open '{name}' (CONNECT_OPEN)")
+            }
+        }
+    }
+}
+
+fn list(f: &mut fmt::Formatter<'_>, types: &[AuthType]) -> fmt::Result {
+    for (i, t) in types.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ", " };
+        write!(f, "{sep}{t}")?;
+    }
+    Ok(())
+}
+
+impl std::error::Error for OpenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            OpenError::Uri(e) => Some(e),
+            OpenError::Connect { source, .. } => Some(source),
+            #[cfg(feature = "tls")]
+            OpenError::Tls(e) => Some(e),
+            OpenError::AuthList(e) | OpenError::ConnectOpen { source: e, .. } => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<UriError> for OpenError {
+    fn from(e: UriError) -> Self {
+        OpenError::Uri(e)
+    }
+}
+
+impl Connection {
+    /// Opens a libvirt URI as libvirt's client does (`qemu:///system`,
+    /// `qemu+ssh://root@host/system`, `test+tcp://127.0.0.1/default`):
+    /// connects over the URI's transport, negotiates authentication
+    /// (AUTH_LIST; `none` proceeds, other types are an
+    /// [`OpenError::AuthUnsupported`] for now), then opens the driver with
+    /// CONNECT_OPEN.
+    pub async fn open(uri: &str, options: OpenOptions) -> Result<Connection, OpenError> {
+        let uri = RemoteUri::parse(uri)?;
+        Connection::open_uri(&uri, options).await
+    }
+
+    /// [`open`](Connection::open) with a parsed URI.
+    pub async fn open_uri(uri: &RemoteUri, options: OpenOptions) -> Result<Connection, OpenError> {
+        let local = options.local.unwrap_or_else(LocalContext::current);
+        let route = uri.route(options.read_only, &local)?;
+        let connection = connect(uri.transport(), route, options.config).await?;
+        authenticate(&connection, uri.auth()).await?;
+        let name = uri.connect_open_name();
+        let args = ConnectOpenArgs {
+            name: &name,
+            flags: uri.open_flags(options.read_only, &local),
+        };
+        let opened: Result<(), Error> = connection
+            .call_named(
+                &OPEN_NAMES,
+                REMOTE_PROGRAM,
+                REMOTE_VERSION,
+                PROC_CONNECT_OPEN,
+                &args,
+            )
+            .await;
+        match opened {
+            Ok(()) => Ok(connection),
+            Err(source) => Err(OpenError::ConnectOpen { name, source }),
+        }
+    }
+}
+
+/// Reaches the daemon along `route`.
+async fn connect(
+    transport: Transport,
+    route: Route,
+    config: ConnectionConfig,
+) -> Result<Connection, OpenError> {
+    let failed = |target: String| {
+        move |source| OpenError::Connect {
+            transport,
+            target,
+            source,
+        }
+    };
+    match route {
+        #[cfg(unix)]
+        Route::Unix { socket } => Connection::connect_unix(&socket, config)
+            .await
+            .map_err(failed(socket.display().to_string())),
+        Route::Tcp { host, port } => Connection::connect_tcp((host.as_str(), port), config)
+            .await
+            .map_err(failed(std::format!("{host}:{port}"))),
+        #[cfg(feature = "tls")]
+        Route::Tls {
+            host,
+            port,
+            files,
+            verify,
+        } => {
+            let tls = super::tls::client_config_from_files(
+                &files.ca_cert,
+                &files.client_cert,
+                &files.client_key,
+                verify,
+            )
+            .map_err(OpenError::Tls)?;
+            Connection::connect_tls((host.as_str(), port), &host, tls, config)
+                .await
+                .map_err(failed(std::format!("{host}:{port}")))
+        }
+        #[cfg(not(feature = "tls"))]
+        Route::Tls { .. } => Err(OpenError::TlsNotBuilt),
+        #[cfg(unix)]
+        Route::Command { argv } => {
+            let target = argv.first().cloned().unwrap_or_default();
+            let stream = CommandStream::spawn(&argv).map_err(failed(target))?;
+            Ok(Connection::from_stream(stream, config))
+        }
+        #[cfg(not(unix))]
+        other => Err(failed(std::format!("{other:?}"))(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "Unix sockets and commands need a Unix host",
+        ))),
+    }
+}
+
+/// AUTH_LIST, then the type the URI insists on or the daemon's first.
+async fn authenticate(
+    connection: &Connection,
+    wanted: Option<&AuthChoice>,
+) -> Result<(), OpenError> {
+    let listed: Result<AuthList, Error> = connection
+        .call_named(
+            &OPEN_NAMES,
+            REMOTE_PROGRAM,
+            REMOTE_VERSION,
+            PROC_AUTH_LIST,
+            &(),
+        )
+        .await;
+    let offered: Vec<AuthType> = match listed {
+        Ok(list) => list.0.into_iter().map(AuthType::from).collect(),
+        // A daemon older than AUTH_LIST authenticates nobody.
+        Err(Error::Remote(e)) if e.code == error_code::NO_SUPPORT => Vec::new(),
+        Err(e) => return Err(OpenError::AuthList(e)),
+    };
+    let Some(&first) = offered.first() else {
+        return Ok(());
+    };
+    let chosen = match wanted {
+        None => first,
+        Some(choice) => {
+            let wanted = match choice {
+                AuthChoice::Sasl { .. } => AuthType::Sasl,
+                AuthChoice::Polkit => AuthType::Polkit,
+            };
+            if !offered.contains(&wanted) {
+                return Err(OpenError::AuthRejected { wanted, offered });
+            }
+            wanted
+        }
+    };
+    match chosen {
+        AuthType::None => Ok(()),
+        chosen => Err(OpenError::AuthUnsupported { chosen }),
+    }
+}
+
+/// `remote_connect_open_args`: a `remote_string` (present) and flags.
+struct ConnectOpenArgs<'a> {
+    name: &'a str,
+    flags: u32,
+}
+
+impl XdrEncode for ConnectOpenArgs<'_> {
+    fn encoded_len(&self) -> usize {
+        4 + 4 + padded_len(self.name.len()) + 4
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        put_bool(out, true);
+        put_opaque_var(out, self.name.as_bytes(), REMOTE_STRING_MAX, "name")?;
+        put_u32(out, self.flags);
+        Ok(())
+    }
+}
+
+/// `remote_auth_list_ret`.
+struct AuthList(Vec<i32>);
+
+impl XdrDecode for AuthList {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        let n = d.count(AUTH_TYPE_LIST_MAX, 4, core::mem::size_of::<i32>())?;
+        let mut types = Vec::with_capacity(n);
+        for _ in 0..n {
+            types.push(d.i32()?);
+        }
+        Ok(AuthList(types))
+    }
+}
+
+/// How much of a command's error output is kept for the error message.
+const STDERR_KEPT: usize = 16 * 1024;
+/// How long the end of a command's output waits for its error output to
+/// close, so the message has it.
+const STDERR_GRACE: Duration = Duration::from_secs(2);
+
+/// A command's standard input and output as one duplex stream: one end of
+/// a socket pair is both, as libvirt's client does it. The command is
+/// killed when the stream is dropped (tokio reaps it). When its output
+/// ends with an error status or error output, reading fails with an error
+/// that quotes them.
+#[cfg(unix)]
+struct CommandStream {
+    socket: tokio::net::UnixStream,
+    program: String,
+    child: tokio::process::Child,
+    stderr: Option<JoinHandle<Vec<u8>>>,
+    grace: Option<Pin<Box<tokio::time::Sleep>>>,
+    output: Output,
+}
+
+/// Where a command's output stands.
+#[cfg(unix)]
+enum Output {
+    Open,
+    /// Ended, and the command did not fail.
+    Ended,
+    /// Ended: why the command failed.
+    Failed(String),
+}
+
+#[cfg(unix)]
+impl CommandStream {
+    fn spawn(argv: &[String]) -> io::Result<CommandStream> {
+        use std::os::fd::OwnedFd;
+        use std::process::Stdio;
+
+        let Some((program, args)) = argv.split_first() else {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "no command"));
+        };
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
+        let theirs_out = theirs.try_clone()?;
+        let mut child = {
+            let mut command = tokio::process::Command::new(program);
+            command
+                .args(args)
+                .stdin(Stdio::from(OwnedFd::from(theirs)))
+                .stdout(Stdio::from(OwnedFd::from(theirs_out)))
+                .stderr(Stdio::piped())
+                .kill_on_drop(true);
+            command.spawn()?
+            // The command (and with it this process's copy of the child's
+            // end) is dropped here, so the child's exit reads as EOF.
+        };
+        let stderr = child.stderr.take().map(|stderr| {
+            tokio::spawn(async move {
+                let mut stderr = stderr;
+                let mut kept = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Read to the end even past what is kept, so the command
+                // never blocks on a full pipe.
+                while let Ok(n @ 1..) = stderr.read(&mut buf).await {
+                    let room = STDERR_KEPT.saturating_sub(kept.len());
+                    kept.extend_from_slice(&buf[..n.min(room)]);
+                }
+                kept
+            })
+        });
+        ours.set_nonblocking(true)?;
+        Ok(CommandStream {
+            socket: tokio::net::UnixStream::from_std(ours)?,
+            program: program.clone(),
+            child,
+            stderr,
+            grace: None,
+            output: Output::Open,
+        })
+    }
+
+    /// After the output ended: waits (briefly) for the error output to
+    /// close, and says why the command ended if it failed.
+    fn poll_ended(&mut self, cx: &mut Context<'_>) -> Poll<Option<&str>> {
+        if let Output::Open = self.output {
+            let mut stderr = Vec::new();
+            if let Some(task) = &mut self.stderr {
+                let grace = self
+                    .grace
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(STDERR_GRACE)));
+                match Pin::new(task).poll(cx) {
+                    Poll::Ready(collected) => stderr = collected.unwrap_or_default(),
+                    // A command that closed its output but keeps its error
+                    // output open says nothing more within the grace.
+                    Poll::Pending => ready!(grace.as_mut().poll(cx)),
+                }
+                self.stderr = None;
+            }
+            self.output = match self.failure(&stderr) {
+                Some(why) => Output::Failed(why),
+                None => Output::Ended,
+            };
+        }
+        Poll::Ready(match &self.output {
+            Output::Failed(why) => Some(why),
+            _ => None,
+        })
+    }
+
+    /// Why the command ended, if it failed: its exit status (when it has
+    /// exited) and what it wrote to its error output.
+    fn failure(&mut self, stderr: &[u8]) -> Option<String> {
+        let status = self.child.try_wait().ok().flatten();
+        let text = String::from_utf8_lossy(stderr);
+        let text = text.trim();
+        let failed = status.is_some_and(|s| !s.success());
+        if text.is_empty() && !failed {
+            return None;
+        }
+        let mut why = std::format!("`{}` ended the connection", self.program);
+        if let Some(status) = status.filter(|s| !s.success()) {
+            let _ = write!(why, " ({status})");
+        }
+        if !text.is_empty() {
+            why.push_str(": ");
+            why.push_str(text);
+        }
+        Some(why)
+    }
+
+    fn ended_error(why: &str) -> io::Error {
+        io::Error::new(io::ErrorKind::ConnectionAborted, why.to_string())
+    }
+}
+
+#[cfg(unix)]
+impl AsyncRead for CommandStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if let Output::Open = this.output {
+            let before = buf.filled().len();
+            ready!(Pin::new(&mut this.socket).poll_read(cx, buf))?;
+            if buf.filled().len() > before || buf.remaining() == 0 {
+                return Poll::Ready(Ok(()));
+            }
+        }
+        // End of the command's output.
+        match ready!(this.poll_ended(cx)) {
+            Some(why) => Poll::Ready(Err(CommandStream::ended_error(why))),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+#[cfg(unix)]
+impl AsyncWrite for CommandStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        match ready!(Pin::new(&mut this.socket).poll_write(cx, data)) {
+            // The command is gone: say why rather than "broken pipe".
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                ) =>
+            {
+                match ready!(this.poll_ended(cx)) {
+                    Some(why) => Poll::Ready(Err(CommandStream::ended_error(why))),
+                    None => Poll::Ready(Err(e)),
+                }
+            }
+            other => Poll::Ready(other),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().socket).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().socket).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_open_args_encode_as_libvirt_does() {
+        let args = ConnectOpenArgs {
+            name: "test:///default",
+            flags: 1,
+        };
+        let bytes = args.to_xdr().unwrap();
+        assert_eq!(bytes.len(), args.encoded_len());
+        let mut expected = std::vec![0, 0, 0, 1, 0, 0, 0, 15];
+        expected.extend_from_slice(b"test:///default\0");
+        expected.extend_from_slice(&[0, 0, 0, 1]);
+        assert_eq!(bytes, expected);
+    }
+
+    #[test]
+    fn auth_lists_are_bounded() {
+        let two = [0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0];
+        assert_eq!(AuthList::from_xdr(&two).unwrap().0, [1, 0]);
+        let mut over = std::vec![0, 0, 0, 21];
+        over.extend(core::iter::repeat_n(0, 21 * 4));
+        assert!(AuthList::from_xdr(&over).is_err());
+    }
+
+    #[test]
+    fn errors_say_their_own_part() {
+        let e = OpenError::AuthRejected {
+            wanted: AuthType::Sasl,
+            offered: std::vec![AuthType::None, AuthType::Other(7)],
+        };
+        assert_eq!(
+            e.to_string(),
+            "authentication sasl was asked for, the daemon offers none, type 7"
+        );
+        let e = OpenError::AuthUnsupported {
+            chosen: AuthType::Polkit,
+        };
+        assert!(e.to_string().contains("polkit"), "{e}");
+    }
+}
