@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     let replies = xdrgen_fuzz::runtime().block_on(async {
         let config = ServerConfig {
             max_packet: 16 * 1024,
-            max_in_flight: 4,
+            max_client_requests: 4,
             ..ServerConfig::default()
         };
         let server = Server::builder(config)

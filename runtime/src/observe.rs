@@ -371,16 +371,57 @@ pub(crate) fn tls_handshake_failed(peer: &dyn fmt::Display, error: &dyn fmt::Dis
     tracing::warn!(%peer, %error, "libvirt server: TLS handshake failed; closing the connection");
 }
 
-/// `no_verify=1`: the daemon's certificate failed the checks and is used
-/// anyway, as libvirt does at the user's request.
-#[cfg(feature = "tls")]
-pub(crate) fn tls_certificate_ignored(server: &dyn fmt::Display, error: &dyn fmt::Display) {
+/// A libvirt client over `max_clients` or `max_anonymous_clients`
+/// (`reason`), closed as soon as it connected (`count` since the last
+/// report).
+pub(crate) fn libvirt_client_refused(
+    peer: &dyn fmt::Display,
+    reason: &dyn fmt::Display,
+    count: u64,
+) {
     #[cfg(feature = "tracing")]
     tracing::warn!(
-        %server,
-        %error,
-        "libvirt client: the daemon's certificate failed the checks; used anyway (no_verify)"
+        %peer,
+        %reason,
+        count,
+        "libvirt server: {reason}; closed {count} more clients since last reported"
     );
+}
+
+/// A call from a client that has not authenticated, to a procedure that
+/// needs it: answered libvirt's "authentication required".
+pub(crate) fn libvirt_call_needs_auth(
+    peer: &dyn fmt::Display,
+    serial: u32,
+    program: u32,
+    procedure: i32,
+) {
+    #[cfg(feature = "tracing")]
+    tracing::info!(
+        %peer,
+        serial,
+        program,
+        procedure,
+        "libvirt server: call to procedure {procedure} before the client authenticated; refused"
+    );
+}
+
+/// A libvirt client authenticated (its TLS certificate, or an exchange
+/// such as SASL).
+pub(crate) fn libvirt_client_authenticated(peer: &dyn fmt::Display, identity: &str) {
+    #[cfg(feature = "tracing")]
+    tracing::info!(%peer, identity, "libvirt server: client authenticated as {identity}");
+}
+
+/// A TLS client certificate whose subject could not be read: it
+/// authenticates nobody.
+#[cfg(feature = "tls")]
+pub(crate) fn libvirt_certificate_subject_unreadable(
+    peer: &dyn fmt::Display,
+    error: &dyn fmt::Display,
+) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(%peer, %error, "libvirt server: the client certificate's subject does not read; the client is not authenticated by it");
 }
 
 /// Reports something that can repeat thousands of times a second (accept

@@ -6,8 +6,7 @@
 //!   limits, [`RemoteError`] (the body of an error reply) and
 //!   [`PacketReader`], which splits a byte stream into packets;
 //! - [`Connection`] (`tokio`): a client connection with calls matched by
-//!   serial, events, streams and keepalive, opened from a libvirt URI
-//!   ([`uri`], [`Connection::open`]) over unix, tcp, tls, ssh or ext;
+//!   serial, events, streams and keepalive;
 //! - [`Server`] (`tokio`): dispatches calls to generated `Service` traits,
 //!   answers keepalive pings, and lets procedures send events.
 
@@ -21,10 +20,6 @@ mod server;
 /// libvirt's `tls` transport (feature `tls`).
 #[cfg(feature = "tls")]
 pub mod tls;
-#[cfg(feature = "tokio")]
-mod transport;
-#[cfg(feature = "std")]
-pub mod uri;
 
 pub use error::{
     ErrorDetails, NonnullDomain, NonnullNetwork, RemoteError, error_code, error_domain,
@@ -39,14 +34,12 @@ pub use client::{
     Connection, ConnectionConfig, Error, Event, EventDecoder, EventReceiver, Stream, StreamData,
 };
 #[cfg(feature = "tokio")]
-pub use transport::{AuthType, OpenError, OpenOptions};
-#[cfg(feature = "std")]
-pub use uri::{RemoteUri, UriError};
-#[cfg(feature = "tokio")]
 pub use server::{
-    Context, Dispatch, DispatchFuture, Server, ServerBuilder, ServerConfig, ServerStream, Session,
-    StreamError, decode_args, encode_ret,
+    AuthPolicy, Context, Dispatch, DispatchFuture, Server, ServerBuilder, ServerConfig,
+    ServerStream, Session, StreamError, authentication_required, decode_args, encode_ret,
 };
+#[cfg(feature = "tls")]
+pub use server::{DnError, subject_dn};
 
 /// libvirt's keepalive program (`virkeepaliveprotocol.x`).
 pub mod keepalive {

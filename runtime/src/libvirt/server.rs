@@ -2,6 +2,17 @@
 //! each call on its own task through the [`Dispatch`] registered for its
 //! program, and writes replies as they finish. Procedures can send events
 //! to their connection through its [`Session`].
+//!
+//! As libvirtd does, it dispatches nothing but the authentication
+//! procedures to a client that has not authenticated under a listener's
+//! [`AuthPolicy`], bounds clients (`max_clients`, `max_anonymous_clients`)
+//! and each client's calls (`max_client_requests`), and keeps
+//! `prio_workers` aside for `@priority: high` procedures, so they run when
+//! slow calls hold every one of `max_workers`.
+
+#[cfg(feature = "tls")]
+mod dn;
+mod policy;
 
 use std::boxed::Box;
 use std::collections::HashMap;
@@ -18,16 +29,21 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
-use super::ProtocolNames;
 use super::client::keepalive_packet;
 use super::error::{RemoteError, error_code, error_domain};
 use super::keepalive;
 use super::packet::{
     Header, MESSAGE_MAX, MessageType, Packet, PacketError, PacketReader, Status, encode_packet,
 };
+use super::{ProcedureInfo, ProtocolNames};
 use crate::observe::{self, Side};
 use crate::rpc::stream_io::StallClock;
 use crate::{Limits, XdrDecode, XdrEncode};
+
+#[cfg(feature = "tls")]
+pub use dn::{DnError, subject_dn};
+pub use policy::{AuthPolicy, authentication_required};
+use policy::{ClientCounts, ClientSlot};
 
 /// Settings of a [`Server`].
 #[derive(Clone, Debug)]
@@ -36,10 +52,31 @@ pub struct ServerConfig {
     pub max_packet: usize,
     /// Limits for decoding arguments.
     pub limits: Limits,
-    /// Calls of one connection running at once; reading waits beyond it.
-    pub max_in_flight: usize,
-    /// Calls running at once over all connections.
-    pub max_concurrency: usize,
+    /// libvirtd's `max_client_requests`: calls of one client running or
+    /// waiting for a worker at once; reading the client waits beyond it.
+    /// (libvirtd's default is 5.)
+    pub max_client_requests: usize,
+    /// libvirtd's `max_workers`: calls running at once over all clients;
+    /// more wait for one to finish. (libvirtd's default is 20.)
+    pub max_workers: usize,
+    /// libvirtd's `prio_workers`: calls of `@priority: high` procedures
+    /// that may run beyond `max_workers`, so those (which never block)
+    /// still run while slow calls hold every worker. 0: none.
+    pub prio_workers: usize,
+    /// libvirtd's `max_clients`: clients connected at once over every
+    /// listener. A client over it is closed as soon as it is accepted (its
+    /// TLS handshake done) and reported; libvirtd instead stops accepting,
+    /// which leaves new clients waiting in the listen backlog.
+    pub max_clients: usize,
+    /// libvirtd's `max_anonymous_clients`: clients connected at once that
+    /// have not authenticated (see [`AuthPolicy`]); another anonymous
+    /// client is closed and reported, as one over `max_clients` is. 0: no
+    /// limit but `max_clients`.
+    pub max_anonymous_clients: usize,
+    /// How clients authenticate: the policy of every listener, unless
+    /// served through [`Server::with_auth`]. libvirtd's default over TCP
+    /// is SASL; here it is [`AuthPolicy::None`] until SASL lands.
+    pub auth: AuthPolicy,
     /// Connections open at once per listener (`serve_tcp`, `serve_unix`,
     /// `serve_tls`); one more is accepted and closed at once, and
     /// reported. `None`: no limit but the process's descriptors.
@@ -55,21 +92,28 @@ impl Default for ServerConfig {
         ServerConfig {
             max_packet: MESSAGE_MAX,
             limits: Limits::default(),
-            max_in_flight: 64,
-            max_concurrency: 1024,
+            max_client_requests: 64,
+            max_workers: 1024,
+            prio_workers: 5,
+            max_clients: 5000,
+            max_anonymous_clients: 20,
+            auth: AuthPolicy::None,
             max_connections: None,
             partial_message_timeout: None,
         }
     }
 }
 
-/// One client connection, as procedures see it: they can send it events.
+/// One client connection, as procedures see it: they can send it events,
+/// and read or settle whether it has authenticated.
 #[derive(Clone, Debug)]
 pub struct Session {
     id: u64,
     out: mpsc::Sender<Vec<u8>>,
     /// Streams procedures opened, by the opening call's serial.
     streams: Arc<Mutex<HashMap<u32, StreamSlot>>>,
+    /// Its place in the client counts, and whether it has authenticated.
+    client: Arc<ClientSlot>,
 }
 
 #[derive(Debug)]
@@ -119,6 +163,34 @@ impl Session {
     /// Whether the connection is still open.
     pub fn is_open(&self) -> bool {
         !self.out.is_closed()
+    }
+
+    /// Whether the client has authenticated (always, under
+    /// [`AuthPolicy::None`]); until then only the authentication
+    /// procedures are dispatched to it.
+    pub fn is_authenticated(&self) -> bool {
+        !self.client.is_anonymous()
+    }
+
+    /// Who the client is: what [`authenticate`](Session::authenticate)
+    /// was given, or else its TLS certificate's subject DN (known whether
+    /// or not the certificate authenticated it).
+    pub fn identity(&self) -> Option<std::string::String> {
+        self.client.identity()
+    }
+
+    /// Marks the client authenticated as `identity`: the hook an
+    /// authentication exchange a service runs (SASL) calls once it has
+    /// succeeded. From then on every procedure is dispatched to it, and it
+    /// no longer counts against `max_anonymous_clients`. False if it was
+    /// authenticated already (its identity is then left as it was).
+    pub fn authenticate(&self, identity: impl Into<std::string::String>) -> bool {
+        let identity = identity.into();
+        let first = self.client.authenticate(&identity);
+        if first {
+            observe::libvirt_client_authenticated(&self.peer(), &identity);
+        }
+        first
     }
 
     /// How events name the connection.
@@ -359,10 +431,14 @@ impl ServerBuilder {
     /// The server.
     pub fn build(self) -> Server {
         let (shutdown, _) = watch::channel(false);
+        let config = self.config;
         Server {
+            auth: Arc::new(config.auth.clone()),
             inner: Arc::new(Inner {
-                concurrency: Arc::new(Semaphore::new(self.config.max_concurrency.max(1))),
-                config: self.config,
+                workers: Arc::new(Semaphore::new(config.max_workers.max(1))),
+                prio_workers: Arc::new(Semaphore::new(config.prio_workers)),
+                clients: ClientCounts::new(config.max_clients, config.max_anonymous_clients),
+                config,
                 services: self.services,
                 shutdown,
                 sessions: AtomicU64::new(1),
@@ -374,15 +450,22 @@ impl ServerBuilder {
 struct Inner {
     config: ServerConfig,
     services: HashMap<u32, Arc<dyn Dispatch>>,
-    concurrency: Arc<Semaphore>,
+    /// `max_workers` permits: one per running call.
+    workers: Arc<Semaphore>,
+    /// `prio_workers` permits, for high-priority calls when no worker is free.
+    prio_workers: Arc<Semaphore>,
+    clients: Arc<ClientCounts>,
     shutdown: watch::Sender<bool>,
     sessions: AtomicU64,
 }
 
-/// A libvirt-protocol server. Clones share everything.
+/// A libvirt-protocol server. Clones share everything, and so does a
+/// handle from [`with_auth`](Server::with_auth) but its policy.
 #[derive(Clone)]
 pub struct Server {
     inner: Arc<Inner>,
+    /// How clients served through this handle authenticate.
+    auth: Arc<AuthPolicy>,
 }
 
 impl Server {
@@ -403,6 +486,23 @@ impl Server {
     /// The server's settings.
     pub fn config(&self) -> &ServerConfig {
         &self.inner.config
+    }
+
+    /// The same server (programs, limits, client counts, shutdown) with
+    /// another authentication policy for the listeners and connections
+    /// served through the handle it returns: a policy per listener, as
+    /// libvirtd's `auth_unix_rw`, `auth_tcp` and `auth_tls`.
+    #[must_use]
+    pub fn with_auth(&self, auth: AuthPolicy) -> Server {
+        Server {
+            inner: Arc::clone(&self.inner),
+            auth: Arc::new(auth),
+        }
+    }
+
+    /// How clients served through this handle authenticate.
+    pub fn auth(&self) -> &AuthPolicy {
+        &self.auth
     }
 
     pub(super) fn stopping(&self) -> impl Future<Output = ()> + Send + 'static {
@@ -439,28 +539,81 @@ impl Server {
     }
 
     /// Serves one connection until it closes, breaks the framing, or the
-    /// server shuts down.
+    /// server shuts down. Its client authenticates under this handle's
+    /// policy; over `max_clients` or `max_anonymous_clients` it is closed
+    /// at once.
     pub async fn serve_connection<S>(&self, stream: S)
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
+        self.serve_client(stream, None).await;
+    }
+
+    /// Serves a TLS connection whose handshake is done: a client
+    /// certificate whose subject DN the policy allows authenticates it.
+    #[cfg(feature = "tls")]
+    pub(super) async fn serve_tls_connection(
+        &self,
+        stream: tokio_rustls::server::TlsStream<TcpStream>,
+    ) {
+        let certificate = stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|chain| chain.first());
+        let subject = match certificate.map(|c| subject_dn(c)) {
+            Some(Ok(dn)) => Some(dn),
+            Some(Err(error)) => {
+                let peer = stream.get_ref().0.peer_addr().map_or_else(
+                    |e| std::format!("unknown address ({e})"),
+                    |a| std::format!("{a}"),
+                );
+                observe::libvirt_certificate_subject_unreadable(&peer, &error);
+                None
+            }
+            None => None,
+        };
+        self.serve_client(stream, subject).await;
+    }
+
+    /// Serves one client; `subject` is its TLS certificate's DN.
+    async fn serve_client<S>(&self, stream: S, subject: Option<std::string::String>)
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
         let config = &self.inner.config;
+        let id = self.inner.sessions.fetch_add(1, Ordering::Relaxed);
+        let peer = std::format!("session {id}");
+        let by_certificate = subject.as_deref().is_some_and(|dn| self.auth.allows_dn(dn));
+        let anonymous = self.auth.requires_auth() && !by_certificate;
+        let Ok(client) = self.inner.clients.admit(anonymous, subject, &peer) else {
+            // Closed at once, with an orderly shutdown (TLS's close_notify),
+            // so the client sees the end of the stream.
+            let mut stream = std::pin::pin!(stream);
+            let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
+            return;
+        };
+        if self.auth.requires_auth() && by_certificate {
+            if let Some(dn) = client.identity() {
+                observe::libvirt_client_authenticated(&peer, &dn);
+            }
+        }
         let (read, write) = tokio::io::split(stream);
         let mut read = std::pin::pin!(read);
-        let (out, out_rx) = mpsc::channel(config.max_in_flight.max(1) + 16);
+        let (out, out_rx) = mpsc::channel(config.max_client_requests.max(1) + 16);
         let writer = tokio::spawn(crate::rpc::stream_io::write_batched(write, out_rx, || {
             false
         }));
         let session = Session {
-            id: self.inner.sessions.fetch_add(1, Ordering::Relaxed),
+            id,
             out,
             streams: Arc::default(),
+            client: Arc::new(client),
         };
-        let slots = config.max_in_flight.max(1);
+        let slots = config.max_client_requests.max(1);
         let in_flight = Arc::new(Semaphore::new(slots));
         let mut packets = PacketReader::new(config.max_packet);
         let mut stall = StallClock::new(config.partial_message_timeout);
-        let peer = session.peer();
         let stop = self.stopping();
         let mut stop = std::pin::pin!(stop);
         let mut buf = vec![0; 64 * 1024];
@@ -600,16 +753,23 @@ impl Server {
             send_reply(session, h, Err(e)).await;
             return;
         }
-        let Ok(overall) = Arc::clone(&self.inner.concurrency).acquire_owned().await else {
+        let names = service.names();
+        let info = procedure_info(names, h.procedure);
+        if !session.is_authenticated() && needs_auth(names, info, &h) {
+            observe::libvirt_call_needs_auth(&peer, h.serial, h.program, h.procedure);
+            send_reply(session, h, Err(authentication_required())).await;
             return;
-        };
+        }
+        let workers = Arc::clone(&self.inner.workers);
+        let prio_workers = info
+            .is_some_and(|p| p.high_priority)
+            .then(|| Arc::clone(&self.inner.prio_workers));
         let cx = Context {
             header: h,
             session: session.clone(),
             limits: self.inner.config.limits,
         };
-        let names = service.names();
-        let procedure_name = names.procedure(h.procedure);
+        let procedure_name = info.map(|p| p.name);
         let span = observe::libvirt_call(
             "server",
             names.program,
@@ -622,7 +782,8 @@ impl Server {
         );
         let in_span = span.clone();
         tokio::spawn(in_span.instrument(async move {
-            let _slots = (slot, overall);
+            let worker = worker_permit(workers, prio_workers).await;
+            let _slots = (slot, worker);
             let mut guard = PanicGuard {
                 session: Some(cx.session.clone()),
                 header: h,
@@ -647,6 +808,51 @@ impl Server {
                 send_reply(&session, h, result).await;
             }
         }));
+    }
+}
+
+/// A procedure's entry in its protocol's table.
+fn procedure_info(names: &ProtocolNames, number: i32) -> Option<&'static ProcedureInfo> {
+    let procedures = names.procedures;
+    procedures
+        .binary_search_by_key(&number, |p| p.number)
+        .ok()
+        .map(|i| &procedures[i])
+}
+
+/// Whether a call needs an authenticated client. As in libvirtd, where the
+/// check follows the procedure lookup, a number the protocol's table lacks
+/// (or has as an event) is left to the dispatcher, which answers "unknown
+/// procedure"; without a table every procedure but the authentication
+/// ones needs it.
+fn needs_auth(names: &ProtocolNames, info: Option<&ProcedureInfo>, call: &Header) -> bool {
+    if policy::allowed_before_auth(call.program, call.procedure) {
+        return false;
+    }
+    match info {
+        Some(info) => !info.event,
+        None => names.procedures.is_empty(),
+    }
+}
+
+/// A worker for a call: one of `max_workers`, or for a high-priority call
+/// (`prio_workers` given) whichever of those or the priority workers frees
+/// first, as libvirtd's priority workers take only high-priority jobs.
+/// `None` only if a semaphore were closed, which the server never does.
+async fn worker_permit(
+    workers: Arc<Semaphore>,
+    prio_workers: Option<Arc<Semaphore>>,
+) -> Option<OwnedSemaphorePermit> {
+    let Some(prio_workers) = prio_workers else {
+        return workers.acquire_owned().await.ok();
+    };
+    if let Ok(worker) = Arc::clone(&workers).try_acquire_owned() {
+        return Some(worker);
+    }
+    tokio::select! {
+        biased;
+        worker = workers.acquire_owned() => worker.ok(),
+        worker = prio_workers.acquire_owned() => worker.ok(),
     }
 }
 
