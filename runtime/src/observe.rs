@@ -424,6 +424,18 @@ pub(crate) fn libvirt_certificate_subject_unreadable(
     tracing::warn!(%peer, %error, "libvirt server: the client certificate's subject does not read; the client is not authenticated by it");
 }
 
+/// `no_verify=1`: the daemon's certificate failed the checks and is used
+/// anyway, as libvirt does at the user's request.
+#[cfg(feature = "tls")]
+pub(crate) fn tls_certificate_ignored(server: &dyn fmt::Display, error: &dyn fmt::Display) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(
+        %server,
+        %error,
+        "libvirt client: the daemon's certificate failed the checks; used anyway (no_verify)"
+    );
+}
+
 /// Reports something that can repeat thousands of times a second (accept
 /// failures, refused connections) at most once per interval, with the
 /// number of times it happened since it was last reported.

@@ -6,7 +6,8 @@
 //!   limits, [`RemoteError`] (the body of an error reply) and
 //!   [`PacketReader`], which splits a byte stream into packets;
 //! - [`Connection`] (`tokio`): a client connection with calls matched by
-//!   serial, events, streams and keepalive;
+//!   serial, events, streams and keepalive, opened from a libvirt URI
+//!   ([`uri`], [`Connection::open`]) over unix, tcp, tls, ssh or ext;
 //! - [`Server`] (`tokio`): dispatches calls to generated `Service` traits,
 //!   answers keepalive pings, and lets procedures send events.
 
@@ -20,6 +21,10 @@ mod server;
 /// libvirt's `tls` transport (feature `tls`).
 #[cfg(feature = "tls")]
 pub mod tls;
+#[cfg(feature = "tokio")]
+mod transport;
+#[cfg(feature = "std")]
+pub mod uri;
 
 pub use error::{
     ErrorDetails, NonnullDomain, NonnullNetwork, RemoteError, error_code, error_domain,
@@ -40,6 +45,10 @@ pub use server::{
 };
 #[cfg(feature = "tls")]
 pub use server::{DnError, subject_dn};
+#[cfg(feature = "tokio")]
+pub use transport::{AuthType, OpenError, OpenOptions};
+#[cfg(feature = "std")]
+pub use uri::{RemoteUri, UriError};
 
 /// libvirt's keepalive program (`virkeepaliveprotocol.x`).
 pub mod keepalive {

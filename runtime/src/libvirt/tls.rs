@@ -15,10 +15,12 @@ use std::string::{String, ToString};
 use std::sync::Arc;
 use std::vec::Vec;
 
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
@@ -77,19 +79,94 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// signs the daemon's certificate, and this client's certificate and key
 /// (libvirtd asks for one by default).
 pub fn client_config(pki_dir: &Path) -> Result<Arc<ClientConfig>, TlsError> {
+    client_config_from_files(
+        &pki_dir.join("cacert.pem"),
+        &pki_dir.join("clientcert.pem"),
+        &pki_dir.join("clientkey.pem"),
+        true,
+    )
+}
+
+/// A client configuration from the files libvirt would use (see
+/// `uri::TlsFiles`): the CA certificate, and this client's certificate and
+/// key when the certificate file exists. With `verify_server` false
+/// (libvirt's `no_verify=1`) a daemon certificate that fails the checks is
+/// accepted, with a warning, as libvirt accepts it; the handshake's
+/// signatures are still checked.
+pub fn client_config_from_files(
+    ca_cert: &Path,
+    client_cert: &Path,
+    client_key: &Path,
+    verify_server: bool,
+) -> Result<Arc<ClientConfig>, TlsError> {
+    let roots = roots(ca_cert)?;
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError(e.to_string()))?
-        .with_root_certificates(roots(&pki_dir.join("cacert.pem"))?);
-    let cert = pki_dir.join("clientcert.pem");
-    let config = if cert.exists() {
+        .map_err(|e| TlsError(e.to_string()))?;
+    let builder = if verify_server {
+        builder.with_root_certificates(roots)
+    } else {
+        let checks = WebPkiServerVerifier::builder_with_provider(roots, provider())
+            .build()
+            .map_err(|e| bad(ca_cert, e))?;
         builder
-            .with_client_auth_cert(certs(&cert)?, key(&pki_dir.join("clientkey.pem"))?)
-            .map_err(|e| bad(&cert, e))?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(ReportOnly(checks)))
+    };
+    let config = if client_cert.exists() {
+        builder
+            .with_client_auth_cert(certs(client_cert)?, key(client_key)?)
+            .map_err(|e| bad(client_cert, e))?
     } else {
         builder.with_no_client_auth()
     };
     Ok(Arc::new(config))
+}
+
+/// `no_verify=1`: the usual certificate checks, whose failure is reported
+/// and ignored.
+#[derive(Debug)]
+struct ReportOnly(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ReportOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Err(error) =
+            self.0
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            observe::tls_certificate_ignored(&server_name.to_str(), &error);
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
 }
 
 /// A server configuration from a `pkipath` directory: its certificate and
