@@ -249,9 +249,17 @@ pub fn screenshot(uuid: &[u8; 16]) -> Vec<u8> {
 type Result<T, E = RemoteError> = std::result::Result<T, E>;
 
 impl Service for Daemon {
-    async fn auth_list(&self, _cx: &Context) -> Result<RemoteAuthListRet> {
+    async fn auth_list(&self, cx: &Context) -> Result<RemoteAuthListRet> {
+        // What the client still has to do, as libvirtd answers: nothing
+        // once authenticated, else SASL (what libvirtd's `auth_tcp` and
+        // `auth_tls` ask for when they require authentication).
+        let pending = if cx.session().is_authenticated() {
+            RemoteAuthType::RemoteAuthNone
+        } else {
+            RemoteAuthType::RemoteAuthSasl
+        };
         Ok(RemoteAuthListRet {
-            types: vec![RemoteAuthType::RemoteAuthNone],
+            types: vec![pending],
         })
     }
 
