@@ -406,6 +406,8 @@ struct CommandStream {
     stderr: Option<JoinHandle<Vec<u8>>>,
     grace: Option<Pin<Box<tokio::time::Sleep>>>,
     output: Output,
+    /// The socket error that showed the command gone, until reported.
+    lost: Option<io::Error>,
 }
 
 /// Where a command's output stands.
@@ -463,6 +465,7 @@ impl CommandStream {
             stderr,
             grace: None,
             output: Output::Open,
+            lost: None,
         })
     }
 
@@ -515,8 +518,16 @@ impl CommandStream {
         Some(why)
     }
 
-    fn ended_error(why: &str) -> io::Error {
-        io::Error::new(io::ErrorKind::ConnectionAborted, why.to_string())
+    /// Once the output ended: the command's failure, else the socket
+    /// error that showed it gone, else a clean end.
+    fn ready_ended(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(why) = ready!(self.poll_ended(cx)) {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                why.to_string(),
+            )));
+        }
+        Poll::Ready(self.lost.take().map_or(Ok(()), Err))
     }
 }
 
@@ -528,19 +539,29 @@ impl AsyncRead for CommandStream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if let Output::Open = this.output {
+        if let (Output::Open, None) = (&this.output, &this.lost) {
             let before = buf.filled().len();
-            ready!(Pin::new(&mut this.socket).poll_read(cx, buf))?;
-            if buf.filled().len() > before || buf.remaining() == 0 {
-                return Poll::Ready(Ok(()));
+            match ready!(Pin::new(&mut this.socket).poll_read(cx, buf)) {
+                Ok(()) if buf.filled().len() > before || buf.remaining() == 0 => {
+                    return Poll::Ready(Ok(()));
+                }
+                // End of the command's output.
+                Ok(()) => {}
+                Err(e) if command_gone(&e) => this.lost = Some(e),
+                Err(e) => return Poll::Ready(Err(e)),
             }
         }
-        // End of the command's output.
-        match ready!(this.poll_ended(cx)) {
-            Some(why) => Poll::Ready(Err(CommandStream::ended_error(why))),
-            None => Poll::Ready(Ok(())),
-        }
+        this.ready_ended(cx)
     }
+}
+
+/// The errors of a socket whose other end closed with data unread.
+#[cfg(unix)]
+fn command_gone(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+    )
 }
 
 #[cfg(unix)]
@@ -551,21 +572,15 @@ impl AsyncWrite for CommandStream {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match ready!(Pin::new(&mut this.socket).poll_write(cx, data)) {
-            // The command is gone: say why rather than "broken pipe".
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
-                ) =>
-            {
-                match ready!(this.poll_ended(cx)) {
-                    Some(why) => Poll::Ready(Err(CommandStream::ended_error(why))),
-                    None => Poll::Ready(Err(e)),
-                }
+        if let (Output::Open, None) = (&this.output, &this.lost) {
+            match ready!(Pin::new(&mut this.socket).poll_write(cx, data)) {
+                Err(e) if command_gone(&e) => this.lost = Some(e),
+                other => return Poll::Ready(other),
             }
-            other => Poll::Ready(other),
         }
+        // The command is gone: say why rather than "broken pipe".
+        ready!(this.ready_ended(cx))?;
+        Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
