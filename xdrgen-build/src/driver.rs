@@ -21,7 +21,8 @@ pub const PREDEFINED_SYMBOLS: &[&str] = &["RPC_HDR", "RPC_XDR"];
 /// Generated Rust for one `.x` file.
 #[derive(Debug)]
 pub struct Generated {
-    tokens: proc_macro2::TokenStream,
+    /// The generated items as Rust source text (without the header).
+    code: String,
     source_name: String,
     /// The checked input the code was generated from.
     pub checked: Checked,
@@ -33,15 +34,23 @@ impl Generated {
         &self.source_name
     }
 
-    /// The generated items as tokens (for the proc-macro; unformatted).
+    /// The generated items as tokens (for the proc-macro), parsed from
+    /// the same text [`to_source`](Self::to_source) writes.
     pub fn to_token_stream(&self) -> proc_macro2::TokenStream {
-        self.tokens.clone()
+        match self.code.parse::<proc_macro2::TokenStream>() {
+            Ok(tokens) => tokens,
+            // Generated text always parses; if that ever breaks, the
+            // compiler shows why instead of the macro panicking.
+            Err(e) => {
+                let message = format!("xdrgen generated Rust that does not parse: {e}");
+                quote::quote!(::core::compile_error!(#message);)
+            }
+        }
     }
 
-    /// The generated code as formatted source with its `@generated` header.
-    #[cfg(feature = "format")]
+    /// The generated code as source with its `@generated` header.
     pub fn to_source(&self) -> String {
-        codegen::render(&self.tokens, &self.source_name)
+        codegen::render(&self.code, &self.source_name)
     }
 }
 
@@ -70,13 +79,13 @@ pub fn generate_with(
     // `codegen` validates the options.
     let codegen = options.codegen()?;
     let checked = check_validated(loader, path, options)?;
-    let tokens = codegen::generate(&checked.module, &codegen);
+    let code = codegen::generate(&checked.module, &codegen);
     let source_name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
     Ok(Generated {
-        tokens,
+        code,
         source_name,
         checked,
     })

@@ -212,7 +212,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mountstat3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Mountres3Ok {
     /// XDR `fhandle`.
@@ -225,8 +225,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Mountres3Ok {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        ::xdrgen_runtime::__private_v1::opaque_var_len(self.fhandle.len()) + 4
-            + self.auth_flavors.len() * 4
+        ::xdrgen_runtime::__private_v1::opaque_var_len(self.fhandle.len())
+            + 4 + self.auth_flavors.len() * 4
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
@@ -283,7 +283,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mountres3Ok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Mountres3 {
     /// XDR `case MNT3_OK`.
@@ -332,18 +332,12 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mountres3 {
         let discriminant: Mountstat3 = <Mountstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Mountstat3::Mnt3Ok => {
-                    Self::Mnt3Ok(
-                        <Mountres3Ok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => Self::Default(Mountres3Default(other)),
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            Mountstat3::Mnt3Ok => Self::Mnt3Ok(
+                <Mountres3Ok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default(Mountres3Default(other)),
+        })
     }
 }
 
@@ -385,9 +379,7 @@ impl ::core::convert::From<Mountres3Default> for Mountstat3 {
 /// ```text
 /// The list of mounts the server believes clients hold, from DUMP.
 /// ```
-pub type Mountlist = ::core::option::Option<
-    ::xdrgen_runtime::__private_v1::Box<Mountbody>,
->;
+pub type Mountlist = ::core::option::Option<::xdrgen_runtime::__private_v1::Box<Mountbody>>;
 
 /// XDR `struct mountbody`.
 ///
@@ -409,14 +401,9 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Mountbody {
         let mut len = 0;
         let mut next = ::core::option::Option::Some(self);
         while let ::core::option::Option::Some(node) = next {
-            len
-                += 4
-                    + ::xdrgen_runtime::__private_v1::opaque_var_len(
-                        node.ml_hostname.len(),
-                    )
-                    + ::xdrgen_runtime::__private_v1::opaque_var_len(
-                        node.ml_directory.len(),
-                    );
+            len += 4
+                + ::xdrgen_runtime::__private_v1::opaque_var_len(node.ml_hostname.len())
+                + ::xdrgen_runtime::__private_v1::opaque_var_len(node.ml_directory.len());
             next = node.ml_next.as_deref();
         }
         len
@@ -471,9 +458,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mountbody {
                 ml_directory: d.string(1024)?,
                 ml_next: ::core::option::Option::None,
             };
-            tail = &mut tail
-                .insert(::xdrgen_runtime::__private_v1::Box::new(node))
-                .ml_next;
+            tail = &mut tail.insert(::xdrgen_runtime::__private_v1::Box::new(node)).ml_next;
         }
         ::core::result::Result::Ok(head)
     }
@@ -481,6 +466,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mountbody {
 
 impl ::core::ops::Drop for Mountbody {
     fn drop(&mut self) {
+        // Unlink node by node: the default drop would recurse
+        // once per node.
         let mut next = self.ml_next.take();
         while let ::core::option::Option::Some(mut node) = next {
             next = node.ml_next.take();
@@ -503,9 +490,7 @@ impl ::core::clone::Clone for Mountbody {
                 ml_directory: node.ml_directory.clone(),
                 ml_next: ::core::option::Option::None,
             };
-            tail = &mut tail
-                .insert(::xdrgen_runtime::__private_v1::Box::new(copy))
-                .ml_next;
+            tail = &mut tail.insert(::xdrgen_runtime::__private_v1::Box::new(copy)).ml_next;
             next = node.ml_next.as_deref();
         }
         head
@@ -524,9 +509,7 @@ impl ::core::cmp::PartialEq for Mountbody {
                     a = x;
                     b = y;
                 }
-                (::core::option::Option::None, ::core::option::Option::None) => {
-                    return true;
-                }
+                (::core::option::Option::None, ::core::option::Option::None) => return true,
                 _ => return false,
             }
         }
@@ -580,9 +563,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Groupnode {
         let mut len = 0;
         let mut next = ::core::option::Option::Some(self);
         while let ::core::option::Option::Some(node) = next {
-            len
-                += 4
-                    + ::xdrgen_runtime::__private_v1::opaque_var_len(node.gr_name.len());
+            len += 4 + ::xdrgen_runtime::__private_v1::opaque_var_len(node.gr_name.len());
             next = node.gr_next.as_deref();
         }
         len
@@ -618,20 +599,12 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Groupnode {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let mut head = Self {
-            gr_name: d.string(255)?,
-            gr_next: ::core::option::Option::None,
-        };
+        let mut head = Self { gr_name: d.string(255)?, gr_next: ::core::option::Option::None };
         let mut tail = &mut head.gr_next;
         while d.bool()? {
             d.charge(::core::mem::size_of::<Self>())?;
-            let node = Self {
-                gr_name: d.string(255)?,
-                gr_next: ::core::option::Option::None,
-            };
-            tail = &mut tail
-                .insert(::xdrgen_runtime::__private_v1::Box::new(node))
-                .gr_next;
+            let node = Self { gr_name: d.string(255)?, gr_next: ::core::option::Option::None };
+            tail = &mut tail.insert(::xdrgen_runtime::__private_v1::Box::new(node)).gr_next;
         }
         ::core::result::Result::Ok(head)
     }
@@ -639,6 +612,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Groupnode {
 
 impl ::core::ops::Drop for Groupnode {
     fn drop(&mut self) {
+        // Unlink node by node: the default drop would recurse
+        // once per node.
         let mut next = self.gr_next.take();
         while let ::core::option::Option::Some(mut node) = next {
             next = node.gr_next.take();
@@ -659,9 +634,7 @@ impl ::core::clone::Clone for Groupnode {
                 gr_name: node.gr_name.clone(),
                 gr_next: ::core::option::Option::None,
             };
-            tail = &mut tail
-                .insert(::xdrgen_runtime::__private_v1::Box::new(copy))
-                .gr_next;
+            tail = &mut tail.insert(::xdrgen_runtime::__private_v1::Box::new(copy)).gr_next;
             next = node.gr_next.as_deref();
         }
         head
@@ -680,9 +653,7 @@ impl ::core::cmp::PartialEq for Groupnode {
                     a = x;
                     b = y;
                 }
-                (::core::option::Option::None, ::core::option::Option::None) => {
-                    return true;
-                }
+                (::core::option::Option::None, ::core::option::Option::None) => return true,
                 _ => return false,
             }
         }
@@ -715,9 +686,7 @@ impl ::core::fmt::Debug for Groupnode {
 /// ```text
 /// The list of exported file systems, from EXPORT.
 /// ```
-pub type Exports = ::core::option::Option<
-    ::xdrgen_runtime::__private_v1::Box<Exportnode>,
->;
+pub type Exports = ::core::option::Option<::xdrgen_runtime::__private_v1::Box<Exportnode>>;
 
 /// XDR `struct exportnode`.
 ///
@@ -739,15 +708,14 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Exportnode {
         let mut len = 0;
         let mut next = ::core::option::Option::Some(self);
         while let ::core::option::Option::Some(node) = next {
-            len
-                += 4 + ::xdrgen_runtime::__private_v1::opaque_var_len(node.ex_dir.len())
-                    + 4
-                    + match &node.ex_groups {
-                        ::core::option::Option::Some(x) => {
-                            ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&**x)
-                        }
-                        ::core::option::Option::None => 0,
-                    };
+            len += 4
+                + ::xdrgen_runtime::__private_v1::opaque_var_len(node.ex_dir.len())
+                + 4 + match &node.ex_groups {
+                    ::core::option::Option::Some(x) => ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
+                        &**x,
+                    ),
+                    ::core::option::Option::None => 0,
+                };
             next = node.ex_next.as_deref();
         }
         len
@@ -795,15 +763,17 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Exportnode {
         let mut head = Self {
             ex_dir: d.string(1024)?,
             ex_groups: if d.bool()? {
-                ::core::option::Option::Some({
-                    d.enter()?;
-                    d.charge(::core::mem::size_of::<Groupnode>())?;
-                    let v = <Groupnode as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                        d,
-                    )?;
-                    d.leave();
-                    ::xdrgen_runtime::__private_v1::Box::new(v)
-                })
+                ::core::option::Option::Some(
+                    {
+                        d.enter()?;
+                        d.charge(::core::mem::size_of::<Groupnode>())?;
+                        let v = <Groupnode as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
+                            d,
+                        )?;
+                        d.leave();
+                        ::xdrgen_runtime::__private_v1::Box::new(v)
+                    },
+                )
             } else {
                 ::core::option::Option::None
             },
@@ -815,23 +785,23 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Exportnode {
             let node = Self {
                 ex_dir: d.string(1024)?,
                 ex_groups: if d.bool()? {
-                    ::core::option::Option::Some({
-                        d.enter()?;
-                        d.charge(::core::mem::size_of::<Groupnode>())?;
-                        let v = <Groupnode as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?;
-                        d.leave();
-                        ::xdrgen_runtime::__private_v1::Box::new(v)
-                    })
+                    ::core::option::Option::Some(
+                        {
+                            d.enter()?;
+                            d.charge(::core::mem::size_of::<Groupnode>())?;
+                            let v = <Groupnode as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
+                                d,
+                            )?;
+                            d.leave();
+                            ::xdrgen_runtime::__private_v1::Box::new(v)
+                        },
+                    )
                 } else {
                     ::core::option::Option::None
                 },
                 ex_next: ::core::option::Option::None,
             };
-            tail = &mut tail
-                .insert(::xdrgen_runtime::__private_v1::Box::new(node))
-                .ex_next;
+            tail = &mut tail.insert(::xdrgen_runtime::__private_v1::Box::new(node)).ex_next;
         }
         ::core::result::Result::Ok(head)
     }
@@ -839,6 +809,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Exportnode {
 
 impl ::core::ops::Drop for Exportnode {
     fn drop(&mut self) {
+        // Unlink node by node: the default drop would recurse
+        // once per node.
         let mut next = self.ex_next.take();
         while let ::core::option::Option::Some(mut node) = next {
             next = node.ex_next.take();
@@ -861,9 +833,7 @@ impl ::core::clone::Clone for Exportnode {
                 ex_groups: node.ex_groups.clone(),
                 ex_next: ::core::option::Option::None,
             };
-            tail = &mut tail
-                .insert(::xdrgen_runtime::__private_v1::Box::new(copy))
-                .ex_next;
+            tail = &mut tail.insert(::xdrgen_runtime::__private_v1::Box::new(copy)).ex_next;
             next = node.ex_next.as_deref();
         }
         head
@@ -882,9 +852,7 @@ impl ::core::cmp::PartialEq for Exportnode {
                     a = x;
                     b = y;
                 }
-                (::core::option::Option::None, ::core::option::Option::None) => {
-                    return true;
-                }
+                (::core::option::Option::None, ::core::option::Option::None) => return true,
                 _ => return false,
             }
         }
@@ -1003,10 +971,9 @@ pub mod mount_program {
                 config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
             ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
                 let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect(
-                        endpoint,
-                        config,
-                    )
-                    .await?;
+                    endpoint,
+                    config,
+                ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
             /// Asks the port mapper on `host` where MOUNT_V3 listens over `protocol`, then connects there.
@@ -1016,13 +983,12 @@ pub mod mount_program {
                 config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
             ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
                 let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect_rpcbind(
-                        host,
-                        protocol,
-                        super::PROGRAM,
-                        VERSION,
-                        config,
-                    )
-                    .await?;
+                    host,
+                    protocol,
+                    super::PROGRAM,
+                    VERSION,
+                    config,
+                ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
             /// XDR `procedure MOUNTPROC3_NULL = 0`.
@@ -1035,43 +1001,39 @@ pub mod mount_program {
             pub async fn mountproc3_mnt(
                 &self,
                 arg1: &super::super::Dirpath,
-            ) -> ::core::result::Result<
-                super::super::Mountres3,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Mountres3,
-                    >(&NAMES, super::PROGRAM, VERSION, 1, &Mountproc3MntArg0Ref(arg1))
-                    .await
+            ) -> ::core::result::Result<super::super::Mountres3, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Mountres3>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    1,
+                    &Mountproc3MntArg0Ref(arg1),
+                ).await
             }
             /// XDR `procedure MOUNTPROC3_DUMP = 2`.
             pub async fn mountproc3_dump(
                 &self,
-            ) -> ::core::result::Result<
-                super::super::Mountlist,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        Mountproc3DumpResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 2, &())
-                    .await
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<super::super::Mountlist, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, Mountproc3DumpResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    2,
+                    &(),
+                ).await.map(|r| r.0)
             }
             /// XDR `procedure MOUNTPROC3_UMNT = 3`.
             pub async fn mountproc3_umnt(
                 &self,
                 arg1: &super::super::Dirpath,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<
-                        _,
-                        (),
-                    >(&NAMES, super::PROGRAM, VERSION, 3, &Mountproc3UmntArg0Ref(arg1))
-                    .await
+                self.0.call_named::<_, ()>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    3,
+                    &Mountproc3UmntArg0Ref(arg1),
+                ).await
             }
             /// XDR `procedure MOUNTPROC3_UMNTALL = 4`.
             pub async fn mountproc3_umntall(
@@ -1082,17 +1044,14 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_EXPORT = 5`.
             pub async fn mountproc3_export(
                 &self,
-            ) -> ::core::result::Result<
-                super::super::Exports,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        Mountproc3ExportResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 5, &())
-                    .await
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<super::super::Exports, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, Mountproc3ExportResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    5,
+                    &(),
+                ).await.map(|r| r.0)
             }
         }
         /// A blocking client of MOUNT_V3: one method per procedure.
@@ -1134,40 +1093,39 @@ pub mod mount_program {
             pub fn mountproc3_mnt(
                 &mut self,
                 arg1: &super::super::Dirpath,
-            ) -> ::core::result::Result<
-                super::super::Mountres3,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Mountres3,
-                    >(&NAMES, super::PROGRAM, VERSION, 1, &Mountproc3MntArg0Ref(arg1))
+            ) -> ::core::result::Result<super::super::Mountres3, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Mountres3>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    1,
+                    &Mountproc3MntArg0Ref(arg1),
+                )
             }
             /// XDR `procedure MOUNTPROC3_DUMP = 2`.
             pub fn mountproc3_dump(
                 &mut self,
-            ) -> ::core::result::Result<
-                super::super::Mountlist,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        Mountproc3DumpResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 2, &())
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<super::super::Mountlist, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, Mountproc3DumpResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    2,
+                    &(),
+                ).map(|r| r.0)
             }
             /// XDR `procedure MOUNTPROC3_UMNT = 3`.
             pub fn mountproc3_umnt(
                 &mut self,
                 arg1: &super::super::Dirpath,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<
-                        _,
-                        (),
-                    >(&NAMES, super::PROGRAM, VERSION, 3, &Mountproc3UmntArg0Ref(arg1))
+                self.0.call_named::<_, ()>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    3,
+                    &Mountproc3UmntArg0Ref(arg1),
+                )
             }
             /// XDR `procedure MOUNTPROC3_UMNTALL = 4`.
             pub fn mountproc3_umntall(
@@ -1178,16 +1136,14 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_EXPORT = 5`.
             pub fn mountproc3_export(
                 &mut self,
-            ) -> ::core::result::Result<
-                super::super::Exports,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        Mountproc3ExportResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 5, &())
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<super::super::Exports, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, Mountproc3ExportResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    5,
+                    &(),
+                ).map(|r| r.0)
             }
         }
         struct Mountproc3MntArg0Ref<'a>(&'a super::super::Dirpath);
@@ -1198,10 +1154,7 @@ pub mod mount_program {
             fn encode(
                 &self,
                 out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
-            ) -> ::core::result::Result<
-                (),
-                ::xdrgen_runtime::__private_v1::EncodeError,
-            > {
+            ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
                 ::xdrgen_runtime::__private_v1::put_opaque_var(
                     out,
                     self.0.as_bytes(),
@@ -1215,28 +1168,23 @@ pub mod mount_program {
         impl ::xdrgen_runtime::__private_v1::XdrDecode for Mountproc3DumpResult {
             fn decode(
                 d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
-            ) -> ::core::result::Result<
-                Self,
-                ::xdrgen_runtime::__private_v1::DecodeError,
-            > {
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
                 ::core::result::Result::Ok(
-                    Self(
-                        if d.bool()? {
-                            ::core::option::Option::Some({
+                    Self(if d.bool()? {
+                        ::core::option::Option::Some(
+                            {
                                 d.enter()?;
-                                d.charge(
-                                    ::core::mem::size_of::<super::super::Mountbody>(),
-                                )?;
+                                d.charge(::core::mem::size_of::<super::super::Mountbody>())?;
                                 let v = <super::super::Mountbody as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                                     d,
                                 )?;
                                 d.leave();
                                 ::xdrgen_runtime::__private_v1::Box::new(v)
-                            })
-                        } else {
-                            ::core::option::Option::None
-                        },
-                    ),
+                            },
+                        )
+                    } else {
+                        ::core::option::Option::None
+                    }),
                 )
             }
         }
@@ -1248,10 +1196,7 @@ pub mod mount_program {
             fn encode(
                 &self,
                 out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
-            ) -> ::core::result::Result<
-                (),
-                ::xdrgen_runtime::__private_v1::EncodeError,
-            > {
+            ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
                 ::xdrgen_runtime::__private_v1::put_opaque_var(
                     out,
                     self.0.as_bytes(),
@@ -1265,28 +1210,23 @@ pub mod mount_program {
         impl ::xdrgen_runtime::__private_v1::XdrDecode for Mountproc3ExportResult {
             fn decode(
                 d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
-            ) -> ::core::result::Result<
-                Self,
-                ::xdrgen_runtime::__private_v1::DecodeError,
-            > {
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
                 ::core::result::Result::Ok(
-                    Self(
-                        if d.bool()? {
-                            ::core::option::Option::Some({
+                    Self(if d.bool()? {
+                        ::core::option::Option::Some(
+                            {
                                 d.enter()?;
-                                d.charge(
-                                    ::core::mem::size_of::<super::super::Exportnode>(),
-                                )?;
+                                d.charge(::core::mem::size_of::<super::super::Exportnode>())?;
                                 let v = <super::super::Exportnode as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                                     d,
                                 )?;
                                 d.leave();
                                 ::xdrgen_runtime::__private_v1::Box::new(v)
-                            })
-                        } else {
-                            ::core::option::Option::None
-                        },
-                    ),
+                            },
+                        )
+                    } else {
+                        ::core::option::Option::None
+                    }),
                 )
             }
         }
@@ -1297,10 +1237,7 @@ pub mod mount_program {
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send {
                 let _ = cx;
                 async { ::core::result::Result::Ok(()) }
@@ -1311,20 +1248,14 @@ pub mod mount_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Dirpath,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Mountres3,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Mountres3, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure MOUNTPROC3_DUMP = 2`.
             fn mountproc3_dump(
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Mountlist,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Mountlist, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure MOUNTPROC3_UMNT = 3`.
             fn mountproc3_umnt(
@@ -1332,30 +1263,21 @@ pub mod mount_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Dirpath,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure MOUNTPROC3_UMNTALL = 4`.
             fn mountproc3_umntall(
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure MOUNTPROC3_EXPORT = 5`.
             fn mountproc3_export(
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Exports,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Exports, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
         }
         /// Answers calls to MOUNT_V3 with a [`Service`].
@@ -1377,56 +1299,39 @@ pub mod mount_program {
             ) -> ::xdrgen_runtime::__private_v1::DispatchFuture<'a> {
                 ::xdrgen_runtime::__private_v1::Box::pin(async move {
                     match cx.procedure() {
-                        0 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            <S as Service>::mountproc3_null(&self.0, cx).await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        1 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                Mountproc3MntArg0,
-                            >(args, cx)?;
-                            let results = <S as Service>::mountproc3_mnt(
-                                    &self.0,
-                                    cx,
-                                    arg0.0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        2 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            let results = <S as Service>::mountproc3_dump(&self.0, cx)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(
-                                &Mountproc3DumpResultRef(&results),
-                            )
-                        }
-                        3 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                Mountproc3UmntArg0,
-                            >(args, cx)?;
-                            <S as Service>::mountproc3_umnt(&self.0, cx, arg0.0).await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        4 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            <S as Service>::mountproc3_umntall(&self.0, cx).await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        5 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            let results = <S as Service>::mountproc3_export(&self.0, cx)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(
-                                &Mountproc3ExportResultRef(&results),
-                            )
-                        }
-                        _ => {
-                            ::core::result::Result::Err(
-                                ::xdrgen_runtime::__private_v1::Fault::ProcUnavail,
-                            )
-                        }
+                    0 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        <S as Service>::mountproc3_null(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    1 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<Mountproc3MntArg0>(args, cx)?;
+                        let results = <S as Service>::mountproc3_mnt(&self.0, cx, arg0.0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    2 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        let results = <S as Service>::mountproc3_dump(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&Mountproc3DumpResultRef(&results))
+                    }
+                    3 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<Mountproc3UmntArg0>(args, cx)?;
+                        <S as Service>::mountproc3_umnt(&self.0, cx, arg0.0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    4 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        <S as Service>::mountproc3_umntall(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    5 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        let results = <S as Service>::mountproc3_export(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&Mountproc3ExportResultRef(&results))
+                    }
+                        _ => ::core::result::Result::Err(::xdrgen_runtime::__private_v1::Fault::ProcUnavail),
                     }
                 })
             }
@@ -1435,31 +1340,24 @@ pub mod mount_program {
         impl ::xdrgen_runtime::__private_v1::XdrDecode for Mountproc3MntArg0 {
             fn decode(
                 d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
-            ) -> ::core::result::Result<
-                Self,
-                ::xdrgen_runtime::__private_v1::DecodeError,
-            > {
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
                 ::core::result::Result::Ok(Self(d.string(1024)?))
             }
         }
         struct Mountproc3DumpResultRef<'a>(&'a super::super::Mountlist);
         impl ::xdrgen_runtime::__private_v1::XdrEncode for Mountproc3DumpResultRef<'_> {
             fn encoded_len(&self) -> usize {
-                4
-                    + match self.0 {
-                        ::core::option::Option::Some(x) => {
-                            ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&**x)
-                        }
-                        ::core::option::Option::None => 0,
-                    }
+                4 + match self.0 {
+                    ::core::option::Option::Some(x) => ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
+                        &**x,
+                    ),
+                    ::core::option::Option::None => 0,
+                }
             }
             fn encode(
                 &self,
                 out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
-            ) -> ::core::result::Result<
-                (),
-                ::xdrgen_runtime::__private_v1::EncodeError,
-            > {
+            ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
                 match self.0 {
                     ::core::option::Option::Some(x) => {
                         ::xdrgen_runtime::__private_v1::put_bool(out, true);
@@ -1476,32 +1374,24 @@ pub mod mount_program {
         impl ::xdrgen_runtime::__private_v1::XdrDecode for Mountproc3UmntArg0 {
             fn decode(
                 d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
-            ) -> ::core::result::Result<
-                Self,
-                ::xdrgen_runtime::__private_v1::DecodeError,
-            > {
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
                 ::core::result::Result::Ok(Self(d.string(1024)?))
             }
         }
         struct Mountproc3ExportResultRef<'a>(&'a super::super::Exports);
-        impl ::xdrgen_runtime::__private_v1::XdrEncode
-        for Mountproc3ExportResultRef<'_> {
+        impl ::xdrgen_runtime::__private_v1::XdrEncode for Mountproc3ExportResultRef<'_> {
             fn encoded_len(&self) -> usize {
-                4
-                    + match self.0 {
-                        ::core::option::Option::Some(x) => {
-                            ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&**x)
-                        }
-                        ::core::option::Option::None => 0,
-                    }
+                4 + match self.0 {
+                    ::core::option::Option::Some(x) => ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
+                        &**x,
+                    ),
+                    ::core::option::Option::None => 0,
+                }
             }
             fn encode(
                 &self,
                 out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
-            ) -> ::core::result::Result<
-                (),
-                ::xdrgen_runtime::__private_v1::EncodeError,
-            > {
+            ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
                 match self.0 {
                     ::core::option::Option::Some(x) => {
                         ::xdrgen_runtime::__private_v1::put_bool(out, true);

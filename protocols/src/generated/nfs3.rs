@@ -643,7 +643,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Ftype3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Specdata3 {
     /// XDR `specdata1`.
@@ -694,7 +694,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Specdata3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct NfsFh3 {
     /// XDR `data`.
@@ -713,12 +713,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for NfsFh3 {
         &self,
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
-        ::xdrgen_runtime::__private_v1::put_opaque_var(
-            out,
-            &self.data,
-            64,
-            "nfs_fh3.data",
-        )?;
+        ::xdrgen_runtime::__private_v1::put_opaque_var(out, &self.data, 64, "nfs_fh3.data")?;
         ::core::result::Result::Ok(())
     }
 }
@@ -729,7 +724,9 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for NfsFh3 {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        ::core::result::Result::Ok(Self { data: d.opaque_var(64)? })
+        ::core::result::Result::Ok(Self {
+            data: d.opaque_var(64)?,
+        })
     }
 }
 
@@ -744,7 +741,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for NfsFh3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Nfstime3 {
     /// XDR `seconds`.
@@ -795,7 +792,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nfstime3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Fattr3 {
     /// XDR `type`.
@@ -921,7 +918,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fattr3 {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum PostOpAttr {
     /// XDR `case TRUE`.
@@ -966,16 +963,10 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for PostOpAttr {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         let discriminant: bool = d.bool()?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                true => {
-                    Self::True(
-                        <Fattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
-                    )
-                }
-                false => Self::False,
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            true => Self::True(<Fattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?),
+            false => Self::False,
+        })
     }
 }
 
@@ -990,7 +981,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for PostOpAttr {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct WccAttr {
     /// XDR `size`.
@@ -1044,7 +1035,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for WccAttr {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum PreOpAttr {
     /// XDR `case TRUE`.
@@ -1089,18 +1080,10 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for PreOpAttr {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         let discriminant: bool = d.bool()?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                true => {
-                    Self::True(
-                        <WccAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                false => Self::False,
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            true => Self::True(<WccAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?),
+            false => Self::False,
+        })
     }
 }
 
@@ -1115,7 +1098,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for PreOpAttr {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct WccData {
     /// XDR `before`.
@@ -1166,7 +1149,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for WccData {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum PostOpFh3 {
     /// XDR `case TRUE`.
@@ -1180,9 +1163,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for PostOpFh3 {
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
         match self {
-            Self::True(value) => {
-                4 + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(value)
-            }
+            Self::True(value) => 4 + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(value),
             Self::False => 4,
         }
     }
@@ -1213,16 +1194,10 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for PostOpFh3 {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         let discriminant: bool = d.bool()?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                true => {
-                    Self::True(
-                        <NfsFh3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
-                    )
-                }
-                false => Self::False,
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            true => Self::True(<NfsFh3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?),
+            false => Self::False,
+        })
     }
 }
 
@@ -1319,7 +1294,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for TimeHow {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum SetMode3 {
     /// XDR `case TRUE`.
@@ -1364,12 +1339,10 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SetMode3 {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         let discriminant: bool = d.bool()?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                true => Self::True(d.u32()?),
-                other => Self::Default(SetMode3Default(other)),
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            true => Self::True(d.u32()?),
+            other => Self::Default(SetMode3Default(other)),
+        })
     }
 }
 
@@ -1416,7 +1389,7 @@ impl ::core::convert::From<SetMode3Default> for bool {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum SetUid3 {
     /// XDR `case TRUE`.
@@ -1461,12 +1434,10 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SetUid3 {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         let discriminant: bool = d.bool()?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                true => Self::True(d.u32()?),
-                other => Self::Default(SetUid3Default(other)),
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            true => Self::True(d.u32()?),
+            other => Self::Default(SetUid3Default(other)),
+        })
     }
 }
 
@@ -1513,7 +1484,7 @@ impl ::core::convert::From<SetUid3Default> for bool {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum SetGid3 {
     /// XDR `case TRUE`.
@@ -1558,12 +1529,10 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SetGid3 {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         let discriminant: bool = d.bool()?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                true => Self::True(d.u32()?),
-                other => Self::Default(SetGid3Default(other)),
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            true => Self::True(d.u32()?),
+            other => Self::Default(SetGid3Default(other)),
+        })
     }
 }
 
@@ -1610,7 +1579,7 @@ impl ::core::convert::From<SetGid3Default> for bool {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum SetSize3 {
     /// XDR `case TRUE`.
@@ -1655,12 +1624,10 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SetSize3 {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         let discriminant: bool = d.bool()?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                true => Self::True(d.u64()?),
-                other => Self::Default(SetSize3Default(other)),
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            true => Self::True(d.u64()?),
+            other => Self::Default(SetSize3Default(other)),
+        })
     }
 }
 
@@ -1707,7 +1674,7 @@ impl ::core::convert::From<SetSize3Default> for bool {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum SetAtime {
     /// XDR `case SET_TO_CLIENT_TIME`.
@@ -1754,18 +1721,12 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SetAtime {
         let discriminant: TimeHow = <TimeHow as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                TimeHow::SetToClientTime => {
-                    Self::SetToClientTime(
-                        <Nfstime3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => Self::Default(SetAtimeDefault(other)),
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            TimeHow::SetToClientTime => Self::SetToClientTime(
+                <Nfstime3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default(SetAtimeDefault(other)),
+        })
     }
 }
 
@@ -1813,7 +1774,7 @@ impl ::core::convert::From<SetAtimeDefault> for TimeHow {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum SetMtime {
     /// XDR `case SET_TO_CLIENT_TIME`.
@@ -1860,18 +1821,12 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SetMtime {
         let discriminant: TimeHow = <TimeHow as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                TimeHow::SetToClientTime => {
-                    Self::SetToClientTime(
-                        <Nfstime3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => Self::Default(SetMtimeDefault(other)),
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            TimeHow::SetToClientTime => Self::SetToClientTime(
+                <Nfstime3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default(SetMtimeDefault(other)),
+        })
     }
 }
 
@@ -1918,7 +1873,7 @@ impl ::core::convert::From<SetMtimeDefault> for TimeHow {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Sattr3 {
     /// XDR `mode`.
@@ -1990,7 +1945,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Sattr3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Diropargs3 {
     /// XDR `dir`.
@@ -2047,7 +2002,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Diropargs3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Getattr3args {
     /// XDR `object`.
@@ -2094,7 +2049,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Getattr3args {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Getattr3resok {
     /// XDR `obj_attributes`.
@@ -2125,9 +2080,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Getattr3resok {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            obj_attributes: <Fattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            obj_attributes: <Fattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
 }
@@ -2142,7 +2095,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Getattr3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Getattr3res {
     /// XDR `case NFS3_OK`.
@@ -2189,18 +2142,12 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Getattr3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Getattr3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => Self::Default(Getattr3resDefault(other)),
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Getattr3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default(Getattr3resDefault(other)),
+        })
     }
 }
 
@@ -2248,7 +2195,7 @@ impl ::core::convert::From<Getattr3resDefault> for Nfsstat3 {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Sattrguard3 {
     /// XDR `case TRUE`.
@@ -2293,18 +2240,10 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Sattrguard3 {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         let discriminant: bool = d.bool()?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                true => {
-                    Self::True(
-                        <Nfstime3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                false => Self::False,
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            true => Self::True(<Nfstime3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?),
+            false => Self::False,
+        })
     }
 }
 
@@ -2318,7 +2257,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Sattrguard3 {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Setattr3args {
     /// XDR `object`.
@@ -2334,9 +2273,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Setattr3args {
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
         ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.object)
-            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
-                &self.new_attributes,
-            ) + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.guard)
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.new_attributes)
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.guard)
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
@@ -2359,9 +2297,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Setattr3args {
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
             object: <NfsFh3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
-            new_attributes: <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            new_attributes: <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             guard: <Sattrguard3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
@@ -2377,7 +2313,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Setattr3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Setattr3resok {
     /// XDR `obj_wcc`.
@@ -2423,7 +2359,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Setattr3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Setattr3resfail {
     /// XDR `obj_wcc`.
@@ -2469,7 +2405,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Setattr3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Setattr3res {
     /// XDR `case NFS3_OK`.
@@ -2526,25 +2462,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Setattr3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Setattr3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Setattr3resDefault(other),
-                        value: <Setattr3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Setattr3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Setattr3resDefault(other),
+                value: <Setattr3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -2592,7 +2518,7 @@ impl ::core::convert::From<Setattr3resDefault> for Nfsstat3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Lookup3args {
     /// XDR `what`.
@@ -2638,7 +2564,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Lookup3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Lookup3resok {
     /// XDR `object`.
@@ -2654,12 +2580,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Lookup3resok {
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
         ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.object)
-            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
-                &self.obj_attributes,
-            )
-            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
-                &self.dir_attributes,
-            )
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.obj_attributes)
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.dir_attributes)
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
@@ -2682,12 +2604,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Lookup3resok {
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
             object: <NfsFh3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
-            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
-            dir_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            dir_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
 }
@@ -2702,7 +2620,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Lookup3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Lookup3resfail {
     /// XDR `dir_attributes`.
@@ -2733,9 +2651,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Lookup3resfail {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            dir_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            dir_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
 }
@@ -2750,7 +2666,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Lookup3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Lookup3res {
     /// XDR `case NFS3_OK`.
@@ -2807,25 +2723,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Lookup3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Lookup3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Lookup3resDefault(other),
-                        value: <Lookup3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Lookup3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Lookup3resDefault(other),
+                value: <Lookup3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -2873,7 +2779,7 @@ impl ::core::convert::From<Lookup3resDefault> for Nfsstat3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Access3args {
     /// XDR `object`.
@@ -2927,7 +2833,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Access3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Access3resok {
     /// XDR `obj_attributes`.
@@ -2965,9 +2871,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Access3resok {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             access: d.u32()?,
         })
     }
@@ -2983,7 +2887,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Access3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Access3resfail {
     /// XDR `obj_attributes`.
@@ -3014,9 +2918,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Access3resfail {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
 }
@@ -3031,7 +2933,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Access3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Access3res {
     /// XDR `case NFS3_OK`.
@@ -3088,25 +2990,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Access3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Access3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Access3resDefault(other),
-                        value: <Access3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Access3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Access3resDefault(other),
+                value: <Access3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -3154,7 +3046,7 @@ impl ::core::convert::From<Access3resDefault> for Nfsstat3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Readlink3args {
     /// XDR `symlink`.
@@ -3200,7 +3092,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readlink3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Readlink3resok {
     /// XDR `symlink_attributes`.
@@ -3222,10 +3114,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Readlink3resok {
         &self,
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
-        ::xdrgen_runtime::__private_v1::XdrEncode::encode(
-            &self.symlink_attributes,
-            out,
-        )?;
+        ::xdrgen_runtime::__private_v1::XdrEncode::encode(&self.symlink_attributes, out)?;
         ::xdrgen_runtime::__private_v1::put_opaque_var(
             out,
             self.data.as_bytes(),
@@ -3261,7 +3150,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readlink3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Readlink3resfail {
     /// XDR `symlink_attributes`.
@@ -3280,10 +3169,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Readlink3resfail {
         &self,
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
-        ::xdrgen_runtime::__private_v1::XdrEncode::encode(
-            &self.symlink_attributes,
-            out,
-        )?;
+        ::xdrgen_runtime::__private_v1::XdrEncode::encode(&self.symlink_attributes, out)?;
         ::core::result::Result::Ok(())
     }
 }
@@ -3312,7 +3198,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readlink3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Readlink3res {
     /// XDR `case NFS3_OK`.
@@ -3369,25 +3255,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readlink3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Readlink3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Readlink3resDefault(other),
-                        value: <Readlink3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Readlink3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Readlink3resDefault(other),
+                value: <Readlink3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -3435,7 +3311,7 @@ impl ::core::convert::From<Readlink3resDefault> for Nfsstat3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Read3args {
     /// XDR `file`.
@@ -3489,7 +3365,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Read3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Read3resok {
     /// XDR `file_attributes`.
@@ -3514,7 +3390,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Read3resok {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        8 + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.file_attributes)
+        8
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.file_attributes)
             + ::xdrgen_runtime::__private_v1::opaque_var_len(self.data.len())
     }
     #[inline(always)]
@@ -3543,9 +3420,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Read3resok {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            file_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            file_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             count: d.u32()?,
             eof: d.bool()?,
             data: d.opaque_var(u32::MAX)?,
@@ -3563,7 +3438,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Read3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Read3resfail {
     /// XDR `file_attributes`.
@@ -3594,9 +3469,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Read3resfail {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            file_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            file_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
 }
@@ -3611,7 +3484,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Read3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Read3res {
     /// XDR `case NFS3_OK`.
@@ -3668,25 +3541,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Read3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Read3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Read3resDefault(other),
-                        value: <Read3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Read3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Read3resDefault(other),
+                value: <Read3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -3754,11 +3617,7 @@ pub enum StableHow {
 
 impl StableHow {
     /// Every member, in declaration order.
-    pub const VALUES: &'static [Self] = &[
-        Self::Unstable,
-        Self::DataSync,
-        Self::FileSync,
-    ];
+    pub const VALUES: &'static [Self] = &[Self::Unstable, Self::DataSync, Self::FileSync];
     /// The member's name in the `.x` file.
     pub const fn xdr_name(self) -> &'static str {
         match self {
@@ -3829,7 +3688,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for StableHow {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Write3args {
     /// XDR `file`.
@@ -3848,7 +3707,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Write3args {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        16 + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.file)
+        16
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.file)
             + ::xdrgen_runtime::__private_v1::opaque_var_len(self.data.len())
     }
     #[inline(always)]
@@ -3897,7 +3757,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Write3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Write3resok {
     /// XDR `file_wcc`.
@@ -3951,9 +3811,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Write3resok {
         ::core::result::Result::Ok(Self {
             file_wcc: <WccData as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             count: d.u32()?,
-            committed: <StableHow as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            committed: <StableHow as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             verf: d.opaque_fixed::<8>()?,
         })
     }
@@ -3969,7 +3827,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Write3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Write3resfail {
     /// XDR `file_wcc`.
@@ -4015,7 +3873,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Write3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Write3res {
     /// XDR `case NFS3_OK`.
@@ -4072,25 +3930,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Write3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Write3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Write3resDefault(other),
-                        value: <Write3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Write3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Write3resDefault(other),
+                value: <Write3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -4158,11 +4006,7 @@ pub enum Createmode3 {
 
 impl Createmode3 {
     /// Every member, in declaration order.
-    pub const VALUES: &'static [Self] = &[
-        Self::Unchecked,
-        Self::Guarded,
-        Self::Exclusive,
-    ];
+    pub const VALUES: &'static [Self] = &[Self::Unchecked, Self::Guarded, Self::Exclusive];
     /// The member's name in the `.x` file.
     pub const fn xdr_name(self) -> &'static str {
         match self {
@@ -4232,7 +4076,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Createmode3 {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Createhow3 {
     /// XDR `case UNCHECKED`.
@@ -4290,21 +4134,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Createhow3 {
         let discriminant: Createmode3 = <Createmode3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Createmode3::Unchecked => {
-                    Self::Unchecked(
-                        <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
-                    )
-                }
-                Createmode3::Guarded => {
-                    Self::Guarded(
-                        <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
-                    )
-                }
-                Createmode3::Exclusive => Self::Exclusive(d.opaque_fixed::<8>()?),
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            Createmode3::Unchecked => Self::Unchecked(
+                <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            Createmode3::Guarded => Self::Guarded(
+                <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            Createmode3::Exclusive => Self::Exclusive(d.opaque_fixed::<8>()?),
+        })
     }
 }
 
@@ -4318,7 +4156,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Createhow3 {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Create3args {
     /// XDR `where`.
@@ -4353,9 +4191,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Create3args {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            r#where: <Diropargs3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            r#where: <Diropargs3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             how: <Createhow3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
@@ -4371,7 +4207,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Create3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Create3resok {
     /// XDR `obj`.
@@ -4387,9 +4223,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Create3resok {
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
         ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.obj)
-            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
-                &self.obj_attributes,
-            ) + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.dir_wcc)
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.obj_attributes)
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.dir_wcc)
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
@@ -4412,9 +4247,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Create3resok {
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
             obj: <PostOpFh3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
-            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             dir_wcc: <WccData as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
@@ -4430,7 +4263,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Create3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Create3resfail {
     /// XDR `dir_wcc`.
@@ -4476,7 +4309,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Create3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Create3res {
     /// XDR `case NFS3_OK`.
@@ -4533,25 +4366,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Create3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Create3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Create3resDefault(other),
-                        value: <Create3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Create3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Create3resDefault(other),
+                value: <Create3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -4598,7 +4421,7 @@ impl ::core::convert::From<Create3resDefault> for Nfsstat3 {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Mkdir3args {
     /// XDR `where`.
@@ -4633,9 +4456,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mkdir3args {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            r#where: <Diropargs3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            r#where: <Diropargs3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             attributes: <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
@@ -4651,7 +4472,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mkdir3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Mkdir3resok {
     /// XDR `obj`.
@@ -4667,9 +4488,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Mkdir3resok {
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
         ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.obj)
-            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
-                &self.obj_attributes,
-            ) + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.dir_wcc)
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.obj_attributes)
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.dir_wcc)
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
@@ -4692,9 +4512,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mkdir3resok {
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
             obj: <PostOpFh3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
-            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             dir_wcc: <WccData as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
@@ -4710,7 +4528,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mkdir3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Mkdir3resfail {
     /// XDR `dir_wcc`.
@@ -4756,7 +4574,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mkdir3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Mkdir3res {
     /// XDR `case NFS3_OK`.
@@ -4813,25 +4631,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mkdir3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Mkdir3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Mkdir3resDefault(other),
-                        value: <Mkdir3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Mkdir3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Mkdir3resDefault(other),
+                value: <Mkdir3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -4878,7 +4686,7 @@ impl ::core::convert::From<Mkdir3resDefault> for Nfsstat3 {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Symlinkdata3 {
     /// XDR `symlink_attributes`.
@@ -4900,10 +4708,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Symlinkdata3 {
         &self,
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
-        ::xdrgen_runtime::__private_v1::XdrEncode::encode(
-            &self.symlink_attributes,
-            out,
-        )?;
+        ::xdrgen_runtime::__private_v1::XdrEncode::encode(&self.symlink_attributes, out)?;
         ::xdrgen_runtime::__private_v1::put_opaque_var(
             out,
             self.symlink_data.as_bytes(),
@@ -4921,9 +4726,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Symlinkdata3 {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            symlink_attributes: <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            symlink_attributes: <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             symlink_data: d.string(u32::MAX)?,
         })
     }
@@ -4939,7 +4742,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Symlinkdata3 {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Symlink3args {
     /// XDR `where`.
@@ -4974,12 +4777,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Symlink3args {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            r#where: <Diropargs3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
-            symlink: <Symlinkdata3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            r#where: <Diropargs3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            symlink: <Symlinkdata3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
 }
@@ -4994,7 +4793,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Symlink3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Symlink3resok {
     /// XDR `obj`.
@@ -5010,9 +4809,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Symlink3resok {
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
         ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.obj)
-            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
-                &self.obj_attributes,
-            ) + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.dir_wcc)
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.obj_attributes)
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.dir_wcc)
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
@@ -5035,9 +4833,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Symlink3resok {
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
             obj: <PostOpFh3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
-            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             dir_wcc: <WccData as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
@@ -5053,7 +4849,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Symlink3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Symlink3resfail {
     /// XDR `dir_wcc`.
@@ -5099,7 +4895,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Symlink3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Symlink3res {
     /// XDR `case NFS3_OK`.
@@ -5156,25 +4952,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Symlink3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Symlink3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Symlink3resDefault(other),
-                        value: <Symlink3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Symlink3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Symlink3resDefault(other),
+                value: <Symlink3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -5221,7 +5007,7 @@ impl ::core::convert::From<Symlink3resDefault> for Nfsstat3 {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Devicedata3 {
     /// XDR `dev_attributes`.
@@ -5255,9 +5041,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Devicedata3 {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            dev_attributes: <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            dev_attributes: <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             spec: <Specdata3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
@@ -5274,7 +5058,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Devicedata3 {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Mknoddata3 {
     /// XDR `case NF3CHR`.
@@ -5350,35 +5134,21 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mknoddata3 {
         let discriminant: Ftype3 = <Ftype3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Ftype3::Nf3chr => {
-                    Self::Nf3chr(
-                        <Devicedata3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                Ftype3::Nf3blk => {
-                    Self::Nf3blk(
-                        <Devicedata3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                Ftype3::Nf3sock => {
-                    Self::Nf3sock(
-                        <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
-                    )
-                }
-                Ftype3::Nf3fifo => {
-                    Self::Nf3fifo(
-                        <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
-                    )
-                }
-                other => Self::Default(Mknoddata3Default(other)),
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            Ftype3::Nf3chr => Self::Nf3chr(
+                <Devicedata3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            Ftype3::Nf3blk => Self::Nf3blk(
+                <Devicedata3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            Ftype3::Nf3sock => Self::Nf3sock(
+                <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            Ftype3::Nf3fifo => Self::Nf3fifo(
+                <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default(Mknoddata3Default(other)),
+        })
     }
 }
 
@@ -5391,9 +5161,10 @@ impl Mknoddata3Default {
     #[allow(clippy::match_wildcard_for_single_variants)]
     pub const fn new(discriminant: Ftype3) -> ::core::option::Option<Self> {
         match discriminant {
-            Ftype3::Nf3chr | Ftype3::Nf3blk | Ftype3::Nf3sock | Ftype3::Nf3fifo => {
-                ::core::option::Option::None
-            }
+            Ftype3::Nf3chr
+            | Ftype3::Nf3blk
+            | Ftype3::Nf3sock
+            | Ftype3::Nf3fifo => ::core::option::Option::None,
             _ => ::core::option::Option::Some(Self(discriminant)),
         }
     }
@@ -5427,7 +5198,7 @@ impl ::core::convert::From<Mknoddata3Default> for Ftype3 {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Mknod3args {
     /// XDR `where`.
@@ -5462,9 +5233,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mknod3args {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            r#where: <Diropargs3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            r#where: <Diropargs3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             what: <Mknoddata3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
@@ -5480,7 +5249,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mknod3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Mknod3resok {
     /// XDR `obj`.
@@ -5496,9 +5265,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Mknod3resok {
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
         ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.obj)
-            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
-                &self.obj_attributes,
-            ) + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.dir_wcc)
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.obj_attributes)
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.dir_wcc)
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
@@ -5521,9 +5289,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mknod3resok {
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
             obj: <PostOpFh3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
-            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             dir_wcc: <WccData as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
@@ -5539,7 +5305,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mknod3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Mknod3resfail {
     /// XDR `dir_wcc`.
@@ -5585,7 +5351,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mknod3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Mknod3res {
     /// XDR `case NFS3_OK`.
@@ -5642,25 +5408,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mknod3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Mknod3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Mknod3resDefault(other),
-                        value: <Mknod3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Mknod3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Mknod3resDefault(other),
+                value: <Mknod3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -5708,7 +5464,7 @@ impl ::core::convert::From<Mknod3resDefault> for Nfsstat3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Remove3args {
     /// XDR `object`.
@@ -5754,7 +5510,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Remove3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Remove3resok {
     /// XDR `dir_wcc`.
@@ -5800,7 +5556,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Remove3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Remove3resfail {
     /// XDR `dir_wcc`.
@@ -5846,7 +5602,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Remove3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Remove3res {
     /// XDR `case NFS3_OK`.
@@ -5903,25 +5659,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Remove3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Remove3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Remove3resDefault(other),
-                        value: <Remove3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Remove3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Remove3resDefault(other),
+                value: <Remove3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -5969,7 +5715,7 @@ impl ::core::convert::From<Remove3resDefault> for Nfsstat3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Rmdir3args {
     /// XDR `object`.
@@ -6015,7 +5761,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rmdir3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Rmdir3resok {
     /// XDR `dir_wcc`.
@@ -6061,7 +5807,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rmdir3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Rmdir3resfail {
     /// XDR `dir_wcc`.
@@ -6107,7 +5853,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rmdir3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Rmdir3res {
     /// XDR `case NFS3_OK`.
@@ -6164,25 +5910,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rmdir3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Rmdir3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Rmdir3resDefault(other),
-                        value: <Rmdir3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Rmdir3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Rmdir3resDefault(other),
+                value: <Rmdir3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -6230,7 +5966,7 @@ impl ::core::convert::From<Rmdir3resDefault> for Nfsstat3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Rename3args {
     /// XDR `from`.
@@ -6281,7 +6017,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rename3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Rename3resok {
     /// XDR `fromdir_wcc`.
@@ -6316,9 +6052,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rename3resok {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            fromdir_wcc: <WccData as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            fromdir_wcc: <WccData as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             todir_wcc: <WccData as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
@@ -6334,7 +6068,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rename3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Rename3resfail {
     /// XDR `fromdir_wcc`.
@@ -6369,9 +6103,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rename3resfail {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            fromdir_wcc: <WccData as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            fromdir_wcc: <WccData as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             todir_wcc: <WccData as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
@@ -6387,7 +6119,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rename3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Rename3res {
     /// XDR `case NFS3_OK`.
@@ -6444,25 +6176,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rename3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Rename3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Rename3resDefault(other),
-                        value: <Rename3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Rename3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Rename3resDefault(other),
+                value: <Rename3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -6510,7 +6232,7 @@ impl ::core::convert::From<Rename3resDefault> for Nfsstat3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Link3args {
     /// XDR `file`.
@@ -6561,7 +6283,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Link3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Link3resok {
     /// XDR `file_attributes`.
@@ -6596,12 +6318,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Link3resok {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            file_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
-            linkdir_wcc: <WccData as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            file_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            linkdir_wcc: <WccData as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
 }
@@ -6616,7 +6334,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Link3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Link3resfail {
     /// XDR `file_attributes`.
@@ -6651,12 +6369,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Link3resfail {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            file_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
-            linkdir_wcc: <WccData as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            file_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            linkdir_wcc: <WccData as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
 }
@@ -6671,7 +6385,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Link3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Link3res {
     /// XDR `case NFS3_OK`.
@@ -6728,25 +6442,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Link3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Link3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Link3resDefault(other),
-                        value: <Link3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Link3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Link3resDefault(other),
+                value: <Link3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -6795,7 +6499,7 @@ impl ::core::convert::From<Link3resDefault> for Nfsstat3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Readdir3args {
     /// XDR `dir`.
@@ -6926,9 +6630,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Entry3 {
                 cookie: d.u64()?,
                 nextentry: ::core::option::Option::None,
             };
-            tail = &mut tail
-                .insert(::xdrgen_runtime::__private_v1::Box::new(node))
-                .nextentry;
+            tail = &mut tail.insert(::xdrgen_runtime::__private_v1::Box::new(node)).nextentry;
         }
         ::core::result::Result::Ok(head)
     }
@@ -6936,6 +6638,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Entry3 {
 
 impl ::core::ops::Drop for Entry3 {
     fn drop(&mut self) {
+        // Unlink node by node: the default drop would recurse
+        // once per node.
         let mut next = self.nextentry.take();
         while let ::core::option::Option::Some(mut node) = next {
             next = node.nextentry.take();
@@ -6960,9 +6664,7 @@ impl ::core::clone::Clone for Entry3 {
                 cookie: node.cookie,
                 nextentry: ::core::option::Option::None,
             };
-            tail = &mut tail
-                .insert(::xdrgen_runtime::__private_v1::Box::new(copy))
-                .nextentry;
+            tail = &mut tail.insert(::xdrgen_runtime::__private_v1::Box::new(copy)).nextentry;
             next = node.nextentry.as_deref();
         }
         head
@@ -6981,9 +6683,7 @@ impl ::core::cmp::PartialEq for Entry3 {
                     a = x;
                     b = y;
                 }
-                (::core::option::Option::None, ::core::option::Option::None) => {
-                    return true;
-                }
+                (::core::option::Option::None, ::core::option::Option::None) => return true,
                 _ => return false,
             }
         }
@@ -7023,7 +6723,7 @@ impl ::core::fmt::Debug for Entry3 {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Dirlist3 {
     /// XDR `entries`.
@@ -7040,11 +6740,11 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Dirlist3 {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        4 + 4
-            + match &self.entries {
-                ::core::option::Option::Some(x) => {
-                    ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(x)
-                }
+        4
+            + 4 + match &self.entries {
+                ::core::option::Option::Some(x) => ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
+                    x,
+                ),
                 ::core::option::Option::None => 0,
             }
     }
@@ -7092,12 +6792,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Dirlist3 {
 /// ```text
 /// Successful result of READDIR.
 /// ```
-#[derive(
-    ::core::clone::Clone,
-    ::core::fmt::Debug,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq
-)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq)]
 pub struct Readdir3resok {
     /// XDR `dir_attributes`.
     pub dir_attributes: PostOpAttr,
@@ -7111,7 +6806,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Readdir3resok {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        8 + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.dir_attributes)
+        8
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.dir_attributes)
             + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.reply)
     }
     #[inline(always)]
@@ -7134,9 +6830,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readdir3resok {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            dir_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            dir_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             cookieverf: d.opaque_fixed::<8>()?,
             reply: <Dirlist3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
@@ -7153,7 +6847,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readdir3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Readdir3resfail {
     /// XDR `dir_attributes`.
@@ -7184,9 +6878,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readdir3resfail {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            dir_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            dir_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
 }
@@ -7196,12 +6888,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readdir3resfail {
 /// ```text
 /// Result of READDIR.
 /// ```
-#[derive(
-    ::core::clone::Clone,
-    ::core::fmt::Debug,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq
-)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq)]
 pub enum Readdir3res {
     /// XDR `case NFS3_OK`.
     Nfs3Ok(Readdir3resok),
@@ -7257,25 +6944,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readdir3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Readdir3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Readdir3resDefault(other),
-                        value: <Readdir3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Readdir3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Readdir3resDefault(other),
+                value: <Readdir3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -7323,7 +7000,7 @@ impl ::core::convert::From<Readdir3resDefault> for Nfsstat3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Readdirplus3args {
     /// XDR `dir`.
@@ -7401,9 +7078,7 @@ pub struct Entryplus3 {
     /// XDR `name_handle`.
     pub name_handle: PostOpFh3,
     /// XDR `nextentry`.
-    pub nextentry: ::core::option::Option<
-        ::xdrgen_runtime::__private_v1::Box<Entryplus3>,
-    >,
+    pub nextentry: ::core::option::Option<::xdrgen_runtime::__private_v1::Box<Entryplus3>>,
 }
 
 impl ::xdrgen_runtime::__private_v1::XdrEncode for Entryplus3 {
@@ -7411,14 +7086,10 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Entryplus3 {
         let mut len = 0;
         let mut next = ::core::option::Option::Some(self);
         while let ::core::option::Option::Some(node) = next {
-            len
-                += 20 + ::xdrgen_runtime::__private_v1::opaque_var_len(node.name.len())
-                    + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
-                        &node.name_attributes,
-                    )
-                    + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
-                        &node.name_handle,
-                    );
+            len += 20
+                + ::xdrgen_runtime::__private_v1::opaque_var_len(node.name.len())
+                + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&node.name_attributes)
+                + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&node.name_handle);
             next = node.nextentry.as_deref();
         }
         len
@@ -7437,10 +7108,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Entryplus3 {
                 "entryplus3.name",
             )?;
             ::xdrgen_runtime::__private_v1::put_u64(out, node.cookie);
-            ::xdrgen_runtime::__private_v1::XdrEncode::encode(
-                &node.name_attributes,
-                out,
-            )?;
+            ::xdrgen_runtime::__private_v1::XdrEncode::encode(&node.name_attributes, out)?;
             ::xdrgen_runtime::__private_v1::XdrEncode::encode(&node.name_handle, out)?;
             match node.nextentry.as_deref() {
                 ::core::option::Option::Some(next) => {
@@ -7465,12 +7133,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Entryplus3 {
             fileid: d.u64()?,
             name: d.string(u32::MAX)?,
             cookie: d.u64()?,
-            name_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
-            name_handle: <PostOpFh3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            name_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            name_handle: <PostOpFh3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             nextentry: ::core::option::Option::None,
         };
         let mut tail = &mut head.nextentry;
@@ -7483,14 +7147,10 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Entryplus3 {
                 name_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                     d,
                 )?,
-                name_handle: <PostOpFh3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                    d,
-                )?,
+                name_handle: <PostOpFh3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
                 nextentry: ::core::option::Option::None,
             };
-            tail = &mut tail
-                .insert(::xdrgen_runtime::__private_v1::Box::new(node))
-                .nextentry;
+            tail = &mut tail.insert(::xdrgen_runtime::__private_v1::Box::new(node)).nextentry;
         }
         ::core::result::Result::Ok(head)
     }
@@ -7498,6 +7158,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Entryplus3 {
 
 impl ::core::ops::Drop for Entryplus3 {
     fn drop(&mut self) {
+        // Unlink node by node: the default drop would recurse
+        // once per node.
         let mut next = self.nextentry.take();
         while let ::core::option::Option::Some(mut node) = next {
             next = node.nextentry.take();
@@ -7526,9 +7188,7 @@ impl ::core::clone::Clone for Entryplus3 {
                 name_handle: node.name_handle.clone(),
                 nextentry: ::core::option::Option::None,
             };
-            tail = &mut tail
-                .insert(::xdrgen_runtime::__private_v1::Box::new(copy))
-                .nextentry;
+            tail = &mut tail.insert(::xdrgen_runtime::__private_v1::Box::new(copy)).nextentry;
             next = node.nextentry.as_deref();
         }
         head
@@ -7539,10 +7199,11 @@ impl ::core::cmp::PartialEq for Entryplus3 {
     fn eq(&self, other: &Self) -> bool {
         let (mut a, mut b) = (self, other);
         loop {
-            if a.fileid != b.fileid || a.name != b.name || a.cookie != b.cookie
-                || a.name_attributes != b.name_attributes
-                || a.name_handle != b.name_handle
-            {
+            if a.fileid != b.fileid
+                    || a.name != b.name
+                    || a.cookie != b.cookie
+                    || a.name_attributes != b.name_attributes
+                    || a.name_handle != b.name_handle {
                 return false;
             }
             match (a.nextentry.as_deref(), b.nextentry.as_deref()) {
@@ -7550,9 +7211,7 @@ impl ::core::cmp::PartialEq for Entryplus3 {
                     a = x;
                     b = y;
                 }
-                (::core::option::Option::None, ::core::option::Option::None) => {
-                    return true;
-                }
+                (::core::option::Option::None, ::core::option::Option::None) => return true,
                 _ => return false,
             }
         }
@@ -7594,7 +7253,7 @@ impl ::core::fmt::Debug for Entryplus3 {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Dirlistplus3 {
     /// XDR `entries`.
@@ -7607,11 +7266,11 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Dirlistplus3 {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        4 + 4
-            + match &self.entries {
-                ::core::option::Option::Some(x) => {
-                    ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(x)
-                }
+        4
+            + 4 + match &self.entries {
+                ::core::option::Option::Some(x) => ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
+                    x,
+                ),
                 ::core::option::Option::None => 0,
             }
     }
@@ -7659,12 +7318,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Dirlistplus3 {
 /// ```text
 /// Successful result of READDIRPLUS.
 /// ```
-#[derive(
-    ::core::clone::Clone,
-    ::core::fmt::Debug,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq
-)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq)]
 pub struct Readdirplus3resok {
     /// XDR `dir_attributes`.
     pub dir_attributes: PostOpAttr,
@@ -7678,7 +7332,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Readdirplus3resok {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        8 + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.dir_attributes)
+        8
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.dir_attributes)
             + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.reply)
     }
     #[inline(always)]
@@ -7701,13 +7356,9 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readdirplus3resok {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            dir_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            dir_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             cookieverf: d.opaque_fixed::<8>()?,
-            reply: <Dirlistplus3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            reply: <Dirlistplus3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
 }
@@ -7722,7 +7373,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readdirplus3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Readdirplus3resfail {
     /// XDR `dir_attributes`.
@@ -7753,9 +7404,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readdirplus3resfail {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            dir_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            dir_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
 }
@@ -7765,12 +7414,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readdirplus3resfail {
 /// ```text
 /// Result of READDIRPLUS.
 /// ```
-#[derive(
-    ::core::clone::Clone,
-    ::core::fmt::Debug,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq
-)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq)]
 pub enum Readdirplus3res {
     /// XDR `case NFS3_OK`.
     Nfs3Ok(Readdirplus3resok),
@@ -7826,25 +7470,17 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readdirplus3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Readdirplus3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Readdirplus3resDefault(other),
-                        value: <Readdirplus3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Readdirplus3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Readdirplus3resDefault(other),
+                value: <Readdirplus3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
+                    d,
+                )?,
             },
-        )
+        })
     }
 }
 
@@ -7892,7 +7528,7 @@ impl ::core::convert::From<Readdirplus3resDefault> for Nfsstat3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Fsstat3args {
     /// XDR `fsroot`.
@@ -7938,7 +7574,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsstat3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Fsstat3resok {
     /// XDR `obj_attributes`.
@@ -8018,9 +7654,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsstat3resok {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             tbytes: d.u64()?,
             fbytes: d.u64()?,
             abytes: d.u64()?,
@@ -8042,7 +7676,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsstat3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Fsstat3resfail {
     /// XDR `obj_attributes`.
@@ -8073,9 +7707,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsstat3resfail {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
 }
@@ -8090,7 +7722,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsstat3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Fsstat3res {
     /// XDR `case NFS3_OK`.
@@ -8147,25 +7779,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsstat3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Fsstat3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Fsstat3resDefault(other),
-                        value: <Fsstat3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Fsstat3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Fsstat3resDefault(other),
+                value: <Fsstat3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -8213,7 +7835,7 @@ impl ::core::convert::From<Fsstat3resDefault> for Nfsstat3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Fsinfo3args {
     /// XDR `fsroot`.
@@ -8259,7 +7881,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsinfo3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Fsinfo3resok {
     /// XDR `obj_attributes`.
@@ -8360,9 +7982,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsinfo3resok {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             rtmax: d.u32()?,
             rtpref: d.u32()?,
             rtmult: d.u32()?,
@@ -8371,9 +7991,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsinfo3resok {
             wtmult: d.u32()?,
             dtpref: d.u32()?,
             maxfilesize: d.u64()?,
-            time_delta: <Nfstime3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            time_delta: <Nfstime3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             properties: d.u32()?,
         })
     }
@@ -8389,7 +8007,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsinfo3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Fsinfo3resfail {
     /// XDR `obj_attributes`.
@@ -8420,9 +8038,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsinfo3resfail {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
 }
@@ -8437,7 +8053,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsinfo3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Fsinfo3res {
     /// XDR `case NFS3_OK`.
@@ -8494,25 +8110,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsinfo3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Fsinfo3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Fsinfo3resDefault(other),
-                        value: <Fsinfo3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Fsinfo3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Fsinfo3resDefault(other),
+                value: <Fsinfo3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -8560,7 +8166,7 @@ impl ::core::convert::From<Fsinfo3resDefault> for Nfsstat3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Pathconf3args {
     /// XDR `object`.
@@ -8607,7 +8213,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Pathconf3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Pathconf3resok {
     /// XDR `obj_attributes`.
@@ -8680,9 +8286,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Pathconf3resok {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             linkmax: d.u32()?,
             name_max: d.u32()?,
             no_trunc: d.bool()?,
@@ -8703,7 +8307,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Pathconf3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Pathconf3resfail {
     /// XDR `obj_attributes`.
@@ -8734,9 +8338,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Pathconf3resfail {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            obj_attributes: <PostOpAttr as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
         })
     }
 }
@@ -8751,7 +8353,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Pathconf3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Pathconf3res {
     /// XDR `case NFS3_OK`.
@@ -8808,25 +8410,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Pathconf3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Pathconf3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Pathconf3resDefault(other),
-                        value: <Pathconf3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Pathconf3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Pathconf3resDefault(other),
+                value: <Pathconf3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -8874,7 +8466,7 @@ impl ::core::convert::From<Pathconf3resDefault> for Nfsstat3 {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Commit3args {
     /// XDR `file`.
@@ -8928,7 +8520,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Commit3args {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Commit3resok {
     /// XDR `file_wcc`.
@@ -8982,7 +8574,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Commit3resok {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Commit3resfail {
     /// XDR `file_wcc`.
@@ -9028,7 +8620,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Commit3resfail {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Commit3res {
     /// XDR `case NFS3_OK`.
@@ -9085,25 +8677,15 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Commit3res {
         let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nfsstat3::Nfs3Ok => {
-                    Self::Nfs3Ok(
-                        <Commit3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => {
-                    Self::Default {
-                        discriminant: Commit3resDefault(other),
-                        value: <Commit3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    }
-                }
+        ::core::result::Result::Ok(match discriminant {
+            Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
+                <Commit3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default {
+                discriminant: Commit3resDefault(other),
+                value: <Commit3resfail as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             },
-        )
+        })
     }
 }
 
@@ -9326,10 +8908,9 @@ pub mod nfs_program {
                 config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
             ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
                 let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect(
-                        endpoint,
-                        config,
-                    )
-                    .await?;
+                    endpoint,
+                    config,
+                ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
             /// Asks the port mapper on `host` where NFS_V3 listens over `protocol`, then connects there.
@@ -9339,13 +8920,12 @@ pub mod nfs_program {
                 config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
             ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
                 let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect_rpcbind(
-                        host,
-                        protocol,
-                        super::PROGRAM,
-                        VERSION,
-                        config,
-                    )
-                    .await?;
+                    host,
+                    protocol,
+                    super::PROGRAM,
+                    VERSION,
+                    config,
+                ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
             /// XDR `procedure NFSPROC3_NULL = 0`.
@@ -9358,316 +8938,274 @@ pub mod nfs_program {
             pub async fn nfsproc3_getattr(
                 &self,
                 arg1: &super::super::Getattr3args,
-            ) -> ::core::result::Result<
-                super::super::Getattr3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Getattr3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 1, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Getattr3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Getattr3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    1,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_SETATTR = 2`.
             pub async fn nfsproc3_setattr(
                 &self,
                 arg1: &super::super::Setattr3args,
-            ) -> ::core::result::Result<
-                super::super::Setattr3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Setattr3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 2, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Setattr3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Setattr3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    2,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_LOOKUP = 3`.
             pub async fn nfsproc3_lookup(
                 &self,
                 arg1: &super::super::Lookup3args,
-            ) -> ::core::result::Result<
-                super::super::Lookup3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Lookup3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Lookup3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Lookup3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    3,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_ACCESS = 4`.
             pub async fn nfsproc3_access(
                 &self,
                 arg1: &super::super::Access3args,
-            ) -> ::core::result::Result<
-                super::super::Access3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Access3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 4, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Access3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Access3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    4,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_READLINK = 5`.
             pub async fn nfsproc3_readlink(
                 &self,
                 arg1: &super::super::Readlink3args,
-            ) -> ::core::result::Result<
-                super::super::Readlink3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Readlink3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Readlink3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Readlink3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    5,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_READ = 6`.
             pub async fn nfsproc3_read(
                 &self,
                 arg1: &super::super::Read3args,
-            ) -> ::core::result::Result<
-                super::super::Read3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Read3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 6, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Read3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Read3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    6,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_WRITE = 7`.
             pub async fn nfsproc3_write(
                 &self,
                 arg1: &super::super::Write3args,
-            ) -> ::core::result::Result<
-                super::super::Write3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Write3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 7, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Write3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Write3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    7,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_CREATE = 8`.
             pub async fn nfsproc3_create(
                 &self,
                 arg1: &super::super::Create3args,
-            ) -> ::core::result::Result<
-                super::super::Create3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Create3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 8, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Create3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Create3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    8,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_MKDIR = 9`.
             pub async fn nfsproc3_mkdir(
                 &self,
                 arg1: &super::super::Mkdir3args,
-            ) -> ::core::result::Result<
-                super::super::Mkdir3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Mkdir3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 9, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Mkdir3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Mkdir3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    9,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_SYMLINK = 10`.
             pub async fn nfsproc3_symlink(
                 &self,
                 arg1: &super::super::Symlink3args,
-            ) -> ::core::result::Result<
-                super::super::Symlink3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Symlink3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 10, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Symlink3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Symlink3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    10,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_MKNOD = 11`.
             pub async fn nfsproc3_mknod(
                 &self,
                 arg1: &super::super::Mknod3args,
-            ) -> ::core::result::Result<
-                super::super::Mknod3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Mknod3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 11, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Mknod3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Mknod3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    11,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_REMOVE = 12`.
             pub async fn nfsproc3_remove(
                 &self,
                 arg1: &super::super::Remove3args,
-            ) -> ::core::result::Result<
-                super::super::Remove3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Remove3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 12, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Remove3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Remove3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    12,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_RMDIR = 13`.
             pub async fn nfsproc3_rmdir(
                 &self,
                 arg1: &super::super::Rmdir3args,
-            ) -> ::core::result::Result<
-                super::super::Rmdir3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Rmdir3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 13, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Rmdir3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Rmdir3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    13,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_RENAME = 14`.
             pub async fn nfsproc3_rename(
                 &self,
                 arg1: &super::super::Rename3args,
-            ) -> ::core::result::Result<
-                super::super::Rename3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Rename3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 14, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Rename3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Rename3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    14,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_LINK = 15`.
             pub async fn nfsproc3_link(
                 &self,
                 arg1: &super::super::Link3args,
-            ) -> ::core::result::Result<
-                super::super::Link3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Link3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 15, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Link3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Link3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    15,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_READDIR = 16`.
             pub async fn nfsproc3_readdir(
                 &self,
                 arg1: &super::super::Readdir3args,
-            ) -> ::core::result::Result<
-                super::super::Readdir3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Readdir3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 16, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Readdir3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Readdir3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    16,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_READDIRPLUS = 17`.
             pub async fn nfsproc3_readdirplus(
                 &self,
                 arg1: &super::super::Readdirplus3args,
-            ) -> ::core::result::Result<
-                super::super::Readdirplus3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Readdirplus3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 17, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Readdirplus3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Readdirplus3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    17,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_FSSTAT = 18`.
             pub async fn nfsproc3_fsstat(
                 &self,
                 arg1: &super::super::Fsstat3args,
-            ) -> ::core::result::Result<
-                super::super::Fsstat3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Fsstat3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 18, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Fsstat3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Fsstat3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    18,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_FSINFO = 19`.
             pub async fn nfsproc3_fsinfo(
                 &self,
                 arg1: &super::super::Fsinfo3args,
-            ) -> ::core::result::Result<
-                super::super::Fsinfo3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Fsinfo3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 19, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Fsinfo3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Fsinfo3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    19,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_PATHCONF = 20`.
             pub async fn nfsproc3_pathconf(
                 &self,
                 arg1: &super::super::Pathconf3args,
-            ) -> ::core::result::Result<
-                super::super::Pathconf3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Pathconf3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 20, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Pathconf3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Pathconf3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    20,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NFSPROC3_COMMIT = 21`.
             pub async fn nfsproc3_commit(
                 &self,
                 arg1: &super::super::Commit3args,
-            ) -> ::core::result::Result<
-                super::super::Commit3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Commit3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 21, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Commit3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Commit3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    21,
+                    arg1,
+                ).await
             }
         }
         /// A blocking client of NFS_V3: one method per procedure.
@@ -9709,295 +9247,274 @@ pub mod nfs_program {
             pub fn nfsproc3_getattr(
                 &mut self,
                 arg1: &super::super::Getattr3args,
-            ) -> ::core::result::Result<
-                super::super::Getattr3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Getattr3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 1, arg1)
+            ) -> ::core::result::Result<super::super::Getattr3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Getattr3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    1,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_SETATTR = 2`.
             pub fn nfsproc3_setattr(
                 &mut self,
                 arg1: &super::super::Setattr3args,
-            ) -> ::core::result::Result<
-                super::super::Setattr3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Setattr3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 2, arg1)
+            ) -> ::core::result::Result<super::super::Setattr3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Setattr3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    2,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_LOOKUP = 3`.
             pub fn nfsproc3_lookup(
                 &mut self,
                 arg1: &super::super::Lookup3args,
-            ) -> ::core::result::Result<
-                super::super::Lookup3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Lookup3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
+            ) -> ::core::result::Result<super::super::Lookup3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Lookup3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    3,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_ACCESS = 4`.
             pub fn nfsproc3_access(
                 &mut self,
                 arg1: &super::super::Access3args,
-            ) -> ::core::result::Result<
-                super::super::Access3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Access3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 4, arg1)
+            ) -> ::core::result::Result<super::super::Access3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Access3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    4,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_READLINK = 5`.
             pub fn nfsproc3_readlink(
                 &mut self,
                 arg1: &super::super::Readlink3args,
-            ) -> ::core::result::Result<
-                super::super::Readlink3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Readlink3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
+            ) -> ::core::result::Result<super::super::Readlink3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Readlink3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    5,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_READ = 6`.
             pub fn nfsproc3_read(
                 &mut self,
                 arg1: &super::super::Read3args,
-            ) -> ::core::result::Result<
-                super::super::Read3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Read3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 6, arg1)
+            ) -> ::core::result::Result<super::super::Read3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Read3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    6,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_WRITE = 7`.
             pub fn nfsproc3_write(
                 &mut self,
                 arg1: &super::super::Write3args,
-            ) -> ::core::result::Result<
-                super::super::Write3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Write3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 7, arg1)
+            ) -> ::core::result::Result<super::super::Write3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Write3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    7,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_CREATE = 8`.
             pub fn nfsproc3_create(
                 &mut self,
                 arg1: &super::super::Create3args,
-            ) -> ::core::result::Result<
-                super::super::Create3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Create3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 8, arg1)
+            ) -> ::core::result::Result<super::super::Create3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Create3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    8,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_MKDIR = 9`.
             pub fn nfsproc3_mkdir(
                 &mut self,
                 arg1: &super::super::Mkdir3args,
-            ) -> ::core::result::Result<
-                super::super::Mkdir3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Mkdir3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 9, arg1)
+            ) -> ::core::result::Result<super::super::Mkdir3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Mkdir3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    9,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_SYMLINK = 10`.
             pub fn nfsproc3_symlink(
                 &mut self,
                 arg1: &super::super::Symlink3args,
-            ) -> ::core::result::Result<
-                super::super::Symlink3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Symlink3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 10, arg1)
+            ) -> ::core::result::Result<super::super::Symlink3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Symlink3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    10,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_MKNOD = 11`.
             pub fn nfsproc3_mknod(
                 &mut self,
                 arg1: &super::super::Mknod3args,
-            ) -> ::core::result::Result<
-                super::super::Mknod3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Mknod3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 11, arg1)
+            ) -> ::core::result::Result<super::super::Mknod3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Mknod3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    11,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_REMOVE = 12`.
             pub fn nfsproc3_remove(
                 &mut self,
                 arg1: &super::super::Remove3args,
-            ) -> ::core::result::Result<
-                super::super::Remove3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Remove3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 12, arg1)
+            ) -> ::core::result::Result<super::super::Remove3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Remove3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    12,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_RMDIR = 13`.
             pub fn nfsproc3_rmdir(
                 &mut self,
                 arg1: &super::super::Rmdir3args,
-            ) -> ::core::result::Result<
-                super::super::Rmdir3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Rmdir3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 13, arg1)
+            ) -> ::core::result::Result<super::super::Rmdir3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Rmdir3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    13,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_RENAME = 14`.
             pub fn nfsproc3_rename(
                 &mut self,
                 arg1: &super::super::Rename3args,
-            ) -> ::core::result::Result<
-                super::super::Rename3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Rename3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 14, arg1)
+            ) -> ::core::result::Result<super::super::Rename3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Rename3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    14,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_LINK = 15`.
             pub fn nfsproc3_link(
                 &mut self,
                 arg1: &super::super::Link3args,
-            ) -> ::core::result::Result<
-                super::super::Link3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Link3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 15, arg1)
+            ) -> ::core::result::Result<super::super::Link3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Link3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    15,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_READDIR = 16`.
             pub fn nfsproc3_readdir(
                 &mut self,
                 arg1: &super::super::Readdir3args,
-            ) -> ::core::result::Result<
-                super::super::Readdir3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Readdir3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 16, arg1)
+            ) -> ::core::result::Result<super::super::Readdir3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Readdir3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    16,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_READDIRPLUS = 17`.
             pub fn nfsproc3_readdirplus(
                 &mut self,
                 arg1: &super::super::Readdirplus3args,
-            ) -> ::core::result::Result<
-                super::super::Readdirplus3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Readdirplus3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 17, arg1)
+            ) -> ::core::result::Result<super::super::Readdirplus3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Readdirplus3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    17,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_FSSTAT = 18`.
             pub fn nfsproc3_fsstat(
                 &mut self,
                 arg1: &super::super::Fsstat3args,
-            ) -> ::core::result::Result<
-                super::super::Fsstat3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Fsstat3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 18, arg1)
+            ) -> ::core::result::Result<super::super::Fsstat3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Fsstat3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    18,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_FSINFO = 19`.
             pub fn nfsproc3_fsinfo(
                 &mut self,
                 arg1: &super::super::Fsinfo3args,
-            ) -> ::core::result::Result<
-                super::super::Fsinfo3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Fsinfo3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 19, arg1)
+            ) -> ::core::result::Result<super::super::Fsinfo3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Fsinfo3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    19,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_PATHCONF = 20`.
             pub fn nfsproc3_pathconf(
                 &mut self,
                 arg1: &super::super::Pathconf3args,
-            ) -> ::core::result::Result<
-                super::super::Pathconf3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Pathconf3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 20, arg1)
+            ) -> ::core::result::Result<super::super::Pathconf3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Pathconf3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    20,
+                    arg1,
+                )
             }
             /// XDR `procedure NFSPROC3_COMMIT = 21`.
             pub fn nfsproc3_commit(
                 &mut self,
                 arg1: &super::super::Commit3args,
-            ) -> ::core::result::Result<
-                super::super::Commit3res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Commit3res,
-                    >(&NAMES, super::PROGRAM, VERSION, 21, arg1)
+            ) -> ::core::result::Result<super::super::Commit3res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Commit3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    21,
+                    arg1,
+                )
             }
         }
         /// The procedures of NFS_V3, for a server to implement. Wrap the implementation in a [`Dispatcher`] and add it to the runtime's server.
@@ -10007,10 +9524,7 @@ pub mod nfs_program {
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send {
                 let _ = cx;
                 async { ::core::result::Result::Ok(()) }
@@ -10021,10 +9535,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Getattr3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Getattr3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Getattr3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_SETATTR = 2`.
             fn nfsproc3_setattr(
@@ -10032,10 +9543,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Setattr3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Setattr3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Setattr3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_LOOKUP = 3`.
             fn nfsproc3_lookup(
@@ -10043,10 +9551,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Lookup3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Lookup3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Lookup3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_ACCESS = 4`.
             fn nfsproc3_access(
@@ -10054,10 +9559,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Access3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Access3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Access3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_READLINK = 5`.
             fn nfsproc3_readlink(
@@ -10065,10 +9567,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Readlink3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Readlink3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Readlink3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_READ = 6`.
             fn nfsproc3_read(
@@ -10076,10 +9575,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Read3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Read3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Read3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_WRITE = 7`.
             fn nfsproc3_write(
@@ -10087,10 +9583,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Write3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Write3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Write3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_CREATE = 8`.
             fn nfsproc3_create(
@@ -10098,10 +9591,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Create3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Create3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Create3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_MKDIR = 9`.
             fn nfsproc3_mkdir(
@@ -10109,10 +9599,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Mkdir3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Mkdir3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Mkdir3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_SYMLINK = 10`.
             fn nfsproc3_symlink(
@@ -10120,10 +9607,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Symlink3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Symlink3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Symlink3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_MKNOD = 11`.
             fn nfsproc3_mknod(
@@ -10131,10 +9615,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Mknod3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Mknod3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Mknod3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_REMOVE = 12`.
             fn nfsproc3_remove(
@@ -10142,10 +9623,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Remove3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Remove3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Remove3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_RMDIR = 13`.
             fn nfsproc3_rmdir(
@@ -10153,10 +9631,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Rmdir3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Rmdir3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Rmdir3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_RENAME = 14`.
             fn nfsproc3_rename(
@@ -10164,10 +9639,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Rename3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Rename3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Rename3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_LINK = 15`.
             fn nfsproc3_link(
@@ -10175,10 +9647,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Link3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Link3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Link3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_READDIR = 16`.
             fn nfsproc3_readdir(
@@ -10186,10 +9655,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Readdir3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Readdir3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Readdir3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_READDIRPLUS = 17`.
             fn nfsproc3_readdirplus(
@@ -10197,10 +9663,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Readdirplus3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Readdirplus3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Readdirplus3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_FSSTAT = 18`.
             fn nfsproc3_fsstat(
@@ -10208,10 +9671,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Fsstat3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Fsstat3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Fsstat3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_FSINFO = 19`.
             fn nfsproc3_fsinfo(
@@ -10219,10 +9679,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Fsinfo3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Fsinfo3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Fsinfo3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_PATHCONF = 20`.
             fn nfsproc3_pathconf(
@@ -10230,10 +9687,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Pathconf3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Pathconf3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Pathconf3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_COMMIT = 21`.
             fn nfsproc3_commit(
@@ -10241,10 +9695,7 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Commit3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Commit3res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Commit3res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
         }
         /// Answers calls to NFS_V3 with a [`Service`].
@@ -10266,268 +9717,142 @@ pub mod nfs_program {
             ) -> ::xdrgen_runtime::__private_v1::DispatchFuture<'a> {
                 ::xdrgen_runtime::__private_v1::Box::pin(async move {
                     match cx.procedure() {
-                        0 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            <S as Service>::nfsproc3_null(&self.0, cx).await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        1 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Getattr3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_getattr(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        2 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Setattr3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_setattr(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        3 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Lookup3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_lookup(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        4 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Access3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_access(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        5 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Readlink3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_readlink(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        6 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Read3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_read(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        7 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Write3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_write(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        8 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Create3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_create(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        9 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Mkdir3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_mkdir(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        10 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Symlink3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_symlink(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        11 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Mknod3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_mknod(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        12 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Remove3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_remove(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        13 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Rmdir3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_rmdir(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        14 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Rename3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_rename(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        15 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Link3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_link(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        16 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Readdir3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_readdir(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        17 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Readdirplus3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_readdirplus(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        18 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Fsstat3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_fsstat(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        19 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Fsinfo3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_fsinfo(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        20 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Pathconf3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_pathconf(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        21 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Commit3args,
-                            >(args, cx)?;
-                            let results = <S as Service>::nfsproc3_commit(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        _ => {
-                            ::core::result::Result::Err(
-                                ::xdrgen_runtime::__private_v1::Fault::ProcUnavail,
-                            )
-                        }
+                    0 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        <S as Service>::nfsproc3_null(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    1 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Getattr3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_getattr(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    2 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Setattr3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_setattr(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    3 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Lookup3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_lookup(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    4 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Access3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_access(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    5 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Readlink3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_readlink(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    6 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Read3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_read(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    7 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Write3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_write(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    8 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Create3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_create(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    9 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Mkdir3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_mkdir(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    10 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Symlink3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_symlink(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    11 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Mknod3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_mknod(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    12 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Remove3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_remove(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    13 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Rmdir3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_rmdir(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    14 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Rename3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_rename(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    15 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Link3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_link(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    16 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Readdir3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_readdir(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    17 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Readdirplus3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_readdirplus(
+                            &self.0,
+                            cx,
+                            arg0,
+                        ).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    18 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Fsstat3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_fsstat(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    19 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Fsinfo3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_fsinfo(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    20 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Pathconf3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_pathconf(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    21 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Commit3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_commit(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                        _ => ::core::result::Result::Err(::xdrgen_runtime::__private_v1::Fault::ProcUnavail),
                     }
                 })
             }

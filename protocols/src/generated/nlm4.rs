@@ -211,7 +211,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nlm4Stats {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Nlm4Holder {
     /// XDR `exclusive`.
@@ -260,12 +260,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Nlm4Holder {
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
         ::xdrgen_runtime::__private_v1::put_bool(out, self.exclusive);
         ::xdrgen_runtime::__private_v1::put_i32(out, self.svid);
-        ::xdrgen_runtime::__private_v1::put_opaque_var(
-            out,
-            &self.oh,
-            1024,
-            "nlm4_holder.oh",
-        )?;
+        ::xdrgen_runtime::__private_v1::put_opaque_var(out, &self.oh, 1024, "nlm4_holder.oh")?;
         ::xdrgen_runtime::__private_v1::put_u64(out, self.l_offset);
         ::xdrgen_runtime::__private_v1::put_u64(out, self.l_len);
         ::core::result::Result::Ok(())
@@ -299,7 +294,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nlm4Holder {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Nlm4Lock {
     /// XDR `caller_name`.
@@ -336,7 +331,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Nlm4Lock {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        20 + ::xdrgen_runtime::__private_v1::opaque_var_len(self.caller_name.len())
+        20
+            + ::xdrgen_runtime::__private_v1::opaque_var_len(self.caller_name.len())
             + ::xdrgen_runtime::__private_v1::opaque_var_len(self.fh.len())
             + ::xdrgen_runtime::__private_v1::opaque_var_len(self.oh.len())
     }
@@ -352,18 +348,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Nlm4Lock {
             1024,
             "nlm4_lock.caller_name",
         )?;
-        ::xdrgen_runtime::__private_v1::put_opaque_var(
-            out,
-            &self.fh,
-            1024,
-            "nlm4_lock.fh",
-        )?;
-        ::xdrgen_runtime::__private_v1::put_opaque_var(
-            out,
-            &self.oh,
-            1024,
-            "nlm4_lock.oh",
-        )?;
+        ::xdrgen_runtime::__private_v1::put_opaque_var(out, &self.fh, 1024, "nlm4_lock.fh")?;
+        ::xdrgen_runtime::__private_v1::put_opaque_var(out, &self.oh, 1024, "nlm4_lock.oh")?;
         ::xdrgen_runtime::__private_v1::put_i32(out, self.svid);
         ::xdrgen_runtime::__private_v1::put_u64(out, self.l_offset);
         ::xdrgen_runtime::__private_v1::put_u64(out, self.l_len);
@@ -398,7 +384,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nlm4Lock {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum Nlm4Testrply {
     /// XDR `case NLM4_DENIED`.
@@ -447,18 +433,12 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nlm4Testrply {
         let discriminant: Nlm4Stats = <Nlm4Stats as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                Nlm4Stats::Nlm4Denied => {
-                    Self::Nlm4Denied(
-                        <Nlm4Holder as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => Self::Default(Nlm4TestrplyDefault(other)),
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            Nlm4Stats::Nlm4Denied => Self::Nlm4Denied(
+                <Nlm4Holder as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default(Nlm4TestrplyDefault(other)),
+        })
     }
 }
 
@@ -506,7 +486,7 @@ impl ::core::convert::From<Nlm4TestrplyDefault> for Nlm4Stats {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Nlm4Stat {
     /// XDR `stat`.
@@ -554,7 +534,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nlm4Stat {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Nlm4Res {
     /// XDR `cookie`.
@@ -575,12 +555,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Nlm4Res {
         &self,
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
-        ::xdrgen_runtime::__private_v1::put_opaque_var(
-            out,
-            &self.cookie,
-            1024,
-            "nlm4_res.cookie",
-        )?;
+        ::xdrgen_runtime::__private_v1::put_opaque_var(out, &self.cookie, 1024, "nlm4_res.cookie")?;
         ::xdrgen_runtime::__private_v1::XdrEncode::encode(&self.stat, out)?;
         ::core::result::Result::Ok(())
     }
@@ -609,7 +584,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nlm4Res {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct Nlm4Testres {
     /// XDR `cookie`.
@@ -666,7 +641,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nlm4Testres {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Nlm4Lockargs {
     /// XDR `cookie`.
@@ -699,7 +674,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Nlm4Lockargs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        16 + ::xdrgen_runtime::__private_v1::opaque_var_len(self.cookie.len())
+        16
+            + ::xdrgen_runtime::__private_v1::opaque_var_len(self.cookie.len())
             + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.alock)
     }
     #[inline(always)]
@@ -751,7 +727,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nlm4Lockargs {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Nlm4Cancargs {
     /// XDR `cookie`.
@@ -768,7 +744,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Nlm4Cancargs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        8 + ::xdrgen_runtime::__private_v1::opaque_var_len(self.cookie.len())
+        8
+            + ::xdrgen_runtime::__private_v1::opaque_var_len(self.cookie.len())
             + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.alock)
     }
     #[inline(always)]
@@ -816,7 +793,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nlm4Cancargs {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Nlm4Testargs {
     /// XDR `cookie`.
@@ -831,7 +808,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Nlm4Testargs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        4 + ::xdrgen_runtime::__private_v1::opaque_var_len(self.cookie.len())
+        4
+            + ::xdrgen_runtime::__private_v1::opaque_var_len(self.cookie.len())
             + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.alock)
     }
     #[inline(always)]
@@ -877,7 +855,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nlm4Testargs {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Nlm4Unlockargs {
     /// XDR `cookie`.
@@ -960,12 +938,7 @@ pub enum Fsh4Mode {
 
 impl Fsh4Mode {
     /// Every member, in declaration order.
-    pub const VALUES: &'static [Self] = &[
-        Self::FsmDn,
-        Self::FsmDr,
-        Self::FsmDw,
-        Self::FsmDrw,
-    ];
+    pub const VALUES: &'static [Self] = &[Self::FsmDn, Self::FsmDr, Self::FsmDw, Self::FsmDrw];
     /// The member's name in the `.x` file.
     pub const fn xdr_name(self) -> &'static str {
         match self {
@@ -1064,12 +1037,7 @@ pub enum Fsh4Access {
 
 impl Fsh4Access {
     /// Every member, in declaration order.
-    pub const VALUES: &'static [Self] = &[
-        Self::FsaNone,
-        Self::FsaR,
-        Self::FsaW,
-        Self::FsaRw,
-    ];
+    pub const VALUES: &'static [Self] = &[Self::FsaNone, Self::FsaR, Self::FsaW, Self::FsaRw];
     /// The member's name in the `.x` file.
     pub const fn xdr_name(self) -> &'static str {
         match self {
@@ -1142,7 +1110,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsh4Access {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Nlm4Share {
     /// XDR `caller_name`.
@@ -1161,7 +1129,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Nlm4Share {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        8 + ::xdrgen_runtime::__private_v1::opaque_var_len(self.caller_name.len())
+        8
+            + ::xdrgen_runtime::__private_v1::opaque_var_len(self.caller_name.len())
             + ::xdrgen_runtime::__private_v1::opaque_var_len(self.fh.len())
             + ::xdrgen_runtime::__private_v1::opaque_var_len(self.oh.len())
     }
@@ -1177,18 +1146,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Nlm4Share {
             1024,
             "nlm4_share.caller_name",
         )?;
-        ::xdrgen_runtime::__private_v1::put_opaque_var(
-            out,
-            &self.fh,
-            1024,
-            "nlm4_share.fh",
-        )?;
-        ::xdrgen_runtime::__private_v1::put_opaque_var(
-            out,
-            &self.oh,
-            1024,
-            "nlm4_share.oh",
-        )?;
+        ::xdrgen_runtime::__private_v1::put_opaque_var(out, &self.fh, 1024, "nlm4_share.fh")?;
+        ::xdrgen_runtime::__private_v1::put_opaque_var(out, &self.oh, 1024, "nlm4_share.oh")?;
         ::xdrgen_runtime::__private_v1::XdrEncode::encode(&self.mode, out)?;
         ::xdrgen_runtime::__private_v1::XdrEncode::encode(&self.access, out)?;
         ::core::result::Result::Ok(())
@@ -1222,7 +1181,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nlm4Share {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Nlm4Shareargs {
     /// XDR `cookie`.
@@ -1237,7 +1196,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Nlm4Shareargs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        4 + ::xdrgen_runtime::__private_v1::opaque_var_len(self.cookie.len())
+        4
+            + ::xdrgen_runtime::__private_v1::opaque_var_len(self.cookie.len())
             + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.share)
     }
     #[inline(always)]
@@ -1283,7 +1243,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nlm4Shareargs {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Nlm4Shareres {
     /// XDR `cookie`.
@@ -1344,7 +1304,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nlm4Shareres {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Nlm4Notify {
     /// XDR `name`.
@@ -1570,10 +1530,9 @@ pub mod nlm_prog {
                 config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
             ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
                 let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect(
-                        endpoint,
-                        config,
-                    )
-                    .await?;
+                    endpoint,
+                    config,
+                ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
             /// Asks the port mapper on `host` where NLM4_VERS listens over `protocol`, then connects there.
@@ -1583,13 +1542,12 @@ pub mod nlm_prog {
                 config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
             ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
                 let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect_rpcbind(
-                        host,
-                        protocol,
-                        super::PROGRAM,
-                        VERSION,
-                        config,
-                    )
-                    .await?;
+                    host,
+                    protocol,
+                    super::PROGRAM,
+                    VERSION,
+                    config,
+                ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
             /// XDR `procedure NLMPROC4_NULL = 0`.
@@ -1602,220 +1560,182 @@ pub mod nlm_prog {
             pub async fn nlmproc4_test(
                 &self,
                 arg1: &super::super::Nlm4Testargs,
-            ) -> ::core::result::Result<
-                super::super::Nlm4Testres,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Nlm4Testres,
-                    >(&NAMES, super::PROGRAM, VERSION, 1, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Nlm4Testres, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Nlm4Testres>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    1,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NLMPROC4_LOCK = 2`.
             pub async fn nlmproc4_lock(
                 &self,
                 arg1: &super::super::Nlm4Lockargs,
-            ) -> ::core::result::Result<
-                super::super::Nlm4Res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Nlm4Res,
-                    >(&NAMES, super::PROGRAM, VERSION, 2, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Nlm4Res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    2,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NLMPROC4_CANCEL = 3`.
             pub async fn nlmproc4_cancel(
                 &self,
                 arg1: &super::super::Nlm4Cancargs,
-            ) -> ::core::result::Result<
-                super::super::Nlm4Res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Nlm4Res,
-                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Nlm4Res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    3,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NLMPROC4_UNLOCK = 4`.
             pub async fn nlmproc4_unlock(
                 &self,
                 arg1: &super::super::Nlm4Unlockargs,
-            ) -> ::core::result::Result<
-                super::super::Nlm4Res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Nlm4Res,
-                    >(&NAMES, super::PROGRAM, VERSION, 4, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Nlm4Res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    4,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NLMPROC4_GRANTED = 5`.
             pub async fn nlmproc4_granted(
                 &self,
                 arg1: &super::super::Nlm4Testargs,
-            ) -> ::core::result::Result<
-                super::super::Nlm4Res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Nlm4Res,
-                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Nlm4Res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    5,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NLMPROC4_TEST_MSG = 6`.
             pub async fn nlmproc4_test_msg(
                 &self,
                 arg1: &super::super::Nlm4Testargs,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, arg1)
-                    .await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, arg1).await
             }
             /// XDR `procedure NLMPROC4_LOCK_MSG = 7`.
             pub async fn nlmproc4_lock_msg(
                 &self,
                 arg1: &super::super::Nlm4Lockargs,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 7, arg1)
-                    .await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 7, arg1).await
             }
             /// XDR `procedure NLMPROC4_CANCEL_MSG = 8`.
             pub async fn nlmproc4_cancel_msg(
                 &self,
                 arg1: &super::super::Nlm4Cancargs,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 8, arg1)
-                    .await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 8, arg1).await
             }
             /// XDR `procedure NLMPROC4_UNLOCK_MSG = 9`.
             pub async fn nlmproc4_unlock_msg(
                 &self,
                 arg1: &super::super::Nlm4Unlockargs,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 9, arg1)
-                    .await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 9, arg1).await
             }
             /// XDR `procedure NLMPROC4_GRANTED_MSG = 10`.
             pub async fn nlmproc4_granted_msg(
                 &self,
                 arg1: &super::super::Nlm4Testargs,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 10, arg1)
-                    .await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 10, arg1).await
             }
             /// XDR `procedure NLMPROC4_TEST_RES = 11`.
             pub async fn nlmproc4_test_res(
                 &self,
                 arg1: &super::super::Nlm4Testres,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 11, arg1)
-                    .await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 11, arg1).await
             }
             /// XDR `procedure NLMPROC4_LOCK_RES = 12`.
             pub async fn nlmproc4_lock_res(
                 &self,
                 arg1: &super::super::Nlm4Res,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 12, arg1)
-                    .await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 12, arg1).await
             }
             /// XDR `procedure NLMPROC4_CANCEL_RES = 13`.
             pub async fn nlmproc4_cancel_res(
                 &self,
                 arg1: &super::super::Nlm4Res,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 13, arg1)
-                    .await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 13, arg1).await
             }
             /// XDR `procedure NLMPROC4_UNLOCK_RES = 14`.
             pub async fn nlmproc4_unlock_res(
                 &self,
                 arg1: &super::super::Nlm4Res,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 14, arg1)
-                    .await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 14, arg1).await
             }
             /// XDR `procedure NLMPROC4_GRANTED_RES = 15`.
             pub async fn nlmproc4_granted_res(
                 &self,
                 arg1: &super::super::Nlm4Res,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 15, arg1)
-                    .await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 15, arg1).await
             }
             /// XDR `procedure NLMPROC4_SHARE = 20`.
             pub async fn nlmproc4_share(
                 &self,
                 arg1: &super::super::Nlm4Shareargs,
-            ) -> ::core::result::Result<
-                super::super::Nlm4Shareres,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Nlm4Shareres,
-                    >(&NAMES, super::PROGRAM, VERSION, 20, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Nlm4Shareres, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Nlm4Shareres>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    20,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NLMPROC4_UNSHARE = 21`.
             pub async fn nlmproc4_unshare(
                 &self,
                 arg1: &super::super::Nlm4Shareargs,
-            ) -> ::core::result::Result<
-                super::super::Nlm4Shareres,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Nlm4Shareres,
-                    >(&NAMES, super::PROGRAM, VERSION, 21, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Nlm4Shareres, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Nlm4Shareres>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    21,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NLMPROC4_NM_LOCK = 22`.
             pub async fn nlmproc4_nm_lock(
                 &self,
                 arg1: &super::super::Nlm4Lockargs,
-            ) -> ::core::result::Result<
-                super::super::Nlm4Res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Nlm4Res,
-                    >(&NAMES, super::PROGRAM, VERSION, 22, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Nlm4Res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    22,
+                    arg1,
+                ).await
             }
             /// XDR `procedure NLMPROC4_FREE_ALL = 23`.
             pub async fn nlmproc4_free_all(
                 &self,
                 arg1: &super::super::Nlm4Notify,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 23, arg1)
-                    .await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 23, arg1).await
             }
         }
         /// A blocking client of NLM4_VERS: one method per procedure.
@@ -1857,71 +1777,66 @@ pub mod nlm_prog {
             pub fn nlmproc4_test(
                 &mut self,
                 arg1: &super::super::Nlm4Testargs,
-            ) -> ::core::result::Result<
-                super::super::Nlm4Testres,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Nlm4Testres,
-                    >(&NAMES, super::PROGRAM, VERSION, 1, arg1)
+            ) -> ::core::result::Result<super::super::Nlm4Testres, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Nlm4Testres>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    1,
+                    arg1,
+                )
             }
             /// XDR `procedure NLMPROC4_LOCK = 2`.
             pub fn nlmproc4_lock(
                 &mut self,
                 arg1: &super::super::Nlm4Lockargs,
-            ) -> ::core::result::Result<
-                super::super::Nlm4Res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Nlm4Res,
-                    >(&NAMES, super::PROGRAM, VERSION, 2, arg1)
+            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Nlm4Res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    2,
+                    arg1,
+                )
             }
             /// XDR `procedure NLMPROC4_CANCEL = 3`.
             pub fn nlmproc4_cancel(
                 &mut self,
                 arg1: &super::super::Nlm4Cancargs,
-            ) -> ::core::result::Result<
-                super::super::Nlm4Res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Nlm4Res,
-                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
+            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Nlm4Res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    3,
+                    arg1,
+                )
             }
             /// XDR `procedure NLMPROC4_UNLOCK = 4`.
             pub fn nlmproc4_unlock(
                 &mut self,
                 arg1: &super::super::Nlm4Unlockargs,
-            ) -> ::core::result::Result<
-                super::super::Nlm4Res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Nlm4Res,
-                    >(&NAMES, super::PROGRAM, VERSION, 4, arg1)
+            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Nlm4Res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    4,
+                    arg1,
+                )
             }
             /// XDR `procedure NLMPROC4_GRANTED = 5`.
             pub fn nlmproc4_granted(
                 &mut self,
                 arg1: &super::super::Nlm4Testargs,
-            ) -> ::core::result::Result<
-                super::super::Nlm4Res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Nlm4Res,
-                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
+            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Nlm4Res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    5,
+                    arg1,
+                )
             }
             /// XDR `procedure NLMPROC4_TEST_MSG = 6`.
             pub fn nlmproc4_test_msg(
@@ -1997,43 +1912,40 @@ pub mod nlm_prog {
             pub fn nlmproc4_share(
                 &mut self,
                 arg1: &super::super::Nlm4Shareargs,
-            ) -> ::core::result::Result<
-                super::super::Nlm4Shareres,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Nlm4Shareres,
-                    >(&NAMES, super::PROGRAM, VERSION, 20, arg1)
+            ) -> ::core::result::Result<super::super::Nlm4Shareres, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Nlm4Shareres>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    20,
+                    arg1,
+                )
             }
             /// XDR `procedure NLMPROC4_UNSHARE = 21`.
             pub fn nlmproc4_unshare(
                 &mut self,
                 arg1: &super::super::Nlm4Shareargs,
-            ) -> ::core::result::Result<
-                super::super::Nlm4Shareres,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Nlm4Shareres,
-                    >(&NAMES, super::PROGRAM, VERSION, 21, arg1)
+            ) -> ::core::result::Result<super::super::Nlm4Shareres, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Nlm4Shareres>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    21,
+                    arg1,
+                )
             }
             /// XDR `procedure NLMPROC4_NM_LOCK = 22`.
             pub fn nlmproc4_nm_lock(
                 &mut self,
                 arg1: &super::super::Nlm4Lockargs,
-            ) -> ::core::result::Result<
-                super::super::Nlm4Res,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Nlm4Res,
-                    >(&NAMES, super::PROGRAM, VERSION, 22, arg1)
+            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Nlm4Res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    22,
+                    arg1,
+                )
             }
             /// XDR `procedure NLMPROC4_FREE_ALL = 23`.
             pub fn nlmproc4_free_all(
@@ -2050,10 +1962,7 @@ pub mod nlm_prog {
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send {
                 let _ = cx;
                 async { ::core::result::Result::Ok(()) }
@@ -2064,10 +1973,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Testargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Nlm4Testres,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Nlm4Testres, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_LOCK = 2`.
             fn nlmproc4_lock(
@@ -2075,10 +1981,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Lockargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Nlm4Res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_CANCEL = 3`.
             fn nlmproc4_cancel(
@@ -2086,10 +1989,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Cancargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Nlm4Res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_UNLOCK = 4`.
             fn nlmproc4_unlock(
@@ -2097,10 +1997,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Unlockargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Nlm4Res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_GRANTED = 5`.
             fn nlmproc4_granted(
@@ -2108,10 +2005,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Testargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Nlm4Res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_TEST_MSG = 6`.
             fn nlmproc4_test_msg(
@@ -2119,10 +2013,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Testargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_LOCK_MSG = 7`.
             fn nlmproc4_lock_msg(
@@ -2130,10 +2021,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Lockargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_CANCEL_MSG = 8`.
             fn nlmproc4_cancel_msg(
@@ -2141,10 +2029,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Cancargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_UNLOCK_MSG = 9`.
             fn nlmproc4_unlock_msg(
@@ -2152,10 +2037,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Unlockargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_GRANTED_MSG = 10`.
             fn nlmproc4_granted_msg(
@@ -2163,10 +2045,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Testargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_TEST_RES = 11`.
             fn nlmproc4_test_res(
@@ -2174,10 +2053,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Testres,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_LOCK_RES = 12`.
             fn nlmproc4_lock_res(
@@ -2185,10 +2061,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Res,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_CANCEL_RES = 13`.
             fn nlmproc4_cancel_res(
@@ -2196,10 +2069,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Res,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_UNLOCK_RES = 14`.
             fn nlmproc4_unlock_res(
@@ -2207,10 +2077,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Res,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_GRANTED_RES = 15`.
             fn nlmproc4_granted_res(
@@ -2218,10 +2085,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Res,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_SHARE = 20`.
             fn nlmproc4_share(
@@ -2229,10 +2093,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Shareargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Nlm4Shareres,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Nlm4Shareres, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_UNSHARE = 21`.
             fn nlmproc4_unshare(
@@ -2240,10 +2101,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Shareargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Nlm4Shareres,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Nlm4Shareres, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_NM_LOCK = 22`.
             fn nlmproc4_nm_lock(
@@ -2251,10 +2109,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Lockargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Nlm4Res,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_FREE_ALL = 23`.
             fn nlmproc4_free_all(
@@ -2262,10 +2117,7 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Notify,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
         }
         /// Answers calls to NLM4_VERS with a [`Service`].
@@ -2287,195 +2139,126 @@ pub mod nlm_prog {
             ) -> ::xdrgen_runtime::__private_v1::DispatchFuture<'a> {
                 ::xdrgen_runtime::__private_v1::Box::pin(async move {
                     match cx.procedure() {
-                        0 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            <S as Service>::nlmproc4_null(&self.0, cx).await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        1 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Testargs,
-                            >(args, cx)?;
-                            let results = <S as Service>::nlmproc4_test(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        2 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Lockargs,
-                            >(args, cx)?;
-                            let results = <S as Service>::nlmproc4_lock(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        3 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Cancargs,
-                            >(args, cx)?;
-                            let results = <S as Service>::nlmproc4_cancel(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        4 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Unlockargs,
-                            >(args, cx)?;
-                            let results = <S as Service>::nlmproc4_unlock(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        5 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Testargs,
-                            >(args, cx)?;
-                            let results = <S as Service>::nlmproc4_granted(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        6 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Testargs,
-                            >(args, cx)?;
-                            <S as Service>::nlmproc4_test_msg(&self.0, cx, arg0).await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        7 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Lockargs,
-                            >(args, cx)?;
-                            <S as Service>::nlmproc4_lock_msg(&self.0, cx, arg0).await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        8 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Cancargs,
-                            >(args, cx)?;
-                            <S as Service>::nlmproc4_cancel_msg(&self.0, cx, arg0)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        9 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Unlockargs,
-                            >(args, cx)?;
-                            <S as Service>::nlmproc4_unlock_msg(&self.0, cx, arg0)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        10 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Testargs,
-                            >(args, cx)?;
-                            <S as Service>::nlmproc4_granted_msg(&self.0, cx, arg0)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        11 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Testres,
-                            >(args, cx)?;
-                            <S as Service>::nlmproc4_test_res(&self.0, cx, arg0).await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        12 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Res,
-                            >(args, cx)?;
-                            <S as Service>::nlmproc4_lock_res(&self.0, cx, arg0).await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        13 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Res,
-                            >(args, cx)?;
-                            <S as Service>::nlmproc4_cancel_res(&self.0, cx, arg0)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        14 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Res,
-                            >(args, cx)?;
-                            <S as Service>::nlmproc4_unlock_res(&self.0, cx, arg0)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        15 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Res,
-                            >(args, cx)?;
-                            <S as Service>::nlmproc4_granted_res(&self.0, cx, arg0)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        20 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Shareargs,
-                            >(args, cx)?;
-                            let results = <S as Service>::nlmproc4_share(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        21 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Shareargs,
-                            >(args, cx)?;
-                            let results = <S as Service>::nlmproc4_unshare(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        22 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Lockargs,
-                            >(args, cx)?;
-                            let results = <S as Service>::nlmproc4_nm_lock(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        23 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Nlm4Notify,
-                            >(args, cx)?;
-                            <S as Service>::nlmproc4_free_all(&self.0, cx, arg0).await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        _ => {
-                            ::core::result::Result::Err(
-                                ::xdrgen_runtime::__private_v1::Fault::ProcUnavail,
-                            )
-                        }
+                    0 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        <S as Service>::nlmproc4_null(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    1 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Testargs>(args, cx)?;
+                        let results = <S as Service>::nlmproc4_test(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    2 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Lockargs>(args, cx)?;
+                        let results = <S as Service>::nlmproc4_lock(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    3 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Cancargs>(args, cx)?;
+                        let results = <S as Service>::nlmproc4_cancel(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    4 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Unlockargs>(args, cx)?;
+                        let results = <S as Service>::nlmproc4_unlock(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    5 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Testargs>(args, cx)?;
+                        let results = <S as Service>::nlmproc4_granted(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    6 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Testargs>(args, cx)?;
+                        <S as Service>::nlmproc4_test_msg(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    7 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Lockargs>(args, cx)?;
+                        <S as Service>::nlmproc4_lock_msg(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    8 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Cancargs>(args, cx)?;
+                        <S as Service>::nlmproc4_cancel_msg(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    9 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Unlockargs>(args, cx)?;
+                        <S as Service>::nlmproc4_unlock_msg(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    10 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Testargs>(args, cx)?;
+                        <S as Service>::nlmproc4_granted_msg(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    11 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Testres>(args, cx)?;
+                        <S as Service>::nlmproc4_test_res(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    12 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Res>(args, cx)?;
+                        <S as Service>::nlmproc4_lock_res(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    13 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Res>(args, cx)?;
+                        <S as Service>::nlmproc4_cancel_res(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    14 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Res>(args, cx)?;
+                        <S as Service>::nlmproc4_unlock_res(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    15 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Res>(args, cx)?;
+                        <S as Service>::nlmproc4_granted_res(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    20 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Shareargs>(args, cx)?;
+                        let results = <S as Service>::nlmproc4_share(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    21 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Shareargs>(args, cx)?;
+                        let results = <S as Service>::nlmproc4_unshare(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    22 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Lockargs>(args, cx)?;
+                        let results = <S as Service>::nlmproc4_nm_lock(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    23 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Nlm4Notify>(args, cx)?;
+                        <S as Service>::nlmproc4_free_all(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                        _ => ::core::result::Result::Err(::xdrgen_runtime::__private_v1::Fault::ProcUnavail),
                     }
                 })
             }

@@ -18,7 +18,7 @@ pub const SM_MAXSTRLEN: u32 = 1024;
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct SmName {
     /// XDR `mon_name`.
@@ -53,7 +53,9 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SmName {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        ::core::result::Result::Ok(Self { mon_name: d.string(1024)? })
+        ::core::result::Result::Ok(Self {
+            mon_name: d.string(1024)?,
+        })
     }
 }
 
@@ -69,7 +71,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SmName {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct MyId {
     /// XDR `my_name`.
@@ -149,7 +151,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for MyId {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct MonId {
     /// XDR `mon_name`.
@@ -211,7 +213,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for MonId {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Mon {
     /// XDR `mon_id`.
@@ -345,7 +347,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Res {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct SmStatRes {
     /// XDR `res_stat`.
@@ -396,7 +398,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SmStatRes {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct SmStat {
     /// XDR `state`.
@@ -426,7 +428,9 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SmStat {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        ::core::result::Result::Ok(Self { state: d.i32()? })
+        ::core::result::Result::Ok(Self {
+            state: d.i32()?,
+        })
     }
 }
 
@@ -442,7 +446,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SmStat {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct StatChge {
     /// XDR `mon_name`.
@@ -507,7 +511,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for StatChge {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Status {
     /// XDR `mon_name`.
@@ -668,10 +672,9 @@ pub mod sm_prog {
                 config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
             ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
                 let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect(
-                        endpoint,
-                        config,
-                    )
-                    .await?;
+                    endpoint,
+                    config,
+                ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
             /// Asks the port mapper on `host` where SM_VERS listens over `protocol`, then connects there.
@@ -681,13 +684,12 @@ pub mod sm_prog {
                 config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
             ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
                 let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect_rpcbind(
-                        host,
-                        protocol,
-                        super::PROGRAM,
-                        VERSION,
-                        config,
-                    )
-                    .await?;
+                    host,
+                    protocol,
+                    super::PROGRAM,
+                    VERSION,
+                    config,
+                ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
             /// XDR `procedure SM_NULL = 0`.
@@ -700,61 +702,53 @@ pub mod sm_prog {
             pub async fn sm_stat(
                 &self,
                 arg1: &super::super::SmName,
-            ) -> ::core::result::Result<
-                super::super::SmStatRes,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::SmStatRes,
-                    >(&NAMES, super::PROGRAM, VERSION, 1, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::SmStatRes, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::SmStatRes>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    1,
+                    arg1,
+                ).await
             }
             /// XDR `procedure SM_MON = 2`.
             pub async fn sm_mon(
                 &self,
                 arg1: &super::super::Mon,
-            ) -> ::core::result::Result<
-                super::super::SmStatRes,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::SmStatRes,
-                    >(&NAMES, super::PROGRAM, VERSION, 2, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::SmStatRes, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::SmStatRes>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    2,
+                    arg1,
+                ).await
             }
             /// XDR `procedure SM_UNMON = 3`.
             pub async fn sm_unmon(
                 &self,
                 arg1: &super::super::MonId,
-            ) -> ::core::result::Result<
-                super::super::SmStat,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::SmStat,
-                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::SmStat, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::SmStat>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    3,
+                    arg1,
+                ).await
             }
             /// XDR `procedure SM_UNMON_ALL = 4`.
             pub async fn sm_unmon_all(
                 &self,
                 arg1: &super::super::MyId,
-            ) -> ::core::result::Result<
-                super::super::SmStat,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::SmStat,
-                    >(&NAMES, super::PROGRAM, VERSION, 4, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::SmStat, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::SmStat>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    4,
+                    arg1,
+                ).await
             }
             /// XDR `procedure SM_SIMU_CRASH = 5`.
             ///
@@ -771,9 +765,7 @@ pub mod sm_prog {
                 &self,
                 arg1: &super::super::StatChge,
             ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, arg1)
-                    .await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, arg1).await
             }
         }
         /// A blocking client of SM_VERS: one method per procedure.
@@ -815,57 +807,53 @@ pub mod sm_prog {
             pub fn sm_stat(
                 &mut self,
                 arg1: &super::super::SmName,
-            ) -> ::core::result::Result<
-                super::super::SmStatRes,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::SmStatRes,
-                    >(&NAMES, super::PROGRAM, VERSION, 1, arg1)
+            ) -> ::core::result::Result<super::super::SmStatRes, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::SmStatRes>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    1,
+                    arg1,
+                )
             }
             /// XDR `procedure SM_MON = 2`.
             pub fn sm_mon(
                 &mut self,
                 arg1: &super::super::Mon,
-            ) -> ::core::result::Result<
-                super::super::SmStatRes,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::SmStatRes,
-                    >(&NAMES, super::PROGRAM, VERSION, 2, arg1)
+            ) -> ::core::result::Result<super::super::SmStatRes, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::SmStatRes>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    2,
+                    arg1,
+                )
             }
             /// XDR `procedure SM_UNMON = 3`.
             pub fn sm_unmon(
                 &mut self,
                 arg1: &super::super::MonId,
-            ) -> ::core::result::Result<
-                super::super::SmStat,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::SmStat,
-                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
+            ) -> ::core::result::Result<super::super::SmStat, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::SmStat>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    3,
+                    arg1,
+                )
             }
             /// XDR `procedure SM_UNMON_ALL = 4`.
             pub fn sm_unmon_all(
                 &mut self,
                 arg1: &super::super::MyId,
-            ) -> ::core::result::Result<
-                super::super::SmStat,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::SmStat,
-                    >(&NAMES, super::PROGRAM, VERSION, 4, arg1)
+            ) -> ::core::result::Result<super::super::SmStat, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::SmStat>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    4,
+                    arg1,
+                )
             }
             /// XDR `procedure SM_SIMU_CRASH = 5`.
             ///
@@ -892,10 +880,7 @@ pub mod sm_prog {
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send {
                 let _ = cx;
                 async { ::core::result::Result::Ok(()) }
@@ -906,10 +891,7 @@ pub mod sm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::SmName,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::SmStatRes,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::SmStatRes, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure SM_MON = 2`.
             fn sm_mon(
@@ -917,10 +899,7 @@ pub mod sm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Mon,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::SmStatRes,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::SmStatRes, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure SM_UNMON = 3`.
             fn sm_unmon(
@@ -928,10 +907,7 @@ pub mod sm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::MonId,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::SmStat,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::SmStat, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure SM_UNMON_ALL = 4`.
             fn sm_unmon_all(
@@ -939,10 +915,7 @@ pub mod sm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::MyId,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::SmStat,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::SmStat, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure SM_SIMU_CRASH = 5`.
             ///
@@ -953,10 +926,7 @@ pub mod sm_prog {
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure SM_NOTIFY = 6`.
             fn sm_notify(
@@ -964,10 +934,7 @@ pub mod sm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::StatChge,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
         }
         /// Answers calls to SM_VERS with a [`Service`].
@@ -989,60 +956,47 @@ pub mod sm_prog {
             ) -> ::xdrgen_runtime::__private_v1::DispatchFuture<'a> {
                 ::xdrgen_runtime::__private_v1::Box::pin(async move {
                     match cx.procedure() {
-                        0 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            <S as Service>::sm_null(&self.0, cx).await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        1 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::SmName,
-                            >(args, cx)?;
-                            let results = <S as Service>::sm_stat(&self.0, cx, arg0)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        2 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Mon,
-                            >(args, cx)?;
-                            let results = <S as Service>::sm_mon(&self.0, cx, arg0)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        3 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::MonId,
-                            >(args, cx)?;
-                            let results = <S as Service>::sm_unmon(&self.0, cx, arg0)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        4 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::MyId,
-                            >(args, cx)?;
-                            let results = <S as Service>::sm_unmon_all(&self.0, cx, arg0)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        5 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            <S as Service>::sm_simu_crash(&self.0, cx).await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        6 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::StatChge,
-                            >(args, cx)?;
-                            <S as Service>::sm_notify(&self.0, cx, arg0).await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        _ => {
-                            ::core::result::Result::Err(
-                                ::xdrgen_runtime::__private_v1::Fault::ProcUnavail,
-                            )
-                        }
+                    0 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        <S as Service>::sm_null(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    1 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::SmName>(args, cx)?;
+                        let results = <S as Service>::sm_stat(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    2 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Mon>(args, cx)?;
+                        let results = <S as Service>::sm_mon(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    3 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::MonId>(args, cx)?;
+                        let results = <S as Service>::sm_unmon(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    4 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::MyId>(args, cx)?;
+                        let results = <S as Service>::sm_unmon_all(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    5 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        <S as Service>::sm_simu_crash(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    6 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::StatChge>(args, cx)?;
+                        <S as Service>::sm_notify(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                        _ => ::core::result::Result::Err(::xdrgen_runtime::__private_v1::Fault::ProcUnavail),
                     }
                 })
             }

@@ -32,7 +32,7 @@ pub const IPPROTO_UDP: u32 = 17;
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Mapping {
     /// XDR `prog`.
@@ -85,9 +85,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mapping {
 /// ```text
 /// A list of mappings.
 /// ```
-pub type Pmaplist = ::core::option::Option<
-    ::xdrgen_runtime::__private_v1::Box<Pmapnode>,
->;
+pub type Pmaplist = ::core::option::Option<::xdrgen_runtime::__private_v1::Box<Pmapnode>>;
 
 /// XDR `struct pmapnode`.
 #[derive(::core::cmp::Eq, ::core::default::Default)]
@@ -153,6 +151,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Pmapnode {
 
 impl ::core::ops::Drop for Pmapnode {
     fn drop(&mut self) {
+        // Unlink node by node: the default drop would recurse
+        // once per node.
         let mut next = self.next.take();
         while let ::core::option::Option::Some(mut node) = next {
             next = node.next.take();
@@ -162,17 +162,11 @@ impl ::core::ops::Drop for Pmapnode {
 
 impl ::core::clone::Clone for Pmapnode {
     fn clone(&self) -> Self {
-        let mut head = Self {
-            map: self.map.clone(),
-            next: ::core::option::Option::None,
-        };
+        let mut head = Self { map: self.map.clone(), next: ::core::option::Option::None };
         let mut tail = &mut head.next;
         let mut next = self.next.as_deref();
         while let ::core::option::Option::Some(node) = next {
-            let copy = Self {
-                map: node.map.clone(),
-                next: ::core::option::Option::None,
-            };
+            let copy = Self { map: node.map.clone(), next: ::core::option::Option::None };
             tail = &mut tail.insert(::xdrgen_runtime::__private_v1::Box::new(copy)).next;
             next = node.next.as_deref();
         }
@@ -192,9 +186,7 @@ impl ::core::cmp::PartialEq for Pmapnode {
                     a = x;
                     b = y;
                 }
-                (::core::option::Option::None, ::core::option::Option::None) => {
-                    return true;
-                }
+                (::core::option::Option::None, ::core::option::Option::None) => return true,
                 _ => return false,
             }
         }
@@ -233,7 +225,7 @@ impl ::core::fmt::Debug for Pmapnode {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct CallArgs {
     /// XDR `prog`.
@@ -297,7 +289,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for CallArgs {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct CallResult {
     /// XDR `port`.
@@ -432,10 +424,9 @@ pub mod pmap_prog {
                 config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
             ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
                 let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect(
-                        endpoint,
-                        config,
-                    )
-                    .await?;
+                    endpoint,
+                    config,
+                ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
             /// Asks the port mapper on `host` where PMAP_VERS listens over `protocol`, then connects there.
@@ -445,13 +436,12 @@ pub mod pmap_prog {
                 config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
             ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
                 let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect_rpcbind(
-                        host,
-                        protocol,
-                        super::PROGRAM,
-                        VERSION,
-                        config,
-                    )
-                    .await?;
+                    host,
+                    protocol,
+                    super::PROGRAM,
+                    VERSION,
+                    config,
+                ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
             /// XDR `procedure PMAPPROC_NULL = 0`.
@@ -465,57 +455,46 @@ pub mod pmap_prog {
                 &self,
                 arg1: &super::super::Mapping,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
-                    .await
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1).await
             }
             /// XDR `procedure PMAPPROC_UNSET = 2`.
             pub async fn pmapproc_unset(
                 &self,
                 arg1: &super::super::Mapping,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
-                    .await
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1).await
             }
             /// XDR `procedure PMAPPROC_GETPORT = 3`.
             pub async fn pmapproc_getport(
                 &self,
                 arg1: &super::super::Mapping,
             ) -> ::core::result::Result<u32, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 3, arg1)
-                    .await
+                self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 3, arg1).await
             }
             /// XDR `procedure PMAPPROC_DUMP = 4`.
             pub async fn pmapproc_dump(
                 &self,
-            ) -> ::core::result::Result<
-                super::super::Pmaplist,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        PmapprocDumpResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 4, &())
-                    .await
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<super::super::Pmaplist, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, PmapprocDumpResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    4,
+                    &(),
+                ).await.map(|r| r.0)
             }
             /// XDR `procedure PMAPPROC_CALLIT = 5`.
             pub async fn pmapproc_callit(
                 &self,
                 arg1: &super::super::CallArgs,
-            ) -> ::core::result::Result<
-                super::super::CallResult,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::CallResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::CallResult, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::CallResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    5,
+                    arg1,
+                ).await
             }
         }
         /// A blocking client of PMAP_VERS: one method per procedure.
@@ -577,44 +556,38 @@ pub mod pmap_prog {
             /// XDR `procedure PMAPPROC_DUMP = 4`.
             pub fn pmapproc_dump(
                 &mut self,
-            ) -> ::core::result::Result<
-                super::super::Pmaplist,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        PmapprocDumpResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 4, &())
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<super::super::Pmaplist, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, PmapprocDumpResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    4,
+                    &(),
+                ).map(|r| r.0)
             }
             /// XDR `procedure PMAPPROC_CALLIT = 5`.
             pub fn pmapproc_callit(
                 &mut self,
                 arg1: &super::super::CallArgs,
-            ) -> ::core::result::Result<
-                super::super::CallResult,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::CallResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
+            ) -> ::core::result::Result<super::super::CallResult, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::CallResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    5,
+                    arg1,
+                )
             }
         }
         struct PmapprocDumpResult(super::super::Pmaplist);
         impl ::xdrgen_runtime::__private_v1::XdrDecode for PmapprocDumpResult {
             fn decode(
                 d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
-            ) -> ::core::result::Result<
-                Self,
-                ::xdrgen_runtime::__private_v1::DecodeError,
-            > {
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
                 ::core::result::Result::Ok(
-                    Self(
-                        if d.bool()? {
-                            ::core::option::Option::Some({
+                    Self(if d.bool()? {
+                        ::core::option::Option::Some(
+                            {
                                 d.enter()?;
                                 d.charge(::core::mem::size_of::<super::super::Pmapnode>())?;
                                 let v = <super::super::Pmapnode as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
@@ -622,11 +595,11 @@ pub mod pmap_prog {
                                 )?;
                                 d.leave();
                                 ::xdrgen_runtime::__private_v1::Box::new(v)
-                            })
-                        } else {
-                            ::core::option::Option::None
-                        },
-                    ),
+                            },
+                        )
+                    } else {
+                        ::core::option::Option::None
+                    }),
                 )
             }
         }
@@ -637,10 +610,7 @@ pub mod pmap_prog {
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send {
                 let _ = cx;
                 async { ::core::result::Result::Ok(()) }
@@ -651,10 +621,7 @@ pub mod pmap_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Mapping,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    bool,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure PMAPPROC_UNSET = 2`.
             fn pmapproc_unset(
@@ -662,10 +629,7 @@ pub mod pmap_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Mapping,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    bool,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure PMAPPROC_GETPORT = 3`.
             fn pmapproc_getport(
@@ -673,20 +637,14 @@ pub mod pmap_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Mapping,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    u32,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<u32, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure PMAPPROC_DUMP = 4`.
             fn pmapproc_dump(
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Pmaplist,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Pmaplist, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure PMAPPROC_CALLIT = 5`.
             fn pmapproc_callit(
@@ -694,10 +652,7 @@ pub mod pmap_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::CallArgs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::CallResult,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::CallResult, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
         }
         /// Answers calls to PMAP_VERS with a [`Service`].
@@ -719,68 +674,41 @@ pub mod pmap_prog {
             ) -> ::xdrgen_runtime::__private_v1::DispatchFuture<'a> {
                 ::xdrgen_runtime::__private_v1::Box::pin(async move {
                     match cx.procedure() {
-                        0 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            <S as Service>::pmapproc_null(&self.0, cx).await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        1 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Mapping,
-                            >(args, cx)?;
-                            let results = <S as Service>::pmapproc_set(&self.0, cx, arg0)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        2 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Mapping,
-                            >(args, cx)?;
-                            let results = <S as Service>::pmapproc_unset(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        3 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Mapping,
-                            >(args, cx)?;
-                            let results = <S as Service>::pmapproc_getport(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        4 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            let results = <S as Service>::pmapproc_dump(&self.0, cx)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(
-                                &PmapprocDumpResultRef(&results),
-                            )
-                        }
-                        5 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::CallArgs,
-                            >(args, cx)?;
-                            let results = <S as Service>::pmapproc_callit(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        _ => {
-                            ::core::result::Result::Err(
-                                ::xdrgen_runtime::__private_v1::Fault::ProcUnavail,
-                            )
-                        }
+                    0 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        <S as Service>::pmapproc_null(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    1 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Mapping>(args, cx)?;
+                        let results = <S as Service>::pmapproc_set(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    2 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Mapping>(args, cx)?;
+                        let results = <S as Service>::pmapproc_unset(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    3 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Mapping>(args, cx)?;
+                        let results = <S as Service>::pmapproc_getport(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    4 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        let results = <S as Service>::pmapproc_dump(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&PmapprocDumpResultRef(&results))
+                    }
+                    5 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::CallArgs>(args, cx)?;
+                        let results = <S as Service>::pmapproc_callit(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                        _ => ::core::result::Result::Err(::xdrgen_runtime::__private_v1::Fault::ProcUnavail),
                     }
                 })
             }
@@ -788,21 +716,17 @@ pub mod pmap_prog {
         struct PmapprocDumpResultRef<'a>(&'a super::super::Pmaplist);
         impl ::xdrgen_runtime::__private_v1::XdrEncode for PmapprocDumpResultRef<'_> {
             fn encoded_len(&self) -> usize {
-                4
-                    + match self.0 {
-                        ::core::option::Option::Some(x) => {
-                            ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&**x)
-                        }
-                        ::core::option::Option::None => 0,
-                    }
+                4 + match self.0 {
+                    ::core::option::Option::Some(x) => ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
+                        &**x,
+                    ),
+                    ::core::option::Option::None => 0,
+                }
             }
             fn encode(
                 &self,
                 out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
-            ) -> ::core::result::Result<
-                (),
-                ::xdrgen_runtime::__private_v1::EncodeError,
-            > {
+            ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
                 match self.0 {
                     ::core::option::Option::Some(x) => {
                         ::xdrgen_runtime::__private_v1::put_bool(out, true);

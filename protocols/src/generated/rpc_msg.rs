@@ -106,7 +106,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for AuthFlavor {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct OpaqueAuth {
     /// XDR `flavor`.
@@ -128,12 +128,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for OpaqueAuth {
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
         ::xdrgen_runtime::__private_v1::XdrEncode::encode(&self.flavor, out)?;
-        ::xdrgen_runtime::__private_v1::put_opaque_var(
-            out,
-            &self.body,
-            400,
-            "opaque_auth.body",
-        )?;
+        ::xdrgen_runtime::__private_v1::put_opaque_var(out, &self.body, 400, "opaque_auth.body")?;
         ::core::result::Result::Ok(())
     }
 }
@@ -145,9 +140,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for OpaqueAuth {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            flavor: <AuthFlavor as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            flavor: <AuthFlavor as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             body: d.opaque_var(400)?,
         })
     }
@@ -733,7 +726,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for AuthStat {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct MismatchInfo {
     /// XDR `low`.
@@ -785,7 +778,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for MismatchInfo {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct CallBody {
     /// XDR `rpcvers`.
@@ -810,7 +803,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for CallBody {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        16 + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.cred)
+        16
+            + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.cred)
             + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&self.verf)
     }
     #[inline(always)]
@@ -858,7 +852,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for CallBody {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum AcceptedReplyData {
     /// XDR `case SUCCESS`.
@@ -912,19 +906,13 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for AcceptedReplyData {
         let discriminant: AcceptStat = <AcceptStat as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                AcceptStat::Success => Self::Success(d.opaque_fixed::<0>()?),
-                AcceptStat::ProgMismatch => {
-                    Self::ProgMismatch(
-                        <MismatchInfo as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                other => Self::Default(AcceptedReplyDataDefault(other)),
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            AcceptStat::Success => Self::Success(d.opaque_fixed::<0>()?),
+            AcceptStat::ProgMismatch => Self::ProgMismatch(
+                <MismatchInfo as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            other => Self::Default(AcceptedReplyDataDefault(other)),
+        })
     }
 }
 
@@ -937,9 +925,7 @@ impl AcceptedReplyDataDefault {
     #[allow(clippy::match_wildcard_for_single_variants)]
     pub const fn new(discriminant: AcceptStat) -> ::core::option::Option<Self> {
         match discriminant {
-            AcceptStat::Success | AcceptStat::ProgMismatch => {
-                ::core::option::Option::None
-            }
+            AcceptStat::Success | AcceptStat::ProgMismatch => ::core::option::Option::None,
             _ => ::core::option::Option::Some(Self(discriminant)),
         }
     }
@@ -974,7 +960,7 @@ impl ::core::convert::From<AcceptedReplyDataDefault> for AcceptStat {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct AcceptedReply {
     /// XDR `verf`.
@@ -1027,7 +1013,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for AcceptedReply {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum RejectedReply {
     /// XDR `case RPC_MISMATCH`.
@@ -1074,24 +1060,14 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RejectedReply {
         let discriminant: RejectStat = <RejectStat as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                RejectStat::RpcMismatch => {
-                    Self::RpcMismatch(
-                        <MismatchInfo as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                RejectStat::AuthError => {
-                    Self::AuthError(
-                        <AuthStat as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            RejectStat::RpcMismatch => Self::RpcMismatch(
+                <MismatchInfo as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            RejectStat::AuthError => Self::AuthError(
+                <AuthStat as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+        })
     }
 }
 
@@ -1105,7 +1081,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RejectedReply {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum ReplyBody {
     /// XDR `case MSG_ACCEPTED`.
@@ -1156,24 +1132,14 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for ReplyBody {
         let discriminant: ReplyStat = <ReplyStat as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                ReplyStat::MsgAccepted => {
-                    Self::MsgAccepted(
-                        <AcceptedReply as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                ReplyStat::MsgDenied => {
-                    Self::MsgDenied(
-                        <RejectedReply as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            ReplyStat::MsgAccepted => Self::MsgAccepted(
+                <AcceptedReply as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            ReplyStat::MsgDenied => Self::MsgDenied(
+                <RejectedReply as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+        })
     }
 }
 
@@ -1187,7 +1153,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for ReplyBody {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub enum RpcMsgBody {
     /// XDR `case CALL`.
@@ -1201,12 +1167,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcMsgBody {
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
         match self {
-            Self::Call(value) => {
-                4 + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(value)
-            }
-            Self::Reply(value) => {
-                4 + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(value)
-            }
+            Self::Call(value) => 4 + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(value),
+            Self::Reply(value) => 4 + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(value),
         }
     }
     #[inline(always)]
@@ -1238,24 +1200,14 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcMsgBody {
         let discriminant: MsgType = <MsgType as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
             d,
         )?;
-        ::core::result::Result::Ok(
-            match discriminant {
-                MsgType::Call => {
-                    Self::Call(
-                        <CallBody as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-                MsgType::Reply => {
-                    Self::Reply(
-                        <ReplyBody as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                            d,
-                        )?,
-                    )
-                }
-            },
-        )
+        ::core::result::Result::Ok(match discriminant {
+            MsgType::Call => Self::Call(
+                <CallBody as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+            MsgType::Reply => Self::Reply(
+                <ReplyBody as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
+            ),
+        })
     }
 }
 
@@ -1270,7 +1222,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcMsgBody {
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::hash::Hash
+    ::core::hash::Hash,
 )]
 pub struct RpcMsg {
     /// XDR `xid`.
@@ -1322,7 +1274,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcMsg {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct AuthsysParms {
     /// XDR `stamp`.
@@ -1345,8 +1297,9 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for AuthsysParms {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        12 + ::xdrgen_runtime::__private_v1::opaque_var_len(self.machinename.len()) + 4
-            + self.gids.len() * 4
+        12
+            + ::xdrgen_runtime::__private_v1::opaque_var_len(self.machinename.len())
+            + 4 + self.gids.len() * 4
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
@@ -1363,12 +1316,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for AuthsysParms {
         )?;
         ::xdrgen_runtime::__private_v1::put_u32(out, self.uid);
         ::xdrgen_runtime::__private_v1::put_u32(out, self.gid);
-        ::xdrgen_runtime::__private_v1::put_count(
-            out,
-            self.gids.len(),
-            16,
-            "authsys_parms.gids",
-        )?;
+        ::xdrgen_runtime::__private_v1::put_count(out, self.gids.len(), 16, "authsys_parms.gids")?;
         for e in &self.gids {
             ::xdrgen_runtime::__private_v1::put_u32(out, *e);
         }

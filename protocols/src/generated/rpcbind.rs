@@ -99,7 +99,7 @@ pub const RPCBVERS_2_STAT: u32 = 0;
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Rpcb {
     /// XDR `r_prog`.
@@ -138,7 +138,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Rpcb {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        8 + ::xdrgen_runtime::__private_v1::opaque_var_len(self.r_netid.len())
+        8
+            + ::xdrgen_runtime::__private_v1::opaque_var_len(self.r_netid.len())
             + ::xdrgen_runtime::__private_v1::opaque_var_len(self.r_addr.len())
             + ::xdrgen_runtime::__private_v1::opaque_var_len(self.r_owner.len())
     }
@@ -193,9 +194,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rpcb {
 /// ```text
 /// A list of mappings, returned by RPCBPROC_DUMP.
 /// ```
-pub type RpcblistPtr = ::core::option::Option<
-    ::xdrgen_runtime::__private_v1::Box<RpList>,
->;
+pub type RpcblistPtr = ::core::option::Option<::xdrgen_runtime::__private_v1::Box<RpList>>;
 
 /// XDR `struct rp__list`.
 ///
@@ -215,11 +214,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for RpList {
         let mut len = 0;
         let mut next = ::core::option::Option::Some(self);
         while let ::core::option::Option::Some(node) = next {
-            len
-                += 4
-                    + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
-                        &node.rpcb_map,
-                    );
+            len += 4 + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&node.rpcb_map);
             next = node.rpcb_next.as_deref();
         }
         len
@@ -258,14 +253,10 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RpList {
         while d.bool()? {
             d.charge(::core::mem::size_of::<Self>())?;
             let node = Self {
-                rpcb_map: <Rpcb as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                    d,
-                )?,
+                rpcb_map: <Rpcb as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
                 rpcb_next: ::core::option::Option::None,
             };
-            tail = &mut tail
-                .insert(::xdrgen_runtime::__private_v1::Box::new(node))
-                .rpcb_next;
+            tail = &mut tail.insert(::xdrgen_runtime::__private_v1::Box::new(node)).rpcb_next;
         }
         ::core::result::Result::Ok(head)
     }
@@ -273,6 +264,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RpList {
 
 impl ::core::ops::Drop for RpList {
     fn drop(&mut self) {
+        // Unlink node by node: the default drop would recurse
+        // once per node.
         let mut next = self.rpcb_next.take();
         while let ::core::option::Option::Some(mut node) = next {
             next = node.rpcb_next.take();
@@ -293,9 +286,7 @@ impl ::core::clone::Clone for RpList {
                 rpcb_map: node.rpcb_map.clone(),
                 rpcb_next: ::core::option::Option::None,
             };
-            tail = &mut tail
-                .insert(::xdrgen_runtime::__private_v1::Box::new(copy))
-                .rpcb_next;
+            tail = &mut tail.insert(::xdrgen_runtime::__private_v1::Box::new(copy)).rpcb_next;
             next = node.rpcb_next.as_deref();
         }
         head
@@ -314,9 +305,7 @@ impl ::core::cmp::PartialEq for RpList {
                     a = x;
                     b = y;
                 }
-                (::core::option::Option::None, ::core::option::Option::None) => {
-                    return true;
-                }
+                (::core::option::Option::None, ::core::option::Option::None) => return true,
                 _ => return false,
             }
         }
@@ -355,7 +344,7 @@ impl ::core::fmt::Debug for RpList {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct RpcbRmtcallargs {
     /// XDR `prog`.
@@ -435,7 +424,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbRmtcallargs {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct RpcbRmtcallres {
     /// XDR `addr`.
@@ -506,7 +495,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbRmtcallres {
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct RpcbEntry {
     /// XDR `r_maddr`.
@@ -545,7 +534,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbEntry {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        4 + ::xdrgen_runtime::__private_v1::opaque_var_len(self.r_maddr.len())
+        4
+            + ::xdrgen_runtime::__private_v1::opaque_var_len(self.r_maddr.len())
             + ::xdrgen_runtime::__private_v1::opaque_var_len(self.r_nc_netid.len())
             + ::xdrgen_runtime::__private_v1::opaque_var_len(self.r_nc_protofmly.len())
             + ::xdrgen_runtime::__private_v1::opaque_var_len(self.r_nc_proto.len())
@@ -606,9 +596,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbEntry {
 /// ```text
 /// A list of rpcb_entry, returned by RPCBPROC_GETADDRLIST.
 /// ```
-pub type RpcbEntryListPtr = ::core::option::Option<
-    ::xdrgen_runtime::__private_v1::Box<RpcbEntryList>,
->;
+pub type RpcbEntryListPtr = ::core::option::Option<::xdrgen_runtime::__private_v1::Box<RpcbEntryList>>;
 
 /// XDR `struct rpcb_entry_list`.
 ///
@@ -628,11 +616,8 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbEntryList {
         let mut len = 0;
         let mut next = ::core::option::Option::Some(self);
         while let ::core::option::Option::Some(node) = next {
-            len
-                += 4
-                    + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
-                        &node.rpcb_entry_map,
-                    );
+            len += 4
+                + ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&node.rpcb_entry_map);
             next = node.rpcb_entry_next.as_deref();
         }
         len
@@ -643,10 +628,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbEntryList {
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
         let mut node = self;
         loop {
-            ::xdrgen_runtime::__private_v1::XdrEncode::encode(
-                &node.rpcb_entry_map,
-                out,
-            )?;
+            ::xdrgen_runtime::__private_v1::XdrEncode::encode(&node.rpcb_entry_map, out)?;
             match node.rpcb_entry_next.as_deref() {
                 ::core::option::Option::Some(next) => {
                     ::xdrgen_runtime::__private_v1::put_bool(out, true);
@@ -667,9 +649,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbEntryList {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         let mut head = Self {
-            rpcb_entry_map: <RpcbEntry as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                d,
-            )?,
+            rpcb_entry_map: <RpcbEntry as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
             rpcb_entry_next: ::core::option::Option::None,
         };
         let mut tail = &mut head.rpcb_entry_next;
@@ -681,9 +661,7 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbEntryList {
                 )?,
                 rpcb_entry_next: ::core::option::Option::None,
             };
-            tail = &mut tail
-                .insert(::xdrgen_runtime::__private_v1::Box::new(node))
-                .rpcb_entry_next;
+            tail = &mut tail.insert(::xdrgen_runtime::__private_v1::Box::new(node)).rpcb_entry_next;
         }
         ::core::result::Result::Ok(head)
     }
@@ -691,6 +669,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbEntryList {
 
 impl ::core::ops::Drop for RpcbEntryList {
     fn drop(&mut self) {
+        // Unlink node by node: the default drop would recurse
+        // once per node.
         let mut next = self.rpcb_entry_next.take();
         while let ::core::option::Option::Some(mut node) = next {
             next = node.rpcb_entry_next.take();
@@ -711,9 +691,7 @@ impl ::core::clone::Clone for RpcbEntryList {
                 rpcb_entry_map: node.rpcb_entry_map.clone(),
                 rpcb_entry_next: ::core::option::Option::None,
             };
-            tail = &mut tail
-                .insert(::xdrgen_runtime::__private_v1::Box::new(copy))
-                .rpcb_entry_next;
+            tail = &mut tail.insert(::xdrgen_runtime::__private_v1::Box::new(copy)).rpcb_entry_next;
             next = node.rpcb_entry_next.as_deref();
         }
         head
@@ -732,9 +710,7 @@ impl ::core::cmp::PartialEq for RpcbEntryList {
                     a = x;
                     b = y;
                 }
-                (::core::option::Option::None, ::core::option::Option::None) => {
-                    return true;
-                }
+                (::core::option::Option::None, ::core::option::Option::None) => return true,
                 _ => return false,
             }
         }
@@ -855,6 +831,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbsAddrlist {
 
 impl ::core::ops::Drop for RpcbsAddrlist {
     fn drop(&mut self) {
+        // Unlink node by node: the default drop would recurse
+        // once per node.
         let mut next = self.next.take();
         while let ::core::option::Option::Some(mut node) = next {
             next = node.next.take();
@@ -894,9 +872,11 @@ impl ::core::cmp::PartialEq for RpcbsAddrlist {
     fn eq(&self, other: &Self) -> bool {
         let (mut a, mut b) = (self, other);
         loop {
-            if a.prog != b.prog || a.vers != b.vers || a.success != b.success
-                || a.failure != b.failure || a.netid != b.netid
-            {
+            if a.prog != b.prog
+                    || a.vers != b.vers
+                    || a.success != b.success
+                    || a.failure != b.failure
+                    || a.netid != b.netid {
                 return false;
             }
             match (a.next.as_deref(), b.next.as_deref()) {
@@ -904,9 +884,7 @@ impl ::core::cmp::PartialEq for RpcbsAddrlist {
                     a = x;
                     b = y;
                 }
-                (::core::option::Option::None, ::core::option::Option::None) => {
-                    return true;
-                }
+                (::core::option::Option::None, ::core::option::Option::None) => return true,
                 _ => return false,
             }
         }
@@ -965,9 +943,7 @@ pub struct RpcbsRmtcalllist {
     /// XDR `netid`.
     pub netid: ::xdrgen_runtime::__private_v1::XdrString,
     /// XDR `next`.
-    pub next: ::core::option::Option<
-        ::xdrgen_runtime::__private_v1::Box<RpcbsRmtcalllist>,
-    >,
+    pub next: ::core::option::Option<::xdrgen_runtime::__private_v1::Box<RpcbsRmtcalllist>>,
 }
 
 impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbsRmtcalllist {
@@ -1048,6 +1024,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbsRmtcalllist {
 
 impl ::core::ops::Drop for RpcbsRmtcalllist {
     fn drop(&mut self) {
+        // Unlink node by node: the default drop would recurse
+        // once per node.
         let mut next = self.next.take();
         while let ::core::option::Option::Some(mut node) = next {
             next = node.next.take();
@@ -1091,10 +1069,13 @@ impl ::core::cmp::PartialEq for RpcbsRmtcalllist {
     fn eq(&self, other: &Self) -> bool {
         let (mut a, mut b) = (self, other);
         loop {
-            if a.prog != b.prog || a.vers != b.vers || a.proc != b.proc
-                || a.success != b.success || a.failure != b.failure
-                || a.indirect != b.indirect || a.netid != b.netid
-            {
+            if a.prog != b.prog
+                    || a.vers != b.vers
+                    || a.proc != b.proc
+                    || a.success != b.success
+                    || a.failure != b.failure
+                    || a.indirect != b.indirect
+                    || a.netid != b.netid {
                 return false;
             }
             match (a.next.as_deref(), b.next.as_deref()) {
@@ -1102,9 +1083,7 @@ impl ::core::cmp::PartialEq for RpcbsRmtcalllist {
                     a = x;
                     b = y;
                 }
-                (::core::option::Option::None, ::core::option::Option::None) => {
-                    return true;
-                }
+                (::core::option::Option::None, ::core::option::Option::None) => return true,
                 _ => return false,
             }
         }
@@ -1161,7 +1140,7 @@ pub type RpcbsRmtcalllistPtr = ::core::option::Option<RpcbsRmtcalllist>;
     ::core::fmt::Debug,
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct RpcbStat {
     /// XDR `info`.
@@ -1192,17 +1171,17 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbStat {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encoded_len(&self) -> usize {
-        60 + 4
-            + match &self.addrinfo {
-                ::core::option::Option::Some(x) => {
-                    ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(x)
-                }
+        60
+            + 4 + match &self.addrinfo {
+                ::core::option::Option::Some(x) => ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
+                    x,
+                ),
                 ::core::option::Option::None => 0,
-            } + 4
-            + match &self.rmtinfo {
-                ::core::option::Option::Some(x) => {
-                    ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(x)
-                }
+            }
+            + 4 + match &self.rmtinfo {
+                ::core::option::Option::Some(x) => ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
+                    x,
+                ),
                 ::core::option::Option::None => 0,
             }
     }
@@ -1246,26 +1225,23 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbStat {
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
         ::core::result::Result::Ok(Self {
-            info: ::xdrgen_runtime::__private_v1::decode_array::<
-                i32,
-                13,
-            >(d, 4, <i32 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode)?,
+            info: ::xdrgen_runtime::__private_v1::decode_array::<i32, 13>(
+                d,
+                4,
+                <i32 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode,
+            )?,
             setinfo: d.i32()?,
             unsetinfo: d.i32()?,
             addrinfo: if d.bool()? {
                 ::core::option::Option::Some(
-                    <RpcbsAddrlist as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                        d,
-                    )?,
+                    <RpcbsAddrlist as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
                 )
             } else {
                 ::core::option::Option::None
             },
             rmtinfo: if d.bool()? {
                 ::core::option::Option::Some(
-                    <RpcbsRmtcalllist as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-                        d,
-                    )?,
+                    <RpcbsRmtcalllist as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
                 )
             } else {
                 ::core::option::Option::None
@@ -1293,7 +1269,7 @@ pub type RpcbStatByvers = [RpcbStat; 3];
     ::core::cmp::PartialEq,
     ::core::cmp::Eq,
     ::core::hash::Hash,
-    ::core::default::Default
+    ::core::default::Default,
 )]
 pub struct Netbuf {
     /// XDR `maxlen`.
@@ -1315,12 +1291,7 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Netbuf {
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
         ::xdrgen_runtime::__private_v1::put_u32(out, self.maxlen);
-        ::xdrgen_runtime::__private_v1::put_opaque_var(
-            out,
-            &self.buf,
-            u32::MAX,
-            "netbuf.buf",
-        )?;
+        ::xdrgen_runtime::__private_v1::put_opaque_var(out, &self.buf, u32::MAX, "netbuf.buf")?;
         ::core::result::Result::Ok(())
     }
 }
@@ -1446,10 +1417,9 @@ pub mod rpcbprog {
                 config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
             ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
                 let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect(
-                        endpoint,
-                        config,
-                    )
-                    .await?;
+                    endpoint,
+                    config,
+                ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
             /// Asks the port mapper on `host` where RPCBVERS listens over `protocol`, then connects there.
@@ -1459,13 +1429,12 @@ pub mod rpcbprog {
                 config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
             ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
                 let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect_rpcbind(
-                        host,
-                        protocol,
-                        super::PROGRAM,
-                        VERSION,
-                        config,
-                    )
-                    .await?;
+                    host,
+                    protocol,
+                    super::PROGRAM,
+                    VERSION,
+                    config,
+                ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
             /// XDR `procedure RPCBPROC_NULL = 0`.
@@ -1479,109 +1448,84 @@ pub mod rpcbprog {
                 &self,
                 arg1: &super::super::Rpcb,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
-                    .await
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1).await
             }
             /// XDR `procedure RPCBPROC_UNSET = 2`.
             pub async fn rpcbproc_unset(
                 &self,
                 arg1: &super::super::Rpcb,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
-                    .await
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1).await
             }
             /// XDR `procedure RPCBPROC_GETADDR = 3`.
             pub async fn rpcbproc_getaddr(
                 &self,
                 arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<
-                ::xdrgen_runtime::__private_v1::XdrString,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocGetaddrResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
-                    .await
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocGetaddrResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    3,
+                    arg1,
+                ).await.map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_DUMP = 4`.
             pub async fn rpcbproc_dump(
                 &self,
-            ) -> ::core::result::Result<
-                super::super::RpcblistPtr,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocDumpResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 4, &())
-                    .await
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<super::super::RpcblistPtr, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocDumpResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    4,
+                    &(),
+                ).await.map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_CALLIT = 5`.
             pub async fn rpcbproc_callit(
                 &self,
                 arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<
-                super::super::RpcbRmtcallres,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::RpcbRmtcallres,
-                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::RpcbRmtcallres>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    5,
+                    arg1,
+                ).await
             }
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
             pub async fn rpcbproc_gettime(
                 &self,
             ) -> ::core::result::Result<u32, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 6, &())
-                    .await
+                self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 6, &()).await
             }
             /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
             pub async fn rpcbproc_uaddr2taddr(
                 &self,
                 arg1: &::xdrgen_runtime::__private_v1::XdrString,
-            ) -> ::core::result::Result<
-                super::super::Netbuf,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Netbuf,
-                    >(
-                        &NAMES,
-                        super::PROGRAM,
-                        VERSION,
-                        7,
-                        &RpcbprocUaddr2taddrArg0Ref(arg1),
-                    )
-                    .await
+            ) -> ::core::result::Result<super::super::Netbuf, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Netbuf>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    7,
+                    &RpcbprocUaddr2taddrArg0Ref(arg1),
+                ).await
             }
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             pub async fn rpcbproc_taddr2uaddr(
                 &self,
                 arg1: &super::super::Netbuf,
-            ) -> ::core::result::Result<
-                ::xdrgen_runtime::__private_v1::XdrString,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocTaddr2uaddrResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 8, arg1)
-                    .await
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocTaddr2uaddrResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    8,
+                    arg1,
+                ).await.map(|r| r.0)
             }
         }
         /// A blocking client of RPCBVERS: one method per procedure.
@@ -1637,44 +1581,39 @@ pub mod rpcbprog {
             pub fn rpcbproc_getaddr(
                 &mut self,
                 arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<
-                ::xdrgen_runtime::__private_v1::XdrString,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocGetaddrResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocGetaddrResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    3,
+                    arg1,
+                ).map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_DUMP = 4`.
             pub fn rpcbproc_dump(
                 &mut self,
-            ) -> ::core::result::Result<
-                super::super::RpcblistPtr,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocDumpResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 4, &())
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<super::super::RpcblistPtr, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocDumpResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    4,
+                    &(),
+                ).map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_CALLIT = 5`.
             pub fn rpcbproc_callit(
                 &mut self,
                 arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<
-                super::super::RpcbRmtcallres,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::RpcbRmtcallres,
-                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
+            ) -> ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::RpcbRmtcallres>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    5,
+                    arg1,
+                )
             }
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
             pub fn rpcbproc_gettime(
@@ -1686,46 +1625,34 @@ pub mod rpcbprog {
             pub fn rpcbproc_uaddr2taddr(
                 &mut self,
                 arg1: &::xdrgen_runtime::__private_v1::XdrString,
-            ) -> ::core::result::Result<
-                super::super::Netbuf,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Netbuf,
-                    >(
-                        &NAMES,
-                        super::PROGRAM,
-                        VERSION,
-                        7,
-                        &RpcbprocUaddr2taddrArg0Ref(arg1),
-                    )
+            ) -> ::core::result::Result<super::super::Netbuf, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Netbuf>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    7,
+                    &RpcbprocUaddr2taddrArg0Ref(arg1),
+                )
             }
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             pub fn rpcbproc_taddr2uaddr(
                 &mut self,
                 arg1: &super::super::Netbuf,
-            ) -> ::core::result::Result<
-                ::xdrgen_runtime::__private_v1::XdrString,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocTaddr2uaddrResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 8, arg1)
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocTaddr2uaddrResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    8,
+                    arg1,
+                ).map(|r| r.0)
             }
         }
         struct RpcbprocGetaddrResult(::xdrgen_runtime::__private_v1::XdrString);
         impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbprocGetaddrResult {
             fn decode(
                 d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
-            ) -> ::core::result::Result<
-                Self,
-                ::xdrgen_runtime::__private_v1::DecodeError,
-            > {
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
                 ::core::result::Result::Ok(Self(d.string(u32::MAX)?))
             }
         }
@@ -1733,14 +1660,11 @@ pub mod rpcbprog {
         impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbprocDumpResult {
             fn decode(
                 d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
-            ) -> ::core::result::Result<
-                Self,
-                ::xdrgen_runtime::__private_v1::DecodeError,
-            > {
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
                 ::core::result::Result::Ok(
-                    Self(
-                        if d.bool()? {
-                            ::core::option::Option::Some({
+                    Self(if d.bool()? {
+                        ::core::option::Option::Some(
+                            {
                                 d.enter()?;
                                 d.charge(::core::mem::size_of::<super::super::RpList>())?;
                                 let v = <super::super::RpList as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
@@ -1748,29 +1672,23 @@ pub mod rpcbprog {
                                 )?;
                                 d.leave();
                                 ::xdrgen_runtime::__private_v1::Box::new(v)
-                            })
-                        } else {
-                            ::core::option::Option::None
-                        },
-                    ),
+                            },
+                        )
+                    } else {
+                        ::core::option::Option::None
+                    }),
                 )
             }
         }
-        struct RpcbprocUaddr2taddrArg0Ref<'a>(
-            &'a ::xdrgen_runtime::__private_v1::XdrString,
-        );
-        impl ::xdrgen_runtime::__private_v1::XdrEncode
-        for RpcbprocUaddr2taddrArg0Ref<'_> {
+        struct RpcbprocUaddr2taddrArg0Ref<'a>(&'a ::xdrgen_runtime::__private_v1::XdrString);
+        impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbprocUaddr2taddrArg0Ref<'_> {
             fn encoded_len(&self) -> usize {
                 ::xdrgen_runtime::__private_v1::opaque_var_len(self.0.len())
             }
             fn encode(
                 &self,
                 out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
-            ) -> ::core::result::Result<
-                (),
-                ::xdrgen_runtime::__private_v1::EncodeError,
-            > {
+            ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
                 ::xdrgen_runtime::__private_v1::put_opaque_var(
                     out,
                     self.0.as_bytes(),
@@ -1784,10 +1702,7 @@ pub mod rpcbprog {
         impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbprocTaddr2uaddrResult {
             fn decode(
                 d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
-            ) -> ::core::result::Result<
-                Self,
-                ::xdrgen_runtime::__private_v1::DecodeError,
-            > {
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
                 ::core::result::Result::Ok(Self(d.string(u32::MAX)?))
             }
         }
@@ -1798,10 +1713,7 @@ pub mod rpcbprog {
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send {
                 let _ = cx;
                 async { ::core::result::Result::Ok(()) }
@@ -1812,10 +1724,7 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Rpcb,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    bool,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_UNSET = 2`.
             fn rpcbproc_unset(
@@ -1823,10 +1732,7 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Rpcb,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    bool,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_GETADDR = 3`.
             fn rpcbproc_getaddr(
@@ -1834,20 +1740,14 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Rpcb,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    ::xdrgen_runtime::__private_v1::XdrString,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_DUMP = 4`.
             fn rpcbproc_dump(
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::RpcblistPtr,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::RpcblistPtr, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_CALLIT = 5`.
             fn rpcbproc_callit(
@@ -1855,20 +1755,14 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::RpcbRmtcallargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::RpcbRmtcallres,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
             fn rpcbproc_gettime(
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    u32,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<u32, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
             fn rpcbproc_uaddr2taddr(
@@ -1876,10 +1770,7 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: ::xdrgen_runtime::__private_v1::XdrString,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Netbuf,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Netbuf, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             fn rpcbproc_taddr2uaddr(
@@ -1887,10 +1778,7 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Netbuf,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    ::xdrgen_runtime::__private_v1::XdrString,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
         }
         /// Answers calls to RPCBVERS with a [`Service`].
@@ -1912,109 +1800,71 @@ pub mod rpcbprog {
             ) -> ::xdrgen_runtime::__private_v1::DispatchFuture<'a> {
                 ::xdrgen_runtime::__private_v1::Box::pin(async move {
                     match cx.procedure() {
-                        0 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            <S as Service>::rpcbproc_null(&self.0, cx).await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        1 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Rpcb,
-                            >(args, cx)?;
-                            let results = <S as Service>::rpcbproc_set(&self.0, cx, arg0)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        2 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Rpcb,
-                            >(args, cx)?;
-                            let results = <S as Service>::rpcbproc_unset(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        3 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Rpcb,
-                            >(args, cx)?;
-                            let results = <S as Service>::rpcbproc_getaddr(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(
-                                &RpcbprocGetaddrResultRef(&results),
-                            )
-                        }
-                        4 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            let results = <S as Service>::rpcbproc_dump(&self.0, cx)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(
-                                &RpcbprocDumpResultRef(&results),
-                            )
-                        }
-                        5 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::RpcbRmtcallargs,
-                            >(args, cx)?;
-                            let results = <S as Service>::rpcbproc_callit(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        6 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            let results = <S as Service>::rpcbproc_gettime(&self.0, cx)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        7 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                RpcbprocUaddr2taddrArg0,
-                            >(args, cx)?;
-                            let results = <S as Service>::rpcbproc_uaddr2taddr(
-                                    &self.0,
-                                    cx,
-                                    arg0.0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        8 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Netbuf,
-                            >(args, cx)?;
-                            let results = <S as Service>::rpcbproc_taddr2uaddr(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(
-                                &RpcbprocTaddr2uaddrResultRef(&results),
-                            )
-                        }
-                        _ => {
-                            ::core::result::Result::Err(
-                                ::xdrgen_runtime::__private_v1::Fault::ProcUnavail,
-                            )
-                        }
+                    0 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        <S as Service>::rpcbproc_null(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    1 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Rpcb>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_set(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    2 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Rpcb>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_unset(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    3 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Rpcb>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_getaddr(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&RpcbprocGetaddrResultRef(&results))
+                    }
+                    4 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_dump(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&RpcbprocDumpResultRef(&results))
+                    }
+                    5 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::RpcbRmtcallargs>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_callit(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    6 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_gettime(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    7 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<RpcbprocUaddr2taddrArg0>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_uaddr2taddr(
+                            &self.0,
+                            cx,
+                            arg0.0,
+                        ).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    8 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Netbuf>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_taddr2uaddr(
+                            &self.0,
+                            cx,
+                            arg0,
+                        ).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&RpcbprocTaddr2uaddrResultRef(&results))
+                    }
+                        _ => ::core::result::Result::Err(::xdrgen_runtime::__private_v1::Fault::ProcUnavail),
                     }
                 })
             }
         }
-        struct RpcbprocGetaddrResultRef<'a>(
-            &'a ::xdrgen_runtime::__private_v1::XdrString,
-        );
+        struct RpcbprocGetaddrResultRef<'a>(&'a ::xdrgen_runtime::__private_v1::XdrString);
         impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbprocGetaddrResultRef<'_> {
             fn encoded_len(&self) -> usize {
                 ::xdrgen_runtime::__private_v1::opaque_var_len(self.0.len())
@@ -2022,10 +1872,7 @@ pub mod rpcbprog {
             fn encode(
                 &self,
                 out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
-            ) -> ::core::result::Result<
-                (),
-                ::xdrgen_runtime::__private_v1::EncodeError,
-            > {
+            ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
                 ::xdrgen_runtime::__private_v1::put_opaque_var(
                     out,
                     self.0.as_bytes(),
@@ -2038,21 +1885,17 @@ pub mod rpcbprog {
         struct RpcbprocDumpResultRef<'a>(&'a super::super::RpcblistPtr);
         impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbprocDumpResultRef<'_> {
             fn encoded_len(&self) -> usize {
-                4
-                    + match self.0 {
-                        ::core::option::Option::Some(x) => {
-                            ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&**x)
-                        }
-                        ::core::option::Option::None => 0,
-                    }
+                4 + match self.0 {
+                    ::core::option::Option::Some(x) => ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
+                        &**x,
+                    ),
+                    ::core::option::Option::None => 0,
+                }
             }
             fn encode(
                 &self,
                 out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
-            ) -> ::core::result::Result<
-                (),
-                ::xdrgen_runtime::__private_v1::EncodeError,
-            > {
+            ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
                 match self.0 {
                     ::core::option::Option::Some(x) => {
                         ::xdrgen_runtime::__private_v1::put_bool(out, true);
@@ -2069,28 +1912,19 @@ pub mod rpcbprog {
         impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbprocUaddr2taddrArg0 {
             fn decode(
                 d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
-            ) -> ::core::result::Result<
-                Self,
-                ::xdrgen_runtime::__private_v1::DecodeError,
-            > {
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
                 ::core::result::Result::Ok(Self(d.string(u32::MAX)?))
             }
         }
-        struct RpcbprocTaddr2uaddrResultRef<'a>(
-            &'a ::xdrgen_runtime::__private_v1::XdrString,
-        );
-        impl ::xdrgen_runtime::__private_v1::XdrEncode
-        for RpcbprocTaddr2uaddrResultRef<'_> {
+        struct RpcbprocTaddr2uaddrResultRef<'a>(&'a ::xdrgen_runtime::__private_v1::XdrString);
+        impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbprocTaddr2uaddrResultRef<'_> {
             fn encoded_len(&self) -> usize {
                 ::xdrgen_runtime::__private_v1::opaque_var_len(self.0.len())
             }
             fn encode(
                 &self,
                 out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
-            ) -> ::core::result::Result<
-                (),
-                ::xdrgen_runtime::__private_v1::EncodeError,
-            > {
+            ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
                 ::xdrgen_runtime::__private_v1::put_opaque_var(
                     out,
                     self.0.as_bytes(),
@@ -2231,10 +2065,9 @@ pub mod rpcbprog {
                 config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
             ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
                 let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect(
-                        endpoint,
-                        config,
-                    )
-                    .await?;
+                    endpoint,
+                    config,
+                ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
             /// Asks the port mapper on `host` where RPCBVERS4 listens over `protocol`, then connects there.
@@ -2244,13 +2077,12 @@ pub mod rpcbprog {
                 config: ::xdrgen_runtime::__private_v1::RpcClientConfig,
             ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::RpcError> {
                 let rpc = ::xdrgen_runtime::__private_v1::RpcClient::connect_rpcbind(
-                        host,
-                        protocol,
-                        super::PROGRAM,
-                        VERSION,
-                        config,
-                    )
-                    .await?;
+                    host,
+                    protocol,
+                    super::PROGRAM,
+                    VERSION,
+                    config,
+                ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
             /// XDR `procedure RPCBPROC_NULL = 0`.
@@ -2264,49 +2096,39 @@ pub mod rpcbprog {
                 &self,
                 arg1: &super::super::Rpcb,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
-                    .await
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1).await
             }
             /// XDR `procedure RPCBPROC_UNSET = 2`.
             pub async fn rpcbproc_unset(
                 &self,
                 arg1: &super::super::Rpcb,
             ) -> ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
-                    .await
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1).await
             }
             /// XDR `procedure RPCBPROC_GETADDR = 3`.
             pub async fn rpcbproc_getaddr(
                 &self,
                 arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<
-                ::xdrgen_runtime::__private_v1::XdrString,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocGetaddrResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
-                    .await
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocGetaddrResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    3,
+                    arg1,
+                ).await.map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_DUMP = 4`.
             pub async fn rpcbproc_dump(
                 &self,
-            ) -> ::core::result::Result<
-                super::super::RpcblistPtr,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocDumpResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 4, &())
-                    .await
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<super::super::RpcblistPtr, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocDumpResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    4,
+                    &(),
+                ).await.map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_BCAST = 5`.
             ///
@@ -2316,123 +2138,97 @@ pub mod rpcbprog {
             pub async fn rpcbproc_bcast(
                 &self,
                 arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<
-                super::super::RpcbRmtcallres,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::RpcbRmtcallres,
-                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::RpcbRmtcallres>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    5,
+                    arg1,
+                ).await
             }
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
             pub async fn rpcbproc_gettime(
                 &self,
             ) -> ::core::result::Result<u32, ::xdrgen_runtime::__private_v1::RpcError> {
-                self.0
-                    .call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 6, &())
-                    .await
+                self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 6, &()).await
             }
             /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
             pub async fn rpcbproc_uaddr2taddr(
                 &self,
                 arg1: &::xdrgen_runtime::__private_v1::XdrString,
-            ) -> ::core::result::Result<
-                super::super::Netbuf,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Netbuf,
-                    >(
-                        &NAMES,
-                        super::PROGRAM,
-                        VERSION,
-                        7,
-                        &RpcbprocUaddr2taddrArg0Ref(arg1),
-                    )
-                    .await
+            ) -> ::core::result::Result<super::super::Netbuf, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Netbuf>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    7,
+                    &RpcbprocUaddr2taddrArg0Ref(arg1),
+                ).await
             }
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             pub async fn rpcbproc_taddr2uaddr(
                 &self,
                 arg1: &super::super::Netbuf,
-            ) -> ::core::result::Result<
-                ::xdrgen_runtime::__private_v1::XdrString,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocTaddr2uaddrResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 8, arg1)
-                    .await
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocTaddr2uaddrResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    8,
+                    arg1,
+                ).await.map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_GETVERSADDR = 9`.
             pub async fn rpcbproc_getversaddr(
                 &self,
                 arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<
-                ::xdrgen_runtime::__private_v1::XdrString,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocGetversaddrResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 9, arg1)
-                    .await
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocGetversaddrResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    9,
+                    arg1,
+                ).await.map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_INDIRECT = 10`.
             pub async fn rpcbproc_indirect(
                 &self,
                 arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<
-                super::super::RpcbRmtcallres,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::RpcbRmtcallres,
-                    >(&NAMES, super::PROGRAM, VERSION, 10, arg1)
-                    .await
+            ) -> ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::RpcbRmtcallres>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    10,
+                    arg1,
+                ).await
             }
             /// XDR `procedure RPCBPROC_GETADDRLIST = 11`.
             pub async fn rpcbproc_getaddrlist(
                 &self,
                 arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<
-                super::super::RpcbEntryListPtr,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocGetaddrlistResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 11, arg1)
-                    .await
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<super::super::RpcbEntryListPtr, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocGetaddrlistResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    11,
+                    arg1,
+                ).await.map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_GETSTAT = 12`.
             pub async fn rpcbproc_getstat(
                 &self,
-            ) -> ::core::result::Result<
-                super::super::RpcbStatByvers,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocGetstatResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 12, &())
-                    .await
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<super::super::RpcbStatByvers, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocGetstatResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    12,
+                    &(),
+                ).await.map(|r| r.0)
             }
         }
         /// A blocking client of RPCBVERS4: one method per procedure.
@@ -2488,30 +2284,26 @@ pub mod rpcbprog {
             pub fn rpcbproc_getaddr(
                 &mut self,
                 arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<
-                ::xdrgen_runtime::__private_v1::XdrString,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocGetaddrResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 3, arg1)
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocGetaddrResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    3,
+                    arg1,
+                ).map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_DUMP = 4`.
             pub fn rpcbproc_dump(
                 &mut self,
-            ) -> ::core::result::Result<
-                super::super::RpcblistPtr,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocDumpResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 4, &())
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<super::super::RpcblistPtr, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocDumpResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    4,
+                    &(),
+                ).map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_BCAST = 5`.
             ///
@@ -2521,15 +2313,14 @@ pub mod rpcbprog {
             pub fn rpcbproc_bcast(
                 &mut self,
                 arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<
-                super::super::RpcbRmtcallres,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::RpcbRmtcallres,
-                    >(&NAMES, super::PROGRAM, VERSION, 5, arg1)
+            ) -> ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::RpcbRmtcallres>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    5,
+                    arg1,
+                )
             }
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
             pub fn rpcbproc_gettime(
@@ -2541,104 +2332,85 @@ pub mod rpcbprog {
             pub fn rpcbproc_uaddr2taddr(
                 &mut self,
                 arg1: &::xdrgen_runtime::__private_v1::XdrString,
-            ) -> ::core::result::Result<
-                super::super::Netbuf,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::Netbuf,
-                    >(
-                        &NAMES,
-                        super::PROGRAM,
-                        VERSION,
-                        7,
-                        &RpcbprocUaddr2taddrArg0Ref(arg1),
-                    )
+            ) -> ::core::result::Result<super::super::Netbuf, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::Netbuf>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    7,
+                    &RpcbprocUaddr2taddrArg0Ref(arg1),
+                )
             }
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             pub fn rpcbproc_taddr2uaddr(
                 &mut self,
                 arg1: &super::super::Netbuf,
-            ) -> ::core::result::Result<
-                ::xdrgen_runtime::__private_v1::XdrString,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocTaddr2uaddrResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 8, arg1)
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocTaddr2uaddrResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    8,
+                    arg1,
+                ).map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_GETVERSADDR = 9`.
             pub fn rpcbproc_getversaddr(
                 &mut self,
                 arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<
-                ::xdrgen_runtime::__private_v1::XdrString,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocGetversaddrResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 9, arg1)
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocGetversaddrResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    9,
+                    arg1,
+                ).map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_INDIRECT = 10`.
             pub fn rpcbproc_indirect(
                 &mut self,
                 arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<
-                super::super::RpcbRmtcallres,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        super::super::RpcbRmtcallres,
-                    >(&NAMES, super::PROGRAM, VERSION, 10, arg1)
+            ) -> ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, super::super::RpcbRmtcallres>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    10,
+                    arg1,
+                )
             }
             /// XDR `procedure RPCBPROC_GETADDRLIST = 11`.
             pub fn rpcbproc_getaddrlist(
                 &mut self,
                 arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<
-                super::super::RpcbEntryListPtr,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocGetaddrlistResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 11, arg1)
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<super::super::RpcbEntryListPtr, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocGetaddrlistResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    11,
+                    arg1,
+                ).map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_GETSTAT = 12`.
             pub fn rpcbproc_getstat(
                 &mut self,
-            ) -> ::core::result::Result<
-                super::super::RpcbStatByvers,
-                ::xdrgen_runtime::__private_v1::RpcError,
-            > {
-                self.0
-                    .call_named::<
-                        _,
-                        RpcbprocGetstatResult,
-                    >(&NAMES, super::PROGRAM, VERSION, 12, &())
-                    .map(|r| r.0)
+            ) -> ::core::result::Result<super::super::RpcbStatByvers, ::xdrgen_runtime::__private_v1::RpcError> {
+                self.0.call_named::<_, RpcbprocGetstatResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    12,
+                    &(),
+                ).map(|r| r.0)
             }
         }
         struct RpcbprocGetaddrResult(::xdrgen_runtime::__private_v1::XdrString);
         impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbprocGetaddrResult {
             fn decode(
                 d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
-            ) -> ::core::result::Result<
-                Self,
-                ::xdrgen_runtime::__private_v1::DecodeError,
-            > {
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
                 ::core::result::Result::Ok(Self(d.string(u32::MAX)?))
             }
         }
@@ -2646,14 +2418,11 @@ pub mod rpcbprog {
         impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbprocDumpResult {
             fn decode(
                 d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
-            ) -> ::core::result::Result<
-                Self,
-                ::xdrgen_runtime::__private_v1::DecodeError,
-            > {
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
                 ::core::result::Result::Ok(
-                    Self(
-                        if d.bool()? {
-                            ::core::option::Option::Some({
+                    Self(if d.bool()? {
+                        ::core::option::Option::Some(
+                            {
                                 d.enter()?;
                                 d.charge(::core::mem::size_of::<super::super::RpList>())?;
                                 let v = <super::super::RpList as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
@@ -2661,29 +2430,23 @@ pub mod rpcbprog {
                                 )?;
                                 d.leave();
                                 ::xdrgen_runtime::__private_v1::Box::new(v)
-                            })
-                        } else {
-                            ::core::option::Option::None
-                        },
-                    ),
+                            },
+                        )
+                    } else {
+                        ::core::option::Option::None
+                    }),
                 )
             }
         }
-        struct RpcbprocUaddr2taddrArg0Ref<'a>(
-            &'a ::xdrgen_runtime::__private_v1::XdrString,
-        );
-        impl ::xdrgen_runtime::__private_v1::XdrEncode
-        for RpcbprocUaddr2taddrArg0Ref<'_> {
+        struct RpcbprocUaddr2taddrArg0Ref<'a>(&'a ::xdrgen_runtime::__private_v1::XdrString);
+        impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbprocUaddr2taddrArg0Ref<'_> {
             fn encoded_len(&self) -> usize {
                 ::xdrgen_runtime::__private_v1::opaque_var_len(self.0.len())
             }
             fn encode(
                 &self,
                 out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
-            ) -> ::core::result::Result<
-                (),
-                ::xdrgen_runtime::__private_v1::EncodeError,
-            > {
+            ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
                 ::xdrgen_runtime::__private_v1::put_opaque_var(
                     out,
                     self.0.as_bytes(),
@@ -2697,10 +2460,7 @@ pub mod rpcbprog {
         impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbprocTaddr2uaddrResult {
             fn decode(
                 d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
-            ) -> ::core::result::Result<
-                Self,
-                ::xdrgen_runtime::__private_v1::DecodeError,
-            > {
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
                 ::core::result::Result::Ok(Self(d.string(u32::MAX)?))
             }
         }
@@ -2708,10 +2468,7 @@ pub mod rpcbprog {
         impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbprocGetversaddrResult {
             fn decode(
                 d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
-            ) -> ::core::result::Result<
-                Self,
-                ::xdrgen_runtime::__private_v1::DecodeError,
-            > {
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
                 ::core::result::Result::Ok(Self(d.string(u32::MAX)?))
             }
         }
@@ -2719,28 +2476,23 @@ pub mod rpcbprog {
         impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbprocGetaddrlistResult {
             fn decode(
                 d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
-            ) -> ::core::result::Result<
-                Self,
-                ::xdrgen_runtime::__private_v1::DecodeError,
-            > {
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
                 ::core::result::Result::Ok(
-                    Self(
-                        if d.bool()? {
-                            ::core::option::Option::Some({
+                    Self(if d.bool()? {
+                        ::core::option::Option::Some(
+                            {
                                 d.enter()?;
-                                d.charge(
-                                    ::core::mem::size_of::<super::super::RpcbEntryList>(),
-                                )?;
+                                d.charge(::core::mem::size_of::<super::super::RpcbEntryList>())?;
                                 let v = <super::super::RpcbEntryList as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
                                     d,
                                 )?;
                                 d.leave();
                                 ::xdrgen_runtime::__private_v1::Box::new(v)
-                            })
-                        } else {
-                            ::core::option::Option::None
-                        },
-                    ),
+                            },
+                        )
+                    } else {
+                        ::core::option::Option::None
+                    }),
                 )
             }
         }
@@ -2748,21 +2500,13 @@ pub mod rpcbprog {
         impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbprocGetstatResult {
             fn decode(
                 d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
-            ) -> ::core::result::Result<
-                Self,
-                ::xdrgen_runtime::__private_v1::DecodeError,
-            > {
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
                 ::core::result::Result::Ok(
-                    Self(
-                        ::xdrgen_runtime::__private_v1::decode_array::<
-                            super::super::RpcbStat,
-                            3,
-                        >(
-                            d,
-                            68,
-                            <super::super::RpcbStat as ::xdrgen_runtime::__private_v1::XdrDecode>::decode,
-                        )?,
-                    ),
+                    Self(::xdrgen_runtime::__private_v1::decode_array::<super::super::RpcbStat, 3>(
+                        d,
+                        68,
+                        <super::super::RpcbStat as ::xdrgen_runtime::__private_v1::XdrDecode>::decode,
+                    )?),
                 )
             }
         }
@@ -2773,10 +2517,7 @@ pub mod rpcbprog {
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    (),
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<(), ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send {
                 let _ = cx;
                 async { ::core::result::Result::Ok(()) }
@@ -2787,10 +2528,7 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Rpcb,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    bool,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_UNSET = 2`.
             fn rpcbproc_unset(
@@ -2798,10 +2536,7 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Rpcb,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    bool,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<bool, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_GETADDR = 3`.
             fn rpcbproc_getaddr(
@@ -2809,20 +2544,14 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Rpcb,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    ::xdrgen_runtime::__private_v1::XdrString,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_DUMP = 4`.
             fn rpcbproc_dump(
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::RpcblistPtr,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::RpcblistPtr, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_BCAST = 5`.
             ///
@@ -2834,20 +2563,14 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::RpcbRmtcallargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::RpcbRmtcallres,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
             fn rpcbproc_gettime(
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    u32,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<u32, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
             fn rpcbproc_uaddr2taddr(
@@ -2855,10 +2578,7 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: ::xdrgen_runtime::__private_v1::XdrString,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::Netbuf,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::Netbuf, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             fn rpcbproc_taddr2uaddr(
@@ -2866,10 +2586,7 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Netbuf,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    ::xdrgen_runtime::__private_v1::XdrString,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_GETVERSADDR = 9`.
             fn rpcbproc_getversaddr(
@@ -2877,10 +2594,7 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Rpcb,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    ::xdrgen_runtime::__private_v1::XdrString,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_INDIRECT = 10`.
             fn rpcbproc_indirect(
@@ -2888,10 +2602,7 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::RpcbRmtcallargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::RpcbRmtcallres,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_GETADDRLIST = 11`.
             fn rpcbproc_getaddrlist(
@@ -2899,20 +2610,14 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Rpcb,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::RpcbEntryListPtr,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::RpcbEntryListPtr, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_GETSTAT = 12`.
             fn rpcbproc_getstat(
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<
-                    super::super::RpcbStatByvers,
-                    ::xdrgen_runtime::__private_v1::Fault,
-                >,
+                Output = ::core::result::Result<super::super::RpcbStatByvers, ::xdrgen_runtime::__private_v1::Fault>,
             > + ::core::marker::Send;
         }
         /// Answers calls to RPCBVERS4 with a [`Service`].
@@ -2934,157 +2639,102 @@ pub mod rpcbprog {
             ) -> ::xdrgen_runtime::__private_v1::DispatchFuture<'a> {
                 ::xdrgen_runtime::__private_v1::Box::pin(async move {
                     match cx.procedure() {
-                        0 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            <S as Service>::rpcbproc_null(&self.0, cx).await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&())
-                        }
-                        1 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Rpcb,
-                            >(args, cx)?;
-                            let results = <S as Service>::rpcbproc_set(&self.0, cx, arg0)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        2 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Rpcb,
-                            >(args, cx)?;
-                            let results = <S as Service>::rpcbproc_unset(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        3 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Rpcb,
-                            >(args, cx)?;
-                            let results = <S as Service>::rpcbproc_getaddr(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(
-                                &RpcbprocGetaddrResultRef(&results),
-                            )
-                        }
-                        4 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            let results = <S as Service>::rpcbproc_dump(&self.0, cx)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(
-                                &RpcbprocDumpResultRef(&results),
-                            )
-                        }
-                        5 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::RpcbRmtcallargs,
-                            >(args, cx)?;
-                            let results = <S as Service>::rpcbproc_bcast(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        6 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            let results = <S as Service>::rpcbproc_gettime(&self.0, cx)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        7 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                RpcbprocUaddr2taddrArg0,
-                            >(args, cx)?;
-                            let results = <S as Service>::rpcbproc_uaddr2taddr(
-                                    &self.0,
-                                    cx,
-                                    arg0.0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        8 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Netbuf,
-                            >(args, cx)?;
-                            let results = <S as Service>::rpcbproc_taddr2uaddr(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(
-                                &RpcbprocTaddr2uaddrResultRef(&results),
-                            )
-                        }
-                        9 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Rpcb,
-                            >(args, cx)?;
-                            let results = <S as Service>::rpcbproc_getversaddr(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(
-                                &RpcbprocGetversaddrResultRef(&results),
-                            )
-                        }
-                        10 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::RpcbRmtcallargs,
-                            >(args, cx)?;
-                            let results = <S as Service>::rpcbproc_indirect(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(&results)
-                        }
-                        11 => {
-                            let arg0 = ::xdrgen_runtime::__private_v1::decode_args::<
-                                super::super::Rpcb,
-                            >(args, cx)?;
-                            let results = <S as Service>::rpcbproc_getaddrlist(
-                                    &self.0,
-                                    cx,
-                                    arg0,
-                                )
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(
-                                &RpcbprocGetaddrlistResultRef(&results),
-                            )
-                        }
-                        12 => {
-                            ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
-                            let results = <S as Service>::rpcbproc_getstat(&self.0, cx)
-                                .await?;
-                            ::xdrgen_runtime::__private_v1::encode_results(
-                                &RpcbprocGetstatResultRef(&results),
-                            )
-                        }
-                        _ => {
-                            ::core::result::Result::Err(
-                                ::xdrgen_runtime::__private_v1::Fault::ProcUnavail,
-                            )
-                        }
+                    0 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        <S as Service>::rpcbproc_null(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&())
+                    }
+                    1 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Rpcb>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_set(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    2 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Rpcb>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_unset(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    3 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Rpcb>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_getaddr(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&RpcbprocGetaddrResultRef(&results))
+                    }
+                    4 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_dump(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&RpcbprocDumpResultRef(&results))
+                    }
+                    5 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::RpcbRmtcallargs>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_bcast(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    6 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_gettime(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    7 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<RpcbprocUaddr2taddrArg0>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_uaddr2taddr(
+                            &self.0,
+                            cx,
+                            arg0.0,
+                        ).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    8 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Netbuf>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_taddr2uaddr(
+                            &self.0,
+                            cx,
+                            arg0,
+                        ).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&RpcbprocTaddr2uaddrResultRef(&results))
+                    }
+                    9 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Rpcb>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_getversaddr(
+                            &self.0,
+                            cx,
+                            arg0,
+                        ).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&RpcbprocGetversaddrResultRef(&results))
+                    }
+                    10 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::RpcbRmtcallargs>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_indirect(&self.0, cx, arg0).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&results)
+                    }
+                    11 => {
+                        let arg0 =
+                            ::xdrgen_runtime::__private_v1::decode_args::<super::super::Rpcb>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_getaddrlist(
+                            &self.0,
+                            cx,
+                            arg0,
+                        ).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&RpcbprocGetaddrlistResultRef(&results))
+                    }
+                    12 => {
+                        ::xdrgen_runtime::__private_v1::decode_args::<()>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_getstat(&self.0, cx).await?;
+                        ::xdrgen_runtime::__private_v1::encode_results(&RpcbprocGetstatResultRef(&results))
+                    }
+                        _ => ::core::result::Result::Err(::xdrgen_runtime::__private_v1::Fault::ProcUnavail),
                     }
                 })
             }
         }
-        struct RpcbprocGetaddrResultRef<'a>(
-            &'a ::xdrgen_runtime::__private_v1::XdrString,
-        );
+        struct RpcbprocGetaddrResultRef<'a>(&'a ::xdrgen_runtime::__private_v1::XdrString);
         impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbprocGetaddrResultRef<'_> {
             fn encoded_len(&self) -> usize {
                 ::xdrgen_runtime::__private_v1::opaque_var_len(self.0.len())
@@ -3092,10 +2742,7 @@ pub mod rpcbprog {
             fn encode(
                 &self,
                 out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
-            ) -> ::core::result::Result<
-                (),
-                ::xdrgen_runtime::__private_v1::EncodeError,
-            > {
+            ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
                 ::xdrgen_runtime::__private_v1::put_opaque_var(
                     out,
                     self.0.as_bytes(),
@@ -3108,21 +2755,17 @@ pub mod rpcbprog {
         struct RpcbprocDumpResultRef<'a>(&'a super::super::RpcblistPtr);
         impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbprocDumpResultRef<'_> {
             fn encoded_len(&self) -> usize {
-                4
-                    + match self.0 {
-                        ::core::option::Option::Some(x) => {
-                            ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&**x)
-                        }
-                        ::core::option::Option::None => 0,
-                    }
+                4 + match self.0 {
+                    ::core::option::Option::Some(x) => ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
+                        &**x,
+                    ),
+                    ::core::option::Option::None => 0,
+                }
             }
             fn encode(
                 &self,
                 out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
-            ) -> ::core::result::Result<
-                (),
-                ::xdrgen_runtime::__private_v1::EncodeError,
-            > {
+            ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
                 match self.0 {
                     ::core::option::Option::Some(x) => {
                         ::xdrgen_runtime::__private_v1::put_bool(out, true);
@@ -3139,28 +2782,19 @@ pub mod rpcbprog {
         impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcbprocUaddr2taddrArg0 {
             fn decode(
                 d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
-            ) -> ::core::result::Result<
-                Self,
-                ::xdrgen_runtime::__private_v1::DecodeError,
-            > {
+            ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
                 ::core::result::Result::Ok(Self(d.string(u32::MAX)?))
             }
         }
-        struct RpcbprocTaddr2uaddrResultRef<'a>(
-            &'a ::xdrgen_runtime::__private_v1::XdrString,
-        );
-        impl ::xdrgen_runtime::__private_v1::XdrEncode
-        for RpcbprocTaddr2uaddrResultRef<'_> {
+        struct RpcbprocTaddr2uaddrResultRef<'a>(&'a ::xdrgen_runtime::__private_v1::XdrString);
+        impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbprocTaddr2uaddrResultRef<'_> {
             fn encoded_len(&self) -> usize {
                 ::xdrgen_runtime::__private_v1::opaque_var_len(self.0.len())
             }
             fn encode(
                 &self,
                 out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
-            ) -> ::core::result::Result<
-                (),
-                ::xdrgen_runtime::__private_v1::EncodeError,
-            > {
+            ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
                 ::xdrgen_runtime::__private_v1::put_opaque_var(
                     out,
                     self.0.as_bytes(),
@@ -3170,21 +2804,15 @@ pub mod rpcbprog {
                 ::core::result::Result::Ok(())
             }
         }
-        struct RpcbprocGetversaddrResultRef<'a>(
-            &'a ::xdrgen_runtime::__private_v1::XdrString,
-        );
-        impl ::xdrgen_runtime::__private_v1::XdrEncode
-        for RpcbprocGetversaddrResultRef<'_> {
+        struct RpcbprocGetversaddrResultRef<'a>(&'a ::xdrgen_runtime::__private_v1::XdrString);
+        impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbprocGetversaddrResultRef<'_> {
             fn encoded_len(&self) -> usize {
                 ::xdrgen_runtime::__private_v1::opaque_var_len(self.0.len())
             }
             fn encode(
                 &self,
                 out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
-            ) -> ::core::result::Result<
-                (),
-                ::xdrgen_runtime::__private_v1::EncodeError,
-            > {
+            ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
                 ::xdrgen_runtime::__private_v1::put_opaque_var(
                     out,
                     self.0.as_bytes(),
@@ -3195,24 +2823,19 @@ pub mod rpcbprog {
             }
         }
         struct RpcbprocGetaddrlistResultRef<'a>(&'a super::super::RpcbEntryListPtr);
-        impl ::xdrgen_runtime::__private_v1::XdrEncode
-        for RpcbprocGetaddrlistResultRef<'_> {
+        impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbprocGetaddrlistResultRef<'_> {
             fn encoded_len(&self) -> usize {
-                4
-                    + match self.0 {
-                        ::core::option::Option::Some(x) => {
-                            ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(&**x)
-                        }
-                        ::core::option::Option::None => 0,
-                    }
+                4 + match self.0 {
+                    ::core::option::Option::Some(x) => ::xdrgen_runtime::__private_v1::XdrEncode::encoded_len(
+                        &**x,
+                    ),
+                    ::core::option::Option::None => 0,
+                }
             }
             fn encode(
                 &self,
                 out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
-            ) -> ::core::result::Result<
-                (),
-                ::xdrgen_runtime::__private_v1::EncodeError,
-            > {
+            ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
                 match self.0 {
                     ::core::option::Option::Some(x) => {
                         ::xdrgen_runtime::__private_v1::put_bool(out, true);
@@ -3236,10 +2859,7 @@ pub mod rpcbprog {
             fn encode(
                 &self,
                 out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
-            ) -> ::core::result::Result<
-                (),
-                ::xdrgen_runtime::__private_v1::EncodeError,
-            > {
+            ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
                 for e in self.0 {
                     ::xdrgen_runtime::__private_v1::XdrEncode::encode(e, out)?;
                 }

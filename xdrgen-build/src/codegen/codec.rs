@@ -4,18 +4,22 @@
 //! (`typedef string filename<255>`) checks its 255 bound right where it
 //! is encoded and decoded: bounds live in the code, the Rust types stay
 //! plain (`XdrString`, `Vec<T>`).
+//!
+//! Statements come back as whole lines indented by `ind`; expressions as
+//! text whose first line starts at column `col` (where the caller puts
+//! it) and whose later lines are indented from `ind`.
 
-use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use std::fmt::Write as _;
 
 use super::Gen;
+use super::text::{fits, list, pad};
 use crate::ir::{Len, Prim, Ty, TypeKind};
 
 /// A value in generated code: a place (`self.field`) or a reference
 /// (`e`, `value`), so the code can take `&` or `*` without `*&x` noise.
 #[derive(Clone)]
 pub(super) struct Val {
-    expr: TokenStream,
+    expr: String,
     by_ref: bool,
     /// Needs parentheses to be a method receiver (`(&**x).len()`).
     compound: bool,
@@ -23,52 +27,56 @@ pub(super) struct Val {
 
 impl Val {
     /// A place expression of type `T`.
-    pub(super) fn place(expr: TokenStream) -> Val {
+    pub(super) fn place(expr: impl Into<String>) -> Val {
         Val {
-            expr,
+            expr: expr.into(),
             by_ref: false,
             compound: false,
         }
     }
 
     /// An expression of type `&T`.
-    pub(super) fn reference(expr: TokenStream) -> Val {
+    pub(super) fn reference(expr: impl Into<String>) -> Val {
         Val {
-            expr,
+            expr: expr.into(),
             by_ref: true,
             compound: false,
         }
     }
 
     /// `&T`.
-    fn r(&self) -> TokenStream {
-        let e = &self.expr;
-        if self.by_ref { quote!(#e) } else { quote!(&#e) }
+    fn r(&self) -> String {
+        if self.by_ref {
+            self.expr.clone()
+        } else {
+            format!("&{}", self.expr)
+        }
     }
 
     /// `T` (for `Copy` scalars).
-    fn copied(&self) -> TokenStream {
-        let e = &self.expr;
-        if self.by_ref { quote!(*#e) } else { quote!(#e) }
+    fn copied(&self) -> String {
+        if self.by_ref {
+            format!("*{}", self.expr)
+        } else {
+            self.expr.clone()
+        }
     }
 
     /// A method-call receiver.
-    fn recv(&self) -> TokenStream {
-        let e = &self.expr;
+    fn recv(&self) -> String {
         if self.compound {
-            quote!((#e))
+            format!("({})", self.expr)
         } else {
-            quote!(#e)
+            self.expr.clone()
         }
     }
 
     /// The `T` inside a `Box<T>` this value holds, as a reference.
     fn unbox(&self) -> Val {
-        let e = &self.expr;
         let expr = if self.by_ref {
-            quote!(&**#e)
+            format!("&**{}", self.expr)
         } else {
-            quote!(&*#e)
+            format!("&*{}", self.expr)
         };
         Val {
             expr,
@@ -76,6 +84,14 @@ impl Val {
             compound: true,
         }
     }
+}
+
+/// `head(args);` as a statement line at `ind`, broken when too long.
+pub(super) fn call_stmt(out: &mut String, ind: usize, head: &str, args: &[String], suffix: &str) {
+    out.push_str(pad(ind));
+    out.push_str(&list(ind, ind, head, "(", args, ")", suffix.len()));
+    out.push_str(suffix);
+    out.push('\n');
 }
 
 impl Gen<'_> {
@@ -124,280 +140,316 @@ impl Gen<'_> {
         }
     }
 
-    /// Statements appending `v` to `out`.
-    pub(super) fn encode(&self, ty: &Ty, v: &Val, what: &str) -> TokenStream {
+    /// Statements appending `v` to `out`, at indentation `ind`.
+    pub(super) fn encode(&self, out: &mut String, ty: &Ty, v: &Val, what: &str, ind: usize) {
         let rt = &self.rt;
         match self.expand(ty) {
             Ty::Prim(p) => {
-                let put = prim_put(*p);
-                let v = v.copied();
-                quote!(#rt::#put(out, #v);)
+                let head = format!("{rt}::{}", prim_put(*p));
+                call_stmt(out, ind, &head, &["out".into(), v.copied()], ";");
             }
             Ty::Opaque(Len::Fixed(_)) => {
-                let v = v.r();
-                quote!(#rt::put_opaque_fixed(out, #v);)
+                let head = format!("{rt}::put_opaque_fixed");
+                call_stmt(out, ind, &head, &["out".into(), v.r()], ";");
             }
             Ty::Opaque(Len::Variable(max)) => {
-                let max = bound(*max);
                 // A borrowed `&[u8]` is passed as it is.
                 let v = if self.o.zero_copy { v.recv() } else { v.r() };
-                quote!(#rt::put_opaque_var(out, #v, #max, #what)?;)
+                let head = format!("{rt}::put_opaque_var");
+                let args = ["out".into(), v, bound(*max), super::text::string_lit(what)];
+                call_stmt(out, ind, &head, &args, "?;");
             }
             Ty::String(max) => {
-                let max = bound(*max);
-                let v = v.recv();
-                quote!(#rt::put_opaque_var(out, #v.as_bytes(), #max, #what)?;)
+                let head = format!("{rt}::put_opaque_var");
+                let bytes = format!("{}.as_bytes()", v.recv());
+                let args = [
+                    "out".into(),
+                    bytes,
+                    bound(*max),
+                    super::text::string_lit(what),
+                ];
+                call_stmt(out, ind, &head, &args, "?;");
             }
             Ty::Array { elem, len } => {
-                let body = self.encode(elem, &Val::reference(quote!(e)), what);
-                let items = v.r();
-                let v = v.recv();
-                let count = match len {
-                    Len::Fixed(_) => quote!(),
-                    Len::Variable(max) => {
-                        let max = bound(*max);
-                        quote!(#rt::put_count(out, #v.len(), #max, #what)?;)
-                    }
-                };
-                quote! {
-                    #count
-                    for e in #items {
-                        #body
-                    }
+                if let Len::Variable(max) = len {
+                    let head = format!("{rt}::put_count");
+                    let count = format!("{}.len()", v.recv());
+                    let args = [
+                        "out".into(),
+                        count,
+                        bound(*max),
+                        super::text::string_lit(what),
+                    ];
+                    call_stmt(out, ind, &head, &args, "?;");
                 }
+                let _ = writeln!(out, "{}for e in {} {{", pad(ind), v.r());
+                self.encode(out, elem, &Val::reference("e"), what, ind + 4);
+                let _ = writeln!(out, "{}}}", pad(ind));
             }
             Ty::Optional(inner) => {
-                let body = self.encode(inner, &Val::reference(quote!(x)), what);
-                let v = v.r();
-                quote! {
-                    match #v {
-                        ::core::option::Option::Some(x) => {
-                            #rt::put_bool(out, true);
-                            #body
-                        }
-                        ::core::option::Option::None => {
-                            #rt::put_bool(out, false);
-                        }
-                    }
-                }
+                let p = pad(ind);
+                let p8 = pad(ind + 8);
+                let _ = writeln!(out, "{p}match {} {{", v.r());
+                let _ = writeln!(out, "{p}    ::core::option::Option::Some(x) => {{");
+                let _ = writeln!(out, "{p8}{rt}::put_bool(out, true);");
+                self.encode(out, inner, &Val::reference("x"), what, ind + 8);
+                let _ = writeln!(out, "{p}    }}");
+                let _ = writeln!(out, "{p}    ::core::option::Option::None => {{");
+                let _ = writeln!(out, "{p8}{rt}::put_bool(out, false);");
+                let _ = writeln!(out, "{p}    }}");
+                let _ = writeln!(out, "{p}}}");
             }
-            Ty::Boxed(inner) => self.encode(inner, &v.unbox(), what),
+            Ty::Boxed(inner) => self.encode(out, inner, &v.unbox(), what, ind),
             Ty::Named(_) => {
-                let v = v.r();
-                quote!(#rt::XdrEncode::encode(#v, out)?;)
+                let head = format!("{rt}::XdrEncode::encode");
+                call_stmt(out, ind, &head, &[v.r(), "out".into()], "?;");
             }
         }
     }
 
-    /// An expression of type `usize`: the encoded size of `v`.
-    pub(super) fn len(&self, ty: &Ty, v: &Val) -> TokenStream {
+    /// An expression of type `usize`: the encoded size of `v`. Its first
+    /// line starts at `col`, later lines are indented from `ind`.
+    pub(super) fn len(&self, ty: &Ty, v: &Val, col: usize, ind: usize) -> String {
         let rt = &self.rt;
         if let Some(n) = self.fixed_size(ty) {
-            let n = Literal::usize_unsuffixed(n);
-            return quote!(#n);
+            return n.to_string();
         }
         match self.expand(ty) {
             Ty::Opaque(Len::Variable(_)) | Ty::String(_) => {
-                let v = v.recv();
-                quote!(#rt::opaque_var_len(#v.len()))
+                let arg = format!("{}.len()", v.recv());
+                list(
+                    col,
+                    ind,
+                    &format!("{rt}::opaque_var_len"),
+                    "(",
+                    &[arg],
+                    ")",
+                    2,
+                )
             }
             Ty::Array { elem, len } => {
-                let v = v.recv();
                 let count = match len {
-                    Len::Fixed(_) => quote!(),
-                    Len::Variable(_) => quote!(4 +),
+                    Len::Fixed(_) => "",
+                    Len::Variable(_) => "4 + ",
                 };
+                let recv = v.recv();
                 if let Some(each) = self.fixed_size(elem) {
-                    let each = Literal::usize_unsuffixed(each);
-                    quote!(#count #v.len() * #each)
-                } else if matches!(self.expand(elem), Ty::Named(_)) {
-                    quote!(#count #v.iter().map(#rt::XdrEncode::encoded_len).sum::<usize>())
-                } else {
-                    let each = self.len(elem, &Val::reference(quote!(e)));
-                    quote!(#count #v.iter().map(|e| #each).sum::<usize>())
+                    return format!("{count}{recv}.len() * {each}");
                 }
+                let map = if matches!(self.expand(elem), Ty::Named(_)) {
+                    format!("map({rt}::XdrEncode::encoded_len)")
+                } else {
+                    let each = self.len(elem, &Val::reference("e"), ind + 13, ind + 4);
+                    format!("map(|e| {each})")
+                };
+                let flat = format!("{count}{recv}.iter().{map}.sum::<usize>()");
+                if fits(col, &flat, 2) {
+                    return flat;
+                }
+                // A chain that does not fit: one call a line.
+                let p = pad(ind + 4);
+                format!("{count}{recv}\n{p}.iter()\n{p}.{map}\n{p}.sum::<usize>()")
             }
             Ty::Optional(inner) => {
-                let each = self.len(inner, &Val::reference(quote!(x)));
+                let each = self.len(inner, &Val::reference("x"), ind + 44, ind + 4);
                 let bind = if self.fixed_size(inner).is_some() {
-                    quote!(_)
+                    "_"
                 } else {
-                    quote!(x)
+                    "x"
                 };
-                let v = v.r();
-                quote! {
-                    4 + match #v {
-                        ::core::option::Option::Some(#bind) => #each,
-                        ::core::option::Option::None => 0,
-                    }
-                }
+                let p = pad(ind);
+                format!(
+                    "4 + match {} {{\n{p}    ::core::option::Option::Some({bind}) => {each},\n\
+                     {p}    ::core::option::Option::None => 0,\n{p}}}",
+                    v.r()
+                )
             }
-            Ty::Boxed(inner) => self.len(inner, &v.unbox()),
-            _ => {
-                let v = v.r();
-                quote!(#rt::XdrEncode::encoded_len(#v))
-            }
+            Ty::Boxed(inner) => self.len(inner, &v.unbox(), col, ind),
+            _ => list(
+                col,
+                ind,
+                &format!("{rt}::XdrEncode::encoded_len"),
+                "(",
+                &[v.r()],
+                ")",
+                2,
+            ),
         }
     }
 
-    /// An expression decoding a `T` from `d`.
-    pub(super) fn decode(&self, ty: &Ty) -> TokenStream {
+    /// An expression decoding a `T` from `d`, starting at column `col`,
+    /// later lines indented from `ind`.
+    pub(super) fn decode(&self, ty: &Ty, col: usize, ind: usize) -> String {
         let rt = &self.rt;
+        let p = pad(ind);
         match self.expand(ty) {
-            Ty::Prim(p) => {
-                let get = prim_get(*p);
-                quote!(d.#get()?)
-            }
-            Ty::Opaque(Len::Fixed(n)) => {
-                let n = Literal::usize_unsuffixed(*n as usize);
-                quote!(d.opaque_fixed::<#n>()?)
-            }
+            Ty::Prim(p) => format!("d.{}()?", prim_get(*p)),
+            Ty::Opaque(Len::Fixed(n)) => format!("d.opaque_fixed::<{n}>()?"),
             Ty::Opaque(Len::Variable(max)) => {
                 let max = bound(*max);
                 if self.o.zero_copy {
-                    quote!(d.opaque_var_borrowed(#max)?)
+                    format!("d.opaque_var_borrowed({max})?")
                 } else {
-                    quote!(d.opaque_var(#max)?)
+                    format!("d.opaque_var({max})?")
                 }
             }
             Ty::String(max) => {
                 let max = bound(*max);
                 if self.o.zero_copy {
-                    quote!(d.string_borrowed(#max)?)
+                    format!("d.string_borrowed({max})?")
                 } else {
-                    quote!(d.string(#max)?)
+                    format!("d.string({max})?")
                 }
             }
             Ty::Array { elem, len } => {
-                let each = self.decode(elem);
                 let elem_ty = self.rust_ty(elem);
-                let min = Literal::usize_unsuffixed(self.min_size(elem));
+                let min = self.min_size(elem);
                 match len {
                     Len::Fixed(n) => {
-                        let n = Literal::usize_unsuffixed(*n as usize);
                         let f = if let Ty::Named(id) = self.expand(elem) {
                             self.decode_fn(*id)
-                        } else if let Ty::Prim(p) = self.expand(elem) {
-                            let t = prim_ty(*p, rt);
-                            quote!(<#t as #rt::XdrDecode>::decode)
+                        } else if let Ty::Prim(pr) = self.expand(elem) {
+                            format!("<{} as {rt}::XdrDecode>::decode", prim_ty(*pr, rt))
                         } else {
-                            quote!(|d| ::core::result::Result::Ok(#each))
+                            let each = self.decode(elem, ind + 8, ind + 8);
+                            let head = "|d| ::core::result::Result::Ok";
+                            list(ind + 4, ind + 4, head, "(", &[each], ")", 1)
                         };
-                        quote!(#rt::decode_array::<#elem_ty, #n>(d, #min, #f)?)
+                        let head = format!("{rt}::decode_array::<{elem_ty}, {n}>");
+                        let call = list(
+                            col,
+                            ind,
+                            &head,
+                            "(",
+                            &["d".into(), min.to_string(), f],
+                            ")",
+                            3,
+                        );
+                        call + "?"
                     }
                     Len::Variable(max) => {
                         let max = bound(*max);
-                        quote! {{
-                            let n = d.count(#max, #min, ::core::mem::size_of::<#elem_ty>())?;
-                            let mut v = #rt::Vec::with_capacity(n);
-                            for _ in 0..n {
-                                v.push(#each);
-                            }
-                            v
-                        }}
+                        let each = self.decode(elem, ind + 12, ind + 12);
+                        let size = format!("::core::mem::size_of::<{elem_ty}>()");
+                        let count = list(
+                            ind + 12,
+                            ind + 4,
+                            "d.count",
+                            "(",
+                            &[max, min.to_string(), size],
+                            ")",
+                            2,
+                        );
+                        let push = list(ind + 8, ind + 8, "v.push", "(", &[each], ")", 1);
+                        format!(
+                            "{{\n{p}    let n = {count}?;\n\
+                             {p}    let mut v = {rt}::Vec::with_capacity(n);\n\
+                             {p}    for _ in 0..n {{\n\
+                             {p}        {push};\n\
+                             {p}    }}\n\
+                             {p}    v\n\
+                             {p}}}"
+                        )
                     }
                 }
             }
             Ty::Optional(inner) => {
-                let each = self.decode(inner);
-                quote! {
-                    if d.bool()? {
-                        ::core::option::Option::Some(#each)
-                    } else {
-                        ::core::option::Option::None
-                    }
-                }
+                let each = self.decode(inner, ind + 8, ind + 8);
+                let some = list(
+                    ind + 4,
+                    ind + 4,
+                    "::core::option::Option::Some",
+                    "(",
+                    &[each],
+                    ")",
+                    0,
+                );
+                format!(
+                    "if d.bool()? {{\n{p}    {some}\n{p}}} else {{\n\
+                     {p}    ::core::option::Option::None\n{p}}}"
+                )
             }
             Ty::Boxed(inner) => {
-                let each = self.decode(inner);
+                let each = self.decode(inner, ind + 12, ind + 4);
                 let inner_ty = self.rust_ty(inner);
-                quote! {{
-                    d.enter()?;
-                    d.charge(::core::mem::size_of::<#inner_ty>())?;
-                    let v = #each;
-                    d.leave();
-                    #rt::Box::new(v)
-                }}
+                format!(
+                    "{{\n{p}    d.enter()?;\n\
+                     {p}    d.charge(::core::mem::size_of::<{inner_ty}>())?;\n\
+                     {p}    let v = {each};\n\
+                     {p}    d.leave();\n\
+                     {p}    {rt}::Box::new(v)\n{p}}}"
+                )
             }
             Ty::Named(id) => {
                 let f = self.decode_fn(*id);
-                quote!(#f(d)?)
+                list(col, ind, &f, "(", &["d".into()], ")", 3) + "?"
             }
         }
     }
 
     /// The function that decodes a named type: borrowing or owned.
-    pub(super) fn decode_fn(&self, id: crate::ir::TypeId) -> TokenStream {
+    pub(super) fn decode_fn(&self, id: crate::ir::TypeId) -> String {
         let rt = &self.rt;
         let t = self.type_path(id);
         if self.props[id.index()].borrows {
-            quote!(<#t<'a> as #rt::XdrDecodeBorrowed<'a>>::decode_borrowed)
+            format!("<{t}<'a> as {rt}::XdrDecodeBorrowed<'a>>::decode_borrowed")
         } else {
-            quote!(<#t as #rt::XdrDecode>::decode)
+            format!("<{t} as {rt}::XdrDecode>::decode")
         }
     }
 
-    /// An expression producing a random `T` from `rng` (within bounds).
-    pub(super) fn random(&self, ty: &Ty) -> TokenStream {
+    /// An expression producing a random `T` from `rng` (within bounds),
+    /// starting at column `col`, later lines indented from `ind`.
+    pub(super) fn random(&self, ty: &Ty, col: usize, ind: usize) -> String {
         let rt = &self.rt;
+        let p = pad(ind);
         match self.expand(ty) {
-            Ty::Prim(p) => {
-                let t = prim_ty(*p, rt);
-                quote!(<#t as #rt::Random>::random(rng))
+            Ty::Prim(pr) => {
+                let head = format!("<{} as {rt}::Random>::random", prim_ty(*pr, rt));
+                list(col, ind, &head, "(", &["rng".into()], ")", 2)
             }
             Ty::Opaque(Len::Fixed(n)) => {
-                let n = Literal::usize_unsuffixed(*n as usize);
-                quote!(::core::array::from_fn::<u8, #n, _>(|_| <u8 as #rt::Random>::random(rng)))
+                let head = format!("::core::array::from_fn::<u8, {n}, _>");
+                let each = format!("|_| <u8 as {rt}::Random>::random(rng)");
+                list(col, ind, &head, "(", &[each], ")", 2)
             }
-            Ty::Opaque(Len::Variable(max)) => {
-                let max = bound(*max);
-                quote!(rng.bytes(#max))
-            }
-            Ty::String(max) => {
-                let max = bound(*max);
-                quote!(rng.string(#max))
-            }
-            Ty::Array { elem, len } => {
-                let each = self.random(elem);
-                match len {
-                    Len::Fixed(n) => {
-                        let n = Literal::usize_unsuffixed(*n as usize);
-                        quote!(::core::array::from_fn::<_, #n, _>(|_| #each))
-                    }
-                    Len::Variable(max) => {
-                        let max = bound(*max);
-                        // Arrays can hold the type they are in: they nest
-                        // like optionals, within the same depth budget.
-                        quote! {{
-                            let n = if rng.at_limit() { 0 } else { rng.bounded_len(#max) };
-                            rng.enter();
-                            let v = (0..n).map(|_| #each).collect::<#rt::Vec<_>>();
-                            rng.leave();
-                            v
-                        }}
-                    }
+            Ty::Opaque(Len::Variable(max)) => format!("rng.bytes({})", bound(*max)),
+            Ty::String(max) => format!("rng.string({})", bound(*max)),
+            Ty::Array { elem, len } => match len {
+                Len::Fixed(n) => {
+                    let each = self.random(elem, ind + 8, ind + 4);
+                    let head = format!("::core::array::from_fn::<_, {n}, _>");
+                    list(col, ind, &head, "(", &[format!("|_| {each}")], ")", 2)
                 }
-            }
+                Len::Variable(max) => {
+                    let max = bound(*max);
+                    let each = self.random(elem, ind + 34, ind + 4);
+                    // Arrays can hold the type they are in: they nest
+                    // like optionals, within the same depth budget.
+                    format!(
+                        "{{\n{p}    let n = if rng.at_limit() {{ 0 }} else {{ rng.bounded_len({max}) }};\n\
+                         {p}    rng.enter();\n\
+                         {p}    let v = (0..n).map(|_| {each}).collect::<{rt}::Vec<_>>();\n\
+                         {p}    rng.leave();\n\
+                         {p}    v\n{p}}}"
+                    )
+                }
+            },
             Ty::Optional(inner) => {
-                let each = self.random(inner);
-                quote! {
-                    if rng.some() {
-                        rng.enter();
-                        let v = #each;
-                        rng.leave();
-                        ::core::option::Option::Some(v)
-                    } else {
-                        ::core::option::Option::None
-                    }
-                }
+                let each = self.random(inner, ind + 12, ind + 4);
+                format!(
+                    "if rng.some() {{\n{p}    rng.enter();\n{p}    let v = {each};\n\
+                     {p}    rng.leave();\n{p}    ::core::option::Option::Some(v)\n\
+                     {p}}} else {{\n{p}    ::core::option::Option::None\n{p}}}"
+                )
             }
             Ty::Boxed(inner) => {
-                let each = self.random(inner);
-                quote!(#rt::Box::new(#each))
+                let each = self.random(inner, col + rt.len() + 11, ind + 4);
+                list(col, ind, &format!("{rt}::Box::new"), "(", &[each], ")", 2)
             }
             Ty::Named(id) => {
-                let t = self.type_path(*id);
-                quote!(<#t as #rt::Random>::random(rng))
+                let head = format!("<{} as {rt}::Random>::random", self.type_path(*id));
+                list(col, ind, &head, "(", &["rng".into()], ")", 2)
             }
         }
     }
@@ -408,31 +460,32 @@ pub(super) fn padded(n: u32) -> usize {
 }
 
 /// The `<N>` bound as a literal; unbounded is `u32::MAX`.
-fn bound(max: Option<u32>) -> TokenStream {
+fn bound(max: Option<u32>) -> String {
     match max {
         Some(n) => number(i128::from(n)),
-        None => quote!(u32::MAX),
+        None => "u32::MAX".to_string(),
     }
 }
 
 /// A decimal literal, with `_` every three digits when long (as clippy
 /// and people prefer).
-pub(super) fn number(v: i128) -> TokenStream {
+pub(super) fn number(v: i128) -> String {
     let digits = v.unsigned_abs().to_string();
-    let text = if digits.len() > 4 {
-        let mut grouped = String::new();
+    let mut text = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if v < 0 {
+        text.push('-');
+    }
+    if digits.len() > 4 {
         for (i, c) in digits.chars().enumerate() {
             if i > 0 && (digits.len() - i) % 3 == 0 {
-                grouped.push('_');
+                text.push('_');
             }
-            grouped.push(c);
+            text.push(c);
         }
-        grouped
     } else {
-        digits
-    };
-    let lit: Literal = text.parse().expect("digits form a literal");
-    if v < 0 { quote!(-#lit) } else { quote!(#lit) }
+        text.push_str(&digits);
+    }
+    text
 }
 
 /// Whether values of the type are `Copy` in Rust.
@@ -450,8 +503,8 @@ pub(super) fn is_copy(g: &Gen<'_>, ty: &Ty) -> bool {
     }
 }
 
-pub(super) fn prim_put(p: Prim) -> proc_macro2::Ident {
-    let name = match p {
+pub(super) fn prim_put(p: Prim) -> &'static str {
+    match p {
         Prim::Int => "put_i32",
         Prim::UInt => "put_u32",
         Prim::Hyper => "put_i64",
@@ -464,12 +517,11 @@ pub(super) fn prim_put(p: Prim) -> proc_macro2::Ident {
         Prim::UChar => "put_u8",
         Prim::Short => "put_i16",
         Prim::UShort => "put_u16",
-    };
-    proc_macro2::Ident::new(name, proc_macro2::Span::call_site())
+    }
 }
 
-fn prim_get(p: Prim) -> proc_macro2::Ident {
-    let name = match p {
+fn prim_get(p: Prim) -> &'static str {
+    match p {
         Prim::Int => "i32",
         Prim::UInt => "u32",
         Prim::Hyper => "i64",
@@ -482,24 +534,23 @@ fn prim_get(p: Prim) -> proc_macro2::Ident {
         Prim::UChar => "u8",
         Prim::Short => "i16",
         Prim::UShort => "u16",
-    };
-    proc_macro2::Ident::new(name, proc_macro2::Span::call_site())
+    }
 }
 
 /// The Rust type of a scalar.
-pub(super) fn prim_ty(p: Prim, rt: &TokenStream) -> TokenStream {
+pub(super) fn prim_ty(p: Prim, rt: &str) -> String {
     match p {
-        Prim::Int => quote!(i32),
-        Prim::UInt => quote!(u32),
-        Prim::Hyper => quote!(i64),
-        Prim::UHyper => quote!(u64),
-        Prim::Float => quote!(f32),
-        Prim::Double => quote!(f64),
-        Prim::Quadruple => quote!(#rt::Quadruple),
-        Prim::Bool => quote!(bool),
-        Prim::Char => quote!(i8),
-        Prim::UChar => quote!(u8),
-        Prim::Short => quote!(i16),
-        Prim::UShort => quote!(u16),
+        Prim::Int => "i32".into(),
+        Prim::UInt => "u32".into(),
+        Prim::Hyper => "i64".into(),
+        Prim::UHyper => "u64".into(),
+        Prim::Float => "f32".into(),
+        Prim::Double => "f64".into(),
+        Prim::Quadruple => format!("{rt}::Quadruple"),
+        Prim::Bool => "bool".into(),
+        Prim::Char => "i8".into(),
+        Prim::UChar => "u8".into(),
+        Prim::Short => "i16".into(),
+        Prim::UShort => "u16".into(),
     }
 }

@@ -1,312 +1,364 @@
 //! One Rust item (plus impls) per XDR definition.
 
-use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use std::fmt::Write as _;
 
+use super::Gen;
 use super::codec::{Val, is_copy, number};
-use super::{Gen, ident};
+use super::text::{list, pad, string_lit};
 use crate::ir::{
     Const, ConstValue, DiscriminantKind, Enum, Field, Prim, Program, Struct, Ty, TypeDef, TypeKind,
     Union,
 };
 
+/// `fn encode(&self, out: ..) -> ..` and friends: the signature line(s)
+/// of a method at indentation 4, ending in ` {`.
+pub(super) fn fn_sig(out: &mut String, ind: usize, head: &str, params: &[String], ret: &str) {
+    out.push_str(pad(ind));
+    let close = format!(") -> {ret} {{");
+    out.push_str(&list(ind, ind, head, "(", params, &close, 0));
+    out.push('\n');
+}
+
 impl Gen<'_> {
-    pub(super) fn constant(&self, c: &Const) -> TokenStream {
-        let name = ident(&c.name.rust);
-        let docs = self.docs(&format!("const {}", c.name.xdr), &c.docs);
+    pub(super) fn constant(&self, out: &mut String, c: &Const) {
+        self.docs(out, 0, &format!("const {}", c.name.xdr), &c.docs);
+        let name = &c.name.rust;
         match &c.value {
             ConstValue::Int(v) => {
-                let ty = const_type(*v);
-                let lit = number(*v);
-                quote! {
-                    #docs
-                    pub const #name: #ty = #lit;
-                }
+                let _ = writeln!(
+                    out,
+                    "pub const {name}: {} = {};",
+                    const_type(*v),
+                    number(*v)
+                );
             }
             ConstValue::Str(s) => {
-                let lit = Literal::string(&unescape_c(s));
-                quote! {
-                    #docs
-                    pub const #name: &str = #lit;
-                }
+                let lit = string_lit(&unescape_c(s));
+                let _ = writeln!(out, "pub const {name}: &str = {lit};");
             }
         }
     }
 
-    pub(super) fn type_def(&self, t: &TypeDef) -> TokenStream {
+    pub(super) fn type_def(&self, out: &mut String, t: &TypeDef) {
         match &t.kind {
             TypeKind::Alias { ty } => {
-                let name = ident(&t.name.rust);
-                let docs = self.docs(&format!("typedef {}", t.name.xdr), &t.docs);
-                let rust = self.rust_ty(ty);
-                let lt = self.lifetime(t.id);
-                quote! {
-                    #docs
-                    pub type #name #lt = #rust;
-                }
+                self.docs(out, 0, &format!("typedef {}", t.name.xdr), &t.docs);
+                let _ = writeln!(
+                    out,
+                    "pub type {}{} = {};",
+                    t.name.rust,
+                    self.lifetime(t.id),
+                    self.rust_ty(ty)
+                );
             }
-            TypeKind::Enum(e) => self.enumeration(t, e),
-            TypeKind::Struct(s) => self.structure(t, s),
-            TypeKind::Union(u) => self.union(t, u),
-            TypeKind::Extern => TokenStream::new(),
+            TypeKind::Enum(e) => self.enumeration(out, t, e),
+            TypeKind::Struct(s) => self.structure(out, t, s),
+            TypeKind::Union(u) => self.union(out, t, u),
+            TypeKind::Extern => {}
         }
     }
 
-    fn derives(&self, t: &TypeDef, base: &[&str]) -> TokenStream {
+    /// `#[derive(..)]`, the serde attributes and the user's attributes.
+    fn derives(&self, out: &mut String, t: &TypeDef, base: &[&str]) {
         let p = self.props[t.id.index()];
-        let mut names: Vec<TokenStream> = base
-            .iter()
-            .map(|d| d.parse().expect("derive names are paths"))
-            .collect();
+        let mut names: Vec<String> = base.iter().map(|d| (*d).to_string()).collect();
         if p.eq {
-            names.push(quote!(::core::cmp::Eq));
+            names.push("::core::cmp::Eq".into());
         }
         if p.hash {
-            names.push(quote!(::core::hash::Hash));
+            names.push("::core::hash::Hash".into());
         }
         if p.default && !matches!(t.kind, TypeKind::Enum(_)) {
-            names.push(quote!(::core::default::Default));
+            names.push("::core::default::Default".into());
         }
         if self.o.arbitrary && !p.borrows {
-            names.push(quote!(::arbitrary::Arbitrary));
+            names.push("::arbitrary::Arbitrary".into());
         }
-        names.extend(self.o.derives.iter().cloned());
-        let extra = self.extra_attributes(&t.name.xdr);
-        let serde = self.serde_derives(t.id);
-        quote! {
-            #[derive(#(#names),*)]
-            #serde
-            #extra
-        }
+        names.extend(self.derives.iter().cloned());
+        out.push_str(&list(0, 0, "#[derive", "(", &names, ")]", 0));
+        out.push('\n');
+        self.serde_derives(out, 0, t.id);
+        self.extra_attributes(out, 0, &t.name.xdr);
     }
 
     /// The encoded size of several values: fixed parts summed at
-    /// generation time, the rest added at run time.
-    fn sum_len<'t>(&self, parts: impl Iterator<Item = (&'t Ty, Val)>, base: usize) -> TokenStream {
+    /// generation time, the rest added at run time. An expression at
+    /// indentation `ind` (whose first line starts at `col`).
+    fn sum_len<'t>(
+        &self,
+        parts: impl Iterator<Item = (&'t Ty, Val)>,
+        base: usize,
+        col: usize,
+        ind: usize,
+    ) -> String {
         let mut fixed = base;
         let mut dynamic = Vec::new();
         for (ty, v) in parts {
             match self.fixed_size(ty) {
                 Some(n) => fixed += n,
-                None => dynamic.push(self.len(ty, &v)),
+                None => dynamic.push(self.len(ty, &v, ind + 6, ind + 4)),
             }
         }
-        let fixed = Literal::usize_unsuffixed(fixed);
-        if dynamic.is_empty() {
-            quote!(#fixed)
-        } else if fixed.to_string() == "0" {
-            quote!(#(#dynamic)+*)
-        } else {
-            quote!(#fixed #(+ #dynamic)*)
+        if fixed != 0 || dynamic.is_empty() {
+            dynamic.insert(0, fixed.to_string());
         }
+        let flat = dynamic.join(" + ");
+        if super::text::fits(col, &flat, 1) {
+            return flat;
+        }
+        // One term a line, each after its `+`.
+        let mut s = dynamic[0].clone();
+        for term in &dynamic[1..] {
+            let _ = write!(s, "\n{}+ {term}", pad(ind + 4));
+        }
+        s
     }
 
     /// `impl XdrDecode` for owned types, `impl XdrDecodeBorrowed<'a>` for
-    /// types that borrow from the input.
-    fn decode_impl(&self, t: &TypeDef, body: &TokenStream) -> TokenStream {
-        self.decode_impl_with(t, &self.inline(t.id), body)
+    /// types that borrow from the input, around `body` (lines at
+    /// indentation 8).
+    fn decode_impl(&self, out: &mut String, t: &TypeDef, attrs: &str, body: &str) {
+        let rt = &self.rt;
+        let name = &t.name.rust;
+        if self.props[t.id.index()].borrows {
+            let _ = writeln!(
+                out,
+                "impl<'a> {rt}::XdrDecodeBorrowed<'a> for {name}<'a> {{"
+            );
+            out.push_str(attrs);
+            fn_sig(
+                out,
+                4,
+                "fn decode_borrowed",
+                &[format!("d: &mut {rt}::Decoder<'a>")],
+                &format!("::core::result::Result<Self, {rt}::DecodeError>"),
+            );
+        } else {
+            let _ = writeln!(out, "impl {rt}::XdrDecode for {name} {{");
+            out.push_str(attrs);
+            fn_sig(
+                out,
+                4,
+                "fn decode",
+                &[format!("d: &mut {rt}::Decoder<'_>")],
+                &format!("::core::result::Result<Self, {rt}::DecodeError>"),
+            );
+        }
+        out.push_str(body);
+        out.push_str("    }\n}\n");
     }
 
-    fn decode_impl_with(
-        &self,
-        t: &TypeDef,
-        attrs: &TokenStream,
-        body: &TokenStream,
-    ) -> TokenStream {
+    /// The `encode` method's signature at indentation 4.
+    pub(super) fn encode_sig(&self, out: &mut String) {
         let rt = &self.rt;
-        let name = ident(&t.name.rust);
-        if self.props[t.id.index()].borrows {
-            quote! {
-                impl<'a> #rt::XdrDecodeBorrowed<'a> for #name<'a> {
-                    #attrs
-                    fn decode_borrowed(d: &mut #rt::Decoder<'a>) -> ::core::result::Result<Self, #rt::DecodeError> {
-                        #body
-                    }
-                }
-            }
-        } else {
-            quote! {
-                impl #rt::XdrDecode for #name {
-                    #attrs
-                    fn decode(d: &mut #rt::Decoder<'_>) -> ::core::result::Result<Self, #rt::DecodeError> {
-                        #body
-                    }
-                }
-            }
-        }
+        fn_sig(
+            out,
+            4,
+            "fn encode",
+            &["&self".into(), format!("out: &mut {rt}::Vec<u8>")],
+            &format!("::core::result::Result<(), {rt}::EncodeError>"),
+        );
     }
 
     // ----- enums -----
 
-    fn enumeration(&self, t: &TypeDef, e: &Enum) -> TokenStream {
+    fn enumeration(&self, out: &mut String, t: &TypeDef, e: &Enum) {
         let rt = &self.rt;
-        let name = ident(&t.name.rust);
+        let name = &t.name.rust;
         let xdr = &t.name.xdr;
-        let docs = self.docs(&format!("enum {xdr}"), &t.docs);
-        let extra = self.extra_attributes(xdr);
-        let serde = self.serde_derives(t.id);
-        let arbitrary = self.o.arbitrary.then(|| quote!(, ::arbitrary::Arbitrary));
-        let derives = &self.o.derives;
+        self.docs(out, 0, &format!("enum {xdr}"), &t.docs);
         let members: Vec<_> = e.members.iter().filter(|m| m.alias_of.is_none()).collect();
+        let mut derives: Vec<String> = ["Clone", "Copy", "Debug"].map(String::from).to_vec();
         if members.is_empty() {
             // An enum with no members has no values to encode or decode.
-            return quote! {
-                #docs
-                #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash #(, #derives)*)]
-                #extra
-                pub enum #name {}
-            };
+            derives.extend(["PartialEq", "Eq", "Hash"].map(String::from));
+            derives.extend(self.derives.iter().cloned());
+            let _ = writeln!(out, "{}", list(0, 0, "#[derive", "(", &derives, ")]", 0));
+            self.extra_attributes(out, 0, xdr);
+            let _ = writeln!(out, "pub enum {name} {{}}");
+            return;
         }
-        let variants = members.iter().enumerate().map(|(i, m)| {
-            let v = ident(&m.name.rust);
-            let value = number(i128::from(m.value));
-            let d = self.docs(&m.name.xdr, &m.docs);
-            let default = (i == 0).then(|| quote!(#[default]));
-            quote!(#d #default #v = #value)
-        });
-        let aliases = e.members.iter().filter_map(|m| {
-            let target = &e.members[m.alias_of?];
-            let alias = ident(&crate::ir::names::const_name(&m.name.xdr));
-            let target = ident(&target.name.rust);
-            let doc = format!(" XDR `{}`, another name for the same value.", m.name.xdr);
-            Some(quote!(#[doc = #doc] pub const #alias: Self = Self::#target;))
-        });
-        let all = members.iter().map(|m| ident(&m.name.rust));
-        let names = members.iter().map(|m| {
-            let v = ident(&m.name.rust);
-            let n = &m.name.xdr;
-            quote!(Self::#v => #n)
-        });
-        let from = members.iter().map(|m| {
-            let v = ident(&m.name.rust);
-            let value = number(i128::from(m.value));
-            quote!(#value => ::core::result::Result::Ok(Self::#v))
-        });
-        let random = self.o.random.then(|| {
-            let n = members.len() as u64;
-            quote! {
-                impl #rt::Random for #name {
-                    fn random(rng: &mut #rt::Rng) -> Self {
-                        Self::VALUES[usize::try_from(rng.below(#n)).unwrap_or(0)]
-                    }
-                }
+        derives
+            .extend(["Default", "PartialEq", "Eq", "Hash", "PartialOrd", "Ord"].map(String::from));
+        if self.o.arbitrary {
+            derives.push("::arbitrary::Arbitrary".into());
+        }
+        derives.extend(self.derives.iter().cloned());
+        let _ = writeln!(out, "{}", list(0, 0, "#[derive", "(", &derives, ")]", 0));
+        self.serde_derives(out, 0, t.id);
+        self.extra_attributes(out, 0, xdr);
+        let _ = writeln!(out, "#[repr(i32)]\npub enum {name} {{");
+        for (i, m) in members.iter().enumerate() {
+            self.docs(out, 4, &m.name.xdr, &m.docs);
+            if i == 0 {
+                out.push_str("    #[default]\n");
             }
-        });
-        quote! {
-            #docs
-            #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord #arbitrary #(, #derives)*)]
-            #serde
-            #extra
-            #[repr(i32)]
-            pub enum #name {
-                #(#variants,)*
-            }
-
-            impl #name {
-                #(#aliases)*
-                /// Every member, in declaration order.
-                pub const VALUES: &'static [Self] = &[#(Self::#all),*];
-
-                /// The member's name in the `.x` file.
-                pub const fn xdr_name(self) -> &'static str {
-                    match self {
-                        #(#names,)*
-                    }
-                }
-            }
-
-            impl ::core::convert::TryFrom<i32> for #name {
-                type Error = i32;
-                fn try_from(value: i32) -> ::core::result::Result<Self, i32> {
-                    match value {
-                        #(#from,)*
-                        other => ::core::result::Result::Err(other),
-                    }
-                }
-            }
-
-            impl ::core::convert::From<#name> for i32 {
-                fn from(value: #name) -> i32 {
-                    value as i32
-                }
-            }
-
-            impl #rt::XdrEncode for #name {
-                #[inline]
-                fn encoded_len(&self) -> usize {
-                    4
-                }
-                #[inline]
-                fn encode(&self, out: &mut #rt::Vec<u8>) -> ::core::result::Result<(), #rt::EncodeError> {
-                    #rt::put_i32(out, *self as i32);
-                    ::core::result::Result::Ok(())
-                }
-            }
-
-            impl #rt::XdrDecode for #name {
-                #[inline]
-                fn decode(d: &mut #rt::Decoder<'_>) -> ::core::result::Result<Self, #rt::DecodeError> {
-                    let at = d.position();
-                    let value = d.i32()?;
-                    Self::try_from(value).map_err(|value| #rt::DecodeError::InvalidEnum {
-                        at,
-                        type_name: #xdr,
-                        value,
-                    })
-                }
-            }
-
-            #random
+            let _ = writeln!(
+                out,
+                "    {} = {},",
+                m.name.rust,
+                number(i128::from(m.value))
+            );
+        }
+        let _ = writeln!(out, "}}\nimpl {name} {{");
+        for m in &e.members {
+            let Some(target) = m.alias_of.map(|i| &e.members[i]) else {
+                continue;
+            };
+            let alias = crate::ir::names::const_name(&m.name.xdr);
+            let _ = writeln!(
+                out,
+                "    /// XDR `{}`, another name for the same value.\n    \
+                 pub const {alias}: Self = Self::{};",
+                m.name.xdr, target.name.rust
+            );
+        }
+        let all: Vec<String> = members
+            .iter()
+            .map(|m| format!("Self::{}", m.name.rust))
+            .collect();
+        let values = list(
+            4,
+            4,
+            "pub const VALUES: &'static [Self] = &",
+            "[",
+            &all,
+            "]",
+            1,
+        );
+        let _ = writeln!(
+            out,
+            "    /// Every member, in declaration order.\n    {values};\n    \
+             /// The member's name in the `.x` file.\n    \
+             pub const fn xdr_name(self) -> &'static str {{\n        match self {{"
+        );
+        for m in &members {
+            let _ = writeln!(
+                out,
+                "            Self::{} => {},",
+                m.name.rust,
+                string_lit(&m.name.xdr)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "        }}\n    }}\n}}\n\
+             impl ::core::convert::TryFrom<i32> for {name} {{\n    \
+             type Error = i32;\n    \
+             fn try_from(value: i32) -> ::core::result::Result<Self, i32> {{\n        \
+             match value {{"
+        );
+        for m in &members {
+            let _ = writeln!(
+                out,
+                "            {} => ::core::result::Result::Ok(Self::{}),",
+                number(i128::from(m.value)),
+                m.name.rust
+            );
+        }
+        let _ = writeln!(
+            out,
+            "            other => ::core::result::Result::Err(other),\n        }}\n    }}\n}}\n\
+             impl ::core::convert::From<{name}> for i32 {{\n    \
+             fn from(value: {name}) -> i32 {{\n        value as i32\n    }}\n}}\n\
+             impl {rt}::XdrEncode for {name} {{\n    #[inline]\n    \
+             fn encoded_len(&self) -> usize {{\n        4\n    }}\n    #[inline]"
+        );
+        self.encode_sig(out);
+        let _ = writeln!(
+            out,
+            "        {rt}::put_i32(out, *self as i32);\n        \
+             ::core::result::Result::Ok(())\n    }}\n}}"
+        );
+        let body = format!(
+            "        let at = d.position();\n        let value = d.i32()?;\n        \
+             Self::try_from(value)\n            \
+             .map_err(|value| {rt}::DecodeError::InvalidEnum {{\n                \
+             at,\n                type_name: {},\n                value,\n            }})\n",
+            string_lit(xdr)
+        );
+        self.decode_impl(out, t, "    #[inline]\n", &body);
+        if self.o.random {
+            let _ = writeln!(
+                out,
+                "impl {rt}::Random for {name} {{\n    \
+                 fn random(rng: &mut {rt}::Rng) -> Self {{\n        \
+                 Self::VALUES[usize::try_from(rng.below({})).unwrap_or(0)]\n    }}\n}}",
+                members.len()
+            );
         }
     }
 
     // ----- structs -----
 
-    fn fields(&self, fields: &[Field]) -> Vec<TokenStream> {
-        fields
-            .iter()
-            .map(|f| {
-                let name = ident(&f.name.rust);
-                let ty = self.rust_ty(&f.ty);
-                let docs = self.docs(&f.name.xdr, &f.docs);
-                let with = self.serde_field(&f.ty);
-                quote!(#docs #with pub #name: #ty)
-            })
-            .collect()
+    /// The fields of a struct, at indentation 4.
+    fn fields(&self, out: &mut String, fields: &[Field]) {
+        for f in fields {
+            self.docs(out, 4, &f.name.xdr, &f.docs);
+            self.serde_field(out, 4, &f.ty);
+            let _ = writeln!(out, "    pub {}: {},", f.name.rust, self.rust_ty(&f.ty));
+        }
     }
 
-    fn structure(&self, t: &TypeDef, s: &Struct) -> TokenStream {
-        let name = ident(&t.name.rust);
-        let lt = self.lifetime(t.id);
+    /// `pub struct Name<'a> { fields }`.
+    fn struct_item(&self, out: &mut String, t: &TypeDef, s: &Struct) {
+        if s.fields.is_empty() {
+            let _ = writeln!(
+                out,
+                "pub struct {}{} {{}}",
+                t.name.rust,
+                self.lifetime(t.id)
+            );
+            return;
+        }
+        let _ = writeln!(out, "pub struct {}{} {{", t.name.rust, self.lifetime(t.id));
+        self.fields(out, &s.fields);
+        out.push_str("}\n");
+    }
+
+    /// `Self { a: .., b: .. }` for a struct value at indentation `ind`
+    /// (first line at `col`), from each field's name and value.
+    fn struct_lit(head: &str, fields: &[(String, String)], col: usize, ind: usize) -> String {
+        let items: Vec<String> = fields.iter().map(|(n, v)| format!("{n}: {v}")).collect();
+        if items.is_empty() {
+            return format!("{head} {{}}");
+        }
+        let flat = format!("{head} {{ {} }}", items.join(", "));
+        if super::text::fits(col, &flat, 1) {
+            return flat;
+        }
+        let mut s = format!("{head} {{\n");
+        for item in items {
+            let _ = writeln!(s, "{}{item},", pad(ind + 4));
+        }
+        s.push_str(pad(ind));
+        s.push('}');
+        s
+    }
+
+    fn structure(&self, out: &mut String, t: &TypeDef, s: &Struct) {
+        let name = &t.name.rust;
         let anon = self.anon_lifetime(t.id);
         let borrows = self.props[t.id.index()].borrows;
-        let docs = self.docs(&format!("struct {}", t.name.xdr), &t.docs);
-        let fields = self.fields(&s.fields);
         let props = self.props[t.id.index()];
+        self.docs(out, 0, &format!("struct {}", t.name.xdr), &t.docs);
         // The struct mirrors the protocol: many flags are its design.
         let bools = s
             .fields
             .iter()
             .filter(|f| matches!(self.expand(&f.ty), Ty::Prim(Prim::Bool)))
             .count();
-        let docs = if bools > 3 {
-            quote!(#docs #[allow(clippy::struct_excessive_bools)])
-        } else {
-            docs
-        };
-        if let Some(link) = props.list_link {
-            let derives = self.derives(t, &[]);
-            let impls = self.list_impls(t, s, link);
-            return quote! {
-                #docs
-                #derives
-                pub struct #name #lt {
-                    #(#fields,)*
-                }
-                #impls
-            };
+        if bools > 3 {
+            out.push_str("#[allow(clippy::struct_excessive_bools)]\n");
         }
-        let derives = self.derives(
+        if let Some(link) = props.list_link {
+            self.derives(out, t, &[]);
+            self.struct_item(out, t, s);
+            self.list_impls(out, t, s, link);
+            return;
+        }
+        self.derives(
+            out,
             t,
             &[
                 "::core::clone::Clone",
@@ -314,274 +366,259 @@ impl Gen<'_> {
                 "::core::cmp::PartialEq",
             ],
         );
+        self.struct_item(out, t, s);
         let rt = &self.rt;
         let what = |f: &Field| format!("{}.{}", t.name.xdr, f.name.xdr);
-        let names: Vec<_> = s.fields.iter().map(|f| ident(&f.name.rust)).collect();
-        let encs = s
-            .fields
-            .iter()
-            .zip(&names)
-            .map(|(f, n)| self.encode(&f.ty, &Val::place(quote!(self.#n)), &what(f)));
         let len = self.sum_len(
             s.fields
                 .iter()
-                .zip(&names)
-                .map(|(f, n)| (&f.ty, Val::place(quote!(self.#n)))),
+                .map(|f| (&f.ty, Val::place(format!("self.{}", f.name.rust)))),
             0,
+            8,
+            8,
         );
-        let decs = s.fields.iter().map(|f| self.decode(&f.ty));
-        let random = (self.o.random && !borrows).then(|| {
-            let rands = s.fields.iter().map(|f| self.random(&f.ty));
-            quote! {
-                impl #rt::Random for #name {
-                    fn random(rng: &mut #rt::Rng) -> Self {
-                        let _ = &rng;
-                        Self { #(#names: #rands,)* }
-                    }
-                }
-            }
-        });
-        let unused_out = s.fields.is_empty().then(|| quote!(let _ = &out;));
-        let unused_d = s.fields.is_empty().then(|| quote!(let _ = &d;));
         let inline = self.inline(t.id);
-        let decode_impl = self.decode_impl(
-            t,
-            &quote! {
-                #unused_d
-                ::core::result::Result::Ok(Self {
-                    #(#names: #decs,)*
-                })
-            },
+        let _ = writeln!(
+            out,
+            "impl {rt}::XdrEncode for {name}{anon} {{\n{inline}    \
+             fn encoded_len(&self) -> usize {{\n        {len}\n    }}"
         );
-        quote! {
-            #docs
-            #derives
-            pub struct #name #lt {
-                #(#fields,)*
-            }
-
-            impl #rt::XdrEncode for #name #anon {
-                #inline
-                fn encoded_len(&self) -> usize {
-                    #len
-                }
-                #inline
-                fn encode(&self, out: &mut #rt::Vec<u8>) -> ::core::result::Result<(), #rt::EncodeError> {
-                    #unused_out
-                    #(#encs)*
-                    ::core::result::Result::Ok(())
-                }
-            }
-
-            #decode_impl
-
-            #random
+        out.push_str(inline);
+        self.encode_sig(out);
+        if s.fields.is_empty() {
+            out.push_str("        let _ = &out;\n");
+        }
+        for f in &s.fields {
+            let v = Val::place(format!("self.{}", f.name.rust));
+            self.encode(out, &f.ty, &v, &what(f), 8);
+        }
+        out.push_str("        ::core::result::Result::Ok(())\n    }\n}\n");
+        let mut body = String::new();
+        if s.fields.is_empty() {
+            body.push_str("        let _ = &d;\n");
+        }
+        let decs: Vec<(String, String)> = s
+            .fields
+            .iter()
+            .map(|f| {
+                let col = 14 + f.name.rust.len();
+                (f.name.rust.clone(), self.decode(&f.ty, col, 12))
+            })
+            .collect();
+        let lit = if decs.is_empty() {
+            "Self {}".to_string()
+        } else {
+            Self::struct_lit("Self", &decs, super::text::WIDTH, 8)
+        };
+        let _ = writeln!(body, "        ::core::result::Result::Ok({lit})");
+        self.decode_impl(out, t, inline, &body);
+        if self.o.random && !borrows {
+            let rands: Vec<(String, String)> = s
+                .fields
+                .iter()
+                .map(|f| {
+                    let col = 14 + f.name.rust.len();
+                    (f.name.rust.clone(), self.random(&f.ty, col, 12))
+                })
+                .collect();
+            let lit = Self::struct_lit("Self", &rands, 8, 8);
+            let _ = writeln!(
+                out,
+                "impl {rt}::Random for {name} {{\n    \
+                 fn random(rng: &mut {rt}::Rng) -> Self {{\n        \
+                 let _ = &rng;\n        {lit}\n    }}\n}}"
+            );
         }
     }
 
     /// A singly linked list (`entry *nextentry` last): every walk is a loop.
-    fn list_impls(&self, t: &TypeDef, s: &Struct, link: usize) -> TokenStream {
+    #[allow(clippy::too_many_lines)] // one impl after another
+    fn list_impls(&self, out: &mut String, t: &TypeDef, s: &Struct, link: usize) {
         let rt = &self.rt;
-        let name = ident(&t.name.rust);
+        let name = &t.name.rust;
         let anon = self.anon_lifetime(t.id);
         let borrows = self.props[t.id.index()].borrows;
         let xdr = &t.name.xdr;
-        let link_name = ident(&s.fields[link].name.rust);
+        let link_name = &s.fields[link].name.rust;
         let body: Vec<&Field> = s.fields[..link].iter().collect();
-        let names: Vec<_> = body.iter().map(|f| ident(&f.name.rust)).collect();
+        let names: Vec<&str> = body.iter().map(|f| f.name.rust.as_str()).collect();
         let what = |f: &Field| format!("{}.{}", xdr, f.name.xdr);
-        let encs = body
-            .iter()
-            .zip(&names)
-            .map(|(f, n)| self.encode(&f.ty, &Val::place(quote!(node.#n)), &what(f)));
+        let none = "::core::option::Option::None".to_string();
+        // `Self { a: .., next: None }` with the given values.
+        let node = |values: Vec<String>, col: usize, ind: usize| {
+            let mut fields: Vec<(String, String)> =
+                names.iter().map(|n| (*n).to_string()).zip(values).collect();
+            fields.push((link_name.clone(), none.clone()));
+            Self::struct_lit("Self", &fields, col, ind)
+        };
         let node_len = self.sum_len(
             body.iter()
-                .zip(&names)
-                .map(|(f, n)| (&f.ty, Val::place(quote!(node.#n)))),
+                .map(|f| (&f.ty, Val::place(format!("node.{}", f.name.rust)))),
             4,
+            23,
+            12,
         );
-        let decs: Vec<_> = body.iter().map(|f| self.decode(&f.ty)).collect();
-        let decode_impl = self.decode_impl(
-            t,
-            &quote! {
-                let mut head = Self { #(#names: #decs,)* #link_name: ::core::option::Option::None };
-                let mut tail = &mut head.#link_name;
-                while d.bool()? {
-                    d.charge(::core::mem::size_of::<Self>())?;
-                    let node = Self { #(#names: #decs,)* #link_name: ::core::option::Option::None };
-                    tail = &mut tail.insert(#rt::Box::new(node)).#link_name;
-                }
-                ::core::result::Result::Ok(head)
-            },
+        let _ = writeln!(
+            out,
+            "impl {rt}::XdrEncode for {name}{anon} {{\n    \
+             fn encoded_len(&self) -> usize {{\n        \
+             let mut len = 0;\n        \
+             let mut next = ::core::option::Option::Some(self);\n        \
+             while let ::core::option::Option::Some(node) = next {{\n            \
+             len += {node_len};\n            \
+             next = node.{link_name}.as_deref();\n        }}\n        len\n    }}"
+        );
+        self.encode_sig(out);
+        out.push_str("        let mut node = self;\n        loop {\n");
+        for f in &body {
+            let v = Val::place(format!("node.{}", f.name.rust));
+            self.encode(out, &f.ty, &v, &what(f), 12);
+        }
+        let _ = writeln!(
+            out,
+            "            match node.{link_name}.as_deref() {{\n                \
+             ::core::option::Option::Some(next) => {{\n                    \
+             {rt}::put_bool(out, true);\n                    node = next;\n                }}\n                \
+             ::core::option::Option::None => {{\n                    \
+             {rt}::put_bool(out, false);\n                    \
+             return ::core::result::Result::Ok(());\n                }}\n            }}\n        \
+             }}\n    }}\n}}"
+        );
+        let decs = |ind: usize| -> Vec<String> {
+            body.iter()
+                .zip(&names)
+                .map(|(f, n)| self.decode(&f.ty, ind + 6 + n.len(), ind + 4))
+                .collect()
+        };
+        let dec_body = format!(
+            "        let mut head = {};\n        \
+             let mut tail = &mut head.{link_name};\n        \
+             while d.bool()? {{\n            \
+             d.charge(::core::mem::size_of::<Self>())?;\n            \
+             let node = {};\n            \
+             tail = &mut tail.insert({rt}::Box::new(node)).{link_name};\n        }}\n        \
+             ::core::result::Result::Ok(head)\n",
+            node(decs(8), 23, 8),
+            node(decs(12), 23, 12),
+        );
+        self.decode_impl(out, t, self.inline(t.id), &dec_body);
+        let copies = |recv: &str| -> Vec<String> {
+            body.iter()
+                .zip(&names)
+                .map(|(f, n)| {
+                    if is_copy(self, &f.ty) {
+                        format!("{recv}.{n}")
+                    } else {
+                        format!("{recv}.{n}.clone()")
+                    }
+                })
+                .collect()
+        };
+        let differs = if names.is_empty() {
+            "false".to_string()
+        } else {
+            let terms: Vec<String> = names.iter().map(|n| format!("a.{n} != b.{n}")).collect();
+            let flat = terms.join(" || ");
+            if super::text::fits(15, &flat, 2) {
+                flat
+            } else {
+                terms.join(&format!("\n{}|| ", pad(20)))
+            }
+        };
+        let _ = writeln!(
+            out,
+            "impl ::core::ops::Drop for {name}{anon} {{\n    fn drop(&mut self) {{\n        \
+             // Unlink node by node: the default drop would recurse\n        \
+             // once per node.\n        \
+             let mut next = self.{link_name}.take();\n        \
+             while let ::core::option::Option::Some(mut node) = next {{\n            \
+             next = node.{link_name}.take();\n        }}\n    }}\n}}\n\
+             impl ::core::clone::Clone for {name}{anon} {{\n    fn clone(&self) -> Self {{\n        \
+             let mut head = {};\n        \
+             let mut tail = &mut head.{link_name};\n        \
+             let mut next = self.{link_name}.as_deref();\n        \
+             while let ::core::option::Option::Some(node) = next {{\n            \
+             let copy = {};\n            \
+             tail = &mut tail.insert({rt}::Box::new(copy)).{link_name};\n            \
+             next = node.{link_name}.as_deref();\n        }}\n        head\n    }}\n}}\n\
+             impl ::core::cmp::PartialEq for {name}{anon} {{\n    \
+             fn eq(&self, other: &Self) -> bool {{\n        \
+             let (mut a, mut b) = (self, other);\n        loop {{\n            \
+             if {differs} {{\n                return false;\n            }}\n            \
+             match (a.{link_name}.as_deref(), b.{link_name}.as_deref()) {{\n                \
+             (::core::option::Option::Some(x), ::core::option::Option::Some(y)) => {{\n                    \
+             a = x;\n                    b = y;\n                }}\n                \
+             (::core::option::Option::None, ::core::option::Option::None) => return true,\n                \
+             _ => return false,\n            }}\n        }}\n    }}\n}}",
+            node(copies("self"), 23, 8),
+            node(copies("node"), 23, 12),
         );
         let node_struct = if borrows {
-            quote! {
-                struct Node<'n, 'a>(&'n #name<'a>);
-                impl ::core::fmt::Debug for Node<'_, '_>
-            }
+            format!(
+                "        struct Node<'n, 'a>(&'n {name}<'a>);\n        \
+                 impl ::core::fmt::Debug for Node<'_, '_> {{\n"
+            )
         } else {
-            quote! {
-                struct Node<'n>(&'n #name);
-                impl ::core::fmt::Debug for Node<'_>
-            }
+            format!(
+                "        struct Node<'n>(&'n {name});\n        \
+                 impl ::core::fmt::Debug for Node<'_> {{\n"
+            )
         };
-        let copies: Vec<TokenStream> = body
-            .iter()
-            .zip(&names)
-            .map(|(f, n)| {
-                if is_copy(self, &f.ty) {
-                    quote!(node.#n)
-                } else {
-                    quote!(node.#n.clone())
-                }
-            })
-            .collect();
-        let self_copies: Vec<TokenStream> = body
-            .iter()
-            .zip(&names)
-            .map(|(f, n)| {
-                if is_copy(self, &f.ty) {
-                    quote!(self.#n)
-                } else {
-                    quote!(self.#n.clone())
-                }
-            })
-            .collect();
-        let differs = if names.is_empty() {
-            quote!(false)
-        } else {
-            quote!(#(a.#names != b.#names)||*)
-        };
-        let field_strs = body
-            .iter()
-            .map(|f| f.name.rust.trim_start_matches("r#").to_string());
-        let random = (self.o.random && !borrows).then(|| {
-            let rands: Vec<_> = body.iter().map(|f| self.random(&f.ty)).collect();
-            quote! {
-                impl #rt::Random for #name {
-                    fn random(rng: &mut #rt::Rng) -> Self {
-                        let mut head = Self { #(#names: #rands,)* #link_name: ::core::option::Option::None };
-                        let mut tail = &mut head.#link_name;
-                        for _ in 0..rng.len(6) {
-                            let node = Self { #(#names: #rands,)* #link_name: ::core::option::Option::None };
-                            tail = &mut tail.insert(#rt::Box::new(node)).#link_name;
-                        }
-                        head
-                    }
-                }
-            }
-        });
-        quote! {
-            impl #rt::XdrEncode for #name #anon {
-                fn encoded_len(&self) -> usize {
-                    let mut len = 0;
-                    let mut next = ::core::option::Option::Some(self);
-                    while let ::core::option::Option::Some(node) = next {
-                        len += #node_len;
-                        next = node.#link_name.as_deref();
-                    }
-                    len
-                }
-                fn encode(&self, out: &mut #rt::Vec<u8>) -> ::core::result::Result<(), #rt::EncodeError> {
-                    let mut node = self;
-                    loop {
-                        #(#encs)*
-                        match node.#link_name.as_deref() {
-                            ::core::option::Option::Some(next) => {
-                                #rt::put_bool(out, true);
-                                node = next;
-                            }
-                            ::core::option::Option::None => {
-                                #rt::put_bool(out, false);
-                                return ::core::result::Result::Ok(());
-                            }
-                        }
-                    }
-                }
-            }
-
-            #decode_impl
-
-            impl ::core::ops::Drop for #name #anon {
-                fn drop(&mut self) {
-                    // Unlink node by node: the default drop would recurse
-                    // once per node.
-                    let mut next = self.#link_name.take();
-                    while let ::core::option::Option::Some(mut node) = next {
-                        next = node.#link_name.take();
-                    }
-                }
-            }
-
-            impl ::core::clone::Clone for #name #anon {
-                fn clone(&self) -> Self {
-                    let mut head = Self { #(#names: #self_copies,)* #link_name: ::core::option::Option::None };
-                    let mut tail = &mut head.#link_name;
-                    let mut next = self.#link_name.as_deref();
-                    while let ::core::option::Option::Some(node) = next {
-                        let copy = Self { #(#names: #copies,)* #link_name: ::core::option::Option::None };
-                        tail = &mut tail.insert(#rt::Box::new(copy)).#link_name;
-                        next = node.#link_name.as_deref();
-                    }
-                    head
-                }
-            }
-
-            impl ::core::cmp::PartialEq for #name #anon {
-                fn eq(&self, other: &Self) -> bool {
-                    let (mut a, mut b) = (self, other);
-                    loop {
-                        if #differs {
-                            return false;
-                        }
-                        match (a.#link_name.as_deref(), b.#link_name.as_deref()) {
-                            (::core::option::Option::Some(x), ::core::option::Option::Some(y)) => {
-                                a = x;
-                                b = y;
-                            }
-                            (::core::option::Option::None, ::core::option::Option::None) => return true,
-                            _ => return false,
-                        }
-                    }
-                }
-            }
-
-            /// Prints the list as a sequence of nodes (without recursing).
-            impl ::core::fmt::Debug for #name #anon {
-                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    #node_struct {
-                        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                            f.debug_struct(#xdr)
-                                #(.field(#field_strs, &self.0.#names))*
-                                .finish_non_exhaustive()
-                        }
-                    }
-                    let mut list = f.debug_list();
-                    let mut next = ::core::option::Option::Some(self);
-                    while let ::core::option::Option::Some(node) = next {
-                        list.entry(&Node(node));
-                        next = node.#link_name.as_deref();
-                    }
-                    list.finish()
-                }
-            }
-
-            #random
+        let mut fields = String::new();
+        for n in &names {
+            let label = string_lit(n.trim_start_matches("r#"));
+            let _ = write!(fields, "\n{}.field({label}, &self.0.{n})", pad(20));
+        }
+        let fmt_sig = "fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {";
+        let _ = writeln!(
+            out,
+            "/// Prints the list as a sequence of nodes (without recursing).\n\
+             impl ::core::fmt::Debug for {name}{anon} {{\n    {fmt_sig}\n{node_struct}            \
+             {fmt_sig}\n                \
+             f.debug_struct({}){fields}\n{}.finish_non_exhaustive()\n            }}\n        }}\n        \
+             let mut list = f.debug_list();\n        \
+             let mut next = ::core::option::Option::Some(self);\n        \
+             while let ::core::option::Option::Some(node) = next {{\n            \
+             list.entry(&Node(node));\n            \
+             next = node.{link_name}.as_deref();\n        }}\n        list.finish()\n    }}\n}}",
+            string_lit(xdr),
+            pad(20),
+        );
+        if self.o.random && !borrows {
+            let rands = |ind: usize| -> Vec<String> {
+                body.iter()
+                    .zip(&names)
+                    .map(|(f, n)| self.random(&f.ty, ind + 6 + n.len(), ind + 4))
+                    .collect()
+            };
+            let _ = writeln!(
+                out,
+                "impl {rt}::Random for {name} {{\n    \
+                 fn random(rng: &mut {rt}::Rng) -> Self {{\n        \
+                 let mut head = {};\n        \
+                 let mut tail = &mut head.{link_name};\n        \
+                 for _ in 0..rng.len(6) {{\n            \
+                 let node = {};\n            \
+                 tail = &mut tail.insert({rt}::Box::new(node)).{link_name};\n        }}\n        \
+                 head\n    }}\n}}",
+                node(rands(8), 23, 8),
+                node(rands(12), 23, 12),
+            );
         }
     }
 
     // ----- unions -----
 
-    #[allow(clippy::many_single_char_names)] // d, v, u, t, c: short-lived in quote! blocks
-    fn union(&self, t: &TypeDef, u: &Union) -> TokenStream {
+    #[allow(clippy::too_many_lines)] // one union is several impls
+    fn union(&self, out: &mut String, t: &TypeDef, u: &Union) {
         let rt = &self.rt;
-        let name = ident(&t.name.rust);
-        let lt = self.lifetime(t.id);
+        let name = &t.name.rust;
         let anon = self.anon_lifetime(t.id);
         let borrows = self.props[t.id.index()].borrows;
         let xdr = &t.name.xdr;
-        let docs = self.docs(&format!("union {xdr}"), &t.docs);
-        let derives = self.derives(
+        self.docs(out, 0, &format!("union {xdr}"), &t.docs);
+        self.derives(
+            out,
             t,
             &[
                 "::core::clone::Clone",
@@ -592,19 +629,12 @@ impl Gen<'_> {
         let disc_ty = self.rust_ty(&u.discriminant.ty);
         let what = |f: &Field| format!("{}.{}", xdr, f.name.xdr);
 
-        struct Case<'a> {
-            variant: proc_macro2::Ident,
-            value: i128,
-            field: Option<&'a Field>,
-            docs: &'a [String],
-            label: &'a str,
-        }
         let cases: Vec<Case<'_>> = u
             .arms
             .iter()
             .flat_map(|arm| {
                 arm.cases.iter().map(move |c| Case {
-                    variant: ident(&c.rust),
+                    variant: &c.rust,
                     value: c.value,
                     field: arm.field.as_ref(),
                     docs: &arm.docs,
@@ -613,117 +643,131 @@ impl Gen<'_> {
             })
             .collect();
 
-        let variants = cases.iter().map(|c| {
-            let d = self.docs(&format!("case {}", c.label), c.docs);
-            let v = &c.variant;
+        let _ = writeln!(out, "pub enum {name}{} {{", self.lifetime(t.id));
+        for c in &cases {
+            self.docs(out, 4, &format!("case {}", c.label), c.docs);
             match c.field {
                 Some(f) => {
-                    let ty = self.rust_ty(&f.ty);
-                    let with = self.serde_field(&f.ty);
-                    quote!(#d #with #v(#ty))
+                    self.serde_field(out, 4, &f.ty);
+                    let _ = writeln!(out, "    {}({}),", c.variant, self.rust_ty(&f.ty));
                 }
-                None => quote!(#d #v),
+                None => {
+                    let _ = writeln!(out, "    {},", c.variant);
+                }
             }
-        });
+        }
         let default_type = u
             .default
             .as_ref()
-            .map(|dflt| ident(&dflt.discriminant_type.rust));
-        let default_variant = u
-            .default
-            .as_ref()
-            .zip(default_type.as_ref())
-            .map(|(dflt, dt)| {
-                let d = self.docs("default", &dflt.docs);
-                match &dflt.field {
-                    Some(f) => {
-                        let ty = self.rust_ty(&f.ty);
-                        quote! {
-                            #d
-                            Default {
-                                /// The discriminant: a value no `case` lists.
-                                discriminant: #dt,
-                                /// The arm's data.
-                                value: #ty,
-                            }
-                        }
-                    }
-                    None => quote!(#d Default(#dt)),
-                }
-            });
-        let disc_size = Literal::usize_unsuffixed(u.discriminant_kind.wire_size());
-
-        // Encoding the discriminant.
-        let put_disc = |value: i128| -> TokenStream {
-            match u.discriminant_kind {
-                DiscriminantKind::Enum(_) => {
-                    let lit = number(value);
-                    quote!(#rt::put_i32(out, #lit);)
-                }
-                DiscriminantKind::Prim(Prim::Bool) => {
-                    let b = value != 0;
-                    quote!(#rt::put_bool(out, #b);)
-                }
-                DiscriminantKind::Prim(p) => {
-                    let lit = number(value);
-                    let put = super::codec::prim_put(p);
-                    quote!(#rt::#put(out, #lit);)
-                }
-            }
-        };
-        let disc_field = crate::ir::Field {
-            name: u.discriminant.name.clone(),
-            ty: u.discriminant.ty.clone(),
-            docs: Vec::new(),
-        };
-        let enc_arms = cases.iter().map(|c| {
-            let v = &c.variant;
-            let disc = put_disc(c.value);
-            match c.field {
-                Some(f) => {
-                    let body = self.encode(&f.ty, &Val::reference(quote!(value)), &what(f));
-                    quote!(Self::#v(value) => { #disc #body })
-                }
-                None => quote!(Self::#v => { #disc }),
-            }
-        });
-        let enc_default = u.default.as_ref().map(|dflt| {
-            let disc = self.encode(&disc_field.ty, &Val::place(quote!(discriminant.0)), xdr);
+            .map(|dflt| dflt.discriminant_type.rust.as_str());
+        if let (Some(dflt), Some(dt)) = (&u.default, default_type) {
+            self.docs(out, 4, "default", &dflt.docs);
             match &dflt.field {
                 Some(f) => {
-                    let body = self.encode(&f.ty, &Val::reference(quote!(value)), &what(f));
-                    quote!(Self::Default { discriminant, value } => { #disc #body })
+                    let _ = writeln!(
+                        out,
+                        "    Default {{\n        \
+                         /// The discriminant: a value no `case` lists.\n        \
+                         discriminant: {dt},\n        /// The arm's data.\n        \
+                         value: {},\n    }},",
+                        self.rust_ty(&f.ty)
+                    );
                 }
-                None => quote!(Self::Default(discriminant) => { #disc }),
+                None => {
+                    let _ = writeln!(out, "    Default({dt}),");
+                }
             }
-        });
-        let len_arms = cases.iter().map(|c| {
-            let v = &c.variant;
+        }
+        out.push_str("}\n");
+        let disc_size = u.discriminant_kind.wire_size();
+
+        // Encoding the discriminant.
+        let put_disc = |out: &mut String, value: i128| {
+            let (put, lit) = match u.discriminant_kind {
+                DiscriminantKind::Enum(_) => ("put_i32", number(value)),
+                DiscriminantKind::Prim(Prim::Bool) => ("put_bool", (value != 0).to_string()),
+                DiscriminantKind::Prim(p) => (super::codec::prim_put(p), number(value)),
+            };
+            let _ = writeln!(out, "{}{rt}::{put}(out, {lit});", pad(16));
+        };
+        let inline = self.inline(t.id);
+        let _ = writeln!(
+            out,
+            "impl {rt}::XdrEncode for {name}{anon} {{\n{inline}    \
+             fn encoded_len(&self) -> usize {{\n        match self {{"
+        );
+        for c in &cases {
+            let variant = c.variant;
             match c.field {
                 Some(f) => match self.fixed_size(&f.ty) {
-                    Some(n) => {
-                        let total = Literal::usize_unsuffixed(u.discriminant_kind.wire_size() + n);
-                        quote!(Self::#v(_) => #total)
-                    }
+                    Some(n) => arm(
+                        out,
+                        12,
+                        &format!("Self::{variant}(_)"),
+                        &(disc_size + n).to_string(),
+                    ),
                     None => {
-                        let l = self.len(&f.ty, &Val::reference(quote!(value)));
-                        quote!(Self::#v(value) => #disc_size + #l)
+                        let l = self.len(&f.ty, &Val::reference("value"), 20, 16);
+                        arm(
+                            out,
+                            12,
+                            &format!("Self::{variant}(value)"),
+                            &format!("{disc_size} + {l}"),
+                        );
                     }
                 },
-                None => quote!(Self::#v => #disc_size),
+                None => arm(out, 12, &format!("Self::{variant}"), &disc_size.to_string()),
             }
-        });
-        let len_default = u.default.as_ref().map(|dflt| match &dflt.field {
-            Some(f) => {
-                let l = self.len(&f.ty, &Val::reference(quote!(value)));
-                if self.fixed_size(&f.ty).is_some() {
-                    quote!(Self::Default { .. } => #disc_size + #l)
-                } else {
-                    quote!(Self::Default { value, .. } => #disc_size + #l)
+        }
+        if let Some(dflt) = &u.default {
+            match &dflt.field {
+                Some(f) => {
+                    let l = self.len(&f.ty, &Val::reference("value"), 20, 16);
+                    let pat = if self.fixed_size(&f.ty).is_some() {
+                        "Self::Default { .. }"
+                    } else {
+                        "Self::Default { value, .. }"
+                    };
+                    arm(out, 12, pat, &format!("{disc_size} + {l}"));
+                }
+                None => arm(out, 12, "Self::Default(_)", &disc_size.to_string()),
+            }
+        }
+        out.push_str("        }\n    }\n");
+        out.push_str(inline);
+        self.encode_sig(out);
+        out.push_str("        match self {\n");
+        for c in &cases {
+            let variant = c.variant;
+            match c.field {
+                Some(f) => {
+                    let _ = writeln!(out, "            Self::{variant}(value) => {{");
+                    put_disc(out, c.value);
+                    self.encode(out, &f.ty, &Val::reference("value"), &what(f), 16);
+                }
+                None => {
+                    let _ = writeln!(out, "            Self::{variant} => {{");
+                    put_disc(out, c.value);
                 }
             }
-            None => quote!(Self::Default(_) => #disc_size),
-        });
+            out.push_str("            }\n");
+        }
+        if let Some(dflt) = &u.default {
+            let disc = Val::place("discriminant.0");
+            match &dflt.field {
+                Some(f) => {
+                    out.push_str("            Self::Default { discriminant, value } => {\n");
+                    self.encode(out, &u.discriminant.ty, &disc, xdr, 16);
+                    self.encode(out, &f.ty, &Val::reference("value"), &what(f), 16);
+                }
+                None => {
+                    out.push_str("            Self::Default(discriminant) => {\n");
+                    self.encode(out, &u.discriminant.ty, &disc, xdr, 16);
+                }
+            }
+            out.push_str("            }\n");
+        }
+        out.push_str("        }\n        ::core::result::Result::Ok(())\n    }\n}\n");
 
         // Decoding: patterns on the discriminant's Rust value.
         let enum_def = match u.discriminant_kind {
@@ -733,35 +777,20 @@ impl Gen<'_> {
             },
             DiscriminantKind::Prim(_) => None,
         };
-        let pattern = |value: i128| -> TokenStream {
+        let pattern = |value: i128| -> String {
             match (u.discriminant_kind, enum_def) {
                 (DiscriminantKind::Enum(_), Some((id, e))) => {
-                    let path = self.type_path(id);
                     let member = e
                         .members
                         .iter()
                         .find(|m| i128::from(m.value) == value && m.alias_of.is_none())
-                        .map_or_else(|| ident("Unknown"), |m| ident(&m.name.rust));
-                    quote!(#path::#member)
+                        .map_or("Unknown", |m| m.name.rust.as_str());
+                    format!("{}::{member}", self.type_path(id))
                 }
-                (DiscriminantKind::Prim(Prim::Bool), _) => {
-                    let b = value != 0;
-                    quote!(#b)
-                }
+                (DiscriminantKind::Prim(Prim::Bool), _) => (value != 0).to_string(),
                 _ => number(value),
             }
         };
-        let dec_arms = cases.iter().map(|c| {
-            let v = &c.variant;
-            let pat = pattern(c.value);
-            match c.field {
-                Some(f) => {
-                    let dec = self.decode(&f.ty);
-                    quote!(#pat => Self::#v(#dec))
-                }
-                None => quote!(#pat => Self::#v),
-            }
-        });
         let covered = match (u.discriminant_kind, enum_def) {
             (DiscriminantKind::Prim(Prim::Bool), _) => {
                 cases.iter().any(|c| c.value == 0) && cases.iter().any(|c| c.value == 1)
@@ -773,85 +802,101 @@ impl Gen<'_> {
                 .all(|m| cases.iter().any(|c| c.value == i128::from(m.value))),
             _ => false,
         };
-        let disc_value = match u.discriminant_kind {
-            DiscriminantKind::Enum(_) => quote!(i64::from(i32::from(other))),
-            DiscriminantKind::Prim(Prim::Hyper) => quote!(other),
-            // The error reports the same 64 bits, read as signed.
-            DiscriminantKind::Prim(Prim::UHyper) => quote!(i64::from_ne_bytes(other.to_ne_bytes())),
-            DiscriminantKind::Prim(_) => quote!(i64::from(other)),
-        };
-        let dec_default = match (&u.default, &default_type) {
-            // Every value has a case: the default arm can never be decoded.
-            (Some(_), _) if covered => None,
-            (Some(dflt), Some(dt)) => Some(match &dflt.field {
+        let mut arms = String::new();
+        for c in &cases {
+            let pat = pattern(c.value);
+            match c.field {
                 Some(f) => {
-                    let dec = self.decode(&f.ty);
-                    quote!(other => Self::Default { discriminant: #dt(other), value: #dec })
+                    let head = format!("{pat} => Self::{}", c.variant);
+                    let dec = self.decode(&f.ty, 16, 16);
+                    let _ = writeln!(
+                        arms,
+                        "{}{},",
+                        pad(12),
+                        list(12, 12, &head, "(", &[dec], ")", 1)
+                    );
                 }
-                None => quote!(other => Self::Default(#dt(other))),
-            }),
-            (Some(_), None) => None,
-            (None, _) if covered => None,
-            (None, _) => Some(quote! {
-                other => {
-                    return ::core::result::Result::Err(#rt::DecodeError::InvalidDiscriminant {
-                        at,
-                        type_name: #xdr,
-                        value: #disc_value,
-                    })
+                None => {
+                    let _ = writeln!(arms, "{}{pat} => Self::{},", pad(12), c.variant);
                 }
-            }),
+            }
+        }
+        let disc_value = match u.discriminant_kind {
+            DiscriminantKind::Enum(_) => "i64::from(i32::from(other))",
+            DiscriminantKind::Prim(Prim::Hyper) => "other",
+            // The error reports the same 64 bits, read as signed.
+            DiscriminantKind::Prim(Prim::UHyper) => "i64::from_ne_bytes(other.to_ne_bytes())",
+            DiscriminantKind::Prim(_) => "i64::from(other)",
         };
-        let disc_dec = self.decode(&disc_field.ty);
+        let mut decodes_default = true;
+        match (&u.default, default_type) {
+            // Every value has a case: the default arm can never be decoded.
+            (Some(_), _) if covered => decodes_default = false,
+            (Some(dflt), Some(dt)) => match &dflt.field {
+                Some(f) => {
+                    let dec = self.decode(&f.ty, 16 + 7, 16);
+                    let fields = [
+                        ("discriminant".to_string(), format!("{dt}(other)")),
+                        ("value".to_string(), dec),
+                    ];
+                    let lit = Self::struct_lit("Self::Default", &fields, 21, 12);
+                    let _ = writeln!(arms, "{}other => {lit},", pad(12));
+                }
+                None => {
+                    let _ = writeln!(arms, "{}other => Self::Default({dt}(other)),", pad(12));
+                }
+            },
+            (Some(_), None) => decodes_default = false,
+            (None, _) if covered => decodes_default = false,
+            (None, _) => {
+                let _ = writeln!(
+                    arms,
+                    "            other => {{\n                \
+                     return ::core::result::Result::Err({rt}::DecodeError::InvalidDiscriminant {{\n                    \
+                     at,\n                    type_name: {},\n                    \
+                     value: {disc_value},\n                }})\n            }}",
+                    string_lit(xdr)
+                );
+            }
+        }
+        let disc_dec = self.decode(&u.discriminant.ty, 28 + disc_ty.len(), 8);
         // A `default` arm may stand for one remaining enum member, and bool
         // discriminants are matched like any other: both are intended.
-        let allow_match_bool = match u.discriminant_kind {
-            DiscriminantKind::Prim(Prim::Bool) => Some(quote!(#[allow(clippy::match_bool)])),
+        let allow = match u.discriminant_kind {
+            DiscriminantKind::Prim(Prim::Bool) => "    #[allow(clippy::match_bool)]\n",
             DiscriminantKind::Enum(_) if u.default.is_some() => {
-                Some(quote!(#[allow(clippy::match_wildcard_for_single_variants)]))
+                "    #[allow(clippy::match_wildcard_for_single_variants)]\n"
             }
-            DiscriminantKind::Prim(_) | DiscriminantKind::Enum(_) => None,
+            DiscriminantKind::Prim(_) | DiscriminantKind::Enum(_) => "",
         };
-        let at_used = if dec_default.is_some() && u.default.is_none() {
-            quote!(let at = d.position();)
+        let mut body = String::new();
+        if decodes_default && u.default.is_none() {
+            body.push_str("        let at = d.position();\n");
+        }
+        let let_disc = format!("let discriminant: {disc_ty} = {disc_dec};");
+        if super::text::fits(8, &let_disc, 0) || disc_dec.contains('\n') {
+            let _ = writeln!(body, "        {let_disc}");
         } else {
-            quote!()
-        };
-
-        let inline = self.inline(t.id);
-        let decode_attrs = {
-            let allow = allow_match_bool.unwrap_or_default();
-            quote!(#inline #allow)
-        };
-        let decode_impl = self.decode_impl_with(
-            t,
-            &decode_attrs,
-            &quote! {
-                #at_used
-                let discriminant: #disc_ty = #disc_dec;
-                ::core::result::Result::Ok(match discriminant {
-                    #(#dec_arms,)*
-                    #dec_default
-                })
-            },
+            let disc_dec = self.decode(&u.discriminant.ty, 12, 12);
+            let _ = writeln!(
+                body,
+                "        let discriminant: {disc_ty} =\n            {disc_dec};"
+            );
+        }
+        let _ = writeln!(
+            body,
+            "        ::core::result::Result::Ok(match discriminant {{\n{arms}        }})"
         );
-        let random = (self.o.random && !borrows).then(|| {
-            self.union_random(
-                t,
-                u,
-                &cases
-                    .iter()
-                    .map(|c| (c.variant.clone(), c.field))
-                    .collect::<Vec<_>>(),
-                enum_def.map(|(_, e)| e),
-            )
-        });
-        let default_type_item = u.default.as_ref().map(|dflt| {
-            let patterns: Vec<TokenStream> = cases.iter().map(|c| pattern(c.value)).collect();
+        self.decode_impl(out, t, &format!("{inline}{allow}"), &body);
+        if self.o.random && !borrows {
+            self.union_random(out, t, u, &cases, enum_def.map(|(_, e)| e));
+        }
+        if let Some(dflt) = &u.default {
+            let patterns: Vec<String> = cases.iter().map(|c| pattern(c.value)).collect();
             // Enum and bool discriminants have few values: list the ones
             // without a case, for `arbitrary` to choose from.
             let uncased = |v: i128| !cases.iter().any(|c| c.value == v);
-            let unlisted: Option<Vec<TokenStream>> = match (u.discriminant_kind, enum_def) {
+            let unlisted: Option<Vec<String>> = match (u.discriminant_kind, enum_def) {
                 (DiscriminantKind::Enum(_), Some((_, e))) => Some(
                     e.members
                         .iter()
@@ -868,39 +913,7 @@ impl Gen<'_> {
                 ),
                 _ => None,
             };
-            self.union_default_type(t, u, dflt, &patterns, covered, unlisted.as_deref())
-        });
-        quote! {
-            #docs
-            #derives
-            pub enum #name #lt {
-                #(#variants,)*
-                #default_variant
-            }
-
-            impl #rt::XdrEncode for #name #anon {
-                #inline
-                fn encoded_len(&self) -> usize {
-                    match self {
-                        #(#len_arms,)*
-                        #len_default
-                    }
-                }
-                #inline
-                fn encode(&self, out: &mut #rt::Vec<u8>) -> ::core::result::Result<(), #rt::EncodeError> {
-                    match self {
-                        #(#enc_arms)*
-                        #enc_default
-                    }
-                    ::core::result::Result::Ok(())
-                }
-            }
-
-            #decode_impl
-
-            #random
-
-            #default_type_item
+            self.union_default_type(out, t, u, dflt, &patterns, covered, unlisted.as_deref());
         }
     }
 
@@ -908,142 +921,173 @@ impl Gen<'_> {
     /// values exclude every `case` label, so that a value which would
     /// encode as another arm (and then decode differently, or not at all)
     /// cannot be built. Decoding builds it directly.
+    #[allow(clippy::too_many_arguments)] // the union's facts, computed once
     fn union_default_type(
         &self,
+        out: &mut String,
         t: &TypeDef,
         u: &Union,
         dflt: &crate::ir::DefaultArm,
-        case_patterns: &[TokenStream],
+        case_patterns: &[String],
         covered: bool,
-        unlisted: Option<&[TokenStream]>,
-    ) -> TokenStream {
+        unlisted: Option<&[String]>,
+    ) {
         let rt = &self.rt;
-        let name = ident(&dflt.discriminant_type.rust);
+        let name = &dflt.discriminant_type.rust;
         let disc_ty = self.rust_ty(&u.discriminant.ty);
-        let doc = format!(
-            " The `{}` of `{}` values in the `default` arm: any value that no `case` lists.",
+        let _ = writeln!(
+            out,
+            "/// The `{}` of `{}` values in the `default` arm: any value that no `case` lists.",
             u.discriminant.name.xdr, t.name.xdr
         );
-        let derives = &self.o.derives;
+        let mut derives: Vec<String> = [
+            "Clone",
+            "Copy",
+            "Debug",
+            "PartialEq",
+            "Eq",
+            "Hash",
+            "PartialOrd",
+            "Ord",
+        ]
+        .map(String::from)
+        .to_vec();
+        derives.extend(self.derives.iter().cloned());
+        let _ = writeln!(out, "{}", list(0, 0, "#[derive", "(", &derives, ")]", 0));
+        if self.o.serde {
+            let _ = writeln!(
+                out,
+                "#[derive({rt}::serde::Serialize)]\n#[serde(crate = \"{rt}::serde\", transparent)]"
+            );
+        }
         let check = if case_patterns.is_empty() {
-            quote!(::core::option::Option::Some(Self(discriminant)))
+            "        ::core::option::Option::Some(Self(discriminant))\n".to_string()
         } else {
+            let patterns = case_patterns.join(" | ");
+            let patterns = if super::text::fits(12, &patterns, 40) {
+                patterns
+            } else {
+                case_patterns.join(&format!("\n{}| ", pad(12)))
+            };
             // Every value has a case: no value belongs to the default arm.
-            let rest =
-                (!covered).then(|| quote!(_ => ::core::option::Option::Some(Self(discriminant)),));
-            quote! {
-                match discriminant {
-                    #(#case_patterns)|* => ::core::option::Option::None,
-                    #rest
-                }
-            }
+            let rest = if covered {
+                ""
+            } else {
+                "            _ => ::core::option::Option::Some(Self(discriminant)),\n"
+            };
+            format!(
+                "        match discriminant {{\n            \
+                 {patterns} => ::core::option::Option::None,\n{rest}        }}\n"
+            )
         };
         // Matching a bool, or all but one enum member, is intended here.
         let allow = match u.discriminant_kind {
-            _ if case_patterns.is_empty() => None,
-            DiscriminantKind::Prim(Prim::Bool) => Some(quote!(#[allow(clippy::match_bool)])),
+            _ if case_patterns.is_empty() => "",
+            DiscriminantKind::Prim(Prim::Bool) => "    #[allow(clippy::match_bool)]\n",
             DiscriminantKind::Enum(_) => {
-                Some(quote!(#[allow(clippy::match_wildcard_for_single_variants)]))
+                "    #[allow(clippy::match_wildcard_for_single_variants)]\n"
             }
-            DiscriminantKind::Prim(_) => None,
+            DiscriminantKind::Prim(_) => "",
         };
-        let serde = self.o.serde.then(|| {
-            let krate = format!("{}::serde", self.rt).replace(' ', "");
-            let message = format!(
+        let _ = write!(
+            out,
+            "pub struct {name}({disc_ty});\n\
+             impl {name} {{\n    \
+             /// `None` when `discriminant` has a `case` arm of its own.\n{allow}"
+        );
+        fn_sig(
+            out,
+            4,
+            "pub const fn new",
+            &[format!("discriminant: {disc_ty}")],
+            "::core::option::Option<Self>",
+        );
+        let _ = writeln!(
+            out,
+            "{check}    }}\n    /// The discriminant.\n    \
+             pub const fn get(self) -> {disc_ty} {{\n        self.0\n    }}\n}}\n\
+             impl ::core::convert::TryFrom<{disc_ty}> for {name} {{\n    \
+             /// The refused discriminant.\n    type Error = {disc_ty};"
+        );
+        fn_sig(
+            out,
+            4,
+            "fn try_from",
+            &[format!("discriminant: {disc_ty}")],
+            &format!("::core::result::Result<Self, {disc_ty}>"),
+        );
+        let _ = writeln!(
+            out,
+            "        Self::new(discriminant).ok_or(discriminant)\n    }}\n}}\n\
+             impl ::core::convert::From<{name}> for {disc_ty} {{\n    \
+             fn from(value: {name}) -> Self {{\n        value.0\n    }}\n}}"
+        );
+        if self.o.serde {
+            let message = string_lit(&format!(
                 "`{}` has its own `case` arm in union `{}`",
                 u.discriminant.name.xdr, t.name.xdr
+            ));
+            let _ = writeln!(out, "impl<'de> {rt}::serde::Deserialize<'de> for {name} {{");
+            fn_sig(
+                out,
+                4,
+                &format!("fn deserialize<D: {rt}::serde::Deserializer<'de>>"),
+                &["deserializer: D".into()],
+                "::core::result::Result<Self, D::Error>",
             );
-            let serde_attr = quote! {
-                #[derive(#rt::serde::Serialize)]
-                #[serde(crate = #krate, transparent)]
-            };
-            let deserialize = quote! {
-                impl<'de> #rt::serde::Deserialize<'de> for #name {
-                    fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
-                        let discriminant = <#disc_ty as #rt::serde::Deserialize<'de>>::deserialize(deserializer)?;
-                        Self::new(discriminant).ok_or_else(|| <D::Error as #rt::serde::de::Error>::custom(#message))
-                    }
-                }
-            };
-            (serde_attr, deserialize)
-        });
-        let (serde_attr, deserialize) = serde.unzip();
-        let arbitrary = self.o.arbitrary.then(|| {
+            let _ = writeln!(
+                out,
+                "        let discriminant = <{disc_ty} as {rt}::serde::Deserialize<'de>>::deserialize(\n            \
+                 deserializer,\n        )?;\n        \
+                 Self::new(discriminant)\n            \
+                 .ok_or_else(|| <D::Error as {rt}::serde::de::Error>::custom({message}))\n    }}\n}}"
+            );
+        }
+        if self.o.arbitrary {
             // Few values: choose among those without a case (none left is
             // an error). Many: take any, and refuse the rare one with a case.
             let body = match unlisted {
-                Some(values) => quote! {
-                    u.choose(&[#(#values),*]).map(|discriminant| Self(*discriminant))
-                },
-                None => quote! {
-                    let discriminant = <#disc_ty as ::arbitrary::Arbitrary<'a>>::arbitrary(u)?;
-                    Self::new(discriminant).ok_or(::arbitrary::Error::IncorrectFormat)
-                },
+                Some(values) => {
+                    let choices = list(8, 8, "u.choose(&", "[", values, "])", 1);
+                    format!(
+                        "        {choices}\n            .map(|discriminant| Self(*discriminant))\n"
+                    )
+                }
+                None => format!(
+                    "        let discriminant = <{disc_ty} as ::arbitrary::Arbitrary<'a>>::arbitrary(u)?;\n        \
+                     Self::new(discriminant).ok_or(::arbitrary::Error::IncorrectFormat)\n"
+                ),
             };
-            quote! {
-                impl<'a> ::arbitrary::Arbitrary<'a> for #name {
-                    fn arbitrary(u: &mut ::arbitrary::Unstructured<'a>) -> ::arbitrary::Result<Self> {
-                        #body
-                    }
-                }
-            }
-        });
-        quote! {
-            #[doc = #doc]
-            #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord #(, #derives)*)]
-            #serde_attr
-            pub struct #name(#disc_ty);
-
-            impl #name {
-                /// `None` when `discriminant` has a `case` arm of its own.
-                #allow
-                pub const fn new(discriminant: #disc_ty) -> ::core::option::Option<Self> {
-                    #check
-                }
-
-                /// The discriminant.
-                pub const fn get(self) -> #disc_ty {
-                    self.0
-                }
-            }
-
-            impl ::core::convert::TryFrom<#disc_ty> for #name {
-                /// The refused discriminant.
-                type Error = #disc_ty;
-                fn try_from(discriminant: #disc_ty) -> ::core::result::Result<Self, #disc_ty> {
-                    Self::new(discriminant).ok_or(discriminant)
-                }
-            }
-
-            impl ::core::convert::From<#name> for #disc_ty {
-                fn from(value: #name) -> Self {
-                    value.0
-                }
-            }
-
-            #deserialize
-
-            #arbitrary
+            let _ = writeln!(
+                out,
+                "impl<'a> ::arbitrary::Arbitrary<'a> for {name} {{\n    \
+                 fn arbitrary(u: &mut ::arbitrary::Unstructured<'a>) -> ::arbitrary::Result<Self> {{\n\
+                 {body}    }}\n}}"
+            );
         }
     }
 
     fn union_random(
         &self,
+        out: &mut String,
         t: &TypeDef,
         u: &Union,
-        cases: &[(proc_macro2::Ident, Option<&Field>)],
+        cases: &[Case<'_>],
         enum_def: Option<&crate::ir::Enum>,
-    ) -> TokenStream {
+    ) {
         let rt = &self.rt;
-        let name = ident(&t.name.rust);
-        let mut choices: Vec<(TokenStream, bool)> = cases
+        let name = &t.name.rust;
+        // Each choice as it is written in an arm at indentation 12, and
+        // whether it goes through a `Box`.
+        let mut choices: Vec<(String, bool)> = cases
             .iter()
-            .map(|(v, field)| match field {
+            .map(|c| match c.field {
                 Some(f) => {
-                    let r = self.random(&f.ty);
-                    (quote!(Self::#v(#r)), has_box(&f.ty))
+                    let r = self.random(&f.ty, 16, 16);
+                    let head = format!("Self::{}", c.variant);
+                    (list(17, 12, &head, "(", &[r], ")", 1), has_box(&f.ty))
                 }
-                None => (quote!(Self::#v), false),
+                None => (format!("Self::{}", c.variant), false),
             })
             .collect();
         // A default arm needs a discriminant no case uses.
@@ -1052,24 +1096,19 @@ impl Gen<'_> {
             .iter()
             .flat_map(|a| a.cases.iter().map(|c| c.value))
             .collect();
-        let free: Option<TokenStream> = match (u.discriminant_kind, enum_def) {
+        let free: Option<String> = match (u.discriminant_kind, enum_def) {
             (DiscriminantKind::Enum(id), Some(e)) => e
                 .members
                 .iter()
                 .find(|m| m.alias_of.is_none() && !used.contains(&i128::from(m.value)))
-                .map(|m| {
-                    let path = self.type_path(id);
-                    let v = ident(&m.name.rust);
-                    quote!(#path::#v)
-                }),
+                .map(|m| format!("{}::{}", self.type_path(id), m.name.rust)),
             (DiscriminantKind::Prim(p), _) => {
                 let (lo, hi) = p.range().unwrap_or((0, 0));
                 (lo..=hi.min(lo + 1000))
                     .find(|v| !used.contains(v))
                     .map(|v| {
                         if p == Prim::Bool {
-                            let b = v != 0;
-                            quote!(#b)
+                            (v != 0).to_string()
                         } else {
                             number(v)
                         }
@@ -1078,151 +1117,179 @@ impl Gen<'_> {
             _ => None,
         };
         if let (Some(dflt), Some(disc)) = (&u.default, free) {
-            let dt = ident(&dflt.discriminant_type.rust);
+            let dt = &dflt.discriminant_type.rust;
             choices.push(match &dflt.field {
                 Some(f) => {
-                    let r = self.random(&f.ty);
+                    let r = self.random(&f.ty, 23, 16);
+                    let fields = [
+                        ("discriminant".to_string(), format!("{dt}({disc})")),
+                        ("value".to_string(), r),
+                    ];
                     (
-                        quote!(Self::Default { discriminant: #dt(#disc), value: #r }),
+                        Self::struct_lit("Self::Default", &fields, 17, 12),
                         has_box(&f.ty),
                     )
                 }
-                None => (quote!(Self::Default(#dt(#disc))), false),
+                None => (format!("Self::Default({dt}({disc}))"), false),
             });
         }
         if choices.is_empty() {
-            return TokenStream::new();
+            return;
         }
-        let n = choices.len() as u64;
+        let n = choices.len();
         let shallow = choices.iter().position(|(_, deep)| !deep).unwrap_or(0);
         let shallow_choice = &choices[shallow].0;
-        let arms = choices.iter().enumerate().map(|(i, (c, _))| {
-            let i = i as u64;
-            quote!(#i => #c)
-        });
-        quote! {
-            impl #rt::Random for #name {
-                fn random(rng: &mut #rt::Rng) -> Self {
-                    if !rng.some() {
-                        return #shallow_choice;
-                    }
-                    rng.enter();
-                    let value = match rng.below(#n) {
-                        #(#arms,)*
-                        _ => #shallow_choice,
-                    };
-                    rng.leave();
-                    value
-                }
-            }
+        let _ = writeln!(
+            out,
+            "impl {rt}::Random for {name} {{\n    \
+             fn random(rng: &mut {rt}::Rng) -> Self {{\n        \
+             if !rng.some() {{\n            return {shallow_choice};\n        }}\n        \
+             rng.enter();\n        let value = match rng.below({n}) {{"
+        );
+        for (i, (c, _)) in choices.iter().enumerate() {
+            let _ = writeln!(out, "            {i} => {c},");
         }
+        let _ = writeln!(
+            out,
+            "            _ => {shallow_choice},\n        }};\n        \
+             rng.leave();\n        value\n    }}\n}}"
+        );
     }
 
     // ----- programs -----
 
-    pub(super) fn program(&self, p: &Program) -> TokenStream {
-        let module = ident(&p.name.rust);
-        let program_number = number(i128::from(p.number));
-        let mut docs = self.docs(&format!("program {} = {}", p.name.xdr, p.number), &p.docs);
-        docs.extend(self.program_contents_doc(p));
+    pub(super) fn program(&self, out: &mut String, p: &Program) {
+        self.docs(
+            out,
+            0,
+            &format!("program {} = {}", p.name.xdr, p.number),
+            &p.docs,
+        );
+        self.program_contents_doc(out, p);
+        let _ = writeln!(
+            out,
+            "pub mod {} {{\n    /// The program number.\n    pub const PROGRAM: u32 = {};",
+            p.name.rust,
+            number(i128::from(p.number))
+        );
         // Stubs sit in `program::version`: two levels down.
         self.depth.set(2);
         let stubs_wanted = !self.o.zero_copy;
-        let versions: Vec<_> = p
-            .versions
-            .iter()
-            .map(|v| {
-                let client = if self.o.client && stubs_wanted {
-                    self.clients(v)
-                } else {
-                    TokenStream::new()
-                };
-                let server = if self.o.server && stubs_wanted {
-                    self.server(v)
-                } else {
-                    TokenStream::new()
-                };
-                let names_table = self.names_table(p, v);
-                let vmod = ident(&v.name.rust);
-                let vnum = number(i128::from(v.number));
-                let vdocs = self.docs(&format!("version {} = {}", v.name.xdr, v.number), &v.docs);
-                let variants = v.procedures.iter().map(|proc| {
-                    let var = ident(&proc.variant);
-                    let num = number(i128::from(proc.number));
-                    let d = self.docs(
-                        &format!("procedure {} = {}", proc.name.xdr, proc.number),
-                        &proc.docs,
-                    );
-                    quote!(#d #var = #num)
-                });
-                let all = v.procedures.iter().map(|proc| ident(&proc.variant));
-                let names = v.procedures.iter().map(|proc| {
-                    let var = ident(&proc.variant);
-                    let n = &proc.name.xdr;
-                    quote!(Self::#var => #n)
-                });
-                let from = v.procedures.iter().map(|proc| {
-                    let var = ident(&proc.variant);
-                    let num = number(i128::from(proc.number));
-                    quote!(#num => ::core::result::Result::Ok(Self::#var))
-                });
-                quote! {
-                    #vdocs
-                    pub mod #vmod {
-                        /// The version number.
-                        pub const VERSION: u32 = #vnum;
-
-                        #names_table
-
-                        /// The procedures of this version.
-                        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-                        #[repr(u32)]
-                        pub enum Procedure {
-                            #(#variants,)*
-                        }
-
-                        impl Procedure {
-                            /// Every procedure, in declaration order.
-                            pub const ALL: &'static [Self] = &[#(Self::#all),*];
-
-                            /// The procedure number.
-                            pub const fn number(self) -> u32 {
-                                self as u32
-                            }
-
-                            /// The procedure's name in the `.x` file.
-                            pub const fn xdr_name(self) -> &'static str {
-                                match self {
-                                    #(#names,)*
-                                }
-                            }
-                        }
-
-                        impl ::core::convert::TryFrom<u32> for Procedure {
-                            type Error = u32;
-                            fn try_from(number: u32) -> ::core::result::Result<Self, u32> {
-                                match number {
-                                    #(#from,)*
-                                    other => ::core::result::Result::Err(other),
-                                }
-                            }
-                        }
-
-                        #client
-                        #server
-                    }
-                }
-            })
-            .collect();
-        self.depth.set(0);
-        quote! {
-            #docs
-            pub mod #module {
-                /// The program number.
-                pub const PROGRAM: u32 = #program_number;
-                #(#versions)*
+        for v in &p.versions {
+            // The version module's contents, written at indentation 0 and
+            // indented as a whole.
+            let mut m = String::new();
+            let base = super::text::Base::set(8);
+            let _ = writeln!(
+                m,
+                "/// The version number.\npub const VERSION: u32 = {};",
+                number(i128::from(v.number))
+            );
+            self.names_table(&mut m, p, v);
+            m.push_str(
+                "/// The procedures of this version.\n\
+                 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]\n\
+                 #[repr(u32)]\npub enum Procedure {\n",
+            );
+            for proc in &v.procedures {
+                self.docs(
+                    &mut m,
+                    4,
+                    &format!("procedure {} = {}", proc.name.xdr, proc.number),
+                    &proc.docs,
+                );
+                let _ = writeln!(
+                    m,
+                    "    {} = {},",
+                    proc.variant,
+                    number(i128::from(proc.number))
+                );
             }
+            let all: Vec<String> = v
+                .procedures
+                .iter()
+                .map(|proc| format!("Self::{}", proc.variant))
+                .collect();
+            let all = list(
+                4,
+                4,
+                "pub const ALL: &'static [Self] = &",
+                "[",
+                &all,
+                "]",
+                1,
+            );
+            let _ = writeln!(
+                m,
+                "}}\nimpl Procedure {{\n    /// Every procedure, in declaration order.\n    {all};\n    \
+                 /// The procedure number.\n    pub const fn number(self) -> u32 {{\n        \
+                 self as u32\n    }}\n    /// The procedure's name in the `.x` file.\n    \
+                 pub const fn xdr_name(self) -> &'static str {{\n        match self {{"
+            );
+            for proc in &v.procedures {
+                let _ = writeln!(
+                    m,
+                    "            Self::{} => {},",
+                    proc.variant,
+                    string_lit(&proc.name.xdr)
+                );
+            }
+            m.push_str(
+                "        }\n    }\n}\nimpl ::core::convert::TryFrom<u32> for Procedure {\n    \
+                 type Error = u32;\n    \
+                 fn try_from(number: u32) -> ::core::result::Result<Self, u32> {\n        \
+                 match number {\n",
+            );
+            for proc in &v.procedures {
+                let _ = writeln!(
+                    m,
+                    "            {} => ::core::result::Result::Ok(Self::{}),",
+                    number(i128::from(proc.number)),
+                    proc.variant
+                );
+            }
+            m.push_str(
+                "            other => ::core::result::Result::Err(other),\n        }\n    }\n}\n",
+            );
+            if self.o.client && stubs_wanted {
+                self.clients(&mut m, v);
+            }
+            if self.o.server && stubs_wanted {
+                self.server(&mut m, v);
+            }
+            drop(base);
+            self.docs(
+                out,
+                4,
+                &format!("version {} = {}", v.name.xdr, v.number),
+                &v.docs,
+            );
+            let _ = writeln!(out, "    pub mod {} {{", v.name.rust);
+            out.push_str(&super::text::indent(&m, 8));
+            out.push_str("    }\n");
         }
+        self.depth.set(0);
+        out.push_str("}\n");
+    }
+}
+
+/// A union arm: its variant, the value of its discriminant, its field.
+struct Case<'a> {
+    variant: &'a str,
+    value: i128,
+    field: Option<&'a Field>,
+    docs: &'a [String],
+    label: &'a str,
+}
+
+/// A match arm `pat => expr,` at indentation `ind`; in a block when the
+/// expression does not fit on the line.
+fn arm(out: &mut String, ind: usize, pat: &str, expr: &str) {
+    let p = pad(ind);
+    if super::text::fits(ind, expr, pat.len() + 5) {
+        let _ = writeln!(out, "{p}{pat} => {expr},");
+    } else {
+        let _ = writeln!(out, "{p}{pat} => {{\n{p}    {expr}\n{p}}}");
     }
 }
 
@@ -1237,15 +1304,15 @@ fn has_box(ty: &Ty) -> bool {
 
 /// The Rust type for an integer constant: `u32` when it fits (the usual
 /// use is a size), else `i32`, `i64`, `u64`.
-fn const_type(v: i128) -> TokenStream {
+fn const_type(v: i128) -> &'static str {
     if u32::try_from(v).is_ok() {
-        quote!(u32)
+        "u32"
     } else if i32::try_from(v).is_ok() {
-        quote!(i32)
+        "i32"
     } else if i64::try_from(v).is_ok() {
-        quote!(i64)
+        "i64"
     } else {
-        quote!(u64)
+        "u64"
     }
 }
 

@@ -1,23 +1,28 @@
-//! IR → Rust tokens. Reads only [`ir::Module`](crate::ir::Module) and the
+//! IR → Rust source text. Reads only [`ir::Module`](crate::ir::Module) and the
 //! options; never the syntax tree.
 //!
 //! Generated code is plain: one Rust item per XDR definition, impls of the
 //! runtime's `XdrEncode`/`XdrDecode`, absolute paths everywhere, no inner
 //! attributes (it must work with `include!`), and everything from the
 //! runtime reached through `<runtime_path>::__private_v1`.
+//!
+//! The text is written directly, already laid out (`text.rs`): going
+//! through tokens, `syn` and a formatter took ten times as long as
+//! generating. The proc macro parses the same text into tokens.
 
 mod codec;
 mod items;
 mod libvirt;
-#[cfg(feature = "format")]
 mod render;
 mod rpc;
+mod text;
 
-use proc_macro2::{Ident, Span, TokenStream};
-use quote::quote;
+use std::fmt::Write as _;
 
-#[cfg(feature = "format")]
+use proc_macro2::TokenStream;
+
 pub use render::render;
+use text::{pad, tokens_text};
 
 use crate::ir::{Len, Module, Origin, Ty, TypeDef, TypeId, TypeKind};
 
@@ -84,64 +89,66 @@ struct Gen<'m> {
     m: &'m Module,
     o: &'m CodegenOptions,
     /// `<runtime>::__private_v1`
-    rt: TokenStream,
+    rt: String,
+    /// The extra derives, as text.
+    derives: Vec<String>,
+    /// The extra attributes by XDR type name, as text, one an element.
+    type_attributes: Vec<(&'m str, Vec<String>)>,
     props: Vec<Props>,
     /// How many modules deep the code being generated is (program and
     /// version modules): paths to the file's own types climb out of them.
     depth: std::cell::Cell<usize>,
 }
 
-/// Generates the Rust items for a module.
-pub fn generate(m: &Module, o: &CodegenOptions) -> TokenStream {
-    let runtime = &o.runtime_path;
+/// Generates the Rust items for a module, as source text (without the
+/// header; see [`render`]).
+pub fn generate(m: &Module, o: &CodegenOptions) -> String {
     let mut g = Gen {
         m,
         o,
-        rt: quote!(#runtime::__private_v1),
+        rt: format!("{}::__private_v1", tokens_text(&o.runtime_path)),
+        derives: o.derives.iter().map(tokens_text).collect(),
+        type_attributes: o
+            .type_attributes
+            .iter()
+            .map(|(name, attr)| (name.as_str(), text::attributes(attr)))
+            .collect(),
         props: Vec::new(),
         depth: std::cell::Cell::new(0),
     };
     g.props = g.compute_props();
-    let mut out = TokenStream::new();
+    // About 60 bytes of Rust per byte of `.x`; a guess that saves most
+    // reallocations.
+    let mut out = String::with_capacity(1 << 20);
     if o.types {
         for c in &m.consts {
-            out.extend(g.constant(c));
+            g.constant(&mut out, c);
         }
         for t in &m.types {
             if matches!(t.origin, Origin::Local | Origin::Builtin) {
-                out.extend(g.type_def(t));
+                g.type_def(&mut out, t);
             }
         }
     }
     if o.programs || o.client || o.server {
         for p in &m.programs {
-            out.extend(g.program(p));
+            g.program(&mut out, p);
         }
         for p in &m.libvirt_programs {
-            out.extend(g.libvirt_program(p));
+            g.libvirt_program(&mut out, p);
         }
     }
     out
 }
 
-pub(crate) fn ident(name: &str) -> Ident {
-    match name.strip_prefix("r#") {
-        Some(raw) => Ident::new_raw(raw, Span::call_site()),
-        None => Ident::new(name, Span::call_site()),
-    }
-}
-
 impl Gen<'_> {
     /// How generated code names a type: bare for types of this module, by
     /// path for imported and external ones.
-    fn type_path(&self, id: TypeId) -> TokenStream {
+    fn type_path(&self, id: TypeId) -> String {
         let t = self.m.ty(id);
-        let name = ident(&t.name.rust);
+        let name = &t.name.rust;
         match &t.origin {
-            Origin::Local | Origin::Builtin => {
-                let up = self.up();
-                quote!(#up #name)
-            }
+            Origin::Local | Origin::Builtin => format!("{}{name}", self.up()),
             Origin::Imported { file, rust_path } => {
                 let path = rust_path.clone().unwrap_or_else(|| {
                     let stem = std::path::Path::new(file)
@@ -149,72 +156,52 @@ impl Gen<'_> {
                         .map_or("imported".to_string(), |s| s.to_string_lossy().into_owned());
                     format!("super::{}", crate::ir::names::field_name(&stem))
                 });
-                let path = self.relative(&path).unwrap_or_else(|| quote!(super));
-                quote!(#path::#name)
+                let path = self.relative(&path).unwrap_or_else(|| "super".to_string());
+                format!("{path}::{name}")
             }
             Origin::Extern { rust_path } => {
-                self.relative(rust_path).unwrap_or_else(|| quote!(#name))
+                self.relative(rust_path).unwrap_or_else(|| name.clone())
             }
         }
     }
 
     /// `super::` once per module level the generated code is in.
-    fn up(&self) -> TokenStream {
-        let supers = (0..self.depth.get()).map(|_| quote!(super::));
-        quote!(#(#supers)*)
+    fn up(&self) -> &'static str {
+        ["", "super::", "super::super::"][self.depth.get().min(2)]
     }
 
     /// A user's path, which is relative to where the generated file is
     /// included, as seen from the current module depth.
-    fn relative(&self, path: &str) -> Option<TokenStream> {
-        let parsed: TokenStream = path.parse().ok()?;
+    fn relative(&self, path: &str) -> Option<String> {
+        let parsed = tokens_text(&path.parse().ok()?);
         if path == "super" || path.starts_with("super::") || path.starts_with("self::") {
-            let up = self.up();
-            let path = path
-                .strip_prefix("self::")
-                .map_or(parsed.clone(), |rest| rest.parse().unwrap_or(parsed));
-            Some(quote!(#up #path))
+            let path = parsed.strip_prefix("self::").unwrap_or(&parsed);
+            Some(format!("{}{path}", self.up()))
         } else {
             Some(parsed)
         }
     }
 
     /// The Rust type of a type expression.
-    fn rust_ty(&self, ty: &Ty) -> TokenStream {
+    fn rust_ty(&self, ty: &Ty) -> String {
         let rt = &self.rt;
         match ty {
             Ty::Prim(p) => codec::prim_ty(*p, rt),
-            Ty::Opaque(Len::Fixed(n)) => {
-                let n = proc_macro2::Literal::usize_unsuffixed(*n as usize);
-                quote!([u8; #n])
-            }
-            Ty::Opaque(Len::Variable(_)) if self.o.zero_copy => quote!(&'a [u8]),
-            Ty::Opaque(Len::Variable(_)) => quote!(#rt::Vec<u8>),
-            Ty::String(_) if self.o.zero_copy => quote!(#rt::XdrStr<'a>),
-            Ty::String(_) => quote!(#rt::XdrString),
+            Ty::Opaque(Len::Fixed(n)) => format!("[u8; {n}]"),
+            Ty::Opaque(Len::Variable(_)) if self.o.zero_copy => "&'a [u8]".to_string(),
+            Ty::Opaque(Len::Variable(_)) => format!("{rt}::Vec<u8>"),
+            Ty::String(_) if self.o.zero_copy => format!("{rt}::XdrStr<'a>"),
+            Ty::String(_) => format!("{rt}::XdrString"),
             Ty::Array { elem, len } => {
                 let e = self.rust_ty(elem);
                 match len {
-                    Len::Fixed(n) => {
-                        let n = proc_macro2::Literal::usize_unsuffixed(*n as usize);
-                        quote!([#e; #n])
-                    }
-                    Len::Variable(_) => quote!(#rt::Vec<#e>),
+                    Len::Fixed(n) => format!("[{e}; {n}]"),
+                    Len::Variable(_) => format!("{rt}::Vec<{e}>"),
                 }
             }
-            Ty::Optional(inner) => {
-                let i = self.rust_ty(inner);
-                quote!(::core::option::Option<#i>)
-            }
-            Ty::Named(id) => {
-                let path = self.type_path(*id);
-                let lt = self.lifetime(*id);
-                quote!(#path #lt)
-            }
-            Ty::Boxed(inner) => {
-                let i = self.rust_ty(inner);
-                quote!(#rt::Box<#i>)
-            }
+            Ty::Optional(inner) => format!("::core::option::Option<{}>", self.rust_ty(inner)),
+            Ty::Named(id) => format!("{}{}", self.type_path(*id), self.lifetime(*id)),
+            Ty::Boxed(inner) => format!("{rt}::Box<{}>", self.rust_ty(inner)),
         }
     }
 
@@ -276,7 +263,9 @@ impl Gen<'_> {
         let mut probe = Gen {
             m: self.m,
             o: self.o,
-            rt: self.rt.clone(),
+            rt: String::new(),
+            derives: Vec::new(),
+            type_attributes: Vec::new(),
             props,
             depth: std::cell::Cell::new(0),
         };
@@ -317,13 +306,14 @@ impl Gen<'_> {
         self.list_link(t).is_none() && fields.len() <= 16 && !fields.iter().any(|ty| loops(ty))
     }
 
-    /// `#[inline(always)]` for element-sized codecs, `#[inline]` otherwise.
-    fn inline(&self, id: TypeId) -> TokenStream {
+    /// `#[inline(always)]` for element-sized codecs, `#[inline]` otherwise:
+    /// attribute lines at indentation 4.
+    fn inline(&self, id: TypeId) -> &'static str {
         if self.props[id.index()].inline_always {
             // Measured: without it LLVM calls element codecs out of line.
-            quote!(#[inline(always)] #[allow(clippy::inline_always)])
+            "    #[inline(always)]\n    #[allow(clippy::inline_always)]\n"
         } else {
-            quote!(#[inline])
+            "    #[inline]\n"
         }
     }
 
@@ -349,20 +339,20 @@ impl Gen<'_> {
     }
 
     /// `<'a>` for types that borrow, nothing otherwise.
-    fn lifetime(&self, id: TypeId) -> TokenStream {
+    fn lifetime(&self, id: TypeId) -> &'static str {
         if self.props[id.index()].borrows {
-            quote!(<'a>)
+            "<'a>"
         } else {
-            quote!()
+            ""
         }
     }
 
     /// `<'_>` for types that borrow (in impls that do not name it).
-    fn anon_lifetime(&self, id: TypeId) -> TokenStream {
+    fn anon_lifetime(&self, id: TypeId) -> &'static str {
         if self.props[id.index()].borrows {
-            quote!(<'_>)
+            "<'_>"
         } else {
-            quote!()
+            ""
         }
     }
 
@@ -454,40 +444,42 @@ impl Gen<'_> {
         None
     }
 
-    /// Rustdoc for an item: its XDR name, then the `.x` comment in a
-    /// `text` fence so rustdoc never runs it as a doctest.
-    fn docs(&self, what: &str, docs: &[String]) -> TokenStream {
-        let head = format!(" XDR `{what}`.");
-        let mut out = quote!(#[doc = #head]);
+    /// Rustdoc for an item at indentation `ind`: its XDR name, then the
+    /// `.x` comment in a `text` fence so rustdoc never runs it as a
+    /// doctest.
+    fn docs(&self, out: &mut String, ind: usize, what: &str, docs: &[String]) {
+        let _ = writeln!(out, "{}/// XDR `{what}`.", pad(ind));
         if self.o.comments && !docs.is_empty() {
-            out.extend(quote!(#[doc = ""] #[doc = " ```text"]));
+            let _ = writeln!(out, "{0}///\n{0}/// ```text", pad(ind));
             for line in docs {
-                let line = format!(" {line}");
-                out.extend(quote!(#[doc = #line]));
+                text::doc_lines(out, ind, &[&format!(" {line}")]);
             }
-            out.extend(quote!(#[doc = " ```"]));
+            let _ = writeln!(out, "{}/// ```", pad(ind));
         }
-        out
     }
 
-    /// serde derives and the crate path they must use, if enabled.
-    fn serde_derives(&self, id: TypeId) -> TokenStream {
+    /// serde derives and the crate path they must use, if enabled: lines
+    /// at indentation `ind`.
+    fn serde_derives(&self, out: &mut String, ind: usize, id: TypeId) {
         if !self.o.serde {
-            return TokenStream::new();
+            return;
         }
         let rt = &self.rt;
-        let krate = format!("{}::serde", self.rt).replace(' ', "");
-        let de = (!self.props[id.index()].borrows).then(|| quote!(, #rt::serde::Deserialize));
-        quote! {
-            #[derive(#rt::serde::Serialize #de)]
-            #[serde(crate = #krate)]
-        }
+        let p = pad(ind);
+        let de = if self.props[id.index()].borrows {
+            String::new()
+        } else {
+            format!(", {rt}::serde::Deserialize")
+        };
+        let _ = writeln!(out, "{p}#[derive({rt}::serde::Serialize{de})]");
+        let _ = writeln!(out, "{p}#[serde(crate = \"{rt}::serde\")]");
     }
 
-    /// `#[serde(with = ...)]` for a fixed array serde cannot handle itself.
-    fn serde_field(&self, ty: &Ty) -> TokenStream {
+    /// `#[serde(with = ...)]` for a fixed array serde cannot handle itself:
+    /// a line at indentation `ind`.
+    fn serde_field(&self, out: &mut String, ind: usize, ty: &Ty) {
         if !self.o.serde {
-            return TokenStream::new();
+            return;
         }
         let long = match self.expand(ty) {
             Ty::Opaque(Len::Fixed(n))
@@ -497,21 +489,24 @@ impl Gen<'_> {
             _ => false,
         };
         if long {
-            let with = format!("{}::big_array", self.rt).replace(' ', "");
-            quote!(#[serde(with = #with)])
-        } else {
-            TokenStream::new()
+            let _ = writeln!(
+                out,
+                "{}#[serde(with = \"{}::big_array\")]",
+                pad(ind),
+                self.rt
+            );
         }
     }
 
-    fn extra_attributes(&self, xdr: &str) -> TokenStream {
-        let mut out = TokenStream::new();
-        for (name, attr) in &self.o.type_attributes {
-            if name == "*" || name == xdr {
-                out.extend(attr.clone());
+    /// The user's attributes for a type: one a line at indentation `ind`.
+    fn extra_attributes(&self, out: &mut String, ind: usize, xdr: &str) {
+        for (name, attrs) in &self.type_attributes {
+            if *name == "*" || *name == xdr {
+                for attr in attrs {
+                    let _ = writeln!(out, "{}{attr}", pad(ind));
+                }
             }
         }
-        out
     }
 }
 

@@ -1,12 +1,13 @@
 //! Per program version: typed clients over the runtime's RPC clients, and
-//! a service trait with a dispatcher for the runtime's server.
+//! a service trait with a dispatcher for the runtime's server. Written at
+//! indentation 0 into the version module, which is indented as a whole.
 
-use proc_macro2::TokenStream;
-use quote::quote;
+use std::fmt::Write as _;
 
-use super::codec::Val;
-use super::codec::number;
-use super::{Gen, ident};
+use super::Gen;
+use super::codec::{Val, number};
+use super::items::fn_sig;
+use super::text::{list, pad, string_lit};
 use crate::ir::{Procedure, Program, Ty, Version};
 
 impl Gen<'_> {
@@ -18,7 +19,7 @@ impl Gen<'_> {
         let direct = matches!(self.expand(ty), Ty::Prim(_) | Ty::Named(_));
         Slot {
             plain,
-            wrapper: (!direct).then(|| (ident(wrapper), ident(&format!("{wrapper}Ref")))),
+            wrapper: (!direct).then(|| (wrapper.to_string(), format!("{wrapper}Ref"))),
             ty: ty.clone(),
         }
     }
@@ -34,7 +35,7 @@ impl Gen<'_> {
         let result = match &proc.result {
             Some(ty) => self.slot(ty, &format!("{}Result", proc.variant)),
             None => Slot {
-                plain: quote!(()),
+                plain: "()".to_string(),
                 wrapper: None,
                 ty: Ty::Prim(crate::ir::Prim::Bool),
             },
@@ -43,362 +44,458 @@ impl Gen<'_> {
     }
 
     /// The wrapper types a slot needs: `owned` to decode, `by_ref` to encode.
-    fn wrappers(&self, slot: &Slot, what: &str, owned: bool, by_ref: bool) -> TokenStream {
+    fn wrappers(&self, out: &mut String, slot: &Slot, what: &str, owned: bool, by_ref: bool) {
         let Some((owned_name, ref_name)) = &slot.wrapper else {
-            return TokenStream::new();
+            return;
         };
         let rt = &self.rt;
         let plain = &slot.plain;
-        let mut out = TokenStream::new();
         if by_ref {
-            let v = Val::reference(quote!(self.0));
-            let len = self.len(&slot.ty, &v);
-            let encode = self.encode(&slot.ty, &v, what);
-            out.extend(quote! {
-                struct #ref_name<'a>(&'a #plain);
-
-                impl #rt::XdrEncode for #ref_name<'_> {
-                    fn encoded_len(&self) -> usize {
-                        #len
-                    }
-                    fn encode(&self, out: &mut #rt::Vec<u8>) -> ::core::result::Result<(), #rt::EncodeError> {
-                        #encode
-                        ::core::result::Result::Ok(())
-                    }
-                }
-            });
+            let v = Val::reference("self.0");
+            let len = self.len(&slot.ty, &v, 8, 8);
+            let _ = writeln!(
+                out,
+                "struct {ref_name}<'a>(&'a {plain});\n\
+                 impl {rt}::XdrEncode for {ref_name}<'_> {{\n    \
+                 fn encoded_len(&self) -> usize {{\n        {len}\n    }}"
+            );
+            self.encode_sig(out);
+            self.encode(out, &slot.ty, &v, what, 8);
+            out.push_str("        ::core::result::Result::Ok(())\n    }\n}\n");
         }
         if owned {
-            let decode = self.decode(&slot.ty);
-            out.extend(quote! {
-                struct #owned_name(#plain);
-
-                impl #rt::XdrDecode for #owned_name {
-                    fn decode(d: &mut #rt::Decoder<'_>) -> ::core::result::Result<Self, #rt::DecodeError> {
-                        ::core::result::Result::Ok(Self(#decode))
-                    }
-                }
-            });
+            let decode = self.decode(&slot.ty, 17, 12);
+            let ok = list(
+                8,
+                8,
+                "::core::result::Result::Ok",
+                "(",
+                &[format!("Self({decode})")],
+                ")",
+                0,
+            );
+            let _ = writeln!(
+                out,
+                "struct {owned_name}({plain});\nimpl {rt}::XdrDecode for {owned_name} {{"
+            );
+            fn_sig(
+                out,
+                4,
+                "fn decode",
+                &[format!("d: &mut {rt}::Decoder<'_>")],
+                &format!("::core::result::Result<Self, {rt}::DecodeError>"),
+            );
+            let _ = writeln!(out, "        {ok}\n    }}\n}}");
         }
-        out
     }
 
     /// `Client` and `BlockingClient` for one version.
-    pub(super) fn clients(&self, v: &Version) -> TokenStream {
+    pub(super) fn clients(&self, out: &mut String, v: &Version) {
         let rt = &self.rt;
         let vname = &v.name.xdr;
-        let mut async_methods = Vec::new();
-        let mut blocking_methods = Vec::new();
-        let mut wrappers = TokenStream::new();
+        let mut async_methods = String::new();
+        let mut blocking_methods = String::new();
+        let mut wrappers = String::new();
         for proc in &v.procedures {
-            let method = ident(&proc.name.rust);
+            let method = &proc.name.rust;
             let num = number(i128::from(proc.number));
             let (args, result) = self.slots(proc);
-            let names: Vec<_> = proc.args.iter().map(|a| ident(&a.name.rust)).collect();
-            let types = args.iter().map(|a| &a.plain);
-            let params = quote!(#(#names: &#types),*);
+            let params: Vec<String> = proc
+                .args
+                .iter()
+                .zip(&args)
+                .map(|(a, slot)| format!("{}: &{}", a.name.rust, slot.plain))
+                .collect();
             let what = format!("{} argument", proc.name.xdr);
             for slot in &args {
-                wrappers.extend(self.wrappers(slot, &what, false, true));
+                self.wrappers(&mut wrappers, slot, &what, false, true);
             }
-            wrappers.extend(self.wrappers(
+            self.wrappers(
+                &mut wrappers,
                 &result,
                 &format!("{} result", proc.name.xdr),
                 true,
                 false,
-            ));
-            let wire: Vec<_> = args
+            );
+            let wire: Vec<String> = args
                 .iter()
-                .zip(&names)
-                .map(|(slot, name)| match &slot.wrapper {
-                    Some((_, by_ref)) => quote!(#by_ref(#name)),
-                    None => quote!(#name),
+                .zip(&proc.args)
+                .map(|(slot, a)| match &slot.wrapper {
+                    Some((_, by_ref)) => format!("{by_ref}({})", a.name.rust),
+                    None => a.name.rust.clone(),
                 })
                 .collect();
             let wire = match wire.as_slice() {
-                [] => quote!(&()),
-                [one] if args[0].wrapper.is_none() => quote!(#one),
-                [one] => quote!(&#one),
-                many => quote!(&(#(#many,)*)),
+                [] => "&()".to_string(),
+                [one] if args[0].wrapper.is_none() => one.clone(),
+                [one] => format!("&{one}"),
+                many => format!("&({},)", many.join(", ")),
             };
             let plain_result = &result.plain;
             let (decoded, unwrap) = match &result.wrapper {
-                Some((owned, _)) => (quote!(#owned), quote!(.map(|r| r.0))),
-                None => (quote!(#plain_result), quote!()),
+                Some((owned, _)) => (owned.as_str(), ".map(|r| r.0)"),
+                None => (plain_result.as_str(), ""),
             };
-            let docs = self.docs(
-                &format!("procedure {} = {}", proc.name.xdr, proc.number),
-                &proc.docs,
-            );
-            async_methods.push(quote! {
-                #docs
-                pub async fn #method(&self, #params)
-                    -> ::core::result::Result<#plain_result, #rt::RpcError>
-                {
-                    self.0.call_named::<_, #decoded>(&NAMES, super::PROGRAM, VERSION, #num, #wire)
-                        .await #unwrap
-                }
-            });
-            blocking_methods.push(quote! {
-                #docs
-                pub fn #method(&mut self, #params)
-                    -> ::core::result::Result<#plain_result, #rt::RpcError>
-                {
-                    self.0.call_named::<_, #decoded>(&NAMES, super::PROGRAM, VERSION, #num, #wire)
-                        #unwrap
-                }
-            });
+            let ret = format!("::core::result::Result<{plain_result}, {rt}::RpcError>");
+            let call_args = [
+                "&NAMES".to_string(),
+                "super::PROGRAM".to_string(),
+                "VERSION".to_string(),
+                num,
+                wire,
+            ];
+            let head = format!("self.0.call_named::<_, {decoded}>");
+            for (methods, asyncness, receiver, await_) in [
+                (&mut async_methods, "async ", "&self", ".await"),
+                (&mut blocking_methods, "", "&mut self", ""),
+            ] {
+                self.docs(
+                    methods,
+                    4,
+                    &format!("procedure {} = {}", proc.name.xdr, proc.number),
+                    &proc.docs,
+                );
+                let mut sig_params = vec![receiver.to_string()];
+                sig_params.extend(params.iter().cloned());
+                fn_sig(
+                    methods,
+                    4,
+                    &format!("pub {asyncness}fn {method}"),
+                    &sig_params,
+                    &ret,
+                );
+                let tail = format!("{await_}{unwrap}");
+                let call = list(8, 8, &head, "(", &call_args, ")", tail.len());
+                let _ = writeln!(methods, "        {call}{tail}\n    }}");
+            }
         }
-        let async_doc = format!(
-            " An async client of {vname}: one method per procedure. Clones share the connection."
-        );
-        let blocking_doc = format!(" A blocking client of {vname}: one method per procedure.");
-        let connect_doc = format!(" Connects to a server of {vname} at `endpoint`.");
+        let connect_doc = format!("/// Connects to a server of {vname} at `endpoint`.");
         let rpcbind_doc = format!(
-            " Asks the port mapper on `host` where {vname} listens over `protocol`, then \
+            "/// Asks the port mapper on `host` where {vname} listens over `protocol`, then \
              connects there."
         );
-        quote! {
-            #[doc = #async_doc]
-            #[derive(Clone)]
-            pub struct Client(pub #rt::RpcClient);
-
-            impl Client {
-                #[doc = #connect_doc]
-                pub async fn connect(
-                    endpoint: #rt::RpcEndpoint,
-                    config: #rt::RpcClientConfig,
-                ) -> ::core::result::Result<Self, #rt::RpcError> {
-                    let rpc = #rt::RpcClient::connect(endpoint, config).await?;
-                    ::core::result::Result::Ok(Self(rpc))
-                }
-
-                #[doc = #rpcbind_doc]
-                pub async fn connect_rpcbind(
-                    host: &str,
-                    protocol: #rt::RpcProtocol,
-                    config: #rt::RpcClientConfig,
-                ) -> ::core::result::Result<Self, #rt::RpcError> {
-                    let rpc = #rt::RpcClient::connect_rpcbind(
-                        host, protocol, super::PROGRAM, VERSION, config,
-                    ).await?;
-                    ::core::result::Result::Ok(Self(rpc))
-                }
-
-                #(#async_methods)*
-            }
-
-            #[doc = #blocking_doc]
-            pub struct BlockingClient(pub #rt::RpcBlockingClient);
-
-            impl BlockingClient {
-                #[doc = #connect_doc]
-                pub fn connect(
-                    endpoint: #rt::RpcEndpoint,
-                    config: #rt::RpcClientConfig,
-                ) -> ::core::result::Result<Self, #rt::RpcError> {
-                    let rpc = #rt::RpcBlockingClient::connect(endpoint, config)?;
-                    ::core::result::Result::Ok(Self(rpc))
-                }
-
-                #[doc = #rpcbind_doc]
-                pub fn connect_rpcbind(
-                    host: &str,
-                    protocol: #rt::RpcProtocol,
-                    config: #rt::RpcClientConfig,
-                ) -> ::core::result::Result<Self, #rt::RpcError> {
-                    let rpc = #rt::RpcBlockingClient::connect_rpcbind(
-                        host, protocol, super::PROGRAM, VERSION, config,
-                    )?;
-                    ::core::result::Result::Ok(Self(rpc))
-                }
-
-                #(#blocking_methods)*
-            }
-
-            #wrappers
+        for (client, runtime_client, asyncness, await_, doc, methods) in [
+            (
+                "Client",
+                "RpcClient",
+                "async ",
+                ".await",
+                format!(
+                    "/// An async client of {vname}: one method per procedure. Clones share the \
+                     connection.\n#[derive(Clone)]"
+                ),
+                &async_methods,
+            ),
+            (
+                "BlockingClient",
+                "RpcBlockingClient",
+                "",
+                "",
+                format!("/// A blocking client of {vname}: one method per procedure."),
+                &blocking_methods,
+            ),
+        ] {
+            let ret = format!("::core::result::Result<Self, {rt}::RpcError>");
+            let _ = writeln!(
+                out,
+                "{doc}\npub struct {client}(pub {rt}::{runtime_client});\nimpl {client} {{\n    {connect_doc}"
+            );
+            fn_sig(
+                out,
+                4,
+                &format!("pub {asyncness}fn connect"),
+                &[
+                    format!("endpoint: {rt}::RpcEndpoint"),
+                    format!("config: {rt}::RpcClientConfig"),
+                ],
+                &ret,
+            );
+            let tail = format!("{await_}?;");
+            let connect = list(
+                18,
+                8,
+                &format!("{rt}::{runtime_client}::connect"),
+                "(",
+                &["endpoint".into(), "config".into()],
+                ")",
+                tail.len(),
+            );
+            let _ = writeln!(
+                out,
+                "        let rpc = {connect}{tail}\n        \
+                 ::core::result::Result::Ok(Self(rpc))\n    }}\n    {rpcbind_doc}"
+            );
+            fn_sig(
+                out,
+                4,
+                &format!("pub {asyncness}fn connect_rpcbind"),
+                &[
+                    "host: &str".into(),
+                    format!("protocol: {rt}::RpcProtocol"),
+                    format!("config: {rt}::RpcClientConfig"),
+                ],
+                &ret,
+            );
+            let connect = list(
+                18,
+                8,
+                &format!("{rt}::{runtime_client}::connect_rpcbind"),
+                "(",
+                &[
+                    "host".into(),
+                    "protocol".into(),
+                    "super::PROGRAM".into(),
+                    "VERSION".into(),
+                    "config".into(),
+                ],
+                ")",
+                tail.len(),
+            );
+            let _ = writeln!(
+                out,
+                "        let rpc = {connect}{tail}\n        \
+                 ::core::result::Result::Ok(Self(rpc))\n    }}\n{methods}}}"
+            );
         }
+        out.push_str(&wrappers);
     }
 
     /// The `Service` trait and its `Dispatcher` for one version.
-    pub(super) fn server(&self, v: &Version) -> TokenStream {
+    pub(super) fn server(&self, out: &mut String, v: &Version) {
         let rt = &self.rt;
         let vname = &v.name.xdr;
-        let mut methods = Vec::new();
-        let mut arms = Vec::new();
-        let mut wrappers = TokenStream::new();
+        let mut methods = String::new();
+        let mut arms = String::new();
+        let mut wrappers = String::new();
         for proc in &v.procedures {
-            let method = ident(&proc.name.rust);
+            let method = &proc.name.rust;
             let num = number(i128::from(proc.number));
             let (args, result) = self.slots(proc);
-            let names: Vec<_> = proc.args.iter().map(|a| ident(&a.name.rust)).collect();
-            let types = args.iter().map(|a| &a.plain);
             let what = format!("{} argument", proc.name.xdr);
             for slot in &args {
-                wrappers.extend(self.wrappers(slot, &what, true, false));
+                self.wrappers(&mut wrappers, slot, &what, true, false);
             }
-            wrappers.extend(self.wrappers(
+            self.wrappers(
+                &mut wrappers,
                 &result,
                 &format!("{} result", proc.name.xdr),
                 false,
                 true,
-            ));
+            );
             let plain_result = &result.plain;
             let cx = context_name(proc);
-            let docs = self.docs(
+            self.docs(
+                &mut methods,
+                4,
                 &format!("procedure {} = {}", proc.name.xdr, proc.number),
                 &proc.docs,
             );
-            let output = quote! {
-                impl ::core::future::Future<
-                    Output = ::core::result::Result<#plain_result, #rt::Fault>
-                > + ::core::marker::Send
-            };
             // NULL (procedure 0, void to void) answers by itself, as
             // every ONC server must; the rest are the implementor's.
-            let body = if proc.number == 0 && proc.args.is_empty() && proc.result.is_none() {
-                quote! {{
-                    let _ = #cx;
-                    async { ::core::result::Result::Ok(()) }
-                }}
+            let null = proc.number == 0 && proc.args.is_empty() && proc.result.is_none();
+            let mut params = vec!["&self".to_string(), format!("{cx}: &{rt}::CallContext")];
+            params.extend(
+                proc.args
+                    .iter()
+                    .zip(&args)
+                    .map(|(a, slot)| format!("{}: {}", a.name.rust, slot.plain)),
+            );
+            let output = format!("::core::result::Result<{plain_result}, {rt}::Fault>");
+            let end = if null { " {" } else { ";" };
+            let flat_ret = format!(
+                ") -> impl ::core::future::Future<Output = {output}> + ::core::marker::Send{end}"
+            );
+            let close = if super::text::fits(4, &flat_ret, 0) {
+                flat_ret
             } else {
-                quote!(;)
+                format!(
+                    ") -> impl ::core::future::Future<\n{}Output = {output},\n{}> + ::core::marker::Send{end}",
+                    pad(8),
+                    pad(4)
+                )
             };
-            methods.push(quote! {
-                #docs
-                fn #method(&self, #cx: &#rt::CallContext, #(#names: #types),*) -> #output #body
-            });
+            methods.push_str(pad(4));
+            methods.push_str(&list(
+                4,
+                4,
+                &format!("fn {method}"),
+                "(",
+                &params,
+                &close,
+                0,
+            ));
+            methods.push('\n');
+            if null {
+                let _ = writeln!(
+                    methods,
+                    "        let _ = {cx};\n        \
+                     async {{ ::core::result::Result::Ok(()) }}\n    }}"
+                );
+            }
             // Positional locals: the `.x` names could shadow `cx` or `args`.
-            let locals: Vec<_> = (0..args.len()).map(|i| ident(&format!("arg{i}"))).collect();
-            let wire_tys: Vec<_> = args
+            let locals: Vec<String> = (0..args.len()).map(|i| format!("arg{i}")).collect();
+            let wire_tys: Vec<&str> = args
                 .iter()
                 .map(|slot| match &slot.wrapper {
-                    Some((owned, _)) => quote!(#owned),
-                    None => slot.plain.clone(),
+                    Some((owned, _)) => owned.as_str(),
+                    None => slot.plain.as_str(),
                 })
                 .collect();
-            let unwrapped: Vec<_> = args
+            let unwrapped: Vec<String> = args
                 .iter()
                 .zip(&locals)
                 .map(|(slot, local)| match slot.wrapper {
-                    Some(_) => quote!(#local.0),
-                    None => quote!(#local),
+                    Some(_) => format!("{local}.0"),
+                    None => local.clone(),
                 })
                 .collect();
-            let decode = match (locals.as_slice(), wire_tys.as_slice()) {
-                ([], _) => quote!(#rt::decode_args::<()>(args, cx)?;),
-                ([one], [ty]) => quote!(let #one = #rt::decode_args::<#ty>(args, cx)?;),
+            let p16 = pad(16);
+            let _ = writeln!(arms, "{}{num} => {{", pad(12));
+            match (locals.as_slice(), wire_tys.as_slice()) {
+                ([], _) => {
+                    let _ = writeln!(arms, "{p16}{rt}::decode_args::<()>(args, cx)?;");
+                }
+                ([one], [ty]) => {
+                    let line = format!("let {one} = {rt}::decode_args::<{ty}>(args, cx)?;");
+                    if super::text::fits(16, &line, 0) {
+                        let _ = writeln!(arms, "{p16}{line}");
+                    } else {
+                        let _ = writeln!(
+                            arms,
+                            "{p16}let {one} =\n{}{rt}::decode_args::<{ty}>(args, cx)?;",
+                            pad(20)
+                        );
+                    }
+                }
                 (many, tys) => {
-                    quote!(let (#(#many,)*) = #rt::decode_args::<(#(#tys,)*)>(args, cx)?;)
+                    let _ = writeln!(
+                        arms,
+                        "{p16}let ({},) =\n{}{rt}::decode_args::<({},)>(args, cx)?;",
+                        many.join(", "),
+                        pad(20),
+                        tys.join(", ")
+                    );
                 }
+            }
+            let mut call_args = vec!["&self.0".to_string(), "cx".to_string()];
+            call_args.extend(unwrapped);
+            let call = |col: usize| {
+                list(
+                    col,
+                    16,
+                    &format!("<S as Service>::{method}"),
+                    "(",
+                    &call_args,
+                    ")",
+                    8,
+                ) + ".await?"
             };
-            let call = quote!(<S as Service>::#method(&self.0, cx, #(#unwrapped),*).await?);
-            let answer = match &result.wrapper {
-                Some((_, by_ref)) => quote! {
-                    let results = #call;
-                    #rt::encode_results(&#by_ref(&results))
-                },
-                None if proc.result.is_none() => quote! {
-                    #call;
-                    #rt::encode_results(&())
-                },
-                None => quote! {
-                    let results = #call;
-                    #rt::encode_results(&results)
-                },
-            };
-            arms.push(quote! {
-                #num => {
-                    #decode
-                    #answer
+            match &result.wrapper {
+                Some((_, by_ref)) => {
+                    let _ = writeln!(
+                        arms,
+                        "{p16}let results = {};\n{p16}{rt}::encode_results(&{by_ref}(&results))",
+                        call(30)
+                    );
                 }
-            });
+                None if proc.result.is_none() => {
+                    let _ = writeln!(arms, "{p16}{};\n{p16}{rt}::encode_results(&())", call(16));
+                }
+                None => {
+                    let _ = writeln!(
+                        arms,
+                        "{p16}let results = {};\n{p16}{rt}::encode_results(&results)",
+                        call(30)
+                    );
+                }
+            }
+            let _ = writeln!(arms, "{}}}", pad(12));
         }
         // NULL (procedure 0, void to void) is answered even when the `.x`
         // does not declare it, as rpcgen's dispatchers do: `rpcinfo -t/-u`
         // and clients checking a server is up call it.
         if !v.procedures.iter().any(|proc| proc.number == 0) {
-            arms.push(quote! {
-                0 => {
-                    #rt::decode_args::<()>(args, cx)?;
-                    #rt::encode_results(&())
-                }
-            });
+            let _ = writeln!(
+                arms,
+                "            0 => {{\n                \
+                 {rt}::decode_args::<()>(args, cx)?;\n                \
+                 {rt}::encode_results(&())\n            }}"
+            );
         }
-        let trait_doc = format!(
-            " The procedures of {vname}, for a server to implement. Wrap the implementation in \
-             a [`Dispatcher`] and add it to the runtime's server."
+        let _ = writeln!(
+            out,
+            "/// The procedures of {vname}, for a server to implement. Wrap the implementation in \
+             a [`Dispatcher`] and add it to the runtime's server.\n\
+             pub trait Service: ::core::marker::Send + ::core::marker::Sync + 'static {{\n\
+             {methods}}}\n\
+             /// Answers calls to {vname} with a [`Service`].\n\
+             pub struct Dispatcher<S>(pub S);\n\
+             impl<S: Service> {rt}::Dispatch for Dispatcher<S> {{\n    \
+             fn program(&self) -> u32 {{\n        super::PROGRAM\n    }}\n    \
+             fn version(&self) -> u32 {{\n        VERSION\n    }}"
         );
-        let dispatcher_doc = format!(" Answers calls to {vname} with a [`Service`].");
-        quote! {
-            #[doc = #trait_doc]
-            pub trait Service: ::core::marker::Send + ::core::marker::Sync + 'static {
-                #(#methods)*
-            }
-
-            #[doc = #dispatcher_doc]
-            pub struct Dispatcher<S>(pub S);
-
-            impl<S: Service> #rt::Dispatch for Dispatcher<S> {
-                fn program(&self) -> u32 {
-                    super::PROGRAM
-                }
-
-                fn version(&self) -> u32 {
-                    VERSION
-                }
-
-                fn names(&self) -> &'static #rt::RpcProgramNames {
-                    &NAMES
-                }
-
-                fn dispatch<'a>(
-                    &'a self,
-                    cx: &'a #rt::CallContext,
-                    args: &'a [u8],
-                ) -> #rt::DispatchFuture<'a> {
-                    #rt::Box::pin(async move {
-                        match cx.procedure() {
-                            #(#arms)*
-                            _ => ::core::result::Result::Err(#rt::Fault::ProcUnavail),
-                        }
-                    })
-                }
-            }
-
-            #wrappers
-        }
+        fn_sig(
+            out,
+            4,
+            "fn names",
+            &["&self".into()],
+            &format!("&'static {rt}::RpcProgramNames"),
+        );
+        let _ = writeln!(out, "        &NAMES\n    }}");
+        fn_sig(
+            out,
+            4,
+            "fn dispatch<'a>",
+            &[
+                "&'a self".into(),
+                format!("cx: &'a {rt}::CallContext"),
+                "args: &'a [u8]".into(),
+            ],
+            &format!("{rt}::DispatchFuture<'a>"),
+        );
+        let _ = writeln!(
+            out,
+            "        {rt}::Box::pin(async move {{\n            \
+             match cx.procedure() {{\n{arms}                \
+             _ => ::core::result::Result::Err({rt}::Fault::ProcUnavail),\n            \
+             }}\n        }})\n    }}\n}}"
+        );
+        out.push_str(&wrappers);
     }
-}
 
-impl Gen<'_> {
     /// `NAMES`: the program's and procedures' `.x` names, which the stubs
     /// hand the runtime for its call spans and events (static data: the
     /// generated code makes no tracing calls).
-    pub(super) fn names_table(&self, p: &Program, v: &Version) -> TokenStream {
+    pub(super) fn names_table(&self, out: &mut String, p: &Program, v: &Version) {
         if !(self.o.client || self.o.server) || self.o.zero_copy {
-            return TokenStream::new();
+            return;
         }
         let rt = &self.rt;
-        let program = &p.name.xdr;
-        let entries = v.procedures.iter().map(|proc| {
-            let num = number(i128::from(proc.number));
-            let name = &proc.name.xdr;
-            quote!((#num, #name))
-        });
-        quote! {
-            /// The program's and procedures' names, for the runtime's call
-            /// spans and events.
-            pub const NAMES: #rt::RpcProgramNames = #rt::RpcProgramNames {
-                program: #program,
-                procedures: &[#(#entries),*],
-            };
-        }
+        let entries: Vec<String> = v
+            .procedures
+            .iter()
+            .map(|proc| {
+                format!(
+                    "({}, {})",
+                    number(i128::from(proc.number)),
+                    string_lit(&proc.name.xdr)
+                )
+            })
+            .collect();
+        let procedures = list(4, 4, "procedures: &", "[", &entries, "]", 1);
+        let _ = writeln!(
+            out,
+            "/// The program's and procedures' names, for the runtime's call\n\
+             /// spans and events.\n\
+             pub const NAMES: {rt}::RpcProgramNames = {rt}::RpcProgramNames {{\n    \
+             program: {},\n    {procedures},\n}};",
+            string_lit(&p.name.xdr)
+        );
     }
 
     /// What a program module holds, for its doc: the version modules and,
     /// when stubs are generated, their clients and servers.
-    pub(super) fn program_contents_doc(&self, p: &Program) -> TokenStream {
+    pub(super) fn program_contents_doc(&self, out: &mut String, p: &Program) {
         let versions: Vec<String> = p
             .versions
             .iter()
@@ -420,30 +517,29 @@ impl Gen<'_> {
         } else {
             format!("{}, and {last}", rest.join(", "))
         };
-        let line = format!(
-            " Version modules: {}. Each holds {holds}.",
+        let _ = writeln!(
+            out,
+            "///\n/// Version modules: {}. Each holds {holds}.",
             versions.join(", ")
         );
-        quote!(#[doc = ""] #[doc = #line])
     }
 }
 
 /// One argument or the result of a procedure.
 struct Slot {
     /// The Rust type users see.
-    plain: TokenStream,
+    plain: String,
     /// Wrapper type names (owned, by reference) when the type has no codec
     /// of its own.
-    wrapper: Option<(proc_macro2::Ident, proc_macro2::Ident)>,
+    wrapper: Option<(String, String)>,
     ty: Ty,
 }
 
 /// The call-context parameter's name, clear of the procedure's own.
-fn context_name(proc: &Procedure) -> proc_macro2::Ident {
+fn context_name(proc: &Procedure) -> &'static str {
     let taken = |n: &str| proc.args.iter().any(|a| a.name.rust == n);
-    let name = ["cx", "call", "context"]
+    ["cx", "call", "context"]
         .into_iter()
         .find(|n| !taken(n))
-        .unwrap_or("call_context");
-    ident(name)
+        .unwrap_or("call_context")
 }
