@@ -426,3 +426,210 @@ async fn ssh_through_a_real_sshd() {
     drop(sshd);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA (`{ca}cert.pem`, `{ca}key.pem`) in `dir`.
+fn make_ca(dir: &Path, ca: &str) {
+    let (key, cert, subject) = (
+        format!("{ca}key.pem"),
+        format!("{ca}cert.pem"),
+        format!("/CN=xdrgen URI test {ca}"),
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &cert,
+            "-days",
+            "2",
+            "-subj",
+            &subject,
+            "-extensions",
+            "ca",
+            "-config",
+            "ext.cnf",
+        ],
+    );
+}
+
+/// libvirt's pkipath layout in `dir`: a CA, and signed by it a server
+/// certificate for 127.0.0.1 and a client certificate; and a second CA,
+/// `roguecert.pem`, that signed neither.
+fn make_pki(dir: &Path) {
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "[req]\ndistinguished_name=dn\n[dn]\n[ca]\nbasicConstraints=critical,CA:TRUE\n\
+         keyUsage=critical,keyCertSign,cRLSign\n[server]\nbasicConstraints=critical,CA:FALSE\n\
+         keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n\
+         subjectAltName=IP:127.0.0.1\n[client]\nbasicConstraints=critical,CA:FALSE\n\
+         keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    make_ca(dir, "ca");
+    make_ca(dir, "rogue");
+    for who in ["server", "client"] {
+        let (key, csr, cert) = (
+            format!("{who}key.pem"),
+            format!("{who}.csr"),
+            format!("{who}cert.pem"),
+        );
+        let subject = format!("/O=xdrgen/CN={who}");
+        openssl(
+            dir,
+            &[
+                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj",
+                &subject, "-config", "ext.cnf",
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "cacert.pem",
+                "-CAkey",
+                "cakey.pem",
+                "-CAcreateserial",
+                "-out",
+                &cert,
+                "-days",
+                "2",
+                "-extfile",
+                "ext.cnf",
+                "-extensions",
+                who,
+            ],
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_uris_and_authentication_against_our_daemon() {
+    use example_libvirt_daemon::Daemon;
+    use example_libvirt_daemon::remote::remote_program::Dispatcher;
+    use xdrgen_runtime::libvirt::{AuthPolicy, Server, ServerConfig, tls};
+
+    const TEST: &str = "libvirt_uri::tls_uris_and_authentication_against_our_daemon";
+    let Some(()) = xdrgen_tests::require(
+        TEST,
+        "openssl is not installed",
+        xdrgen_testenv::has_tool("openssl", &["version"]).then_some(()),
+    ) else {
+        return;
+    };
+    let pki = xdrgen_tests::scratch_dir("libvirt-uri", "tls");
+    make_pki(&pki);
+    let server = Server::builder(ServerConfig::default())
+        .service(Dispatcher(Daemon::new()))
+        .build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let tls_server = tls::server_config(&pki, true).unwrap();
+    let s = server.clone();
+    tokio::spawn(async move { s.serve_tls(listener, tls_server).await });
+
+    // pkipath: the CA, the client's certificate and key.
+    let uri = format!(
+        "test+tls://127.0.0.1:{port}/default?pkipath={}",
+        pki.display()
+    );
+    let connection = open(&uri)
+        .await
+        .unwrap_or_else(|e| panic!("{uri}: {}", chain(&e)));
+    let driver: XdrString = connection
+        .call(REMOTE_PROGRAM, 1, PROC_CONNECT_GET_TYPE, &())
+        .await
+        .unwrap();
+    assert_eq!(driver.to_str().unwrap(), "XDRGEN");
+
+    // A pkipath whose CA did not sign the daemon's certificate: refused,
+    // unless no_verify=1.
+    let distrust = pki.join("distrust");
+    std::fs::create_dir_all(&distrust).unwrap();
+    std::fs::copy(pki.join("roguecert.pem"), distrust.join("cacert.pem")).unwrap();
+    for file in ["clientcert.pem", "clientkey.pem"] {
+        std::fs::copy(pki.join(file), distrust.join(file)).unwrap();
+    }
+    let uri = format!(
+        "test+tls://127.0.0.1:{port}/default?pkipath={}",
+        distrust.display()
+    );
+    let e = open(&uri).await.err().unwrap();
+    assert!(
+        matches!(e, OpenError::Connect { .. }) && chain(&e).contains("UnknownIssuer"),
+        "{}",
+        chain(&e)
+    );
+    let connection = open(&format!("{uri}&no_verify=1"))
+        .await
+        .unwrap_or_else(|e| panic!("no_verify: {}", chain(&e)));
+    let driver: XdrString = connection
+        .call(REMOTE_PROGRAM, 1, PROC_CONNECT_GET_TYPE, &())
+        .await
+        .unwrap();
+    assert_eq!(driver.to_str().unwrap(), "XDRGEN");
+
+    // Missing TLS files: the error names the file.
+    let e = open("test+tls://127.0.0.1:1/default?pkipath=/nonexistent/pki")
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        chain(&e).contains("/nonexistent/pki/cacert.pem"),
+        "{}",
+        chain(&e)
+    );
+
+    // A daemon that requires authentication offers SASL: until this client
+    // speaks it, opening fails naming it, before CONNECT_OPEN.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let strict = server.with_auth(AuthPolicy::Required {
+        tls_allowed_dn_list: Vec::new(),
+    });
+    tokio::spawn(async move { strict.serve_tcp(listener).await });
+    let e = open(&format!("test+tcp://127.0.0.1:{port}/default"))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(
+            e,
+            OpenError::AuthUnsupported {
+                chosen: AuthType::Sasl
+            }
+        ),
+        "{}",
+        chain(&e)
+    );
+    assert!(
+        chain(&e).contains("requires sasl authentication"),
+        "{}",
+        chain(&e)
+    );
+
+    server.shutdown();
+    let _ = std::fs::remove_dir_all(&pki);
+}

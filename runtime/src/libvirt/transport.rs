@@ -390,8 +390,10 @@ impl XdrDecode for AuthList {
 /// How much of a command's error output is kept for the error message.
 const STDERR_KEPT: usize = 16 * 1024;
 /// How long the end of a command's output waits for its error output to
-/// close, so the message has it.
-const STDERR_GRACE: Duration = Duration::from_secs(2);
+/// close and its exit status, so the message has them.
+const ENDING_GRACE: Duration = Duration::from_secs(2);
+/// How often the exit status is looked for meanwhile.
+const EXIT_POLL: Duration = Duration::from_millis(5);
 
 /// A command's standard input and output as one duplex stream: one end of
 /// a socket pair is both, as libvirt's client does it. The command is
@@ -404,7 +406,9 @@ struct CommandStream {
     program: String,
     child: tokio::process::Child,
     stderr: Option<JoinHandle<Vec<u8>>>,
+    stderr_text: Vec<u8>,
     grace: Option<Pin<Box<tokio::time::Sleep>>>,
+    tick: Option<Pin<Box<tokio::time::Sleep>>>,
     output: Output,
     /// The socket error that showed the command gone, until reported.
     lost: Option<io::Error>,
@@ -463,30 +467,47 @@ impl CommandStream {
             program: program.clone(),
             child,
             stderr,
+            stderr_text: Vec::new(),
             grace: None,
+            tick: None,
             output: Output::Open,
             lost: None,
         })
     }
 
     /// After the output ended: waits (briefly) for the error output to
-    /// close, and says why the command ended if it failed.
+    /// close and the exit status, and says why the command ended if it
+    /// failed.
     fn poll_ended(&mut self, cx: &mut Context<'_>) -> Poll<Option<&str>> {
         if let Output::Open = self.output {
-            let mut stderr = Vec::new();
+            let grace = self
+                .grace
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(ENDING_GRACE)));
             if let Some(task) = &mut self.stderr {
-                let grace = self
-                    .grace
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(STDERR_GRACE)));
                 match Pin::new(task).poll(cx) {
-                    Poll::Ready(collected) => stderr = collected.unwrap_or_default(),
+                    Poll::Ready(collected) => self.stderr_text = collected.unwrap_or_default(),
                     // A command that closed its output but keeps its error
                     // output open says nothing more within the grace.
                     Poll::Pending => ready!(grace.as_mut().poll(cx)),
                 }
                 self.stderr = None;
             }
-            self.output = match self.failure(&stderr) {
+            // A process closes its files a moment before it can be waited
+            // for: look again every few milliseconds, within the grace.
+            let status = loop {
+                match self.child.try_wait() {
+                    Ok(Some(status)) => break Some(status),
+                    Ok(None) if grace.as_mut().poll(cx).is_pending() => {
+                        let tick = self
+                            .tick
+                            .get_or_insert_with(|| Box::pin(tokio::time::sleep(EXIT_POLL)));
+                        ready!(tick.as_mut().poll(cx));
+                        self.tick = None;
+                    }
+                    Ok(None) | Err(_) => break None,
+                }
+            };
+            self.output = match self.failure(status) {
                 Some(why) => Output::Failed(why),
                 None => Output::Ended,
             };
@@ -499,9 +520,8 @@ impl CommandStream {
 
     /// Why the command ended, if it failed: its exit status (when it has
     /// exited) and what it wrote to its error output.
-    fn failure(&mut self, stderr: &[u8]) -> Option<String> {
-        let status = self.child.try_wait().ok().flatten();
-        let text = String::from_utf8_lossy(stderr);
+    fn failure(&self, status: Option<std::process::ExitStatus>) -> Option<String> {
+        let text = String::from_utf8_lossy(&self.stderr_text);
         let text = text.trim();
         let failed = status.is_some_and(|s| !s.success());
         if text.is_empty() && !failed {
