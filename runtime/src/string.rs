@@ -15,22 +15,26 @@ pub struct XdrString(Vec<u8>);
 
 impl XdrString {
     /// An empty string.
+    #[inline]
     pub const fn new() -> XdrString {
         XdrString(Vec::new())
     }
 
     /// The bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
     /// The bytes, owned.
+    #[inline]
     pub fn into_bytes(self) -> Vec<u8> {
         self.0
     }
 
     /// A borrowed view of the string: what encoding, formatting and the
     /// UTF-8 views work on.
+    #[inline]
     pub fn as_xdr_str(&self) -> XdrStr<'_> {
         XdrStr(&self.0)
     }
@@ -46,11 +50,13 @@ impl XdrString {
     }
 
     /// Length in bytes.
+    #[inline]
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
     /// Whether the string is empty.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -63,12 +69,14 @@ impl From<&str> for XdrString {
 }
 
 impl From<String> for XdrString {
+    #[inline]
     fn from(s: String) -> XdrString {
         XdrString(s.into_bytes())
     }
 }
 
 impl From<Vec<u8>> for XdrString {
+    #[inline]
     fn from(bytes: Vec<u8>) -> XdrString {
         XdrString(bytes)
     }
@@ -81,6 +89,7 @@ impl From<&[u8]> for XdrString {
 }
 
 impl AsRef<[u8]> for XdrString {
+    #[inline]
     fn as_ref(&self) -> &[u8] {
         &self.0
     }
@@ -132,6 +141,7 @@ pub struct XdrStr<'a>(pub &'a [u8]);
 
 impl<'a> XdrStr<'a> {
     /// The bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.0
     }
@@ -152,23 +162,27 @@ impl<'a> XdrStr<'a> {
     }
 
     /// Length in bytes.
+    #[inline]
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
     /// Whether the string is empty.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }
 
 impl<'a> From<&'a str> for XdrStr<'a> {
+    #[inline]
     fn from(s: &'a str) -> XdrStr<'a> {
         XdrStr(s.as_bytes())
     }
 }
 
 impl<'a> From<&'a [u8]> for XdrStr<'a> {
+    #[inline]
     fn from(bytes: &'a [u8]) -> XdrStr<'a> {
         XdrStr(bytes)
     }
