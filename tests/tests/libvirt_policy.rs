@@ -35,7 +35,7 @@ use xdrgen_runtime::XdrString;
 use xdrgen_runtime::libvirt::{
     AuthPolicy, Connection, ConnectionConfig, Context, Dispatch, DispatchFuture, Error,
     ProtocolNames, RemoteError, Server, ServerConfig, Session, decode_args, encode_ret, error_code,
-    error_domain, tls,
+    error_domain, subject_dn, tls,
 };
 
 /// `REMOTE_PROC_AUTH_SASL_STEP`, which [`SaslStandIn`] answers.
@@ -675,6 +675,74 @@ async fn a_tls_certificate_on_the_allowed_dn_list_authenticates() {
     );
     authenticate(&other, "other-user").await;
     other.connect_get_lib_version().await.unwrap();
+
+    // The DN as libvirt itself prints it (virt-pki-query-dn, through
+    // GnuTLS), a multi-valued name and a comma escaped included.
+    if xdrgen_testenv::has_tool("virt-pki-query-dn", &["--help"]) {
+        openssl(
+            &pki.0,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "multikey.pem",
+                "-out",
+                "multi.csr",
+                "-subj",
+                "/C=GB/O=xdrgen, Ltd/OU=a+CN=multi",
+                "-multivalue-rdn",
+                "-config",
+                "ext.cnf",
+            ],
+        );
+        openssl(
+            &pki.0,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "multi.csr",
+                "-CA",
+                "cacert.pem",
+                "-CAkey",
+                "cakey.pem",
+                "-CAcreateserial",
+                "-out",
+                "multicert.pem",
+                "-days",
+                "2",
+                "-extfile",
+                "ext.cnf",
+                "-extensions",
+                "client",
+            ],
+        );
+        for cert in [
+            "allowed/clientcert.pem",
+            "other/clientcert.pem",
+            "multicert.pem",
+        ] {
+            openssl(
+                &pki.0,
+                &["x509", "-in", cert, "-outform", "DER", "-out", "cert.der"],
+            );
+            let der = std::fs::read(pki.0.join("cert.der")).unwrap();
+            let out = Command::new("virt-pki-query-dn")
+                .arg(pki.0.join(cert))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "virt-pki-query-dn {cert}: {out:?}");
+            let libvirts = String::from_utf8_lossy(&out.stdout).trim_end().to_string();
+            assert_eq!(subject_dn(&der).unwrap(), libvirts, "{cert}");
+        }
+    } else {
+        xdrgen_tests::skip(
+            &format!("{TEST} (virt-pki-query-dn)"),
+            "virt-pki-query-dn is not installed (Debian: libvirt-clients)",
+        );
+    }
 
     // Stock virsh with each certificate as its pkipath.
     if xdrgen_testenv::has_tool("virsh", &["--version"]) {
