@@ -88,6 +88,11 @@ async fn main() -> Result<(), String> {
         &options.auth_tls,
         &options.tls_allowed_dn_list,
     )?;
+    let tls = match (options.listen_tls, options.pkipath) {
+        (None, None) => None,
+        (Some(addr), Some(pkipath)) => Some((addr, pkipath)),
+        _ => return Err("--listen-tls and --pkipath go together".to_string()),
+    };
     let listener = tokio::net::TcpListener::bind(&options.addr)
         .await
         .map_err(|e| format!("{}: {e}", options.addr))?;
@@ -103,15 +108,14 @@ async fn main() -> Result<(), String> {
     });
     let tcp_server = server.with_auth(auth_tcp);
     let tcp = tcp_server.serve_tcp(listener);
-    match (options.listen_tls, options.pkipath) {
-        (None, None) => tcp.await.map_err(|e| e.to_string()),
-        (Some(addr), Some(pkipath)) => {
+    match tls {
+        None => tcp.await.map_err(|e| e.to_string()),
+        Some((addr, pkipath)) => {
             let tls = serve_tls(server.with_auth(auth_tls), &addr, &pkipath);
             let (tcp, tls) = tokio::join!(tcp, tls);
             tcp.map_err(|e| e.to_string())?;
             tls
         }
-        _ => Err("--listen-tls and --pkipath go together".to_string()),
     }
 }
 
