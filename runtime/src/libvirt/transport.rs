@@ -639,6 +639,70 @@ mod tests {
         assert!(AuthList::from_xdr(&over).is_err());
     }
 
+    fn command(script: &str) -> CommandStream {
+        let argv = ["sh", "-c", script].map(ToString::to_string);
+        CommandStream::spawn(&argv).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_command_is_one_duplex_stream() {
+        use tokio::io::AsyncWriteExt;
+        let mut stream = command("cat");
+        stream.write_all(b"ping").await.unwrap();
+        let mut echoed = [0u8; 4];
+        stream.read_exact(&mut echoed).await.unwrap();
+        assert_eq!(&echoed, b"ping");
+        // End of input ends cat, cleanly: end of output, no error.
+        stream.shutdown().await.unwrap();
+        let mut rest = Vec::new();
+        stream.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failing_command_says_why() {
+        let mut stream = command("echo 'no route to daemon' >&2; exit 4");
+        let mut rest = Vec::new();
+        let error = stream.read_to_end(&mut rest).await.unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("`sh` ended the connection"), "{text}");
+        assert!(text.contains("exit status: 4"), "{text}");
+        assert!(text.contains("no route to daemon"), "{text}");
+        // Every later read says the same.
+        let again = stream.read_to_end(&mut rest).await.unwrap_err();
+        assert_eq!(again.to_string(), text);
+    }
+
+    #[tokio::test]
+    async fn a_missing_command_fails_to_spawn() {
+        let argv = ["/nonexistent/tunnel".to_string()];
+        let error = CommandStream::spawn(&argv).err().unwrap();
+        assert_eq!(error.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[tokio::test]
+    async fn dropping_the_stream_kills_and_reaps_the_command() {
+        let mut stream = command("echo $$; exec sleep 60");
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        while byte != *b"\n" {
+            stream.read_exact(&mut byte).await.unwrap();
+            line.push(byte[0]);
+        }
+        let pid = std::string::String::from_utf8(line).unwrap();
+        let proc_dir = std::format!("/proc/{}", pid.trim());
+        assert!(std::path::Path::new(&proc_dir).exists());
+        drop(stream);
+        // Killed, then reaped by tokio: no zombie is left behind.
+        for _ in 0..500 {
+            if !std::path::Path::new(&proc_dir).exists() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{proc_dir} outlived its stream");
+    }
+
     #[test]
     fn errors_say_their_own_part() {
         let e = OpenError::AuthRejected {
