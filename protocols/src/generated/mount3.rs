@@ -329,9 +329,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mountres3 {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Mountstat3 = <Mountstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Mountstat3 =
+            <Mountstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Mountstat3::Mnt3Ok => Self::Mnt3Ok(
                 <Mountres3Ok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -1001,7 +1000,10 @@ pub mod mount_program {
             pub async fn mountproc3_mnt(
                 &self,
                 arg1: &super::super::Dirpath,
-            ) -> ::core::result::Result<super::super::Mountres3, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Mountres3,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Mountres3>(
                     &NAMES,
                     super::PROGRAM,
@@ -1013,7 +1015,10 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_DUMP = 2`.
             pub async fn mountproc3_dump(
                 &self,
-            ) -> ::core::result::Result<super::super::Mountlist, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Mountlist,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, Mountproc3DumpResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -1044,7 +1049,10 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_EXPORT = 5`.
             pub async fn mountproc3_export(
                 &self,
-            ) -> ::core::result::Result<super::super::Exports, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Exports,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, Mountproc3ExportResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -1093,7 +1101,10 @@ pub mod mount_program {
             pub fn mountproc3_mnt(
                 &mut self,
                 arg1: &super::super::Dirpath,
-            ) -> ::core::result::Result<super::super::Mountres3, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Mountres3,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Mountres3>(
                     &NAMES,
                     super::PROGRAM,
@@ -1105,7 +1116,10 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_DUMP = 2`.
             pub fn mountproc3_dump(
                 &mut self,
-            ) -> ::core::result::Result<super::super::Mountlist, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Mountlist,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, Mountproc3DumpResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -1136,7 +1150,10 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_EXPORT = 5`.
             pub fn mountproc3_export(
                 &mut self,
-            ) -> ::core::result::Result<super::super::Exports, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Exports,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, Mountproc3ExportResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -1248,14 +1265,20 @@ pub mod mount_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Dirpath,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Mountres3, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Mountres3,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure MOUNTPROC3_DUMP = 2`.
             fn mountproc3_dump(
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Mountlist, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Mountlist,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure MOUNTPROC3_UMNT = 3`.
             fn mountproc3_umnt(
@@ -1277,7 +1300,10 @@ pub mod mount_program {
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Exports, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Exports,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
         }
         /// Answers calls to MOUNT_V3 with a [`Service`].

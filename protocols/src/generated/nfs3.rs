@@ -1718,9 +1718,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SetAtime {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: TimeHow = <TimeHow as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: TimeHow =
+            <TimeHow as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             TimeHow::SetToClientTime => Self::SetToClientTime(
                 <Nfstime3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -1818,9 +1817,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for SetMtime {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: TimeHow = <TimeHow as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: TimeHow =
+            <TimeHow as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             TimeHow::SetToClientTime => Self::SetToClientTime(
                 <Nfstime3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -2139,9 +2137,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Getattr3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Getattr3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -2459,9 +2456,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Setattr3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Setattr3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -2720,9 +2716,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Lookup3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Lookup3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -2987,9 +2982,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Access3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Access3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -3252,9 +3246,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readlink3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Readlink3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -3538,9 +3531,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Read3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Read3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -3927,9 +3919,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Write3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Write3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -4131,9 +4122,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Createhow3 {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Createmode3 = <Createmode3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Createmode3 =
+            <Createmode3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Createmode3::Unchecked => Self::Unchecked(
                 <Sattr3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -4363,9 +4353,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Create3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Create3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -4628,9 +4617,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mkdir3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Mkdir3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -4949,9 +4937,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Symlink3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Symlink3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -5131,9 +5118,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mknoddata3 {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Ftype3 = <Ftype3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Ftype3 =
+            <Ftype3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Ftype3::Nf3chr => Self::Nf3chr(
                 <Devicedata3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -5405,9 +5391,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Mknod3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Mknod3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -5656,9 +5641,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Remove3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Remove3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -5907,9 +5891,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rmdir3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Rmdir3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -6173,9 +6156,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Rename3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Rename3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -6439,9 +6421,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Link3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Link3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -6941,9 +6922,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readdir3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Readdir3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -7467,9 +7447,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Readdirplus3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Readdirplus3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -7776,9 +7755,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsstat3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Fsstat3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -8107,9 +8085,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Fsinfo3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Fsinfo3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -8407,9 +8384,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Pathconf3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Pathconf3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -8674,9 +8650,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Commit3res {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nfsstat3 = <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nfsstat3 =
+            <Nfsstat3 as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nfsstat3::Nfs3Ok => Self::Nfs3Ok(
                 <Commit3resok as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -8938,7 +8913,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_getattr(
                 &self,
                 arg1: &super::super::Getattr3args,
-            ) -> ::core::result::Result<super::super::Getattr3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Getattr3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Getattr3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -8951,7 +8929,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_setattr(
                 &self,
                 arg1: &super::super::Setattr3args,
-            ) -> ::core::result::Result<super::super::Setattr3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Setattr3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Setattr3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -8964,7 +8945,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_lookup(
                 &self,
                 arg1: &super::super::Lookup3args,
-            ) -> ::core::result::Result<super::super::Lookup3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Lookup3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Lookup3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -8977,7 +8961,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_access(
                 &self,
                 arg1: &super::super::Access3args,
-            ) -> ::core::result::Result<super::super::Access3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Access3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Access3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -8990,7 +8977,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_readlink(
                 &self,
                 arg1: &super::super::Readlink3args,
-            ) -> ::core::result::Result<super::super::Readlink3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Readlink3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Readlink3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9003,7 +8993,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_read(
                 &self,
                 arg1: &super::super::Read3args,
-            ) -> ::core::result::Result<super::super::Read3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Read3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Read3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9016,7 +9009,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_write(
                 &self,
                 arg1: &super::super::Write3args,
-            ) -> ::core::result::Result<super::super::Write3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Write3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Write3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9029,7 +9025,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_create(
                 &self,
                 arg1: &super::super::Create3args,
-            ) -> ::core::result::Result<super::super::Create3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Create3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Create3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9042,7 +9041,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_mkdir(
                 &self,
                 arg1: &super::super::Mkdir3args,
-            ) -> ::core::result::Result<super::super::Mkdir3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Mkdir3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Mkdir3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9055,7 +9057,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_symlink(
                 &self,
                 arg1: &super::super::Symlink3args,
-            ) -> ::core::result::Result<super::super::Symlink3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Symlink3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Symlink3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9068,7 +9073,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_mknod(
                 &self,
                 arg1: &super::super::Mknod3args,
-            ) -> ::core::result::Result<super::super::Mknod3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Mknod3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Mknod3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9081,7 +9089,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_remove(
                 &self,
                 arg1: &super::super::Remove3args,
-            ) -> ::core::result::Result<super::super::Remove3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Remove3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Remove3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9094,7 +9105,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_rmdir(
                 &self,
                 arg1: &super::super::Rmdir3args,
-            ) -> ::core::result::Result<super::super::Rmdir3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Rmdir3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Rmdir3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9107,7 +9121,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_rename(
                 &self,
                 arg1: &super::super::Rename3args,
-            ) -> ::core::result::Result<super::super::Rename3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Rename3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Rename3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9120,7 +9137,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_link(
                 &self,
                 arg1: &super::super::Link3args,
-            ) -> ::core::result::Result<super::super::Link3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Link3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Link3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9133,7 +9153,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_readdir(
                 &self,
                 arg1: &super::super::Readdir3args,
-            ) -> ::core::result::Result<super::super::Readdir3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Readdir3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Readdir3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9146,7 +9169,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_readdirplus(
                 &self,
                 arg1: &super::super::Readdirplus3args,
-            ) -> ::core::result::Result<super::super::Readdirplus3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Readdirplus3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Readdirplus3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9159,7 +9185,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_fsstat(
                 &self,
                 arg1: &super::super::Fsstat3args,
-            ) -> ::core::result::Result<super::super::Fsstat3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Fsstat3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Fsstat3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9172,7 +9201,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_fsinfo(
                 &self,
                 arg1: &super::super::Fsinfo3args,
-            ) -> ::core::result::Result<super::super::Fsinfo3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Fsinfo3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Fsinfo3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9185,7 +9217,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_pathconf(
                 &self,
                 arg1: &super::super::Pathconf3args,
-            ) -> ::core::result::Result<super::super::Pathconf3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Pathconf3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Pathconf3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9198,7 +9233,10 @@ pub mod nfs_program {
             pub async fn nfsproc3_commit(
                 &self,
                 arg1: &super::super::Commit3args,
-            ) -> ::core::result::Result<super::super::Commit3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Commit3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Commit3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9247,7 +9285,10 @@ pub mod nfs_program {
             pub fn nfsproc3_getattr(
                 &mut self,
                 arg1: &super::super::Getattr3args,
-            ) -> ::core::result::Result<super::super::Getattr3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Getattr3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Getattr3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9260,7 +9301,10 @@ pub mod nfs_program {
             pub fn nfsproc3_setattr(
                 &mut self,
                 arg1: &super::super::Setattr3args,
-            ) -> ::core::result::Result<super::super::Setattr3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Setattr3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Setattr3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9273,7 +9317,10 @@ pub mod nfs_program {
             pub fn nfsproc3_lookup(
                 &mut self,
                 arg1: &super::super::Lookup3args,
-            ) -> ::core::result::Result<super::super::Lookup3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Lookup3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Lookup3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9286,7 +9333,10 @@ pub mod nfs_program {
             pub fn nfsproc3_access(
                 &mut self,
                 arg1: &super::super::Access3args,
-            ) -> ::core::result::Result<super::super::Access3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Access3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Access3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9299,7 +9349,10 @@ pub mod nfs_program {
             pub fn nfsproc3_readlink(
                 &mut self,
                 arg1: &super::super::Readlink3args,
-            ) -> ::core::result::Result<super::super::Readlink3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Readlink3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Readlink3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9312,7 +9365,10 @@ pub mod nfs_program {
             pub fn nfsproc3_read(
                 &mut self,
                 arg1: &super::super::Read3args,
-            ) -> ::core::result::Result<super::super::Read3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Read3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Read3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9325,7 +9381,10 @@ pub mod nfs_program {
             pub fn nfsproc3_write(
                 &mut self,
                 arg1: &super::super::Write3args,
-            ) -> ::core::result::Result<super::super::Write3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Write3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Write3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9338,7 +9397,10 @@ pub mod nfs_program {
             pub fn nfsproc3_create(
                 &mut self,
                 arg1: &super::super::Create3args,
-            ) -> ::core::result::Result<super::super::Create3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Create3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Create3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9351,7 +9413,10 @@ pub mod nfs_program {
             pub fn nfsproc3_mkdir(
                 &mut self,
                 arg1: &super::super::Mkdir3args,
-            ) -> ::core::result::Result<super::super::Mkdir3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Mkdir3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Mkdir3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9364,7 +9429,10 @@ pub mod nfs_program {
             pub fn nfsproc3_symlink(
                 &mut self,
                 arg1: &super::super::Symlink3args,
-            ) -> ::core::result::Result<super::super::Symlink3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Symlink3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Symlink3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9377,7 +9445,10 @@ pub mod nfs_program {
             pub fn nfsproc3_mknod(
                 &mut self,
                 arg1: &super::super::Mknod3args,
-            ) -> ::core::result::Result<super::super::Mknod3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Mknod3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Mknod3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9390,7 +9461,10 @@ pub mod nfs_program {
             pub fn nfsproc3_remove(
                 &mut self,
                 arg1: &super::super::Remove3args,
-            ) -> ::core::result::Result<super::super::Remove3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Remove3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Remove3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9403,7 +9477,10 @@ pub mod nfs_program {
             pub fn nfsproc3_rmdir(
                 &mut self,
                 arg1: &super::super::Rmdir3args,
-            ) -> ::core::result::Result<super::super::Rmdir3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Rmdir3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Rmdir3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9416,7 +9493,10 @@ pub mod nfs_program {
             pub fn nfsproc3_rename(
                 &mut self,
                 arg1: &super::super::Rename3args,
-            ) -> ::core::result::Result<super::super::Rename3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Rename3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Rename3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9429,7 +9509,10 @@ pub mod nfs_program {
             pub fn nfsproc3_link(
                 &mut self,
                 arg1: &super::super::Link3args,
-            ) -> ::core::result::Result<super::super::Link3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Link3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Link3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9442,7 +9525,10 @@ pub mod nfs_program {
             pub fn nfsproc3_readdir(
                 &mut self,
                 arg1: &super::super::Readdir3args,
-            ) -> ::core::result::Result<super::super::Readdir3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Readdir3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Readdir3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9455,7 +9541,10 @@ pub mod nfs_program {
             pub fn nfsproc3_readdirplus(
                 &mut self,
                 arg1: &super::super::Readdirplus3args,
-            ) -> ::core::result::Result<super::super::Readdirplus3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Readdirplus3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Readdirplus3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9468,7 +9557,10 @@ pub mod nfs_program {
             pub fn nfsproc3_fsstat(
                 &mut self,
                 arg1: &super::super::Fsstat3args,
-            ) -> ::core::result::Result<super::super::Fsstat3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Fsstat3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Fsstat3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9481,7 +9573,10 @@ pub mod nfs_program {
             pub fn nfsproc3_fsinfo(
                 &mut self,
                 arg1: &super::super::Fsinfo3args,
-            ) -> ::core::result::Result<super::super::Fsinfo3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Fsinfo3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Fsinfo3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9494,7 +9589,10 @@ pub mod nfs_program {
             pub fn nfsproc3_pathconf(
                 &mut self,
                 arg1: &super::super::Pathconf3args,
-            ) -> ::core::result::Result<super::super::Pathconf3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Pathconf3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Pathconf3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9507,7 +9605,10 @@ pub mod nfs_program {
             pub fn nfsproc3_commit(
                 &mut self,
                 arg1: &super::super::Commit3args,
-            ) -> ::core::result::Result<super::super::Commit3res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Commit3res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Commit3res>(
                     &NAMES,
                     super::PROGRAM,
@@ -9535,7 +9636,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Getattr3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Getattr3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Getattr3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_SETATTR = 2`.
             fn nfsproc3_setattr(
@@ -9543,7 +9647,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Setattr3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Setattr3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Setattr3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_LOOKUP = 3`.
             fn nfsproc3_lookup(
@@ -9551,7 +9658,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Lookup3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Lookup3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Lookup3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_ACCESS = 4`.
             fn nfsproc3_access(
@@ -9559,7 +9669,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Access3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Access3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Access3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_READLINK = 5`.
             fn nfsproc3_readlink(
@@ -9567,7 +9680,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Readlink3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Readlink3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Readlink3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_READ = 6`.
             fn nfsproc3_read(
@@ -9575,7 +9691,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Read3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Read3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Read3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_WRITE = 7`.
             fn nfsproc3_write(
@@ -9583,7 +9702,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Write3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Write3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Write3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_CREATE = 8`.
             fn nfsproc3_create(
@@ -9591,7 +9713,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Create3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Create3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Create3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_MKDIR = 9`.
             fn nfsproc3_mkdir(
@@ -9599,7 +9724,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Mkdir3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Mkdir3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Mkdir3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_SYMLINK = 10`.
             fn nfsproc3_symlink(
@@ -9607,7 +9735,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Symlink3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Symlink3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Symlink3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_MKNOD = 11`.
             fn nfsproc3_mknod(
@@ -9615,7 +9746,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Mknod3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Mknod3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Mknod3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_REMOVE = 12`.
             fn nfsproc3_remove(
@@ -9623,7 +9757,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Remove3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Remove3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Remove3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_RMDIR = 13`.
             fn nfsproc3_rmdir(
@@ -9631,7 +9768,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Rmdir3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Rmdir3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Rmdir3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_RENAME = 14`.
             fn nfsproc3_rename(
@@ -9639,7 +9779,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Rename3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Rename3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Rename3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_LINK = 15`.
             fn nfsproc3_link(
@@ -9647,7 +9790,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Link3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Link3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Link3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_READDIR = 16`.
             fn nfsproc3_readdir(
@@ -9655,7 +9801,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Readdir3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Readdir3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Readdir3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_READDIRPLUS = 17`.
             fn nfsproc3_readdirplus(
@@ -9663,7 +9812,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Readdirplus3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Readdirplus3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Readdirplus3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_FSSTAT = 18`.
             fn nfsproc3_fsstat(
@@ -9671,7 +9823,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Fsstat3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Fsstat3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Fsstat3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_FSINFO = 19`.
             fn nfsproc3_fsinfo(
@@ -9679,7 +9834,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Fsinfo3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Fsinfo3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Fsinfo3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_PATHCONF = 20`.
             fn nfsproc3_pathconf(
@@ -9687,7 +9845,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Pathconf3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Pathconf3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Pathconf3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_COMMIT = 21`.
             fn nfsproc3_commit(
@@ -9695,7 +9856,10 @@ pub mod nfs_program {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Commit3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Commit3res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Commit3res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
         }
         /// Answers calls to NFS_V3 with a [`Service`].

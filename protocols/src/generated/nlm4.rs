@@ -430,9 +430,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for Nlm4Testrply {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: Nlm4Stats = <Nlm4Stats as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: Nlm4Stats =
+            <Nlm4Stats as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             Nlm4Stats::Nlm4Denied => Self::Nlm4Denied(
                 <Nlm4Holder as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -1560,7 +1559,10 @@ pub mod nlm_prog {
             pub async fn nlmproc4_test(
                 &self,
                 arg1: &super::super::Nlm4Testargs,
-            ) -> ::core::result::Result<super::super::Nlm4Testres, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Nlm4Testres,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Nlm4Testres>(
                     &NAMES,
                     super::PROGRAM,
@@ -1573,7 +1575,10 @@ pub mod nlm_prog {
             pub async fn nlmproc4_lock(
                 &self,
                 arg1: &super::super::Nlm4Lockargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Nlm4Res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
@@ -1586,7 +1591,10 @@ pub mod nlm_prog {
             pub async fn nlmproc4_cancel(
                 &self,
                 arg1: &super::super::Nlm4Cancargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Nlm4Res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
@@ -1599,7 +1607,10 @@ pub mod nlm_prog {
             pub async fn nlmproc4_unlock(
                 &self,
                 arg1: &super::super::Nlm4Unlockargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Nlm4Res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
@@ -1612,7 +1623,10 @@ pub mod nlm_prog {
             pub async fn nlmproc4_granted(
                 &self,
                 arg1: &super::super::Nlm4Testargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Nlm4Res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
@@ -1695,7 +1709,10 @@ pub mod nlm_prog {
             pub async fn nlmproc4_share(
                 &self,
                 arg1: &super::super::Nlm4Shareargs,
-            ) -> ::core::result::Result<super::super::Nlm4Shareres, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Nlm4Shareres,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Nlm4Shareres>(
                     &NAMES,
                     super::PROGRAM,
@@ -1708,7 +1725,10 @@ pub mod nlm_prog {
             pub async fn nlmproc4_unshare(
                 &self,
                 arg1: &super::super::Nlm4Shareargs,
-            ) -> ::core::result::Result<super::super::Nlm4Shareres, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Nlm4Shareres,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Nlm4Shareres>(
                     &NAMES,
                     super::PROGRAM,
@@ -1721,7 +1741,10 @@ pub mod nlm_prog {
             pub async fn nlmproc4_nm_lock(
                 &self,
                 arg1: &super::super::Nlm4Lockargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Nlm4Res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
@@ -1777,7 +1800,10 @@ pub mod nlm_prog {
             pub fn nlmproc4_test(
                 &mut self,
                 arg1: &super::super::Nlm4Testargs,
-            ) -> ::core::result::Result<super::super::Nlm4Testres, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Nlm4Testres,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Nlm4Testres>(
                     &NAMES,
                     super::PROGRAM,
@@ -1790,7 +1816,10 @@ pub mod nlm_prog {
             pub fn nlmproc4_lock(
                 &mut self,
                 arg1: &super::super::Nlm4Lockargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Nlm4Res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
@@ -1803,7 +1832,10 @@ pub mod nlm_prog {
             pub fn nlmproc4_cancel(
                 &mut self,
                 arg1: &super::super::Nlm4Cancargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Nlm4Res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
@@ -1816,7 +1848,10 @@ pub mod nlm_prog {
             pub fn nlmproc4_unlock(
                 &mut self,
                 arg1: &super::super::Nlm4Unlockargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Nlm4Res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
@@ -1829,7 +1864,10 @@ pub mod nlm_prog {
             pub fn nlmproc4_granted(
                 &mut self,
                 arg1: &super::super::Nlm4Testargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Nlm4Res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
@@ -1912,7 +1950,10 @@ pub mod nlm_prog {
             pub fn nlmproc4_share(
                 &mut self,
                 arg1: &super::super::Nlm4Shareargs,
-            ) -> ::core::result::Result<super::super::Nlm4Shareres, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Nlm4Shareres,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Nlm4Shareres>(
                     &NAMES,
                     super::PROGRAM,
@@ -1925,7 +1966,10 @@ pub mod nlm_prog {
             pub fn nlmproc4_unshare(
                 &mut self,
                 arg1: &super::super::Nlm4Shareargs,
-            ) -> ::core::result::Result<super::super::Nlm4Shareres, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Nlm4Shareres,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Nlm4Shareres>(
                     &NAMES,
                     super::PROGRAM,
@@ -1938,7 +1982,10 @@ pub mod nlm_prog {
             pub fn nlmproc4_nm_lock(
                 &mut self,
                 arg1: &super::super::Nlm4Lockargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Nlm4Res,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
@@ -1973,7 +2020,10 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Testargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Nlm4Testres, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Nlm4Testres,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_LOCK = 2`.
             fn nlmproc4_lock(
@@ -1981,7 +2031,10 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Lockargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Nlm4Res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_CANCEL = 3`.
             fn nlmproc4_cancel(
@@ -1989,7 +2042,10 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Cancargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Nlm4Res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_UNLOCK = 4`.
             fn nlmproc4_unlock(
@@ -1997,7 +2053,10 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Unlockargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Nlm4Res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_GRANTED = 5`.
             fn nlmproc4_granted(
@@ -2005,7 +2064,10 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Testargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Nlm4Res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_TEST_MSG = 6`.
             fn nlmproc4_test_msg(
@@ -2093,7 +2155,10 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Shareargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Nlm4Shareres, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Nlm4Shareres,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_UNSHARE = 21`.
             fn nlmproc4_unshare(
@@ -2101,7 +2166,10 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Shareargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Nlm4Shareres, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Nlm4Shareres,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_NM_LOCK = 22`.
             fn nlmproc4_nm_lock(
@@ -2109,7 +2177,10 @@ pub mod nlm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Nlm4Lockargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Nlm4Res, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Nlm4Res,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_FREE_ALL = 23`.
             fn nlmproc4_free_all(

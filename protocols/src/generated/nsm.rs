@@ -702,7 +702,10 @@ pub mod sm_prog {
             pub async fn sm_stat(
                 &self,
                 arg1: &super::super::SmName,
-            ) -> ::core::result::Result<super::super::SmStatRes, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::SmStatRes,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::SmStatRes>(
                     &NAMES,
                     super::PROGRAM,
@@ -715,7 +718,10 @@ pub mod sm_prog {
             pub async fn sm_mon(
                 &self,
                 arg1: &super::super::Mon,
-            ) -> ::core::result::Result<super::super::SmStatRes, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::SmStatRes,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::SmStatRes>(
                     &NAMES,
                     super::PROGRAM,
@@ -728,7 +734,10 @@ pub mod sm_prog {
             pub async fn sm_unmon(
                 &self,
                 arg1: &super::super::MonId,
-            ) -> ::core::result::Result<super::super::SmStat, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::SmStat,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::SmStat>(
                     &NAMES,
                     super::PROGRAM,
@@ -741,7 +750,10 @@ pub mod sm_prog {
             pub async fn sm_unmon_all(
                 &self,
                 arg1: &super::super::MyId,
-            ) -> ::core::result::Result<super::super::SmStat, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::SmStat,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::SmStat>(
                     &NAMES,
                     super::PROGRAM,
@@ -807,7 +819,10 @@ pub mod sm_prog {
             pub fn sm_stat(
                 &mut self,
                 arg1: &super::super::SmName,
-            ) -> ::core::result::Result<super::super::SmStatRes, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::SmStatRes,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::SmStatRes>(
                     &NAMES,
                     super::PROGRAM,
@@ -820,7 +835,10 @@ pub mod sm_prog {
             pub fn sm_mon(
                 &mut self,
                 arg1: &super::super::Mon,
-            ) -> ::core::result::Result<super::super::SmStatRes, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::SmStatRes,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::SmStatRes>(
                     &NAMES,
                     super::PROGRAM,
@@ -833,7 +851,10 @@ pub mod sm_prog {
             pub fn sm_unmon(
                 &mut self,
                 arg1: &super::super::MonId,
-            ) -> ::core::result::Result<super::super::SmStat, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::SmStat,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::SmStat>(
                     &NAMES,
                     super::PROGRAM,
@@ -846,7 +867,10 @@ pub mod sm_prog {
             pub fn sm_unmon_all(
                 &mut self,
                 arg1: &super::super::MyId,
-            ) -> ::core::result::Result<super::super::SmStat, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::SmStat,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::SmStat>(
                     &NAMES,
                     super::PROGRAM,
@@ -891,7 +915,10 @@ pub mod sm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::SmName,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::SmStatRes, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::SmStatRes,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure SM_MON = 2`.
             fn sm_mon(
@@ -899,7 +926,10 @@ pub mod sm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Mon,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::SmStatRes, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::SmStatRes,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure SM_UNMON = 3`.
             fn sm_unmon(
@@ -907,7 +937,10 @@ pub mod sm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::MonId,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::SmStat, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::SmStat,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure SM_UNMON_ALL = 4`.
             fn sm_unmon_all(
@@ -915,7 +948,10 @@ pub mod sm_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::MyId,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::SmStat, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::SmStat,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure SM_SIMU_CRASH = 5`.
             ///

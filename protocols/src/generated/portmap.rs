@@ -474,7 +474,10 @@ pub mod pmap_prog {
             /// XDR `procedure PMAPPROC_DUMP = 4`.
             pub async fn pmapproc_dump(
                 &self,
-            ) -> ::core::result::Result<super::super::Pmaplist, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Pmaplist,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, PmapprocDumpResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -487,7 +490,10 @@ pub mod pmap_prog {
             pub async fn pmapproc_callit(
                 &self,
                 arg1: &super::super::CallArgs,
-            ) -> ::core::result::Result<super::super::CallResult, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::CallResult,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::CallResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -556,7 +562,10 @@ pub mod pmap_prog {
             /// XDR `procedure PMAPPROC_DUMP = 4`.
             pub fn pmapproc_dump(
                 &mut self,
-            ) -> ::core::result::Result<super::super::Pmaplist, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Pmaplist,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, PmapprocDumpResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -569,7 +578,10 @@ pub mod pmap_prog {
             pub fn pmapproc_callit(
                 &mut self,
                 arg1: &super::super::CallArgs,
-            ) -> ::core::result::Result<super::super::CallResult, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::CallResult,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::CallResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -644,7 +656,10 @@ pub mod pmap_prog {
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Pmaplist, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Pmaplist,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure PMAPPROC_CALLIT = 5`.
             fn pmapproc_callit(
@@ -652,7 +667,10 @@ pub mod pmap_prog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::CallArgs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::CallResult, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::CallResult,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
         }
         /// Answers calls to PMAP_VERS with a [`Service`].

@@ -903,9 +903,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for AcceptedReplyData {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: AcceptStat = <AcceptStat as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: AcceptStat =
+            <AcceptStat as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             AcceptStat::Success => Self::Success(d.opaque_fixed::<0>()?),
             AcceptStat::ProgMismatch => Self::ProgMismatch(
@@ -1057,9 +1056,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RejectedReply {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: RejectStat = <RejectStat as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: RejectStat =
+            <RejectStat as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             RejectStat::RpcMismatch => Self::RpcMismatch(
                 <MismatchInfo as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -1129,9 +1127,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for ReplyBody {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: ReplyStat = <ReplyStat as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: ReplyStat =
+            <ReplyStat as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             ReplyStat::MsgAccepted => Self::MsgAccepted(
                 <AcceptedReply as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,
@@ -1197,9 +1194,8 @@ impl ::xdrgen_runtime::__private_v1::XdrDecode for RpcMsgBody {
     fn decode(
         d: &mut ::xdrgen_runtime::__private_v1::Decoder<'_>,
     ) -> ::core::result::Result<Self, ::xdrgen_runtime::__private_v1::DecodeError> {
-        let discriminant: MsgType = <MsgType as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(
-            d,
-        )?;
+        let discriminant: MsgType =
+            <MsgType as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?;
         ::core::result::Result::Ok(match discriminant {
             MsgType::Call => Self::Call(
                 <CallBody as ::xdrgen_runtime::__private_v1::XdrDecode>::decode(d)?,

@@ -1461,7 +1461,10 @@ pub mod rpcbprog {
             pub async fn rpcbproc_getaddr(
                 &self,
                 arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                ::xdrgen_runtime::__private_v1::XdrString,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocGetaddrResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -1473,7 +1476,10 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_DUMP = 4`.
             pub async fn rpcbproc_dump(
                 &self,
-            ) -> ::core::result::Result<super::super::RpcblistPtr, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::RpcblistPtr,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocDumpResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -1486,7 +1492,10 @@ pub mod rpcbprog {
             pub async fn rpcbproc_callit(
                 &self,
                 arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::RpcbRmtcallres,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
@@ -1505,7 +1514,10 @@ pub mod rpcbprog {
             pub async fn rpcbproc_uaddr2taddr(
                 &self,
                 arg1: &::xdrgen_runtime::__private_v1::XdrString,
-            ) -> ::core::result::Result<super::super::Netbuf, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Netbuf,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Netbuf>(
                     &NAMES,
                     super::PROGRAM,
@@ -1518,7 +1530,10 @@ pub mod rpcbprog {
             pub async fn rpcbproc_taddr2uaddr(
                 &self,
                 arg1: &super::super::Netbuf,
-            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                ::xdrgen_runtime::__private_v1::XdrString,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocTaddr2uaddrResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -1581,7 +1596,10 @@ pub mod rpcbprog {
             pub fn rpcbproc_getaddr(
                 &mut self,
                 arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                ::xdrgen_runtime::__private_v1::XdrString,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocGetaddrResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -1593,7 +1611,10 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_DUMP = 4`.
             pub fn rpcbproc_dump(
                 &mut self,
-            ) -> ::core::result::Result<super::super::RpcblistPtr, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::RpcblistPtr,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocDumpResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -1606,7 +1627,10 @@ pub mod rpcbprog {
             pub fn rpcbproc_callit(
                 &mut self,
                 arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::RpcbRmtcallres,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
@@ -1625,7 +1649,10 @@ pub mod rpcbprog {
             pub fn rpcbproc_uaddr2taddr(
                 &mut self,
                 arg1: &::xdrgen_runtime::__private_v1::XdrString,
-            ) -> ::core::result::Result<super::super::Netbuf, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Netbuf,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Netbuf>(
                     &NAMES,
                     super::PROGRAM,
@@ -1638,7 +1665,10 @@ pub mod rpcbprog {
             pub fn rpcbproc_taddr2uaddr(
                 &mut self,
                 arg1: &super::super::Netbuf,
-            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                ::xdrgen_runtime::__private_v1::XdrString,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocTaddr2uaddrResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -1740,14 +1770,20 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Rpcb,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    ::xdrgen_runtime::__private_v1::XdrString,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_DUMP = 4`.
             fn rpcbproc_dump(
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::RpcblistPtr, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::RpcblistPtr,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_CALLIT = 5`.
             fn rpcbproc_callit(
@@ -1755,7 +1791,10 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::RpcbRmtcallargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::RpcbRmtcallres,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
             fn rpcbproc_gettime(
@@ -1770,7 +1809,10 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: ::xdrgen_runtime::__private_v1::XdrString,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Netbuf, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Netbuf,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             fn rpcbproc_taddr2uaddr(
@@ -1778,7 +1820,10 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Netbuf,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    ::xdrgen_runtime::__private_v1::XdrString,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
         }
         /// Answers calls to RPCBVERS with a [`Service`].
@@ -2109,7 +2154,10 @@ pub mod rpcbprog {
             pub async fn rpcbproc_getaddr(
                 &self,
                 arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                ::xdrgen_runtime::__private_v1::XdrString,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocGetaddrResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2121,7 +2169,10 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_DUMP = 4`.
             pub async fn rpcbproc_dump(
                 &self,
-            ) -> ::core::result::Result<super::super::RpcblistPtr, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::RpcblistPtr,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocDumpResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2138,7 +2189,10 @@ pub mod rpcbprog {
             pub async fn rpcbproc_bcast(
                 &self,
                 arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::RpcbRmtcallres,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
@@ -2157,7 +2211,10 @@ pub mod rpcbprog {
             pub async fn rpcbproc_uaddr2taddr(
                 &self,
                 arg1: &::xdrgen_runtime::__private_v1::XdrString,
-            ) -> ::core::result::Result<super::super::Netbuf, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Netbuf,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Netbuf>(
                     &NAMES,
                     super::PROGRAM,
@@ -2170,7 +2227,10 @@ pub mod rpcbprog {
             pub async fn rpcbproc_taddr2uaddr(
                 &self,
                 arg1: &super::super::Netbuf,
-            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                ::xdrgen_runtime::__private_v1::XdrString,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocTaddr2uaddrResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2183,7 +2243,10 @@ pub mod rpcbprog {
             pub async fn rpcbproc_getversaddr(
                 &self,
                 arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                ::xdrgen_runtime::__private_v1::XdrString,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocGetversaddrResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2196,7 +2259,10 @@ pub mod rpcbprog {
             pub async fn rpcbproc_indirect(
                 &self,
                 arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::RpcbRmtcallres,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
@@ -2209,7 +2275,10 @@ pub mod rpcbprog {
             pub async fn rpcbproc_getaddrlist(
                 &self,
                 arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<super::super::RpcbEntryListPtr, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::RpcbEntryListPtr,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocGetaddrlistResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2221,7 +2290,10 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_GETSTAT = 12`.
             pub async fn rpcbproc_getstat(
                 &self,
-            ) -> ::core::result::Result<super::super::RpcbStatByvers, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::RpcbStatByvers,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocGetstatResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2284,7 +2356,10 @@ pub mod rpcbprog {
             pub fn rpcbproc_getaddr(
                 &mut self,
                 arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                ::xdrgen_runtime::__private_v1::XdrString,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocGetaddrResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2296,7 +2371,10 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_DUMP = 4`.
             pub fn rpcbproc_dump(
                 &mut self,
-            ) -> ::core::result::Result<super::super::RpcblistPtr, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::RpcblistPtr,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocDumpResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2313,7 +2391,10 @@ pub mod rpcbprog {
             pub fn rpcbproc_bcast(
                 &mut self,
                 arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::RpcbRmtcallres,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
@@ -2332,7 +2413,10 @@ pub mod rpcbprog {
             pub fn rpcbproc_uaddr2taddr(
                 &mut self,
                 arg1: &::xdrgen_runtime::__private_v1::XdrString,
-            ) -> ::core::result::Result<super::super::Netbuf, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::Netbuf,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::Netbuf>(
                     &NAMES,
                     super::PROGRAM,
@@ -2345,7 +2429,10 @@ pub mod rpcbprog {
             pub fn rpcbproc_taddr2uaddr(
                 &mut self,
                 arg1: &super::super::Netbuf,
-            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                ::xdrgen_runtime::__private_v1::XdrString,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocTaddr2uaddrResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2358,7 +2445,10 @@ pub mod rpcbprog {
             pub fn rpcbproc_getversaddr(
                 &mut self,
                 arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                ::xdrgen_runtime::__private_v1::XdrString,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocGetversaddrResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2371,7 +2461,10 @@ pub mod rpcbprog {
             pub fn rpcbproc_indirect(
                 &mut self,
                 arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::RpcbRmtcallres,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, super::super::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
@@ -2384,7 +2477,10 @@ pub mod rpcbprog {
             pub fn rpcbproc_getaddrlist(
                 &mut self,
                 arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<super::super::RpcbEntryListPtr, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::RpcbEntryListPtr,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocGetaddrlistResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2396,7 +2492,10 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_GETSTAT = 12`.
             pub fn rpcbproc_getstat(
                 &mut self,
-            ) -> ::core::result::Result<super::super::RpcbStatByvers, ::xdrgen_runtime::__private_v1::RpcError> {
+            ) -> ::core::result::Result<
+                super::super::RpcbStatByvers,
+                ::xdrgen_runtime::__private_v1::RpcError,
+            > {
                 self.0.call_named::<_, RpcbprocGetstatResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2544,14 +2643,20 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Rpcb,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    ::xdrgen_runtime::__private_v1::XdrString,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_DUMP = 4`.
             fn rpcbproc_dump(
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::RpcblistPtr, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::RpcblistPtr,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_BCAST = 5`.
             ///
@@ -2563,7 +2668,10 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::RpcbRmtcallargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::RpcbRmtcallres,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
             fn rpcbproc_gettime(
@@ -2578,7 +2686,10 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: ::xdrgen_runtime::__private_v1::XdrString,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Netbuf, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::Netbuf,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             fn rpcbproc_taddr2uaddr(
@@ -2586,7 +2697,10 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Netbuf,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    ::xdrgen_runtime::__private_v1::XdrString,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_GETVERSADDR = 9`.
             fn rpcbproc_getversaddr(
@@ -2594,7 +2708,10 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Rpcb,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<::xdrgen_runtime::__private_v1::XdrString, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    ::xdrgen_runtime::__private_v1::XdrString,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_INDIRECT = 10`.
             fn rpcbproc_indirect(
@@ -2602,7 +2719,10 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::RpcbRmtcallargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::RpcbRmtcallres, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::RpcbRmtcallres,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_GETADDRLIST = 11`.
             fn rpcbproc_getaddrlist(
@@ -2610,14 +2730,20 @@ pub mod rpcbprog {
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
                 arg1: super::super::Rpcb,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::RpcbEntryListPtr, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::RpcbEntryListPtr,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_GETSTAT = 12`.
             fn rpcbproc_getstat(
                 &self,
                 cx: &::xdrgen_runtime::__private_v1::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::RpcbStatByvers, ::xdrgen_runtime::__private_v1::Fault>,
+                Output = ::core::result::Result<
+                    super::super::RpcbStatByvers,
+                    ::xdrgen_runtime::__private_v1::Fault,
+                >,
             > + ::core::marker::Send;
         }
         /// Answers calls to RPCBVERS4 with a [`Service`].

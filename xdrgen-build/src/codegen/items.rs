@@ -14,6 +14,7 @@ use crate::ir::{
 /// of a method at indentation 4, ending in ` {`.
 pub(super) fn fn_sig(out: &mut String, ind: usize, head: &str, params: &[String], ret: &str) {
     out.push_str(pad(ind));
+    let ret = super::text::generic_type(ind + 5, ind, ret, 2);
     let close = format!(") -> {ret} {{");
     out.push_str(&list(ind, ind, head, "(", params, &close, 0));
     out.push('\n');
@@ -874,7 +875,7 @@ impl Gen<'_> {
             body.push_str("        let at = d.position();\n");
         }
         let let_disc = format!("let discriminant: {disc_ty} = {disc_dec};");
-        if super::text::fits(8, &let_disc, 0) || disc_dec.contains('\n') {
+        if super::text::fits(8, &let_disc, 0) {
             let _ = writeln!(body, "        {let_disc}");
         } else {
             let disc_dec = self.decode(&u.discriminant.ty, 12, 12);

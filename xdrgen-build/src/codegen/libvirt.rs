@@ -240,6 +240,7 @@ impl Gen<'_> {
             let close = if super::text::fits(4, &flat_ret, 0) {
                 flat_ret
             } else {
+                let output = super::text::generic_type(17, 8, &output, 1);
                 format!(
                     ") -> impl ::core::future::Future<\n{}Output = {output},\n{}> + ::core::marker::Send {{",
                     pad(8),
@@ -253,20 +254,27 @@ impl Gen<'_> {
                 proc.number,
                 list(4, 4, &format!("fn {method}"), "(", &params, &close, 0)
             );
-            let unsupported = list(
-                16,
-                12,
-                &format!("{rt}::RemoteError::unsupported"),
-                "(",
-                &[string_lit(&proc.name.xdr)],
-                ")",
-                4,
+            let err = format!(
+                "::core::result::Result::Err({rt}::RemoteError::unsupported({}))",
+                string_lit(&proc.name.xdr)
             );
-            let _ = writeln!(
-                methods,
-                "        let _ = {unused};\n        \
-                 async {{ ::core::result::Result::Err({unsupported}) }}\n    }}"
-            );
+            let body = if super::text::fits(8, &err, 10) {
+                format!("async {{ {err} }}")
+            } else {
+                let unsupported = format!("{rt}::RemoteError::unsupported");
+                let inner = list(
+                    16,
+                    16,
+                    &unsupported,
+                    "(",
+                    &[string_lit(&proc.name.xdr)],
+                    ")",
+                    1,
+                );
+                let err = list(12, 12, "::core::result::Result::Err", "(", &[inner], ")", 0);
+                format!("async {{\n{}{err}\n{}}}", pad(12), pad(8))
+            };
+            let _ = writeln!(methods, "        let _ = {unused};\n        {body}\n    }}");
             let call = format!("<S as Service>::{method}(&self.0, cx{pass}).await?");
             if proc.ret.is_some() {
                 let _ = writeln!(

@@ -308,6 +308,7 @@ impl Gen<'_> {
             let close = if super::text::fits(4, &flat_ret, 0) {
                 flat_ret
             } else {
+                let output = super::text::generic_type(17, 8, &output, 1);
                 format!(
                     ") -> impl ::core::future::Future<\n{}Output = {output},\n{}> + ::core::marker::Send{end}",
                     pad(8),

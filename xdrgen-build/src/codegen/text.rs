@@ -97,6 +97,34 @@ pub(super) fn list(
     s
 }
 
+/// A type (`Result<A, B>`) starting at column `col`: as it is when it
+/// fits, else its outer generic arguments one a line at `ind + 4`.
+pub(super) fn generic_type(col: usize, ind: usize, ty: &str, tail: usize) -> String {
+    if fits(col, ty, tail) {
+        return ty.to_string();
+    }
+    let (Some(open), true) = (ty.find('<'), ty.ends_with('>')) else {
+        return ty.to_string();
+    };
+    let mut args = Vec::new();
+    let mut depth = 0usize;
+    let mut start = open + 1;
+    let inner_end = ty.len() - 1;
+    for (i, c) in ty[..inner_end].char_indices().skip(open + 1) {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                args.push(ty[start..i].trim().to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    args.push(ty[start..inner_end].trim().to_string());
+    list(col, ind, &ty[..open], "<", &args, ">", tail)
+}
+
 /// Every line of `text` indented by `n` more spaces (blank lines stay
 /// empty).
 pub(super) fn indent(text: &str, n: usize) -> String {
