@@ -2,7 +2,8 @@
 # The whole test suite, as a newcomer and CI run it: installs the Debian
 # packages the tests need (C rpcgen and libtirpc, the reference
 # implementation; tcpdump and tshark for the capture tests; libnfs and
-# nfs-common's stock NFS clients), starts the real RPC peers on loopback
+# nfs-common's stock NFS clients; OpenSSH, netcat and socat for the libvirt
+# URI transports), starts the real RPC peers on loopback
 # (from ../shared/peers), runs every test of the workspace, then builds
 # the fuzz targets and runs each briefly.
 set -euo pipefail
@@ -22,6 +23,12 @@ command -v tshark >/dev/null 2>&1 || need+=(tshark)
 dpkg -s libvirt-wireshark >/dev/null 2>&1 || need+=(libvirt-wireshark)
 command -v nfs-cp >/dev/null 2>&1 || need+=(libnfs-utils)
 command -v showmount >/dev/null 2>&1 || need+=(nfs-common)
+# libvirt URIs: +ssh through a real sshd the test starts (netcat on the
+# far side, as libvirt's ssh transport uses), +ext through a socat script.
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+command -v nc >/dev/null 2>&1 || need+=(netcat-openbsd)
+command -v socat >/dev/null 2>&1 || need+=(socat)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
