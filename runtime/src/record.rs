@@ -64,6 +64,15 @@ impl fmt::Display for RecordError {
 #[cfg(feature = "std")]
 impl std::error::Error for RecordError {}
 
+/// Room a read is given when no record is under way and the last read
+/// did not fill its room: an idle connection holds only this, and most
+/// calls and replies fit in it whole.
+const IDLE_READ: usize = 512;
+
+/// Most room a read is given while data keeps arriving (a large record,
+/// or many records back to back).
+const BUSY_READ: usize = 64 * 1024;
+
 /// Reassembles records from a byte stream fed in pieces of any size.
 #[derive(Debug)]
 pub struct RecordReader {
@@ -87,6 +96,34 @@ impl RecordReader {
             record: Vec::new(),
             fragment: None,
         }
+    }
+
+    /// The buffer the next read should append to (tokio's `read_buf`, or
+    /// into its spare capacity), with room sized to what is expected: the
+    /// rest of the fragment under way and 512 bytes (up to 64 KiB), 64 KiB after a read
+    /// that filled its room, else 512 bytes. Room left from a larger read
+    /// is given back first, so a connection waiting for its next message
+    /// holds 512 bytes, not the size of its largest message.
+    pub fn read_buffer(&mut self) -> &mut Vec<u8> {
+        // A read fills all the spare capacity it is given only when more
+        // bytes were waiting than that.
+        let last_read_filled = self.buf.capacity() > 0 && self.buf.len() == self.buf.capacity();
+        self.buf.drain(..self.start);
+        self.start = 0;
+        let room = match self.fragment {
+            // Room past the fragment's end tells a read that filled it
+            // (more is coming) from one that only finished the fragment.
+            Some((owed, _)) => owed.saturating_add(IDLE_READ).min(BUSY_READ),
+            None if last_read_filled => BUSY_READ,
+            None => IDLE_READ,
+        };
+        let wanted = self.buf.len() + room;
+        if self.buf.capacity() > wanted {
+            self.buf.shrink_to(wanted);
+        } else {
+            self.buf.reserve_exact(room);
+        }
+        &mut self.buf
     }
 
     /// Adds bytes read from the transport.
@@ -202,6 +239,78 @@ mod tests {
             records(&stream, 5, 256),
             Err(RecordError::TooLarge { len: 260, max: 256 })
         ));
+    }
+
+    /// Feeds `stream` through [`RecordReader::read_buffer`], each read
+    /// taking at most `step` bytes of the room offered, and returns the
+    /// records and the room offered before each read.
+    fn read_through_buffer(stream: &[u8], step: usize) -> (Vec<Vec<u8>>, Vec<usize>) {
+        let mut r = RecordReader::new(1 << 24);
+        let (mut out, mut offered) = (Vec::new(), Vec::new());
+        let mut at = 0;
+        while at < stream.len() {
+            let buf = r.read_buffer();
+            let room = buf.capacity() - buf.len();
+            offered.push(room);
+            let n = room.min(step).min(stream.len() - at);
+            buf.extend_from_slice(&stream[at..at + n]);
+            at += n;
+            while let Some(rec) = r.next_record().unwrap() {
+                out.push(rec);
+            }
+        }
+        assert!(!r.is_mid_record(), "bytes left over");
+        let room = r.read_buffer().capacity();
+        offered.push(room);
+        (out, offered)
+    }
+
+    #[test]
+    fn reads_get_room_for_what_is_coming_and_give_it_back() {
+        let big = vec![5u8; 200_000];
+        let mut stream = Vec::new();
+        write_record(b"small", 64, &mut stream);
+        write_record(&big, MAX_FRAGMENT, &mut stream);
+        write_record(b"after", 64, &mut stream);
+        let (records, offered) = read_through_buffer(&stream, usize::MAX);
+        assert_eq!(records, vec![b"small".to_vec(), big, b"after".to_vec()]);
+        // 512 bytes first; the big record's header announces the rest, so
+        // the reads after it get 64 KiB each; once it is in, back to 512.
+        assert_eq!(offered[0], IDLE_READ);
+        assert_eq!(offered[1], BUSY_READ);
+        assert!(offered[2..offered.len() - 1].contains(&BUSY_READ));
+        assert_eq!(*offered.last().unwrap(), IDLE_READ, "{offered:?}");
+
+        // A record a little over 512 bytes, then silence: the wait for the
+        // next one gets 512 bytes again.
+        let mut stream = Vec::new();
+        write_record(&[9; 3000], MAX_FRAGMENT, &mut stream);
+        let (records, offered) = read_through_buffer(&stream, usize::MAX);
+        assert_eq!(records, vec![vec![9; 3000]]);
+        assert_eq!(
+            offered,
+            vec![IDLE_READ, 3000 - (IDLE_READ - 4) + IDLE_READ, IDLE_READ]
+        );
+    }
+
+    #[test]
+    fn a_read_that_fills_its_room_gets_more_next_time() {
+        // Many small records back to back: no fragment announces them.
+        let mut stream = Vec::new();
+        for i in 0..1000u32 {
+            write_record(&i.to_be_bytes(), 64, &mut stream);
+        }
+        let (records, offered) = read_through_buffer(&stream, usize::MAX);
+        assert_eq!(records.len(), 1000);
+        assert_eq!(records[999], 999u32.to_be_bytes().to_vec());
+        assert_eq!(&offered[..2], &[IDLE_READ, BUSY_READ]);
+        // Reads that come back short (a slow peer) keep the room small:
+        // 512 bytes, and the rest of a record a read cut in two.
+        let (_, offered) = read_through_buffer(&stream, 100);
+        assert!(
+            offered.iter().all(|&room| room <= IDLE_READ + 4),
+            "{offered:?}"
+        );
     }
 
     #[test]

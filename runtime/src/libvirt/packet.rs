@@ -187,6 +187,13 @@ pub fn encode_packet<B: XdrEncode + ?Sized>(
     Ok(out)
 }
 
+/// Room a read is given when no packet is under way and the last read did
+/// not fill its room: what an idle connection holds.
+const IDLE_READ: usize = 512;
+
+/// Most room a read is given at a time while data keeps arriving.
+const BUSY_READ: usize = 64 * 1024;
+
 /// Splits a byte stream, fed in pieces of any size, into packets; a length
 /// word outside `28..=max` fails at once, before anything is allocated.
 #[derive(Debug)]
@@ -204,6 +211,49 @@ impl PacketReader {
             buf: Vec::new(),
             start: 0,
         }
+    }
+
+    /// The buffer the next read should append to (tokio's `read_buf`, or
+    /// into its spare capacity), with room sized to what is expected: the
+    /// rest of the packet under way and 512 bytes (up to 64 KiB at a
+    /// time), 64 KiB after a read that filled its room, else 512 bytes.
+    /// Room left from a larger packet is given back first, so a
+    /// connection waiting for its next packet holds 512 bytes, not the
+    /// size of its largest one.
+    pub fn read_buffer(&mut self) -> &mut Vec<u8> {
+        // A read fills all the spare capacity it is given only when more
+        // bytes were waiting than that.
+        let last_read_filled = self.buf.capacity() > 0 && self.buf.len() == self.buf.capacity();
+        self.buf.drain(..self.start);
+        self.start = 0;
+        let announced = self
+            .buf
+            .get(..4)
+            .map(|word| u32::from_be_bytes([word[0], word[1], word[2], word[3]]) as usize);
+        match announced {
+            // A packet is kept whole, so it grows by doubling: linear in
+            // its size. Its length word was checked against `max` when
+            // it arrived.
+            Some(len) if len > self.buf.len() => {
+                let rest = len - self.buf.len();
+                self.buf
+                    .reserve(rest.saturating_add(IDLE_READ).min(BUSY_READ));
+            }
+            _ => {
+                let room = if last_read_filled {
+                    BUSY_READ
+                } else {
+                    IDLE_READ
+                };
+                let wanted = self.buf.len() + room;
+                if self.buf.capacity() > wanted {
+                    self.buf.shrink_to(wanted);
+                } else {
+                    self.buf.reserve_exact(room);
+                }
+            }
+        }
+        &mut self.buf
     }
 
     /// Adds bytes read from the transport.
@@ -276,6 +326,41 @@ mod tests {
             assert_eq!(got[1].body, [0, 0, 0, 7]);
             assert!(!r.is_mid_packet());
         }
+    }
+
+    #[test]
+    fn reads_get_room_for_what_is_coming_and_give_it_back() {
+        let big = crate::XdrString::from("x".repeat(300_000));
+        let mut stream = encode_packet(&header(MessageType::Call, 1), &()).unwrap();
+        stream.extend(encode_packet(&header(MessageType::Call, 2), &big).unwrap());
+        stream.extend(encode_packet(&header(MessageType::Call, 3), &()).unwrap());
+        let mut r = PacketReader::new(MESSAGE_MAX);
+        let (mut got, mut offered, mut at) = (Vec::new(), Vec::new(), 0);
+        while at < stream.len() {
+            let buf = r.read_buffer();
+            let room = buf.capacity() - buf.len();
+            offered.push(room);
+            let n = room.min(stream.len() - at);
+            buf.extend_from_slice(&stream[at..at + n]);
+            at += n;
+            while let Some(p) = r.next_packet().unwrap() {
+                got.push(p);
+            }
+        }
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[1].body.len(), 4 + 300_000);
+        assert_eq!(offered[0], IDLE_READ);
+        // The big packet grows by doubling: a few reads, none offered
+        // more than twice the packet.
+        assert!(offered.len() <= 8, "{offered:?}");
+        assert!(
+            offered.iter().all(|&room| room <= 2 * 300_032),
+            "{offered:?}"
+        );
+        // Waiting for the next packet, the 300 KB one's room is given back.
+        let buf = r.read_buffer();
+        assert_eq!(buf.capacity(), IDLE_READ);
+        assert!(!r.is_mid_packet());
     }
 
     #[test]

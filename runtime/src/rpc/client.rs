@@ -414,11 +414,12 @@ fn deliver_truncated(pending: &PendingMap, datagram: &[u8]) {
 async fn read_records<R: AsyncRead>(read: R, max_record: usize, pending: PendingMap) {
     let mut read = std::pin::pin!(read);
     let mut records = RecordReader::new(max_record);
-    let mut buf = vec![0; 64 * 1024];
     let why = loop {
-        match read.read(&mut buf).await {
+        // The reader's own buffer, sized to what is coming: a connection
+        // with no reply on the way holds a few hundred bytes.
+        match read.read_buf(records.read_buffer()).await {
             Ok(0) => break Closed::ByPeer,
-            Ok(n) => records.push(&buf[..n]),
+            Ok(_) => {}
             Err(e) => {
                 observe::read_failed(Side::OncClient, &"", &e);
                 break Closed::Io(SharedIoError::new(e));
