@@ -279,3 +279,90 @@ fn write_tokens(out: &mut String, tokens: TokenStream, mut gap: Gap) -> Gap {
     }
     gap
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_string()).collect()
+    }
+
+    #[test]
+    fn a_list_stays_on_its_line_until_it_reaches_the_width() {
+        let args = items(&["out", "&self.c", "255", "\"shapes.c\""]);
+        let flat = list(8, 8, "put_opaque_var", "(", &args, ")", 2);
+        assert_eq!(flat, "put_opaque_var(out, &self.c, 255, \"shapes.c\")");
+        // Exactly at the width still fits; one more column breaks it.
+        let exact = WIDTH - flat.len() - 2;
+        assert!(!list(exact, 8, "put_opaque_var", "(", &args, ")", 2).contains('\n'));
+        let broken = list(exact + 1, 8, "put_opaque_var", "(", &args, ")", 2);
+        assert_eq!(
+            broken,
+            "put_opaque_var(\n            out,\n            &self.c,\n            255,\n            \"shapes.c\",\n        )"
+        );
+    }
+
+    #[test]
+    fn a_multi_line_argument_breaks_its_list() {
+        let args = vec!["{\n    v\n}".to_string()];
+        assert_eq!(
+            list(0, 0, "f", "(", &args, ")", 0),
+            "f(\n    {\n    v\n},\n)"
+        );
+    }
+
+    #[test]
+    fn base_indentation_narrows_the_width_while_it_lives() {
+        let args = items(&["a", "b"]);
+        let col = WIDTH - "f(a, b)".len();
+        assert!(!list(col, 0, "f", "(", &args, ")", 0).contains('\n'));
+        {
+            let _base = Base::set(4);
+            assert!(list(col, 0, "f", "(", &args, ")", 0).contains('\n'));
+        }
+        assert!(!list(col, 0, "f", "(", &args, ")", 0).contains('\n'));
+    }
+
+    #[test]
+    fn a_long_generic_type_breaks_its_outer_arguments() {
+        let ty = "::core::result::Result<super::Reply<u8, u16>, ::rt::Error>";
+        assert_eq!(generic_type(0, 4, ty, 0), ty);
+        assert_eq!(
+            generic_type(WIDTH - 10, 4, ty, 0),
+            "::core::result::Result<\n        super::Reply<u8, u16>,\n        ::rt::Error,\n    >"
+        );
+    }
+
+    #[test]
+    fn user_tokens_read_as_written_by_hand() {
+        let text = |s: &str| tokens_text(&s.parse().unwrap());
+        assert_eq!(text("::xdrgen_runtime"), "::xdrgen_runtime");
+        assert_eq!(text("crate :: rt"), "crate::rt");
+        assert_eq!(text("serde::Serialize"), "serde::Serialize");
+        assert_eq!(
+            text("#[serde(rename_all = \"camelCase\")]"),
+            "#[serde(rename_all = \"camelCase\")]"
+        );
+        assert_eq!(text("#[derive(Hash, ::a::B)]"), "#[derive(Hash, ::a::B)]");
+        assert_eq!(text("Vec<u8>"), "Vec<u8>");
+        let attrs = attributes(&"#[a] #[b(c = 1)]".parse().unwrap());
+        assert_eq!(attrs, ["#[a]", "#[b(c = 1)]"]);
+    }
+
+    #[test]
+    fn doc_lines_and_string_literals() {
+        let mut out = String::new();
+        doc_lines(&mut out, 4, &[" text  ", "", " a\rb"]);
+        assert_eq!(out, "    /// text\n    ///\n    #[doc = \" a\\rb\"]\n");
+        assert_eq!(string_lit("a\"b\\c\n\0'"), "\"a\\\"b\\\\c\\n\\0'\"");
+        // What the literal says is what it was made from.
+        let lit: proc_macro2::Literal = string_lit("tab\there").parse().unwrap();
+        assert_eq!(lit.to_string(), "\"tab\\there\"");
+    }
+
+    #[test]
+    fn indent_leaves_blank_lines_empty() {
+        assert_eq!(indent("a\n\n  b\n", 4), "    a\n\n      b\n");
+    }
+}
