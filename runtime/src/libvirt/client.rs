@@ -912,11 +912,12 @@ impl Reader {
 async fn read_packets<R: AsyncRead>(read: R, reader: Reader) {
     let mut read = std::pin::pin!(read);
     let mut packets = PacketReader::new(reader.max);
-    let mut buf = vec![0; 64 * 1024];
     let why = 'connection: loop {
-        match read.read(&mut buf).await {
+        // Into the packet reader's own buffer: an idle connection holds a
+        // few hundred bytes, not the size of its largest packet.
+        match read.read_buf(packets.read_buffer()).await {
             Ok(0) => break Closed::ByPeer,
-            Ok(n) => packets.push(&buf[..n]),
+            Ok(_) => {}
             Err(e) => {
                 observe::read_failed(Side::LibvirtClient, &"", &e);
                 break Closed::Io(SharedIoError::new(e));

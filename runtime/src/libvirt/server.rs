@@ -616,12 +616,13 @@ impl Server {
         let mut stall = StallClock::new(config.partial_message_timeout);
         let stop = self.stopping();
         let mut stop = std::pin::pin!(stop);
-        let mut buf = vec![0; 64 * 1024];
         'connection: loop {
-            let n = tokio::select! {
-                read = read.read(&mut buf) => match read {
+            // Read into the packet reader's own buffer, sized to what is
+            // coming: an idle connection holds a few hundred bytes.
+            tokio::select! {
+                read = read.read_buf(packets.read_buffer()) => match read {
                     Ok(0) => break,
-                    Ok(n) => n,
+                    Ok(_) => {}
                     Err(error) => {
                         observe::read_failed(Side::LibvirtServer, &peer, &error);
                         break;
@@ -632,8 +633,7 @@ impl Server {
                     break;
                 }
                 () = &mut stop => break,
-            };
-            packets.push(&buf[..n]);
+            }
             let mut finished_one = false;
             loop {
                 match packets.next_packet() {
@@ -642,7 +642,9 @@ impl Server {
                         let Ok(slot) = Arc::clone(&in_flight).acquire_owned().await else {
                             break 'connection;
                         };
-                        self.handle(packet, &session, slot).await;
+                        // Boxed: held inline, the call's state would make
+                        // every idle connection's task larger.
+                        Box::pin(self.handle(packet, &session, slot)).await;
                     }
                     Ok(None) => break,
                     // One bad header: that packet is skipped.
