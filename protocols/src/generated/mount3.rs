@@ -411,8 +411,21 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Mountbody {
         &self,
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
-        let mut node = self;
-        loop {
+        ::xdrgen_runtime::__private_v1::put_opaque_var(
+            out,
+            self.ml_hostname.as_bytes(),
+            255,
+            "mountbody.ml_hostname",
+        )?;
+        ::xdrgen_runtime::__private_v1::put_opaque_var(
+            out,
+            self.ml_directory.as_bytes(),
+            1024,
+            "mountbody.ml_directory",
+        )?;
+        let mut next = self.ml_next.as_deref();
+        while let ::core::option::Option::Some(node) = next {
+            ::xdrgen_runtime::__private_v1::put_bool(out, true);
             ::xdrgen_runtime::__private_v1::put_opaque_var(
                 out,
                 node.ml_hostname.as_bytes(),
@@ -425,17 +438,10 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Mountbody {
                 1024,
                 "mountbody.ml_directory",
             )?;
-            match node.ml_next.as_deref() {
-                ::core::option::Option::Some(next) => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, true);
-                    node = next;
-                }
-                ::core::option::Option::None => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, false);
-                    return ::core::result::Result::Ok(());
-                }
-            }
+            next = node.ml_next.as_deref();
         }
+        ::xdrgen_runtime::__private_v1::put_bool(out, false);
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -571,25 +577,25 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Groupnode {
         &self,
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
-        let mut node = self;
-        loop {
+        ::xdrgen_runtime::__private_v1::put_opaque_var(
+            out,
+            self.gr_name.as_bytes(),
+            255,
+            "groupnode.gr_name",
+        )?;
+        let mut next = self.gr_next.as_deref();
+        while let ::core::option::Option::Some(node) = next {
+            ::xdrgen_runtime::__private_v1::put_bool(out, true);
             ::xdrgen_runtime::__private_v1::put_opaque_var(
                 out,
                 node.gr_name.as_bytes(),
                 255,
                 "groupnode.gr_name",
             )?;
-            match node.gr_next.as_deref() {
-                ::core::option::Option::Some(next) => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, true);
-                    node = next;
-                }
-                ::core::option::Option::None => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, false);
-                    return ::core::result::Result::Ok(());
-                }
-            }
+            next = node.gr_next.as_deref();
         }
+        ::xdrgen_runtime::__private_v1::put_bool(out, false);
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -723,8 +729,24 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Exportnode {
         &self,
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
-        let mut node = self;
-        loop {
+        ::xdrgen_runtime::__private_v1::put_opaque_var(
+            out,
+            self.ex_dir.as_bytes(),
+            1024,
+            "exportnode.ex_dir",
+        )?;
+        match &self.ex_groups {
+            ::core::option::Option::Some(x) => {
+                ::xdrgen_runtime::__private_v1::put_bool(out, true);
+                ::xdrgen_runtime::__private_v1::XdrEncode::encode(&**x, out)?;
+            }
+            ::core::option::Option::None => {
+                ::xdrgen_runtime::__private_v1::put_bool(out, false);
+            }
+        }
+        let mut next = self.ex_next.as_deref();
+        while let ::core::option::Option::Some(node) = next {
+            ::xdrgen_runtime::__private_v1::put_bool(out, true);
             ::xdrgen_runtime::__private_v1::put_opaque_var(
                 out,
                 node.ex_dir.as_bytes(),
@@ -740,17 +762,10 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Exportnode {
                     ::xdrgen_runtime::__private_v1::put_bool(out, false);
                 }
             }
-            match node.ex_next.as_deref() {
-                ::core::option::Option::Some(next) => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, true);
-                    node = next;
-                }
-                ::core::option::Option::None => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, false);
-                    return ::core::result::Result::Ok(());
-                }
-            }
+            next = node.ex_next.as_deref();
         }
+        ::xdrgen_runtime::__private_v1::put_bool(out, false);
+        ::core::result::Result::Ok(())
     }
 }
 

@@ -6567,8 +6567,17 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Entry3 {
         &self,
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
-        let mut node = self;
-        loop {
+        ::xdrgen_runtime::__private_v1::put_u64(out, self.fileid);
+        ::xdrgen_runtime::__private_v1::put_opaque_var(
+            out,
+            self.name.as_bytes(),
+            u32::MAX,
+            "entry3.name",
+        )?;
+        ::xdrgen_runtime::__private_v1::put_u64(out, self.cookie);
+        let mut next = self.nextentry.as_deref();
+        while let ::core::option::Option::Some(node) = next {
+            ::xdrgen_runtime::__private_v1::put_bool(out, true);
             ::xdrgen_runtime::__private_v1::put_u64(out, node.fileid);
             ::xdrgen_runtime::__private_v1::put_opaque_var(
                 out,
@@ -6577,17 +6586,10 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Entry3 {
                 "entry3.name",
             )?;
             ::xdrgen_runtime::__private_v1::put_u64(out, node.cookie);
-            match node.nextentry.as_deref() {
-                ::core::option::Option::Some(next) => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, true);
-                    node = next;
-                }
-                ::core::option::Option::None => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, false);
-                    return ::core::result::Result::Ok(());
-                }
-            }
+            next = node.nextentry.as_deref();
         }
+        ::xdrgen_runtime::__private_v1::put_bool(out, false);
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -7078,8 +7080,19 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Entryplus3 {
         &self,
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
-        let mut node = self;
-        loop {
+        ::xdrgen_runtime::__private_v1::put_u64(out, self.fileid);
+        ::xdrgen_runtime::__private_v1::put_opaque_var(
+            out,
+            self.name.as_bytes(),
+            u32::MAX,
+            "entryplus3.name",
+        )?;
+        ::xdrgen_runtime::__private_v1::put_u64(out, self.cookie);
+        ::xdrgen_runtime::__private_v1::XdrEncode::encode(&self.name_attributes, out)?;
+        ::xdrgen_runtime::__private_v1::XdrEncode::encode(&self.name_handle, out)?;
+        let mut next = self.nextentry.as_deref();
+        while let ::core::option::Option::Some(node) = next {
+            ::xdrgen_runtime::__private_v1::put_bool(out, true);
             ::xdrgen_runtime::__private_v1::put_u64(out, node.fileid);
             ::xdrgen_runtime::__private_v1::put_opaque_var(
                 out,
@@ -7090,17 +7103,10 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Entryplus3 {
             ::xdrgen_runtime::__private_v1::put_u64(out, node.cookie);
             ::xdrgen_runtime::__private_v1::XdrEncode::encode(&node.name_attributes, out)?;
             ::xdrgen_runtime::__private_v1::XdrEncode::encode(&node.name_handle, out)?;
-            match node.nextentry.as_deref() {
-                ::core::option::Option::Some(next) => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, true);
-                    node = next;
-                }
-                ::core::option::Option::None => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, false);
-                    return ::core::result::Result::Ok(());
-                }
-            }
+            next = node.nextentry.as_deref();
         }
+        ::xdrgen_runtime::__private_v1::put_bool(out, false);
+        ::core::result::Result::Ok(())
     }
 }
 

@@ -110,20 +110,15 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for Pmapnode {
         &self,
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
-        let mut node = self;
-        loop {
+        ::xdrgen_runtime::__private_v1::XdrEncode::encode(&self.map, out)?;
+        let mut next = self.next.as_deref();
+        while let ::core::option::Option::Some(node) = next {
+            ::xdrgen_runtime::__private_v1::put_bool(out, true);
             ::xdrgen_runtime::__private_v1::XdrEncode::encode(&node.map, out)?;
-            match node.next.as_deref() {
-                ::core::option::Option::Some(next) => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, true);
-                    node = next;
-                }
-                ::core::option::Option::None => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, false);
-                    return ::core::result::Result::Ok(());
-                }
-            }
+            next = node.next.as_deref();
         }
+        ::xdrgen_runtime::__private_v1::put_bool(out, false);
+        ::core::result::Result::Ok(())
     }
 }
 

@@ -223,20 +223,15 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for RpList {
         &self,
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
-        let mut node = self;
-        loop {
+        ::xdrgen_runtime::__private_v1::XdrEncode::encode(&self.rpcb_map, out)?;
+        let mut next = self.rpcb_next.as_deref();
+        while let ::core::option::Option::Some(node) = next {
+            ::xdrgen_runtime::__private_v1::put_bool(out, true);
             ::xdrgen_runtime::__private_v1::XdrEncode::encode(&node.rpcb_map, out)?;
-            match node.rpcb_next.as_deref() {
-                ::core::option::Option::Some(next) => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, true);
-                    node = next;
-                }
-                ::core::option::Option::None => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, false);
-                    return ::core::result::Result::Ok(());
-                }
-            }
+            next = node.rpcb_next.as_deref();
         }
+        ::xdrgen_runtime::__private_v1::put_bool(out, false);
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -626,20 +621,15 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbEntryList {
         &self,
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
-        let mut node = self;
-        loop {
+        ::xdrgen_runtime::__private_v1::XdrEncode::encode(&self.rpcb_entry_map, out)?;
+        let mut next = self.rpcb_entry_next.as_deref();
+        while let ::core::option::Option::Some(node) = next {
+            ::xdrgen_runtime::__private_v1::put_bool(out, true);
             ::xdrgen_runtime::__private_v1::XdrEncode::encode(&node.rpcb_entry_map, out)?;
-            match node.rpcb_entry_next.as_deref() {
-                ::core::option::Option::Some(next) => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, true);
-                    node = next;
-                }
-                ::core::option::Option::None => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, false);
-                    return ::core::result::Result::Ok(());
-                }
-            }
+            next = node.rpcb_entry_next.as_deref();
         }
+        ::xdrgen_runtime::__private_v1::put_bool(out, false);
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -773,8 +763,19 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbsAddrlist {
         &self,
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
-        let mut node = self;
-        loop {
+        ::xdrgen_runtime::__private_v1::put_u32(out, self.prog);
+        ::xdrgen_runtime::__private_v1::put_u32(out, self.vers);
+        ::xdrgen_runtime::__private_v1::put_i32(out, self.success);
+        ::xdrgen_runtime::__private_v1::put_i32(out, self.failure);
+        ::xdrgen_runtime::__private_v1::put_opaque_var(
+            out,
+            self.netid.as_bytes(),
+            u32::MAX,
+            "rpcbs_addrlist.netid",
+        )?;
+        let mut next = self.next.as_deref();
+        while let ::core::option::Option::Some(node) = next {
+            ::xdrgen_runtime::__private_v1::put_bool(out, true);
             ::xdrgen_runtime::__private_v1::put_u32(out, node.prog);
             ::xdrgen_runtime::__private_v1::put_u32(out, node.vers);
             ::xdrgen_runtime::__private_v1::put_i32(out, node.success);
@@ -785,17 +786,10 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbsAddrlist {
                 u32::MAX,
                 "rpcbs_addrlist.netid",
             )?;
-            match node.next.as_deref() {
-                ::core::option::Option::Some(next) => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, true);
-                    node = next;
-                }
-                ::core::option::Option::None => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, false);
-                    return ::core::result::Result::Ok(());
-                }
-            }
+            next = node.next.as_deref();
         }
+        ::xdrgen_runtime::__private_v1::put_bool(out, false);
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -960,8 +954,21 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbsRmtcalllist {
         &self,
         out: &mut ::xdrgen_runtime::__private_v1::Vec<u8>,
     ) -> ::core::result::Result<(), ::xdrgen_runtime::__private_v1::EncodeError> {
-        let mut node = self;
-        loop {
+        ::xdrgen_runtime::__private_v1::put_u32(out, self.prog);
+        ::xdrgen_runtime::__private_v1::put_u32(out, self.vers);
+        ::xdrgen_runtime::__private_v1::put_u32(out, self.proc);
+        ::xdrgen_runtime::__private_v1::put_i32(out, self.success);
+        ::xdrgen_runtime::__private_v1::put_i32(out, self.failure);
+        ::xdrgen_runtime::__private_v1::put_i32(out, self.indirect);
+        ::xdrgen_runtime::__private_v1::put_opaque_var(
+            out,
+            self.netid.as_bytes(),
+            u32::MAX,
+            "rpcbs_rmtcalllist.netid",
+        )?;
+        let mut next = self.next.as_deref();
+        while let ::core::option::Option::Some(node) = next {
+            ::xdrgen_runtime::__private_v1::put_bool(out, true);
             ::xdrgen_runtime::__private_v1::put_u32(out, node.prog);
             ::xdrgen_runtime::__private_v1::put_u32(out, node.vers);
             ::xdrgen_runtime::__private_v1::put_u32(out, node.proc);
@@ -974,17 +981,10 @@ impl ::xdrgen_runtime::__private_v1::XdrEncode for RpcbsRmtcalllist {
                 u32::MAX,
                 "rpcbs_rmtcalllist.netid",
             )?;
-            match node.next.as_deref() {
-                ::core::option::Option::Some(next) => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, true);
-                    node = next;
-                }
-                ::core::option::Option::None => {
-                    ::xdrgen_runtime::__private_v1::put_bool(out, false);
-                    return ::core::result::Result::Ok(());
-                }
-            }
+            next = node.next.as_deref();
         }
+        ::xdrgen_runtime::__private_v1::put_bool(out, false);
+        ::core::result::Result::Ok(())
     }
 }
 

@@ -470,20 +470,28 @@ impl Gen<'_> {
              next = node.{link_name}.as_deref();\n        }}\n        len\n    }}"
         );
         self.encode_sig(out);
-        out.push_str("        let mut node = self;\n        loop {\n");
+        // The caller wrote the head's `true`; every later node's is written
+        // at the top of the loop, as a hand-written walk does (measured:
+        // fewer instructions per node than testing the link at the bottom).
+        for f in &body {
+            let v = Val::place(format!("self.{}", f.name.rust));
+            self.encode(out, &f.ty, &v, &what(f), 8);
+        }
+        let _ = writeln!(
+            out,
+            "        let mut next = self.{link_name}.as_deref();\n        \
+             while let ::core::option::Option::Some(node) = next {{\n            \
+             {rt}::put_bool(out, true);"
+        );
         for f in &body {
             let v = Val::place(format!("node.{}", f.name.rust));
             self.encode(out, &f.ty, &v, &what(f), 12);
         }
         let _ = writeln!(
             out,
-            "            match node.{link_name}.as_deref() {{\n                \
-             ::core::option::Option::Some(next) => {{\n                    \
-             {rt}::put_bool(out, true);\n                    node = next;\n                }}\n                \
-             ::core::option::Option::None => {{\n                    \
-             {rt}::put_bool(out, false);\n                    \
-             return ::core::result::Result::Ok(());\n                }}\n            }}\n        \
-             }}\n    }}\n}}"
+            "            next = node.{link_name}.as_deref();\n        }}\n        \
+             {rt}::put_bool(out, false);\n        \
+             ::core::result::Result::Ok(())\n    }}\n}}"
         );
         let decs = |ind: usize| -> Vec<String> {
             body.iter()
