@@ -37,6 +37,7 @@ pub mod support {
 include!(concat!(env!("OUT_DIR"), "/mods.rs"));
 
 pub mod peertest;
+pub mod pki;
 
 pub use xdrgen_testenv::{require, skip};
 

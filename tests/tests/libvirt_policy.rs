@@ -37,6 +37,7 @@ use xdrgen_runtime::libvirt::{
     ProtocolNames, RemoteError, Server, ServerConfig, Session, decode_args, encode_ret, error_code,
     error_domain, subject_dn, tls,
 };
+use xdrgen_tests::pki;
 
 /// `REMOTE_PROC_AUTH_SASL_STEP`, which [`SaslStandIn`] answers.
 const AUTH_SASL_STEP: i32 = 69;
@@ -510,94 +511,14 @@ impl Drop for TempDir {
     }
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A CA, a server certificate for 127.0.0.1, and one `pkipath` directory
 /// per client common name, each with the CA and a client certificate
 /// whose subject is `O=xdrgen,CN=<name>`.
 fn make_pki(dir: &Path, clients: &[&str]) {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "[req]\ndistinguished_name=dn\n[dn]\n[ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n\
-         [server]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
-         extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n\
-         [client]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
-         extendedKeyUsage=clientAuth\n",
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "cakey.pem",
-            "-out",
-            "cacert.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=xdrgen policy CA",
-            "-extensions",
-            "ca",
-            "-config",
-            "ext.cnf",
-        ],
-    );
-    let sign = |who: &str, subject: &str, extensions: &str| {
-        let (key, csr, cert) = (
-            format!("{who}key.pem"),
-            format!("{who}.csr"),
-            format!("{who}cert.pem"),
-        );
-        openssl(
-            dir,
-            &[
-                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj",
-                subject, "-config", "ext.cnf",
-            ],
-        );
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "cacert.pem",
-                "-CAkey",
-                "cakey.pem",
-                "-CAcreateserial",
-                "-out",
-                &cert,
-                "-days",
-                "2",
-                "-extfile",
-                "ext.cnf",
-                "-extensions",
-                extensions,
-            ],
-        );
-    };
-    sign("server", "/O=xdrgen/CN=127.0.0.1", "server");
+    pki::make_ca(dir, "ca", "/CN=xdrgen policy CA");
+    pki::sign(dir, "server", "/O=xdrgen/CN=127.0.0.1", "server", &[]);
     for name in clients {
-        sign(name, &format!("/O=xdrgen/CN={name}"), "client");
+        pki::sign(dir, name, &format!("/O=xdrgen/CN={name}"), "client", &[]);
         let pkipath = dir.join(name);
         std::fs::create_dir_all(&pkipath).unwrap();
         std::fs::copy(dir.join("cacert.pem"), pkipath.join("cacert.pem")).unwrap();
@@ -679,52 +600,19 @@ async fn a_tls_certificate_on_the_allowed_dn_list_authenticates() {
     // The DN as libvirt itself prints it (virt-pki-query-dn, through
     // GnuTLS), a multi-valued name and a comma escaped included.
     if xdrgen_testenv::has_tool("virt-pki-query-dn", &["--help"]) {
-        openssl(
+        pki::sign(
             &pki.0,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "multikey.pem",
-                "-out",
-                "multi.csr",
-                "-subj",
-                "/C=GB/O=xdrgen, Ltd/OU=a+CN=multi",
-                "-multivalue-rdn",
-                "-config",
-                "ext.cnf",
-            ],
-        );
-        openssl(
-            &pki.0,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "multi.csr",
-                "-CA",
-                "cacert.pem",
-                "-CAkey",
-                "cakey.pem",
-                "-CAcreateserial",
-                "-out",
-                "multicert.pem",
-                "-days",
-                "2",
-                "-extfile",
-                "ext.cnf",
-                "-extensions",
-                "client",
-            ],
+            "multi",
+            "/C=GB/O=xdrgen, Ltd/OU=a+CN=multi",
+            "client",
+            &["-multivalue-rdn"],
         );
         for cert in [
             "allowed/clientcert.pem",
             "other/clientcert.pem",
             "multicert.pem",
         ] {
-            openssl(
+            pki::openssl(
                 &pki.0,
                 &["x509", "-in", cert, "-outform", "DER", "-out", "cert.der"],
             );

@@ -15,6 +15,7 @@ use example_libvirt_daemon::remote::{
 };
 use tokio::net::TcpListener;
 use xdrgen_runtime::libvirt::{Connection, ConnectionConfig, Server, ServerConfig, tls};
+use xdrgen_tests::pki;
 
 struct Pki(PathBuf);
 
@@ -24,90 +25,12 @@ impl Drop for Pki {
     }
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A CA and, signed by it, a server certificate for 127.0.0.1 and a
 /// client certificate, with the extensions libvirt checks for.
 fn make_pki(dir: &Path, ca_name: &str) {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "[req]\ndistinguished_name=dn\n[dn]\n[ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n\
-         [server]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
-         extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n\
-         [client]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
-         extendedKeyUsage=clientAuth\n",
-    )
-    .unwrap();
-    let subject = format!("/CN={ca_name}");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "cakey.pem",
-            "-out",
-            "cacert.pem",
-            "-days",
-            "2",
-            "-subj",
-            &subject,
-            "-extensions",
-            "ca",
-            "-config",
-            "ext.cnf",
-        ],
-    );
-    for (who, cn) in [("server", "127.0.0.1"), ("client", "xdrgen-client")] {
-        let key = format!("{who}key.pem");
-        let csr = format!("{who}.csr");
-        let cert = format!("{who}cert.pem");
-        let subject = format!("/O=xdrgen/CN={cn}");
-        openssl(
-            dir,
-            &[
-                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj",
-                &subject, "-config", "ext.cnf",
-            ],
-        );
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "cacert.pem",
-                "-CAkey",
-                "cakey.pem",
-                "-CAcreateserial",
-                "-out",
-                &cert,
-                "-days",
-                "2",
-                "-extfile",
-                "ext.cnf",
-                "-extensions",
-                who,
-            ],
-        );
-    }
+    pki::make_ca(dir, "ca", &format!("/CN={ca_name}"));
+    pki::sign(dir, "server", "/O=xdrgen/CN=127.0.0.1", "server", &[]);
+    pki::sign(dir, "client", "/O=xdrgen/CN=xdrgen-client", "client", &[]);
 }
 
 fn pki(tag: &str) -> Pki {

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use xdrgen_runtime::XdrString;
 use xdrgen_runtime::libvirt::{AuthType, Connection, Error, OpenError, OpenOptions, error_code};
+use xdrgen_tests::pki;
 
 const REMOTE_PROGRAM: u32 = 0x2000_8086;
 const PROC_CONNECT_GET_TYPE: i32 = 3;
@@ -427,101 +428,14 @@ async fn ssh_through_a_real_sshd() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA (`{ca}cert.pem`, `{ca}key.pem`) in `dir`.
-fn make_ca(dir: &Path, ca: &str) {
-    let (key, cert, subject) = (
-        format!("{ca}key.pem"),
-        format!("{ca}cert.pem"),
-        format!("/CN=xdrgen URI test {ca}"),
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &cert,
-            "-days",
-            "2",
-            "-subj",
-            &subject,
-            "-extensions",
-            "ca",
-            "-config",
-            "ext.cnf",
-        ],
-    );
-}
-
 /// libvirt's pkipath layout in `dir`: a CA, and signed by it a server
 /// certificate for 127.0.0.1 and a client certificate; and a second CA,
 /// `roguecert.pem`, that signed neither.
 fn make_pki(dir: &Path) {
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "[req]\ndistinguished_name=dn\n[dn]\n[ca]\nbasicConstraints=critical,CA:TRUE\n\
-         keyUsage=critical,keyCertSign,cRLSign\n[server]\nbasicConstraints=critical,CA:FALSE\n\
-         keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n\
-         subjectAltName=IP:127.0.0.1\n[client]\nbasicConstraints=critical,CA:FALSE\n\
-         keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
-    )
-    .unwrap();
-    make_ca(dir, "ca");
-    make_ca(dir, "rogue");
+    pki::make_ca(dir, "rogue", "/CN=xdrgen URI test rogue");
+    pki::make_ca(dir, "ca", "/CN=xdrgen URI test ca");
     for who in ["server", "client"] {
-        let (key, csr, cert) = (
-            format!("{who}key.pem"),
-            format!("{who}.csr"),
-            format!("{who}cert.pem"),
-        );
-        let subject = format!("/O=xdrgen/CN={who}");
-        openssl(
-            dir,
-            &[
-                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj",
-                &subject, "-config", "ext.cnf",
-            ],
-        );
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "cacert.pem",
-                "-CAkey",
-                "cakey.pem",
-                "-CAcreateserial",
-                "-out",
-                &cert,
-                "-days",
-                "2",
-                "-extfile",
-                "ext.cnf",
-                "-extensions",
-                who,
-            ],
-        );
+        pki::sign(dir, who, &format!("/O=xdrgen/CN={who}"), who, &[]);
     }
 }
 
