@@ -60,7 +60,9 @@ mod real {
     const REMOTE_PROGRAM: u32 = 0x2000_8086;
     const REMOTE_PROC_AUTH_LIST: u32 = 66;
     const LIBVIRTD: &str = "127.0.0.1:16509";
-    const LIBVIRTD_PID_FILE: &str = "/tmp/xdrgen-peers/libvirt/libvirtd.pid";
+    /// The peers' state directory when `XDRGEN_PEERS_STATE` does not
+    /// name one: the one `scripts/test.sh` uses.
+    const DEFAULT_PEERS_STATE: &str = "/tmp/xdrgen-peers";
     /// libvirtd's default `max_clients`, which our libvirt server shares:
     /// the libvirt rows open at most this many connections.
     const LIBVIRT_MAX_CLIENTS: usize = 5000;
@@ -310,7 +312,9 @@ mod real {
         onc_server(onc, pid, n);
         let libvirt_n = n.min(LIBVIRT_MAX_CLIENTS);
         libvirt_server("our libvirt server (example daemon)", ours, pid, libvirt_n);
-        let libvirtd_pid = std::fs::read_to_string(LIBVIRTD_PID_FILE)
+        let state =
+            std::env::var("XDRGEN_PEERS_STATE").unwrap_or_else(|_| DEFAULT_PEERS_STATE.to_string());
+        let libvirtd_pid = std::fs::read_to_string(format!("{state}/libvirt/libvirtd.pid"))
             .ok()
             .and_then(|p| p.trim().parse::<u32>().ok());
         match libvirtd_pid {
