@@ -67,11 +67,28 @@ impl std::error::Error for RecordError {}
 /// Room a read is given when no record is under way and the last read
 /// did not fill its room: an idle connection holds only this, and most
 /// calls and replies fit in it whole.
-const IDLE_READ: usize = 512;
+pub(crate) const IDLE_READ: usize = 512;
 
 /// Most room a read is given while data keeps arriving (a large record,
 /// or many records back to back).
-const BUSY_READ: usize = 64 * 1024;
+pub(crate) const BUSY_READ: usize = 64 * 1024;
+
+/// Whether the last read into `buf` filled all the spare capacity it was
+/// given, which it does only when more bytes were waiting than that.
+pub(crate) fn last_read_filled(buf: &Vec<u8>) -> bool {
+    buf.capacity() > 0 && buf.len() == buf.capacity()
+}
+
+/// Leaves `buf` exactly `room` bytes of spare capacity: room left from a
+/// larger message is given back, so an idle connection holds only `room`.
+pub(crate) fn offer_exact_room(buf: &mut Vec<u8>, room: usize) {
+    let wanted = buf.len() + room;
+    if buf.capacity() > wanted {
+        buf.shrink_to(wanted);
+    } else {
+        buf.reserve_exact(room);
+    }
+}
 
 /// Reassembles records from a byte stream fed in pieces of any size.
 #[derive(Debug)]
@@ -105,24 +122,17 @@ impl RecordReader {
     /// is given back first, so a connection waiting for its next message
     /// holds 512 bytes, not the size of its largest message.
     pub fn read_buffer(&mut self) -> &mut Vec<u8> {
-        // A read fills all the spare capacity it is given only when more
-        // bytes were waiting than that.
-        let last_read_filled = self.buf.capacity() > 0 && self.buf.len() == self.buf.capacity();
+        let filled = last_read_filled(&self.buf);
         self.buf.drain(..self.start);
         self.start = 0;
         let room = match self.fragment {
             // Room past the fragment's end tells a read that filled it
             // (more is coming) from one that only finished the fragment.
             Some((owed, _)) => owed.saturating_add(IDLE_READ).min(BUSY_READ),
-            None if last_read_filled => BUSY_READ,
+            None if filled => BUSY_READ,
             None => IDLE_READ,
         };
-        let wanted = self.buf.len() + room;
-        if self.buf.capacity() > wanted {
-            self.buf.shrink_to(wanted);
-        } else {
-            self.buf.reserve_exact(room);
-        }
+        offer_exact_room(&mut self.buf, room);
         &mut self.buf
     }
 

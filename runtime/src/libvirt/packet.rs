@@ -4,6 +4,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::encode::put_u32;
+use crate::record::{BUSY_READ, IDLE_READ, last_read_filled, offer_exact_room};
 use crate::{DecodeError, Decoder, EncodeError, Limits, XdrEncode};
 
 /// `VIR_NET_MESSAGE_MAX`: the largest packet, length word included.
@@ -187,13 +188,6 @@ pub fn encode_packet<B: XdrEncode + ?Sized>(
     Ok(out)
 }
 
-/// Room a read is given when no packet is under way and the last read did
-/// not fill its room: what an idle connection holds.
-const IDLE_READ: usize = 512;
-
-/// Most room a read is given at a time while data keeps arriving.
-const BUSY_READ: usize = 64 * 1024;
-
 /// Splits a byte stream, fed in pieces of any size, into packets; a length
 /// word outside `28..=max` fails at once, before anything is allocated.
 #[derive(Debug)]
@@ -221,9 +215,7 @@ impl PacketReader {
     /// connection waiting for its next packet holds 512 bytes, not the
     /// size of its largest one.
     pub fn read_buffer(&mut self) -> &mut Vec<u8> {
-        // A read fills all the spare capacity it is given only when more
-        // bytes were waiting than that.
-        let last_read_filled = self.buf.capacity() > 0 && self.buf.len() == self.buf.capacity();
+        let filled = last_read_filled(&self.buf);
         self.buf.drain(..self.start);
         self.start = 0;
         let announced = self
@@ -239,19 +231,7 @@ impl PacketReader {
                 self.buf
                     .reserve(rest.saturating_add(IDLE_READ).min(BUSY_READ));
             }
-            _ => {
-                let room = if last_read_filled {
-                    BUSY_READ
-                } else {
-                    IDLE_READ
-                };
-                let wanted = self.buf.len() + room;
-                if self.buf.capacity() > wanted {
-                    self.buf.shrink_to(wanted);
-                } else {
-                    self.buf.reserve_exact(room);
-                }
-            }
+            _ => offer_exact_room(&mut self.buf, if filled { BUSY_READ } else { IDLE_READ }),
         }
         &mut self.buf
     }
