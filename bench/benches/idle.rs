@@ -30,23 +30,14 @@ mod real {
     use example_libvirt_daemon::remote::remote_program;
     use tokio::net::TcpListener;
     use xdrgen_runtime::libvirt;
-    use xdrgen_runtime::rpc::{CallContext, ClientConfig, Endpoint, Fault, Server, ServerConfig};
+    use xdrgen_runtime::rpc::{ClientConfig, Endpoint, Server, ServerConfig};
     use xdrgen_runtime::{XdrEncode, XdrString};
 
     use xdrgen_bench::harness::Process;
 
-    #[allow(
-        missing_docs,
-        unreachable_pub,
-        dead_code,
-        clippy::all,
-        clippy::pedantic
-    )]
-    mod peertest {
-        include!(concat!(env!("OUT_DIR"), "/peertest_x.rs"));
-    }
     use peertest::peertest_prog::peertest_v1 as v1;
-    use peertest::{PtColor, PtItem, PtPoint, PtShape};
+    use xdrgen_bench::PeertestService;
+    use xdrgen_bench::peertest;
 
     /// Set in the environment of the child that runs the servers.
     const SERVER_ROLE: &str = "XDRGEN_IDLE_ROLE";
@@ -69,26 +60,6 @@ mod real {
     /// Our async clients held at once for the client-side figure.
     const CLIENTS: usize = 1000;
 
-    struct Idle;
-
-    impl v1::Service for Idle {
-        async fn pt_null(&self, _cx: &CallContext) -> Result<(), Fault> {
-            Ok(())
-        }
-        async fn pt_add(&self, _cx: &CallContext, p: PtPoint) -> Result<i32, Fault> {
-            Ok(p.x.wrapping_add(p.y))
-        }
-        async fn pt_echo(&self, _cx: &CallContext, s: XdrString) -> Result<XdrString, Fault> {
-            Ok(s)
-        }
-        async fn pt_bump(&self, _cx: &CallContext, _item: PtItem) -> Result<PtItem, Fault> {
-            Err(Fault::ProcUnavail)
-        }
-        async fn pt_shape(&self, _cx: &CallContext, _c: PtColor) -> Result<PtShape, Fault> {
-            Err(Fault::ProcUnavail)
-        }
-    }
-
     /// The servers' process: both servers on 127.0.0.1, their ports
     /// printed, until stdin closes.
     fn serve() {
@@ -106,7 +77,7 @@ mod real {
                 libvirt_listener.local_addr().unwrap().port()
             );
             let server = Server::builder(ServerConfig::default())
-                .service(v1::Dispatcher(Idle))
+                .service(v1::Dispatcher(PeertestService))
                 .build();
             tokio::spawn(async move { server.serve_tcp(onc).await });
             let server = libvirt::Server::builder(libvirt::ServerConfig::default())

@@ -38,25 +38,15 @@ mod real {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
     use tokio::time::Instant;
-    use xdrgen_runtime::rpc::{
-        CallContext, CallHeader, ClientConfig, Endpoint, Fault, Server, ServerConfig,
-    };
+    use xdrgen_runtime::rpc::{CallHeader, ClientConfig, Endpoint, Server, ServerConfig};
     use xdrgen_runtime::{XdrEncode, XdrString, libvirt};
 
     use xdrgen_bench::harness::{Process, cpu_ns, thousands};
 
-    #[allow(
-        missing_docs,
-        unreachable_pub,
-        dead_code,
-        clippy::all,
-        clippy::pedantic
-    )]
-    mod peertest {
-        include!(concat!(env!("OUT_DIR"), "/peertest_x.rs"));
-    }
+    use peertest::PtPoint;
     use peertest::peertest_prog::peertest_v1 as v1;
-    use peertest::{PtColor, PtItem, PtPoint, PtShape};
+    use xdrgen_bench::PeertestService;
+    use xdrgen_bench::peertest;
 
     /// Set in the environment of the child that runs the servers.
     const SERVER_ROLE: &str = "XDRGEN_SOAK_ROLE";
@@ -70,26 +60,6 @@ mod real {
     /// server's CPU time says what the hostile clients and the
     /// descriptor limit cost on top of it.
     const PACE: Duration = Duration::from_millis(5);
-
-    struct Soak;
-
-    impl v1::Service for Soak {
-        async fn pt_null(&self, _cx: &CallContext) -> Result<(), Fault> {
-            Ok(())
-        }
-        async fn pt_add(&self, _cx: &CallContext, p: PtPoint) -> Result<i32, Fault> {
-            Ok(p.x.wrapping_add(p.y))
-        }
-        async fn pt_echo(&self, _cx: &CallContext, s: XdrString) -> Result<XdrString, Fault> {
-            Ok(s)
-        }
-        async fn pt_bump(&self, _cx: &CallContext, _item: PtItem) -> Result<PtItem, Fault> {
-            Err(Fault::ProcUnavail)
-        }
-        async fn pt_shape(&self, _cx: &CallContext, _c: PtColor) -> Result<PtShape, Fault> {
-            Err(Fault::ProcUnavail)
-        }
-    }
 
     /// The servers' process: both servers on 127.0.0.1, their ports
     /// printed, until stdin closes.
@@ -112,7 +82,7 @@ mod real {
                 partial_message_timeout: stall,
                 ..ServerConfig::default()
             })
-            .service(v1::Dispatcher(Soak))
+            .service(v1::Dispatcher(PeertestService))
             .build();
             tokio::spawn(async move { server.serve_tcp(onc).await });
             let server = libvirt::Server::builder(libvirt::ServerConfig {

@@ -33,6 +33,63 @@ pub fn print_skipped(what: &str) {
 /// Shared by the RPC benchmarks (`benches/rpc.rs`, `benches/libvirt.rs`).
 pub mod harness;
 
+/// xdrgen's code for `fixtures/peers/peertest.x`, served by the soak and
+/// idle-memory benchmarks.
+#[cfg(rpcbench)]
+#[allow(
+    missing_docs,
+    unreachable_pub,
+    dead_code,
+    clippy::all,
+    clippy::pedantic
+)]
+pub mod peertest {
+    include!(concat!(env!("OUT_DIR"), "/peertest_x.rs"));
+}
+
+/// The peertest v1 service the soak and idle-memory benchmarks serve:
+/// NULL, ADD and ECHO answered, BUMP and SHAPE unavailable.
+#[cfg(rpcbench)]
+pub struct PeertestService;
+
+#[cfg(rpcbench)]
+impl peertest::peertest_prog::peertest_v1::Service for PeertestService {
+    async fn pt_null(
+        &self,
+        _cx: &xdrgen_runtime::rpc::CallContext,
+    ) -> Result<(), xdrgen_runtime::rpc::Fault> {
+        Ok(())
+    }
+    async fn pt_add(
+        &self,
+        _cx: &xdrgen_runtime::rpc::CallContext,
+        p: peertest::PtPoint,
+    ) -> Result<i32, xdrgen_runtime::rpc::Fault> {
+        Ok(p.x.wrapping_add(p.y))
+    }
+    async fn pt_echo(
+        &self,
+        _cx: &xdrgen_runtime::rpc::CallContext,
+        s: xdrgen_runtime::XdrString,
+    ) -> Result<xdrgen_runtime::XdrString, xdrgen_runtime::rpc::Fault> {
+        Ok(s)
+    }
+    async fn pt_bump(
+        &self,
+        _cx: &xdrgen_runtime::rpc::CallContext,
+        _item: peertest::PtItem,
+    ) -> Result<peertest::PtItem, xdrgen_runtime::rpc::Fault> {
+        Err(xdrgen_runtime::rpc::Fault::ProcUnavail)
+    }
+    async fn pt_shape(
+        &self,
+        _cx: &xdrgen_runtime::rpc::CallContext,
+        _c: peertest::PtColor,
+    ) -> Result<peertest::PtShape, xdrgen_runtime::rpc::Fault> {
+        Err(xdrgen_runtime::rpc::Fault::ProcUnavail)
+    }
+}
+
 #[cfg(xdrbench)]
 pub mod c;
 #[cfg(xdrbench)]
