@@ -3,7 +3,7 @@
 # packages the tests need (C rpcgen and libtirpc, the reference
 # implementation; tcpdump and tshark for the capture tests; libnfs and
 # nfs-common's stock NFS clients; OpenSSH, netcat and socat for the libvirt
-# URI transports), starts the real RPC peers on loopback
+# URI transports; sasl2-bin and cyrus's mechanisms for SASL), starts the real RPC peers on loopback
 # (from ../shared/peers), runs every test of the workspace, then builds
 # the fuzz targets and runs each briefly.
 set -euo pipefail
@@ -29,6 +29,10 @@ command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-serve
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v nc >/dev/null 2>&1 || need+=(netcat-openbsd)
 command -v socat >/dev/null 2>&1 || need+=(socat)
+# SASL: saslpasswd2 makes the users of the libvirtd the SASL test starts;
+# cyrus's mechanism plugins (SCRAM, PLAIN) come with libsasl2-modules.
+command -v saslpasswd2 >/dev/null 2>&1 || need+=(sasl2-bin)
+dpkg -s libsasl2-modules >/dev/null 2>&1 || need+=(libsasl2-modules)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
