@@ -1266,6 +1266,9 @@ impl Gen<'_> {
             if self.o.server && stubs_wanted {
                 self.server(&mut m, v);
             }
+            if let Some(import) = self.runtime_use(&m) {
+                m.insert_str(0, &import);
+            }
             drop(base);
             self.docs(
                 out,

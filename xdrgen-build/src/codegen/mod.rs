@@ -2,9 +2,10 @@
 //! options; never the syntax tree.
 //!
 //! Generated code is plain: one Rust item per XDR definition, impls of the
-//! runtime's `XdrEncode`/`XdrDecode`, absolute paths everywhere, no inner
-//! attributes (it must work with `include!`), and everything from the
-//! runtime reached through `<runtime_path>::__private_v1`.
+//! runtime's `XdrEncode`/`XdrDecode`, no inner attributes (it must work
+//! with `include!`), and everything from the runtime reached through
+//! `<runtime_path>::__private_v1`, which each module that uses it imports
+//! once as `xdr` (the alias the IR keeps free: `ir::names::RUNTIME_ALIAS`).
 //!
 //! The text is written directly, already laid out (`text.rs`): going
 //! through tokens, `syn` and a formatter took ten times as long as
@@ -24,7 +25,7 @@ use proc_macro2::TokenStream;
 pub use render::render;
 use text::{pad, tokens_text};
 
-use crate::ir::{Len, Module, Origin, Ty, TypeDef, TypeId, TypeKind};
+use crate::ir::{Len, Module, Origin, Ty, TypeDef, TypeId, TypeKind, names};
 
 /// Code-generation settings (part of [`crate::Options`]).
 #[derive(Clone, Debug)]
@@ -88,7 +89,8 @@ struct Props {
 struct Gen<'m> {
     m: &'m Module,
     o: &'m CodegenOptions,
-    /// `<runtime>::__private_v1`
+    /// The runtime's private module as generated code names it: the
+    /// alias each module imports (see [`Gen::runtime_use`]).
     rt: String,
     /// The extra derives, as text.
     derives: Vec<String>,
@@ -106,7 +108,7 @@ pub fn generate(m: &Module, o: &CodegenOptions) -> String {
     let mut g = Gen {
         m,
         o,
-        rt: format!("{}::__private_v1", tokens_text(&o.runtime_path)),
+        rt: names::RUNTIME_ALIAS.to_string(),
         derives: o.derives.iter().map(tokens_text).collect(),
         type_attributes: o
             .type_attributes
@@ -130,6 +132,12 @@ pub fn generate(m: &Module, o: &CodegenOptions) -> String {
             }
         }
     }
+    // The file's own items import the runtime when they use it; program
+    // modules import it for themselves, so a file of `--emit programs`
+    // included beside one of `--emit types` declares no second alias.
+    if let Some(import) = g.runtime_use(&out) {
+        out.insert_str(0, &import);
+    }
     if o.programs || o.client || o.server {
         for p in &m.programs {
             g.program(&mut out, p);
@@ -141,7 +149,31 @@ pub fn generate(m: &Module, o: &CodegenOptions) -> String {
     out
 }
 
+/// Whether generated text names `alias` as a path's first segment outside
+/// comments (`xdr::XdrEncode`, not `foo_xdr::` or `crate::xdr::`).
+fn uses_alias(text: &str, alias: &str) -> bool {
+    let needle = format!("{alias}::");
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .any(|line| {
+            line.match_indices(&needle).any(|(at, _)| {
+                !line[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            })
+        })
+}
+
 impl Gen<'_> {
+    /// `use <runtime>::__private_v1 as xdr;` and a blank line when the
+    /// module text `text`, at the current depth, names the runtime.
+    fn runtime_use(&self, text: &str) -> Option<String> {
+        if !uses_alias(text, &self.rt) {
+            return None;
+        }
+        let runtime = tokens_text(&self.o.runtime_path);
+        let runtime = self.relative(&runtime).unwrap_or(runtime);
+        Some(format!("use {runtime}::__private_v1 as {};\n\n", self.rt))
+    }
+
     /// How generated code names a type: bare for types of this module, by
     /// path for imported and external ones.
     fn type_path(&self, id: TypeId) -> String {

@@ -45,6 +45,28 @@ pub(crate) fn field_name(xdr: &str) -> String {
     escape(xdr.to_snake_case())
 }
 
+/// The alias every generated module gives the runtime's private module
+/// (`use ::xdrgen_runtime::__private_v1 as xdr;`), so code says
+/// `xdr::XdrEncode`. Types and constants can never take it (their case
+/// differs); [`module_name`] keeps programs and versions off it.
+pub(crate) const RUNTIME_ALIAS: &str = "xdr";
+
+/// The alias a program module gives its parent, the module holding the
+/// file's types (`use super as types;`), so the stubs in its version
+/// modules say `types::Fattr3`.
+pub(crate) const PARENT_ALIAS: &str = "types";
+
+/// Program or version module name: [`field_name`], with a `_` added where
+/// it would take one of the aliases generated modules declare.
+pub(crate) fn module_name(xdr: &str) -> String {
+    let name = field_name(xdr);
+    if name == RUNTIME_ALIAS || name == PARENT_ALIAS {
+        name + "_"
+    } else {
+        name
+    }
+}
+
 /// Constant name: `rpcb_highproc_2` → `RPCB_HIGHPROC_2`.
 pub(crate) fn const_name(xdr: &str) -> String {
     escape(xdr.to_shouty_snake_case())
@@ -103,5 +125,10 @@ mod tests {
         assert_eq!(field_name("callbackID"), "callback_id");
         assert_eq!(variant_name("NFS3ERR_PERM"), "Nfs3errPerm");
         assert_eq!(const_name("rpcb_highproc_2"), "RPCB_HIGHPROC_2");
+        assert_eq!(module_name("NFS_PROGRAM"), "nfs_program");
+        assert_eq!(module_name("XDR"), "xdr_");
+        assert_eq!(module_name("types"), "types_");
+        assert_eq!(type_name("xdr"), "Xdr");
+        assert_eq!(const_name("xdr"), "XDR");
     }
 }

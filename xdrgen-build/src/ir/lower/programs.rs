@@ -21,7 +21,7 @@ impl<'a> Lowerer<'a> {
             let procedures = self.lower_procedures(v);
             if let Some(number) = vnum {
                 versions.push(Version {
-                    name: rpc_name(&v.name),
+                    name: rpc_name(&v.name, names::module_name),
                     number,
                     procedures,
                     docs: doc_lines(&v.docs),
@@ -29,7 +29,7 @@ impl<'a> Lowerer<'a> {
             }
         }
         Some(Program {
-            name: rpc_name(&p.name),
+            name: rpc_name(&p.name, names::module_name),
             number: number?,
             versions,
             docs: doc_lines(&p.docs),
@@ -50,7 +50,7 @@ impl<'a> Lowerer<'a> {
             let args = self.lower_args(proc);
             if let Some(number) = pnum {
                 procedures.push(Procedure {
-                    name: rpc_name(&proc.name),
+                    name: rpc_name(&proc.name, names::field_name),
                     variant: names::variant_name(&proc.name.name),
                     number,
                     args,
@@ -128,12 +128,12 @@ struct Siblings<'a> {
     numbers: HashMap<u32, Span>,
 }
 
-/// Programs, versions and procedures are module, function and method
-/// names in Rust.
-fn rpc_name(id: &Ident) -> Name {
+/// Programs and versions are module names in Rust, procedures method
+/// names.
+fn rpc_name(id: &Ident, rust: fn(&str) -> String) -> Name {
     Name {
         xdr: id.name.clone(),
-        rust: names::field_name(&id.name),
+        rust: rust(&id.name),
         span: id.span,
     }
 }
