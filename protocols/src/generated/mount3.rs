@@ -809,11 +809,14 @@ impl ::core::fmt::Debug for Exportnode {
 ///
 /// Version modules: `mount_v3` (MOUNT_V3 = 3). Each holds `VERSION`, the `Procedure` enum, `Client` and `BlockingClient` (open one with `connect` or `connect_rpcbind`), and the `Service` trait and its `Dispatcher` for the runtime's server.
 pub mod mount_program {
+    use super as types;
+
     /// The program number.
     pub const PROGRAM: u32 = 100_005;
     /// XDR `version MOUNT_V3 = 3`.
     pub mod mount_v3 {
         use ::xdrgen_runtime::__private_v1 as xdr;
+        use super::types;
 
         /// The version number.
         pub const VERSION: u32 = 3;
@@ -921,9 +924,9 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_MNT = 1`.
             pub async fn mountproc3_mnt(
                 &self,
-                arg1: &super::super::Dirpath,
-            ) -> ::core::result::Result<super::super::Mountres3, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Mountres3>(
+                arg1: &types::Dirpath,
+            ) -> ::core::result::Result<types::Mountres3, xdr::RpcError> {
+                self.0.call_named::<_, types::Mountres3>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -934,7 +937,7 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_DUMP = 2`.
             pub async fn mountproc3_dump(
                 &self,
-            ) -> ::core::result::Result<super::super::Mountlist, xdr::RpcError> {
+            ) -> ::core::result::Result<types::Mountlist, xdr::RpcError> {
                 self.0.call_named::<_, Mountproc3DumpResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -946,7 +949,7 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_UMNT = 3`.
             pub async fn mountproc3_umnt(
                 &self,
-                arg1: &super::super::Dirpath,
+                arg1: &types::Dirpath,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(
                     &NAMES,
@@ -963,7 +966,7 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_EXPORT = 5`.
             pub async fn mountproc3_export(
                 &self,
-            ) -> ::core::result::Result<super::super::Exports, xdr::RpcError> {
+            ) -> ::core::result::Result<types::Exports, xdr::RpcError> {
                 self.0.call_named::<_, Mountproc3ExportResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -1006,9 +1009,9 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_MNT = 1`.
             pub fn mountproc3_mnt(
                 &mut self,
-                arg1: &super::super::Dirpath,
-            ) -> ::core::result::Result<super::super::Mountres3, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Mountres3>(
+                arg1: &types::Dirpath,
+            ) -> ::core::result::Result<types::Mountres3, xdr::RpcError> {
+                self.0.call_named::<_, types::Mountres3>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -1019,7 +1022,7 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_DUMP = 2`.
             pub fn mountproc3_dump(
                 &mut self,
-            ) -> ::core::result::Result<super::super::Mountlist, xdr::RpcError> {
+            ) -> ::core::result::Result<types::Mountlist, xdr::RpcError> {
                 self.0.call_named::<_, Mountproc3DumpResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -1031,7 +1034,7 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_UMNT = 3`.
             pub fn mountproc3_umnt(
                 &mut self,
-                arg1: &super::super::Dirpath,
+                arg1: &types::Dirpath,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(
                     &NAMES,
@@ -1048,7 +1051,7 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_EXPORT = 5`.
             pub fn mountproc3_export(
                 &mut self,
-            ) -> ::core::result::Result<super::super::Exports, xdr::RpcError> {
+            ) -> ::core::result::Result<types::Exports, xdr::RpcError> {
                 self.0.call_named::<_, Mountproc3ExportResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -1058,7 +1061,7 @@ pub mod mount_program {
                 ).map(|r| r.0)
             }
         }
-        struct Mountproc3MntArg0Ref<'a>(&'a super::super::Dirpath);
+        struct Mountproc3MntArg0Ref<'a>(&'a types::Dirpath);
         impl xdr::XdrEncode for Mountproc3MntArg0Ref<'_> {
             fn encoded_len(&self) -> usize {
                 xdr::opaque_var_len(self.0.len())
@@ -1071,7 +1074,7 @@ pub mod mount_program {
                 ::core::result::Result::Ok(())
             }
         }
-        struct Mountproc3DumpResult(super::super::Mountlist);
+        struct Mountproc3DumpResult(types::Mountlist);
         impl xdr::XdrDecode for Mountproc3DumpResult {
             fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
                 ::core::result::Result::Ok(
@@ -1079,8 +1082,8 @@ pub mod mount_program {
                         ::core::option::Option::Some(
                             {
                                 d.enter()?;
-                                d.charge(::core::mem::size_of::<super::super::Mountbody>())?;
-                                let v = <super::super::Mountbody as xdr::XdrDecode>::decode(d)?;
+                                d.charge(::core::mem::size_of::<types::Mountbody>())?;
+                                let v = <types::Mountbody as xdr::XdrDecode>::decode(d)?;
                                 d.leave();
                                 xdr::Box::new(v)
                             },
@@ -1091,7 +1094,7 @@ pub mod mount_program {
                 )
             }
         }
-        struct Mountproc3UmntArg0Ref<'a>(&'a super::super::Dirpath);
+        struct Mountproc3UmntArg0Ref<'a>(&'a types::Dirpath);
         impl xdr::XdrEncode for Mountproc3UmntArg0Ref<'_> {
             fn encoded_len(&self) -> usize {
                 xdr::opaque_var_len(self.0.len())
@@ -1104,7 +1107,7 @@ pub mod mount_program {
                 ::core::result::Result::Ok(())
             }
         }
-        struct Mountproc3ExportResult(super::super::Exports);
+        struct Mountproc3ExportResult(types::Exports);
         impl xdr::XdrDecode for Mountproc3ExportResult {
             fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
                 ::core::result::Result::Ok(
@@ -1112,8 +1115,8 @@ pub mod mount_program {
                         ::core::option::Option::Some(
                             {
                                 d.enter()?;
-                                d.charge(::core::mem::size_of::<super::super::Exportnode>())?;
-                                let v = <super::super::Exportnode as xdr::XdrDecode>::decode(d)?;
+                                d.charge(::core::mem::size_of::<types::Exportnode>())?;
+                                let v = <types::Exportnode as xdr::XdrDecode>::decode(d)?;
                                 d.leave();
                                 xdr::Box::new(v)
                             },
@@ -1140,22 +1143,22 @@ pub mod mount_program {
             fn mountproc3_mnt(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Dirpath,
+                arg1: types::Dirpath,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Mountres3, xdr::Fault>,
+                Output = ::core::result::Result<types::Mountres3, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure MOUNTPROC3_DUMP = 2`.
             fn mountproc3_dump(
                 &self,
                 cx: &xdr::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Mountlist, xdr::Fault>,
+                Output = ::core::result::Result<types::Mountlist, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure MOUNTPROC3_UMNT = 3`.
             fn mountproc3_umnt(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Dirpath,
+                arg1: types::Dirpath,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1171,7 +1174,7 @@ pub mod mount_program {
                 &self,
                 cx: &xdr::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Exports, xdr::Fault>,
+                Output = ::core::result::Result<types::Exports, xdr::Fault>,
             > + ::core::marker::Send;
         }
         /// Answers calls to MOUNT_V3 with a [`Service`].
@@ -1228,13 +1231,13 @@ pub mod mount_program {
                 })
             }
         }
-        struct Mountproc3MntArg0(super::super::Dirpath);
+        struct Mountproc3MntArg0(types::Dirpath);
         impl xdr::XdrDecode for Mountproc3MntArg0 {
             fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
                 ::core::result::Result::Ok(Self(d.string(1024)?))
             }
         }
-        struct Mountproc3DumpResultRef<'a>(&'a super::super::Mountlist);
+        struct Mountproc3DumpResultRef<'a>(&'a types::Mountlist);
         impl xdr::XdrEncode for Mountproc3DumpResultRef<'_> {
             fn encoded_len(&self) -> usize {
                 4 + match self.0 {
@@ -1258,13 +1261,13 @@ pub mod mount_program {
                 ::core::result::Result::Ok(())
             }
         }
-        struct Mountproc3UmntArg0(super::super::Dirpath);
+        struct Mountproc3UmntArg0(types::Dirpath);
         impl xdr::XdrDecode for Mountproc3UmntArg0 {
             fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
                 ::core::result::Result::Ok(Self(d.string(1024)?))
             }
         }
-        struct Mountproc3ExportResultRef<'a>(&'a super::super::Exports);
+        struct Mountproc3ExportResultRef<'a>(&'a types::Exports);
         impl xdr::XdrEncode for Mountproc3ExportResultRef<'_> {
             fn encoded_len(&self) -> usize {
                 4 + match self.0 {

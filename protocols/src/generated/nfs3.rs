@@ -7902,11 +7902,14 @@ impl ::core::convert::From<Commit3resDefault> for Nfsstat3 {
 ///
 /// Version modules: `nfs_v3` (NFS_V3 = 3). Each holds `VERSION`, the `Procedure` enum, `Client` and `BlockingClient` (open one with `connect` or `connect_rpcbind`), and the `Service` trait and its `Dispatcher` for the runtime's server.
 pub mod nfs_program {
+    use super as types;
+
     /// The program number.
     pub const PROGRAM: u32 = 100_003;
     /// XDR `version NFS_V3 = 3`.
     pub mod nfs_v3 {
         use ::xdrgen_runtime::__private_v1 as xdr;
+        use super::types;
 
         /// The version number.
         pub const VERSION: u32 = 3;
@@ -8110,9 +8113,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_GETATTR = 1`.
             pub async fn nfsproc3_getattr(
                 &self,
-                arg1: &super::super::Getattr3args,
-            ) -> ::core::result::Result<super::super::Getattr3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Getattr3res>(
+                arg1: &types::Getattr3args,
+            ) -> ::core::result::Result<types::Getattr3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Getattr3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8123,9 +8126,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_SETATTR = 2`.
             pub async fn nfsproc3_setattr(
                 &self,
-                arg1: &super::super::Setattr3args,
-            ) -> ::core::result::Result<super::super::Setattr3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Setattr3res>(
+                arg1: &types::Setattr3args,
+            ) -> ::core::result::Result<types::Setattr3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Setattr3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8136,9 +8139,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_LOOKUP = 3`.
             pub async fn nfsproc3_lookup(
                 &self,
-                arg1: &super::super::Lookup3args,
-            ) -> ::core::result::Result<super::super::Lookup3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Lookup3res>(
+                arg1: &types::Lookup3args,
+            ) -> ::core::result::Result<types::Lookup3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Lookup3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8149,9 +8152,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_ACCESS = 4`.
             pub async fn nfsproc3_access(
                 &self,
-                arg1: &super::super::Access3args,
-            ) -> ::core::result::Result<super::super::Access3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Access3res>(
+                arg1: &types::Access3args,
+            ) -> ::core::result::Result<types::Access3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Access3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8162,9 +8165,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_READLINK = 5`.
             pub async fn nfsproc3_readlink(
                 &self,
-                arg1: &super::super::Readlink3args,
-            ) -> ::core::result::Result<super::super::Readlink3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Readlink3res>(
+                arg1: &types::Readlink3args,
+            ) -> ::core::result::Result<types::Readlink3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Readlink3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8175,9 +8178,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_READ = 6`.
             pub async fn nfsproc3_read(
                 &self,
-                arg1: &super::super::Read3args,
-            ) -> ::core::result::Result<super::super::Read3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Read3res>(
+                arg1: &types::Read3args,
+            ) -> ::core::result::Result<types::Read3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Read3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8188,9 +8191,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_WRITE = 7`.
             pub async fn nfsproc3_write(
                 &self,
-                arg1: &super::super::Write3args,
-            ) -> ::core::result::Result<super::super::Write3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Write3res>(
+                arg1: &types::Write3args,
+            ) -> ::core::result::Result<types::Write3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Write3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8201,9 +8204,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_CREATE = 8`.
             pub async fn nfsproc3_create(
                 &self,
-                arg1: &super::super::Create3args,
-            ) -> ::core::result::Result<super::super::Create3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Create3res>(
+                arg1: &types::Create3args,
+            ) -> ::core::result::Result<types::Create3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Create3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8214,9 +8217,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_MKDIR = 9`.
             pub async fn nfsproc3_mkdir(
                 &self,
-                arg1: &super::super::Mkdir3args,
-            ) -> ::core::result::Result<super::super::Mkdir3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Mkdir3res>(
+                arg1: &types::Mkdir3args,
+            ) -> ::core::result::Result<types::Mkdir3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Mkdir3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8227,9 +8230,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_SYMLINK = 10`.
             pub async fn nfsproc3_symlink(
                 &self,
-                arg1: &super::super::Symlink3args,
-            ) -> ::core::result::Result<super::super::Symlink3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Symlink3res>(
+                arg1: &types::Symlink3args,
+            ) -> ::core::result::Result<types::Symlink3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Symlink3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8240,9 +8243,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_MKNOD = 11`.
             pub async fn nfsproc3_mknod(
                 &self,
-                arg1: &super::super::Mknod3args,
-            ) -> ::core::result::Result<super::super::Mknod3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Mknod3res>(
+                arg1: &types::Mknod3args,
+            ) -> ::core::result::Result<types::Mknod3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Mknod3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8253,9 +8256,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_REMOVE = 12`.
             pub async fn nfsproc3_remove(
                 &self,
-                arg1: &super::super::Remove3args,
-            ) -> ::core::result::Result<super::super::Remove3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Remove3res>(
+                arg1: &types::Remove3args,
+            ) -> ::core::result::Result<types::Remove3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Remove3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8266,9 +8269,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_RMDIR = 13`.
             pub async fn nfsproc3_rmdir(
                 &self,
-                arg1: &super::super::Rmdir3args,
-            ) -> ::core::result::Result<super::super::Rmdir3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Rmdir3res>(
+                arg1: &types::Rmdir3args,
+            ) -> ::core::result::Result<types::Rmdir3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Rmdir3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8279,9 +8282,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_RENAME = 14`.
             pub async fn nfsproc3_rename(
                 &self,
-                arg1: &super::super::Rename3args,
-            ) -> ::core::result::Result<super::super::Rename3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Rename3res>(
+                arg1: &types::Rename3args,
+            ) -> ::core::result::Result<types::Rename3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Rename3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8292,9 +8295,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_LINK = 15`.
             pub async fn nfsproc3_link(
                 &self,
-                arg1: &super::super::Link3args,
-            ) -> ::core::result::Result<super::super::Link3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Link3res>(
+                arg1: &types::Link3args,
+            ) -> ::core::result::Result<types::Link3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Link3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8305,9 +8308,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_READDIR = 16`.
             pub async fn nfsproc3_readdir(
                 &self,
-                arg1: &super::super::Readdir3args,
-            ) -> ::core::result::Result<super::super::Readdir3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Readdir3res>(
+                arg1: &types::Readdir3args,
+            ) -> ::core::result::Result<types::Readdir3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Readdir3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8318,9 +8321,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_READDIRPLUS = 17`.
             pub async fn nfsproc3_readdirplus(
                 &self,
-                arg1: &super::super::Readdirplus3args,
-            ) -> ::core::result::Result<super::super::Readdirplus3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Readdirplus3res>(
+                arg1: &types::Readdirplus3args,
+            ) -> ::core::result::Result<types::Readdirplus3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Readdirplus3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8331,9 +8334,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_FSSTAT = 18`.
             pub async fn nfsproc3_fsstat(
                 &self,
-                arg1: &super::super::Fsstat3args,
-            ) -> ::core::result::Result<super::super::Fsstat3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Fsstat3res>(
+                arg1: &types::Fsstat3args,
+            ) -> ::core::result::Result<types::Fsstat3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Fsstat3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8344,9 +8347,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_FSINFO = 19`.
             pub async fn nfsproc3_fsinfo(
                 &self,
-                arg1: &super::super::Fsinfo3args,
-            ) -> ::core::result::Result<super::super::Fsinfo3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Fsinfo3res>(
+                arg1: &types::Fsinfo3args,
+            ) -> ::core::result::Result<types::Fsinfo3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Fsinfo3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8357,9 +8360,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_PATHCONF = 20`.
             pub async fn nfsproc3_pathconf(
                 &self,
-                arg1: &super::super::Pathconf3args,
-            ) -> ::core::result::Result<super::super::Pathconf3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Pathconf3res>(
+                arg1: &types::Pathconf3args,
+            ) -> ::core::result::Result<types::Pathconf3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Pathconf3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8370,9 +8373,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_COMMIT = 21`.
             pub async fn nfsproc3_commit(
                 &self,
-                arg1: &super::super::Commit3args,
-            ) -> ::core::result::Result<super::super::Commit3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Commit3res>(
+                arg1: &types::Commit3args,
+            ) -> ::core::result::Result<types::Commit3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Commit3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8414,61 +8417,37 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_GETATTR = 1`.
             pub fn nfsproc3_getattr(
                 &mut self,
-                arg1: &super::super::Getattr3args,
-            ) -> ::core::result::Result<super::super::Getattr3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Getattr3res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    1,
-                    arg1,
-                )
+                arg1: &types::Getattr3args,
+            ) -> ::core::result::Result<types::Getattr3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Getattr3res>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
             }
             /// XDR `procedure NFSPROC3_SETATTR = 2`.
             pub fn nfsproc3_setattr(
                 &mut self,
-                arg1: &super::super::Setattr3args,
-            ) -> ::core::result::Result<super::super::Setattr3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Setattr3res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    2,
-                    arg1,
-                )
+                arg1: &types::Setattr3args,
+            ) -> ::core::result::Result<types::Setattr3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Setattr3res>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
             }
             /// XDR `procedure NFSPROC3_LOOKUP = 3`.
             pub fn nfsproc3_lookup(
                 &mut self,
-                arg1: &super::super::Lookup3args,
-            ) -> ::core::result::Result<super::super::Lookup3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Lookup3res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    3,
-                    arg1,
-                )
+                arg1: &types::Lookup3args,
+            ) -> ::core::result::Result<types::Lookup3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Lookup3res>(&NAMES, super::PROGRAM, VERSION, 3, arg1)
             }
             /// XDR `procedure NFSPROC3_ACCESS = 4`.
             pub fn nfsproc3_access(
                 &mut self,
-                arg1: &super::super::Access3args,
-            ) -> ::core::result::Result<super::super::Access3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Access3res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    4,
-                    arg1,
-                )
+                arg1: &types::Access3args,
+            ) -> ::core::result::Result<types::Access3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Access3res>(&NAMES, super::PROGRAM, VERSION, 4, arg1)
             }
             /// XDR `procedure NFSPROC3_READLINK = 5`.
             pub fn nfsproc3_readlink(
                 &mut self,
-                arg1: &super::super::Readlink3args,
-            ) -> ::core::result::Result<super::super::Readlink3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Readlink3res>(
+                arg1: &types::Readlink3args,
+            ) -> ::core::result::Result<types::Readlink3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Readlink3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8479,61 +8458,37 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_READ = 6`.
             pub fn nfsproc3_read(
                 &mut self,
-                arg1: &super::super::Read3args,
-            ) -> ::core::result::Result<super::super::Read3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Read3res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    6,
-                    arg1,
-                )
+                arg1: &types::Read3args,
+            ) -> ::core::result::Result<types::Read3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Read3res>(&NAMES, super::PROGRAM, VERSION, 6, arg1)
             }
             /// XDR `procedure NFSPROC3_WRITE = 7`.
             pub fn nfsproc3_write(
                 &mut self,
-                arg1: &super::super::Write3args,
-            ) -> ::core::result::Result<super::super::Write3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Write3res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    7,
-                    arg1,
-                )
+                arg1: &types::Write3args,
+            ) -> ::core::result::Result<types::Write3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Write3res>(&NAMES, super::PROGRAM, VERSION, 7, arg1)
             }
             /// XDR `procedure NFSPROC3_CREATE = 8`.
             pub fn nfsproc3_create(
                 &mut self,
-                arg1: &super::super::Create3args,
-            ) -> ::core::result::Result<super::super::Create3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Create3res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    8,
-                    arg1,
-                )
+                arg1: &types::Create3args,
+            ) -> ::core::result::Result<types::Create3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Create3res>(&NAMES, super::PROGRAM, VERSION, 8, arg1)
             }
             /// XDR `procedure NFSPROC3_MKDIR = 9`.
             pub fn nfsproc3_mkdir(
                 &mut self,
-                arg1: &super::super::Mkdir3args,
-            ) -> ::core::result::Result<super::super::Mkdir3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Mkdir3res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    9,
-                    arg1,
-                )
+                arg1: &types::Mkdir3args,
+            ) -> ::core::result::Result<types::Mkdir3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Mkdir3res>(&NAMES, super::PROGRAM, VERSION, 9, arg1)
             }
             /// XDR `procedure NFSPROC3_SYMLINK = 10`.
             pub fn nfsproc3_symlink(
                 &mut self,
-                arg1: &super::super::Symlink3args,
-            ) -> ::core::result::Result<super::super::Symlink3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Symlink3res>(
+                arg1: &types::Symlink3args,
+            ) -> ::core::result::Result<types::Symlink3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Symlink3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8544,74 +8499,44 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_MKNOD = 11`.
             pub fn nfsproc3_mknod(
                 &mut self,
-                arg1: &super::super::Mknod3args,
-            ) -> ::core::result::Result<super::super::Mknod3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Mknod3res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    11,
-                    arg1,
-                )
+                arg1: &types::Mknod3args,
+            ) -> ::core::result::Result<types::Mknod3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Mknod3res>(&NAMES, super::PROGRAM, VERSION, 11, arg1)
             }
             /// XDR `procedure NFSPROC3_REMOVE = 12`.
             pub fn nfsproc3_remove(
                 &mut self,
-                arg1: &super::super::Remove3args,
-            ) -> ::core::result::Result<super::super::Remove3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Remove3res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    12,
-                    arg1,
-                )
+                arg1: &types::Remove3args,
+            ) -> ::core::result::Result<types::Remove3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Remove3res>(&NAMES, super::PROGRAM, VERSION, 12, arg1)
             }
             /// XDR `procedure NFSPROC3_RMDIR = 13`.
             pub fn nfsproc3_rmdir(
                 &mut self,
-                arg1: &super::super::Rmdir3args,
-            ) -> ::core::result::Result<super::super::Rmdir3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Rmdir3res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    13,
-                    arg1,
-                )
+                arg1: &types::Rmdir3args,
+            ) -> ::core::result::Result<types::Rmdir3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Rmdir3res>(&NAMES, super::PROGRAM, VERSION, 13, arg1)
             }
             /// XDR `procedure NFSPROC3_RENAME = 14`.
             pub fn nfsproc3_rename(
                 &mut self,
-                arg1: &super::super::Rename3args,
-            ) -> ::core::result::Result<super::super::Rename3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Rename3res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    14,
-                    arg1,
-                )
+                arg1: &types::Rename3args,
+            ) -> ::core::result::Result<types::Rename3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Rename3res>(&NAMES, super::PROGRAM, VERSION, 14, arg1)
             }
             /// XDR `procedure NFSPROC3_LINK = 15`.
             pub fn nfsproc3_link(
                 &mut self,
-                arg1: &super::super::Link3args,
-            ) -> ::core::result::Result<super::super::Link3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Link3res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    15,
-                    arg1,
-                )
+                arg1: &types::Link3args,
+            ) -> ::core::result::Result<types::Link3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Link3res>(&NAMES, super::PROGRAM, VERSION, 15, arg1)
             }
             /// XDR `procedure NFSPROC3_READDIR = 16`.
             pub fn nfsproc3_readdir(
                 &mut self,
-                arg1: &super::super::Readdir3args,
-            ) -> ::core::result::Result<super::super::Readdir3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Readdir3res>(
+                arg1: &types::Readdir3args,
+            ) -> ::core::result::Result<types::Readdir3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Readdir3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8622,9 +8547,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_READDIRPLUS = 17`.
             pub fn nfsproc3_readdirplus(
                 &mut self,
-                arg1: &super::super::Readdirplus3args,
-            ) -> ::core::result::Result<super::super::Readdirplus3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Readdirplus3res>(
+                arg1: &types::Readdirplus3args,
+            ) -> ::core::result::Result<types::Readdirplus3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Readdirplus3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8635,35 +8560,23 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_FSSTAT = 18`.
             pub fn nfsproc3_fsstat(
                 &mut self,
-                arg1: &super::super::Fsstat3args,
-            ) -> ::core::result::Result<super::super::Fsstat3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Fsstat3res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    18,
-                    arg1,
-                )
+                arg1: &types::Fsstat3args,
+            ) -> ::core::result::Result<types::Fsstat3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Fsstat3res>(&NAMES, super::PROGRAM, VERSION, 18, arg1)
             }
             /// XDR `procedure NFSPROC3_FSINFO = 19`.
             pub fn nfsproc3_fsinfo(
                 &mut self,
-                arg1: &super::super::Fsinfo3args,
-            ) -> ::core::result::Result<super::super::Fsinfo3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Fsinfo3res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    19,
-                    arg1,
-                )
+                arg1: &types::Fsinfo3args,
+            ) -> ::core::result::Result<types::Fsinfo3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Fsinfo3res>(&NAMES, super::PROGRAM, VERSION, 19, arg1)
             }
             /// XDR `procedure NFSPROC3_PATHCONF = 20`.
             pub fn nfsproc3_pathconf(
                 &mut self,
-                arg1: &super::super::Pathconf3args,
-            ) -> ::core::result::Result<super::super::Pathconf3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Pathconf3res>(
+                arg1: &types::Pathconf3args,
+            ) -> ::core::result::Result<types::Pathconf3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Pathconf3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -8674,15 +8587,9 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_COMMIT = 21`.
             pub fn nfsproc3_commit(
                 &mut self,
-                arg1: &super::super::Commit3args,
-            ) -> ::core::result::Result<super::super::Commit3res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Commit3res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    21,
-                    arg1,
-                )
+                arg1: &types::Commit3args,
+            ) -> ::core::result::Result<types::Commit3res, xdr::RpcError> {
+                self.0.call_named::<_, types::Commit3res>(&NAMES, super::PROGRAM, VERSION, 21, arg1)
             }
         }
         /// The procedures of NFS_V3, for a server to implement. Wrap the implementation in a [`Dispatcher`] and add it to the runtime's server.
@@ -8701,169 +8608,169 @@ pub mod nfs_program {
             fn nfsproc3_getattr(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Getattr3args,
+                arg1: types::Getattr3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Getattr3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Getattr3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_SETATTR = 2`.
             fn nfsproc3_setattr(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Setattr3args,
+                arg1: types::Setattr3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Setattr3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Setattr3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_LOOKUP = 3`.
             fn nfsproc3_lookup(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Lookup3args,
+                arg1: types::Lookup3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Lookup3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Lookup3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_ACCESS = 4`.
             fn nfsproc3_access(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Access3args,
+                arg1: types::Access3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Access3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Access3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_READLINK = 5`.
             fn nfsproc3_readlink(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Readlink3args,
+                arg1: types::Readlink3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Readlink3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Readlink3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_READ = 6`.
             fn nfsproc3_read(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Read3args,
+                arg1: types::Read3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Read3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Read3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_WRITE = 7`.
             fn nfsproc3_write(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Write3args,
+                arg1: types::Write3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Write3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Write3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_CREATE = 8`.
             fn nfsproc3_create(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Create3args,
+                arg1: types::Create3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Create3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Create3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_MKDIR = 9`.
             fn nfsproc3_mkdir(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Mkdir3args,
+                arg1: types::Mkdir3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Mkdir3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Mkdir3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_SYMLINK = 10`.
             fn nfsproc3_symlink(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Symlink3args,
+                arg1: types::Symlink3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Symlink3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Symlink3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_MKNOD = 11`.
             fn nfsproc3_mknod(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Mknod3args,
+                arg1: types::Mknod3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Mknod3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Mknod3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_REMOVE = 12`.
             fn nfsproc3_remove(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Remove3args,
+                arg1: types::Remove3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Remove3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Remove3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_RMDIR = 13`.
             fn nfsproc3_rmdir(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Rmdir3args,
+                arg1: types::Rmdir3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Rmdir3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Rmdir3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_RENAME = 14`.
             fn nfsproc3_rename(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Rename3args,
+                arg1: types::Rename3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Rename3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Rename3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_LINK = 15`.
             fn nfsproc3_link(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Link3args,
+                arg1: types::Link3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Link3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Link3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_READDIR = 16`.
             fn nfsproc3_readdir(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Readdir3args,
+                arg1: types::Readdir3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Readdir3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Readdir3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_READDIRPLUS = 17`.
             fn nfsproc3_readdirplus(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Readdirplus3args,
+                arg1: types::Readdirplus3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Readdirplus3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Readdirplus3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_FSSTAT = 18`.
             fn nfsproc3_fsstat(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Fsstat3args,
+                arg1: types::Fsstat3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Fsstat3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Fsstat3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_FSINFO = 19`.
             fn nfsproc3_fsinfo(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Fsinfo3args,
+                arg1: types::Fsinfo3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Fsinfo3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Fsinfo3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_PATHCONF = 20`.
             fn nfsproc3_pathconf(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Pathconf3args,
+                arg1: types::Pathconf3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Pathconf3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Pathconf3res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NFSPROC3_COMMIT = 21`.
             fn nfsproc3_commit(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Commit3args,
+                arg1: types::Commit3args,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Commit3res, xdr::Fault>,
+                Output = ::core::result::Result<types::Commit3res, xdr::Fault>,
             > + ::core::marker::Send;
         }
         /// Answers calls to NFS_V3 with a [`Service`].
@@ -8891,87 +8798,87 @@ pub mod nfs_program {
                         xdr::encode_results(&())
                     }
                     1 => {
-                        let arg0 = xdr::decode_args::<super::super::Getattr3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Getattr3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_getattr(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     2 => {
-                        let arg0 = xdr::decode_args::<super::super::Setattr3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Setattr3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_setattr(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     3 => {
-                        let arg0 = xdr::decode_args::<super::super::Lookup3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Lookup3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_lookup(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     4 => {
-                        let arg0 = xdr::decode_args::<super::super::Access3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Access3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_access(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     5 => {
-                        let arg0 = xdr::decode_args::<super::super::Readlink3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Readlink3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_readlink(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     6 => {
-                        let arg0 = xdr::decode_args::<super::super::Read3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Read3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_read(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     7 => {
-                        let arg0 = xdr::decode_args::<super::super::Write3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Write3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_write(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     8 => {
-                        let arg0 = xdr::decode_args::<super::super::Create3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Create3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_create(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     9 => {
-                        let arg0 = xdr::decode_args::<super::super::Mkdir3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Mkdir3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_mkdir(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     10 => {
-                        let arg0 = xdr::decode_args::<super::super::Symlink3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Symlink3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_symlink(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     11 => {
-                        let arg0 = xdr::decode_args::<super::super::Mknod3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Mknod3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_mknod(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     12 => {
-                        let arg0 = xdr::decode_args::<super::super::Remove3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Remove3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_remove(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     13 => {
-                        let arg0 = xdr::decode_args::<super::super::Rmdir3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Rmdir3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_rmdir(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     14 => {
-                        let arg0 = xdr::decode_args::<super::super::Rename3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Rename3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_rename(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     15 => {
-                        let arg0 = xdr::decode_args::<super::super::Link3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Link3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_link(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     16 => {
-                        let arg0 = xdr::decode_args::<super::super::Readdir3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Readdir3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_readdir(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     17 => {
-                        let arg0 = xdr::decode_args::<super::super::Readdirplus3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Readdirplus3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_readdirplus(
                             &self.0,
                             cx,
@@ -8980,22 +8887,22 @@ pub mod nfs_program {
                         xdr::encode_results(&results)
                     }
                     18 => {
-                        let arg0 = xdr::decode_args::<super::super::Fsstat3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Fsstat3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_fsstat(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     19 => {
-                        let arg0 = xdr::decode_args::<super::super::Fsinfo3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Fsinfo3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_fsinfo(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     20 => {
-                        let arg0 = xdr::decode_args::<super::super::Pathconf3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Pathconf3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_pathconf(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     21 => {
-                        let arg0 = xdr::decode_args::<super::super::Commit3args>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Commit3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_commit(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }

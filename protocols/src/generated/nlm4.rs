@@ -1211,11 +1211,14 @@ impl xdr::XdrDecode for Nlm4Notify {
 ///
 /// Version modules: `nlm4_vers` (NLM4_VERS = 4). Each holds `VERSION`, the `Procedure` enum, `Client` and `BlockingClient` (open one with `connect` or `connect_rpcbind`), and the `Service` trait and its `Dispatcher` for the runtime's server.
 pub mod nlm_prog {
+    use super as types;
+
     /// The program number.
     pub const PROGRAM: u32 = 100_021;
     /// XDR `version NLM4_VERS = 4`.
     pub mod nlm4_vers {
         use ::xdrgen_runtime::__private_v1 as xdr;
+        use super::types;
 
         /// The version number.
         pub const VERSION: u32 = 4;
@@ -1407,9 +1410,9 @@ pub mod nlm_prog {
             /// XDR `procedure NLMPROC4_TEST = 1`.
             pub async fn nlmproc4_test(
                 &self,
-                arg1: &super::super::Nlm4Testargs,
-            ) -> ::core::result::Result<super::super::Nlm4Testres, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Nlm4Testres>(
+                arg1: &types::Nlm4Testargs,
+            ) -> ::core::result::Result<types::Nlm4Testres, xdr::RpcError> {
+                self.0.call_named::<_, types::Nlm4Testres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -1420,9 +1423,9 @@ pub mod nlm_prog {
             /// XDR `procedure NLMPROC4_LOCK = 2`.
             pub async fn nlmproc4_lock(
                 &self,
-                arg1: &super::super::Nlm4Lockargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Nlm4Res>(
+                arg1: &types::Nlm4Lockargs,
+            ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
+                self.0.call_named::<_, types::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -1433,9 +1436,9 @@ pub mod nlm_prog {
             /// XDR `procedure NLMPROC4_CANCEL = 3`.
             pub async fn nlmproc4_cancel(
                 &self,
-                arg1: &super::super::Nlm4Cancargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Nlm4Res>(
+                arg1: &types::Nlm4Cancargs,
+            ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
+                self.0.call_named::<_, types::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -1446,9 +1449,9 @@ pub mod nlm_prog {
             /// XDR `procedure NLMPROC4_UNLOCK = 4`.
             pub async fn nlmproc4_unlock(
                 &self,
-                arg1: &super::super::Nlm4Unlockargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Nlm4Res>(
+                arg1: &types::Nlm4Unlockargs,
+            ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
+                self.0.call_named::<_, types::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -1459,9 +1462,9 @@ pub mod nlm_prog {
             /// XDR `procedure NLMPROC4_GRANTED = 5`.
             pub async fn nlmproc4_granted(
                 &self,
-                arg1: &super::super::Nlm4Testargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Nlm4Res>(
+                arg1: &types::Nlm4Testargs,
+            ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
+                self.0.call_named::<_, types::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -1472,79 +1475,79 @@ pub mod nlm_prog {
             /// XDR `procedure NLMPROC4_TEST_MSG = 6`.
             pub async fn nlmproc4_test_msg(
                 &self,
-                arg1: &super::super::Nlm4Testargs,
+                arg1: &types::Nlm4Testargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, arg1).await
             }
             /// XDR `procedure NLMPROC4_LOCK_MSG = 7`.
             pub async fn nlmproc4_lock_msg(
                 &self,
-                arg1: &super::super::Nlm4Lockargs,
+                arg1: &types::Nlm4Lockargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 7, arg1).await
             }
             /// XDR `procedure NLMPROC4_CANCEL_MSG = 8`.
             pub async fn nlmproc4_cancel_msg(
                 &self,
-                arg1: &super::super::Nlm4Cancargs,
+                arg1: &types::Nlm4Cancargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 8, arg1).await
             }
             /// XDR `procedure NLMPROC4_UNLOCK_MSG = 9`.
             pub async fn nlmproc4_unlock_msg(
                 &self,
-                arg1: &super::super::Nlm4Unlockargs,
+                arg1: &types::Nlm4Unlockargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 9, arg1).await
             }
             /// XDR `procedure NLMPROC4_GRANTED_MSG = 10`.
             pub async fn nlmproc4_granted_msg(
                 &self,
-                arg1: &super::super::Nlm4Testargs,
+                arg1: &types::Nlm4Testargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 10, arg1).await
             }
             /// XDR `procedure NLMPROC4_TEST_RES = 11`.
             pub async fn nlmproc4_test_res(
                 &self,
-                arg1: &super::super::Nlm4Testres,
+                arg1: &types::Nlm4Testres,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 11, arg1).await
             }
             /// XDR `procedure NLMPROC4_LOCK_RES = 12`.
             pub async fn nlmproc4_lock_res(
                 &self,
-                arg1: &super::super::Nlm4Res,
+                arg1: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 12, arg1).await
             }
             /// XDR `procedure NLMPROC4_CANCEL_RES = 13`.
             pub async fn nlmproc4_cancel_res(
                 &self,
-                arg1: &super::super::Nlm4Res,
+                arg1: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 13, arg1).await
             }
             /// XDR `procedure NLMPROC4_UNLOCK_RES = 14`.
             pub async fn nlmproc4_unlock_res(
                 &self,
-                arg1: &super::super::Nlm4Res,
+                arg1: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 14, arg1).await
             }
             /// XDR `procedure NLMPROC4_GRANTED_RES = 15`.
             pub async fn nlmproc4_granted_res(
                 &self,
-                arg1: &super::super::Nlm4Res,
+                arg1: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 15, arg1).await
             }
             /// XDR `procedure NLMPROC4_SHARE = 20`.
             pub async fn nlmproc4_share(
                 &self,
-                arg1: &super::super::Nlm4Shareargs,
-            ) -> ::core::result::Result<super::super::Nlm4Shareres, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Nlm4Shareres>(
+                arg1: &types::Nlm4Shareargs,
+            ) -> ::core::result::Result<types::Nlm4Shareres, xdr::RpcError> {
+                self.0.call_named::<_, types::Nlm4Shareres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -1555,9 +1558,9 @@ pub mod nlm_prog {
             /// XDR `procedure NLMPROC4_UNSHARE = 21`.
             pub async fn nlmproc4_unshare(
                 &self,
-                arg1: &super::super::Nlm4Shareargs,
-            ) -> ::core::result::Result<super::super::Nlm4Shareres, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Nlm4Shareres>(
+                arg1: &types::Nlm4Shareargs,
+            ) -> ::core::result::Result<types::Nlm4Shareres, xdr::RpcError> {
+                self.0.call_named::<_, types::Nlm4Shareres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -1568,9 +1571,9 @@ pub mod nlm_prog {
             /// XDR `procedure NLMPROC4_NM_LOCK = 22`.
             pub async fn nlmproc4_nm_lock(
                 &self,
-                arg1: &super::super::Nlm4Lockargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Nlm4Res>(
+                arg1: &types::Nlm4Lockargs,
+            ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
+                self.0.call_named::<_, types::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -1581,7 +1584,7 @@ pub mod nlm_prog {
             /// XDR `procedure NLMPROC4_FREE_ALL = 23`.
             pub async fn nlmproc4_free_all(
                 &self,
-                arg1: &super::super::Nlm4Notify,
+                arg1: &types::Nlm4Notify,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 23, arg1).await
             }
@@ -1619,144 +1622,114 @@ pub mod nlm_prog {
             /// XDR `procedure NLMPROC4_TEST = 1`.
             pub fn nlmproc4_test(
                 &mut self,
-                arg1: &super::super::Nlm4Testargs,
-            ) -> ::core::result::Result<super::super::Nlm4Testres, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Nlm4Testres>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    1,
-                    arg1,
-                )
+                arg1: &types::Nlm4Testargs,
+            ) -> ::core::result::Result<types::Nlm4Testres, xdr::RpcError> {
+                self.0.call_named::<_, types::Nlm4Testres>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
             }
             /// XDR `procedure NLMPROC4_LOCK = 2`.
             pub fn nlmproc4_lock(
                 &mut self,
-                arg1: &super::super::Nlm4Lockargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Nlm4Res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    2,
-                    arg1,
-                )
+                arg1: &types::Nlm4Lockargs,
+            ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
+                self.0.call_named::<_, types::Nlm4Res>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
             }
             /// XDR `procedure NLMPROC4_CANCEL = 3`.
             pub fn nlmproc4_cancel(
                 &mut self,
-                arg1: &super::super::Nlm4Cancargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Nlm4Res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    3,
-                    arg1,
-                )
+                arg1: &types::Nlm4Cancargs,
+            ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
+                self.0.call_named::<_, types::Nlm4Res>(&NAMES, super::PROGRAM, VERSION, 3, arg1)
             }
             /// XDR `procedure NLMPROC4_UNLOCK = 4`.
             pub fn nlmproc4_unlock(
                 &mut self,
-                arg1: &super::super::Nlm4Unlockargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Nlm4Res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    4,
-                    arg1,
-                )
+                arg1: &types::Nlm4Unlockargs,
+            ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
+                self.0.call_named::<_, types::Nlm4Res>(&NAMES, super::PROGRAM, VERSION, 4, arg1)
             }
             /// XDR `procedure NLMPROC4_GRANTED = 5`.
             pub fn nlmproc4_granted(
                 &mut self,
-                arg1: &super::super::Nlm4Testargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Nlm4Res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    5,
-                    arg1,
-                )
+                arg1: &types::Nlm4Testargs,
+            ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
+                self.0.call_named::<_, types::Nlm4Res>(&NAMES, super::PROGRAM, VERSION, 5, arg1)
             }
             /// XDR `procedure NLMPROC4_TEST_MSG = 6`.
             pub fn nlmproc4_test_msg(
                 &mut self,
-                arg1: &super::super::Nlm4Testargs,
+                arg1: &types::Nlm4Testargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, arg1)
             }
             /// XDR `procedure NLMPROC4_LOCK_MSG = 7`.
             pub fn nlmproc4_lock_msg(
                 &mut self,
-                arg1: &super::super::Nlm4Lockargs,
+                arg1: &types::Nlm4Lockargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 7, arg1)
             }
             /// XDR `procedure NLMPROC4_CANCEL_MSG = 8`.
             pub fn nlmproc4_cancel_msg(
                 &mut self,
-                arg1: &super::super::Nlm4Cancargs,
+                arg1: &types::Nlm4Cancargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 8, arg1)
             }
             /// XDR `procedure NLMPROC4_UNLOCK_MSG = 9`.
             pub fn nlmproc4_unlock_msg(
                 &mut self,
-                arg1: &super::super::Nlm4Unlockargs,
+                arg1: &types::Nlm4Unlockargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 9, arg1)
             }
             /// XDR `procedure NLMPROC4_GRANTED_MSG = 10`.
             pub fn nlmproc4_granted_msg(
                 &mut self,
-                arg1: &super::super::Nlm4Testargs,
+                arg1: &types::Nlm4Testargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 10, arg1)
             }
             /// XDR `procedure NLMPROC4_TEST_RES = 11`.
             pub fn nlmproc4_test_res(
                 &mut self,
-                arg1: &super::super::Nlm4Testres,
+                arg1: &types::Nlm4Testres,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 11, arg1)
             }
             /// XDR `procedure NLMPROC4_LOCK_RES = 12`.
             pub fn nlmproc4_lock_res(
                 &mut self,
-                arg1: &super::super::Nlm4Res,
+                arg1: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 12, arg1)
             }
             /// XDR `procedure NLMPROC4_CANCEL_RES = 13`.
             pub fn nlmproc4_cancel_res(
                 &mut self,
-                arg1: &super::super::Nlm4Res,
+                arg1: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 13, arg1)
             }
             /// XDR `procedure NLMPROC4_UNLOCK_RES = 14`.
             pub fn nlmproc4_unlock_res(
                 &mut self,
-                arg1: &super::super::Nlm4Res,
+                arg1: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 14, arg1)
             }
             /// XDR `procedure NLMPROC4_GRANTED_RES = 15`.
             pub fn nlmproc4_granted_res(
                 &mut self,
-                arg1: &super::super::Nlm4Res,
+                arg1: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 15, arg1)
             }
             /// XDR `procedure NLMPROC4_SHARE = 20`.
             pub fn nlmproc4_share(
                 &mut self,
-                arg1: &super::super::Nlm4Shareargs,
-            ) -> ::core::result::Result<super::super::Nlm4Shareres, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Nlm4Shareres>(
+                arg1: &types::Nlm4Shareargs,
+            ) -> ::core::result::Result<types::Nlm4Shareres, xdr::RpcError> {
+                self.0.call_named::<_, types::Nlm4Shareres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -1767,9 +1740,9 @@ pub mod nlm_prog {
             /// XDR `procedure NLMPROC4_UNSHARE = 21`.
             pub fn nlmproc4_unshare(
                 &mut self,
-                arg1: &super::super::Nlm4Shareargs,
-            ) -> ::core::result::Result<super::super::Nlm4Shareres, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Nlm4Shareres>(
+                arg1: &types::Nlm4Shareargs,
+            ) -> ::core::result::Result<types::Nlm4Shareres, xdr::RpcError> {
+                self.0.call_named::<_, types::Nlm4Shareres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -1780,20 +1753,14 @@ pub mod nlm_prog {
             /// XDR `procedure NLMPROC4_NM_LOCK = 22`.
             pub fn nlmproc4_nm_lock(
                 &mut self,
-                arg1: &super::super::Nlm4Lockargs,
-            ) -> ::core::result::Result<super::super::Nlm4Res, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Nlm4Res>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    22,
-                    arg1,
-                )
+                arg1: &types::Nlm4Lockargs,
+            ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
+                self.0.call_named::<_, types::Nlm4Res>(&NAMES, super::PROGRAM, VERSION, 22, arg1)
             }
             /// XDR `procedure NLMPROC4_FREE_ALL = 23`.
             pub fn nlmproc4_free_all(
                 &mut self,
-                arg1: &super::super::Nlm4Notify,
+                arg1: &types::Nlm4Notify,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 23, arg1)
             }
@@ -1814,47 +1781,47 @@ pub mod nlm_prog {
             fn nlmproc4_test(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Testargs,
+                arg1: types::Nlm4Testargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Nlm4Testres, xdr::Fault>,
+                Output = ::core::result::Result<types::Nlm4Testres, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_LOCK = 2`.
             fn nlmproc4_lock(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Lockargs,
+                arg1: types::Nlm4Lockargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Nlm4Res, xdr::Fault>,
+                Output = ::core::result::Result<types::Nlm4Res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_CANCEL = 3`.
             fn nlmproc4_cancel(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Cancargs,
+                arg1: types::Nlm4Cancargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Nlm4Res, xdr::Fault>,
+                Output = ::core::result::Result<types::Nlm4Res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_UNLOCK = 4`.
             fn nlmproc4_unlock(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Unlockargs,
+                arg1: types::Nlm4Unlockargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Nlm4Res, xdr::Fault>,
+                Output = ::core::result::Result<types::Nlm4Res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_GRANTED = 5`.
             fn nlmproc4_granted(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Testargs,
+                arg1: types::Nlm4Testargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Nlm4Res, xdr::Fault>,
+                Output = ::core::result::Result<types::Nlm4Res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_TEST_MSG = 6`.
             fn nlmproc4_test_msg(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Testargs,
+                arg1: types::Nlm4Testargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1862,7 +1829,7 @@ pub mod nlm_prog {
             fn nlmproc4_lock_msg(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Lockargs,
+                arg1: types::Nlm4Lockargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1870,7 +1837,7 @@ pub mod nlm_prog {
             fn nlmproc4_cancel_msg(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Cancargs,
+                arg1: types::Nlm4Cancargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1878,7 +1845,7 @@ pub mod nlm_prog {
             fn nlmproc4_unlock_msg(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Unlockargs,
+                arg1: types::Nlm4Unlockargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1886,7 +1853,7 @@ pub mod nlm_prog {
             fn nlmproc4_granted_msg(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Testargs,
+                arg1: types::Nlm4Testargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1894,7 +1861,7 @@ pub mod nlm_prog {
             fn nlmproc4_test_res(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Testres,
+                arg1: types::Nlm4Testres,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1902,7 +1869,7 @@ pub mod nlm_prog {
             fn nlmproc4_lock_res(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Res,
+                arg1: types::Nlm4Res,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1910,7 +1877,7 @@ pub mod nlm_prog {
             fn nlmproc4_cancel_res(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Res,
+                arg1: types::Nlm4Res,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1918,7 +1885,7 @@ pub mod nlm_prog {
             fn nlmproc4_unlock_res(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Res,
+                arg1: types::Nlm4Res,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1926,7 +1893,7 @@ pub mod nlm_prog {
             fn nlmproc4_granted_res(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Res,
+                arg1: types::Nlm4Res,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1934,31 +1901,31 @@ pub mod nlm_prog {
             fn nlmproc4_share(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Shareargs,
+                arg1: types::Nlm4Shareargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Nlm4Shareres, xdr::Fault>,
+                Output = ::core::result::Result<types::Nlm4Shareres, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_UNSHARE = 21`.
             fn nlmproc4_unshare(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Shareargs,
+                arg1: types::Nlm4Shareargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Nlm4Shareres, xdr::Fault>,
+                Output = ::core::result::Result<types::Nlm4Shareres, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_NM_LOCK = 22`.
             fn nlmproc4_nm_lock(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Lockargs,
+                arg1: types::Nlm4Lockargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Nlm4Res, xdr::Fault>,
+                Output = ::core::result::Result<types::Nlm4Res, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure NLMPROC4_FREE_ALL = 23`.
             fn nlmproc4_free_all(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Nlm4Notify,
+                arg1: types::Nlm4Notify,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1988,97 +1955,97 @@ pub mod nlm_prog {
                         xdr::encode_results(&())
                     }
                     1 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Testargs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Testargs>(args, cx)?;
                         let results = <S as Service>::nlmproc4_test(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     2 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Lockargs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Lockargs>(args, cx)?;
                         let results = <S as Service>::nlmproc4_lock(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     3 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Cancargs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Cancargs>(args, cx)?;
                         let results = <S as Service>::nlmproc4_cancel(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     4 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Unlockargs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Unlockargs>(args, cx)?;
                         let results = <S as Service>::nlmproc4_unlock(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     5 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Testargs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Testargs>(args, cx)?;
                         let results = <S as Service>::nlmproc4_granted(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     6 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Testargs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Testargs>(args, cx)?;
                         <S as Service>::nlmproc4_test_msg(&self.0, cx, arg0).await?;
                         xdr::encode_results(&())
                     }
                     7 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Lockargs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Lockargs>(args, cx)?;
                         <S as Service>::nlmproc4_lock_msg(&self.0, cx, arg0).await?;
                         xdr::encode_results(&())
                     }
                     8 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Cancargs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Cancargs>(args, cx)?;
                         <S as Service>::nlmproc4_cancel_msg(&self.0, cx, arg0).await?;
                         xdr::encode_results(&())
                     }
                     9 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Unlockargs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Unlockargs>(args, cx)?;
                         <S as Service>::nlmproc4_unlock_msg(&self.0, cx, arg0).await?;
                         xdr::encode_results(&())
                     }
                     10 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Testargs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Testargs>(args, cx)?;
                         <S as Service>::nlmproc4_granted_msg(&self.0, cx, arg0).await?;
                         xdr::encode_results(&())
                     }
                     11 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Testres>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Testres>(args, cx)?;
                         <S as Service>::nlmproc4_test_res(&self.0, cx, arg0).await?;
                         xdr::encode_results(&())
                     }
                     12 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Res>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Res>(args, cx)?;
                         <S as Service>::nlmproc4_lock_res(&self.0, cx, arg0).await?;
                         xdr::encode_results(&())
                     }
                     13 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Res>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Res>(args, cx)?;
                         <S as Service>::nlmproc4_cancel_res(&self.0, cx, arg0).await?;
                         xdr::encode_results(&())
                     }
                     14 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Res>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Res>(args, cx)?;
                         <S as Service>::nlmproc4_unlock_res(&self.0, cx, arg0).await?;
                         xdr::encode_results(&())
                     }
                     15 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Res>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Res>(args, cx)?;
                         <S as Service>::nlmproc4_granted_res(&self.0, cx, arg0).await?;
                         xdr::encode_results(&())
                     }
                     20 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Shareargs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Shareargs>(args, cx)?;
                         let results = <S as Service>::nlmproc4_share(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     21 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Shareargs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Shareargs>(args, cx)?;
                         let results = <S as Service>::nlmproc4_unshare(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     22 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Lockargs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Lockargs>(args, cx)?;
                         let results = <S as Service>::nlmproc4_nm_lock(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     23 => {
-                        let arg0 = xdr::decode_args::<super::super::Nlm4Notify>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Nlm4Notify>(args, cx)?;
                         <S as Service>::nlmproc4_free_all(&self.0, cx, arg0).await?;
                         xdr::encode_results(&())
                     }

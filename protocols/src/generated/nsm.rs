@@ -507,11 +507,14 @@ impl xdr::XdrDecode for Status {
 ///
 /// Version modules: `sm_vers` (SM_VERS = 1). Each holds `VERSION`, the `Procedure` enum, `Client` and `BlockingClient` (open one with `connect` or `connect_rpcbind`), and the `Service` trait and its `Dispatcher` for the runtime's server.
 pub mod sm_prog {
+    use super as types;
+
     /// The program number.
     pub const PROGRAM: u32 = 100_024;
     /// XDR `version SM_VERS = 1`.
     pub mod sm_vers {
         use ::xdrgen_runtime::__private_v1 as xdr;
+        use super::types;
 
         /// The version number.
         pub const VERSION: u32 = 1;
@@ -629,9 +632,9 @@ pub mod sm_prog {
             /// XDR `procedure SM_STAT = 1`.
             pub async fn sm_stat(
                 &self,
-                arg1: &super::super::SmName,
-            ) -> ::core::result::Result<super::super::SmStatRes, xdr::RpcError> {
-                self.0.call_named::<_, super::super::SmStatRes>(
+                arg1: &types::SmName,
+            ) -> ::core::result::Result<types::SmStatRes, xdr::RpcError> {
+                self.0.call_named::<_, types::SmStatRes>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -642,9 +645,9 @@ pub mod sm_prog {
             /// XDR `procedure SM_MON = 2`.
             pub async fn sm_mon(
                 &self,
-                arg1: &super::super::Mon,
-            ) -> ::core::result::Result<super::super::SmStatRes, xdr::RpcError> {
-                self.0.call_named::<_, super::super::SmStatRes>(
+                arg1: &types::Mon,
+            ) -> ::core::result::Result<types::SmStatRes, xdr::RpcError> {
+                self.0.call_named::<_, types::SmStatRes>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -655,9 +658,9 @@ pub mod sm_prog {
             /// XDR `procedure SM_UNMON = 3`.
             pub async fn sm_unmon(
                 &self,
-                arg1: &super::super::MonId,
-            ) -> ::core::result::Result<super::super::SmStat, xdr::RpcError> {
-                self.0.call_named::<_, super::super::SmStat>(
+                arg1: &types::MonId,
+            ) -> ::core::result::Result<types::SmStat, xdr::RpcError> {
+                self.0.call_named::<_, types::SmStat>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -668,9 +671,9 @@ pub mod sm_prog {
             /// XDR `procedure SM_UNMON_ALL = 4`.
             pub async fn sm_unmon_all(
                 &self,
-                arg1: &super::super::MyId,
-            ) -> ::core::result::Result<super::super::SmStat, xdr::RpcError> {
-                self.0.call_named::<_, super::super::SmStat>(
+                arg1: &types::MyId,
+            ) -> ::core::result::Result<types::SmStat, xdr::RpcError> {
+                self.0.call_named::<_, types::SmStat>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -689,7 +692,7 @@ pub mod sm_prog {
             /// XDR `procedure SM_NOTIFY = 6`.
             pub async fn sm_notify(
                 &self,
-                arg1: &super::super::StatChge,
+                arg1: &types::StatChge,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, arg1).await
             }
@@ -727,54 +730,30 @@ pub mod sm_prog {
             /// XDR `procedure SM_STAT = 1`.
             pub fn sm_stat(
                 &mut self,
-                arg1: &super::super::SmName,
-            ) -> ::core::result::Result<super::super::SmStatRes, xdr::RpcError> {
-                self.0.call_named::<_, super::super::SmStatRes>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    1,
-                    arg1,
-                )
+                arg1: &types::SmName,
+            ) -> ::core::result::Result<types::SmStatRes, xdr::RpcError> {
+                self.0.call_named::<_, types::SmStatRes>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
             }
             /// XDR `procedure SM_MON = 2`.
             pub fn sm_mon(
                 &mut self,
-                arg1: &super::super::Mon,
-            ) -> ::core::result::Result<super::super::SmStatRes, xdr::RpcError> {
-                self.0.call_named::<_, super::super::SmStatRes>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    2,
-                    arg1,
-                )
+                arg1: &types::Mon,
+            ) -> ::core::result::Result<types::SmStatRes, xdr::RpcError> {
+                self.0.call_named::<_, types::SmStatRes>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
             }
             /// XDR `procedure SM_UNMON = 3`.
             pub fn sm_unmon(
                 &mut self,
-                arg1: &super::super::MonId,
-            ) -> ::core::result::Result<super::super::SmStat, xdr::RpcError> {
-                self.0.call_named::<_, super::super::SmStat>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    3,
-                    arg1,
-                )
+                arg1: &types::MonId,
+            ) -> ::core::result::Result<types::SmStat, xdr::RpcError> {
+                self.0.call_named::<_, types::SmStat>(&NAMES, super::PROGRAM, VERSION, 3, arg1)
             }
             /// XDR `procedure SM_UNMON_ALL = 4`.
             pub fn sm_unmon_all(
                 &mut self,
-                arg1: &super::super::MyId,
-            ) -> ::core::result::Result<super::super::SmStat, xdr::RpcError> {
-                self.0.call_named::<_, super::super::SmStat>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    4,
-                    arg1,
-                )
+                arg1: &types::MyId,
+            ) -> ::core::result::Result<types::SmStat, xdr::RpcError> {
+                self.0.call_named::<_, types::SmStat>(&NAMES, super::PROGRAM, VERSION, 4, arg1)
             }
             /// XDR `procedure SM_SIMU_CRASH = 5`.
             ///
@@ -787,7 +766,7 @@ pub mod sm_prog {
             /// XDR `procedure SM_NOTIFY = 6`.
             pub fn sm_notify(
                 &mut self,
-                arg1: &super::super::StatChge,
+                arg1: &types::StatChge,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, arg1)
             }
@@ -808,33 +787,33 @@ pub mod sm_prog {
             fn sm_stat(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::SmName,
+                arg1: types::SmName,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::SmStatRes, xdr::Fault>,
+                Output = ::core::result::Result<types::SmStatRes, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure SM_MON = 2`.
             fn sm_mon(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Mon,
+                arg1: types::Mon,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::SmStatRes, xdr::Fault>,
+                Output = ::core::result::Result<types::SmStatRes, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure SM_UNMON = 3`.
             fn sm_unmon(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::MonId,
+                arg1: types::MonId,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::SmStat, xdr::Fault>,
+                Output = ::core::result::Result<types::SmStat, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure SM_UNMON_ALL = 4`.
             fn sm_unmon_all(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::MyId,
+                arg1: types::MyId,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::SmStat, xdr::Fault>,
+                Output = ::core::result::Result<types::SmStat, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure SM_SIMU_CRASH = 5`.
             ///
@@ -851,7 +830,7 @@ pub mod sm_prog {
             fn sm_notify(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::StatChge,
+                arg1: types::StatChge,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -881,22 +860,22 @@ pub mod sm_prog {
                         xdr::encode_results(&())
                     }
                     1 => {
-                        let arg0 = xdr::decode_args::<super::super::SmName>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::SmName>(args, cx)?;
                         let results = <S as Service>::sm_stat(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     2 => {
-                        let arg0 = xdr::decode_args::<super::super::Mon>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Mon>(args, cx)?;
                         let results = <S as Service>::sm_mon(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     3 => {
-                        let arg0 = xdr::decode_args::<super::super::MonId>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::MonId>(args, cx)?;
                         let results = <S as Service>::sm_unmon(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     4 => {
-                        let arg0 = xdr::decode_args::<super::super::MyId>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::MyId>(args, cx)?;
                         let results = <S as Service>::sm_unmon_all(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
@@ -906,7 +885,7 @@ pub mod sm_prog {
                         xdr::encode_results(&())
                     }
                     6 => {
-                        let arg0 = xdr::decode_args::<super::super::StatChge>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::StatChge>(args, cx)?;
                         <S as Service>::sm_notify(&self.0, cx, arg0).await?;
                         xdr::encode_results(&())
                     }

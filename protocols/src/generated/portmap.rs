@@ -305,11 +305,14 @@ impl xdr::XdrDecode for CallResult {
 ///
 /// Version modules: `pmap_vers` (PMAP_VERS = 2). Each holds `VERSION`, the `Procedure` enum, `Client` and `BlockingClient` (open one with `connect` or `connect_rpcbind`), and the `Service` trait and its `Dispatcher` for the runtime's server.
 pub mod pmap_prog {
+    use super as types;
+
     /// The program number.
     pub const PROGRAM: u32 = 100_000;
     /// XDR `version PMAP_VERS = 2`.
     pub mod pmap_vers {
         use ::xdrgen_runtime::__private_v1 as xdr;
+        use super::types;
 
         /// The version number.
         pub const VERSION: u32 = 2;
@@ -417,28 +420,28 @@ pub mod pmap_prog {
             /// XDR `procedure PMAPPROC_SET = 1`.
             pub async fn pmapproc_set(
                 &self,
-                arg1: &super::super::Mapping,
+                arg1: &types::Mapping,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1).await
             }
             /// XDR `procedure PMAPPROC_UNSET = 2`.
             pub async fn pmapproc_unset(
                 &self,
-                arg1: &super::super::Mapping,
+                arg1: &types::Mapping,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1).await
             }
             /// XDR `procedure PMAPPROC_GETPORT = 3`.
             pub async fn pmapproc_getport(
                 &self,
-                arg1: &super::super::Mapping,
+                arg1: &types::Mapping,
             ) -> ::core::result::Result<u32, xdr::RpcError> {
                 self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 3, arg1).await
             }
             /// XDR `procedure PMAPPROC_DUMP = 4`.
             pub async fn pmapproc_dump(
                 &self,
-            ) -> ::core::result::Result<super::super::Pmaplist, xdr::RpcError> {
+            ) -> ::core::result::Result<types::Pmaplist, xdr::RpcError> {
                 self.0.call_named::<_, PmapprocDumpResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -450,9 +453,9 @@ pub mod pmap_prog {
             /// XDR `procedure PMAPPROC_CALLIT = 5`.
             pub async fn pmapproc_callit(
                 &self,
-                arg1: &super::super::CallArgs,
-            ) -> ::core::result::Result<super::super::CallResult, xdr::RpcError> {
-                self.0.call_named::<_, super::super::CallResult>(
+                arg1: &types::CallArgs,
+            ) -> ::core::result::Result<types::CallResult, xdr::RpcError> {
+                self.0.call_named::<_, types::CallResult>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -494,28 +497,28 @@ pub mod pmap_prog {
             /// XDR `procedure PMAPPROC_SET = 1`.
             pub fn pmapproc_set(
                 &mut self,
-                arg1: &super::super::Mapping,
+                arg1: &types::Mapping,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
             }
             /// XDR `procedure PMAPPROC_UNSET = 2`.
             pub fn pmapproc_unset(
                 &mut self,
-                arg1: &super::super::Mapping,
+                arg1: &types::Mapping,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
             }
             /// XDR `procedure PMAPPROC_GETPORT = 3`.
             pub fn pmapproc_getport(
                 &mut self,
-                arg1: &super::super::Mapping,
+                arg1: &types::Mapping,
             ) -> ::core::result::Result<u32, xdr::RpcError> {
                 self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 3, arg1)
             }
             /// XDR `procedure PMAPPROC_DUMP = 4`.
             pub fn pmapproc_dump(
                 &mut self,
-            ) -> ::core::result::Result<super::super::Pmaplist, xdr::RpcError> {
+            ) -> ::core::result::Result<types::Pmaplist, xdr::RpcError> {
                 self.0.call_named::<_, PmapprocDumpResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -527,18 +530,12 @@ pub mod pmap_prog {
             /// XDR `procedure PMAPPROC_CALLIT = 5`.
             pub fn pmapproc_callit(
                 &mut self,
-                arg1: &super::super::CallArgs,
-            ) -> ::core::result::Result<super::super::CallResult, xdr::RpcError> {
-                self.0.call_named::<_, super::super::CallResult>(
-                    &NAMES,
-                    super::PROGRAM,
-                    VERSION,
-                    5,
-                    arg1,
-                )
+                arg1: &types::CallArgs,
+            ) -> ::core::result::Result<types::CallResult, xdr::RpcError> {
+                self.0.call_named::<_, types::CallResult>(&NAMES, super::PROGRAM, VERSION, 5, arg1)
             }
         }
-        struct PmapprocDumpResult(super::super::Pmaplist);
+        struct PmapprocDumpResult(types::Pmaplist);
         impl xdr::XdrDecode for PmapprocDumpResult {
             fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
                 ::core::result::Result::Ok(
@@ -546,8 +543,8 @@ pub mod pmap_prog {
                         ::core::option::Option::Some(
                             {
                                 d.enter()?;
-                                d.charge(::core::mem::size_of::<super::super::Pmapnode>())?;
-                                let v = <super::super::Pmapnode as xdr::XdrDecode>::decode(d)?;
+                                d.charge(::core::mem::size_of::<types::Pmapnode>())?;
+                                let v = <types::Pmapnode as xdr::XdrDecode>::decode(d)?;
                                 d.leave();
                                 xdr::Box::new(v)
                             },
@@ -574,7 +571,7 @@ pub mod pmap_prog {
             fn pmapproc_set(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Mapping,
+                arg1: types::Mapping,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
@@ -582,7 +579,7 @@ pub mod pmap_prog {
             fn pmapproc_unset(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Mapping,
+                arg1: types::Mapping,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
@@ -590,7 +587,7 @@ pub mod pmap_prog {
             fn pmapproc_getport(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Mapping,
+                arg1: types::Mapping,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<u32, xdr::Fault>,
             > + ::core::marker::Send;
@@ -599,15 +596,15 @@ pub mod pmap_prog {
                 &self,
                 cx: &xdr::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Pmaplist, xdr::Fault>,
+                Output = ::core::result::Result<types::Pmaplist, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure PMAPPROC_CALLIT = 5`.
             fn pmapproc_callit(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::CallArgs,
+                arg1: types::CallArgs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::CallResult, xdr::Fault>,
+                Output = ::core::result::Result<types::CallResult, xdr::Fault>,
             > + ::core::marker::Send;
         }
         /// Answers calls to PMAP_VERS with a [`Service`].
@@ -635,17 +632,17 @@ pub mod pmap_prog {
                         xdr::encode_results(&())
                     }
                     1 => {
-                        let arg0 = xdr::decode_args::<super::super::Mapping>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Mapping>(args, cx)?;
                         let results = <S as Service>::pmapproc_set(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     2 => {
-                        let arg0 = xdr::decode_args::<super::super::Mapping>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Mapping>(args, cx)?;
                         let results = <S as Service>::pmapproc_unset(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     3 => {
-                        let arg0 = xdr::decode_args::<super::super::Mapping>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Mapping>(args, cx)?;
                         let results = <S as Service>::pmapproc_getport(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
@@ -655,7 +652,7 @@ pub mod pmap_prog {
                         xdr::encode_results(&PmapprocDumpResultRef(&results))
                     }
                     5 => {
-                        let arg0 = xdr::decode_args::<super::super::CallArgs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::CallArgs>(args, cx)?;
                         let results = <S as Service>::pmapproc_callit(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
@@ -664,7 +661,7 @@ pub mod pmap_prog {
                 })
             }
         }
-        struct PmapprocDumpResultRef<'a>(&'a super::super::Pmaplist);
+        struct PmapprocDumpResultRef<'a>(&'a types::Pmaplist);
         impl xdr::XdrEncode for PmapprocDumpResultRef<'_> {
             fn encoded_len(&self) -> usize {
                 4 + match self.0 {

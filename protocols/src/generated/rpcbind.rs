@@ -1184,11 +1184,14 @@ impl xdr::XdrDecode for Netbuf {
 ///
 /// Version modules: `rpcbvers` (RPCBVERS = 3), `rpcbvers4` (RPCBVERS4 = 4). Each holds `VERSION`, the `Procedure` enum, `Client` and `BlockingClient` (open one with `connect` or `connect_rpcbind`), and the `Service` trait and its `Dispatcher` for the runtime's server.
 pub mod rpcbprog {
+    use super as types;
+
     /// The program number.
     pub const PROGRAM: u32 = 100_000;
     /// XDR `version RPCBVERS = 3`.
     pub mod rpcbvers {
         use ::xdrgen_runtime::__private_v1 as xdr;
+        use super::types;
 
         /// The version number.
         pub const VERSION: u32 = 3;
@@ -1314,21 +1317,21 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_SET = 1`.
             pub async fn rpcbproc_set(
                 &self,
-                arg1: &super::super::Rpcb,
+                arg1: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1).await
             }
             /// XDR `procedure RPCBPROC_UNSET = 2`.
             pub async fn rpcbproc_unset(
                 &self,
-                arg1: &super::super::Rpcb,
+                arg1: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1).await
             }
             /// XDR `procedure RPCBPROC_GETADDR = 3`.
             pub async fn rpcbproc_getaddr(
                 &self,
-                arg1: &super::super::Rpcb,
+                arg1: &types::Rpcb,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetaddrResult>(
                     &NAMES,
@@ -1341,7 +1344,7 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_DUMP = 4`.
             pub async fn rpcbproc_dump(
                 &self,
-            ) -> ::core::result::Result<super::super::RpcblistPtr, xdr::RpcError> {
+            ) -> ::core::result::Result<types::RpcblistPtr, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocDumpResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -1353,9 +1356,9 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_CALLIT = 5`.
             pub async fn rpcbproc_callit(
                 &self,
-                arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<super::super::RpcbRmtcallres, xdr::RpcError> {
-                self.0.call_named::<_, super::super::RpcbRmtcallres>(
+                arg1: &types::RpcbRmtcallargs,
+            ) -> ::core::result::Result<types::RpcbRmtcallres, xdr::RpcError> {
+                self.0.call_named::<_, types::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -1371,8 +1374,8 @@ pub mod rpcbprog {
             pub async fn rpcbproc_uaddr2taddr(
                 &self,
                 arg1: &xdr::XdrString,
-            ) -> ::core::result::Result<super::super::Netbuf, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Netbuf>(
+            ) -> ::core::result::Result<types::Netbuf, xdr::RpcError> {
+                self.0.call_named::<_, types::Netbuf>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -1383,7 +1386,7 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             pub async fn rpcbproc_taddr2uaddr(
                 &self,
-                arg1: &super::super::Netbuf,
+                arg1: &types::Netbuf,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocTaddr2uaddrResult>(
                     &NAMES,
@@ -1427,21 +1430,21 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_SET = 1`.
             pub fn rpcbproc_set(
                 &mut self,
-                arg1: &super::super::Rpcb,
+                arg1: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
             }
             /// XDR `procedure RPCBPROC_UNSET = 2`.
             pub fn rpcbproc_unset(
                 &mut self,
-                arg1: &super::super::Rpcb,
+                arg1: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
             }
             /// XDR `procedure RPCBPROC_GETADDR = 3`.
             pub fn rpcbproc_getaddr(
                 &mut self,
-                arg1: &super::super::Rpcb,
+                arg1: &types::Rpcb,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetaddrResult>(
                     &NAMES,
@@ -1454,7 +1457,7 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_DUMP = 4`.
             pub fn rpcbproc_dump(
                 &mut self,
-            ) -> ::core::result::Result<super::super::RpcblistPtr, xdr::RpcError> {
+            ) -> ::core::result::Result<types::RpcblistPtr, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocDumpResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -1466,9 +1469,9 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_CALLIT = 5`.
             pub fn rpcbproc_callit(
                 &mut self,
-                arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<super::super::RpcbRmtcallres, xdr::RpcError> {
-                self.0.call_named::<_, super::super::RpcbRmtcallres>(
+                arg1: &types::RpcbRmtcallargs,
+            ) -> ::core::result::Result<types::RpcbRmtcallres, xdr::RpcError> {
+                self.0.call_named::<_, types::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -1484,8 +1487,8 @@ pub mod rpcbprog {
             pub fn rpcbproc_uaddr2taddr(
                 &mut self,
                 arg1: &xdr::XdrString,
-            ) -> ::core::result::Result<super::super::Netbuf, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Netbuf>(
+            ) -> ::core::result::Result<types::Netbuf, xdr::RpcError> {
+                self.0.call_named::<_, types::Netbuf>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -1496,7 +1499,7 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             pub fn rpcbproc_taddr2uaddr(
                 &mut self,
-                arg1: &super::super::Netbuf,
+                arg1: &types::Netbuf,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocTaddr2uaddrResult>(
                     &NAMES,
@@ -1513,7 +1516,7 @@ pub mod rpcbprog {
                 ::core::result::Result::Ok(Self(d.string(u32::MAX)?))
             }
         }
-        struct RpcbprocDumpResult(super::super::RpcblistPtr);
+        struct RpcbprocDumpResult(types::RpcblistPtr);
         impl xdr::XdrDecode for RpcbprocDumpResult {
             fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
                 ::core::result::Result::Ok(
@@ -1521,8 +1524,8 @@ pub mod rpcbprog {
                         ::core::option::Option::Some(
                             {
                                 d.enter()?;
-                                d.charge(::core::mem::size_of::<super::super::RpList>())?;
-                                let v = <super::super::RpList as xdr::XdrDecode>::decode(d)?;
+                                d.charge(::core::mem::size_of::<types::RpList>())?;
+                                let v = <types::RpList as xdr::XdrDecode>::decode(d)?;
                                 d.leave();
                                 xdr::Box::new(v)
                             },
@@ -1573,7 +1576,7 @@ pub mod rpcbprog {
             fn rpcbproc_set(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Rpcb,
+                arg1: types::Rpcb,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1581,7 +1584,7 @@ pub mod rpcbprog {
             fn rpcbproc_unset(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Rpcb,
+                arg1: types::Rpcb,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1589,7 +1592,7 @@ pub mod rpcbprog {
             fn rpcbproc_getaddr(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Rpcb,
+                arg1: types::Rpcb,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<xdr::XdrString, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1598,15 +1601,15 @@ pub mod rpcbprog {
                 &self,
                 cx: &xdr::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::RpcblistPtr, xdr::Fault>,
+                Output = ::core::result::Result<types::RpcblistPtr, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_CALLIT = 5`.
             fn rpcbproc_callit(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::RpcbRmtcallargs,
+                arg1: types::RpcbRmtcallargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::RpcbRmtcallres, xdr::Fault>,
+                Output = ::core::result::Result<types::RpcbRmtcallres, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
             fn rpcbproc_gettime(
@@ -1621,13 +1624,13 @@ pub mod rpcbprog {
                 cx: &xdr::CallContext,
                 arg1: xdr::XdrString,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Netbuf, xdr::Fault>,
+                Output = ::core::result::Result<types::Netbuf, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             fn rpcbproc_taddr2uaddr(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Netbuf,
+                arg1: types::Netbuf,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<xdr::XdrString, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1657,17 +1660,17 @@ pub mod rpcbprog {
                         xdr::encode_results(&())
                     }
                     1 => {
-                        let arg0 = xdr::decode_args::<super::super::Rpcb>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Rpcb>(args, cx)?;
                         let results = <S as Service>::rpcbproc_set(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     2 => {
-                        let arg0 = xdr::decode_args::<super::super::Rpcb>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Rpcb>(args, cx)?;
                         let results = <S as Service>::rpcbproc_unset(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     3 => {
-                        let arg0 = xdr::decode_args::<super::super::Rpcb>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Rpcb>(args, cx)?;
                         let results = <S as Service>::rpcbproc_getaddr(&self.0, cx, arg0).await?;
                         xdr::encode_results(&RpcbprocGetaddrResultRef(&results))
                     }
@@ -1677,7 +1680,7 @@ pub mod rpcbprog {
                         xdr::encode_results(&RpcbprocDumpResultRef(&results))
                     }
                     5 => {
-                        let arg0 = xdr::decode_args::<super::super::RpcbRmtcallargs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::RpcbRmtcallargs>(args, cx)?;
                         let results = <S as Service>::rpcbproc_callit(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
@@ -1696,7 +1699,7 @@ pub mod rpcbprog {
                         xdr::encode_results(&results)
                     }
                     8 => {
-                        let arg0 = xdr::decode_args::<super::super::Netbuf>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Netbuf>(args, cx)?;
                         let results = <S as Service>::rpcbproc_taddr2uaddr(
                             &self.0,
                             cx,
@@ -1722,7 +1725,7 @@ pub mod rpcbprog {
                 ::core::result::Result::Ok(())
             }
         }
-        struct RpcbprocDumpResultRef<'a>(&'a super::super::RpcblistPtr);
+        struct RpcbprocDumpResultRef<'a>(&'a types::RpcblistPtr);
         impl xdr::XdrEncode for RpcbprocDumpResultRef<'_> {
             fn encoded_len(&self) -> usize {
                 4 + match self.0 {
@@ -1774,6 +1777,7 @@ pub mod rpcbprog {
     /// XDR `version RPCBVERS4 = 4`.
     pub mod rpcbvers4 {
         use ::xdrgen_runtime::__private_v1 as xdr;
+        use super::types;
 
         /// The version number.
         pub const VERSION: u32 = 4;
@@ -1927,21 +1931,21 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_SET = 1`.
             pub async fn rpcbproc_set(
                 &self,
-                arg1: &super::super::Rpcb,
+                arg1: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1).await
             }
             /// XDR `procedure RPCBPROC_UNSET = 2`.
             pub async fn rpcbproc_unset(
                 &self,
-                arg1: &super::super::Rpcb,
+                arg1: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1).await
             }
             /// XDR `procedure RPCBPROC_GETADDR = 3`.
             pub async fn rpcbproc_getaddr(
                 &self,
-                arg1: &super::super::Rpcb,
+                arg1: &types::Rpcb,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetaddrResult>(
                     &NAMES,
@@ -1954,7 +1958,7 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_DUMP = 4`.
             pub async fn rpcbproc_dump(
                 &self,
-            ) -> ::core::result::Result<super::super::RpcblistPtr, xdr::RpcError> {
+            ) -> ::core::result::Result<types::RpcblistPtr, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocDumpResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -1970,9 +1974,9 @@ pub mod rpcbprog {
             /// ```
             pub async fn rpcbproc_bcast(
                 &self,
-                arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<super::super::RpcbRmtcallres, xdr::RpcError> {
-                self.0.call_named::<_, super::super::RpcbRmtcallres>(
+                arg1: &types::RpcbRmtcallargs,
+            ) -> ::core::result::Result<types::RpcbRmtcallres, xdr::RpcError> {
+                self.0.call_named::<_, types::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -1988,8 +1992,8 @@ pub mod rpcbprog {
             pub async fn rpcbproc_uaddr2taddr(
                 &self,
                 arg1: &xdr::XdrString,
-            ) -> ::core::result::Result<super::super::Netbuf, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Netbuf>(
+            ) -> ::core::result::Result<types::Netbuf, xdr::RpcError> {
+                self.0.call_named::<_, types::Netbuf>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -2000,7 +2004,7 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             pub async fn rpcbproc_taddr2uaddr(
                 &self,
-                arg1: &super::super::Netbuf,
+                arg1: &types::Netbuf,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocTaddr2uaddrResult>(
                     &NAMES,
@@ -2013,7 +2017,7 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_GETVERSADDR = 9`.
             pub async fn rpcbproc_getversaddr(
                 &self,
-                arg1: &super::super::Rpcb,
+                arg1: &types::Rpcb,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetversaddrResult>(
                     &NAMES,
@@ -2026,9 +2030,9 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_INDIRECT = 10`.
             pub async fn rpcbproc_indirect(
                 &self,
-                arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<super::super::RpcbRmtcallres, xdr::RpcError> {
-                self.0.call_named::<_, super::super::RpcbRmtcallres>(
+                arg1: &types::RpcbRmtcallargs,
+            ) -> ::core::result::Result<types::RpcbRmtcallres, xdr::RpcError> {
+                self.0.call_named::<_, types::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -2039,8 +2043,8 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_GETADDRLIST = 11`.
             pub async fn rpcbproc_getaddrlist(
                 &self,
-                arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<super::super::RpcbEntryListPtr, xdr::RpcError> {
+                arg1: &types::Rpcb,
+            ) -> ::core::result::Result<types::RpcbEntryListPtr, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetaddrlistResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2052,7 +2056,7 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_GETSTAT = 12`.
             pub async fn rpcbproc_getstat(
                 &self,
-            ) -> ::core::result::Result<super::super::RpcbStatByvers, xdr::RpcError> {
+            ) -> ::core::result::Result<types::RpcbStatByvers, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetstatResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2095,21 +2099,21 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_SET = 1`.
             pub fn rpcbproc_set(
                 &mut self,
-                arg1: &super::super::Rpcb,
+                arg1: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
             }
             /// XDR `procedure RPCBPROC_UNSET = 2`.
             pub fn rpcbproc_unset(
                 &mut self,
-                arg1: &super::super::Rpcb,
+                arg1: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
             }
             /// XDR `procedure RPCBPROC_GETADDR = 3`.
             pub fn rpcbproc_getaddr(
                 &mut self,
-                arg1: &super::super::Rpcb,
+                arg1: &types::Rpcb,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetaddrResult>(
                     &NAMES,
@@ -2122,7 +2126,7 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_DUMP = 4`.
             pub fn rpcbproc_dump(
                 &mut self,
-            ) -> ::core::result::Result<super::super::RpcblistPtr, xdr::RpcError> {
+            ) -> ::core::result::Result<types::RpcblistPtr, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocDumpResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2138,9 +2142,9 @@ pub mod rpcbprog {
             /// ```
             pub fn rpcbproc_bcast(
                 &mut self,
-                arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<super::super::RpcbRmtcallres, xdr::RpcError> {
-                self.0.call_named::<_, super::super::RpcbRmtcallres>(
+                arg1: &types::RpcbRmtcallargs,
+            ) -> ::core::result::Result<types::RpcbRmtcallres, xdr::RpcError> {
+                self.0.call_named::<_, types::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -2156,8 +2160,8 @@ pub mod rpcbprog {
             pub fn rpcbproc_uaddr2taddr(
                 &mut self,
                 arg1: &xdr::XdrString,
-            ) -> ::core::result::Result<super::super::Netbuf, xdr::RpcError> {
-                self.0.call_named::<_, super::super::Netbuf>(
+            ) -> ::core::result::Result<types::Netbuf, xdr::RpcError> {
+                self.0.call_named::<_, types::Netbuf>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -2168,7 +2172,7 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             pub fn rpcbproc_taddr2uaddr(
                 &mut self,
-                arg1: &super::super::Netbuf,
+                arg1: &types::Netbuf,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocTaddr2uaddrResult>(
                     &NAMES,
@@ -2181,7 +2185,7 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_GETVERSADDR = 9`.
             pub fn rpcbproc_getversaddr(
                 &mut self,
-                arg1: &super::super::Rpcb,
+                arg1: &types::Rpcb,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetversaddrResult>(
                     &NAMES,
@@ -2194,9 +2198,9 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_INDIRECT = 10`.
             pub fn rpcbproc_indirect(
                 &mut self,
-                arg1: &super::super::RpcbRmtcallargs,
-            ) -> ::core::result::Result<super::super::RpcbRmtcallres, xdr::RpcError> {
-                self.0.call_named::<_, super::super::RpcbRmtcallres>(
+                arg1: &types::RpcbRmtcallargs,
+            ) -> ::core::result::Result<types::RpcbRmtcallres, xdr::RpcError> {
+                self.0.call_named::<_, types::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
@@ -2207,8 +2211,8 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_GETADDRLIST = 11`.
             pub fn rpcbproc_getaddrlist(
                 &mut self,
-                arg1: &super::super::Rpcb,
-            ) -> ::core::result::Result<super::super::RpcbEntryListPtr, xdr::RpcError> {
+                arg1: &types::Rpcb,
+            ) -> ::core::result::Result<types::RpcbEntryListPtr, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetaddrlistResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2220,7 +2224,7 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_GETSTAT = 12`.
             pub fn rpcbproc_getstat(
                 &mut self,
-            ) -> ::core::result::Result<super::super::RpcbStatByvers, xdr::RpcError> {
+            ) -> ::core::result::Result<types::RpcbStatByvers, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetstatResult>(
                     &NAMES,
                     super::PROGRAM,
@@ -2236,7 +2240,7 @@ pub mod rpcbprog {
                 ::core::result::Result::Ok(Self(d.string(u32::MAX)?))
             }
         }
-        struct RpcbprocDumpResult(super::super::RpcblistPtr);
+        struct RpcbprocDumpResult(types::RpcblistPtr);
         impl xdr::XdrDecode for RpcbprocDumpResult {
             fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
                 ::core::result::Result::Ok(
@@ -2244,8 +2248,8 @@ pub mod rpcbprog {
                         ::core::option::Option::Some(
                             {
                                 d.enter()?;
-                                d.charge(::core::mem::size_of::<super::super::RpList>())?;
-                                let v = <super::super::RpList as xdr::XdrDecode>::decode(d)?;
+                                d.charge(::core::mem::size_of::<types::RpList>())?;
+                                let v = <types::RpList as xdr::XdrDecode>::decode(d)?;
                                 d.leave();
                                 xdr::Box::new(v)
                             },
@@ -2286,7 +2290,7 @@ pub mod rpcbprog {
                 ::core::result::Result::Ok(Self(d.string(u32::MAX)?))
             }
         }
-        struct RpcbprocGetaddrlistResult(super::super::RpcbEntryListPtr);
+        struct RpcbprocGetaddrlistResult(types::RpcbEntryListPtr);
         impl xdr::XdrDecode for RpcbprocGetaddrlistResult {
             fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
                 ::core::result::Result::Ok(
@@ -2294,10 +2298,8 @@ pub mod rpcbprog {
                         ::core::option::Option::Some(
                             {
                                 d.enter()?;
-                                d.charge(::core::mem::size_of::<super::super::RpcbEntryList>())?;
-                                let v = <super::super::RpcbEntryList as xdr::XdrDecode>::decode(
-                                    d,
-                                )?;
+                                d.charge(::core::mem::size_of::<types::RpcbEntryList>())?;
+                                let v = <types::RpcbEntryList as xdr::XdrDecode>::decode(d)?;
                                 d.leave();
                                 xdr::Box::new(v)
                             },
@@ -2308,14 +2310,14 @@ pub mod rpcbprog {
                 )
             }
         }
-        struct RpcbprocGetstatResult(super::super::RpcbStatByvers);
+        struct RpcbprocGetstatResult(types::RpcbStatByvers);
         impl xdr::XdrDecode for RpcbprocGetstatResult {
             fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
                 ::core::result::Result::Ok(
-                    Self(xdr::decode_array::<super::super::RpcbStat, 3>(
+                    Self(xdr::decode_array::<types::RpcbStat, 3>(
                         d,
                         68,
-                        <super::super::RpcbStat as xdr::XdrDecode>::decode,
+                        <types::RpcbStat as xdr::XdrDecode>::decode,
                     )?),
                 )
             }
@@ -2336,7 +2338,7 @@ pub mod rpcbprog {
             fn rpcbproc_set(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Rpcb,
+                arg1: types::Rpcb,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
@@ -2344,7 +2346,7 @@ pub mod rpcbprog {
             fn rpcbproc_unset(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Rpcb,
+                arg1: types::Rpcb,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
@@ -2352,7 +2354,7 @@ pub mod rpcbprog {
             fn rpcbproc_getaddr(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Rpcb,
+                arg1: types::Rpcb,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<xdr::XdrString, xdr::Fault>,
             > + ::core::marker::Send;
@@ -2361,7 +2363,7 @@ pub mod rpcbprog {
                 &self,
                 cx: &xdr::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::RpcblistPtr, xdr::Fault>,
+                Output = ::core::result::Result<types::RpcblistPtr, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_BCAST = 5`.
             ///
@@ -2371,9 +2373,9 @@ pub mod rpcbprog {
             fn rpcbproc_bcast(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::RpcbRmtcallargs,
+                arg1: types::RpcbRmtcallargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::RpcbRmtcallres, xdr::Fault>,
+                Output = ::core::result::Result<types::RpcbRmtcallres, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
             fn rpcbproc_gettime(
@@ -2388,13 +2390,13 @@ pub mod rpcbprog {
                 cx: &xdr::CallContext,
                 arg1: xdr::XdrString,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::Netbuf, xdr::Fault>,
+                Output = ::core::result::Result<types::Netbuf, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             fn rpcbproc_taddr2uaddr(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Netbuf,
+                arg1: types::Netbuf,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<xdr::XdrString, xdr::Fault>,
             > + ::core::marker::Send;
@@ -2402,7 +2404,7 @@ pub mod rpcbprog {
             fn rpcbproc_getversaddr(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Rpcb,
+                arg1: types::Rpcb,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<xdr::XdrString, xdr::Fault>,
             > + ::core::marker::Send;
@@ -2410,24 +2412,24 @@ pub mod rpcbprog {
             fn rpcbproc_indirect(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::RpcbRmtcallargs,
+                arg1: types::RpcbRmtcallargs,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::RpcbRmtcallres, xdr::Fault>,
+                Output = ::core::result::Result<types::RpcbRmtcallres, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_GETADDRLIST = 11`.
             fn rpcbproc_getaddrlist(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: super::super::Rpcb,
+                arg1: types::Rpcb,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::RpcbEntryListPtr, xdr::Fault>,
+                Output = ::core::result::Result<types::RpcbEntryListPtr, xdr::Fault>,
             > + ::core::marker::Send;
             /// XDR `procedure RPCBPROC_GETSTAT = 12`.
             fn rpcbproc_getstat(
                 &self,
                 cx: &xdr::CallContext,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<super::super::RpcbStatByvers, xdr::Fault>,
+                Output = ::core::result::Result<types::RpcbStatByvers, xdr::Fault>,
             > + ::core::marker::Send;
         }
         /// Answers calls to RPCBVERS4 with a [`Service`].
@@ -2455,17 +2457,17 @@ pub mod rpcbprog {
                         xdr::encode_results(&())
                     }
                     1 => {
-                        let arg0 = xdr::decode_args::<super::super::Rpcb>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Rpcb>(args, cx)?;
                         let results = <S as Service>::rpcbproc_set(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     2 => {
-                        let arg0 = xdr::decode_args::<super::super::Rpcb>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Rpcb>(args, cx)?;
                         let results = <S as Service>::rpcbproc_unset(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     3 => {
-                        let arg0 = xdr::decode_args::<super::super::Rpcb>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Rpcb>(args, cx)?;
                         let results = <S as Service>::rpcbproc_getaddr(&self.0, cx, arg0).await?;
                         xdr::encode_results(&RpcbprocGetaddrResultRef(&results))
                     }
@@ -2475,7 +2477,7 @@ pub mod rpcbprog {
                         xdr::encode_results(&RpcbprocDumpResultRef(&results))
                     }
                     5 => {
-                        let arg0 = xdr::decode_args::<super::super::RpcbRmtcallargs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::RpcbRmtcallargs>(args, cx)?;
                         let results = <S as Service>::rpcbproc_bcast(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
@@ -2494,7 +2496,7 @@ pub mod rpcbprog {
                         xdr::encode_results(&results)
                     }
                     8 => {
-                        let arg0 = xdr::decode_args::<super::super::Netbuf>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Netbuf>(args, cx)?;
                         let results = <S as Service>::rpcbproc_taddr2uaddr(
                             &self.0,
                             cx,
@@ -2503,7 +2505,7 @@ pub mod rpcbprog {
                         xdr::encode_results(&RpcbprocTaddr2uaddrResultRef(&results))
                     }
                     9 => {
-                        let arg0 = xdr::decode_args::<super::super::Rpcb>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Rpcb>(args, cx)?;
                         let results = <S as Service>::rpcbproc_getversaddr(
                             &self.0,
                             cx,
@@ -2512,12 +2514,12 @@ pub mod rpcbprog {
                         xdr::encode_results(&RpcbprocGetversaddrResultRef(&results))
                     }
                     10 => {
-                        let arg0 = xdr::decode_args::<super::super::RpcbRmtcallargs>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::RpcbRmtcallargs>(args, cx)?;
                         let results = <S as Service>::rpcbproc_indirect(&self.0, cx, arg0).await?;
                         xdr::encode_results(&results)
                     }
                     11 => {
-                        let arg0 = xdr::decode_args::<super::super::Rpcb>(args, cx)?;
+                        let arg0 = xdr::decode_args::<types::Rpcb>(args, cx)?;
                         let results = <S as Service>::rpcbproc_getaddrlist(
                             &self.0,
                             cx,
@@ -2548,7 +2550,7 @@ pub mod rpcbprog {
                 ::core::result::Result::Ok(())
             }
         }
-        struct RpcbprocDumpResultRef<'a>(&'a super::super::RpcblistPtr);
+        struct RpcbprocDumpResultRef<'a>(&'a types::RpcblistPtr);
         impl xdr::XdrEncode for RpcbprocDumpResultRef<'_> {
             fn encoded_len(&self) -> usize {
                 4 + match self.0 {
@@ -2614,7 +2616,7 @@ pub mod rpcbprog {
                 ::core::result::Result::Ok(())
             }
         }
-        struct RpcbprocGetaddrlistResultRef<'a>(&'a super::super::RpcbEntryListPtr);
+        struct RpcbprocGetaddrlistResultRef<'a>(&'a types::RpcbEntryListPtr);
         impl xdr::XdrEncode for RpcbprocGetaddrlistResultRef<'_> {
             fn encoded_len(&self) -> usize {
                 4 + match self.0 {
@@ -2638,7 +2640,7 @@ pub mod rpcbprog {
                 ::core::result::Result::Ok(())
             }
         }
-        struct RpcbprocGetstatResultRef<'a>(&'a super::super::RpcbStatByvers);
+        struct RpcbprocGetstatResultRef<'a>(&'a types::RpcbStatByvers);
         impl xdr::XdrEncode for RpcbprocGetstatResultRef<'_> {
             fn encoded_len(&self) -> usize {
                 self.0.iter().map(xdr::XdrEncode::encoded_len).sum::<usize>()

@@ -2,12 +2,12 @@
 
 use std::fmt::Write as _;
 
-use super::Gen;
 use super::codec::{Val, is_copy, number};
 use super::text::{list, pad, string_lit};
+use super::{Gen, uses_alias};
 use crate::ir::{
     Const, ConstValue, DiscriminantKind, Enum, Field, Prim, Program, Struct, Ty, TypeDef, TypeKind,
-    Union,
+    Union, names,
 };
 
 /// `fn encode(&self, out: ..) -> ..` and friends: the signature line(s)
@@ -1175,12 +1175,14 @@ impl Gen<'_> {
             &p.docs,
         );
         self.program_contents_doc(out, p);
+        let _ = writeln!(out, "pub mod {} {{", p.name.rust);
+        let mut versions = String::new();
         let _ = writeln!(
-            out,
-            "pub mod {} {{\n    /// The program number.\n    pub const PROGRAM: u32 = {};",
-            p.name.rust,
+            versions,
+            "    /// The program number.\n    pub const PROGRAM: u32 = {};",
             number(i128::from(p.number))
         );
+        let (file, out) = (out, &mut versions);
         // Stubs sit in `program::version`: two levels down.
         self.depth.set(2);
         let stubs_wanted = !self.o.zero_copy;
@@ -1266,9 +1268,7 @@ impl Gen<'_> {
             if self.o.server && stubs_wanted {
                 self.server(&mut m, v);
             }
-            if let Some(import) = self.runtime_use(&m) {
-                m.insert_str(0, &import);
-            }
+            m.insert_str(0, &self.module_uses(&m));
             drop(base);
             self.docs(
                 out,
@@ -1281,7 +1281,13 @@ impl Gen<'_> {
             out.push_str("    }\n");
         }
         self.depth.set(0);
-        out.push_str("}\n");
+        // The stubs name the file's types through this alias: a path
+        // decided once, instead of `super::super::` in every signature.
+        if uses_alias(&versions, names::PARENT_ALIAS) {
+            let _ = writeln!(file, "    use super as {};\n", names::PARENT_ALIAS);
+        }
+        file.push_str(&versions);
+        file.push_str("}\n");
     }
 }
 

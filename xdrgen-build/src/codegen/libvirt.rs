@@ -62,9 +62,7 @@ impl Gen<'_> {
         if self.o.server && !self.o.zero_copy {
             self.libvirt_server(&mut m, p);
         }
-        if let Some(import) = self.runtime_use(&m) {
-            m.insert_str(0, &import);
-        }
+        m.insert_str(0, &self.module_uses(&m));
         drop(base);
         let _ = writeln!(
             out,

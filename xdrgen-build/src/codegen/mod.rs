@@ -151,7 +151,7 @@ pub fn generate(m: &Module, o: &CodegenOptions) -> String {
 
 /// Whether generated text names `alias` as a path's first segment outside
 /// comments (`xdr::XdrEncode`, not `foo_xdr::` or `crate::xdr::`).
-fn uses_alias(text: &str, alias: &str) -> bool {
+pub(super) fn uses_alias(text: &str, alias: &str) -> bool {
     let needle = format!("{alias}::");
     text.lines()
         .filter(|line| !line.trim_start().starts_with("//"))
@@ -180,7 +180,7 @@ impl Gen<'_> {
         let t = self.m.ty(id);
         let name = &t.name.rust;
         match &t.origin {
-            Origin::Local | Origin::Builtin => format!("{}{name}", self.up()),
+            Origin::Local | Origin::Builtin => format!("{}{name}", self.to_types()),
             Origin::Imported { file, rust_path } => {
                 let path = rust_path.clone().unwrap_or_else(|| {
                     let stem = std::path::Path::new(file)
@@ -200,6 +200,35 @@ impl Gen<'_> {
     /// `super::` once per module level the generated code is in.
     fn up(&self) -> &'static str {
         ["", "super::", "super::super::"][self.depth.get().min(2)]
+    }
+
+    /// The path to the module holding the file's types: itself, its parent
+    /// (a libvirt or program module), or, in a version module, the alias
+    /// its program module gives its parent (see [`Gen::module_uses`]).
+    fn to_types(&self) -> String {
+        match self.depth.get() {
+            0 => String::new(),
+            1 => "super::".to_string(),
+            _ => format!("{}::", names::PARENT_ALIAS),
+        }
+    }
+
+    /// The imports a nested module's text `text`, at the current depth,
+    /// needs, with a blank line after them: the runtime's alias, and in a
+    /// version module the program module's alias for the file's types.
+    fn module_uses(&self, text: &str) -> String {
+        let mut uses = String::new();
+        if let Some(runtime) = self.runtime_use(text) {
+            uses.push_str(runtime.trim_end());
+            uses.push('\n');
+        }
+        if self.depth.get() >= 2 && uses_alias(text, names::PARENT_ALIAS) {
+            let _ = writeln!(uses, "use super::{};", names::PARENT_ALIAS);
+        }
+        if !uses.is_empty() {
+            uses.push('\n');
+        }
+        uses
     }
 
     /// A user's path, which is relative to where the generated file is
