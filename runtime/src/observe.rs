@@ -406,6 +406,18 @@ pub(crate) fn libvirt_call_needs_auth(
     );
 }
 
+/// A libvirt client's SASL exchange failed (it is told "authentication
+/// failed" and may start again).
+#[cfg(feature = "sasl")]
+pub(crate) fn libvirt_sasl_failed(
+    peer: &dyn fmt::Display,
+    procedure: i32,
+    cause: &dyn fmt::Display,
+) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(%peer, procedure, %cause, "libvirt server: SASL authentication failed: {cause}");
+}
+
 /// A libvirt client authenticated (its TLS certificate, or an exchange
 /// such as SASL).
 pub(crate) fn libvirt_client_authenticated(peer: &dyn fmt::Display, identity: &str) {

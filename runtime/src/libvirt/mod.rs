@@ -16,6 +16,9 @@ mod packet;
 
 #[cfg(feature = "tokio")]
 mod client;
+/// libvirt's SASL authentication (feature `sasl`).
+#[cfg(feature = "sasl")]
+mod sasl;
 #[cfg(feature = "tokio")]
 mod server;
 /// libvirt's `tls` transport (feature `tls`).
@@ -37,6 +40,16 @@ pub use packet::{
 #[cfg(feature = "tokio")]
 pub use client::{
     Connection, ConnectionConfig, Error, Event, EventDecoder, EventReceiver, Stream, StreamData,
+};
+#[cfg(feature = "sasl")]
+pub use sasl::{
+    AuthFileError, CredentialKind, CredentialPrompt, Credentials, MECHANISMS as SASL_MECHANISMS,
+    SaslError,
+};
+#[cfg(feature = "sasl")]
+pub use server::{
+    AUTH_FAILED, PasswordFile, PasswordFileError, SaslConfig, SaslUsers, UnknownMechanism,
+    authentication_failed,
 };
 #[cfg(feature = "tokio")]
 pub use server::{

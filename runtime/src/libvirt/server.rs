@@ -13,6 +13,8 @@
 #[cfg(feature = "tls")]
 mod dn;
 mod policy;
+#[cfg(feature = "sasl")]
+mod sasl;
 
 use std::boxed::Box;
 use std::collections::HashMap;
@@ -43,6 +45,11 @@ use crate::{Limits, XdrDecode, XdrEncode};
 pub use dn::{DnError, subject_dn};
 pub use policy::{AuthPolicy, authentication_required};
 use policy::{ClientCounts, ClientSlot};
+#[cfg(feature = "sasl")]
+pub use sasl::{
+    AUTH_FAILED, PasswordFile, PasswordFileError, SaslConfig, SaslUsers, UnknownMechanism,
+    authentication_failed,
+};
 
 /// Settings of a [`Server`].
 #[derive(Clone, Debug)]
@@ -169,6 +176,13 @@ impl Session {
     /// procedures are dispatched to it.
     pub fn is_authenticated(&self) -> bool {
         !self.client.is_anonymous()
+    }
+
+    /// Whether the connection is secure as libvirtd counts it (TLS or a
+    /// Unix socket, not plain TCP): SASL wants a security layer otherwise,
+    /// and allows PLAIN only here.
+    pub fn is_secure(&self) -> bool {
+        self.client.is_secure()
     }
 
     /// Who the client is: what [`authenticate`](Session::authenticate)
@@ -531,7 +545,8 @@ impl Server {
         let max = self.inner.config.max_connections;
         crate::rpc::stream_io::accept_until(accept, self.stopping(), max, |(stream, _)| {
             let server = self.clone();
-            async move { server.serve_connection(stream).await }
+            // A Unix socket is secure, as in libvirtd.
+            async move { server.serve_client(stream, None, true).await }
         })
         .await;
         Ok(())
@@ -545,7 +560,7 @@ impl Server {
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
-        self.serve_client(stream, None).await;
+        self.serve_client(stream, None, false).await;
     }
 
     /// Serves a TLS connection whose handshake is done: a client
@@ -572,11 +587,12 @@ impl Server {
             }
             None => None,
         };
-        self.serve_client(stream, subject).await;
+        self.serve_client(stream, subject, true).await;
     }
 
-    /// Serves one client; `subject` is its TLS certificate's DN.
-    async fn serve_client<S>(&self, stream: S, subject: Option<std::string::String>)
+    /// Serves one client; `subject` is its TLS certificate's DN, `secure`
+    /// whether the connection is TLS or a Unix socket.
+    async fn serve_client<S>(&self, stream: S, subject: Option<std::string::String>, secure: bool)
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
@@ -585,7 +601,7 @@ impl Server {
         let peer = std::format!("session {id}");
         let by_certificate = subject.as_deref().is_some_and(|dn| self.auth.allows_dn(dn));
         let anonymous = self.auth.requires_auth() && !by_certificate;
-        let Ok(client) = self.inner.clients.admit(anonymous, subject, &peer) else {
+        let Ok(client) = self.inner.clients.admit(anonymous, subject, secure, &peer) else {
             // Closed at once, with an orderly shutdown (TLS's close_notify),
             // so the client sees the end of the stream.
             let mut stream = std::pin::pin!(stream);
@@ -714,6 +730,19 @@ impl Server {
             _ => return,
         }
         let peer = session.peer();
+        // Under a SASL policy the server runs the exchange itself.
+        #[cfg(feature = "sasl")]
+        if let AuthPolicy::Sasl { sasl, .. } = &*self.auth {
+            if policy::allowed_before_auth(h.program, h.procedure) {
+                let limits = self.inner.config.limits;
+                if let Some(result) =
+                    sasl::dispatch(sasl, session, h.procedure, &packet.body, &limits)
+                {
+                    send_reply(session, h, result).await;
+                    return;
+                }
+            }
+        }
         let Some(service) = self.inner.services.get(&h.program).cloned() else {
             observe::unknown_program(
                 Side::LibvirtServer,

@@ -76,6 +76,10 @@ pub struct OpenOptions {
     /// Who runs the client and what exists on this host, for libvirt's
     /// defaults (`None`: this process, [`LocalContext::current`]).
     pub local: Option<LocalContext>,
+    /// Answers what SASL asks that the auth file does not give (name,
+    /// password), like `virConnectAuth`'s callback.
+    #[cfg(feature = "sasl")]
+    pub credentials: Option<super::sasl::Credentials>,
 }
 
 /// An authentication type (`remote_auth_type`).
@@ -143,8 +147,15 @@ pub enum OpenError {
         /// What the daemon offers.
         offered: Vec<AuthType>,
     },
+    /// The SASL exchange failed: the daemon's own error (a wrong password
+    /// is its `VIR_ERR_AUTH_FAILED`), or this side's.
+    #[cfg(feature = "sasl")]
+    Sasl(super::sasl::SaslError),
+    /// The auth file (`authfile=`, `LIBVIRT_AUTH_FILE`) cannot be used.
+    #[cfg(feature = "sasl")]
+    AuthFile(super::sasl::AuthFileError),
     /// The daemon requires an authentication this client does not
-    /// implement yet.
+    /// implement (polkit, or SASL without this crate's `sasl` feature).
     AuthUnsupported {
         /// The type chosen.
         chosen: AuthType,
@@ -180,9 +191,13 @@ impl fmt::Display for OpenError {
                 )?;
                 list(f, offered)
             }
+            #[cfg(feature = "sasl")]
+            OpenError::Sasl(_) => f.write_str("SASL authentication failed"),
+            #[cfg(feature = "sasl")]
+            OpenError::AuthFile(_) => f.write_str("cannot use the auth file"),
             OpenError::AuthUnsupported { chosen } => write!(
                 f,
-                "the daemon requires {chosen} authentication, which this client does not support yet"
+                "the daemon requires {chosen} authentication, which this client does not support"
             ),
             OpenError::ConnectOpen { name, .. } => {
                 write!(f, "the daemon refused to open '{name}' (CONNECT_OPEN)")
@@ -207,6 +222,10 @@ impl std::error::Error for OpenError {
             #[cfg(feature = "tls")]
             OpenError::Tls(e) => Some(e),
             OpenError::AuthList(e) | OpenError::ConnectOpen { source: e, .. } => Some(e),
+            #[cfg(feature = "sasl")]
+            OpenError::Sasl(e) => Some(e),
+            #[cfg(feature = "sasl")]
+            OpenError::AuthFile(e) => Some(e),
             _ => None,
         }
     }
@@ -222,9 +241,9 @@ impl Connection {
     /// Opens a libvirt URI as libvirt's client does (`qemu:///system`,
     /// `qemu+ssh://root@host/system`, `test+tcp://127.0.0.1/default`):
     /// connects over the URI's transport, negotiates authentication
-    /// (AUTH_LIST; `none` proceeds, other types are an
-    /// [`OpenError::AuthUnsupported`] for now), then opens the driver with
-    /// CONNECT_OPEN.
+    /// (AUTH_LIST; `none` proceeds, SASL runs libvirt's exchange with the
+    /// `sasl` feature, polkit is an [`OpenError::AuthUnsupported`]), then
+    /// opens the driver with CONNECT_OPEN.
     pub async fn open(uri: &str, options: OpenOptions) -> Result<Connection, OpenError> {
         let uri = RemoteUri::parse(uri)?;
         Connection::open_uri(&uri, options).await
@@ -235,7 +254,14 @@ impl Connection {
         let local = options.local.unwrap_or_else(LocalContext::current);
         let route = uri.route(options.read_only, &local)?;
         let connection = connect(uri.transport(), route, options.config).await?;
-        authenticate(&connection, uri.auth()).await?;
+        #[cfg(feature = "sasl")]
+        let sasl = SaslOptions {
+            uri,
+            credentials: options.credentials.as_ref(),
+        };
+        #[cfg(not(feature = "sasl"))]
+        let sasl = SaslOptions(core::marker::PhantomData);
+        authenticate(&connection, uri.auth(), sasl).await?;
         let name = uri.connect_open_name();
         let args = ConnectOpenArgs {
             name: &name,
@@ -312,10 +338,55 @@ async fn connect(
     }
 }
 
+/// What a SASL exchange needs from `open`.
+#[cfg(feature = "sasl")]
+struct SaslOptions<'a> {
+    uri: &'a RemoteUri,
+    credentials: Option<&'a super::sasl::Credentials>,
+}
+
+#[cfg(not(feature = "sasl"))]
+struct SaslOptions<'a>(core::marker::PhantomData<&'a ()>);
+
+/// libvirt's SASL exchange, as its remote driver runs it.
+#[cfg(feature = "sasl")]
+async fn authenticate_sasl(
+    connection: &Connection,
+    wanted: Option<&AuthChoice>,
+    options: &SaslOptions<'_>,
+) -> Result<(), OpenError> {
+    use super::sasl;
+    let uri = options.uri;
+    // libvirt: TLS and Unix sockets are secure; so are ssh and ext, whose
+    // commands carry the connection.
+    let secure = uri.transport() != Transport::Tcp;
+    let host = uri.host().unwrap_or("localhost");
+    let auth_file = match sasl::auth_file_path(uri.param("authfile")) {
+        Some(path) => sasl::auth_file_credentials(&path, host).map_err(OpenError::AuthFile)?,
+        None => None,
+    };
+    let forced = match wanted {
+        Some(AuthChoice::Sasl { mechanism }) => mechanism.as_deref(),
+        _ => None,
+    };
+    let side = sasl::ClientSide {
+        forced,
+        secure,
+        host,
+        credentials: options.credentials,
+        auth_file,
+    };
+    sasl::authenticate(connection, side)
+        .await
+        .map(drop)
+        .map_err(OpenError::Sasl)
+}
+
 /// AUTH_LIST, then the type the URI insists on or the daemon's first.
 async fn authenticate(
     connection: &Connection,
     wanted: Option<&AuthChoice>,
+    sasl: SaslOptions<'_>,
 ) -> Result<(), OpenError> {
     let listed: Result<AuthList, Error> = connection
         .call_named(
@@ -350,7 +421,12 @@ async fn authenticate(
     };
     match chosen {
         AuthType::None => Ok(()),
-        chosen => Err(OpenError::AuthUnsupported { chosen }),
+        #[cfg(feature = "sasl")]
+        AuthType::Sasl => authenticate_sasl(connection, wanted, &sasl).await,
+        chosen => {
+            let _ = sasl;
+            Err(OpenError::AuthUnsupported { chosen })
+        }
     }
 }
 

@@ -40,12 +40,27 @@ pub enum AuthPolicy {
         /// DN patterns whose certificates authenticate a TLS client.
         tls_allowed_dn_list: Vec<String>,
     },
+    /// libvirtd's `sasl` with its SASL exchange built in (feature `sasl`):
+    /// [`Required`](AuthPolicy::Required), and the server answers the
+    /// REMOTE program's AUTH_LIST and AUTH_SASL_INIT/START/STEP itself
+    /// (SCRAM-SHA-256, SCRAM-SHA-1, and PLAIN over TLS or a Unix socket),
+    /// authenticating the client as its SASL user name. Over plain TCP
+    /// nobody can authenticate, as with libvirtd, which requires a SASL
+    /// security layer there that none of these mechanisms has.
+    #[cfg(feature = "sasl")]
+    Sasl {
+        /// The mechanisms and where passwords come from.
+        sasl: super::sasl::SaslConfig,
+        /// DN patterns whose certificates authenticate a TLS client
+        /// without SASL.
+        tls_allowed_dn_list: Vec<String>,
+    },
 }
 
 impl AuthPolicy {
     /// Whether a client starts anonymous.
     pub fn requires_auth(&self) -> bool {
-        matches!(self, AuthPolicy::Required { .. })
+        !matches!(self, AuthPolicy::None)
     }
 
     /// Whether a TLS client certificate with subject `dn` authenticates
@@ -55,6 +70,13 @@ impl AuthPolicy {
             AuthPolicy::None => true,
             AuthPolicy::Required {
                 tls_allowed_dn_list,
+            } => tls_allowed_dn_list
+                .iter()
+                .any(|pattern| glob_matches(pattern, dn)),
+            #[cfg(feature = "sasl")]
+            AuthPolicy::Sasl {
+                tls_allowed_dn_list,
+                ..
             } => tls_allowed_dn_list
                 .iter()
                 .any(|pattern| glob_matches(pattern, dn)),
@@ -189,6 +211,7 @@ impl ClientCounts {
         self: &Arc<Self>,
         anonymous: bool,
         identity: Option<String>,
+        secure: bool,
         peer: &dyn core::fmt::Display,
     ) -> Result<ClientSlot, Refusal> {
         let refusal = {
@@ -213,6 +236,9 @@ impl ClientCounts {
                     anonymous,
                     identity,
                 }),
+                secure,
+                #[cfg(feature = "sasl")]
+                sasl: Mutex::new(None),
             }),
             Some(refusal) => {
                 let count = self
@@ -234,6 +260,11 @@ impl ClientCounts {
 pub(super) struct ClientSlot {
     counts: Arc<ClientCounts>,
     state: Mutex<ClientAuth>,
+    /// TLS or a Unix socket (libvirtd's `virNetServerClientIsSecure`).
+    secure: bool,
+    /// The SASL exchange in progress, between INIT and its end.
+    #[cfg(feature = "sasl")]
+    sasl: Mutex<Option<super::sasl::Exchange>>,
 }
 
 #[derive(Debug)]
@@ -277,6 +308,41 @@ impl ClientSlot {
     /// Who the client is, if known.
     pub(super) fn identity(&self) -> Option<String> {
         self.state().identity.clone()
+    }
+
+    /// Whether the connection is TLS or a Unix socket.
+    pub(super) fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// Starts a SASL exchange; false if one is in progress.
+    #[cfg(feature = "sasl")]
+    pub(super) fn begin_sasl(&self, exchange: super::sasl::Exchange) -> bool {
+        let mut sasl = self.sasl.lock().unwrap_or_else(PoisonError::into_inner);
+        if sasl.is_some() {
+            return false;
+        }
+        *sasl = Some(exchange);
+        true
+    }
+
+    /// Runs `f` on the exchange in progress, if any.
+    #[cfg(feature = "sasl")]
+    pub(super) fn with_sasl<T>(
+        &self,
+        f: impl FnOnce(Option<&mut super::sasl::Exchange>) -> T,
+    ) -> T {
+        f(self
+            .sasl
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut())
+    }
+
+    /// Ends the exchange in progress (it succeeded or failed).
+    #[cfg(feature = "sasl")]
+    pub(super) fn end_sasl(&self) {
+        *self.sasl.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 }
 
