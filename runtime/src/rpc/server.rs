@@ -14,9 +14,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
@@ -319,6 +320,14 @@ impl Server {
 
     /// Serves one record-marked stream until the peer closes it, sends a
     /// bad record, or the server shuts down.
+    ///
+    /// One task per connection reads calls and writes replies: after each
+    /// read, the calls it completed run here until they first wait (most
+    /// never do), and all the replies ready then go out in one write. A
+    /// call that waits goes on in its own task and hands its reply back
+    /// over a channel, which this task also watches. A separate writer task
+    /// would cost a task wake-up per reply and a second task per idle
+    /// connection.
     pub async fn serve_connection<S>(&self, stream: S, peer: Peer)
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
@@ -326,17 +335,22 @@ impl Server {
         let config = &self.inner.config;
         let (read, write) = tokio::io::split(stream);
         let mut read = std::pin::pin!(read);
-        let (tx, rx) = mpsc::channel(config.max_in_flight.max(1));
-        let in_flight = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
-        // Calls still running (spawned ones) will queue replies soon.
-        let running = Arc::clone(&in_flight);
+        let mut write = std::pin::pin!(write);
         let max_in_flight = config.max_in_flight.max(1);
-        let others_in_flight = move || running.available_permits() + 1 < max_in_flight;
-        let writer = tokio::spawn(super::stream_io::write_batched(write, rx, others_in_flight));
+        // Replies of calls that waited. Each holds a sender until it has
+        // sent, so the channel ends when the last call does. This task
+        // empties it before it holds `max_in_flight` replies, and at most
+        // that many calls are running to add one each, so a call never
+        // waits for room.
+        let (tx, mut replies) = mpsc::channel(2 * max_in_flight);
+        let in_flight = Arc::new(Semaphore::new(max_in_flight));
         let mut records = RecordReader::new(config.max_record);
         let mut stall = StallClock::new(config.partial_message_timeout);
         let stop = self.shutting_down();
         let mut stop = std::pin::pin!(stop);
+        // Framed replies not yet written; taken (not kept) by each write.
+        let mut out = Vec::new();
+        let mut writable = true;
         'connection: loop {
             // Read into the record reader's own buffer, sized to what is
             // coming: an idle connection holds a few hundred bytes.
@@ -349,6 +363,15 @@ impl Server {
                         break;
                     }
                 },
+                Some(reply) = replies.recv() => {
+                    append_reply(&mut out, reply);
+                    if let Err(error) = flush(&mut write, &mut out, &mut replies).await {
+                        observe::write_failed(Side::OncServer, &peer, &error);
+                        writable = false;
+                        break;
+                    }
+                    continue;
+                }
                 () = stall.overdue() => {
                     observe::stalled(Side::OncServer, &peer, stall.timeout());
                     break;
@@ -360,6 +383,13 @@ impl Server {
                 match records.next_record() {
                     Ok(Some(record)) => {
                         finished_one = true;
+                        if out.len() >= FLUSH_BYTES || replies.len() >= max_in_flight {
+                            if let Err(error) = flush(&mut write, &mut out, &mut replies).await {
+                                observe::write_failed(Side::OncServer, &peer, &error);
+                                writable = false;
+                                break 'connection;
+                            }
+                        }
                         let Ok(call_slot) = Arc::clone(&in_flight).acquire_owned().await else {
                             break 'connection;
                         };
@@ -367,7 +397,12 @@ impl Server {
                         // Boxed: held inline, the call's state would
                         // make every idle connection's task ~850 bytes
                         // larger, for one small allocation per call.
-                        Box::pin(self.handle(record, peer.clone(), sink, call_slot)).await;
+                        let handled = Box::pin(self.handle(record, peer.clone(), sink, call_slot));
+                        if let Some((_, reply)) = handled.await {
+                            if let Some(framed) = frame_reply(reply) {
+                                append_reply(&mut out, framed);
+                            }
+                        }
                     }
                     Ok(None) => break,
                     // An oversized record: the stream cannot be trusted.
@@ -378,13 +413,32 @@ impl Server {
                 }
             }
             stall.update(records.is_mid_record(), finished_one);
+            // The replies of the calls that just ran, in one write.
+            if let Err(error) = flush(&mut write, &mut out, &mut replies).await {
+                observe::write_failed(Side::OncServer, &peer, &error);
+                writable = false;
+                break;
+            }
         }
-        // Let calls in progress finish and queue their replies.
-        let _ = in_flight
-            .acquire_many(u32::try_from(config.max_in_flight.max(1)).unwrap_or(u32::MAX))
-            .await;
+        // Calls in progress finish and their replies are written; once the
+        // last one has sent, the channel ends.
         drop(tx);
-        let _ = writer.await;
+        if !writable {
+            return;
+        }
+        while let Some(reply) = replies.recv().await {
+            append_reply(&mut out, reply);
+            if let Err(error) = flush(&mut write, &mut out, &mut replies).await {
+                observe::write_failed(Side::OncServer, &peer, &error);
+                return;
+            }
+        }
+        // Replies of calls that ran here before a read error or a bad record.
+        if let Err(error) = flush(&mut write, &mut out, &mut replies).await {
+            observe::write_failed(Side::OncServer, &peer, &error);
+            return;
+        }
+        let _ = write.shutdown().await;
     }
 
     /// Serves calls arriving as datagrams on `socket` until shutdown.
@@ -414,7 +468,10 @@ impl Server {
             let mut record = Vec::with_capacity(n + 4);
             record.extend_from_slice(&buf[..n]);
             let sink = Sink::Datagram(Arc::clone(&socket), from);
-            self.handle(record, Peer::Udp(from), sink, call_slot).await;
+            if let Some((sink, reply)) = self.handle(record, Peer::Udp(from), sink, call_slot).await
+            {
+                sink.send(reply).await;
+            }
         }
         let limit = u32::try_from(self.inner.config.max_concurrency.max(1)).unwrap_or(u32::MAX);
         let _ = calls.acquire_many(limit).await;
@@ -422,26 +479,23 @@ impl Server {
     }
 
     /// Checks a call's header and answers it at once, or runs it: here
-    /// until it first waits, then on a task.
+    /// until it first waits, then on a task. Returns the reply when it is
+    /// ready now (unframed, with room for the record mark), with its sink;
+    /// a call that waited sends its reply through `sink` itself.
     async fn handle(
         &self,
         record: Vec<u8>,
         peer: Peer,
         sink: Sink,
         call_slot: OwnedSemaphorePermit,
-    ) {
+    ) -> Option<(Sink, Vec<u8>)> {
         let inner = &self.inner;
         let (cx, args_at, service) = match self.admit(&record, peer) {
             Admit::Run(cx, args_at, service) => (cx, args_at, service),
-            Admit::Answer(reply) => {
-                sink.send(reply).await;
-                return;
-            }
-            Admit::Ignore => return,
+            Admit::Answer(reply) => return Some((sink, reply)),
+            Admit::Ignore => return None,
         };
-        let Ok(slot) = Arc::clone(&inner.concurrency).acquire_owned().await else {
-            return;
-        };
+        let slot = Arc::clone(&inner.concurrency).acquire_owned().await.ok()?;
         let names = service.names();
         let procedure_name = names.procedure(cx.procedure());
         let span = observe::onc_rpc_call(
@@ -454,15 +508,12 @@ impl Server {
             cx.xid(),
             &cx.peer,
         );
+        let xid = cx.xid();
         let in_span = span.clone();
         let call = async move {
             let _slots = (call_slot, slot);
-            let mut guard = PanicGuard {
-                sink: Some(sink),
-                xid: cx.xid(),
-            };
             let result = service.dispatch(&cx, &record[args_at..]).await;
-            let reply = match result {
+            match result {
                 Ok(EncodedResults(mut reply)) => {
                     span.outcome(&"SUCCESS");
                     write_success_header(&mut reply, cx.xid());
@@ -481,24 +532,38 @@ impl Server {
                     }
                     fault_reply(cx.xid(), fault)
                 }
-            };
-            if let Some(sink) = guard.sink.take() {
-                sink.send(reply).await;
             }
         };
         let mut call = Box::pin(in_span.instrument(call));
         // Most procedures finish without waiting for anything: run them
-        // here, so the replies to all calls of one read are queued before
-        // the writer runs (one write for all), and no task is spawned (nor
-        // another worker woken to run it). A call that is still pending
-        // goes on in its own task, which polls it again with a real waker.
-        // A panic drops the call, whose guard answers SYSTEM_ERR.
+        // here, so the replies to all calls of one read go out in one
+        // write, and no task is spawned (nor another worker woken to run
+        // it). A call that is still pending goes on in its own task, which
+        // polls it again with a real waker and sends the reply itself.
         let mut first_poll = std::task::Context::from_waker(std::task::Waker::noop());
-        let pending = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            call.as_mut().poll(&mut first_poll).is_pending()
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            call.as_mut().poll(&mut first_poll)
         }));
-        if let Ok(true) = pending {
-            tokio::spawn(call);
+        match polled {
+            Ok(Poll::Ready(reply)) => Some((sink, reply)),
+            Ok(Poll::Pending) => {
+                tokio::spawn(async move {
+                    // Dropped without a reply (a panic), it answers SYSTEM_ERR.
+                    let mut guard = PanicGuard {
+                        sink: Some(sink),
+                        xid,
+                    };
+                    let reply = call.await;
+                    if let Some(sink) = guard.sink.take() {
+                        sink.send(reply).await;
+                    }
+                });
+                None
+            }
+            Err(_) => {
+                observe::procedure_panicked(Side::OncServer, xid);
+                Some((sink, fault_reply(xid, Fault::SystemErr)))
+            }
         }
     }
 
@@ -576,7 +641,7 @@ enum Admit {
 
 /// Where a reply goes.
 enum Sink {
-    /// The connection's writer task.
+    /// The connection's task, which writes it.
     Stream(mpsc::Sender<Vec<u8>>),
     /// Back to the datagram's sender.
     Datagram(Arc<UdpSocket>, SocketAddr),
@@ -587,11 +652,9 @@ impl Sink {
     async fn send(self, mut record: Vec<u8>) {
         match self {
             Sink::Stream(tx) => {
-                if frame_in_place(&mut record).is_ok() {
+                if let Some(framed) = frame_reply(record) {
                     // Fails only when the connection is already closing.
-                    let _ = tx.send(record).await;
-                } else {
-                    observe::reply_too_large(Side::OncServer, xid_of(&record), record.len());
+                    let _ = tx.send(framed).await;
                 }
             }
             Sink::Datagram(socket, to) => {
@@ -609,6 +672,54 @@ impl Sink {
                 }
             }
         }
+    }
+}
+
+/// Replies gathered for one write of a connection are written once they
+/// reach this much, before more calls run.
+const FLUSH_BYTES: usize = 64 * 1024;
+
+/// Writes the record mark into a reply's first 4 bytes; a reply over the
+/// largest record is dropped and reported.
+fn frame_reply(mut record: Vec<u8>) -> Option<Vec<u8>> {
+    if frame_in_place(&mut record).is_ok() {
+        Some(record)
+    } else {
+        observe::reply_too_large(Side::OncServer, xid_of(&record), record.len());
+        None
+    }
+}
+
+/// Adds a framed reply to the ones waiting for a write; the first is
+/// taken as it is, without a copy.
+fn append_reply(out: &mut Vec<u8>, reply: Vec<u8>) {
+    if out.is_empty() {
+        *out = reply;
+    } else {
+        out.extend_from_slice(&reply);
+    }
+}
+
+/// Writes the replies in `out` and those of calls that waited, in writes
+/// of up to 64 KiB, until none is ready. What was written is dropped, so
+/// a large reply leaves no buffer behind.
+async fn flush<W: AsyncWrite>(
+    write: &mut Pin<&mut W>,
+    out: &mut Vec<u8>,
+    replies: &mut mpsc::Receiver<Vec<u8>>,
+) -> io::Result<()> {
+    loop {
+        while out.len() < FLUSH_BYTES {
+            match replies.try_recv() {
+                Ok(reply) => append_reply(out, reply),
+                Err(_) => break,
+            }
+        }
+        if out.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(out);
+        write.write_all(&batch).await?;
     }
 }
 
