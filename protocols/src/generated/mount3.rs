@@ -924,14 +924,14 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_MNT = 1`.
             pub async fn mountproc3_mnt(
                 &self,
-                arg1: &types::Dirpath,
+                dirpath: &types::Dirpath,
             ) -> ::core::result::Result<types::Mountres3, xdr::RpcError> {
                 self.0.call_named::<_, types::Mountres3>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     1,
-                    &Mountproc3MntArg0Ref(arg1),
+                    &Mountproc3MntArg0Ref(dirpath),
                 ).await
             }
             /// XDR `procedure MOUNTPROC3_DUMP = 2`.
@@ -949,14 +949,14 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_UMNT = 3`.
             pub async fn mountproc3_umnt(
                 &self,
-                arg1: &types::Dirpath,
+                dirpath: &types::Dirpath,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     3,
-                    &Mountproc3UmntArg0Ref(arg1),
+                    &Mountproc3UmntArg0Ref(dirpath),
                 ).await
             }
             /// XDR `procedure MOUNTPROC3_UMNTALL = 4`.
@@ -1009,14 +1009,14 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_MNT = 1`.
             pub fn mountproc3_mnt(
                 &mut self,
-                arg1: &types::Dirpath,
+                dirpath: &types::Dirpath,
             ) -> ::core::result::Result<types::Mountres3, xdr::RpcError> {
                 self.0.call_named::<_, types::Mountres3>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     1,
-                    &Mountproc3MntArg0Ref(arg1),
+                    &Mountproc3MntArg0Ref(dirpath),
                 )
             }
             /// XDR `procedure MOUNTPROC3_DUMP = 2`.
@@ -1034,14 +1034,14 @@ pub mod mount_program {
             /// XDR `procedure MOUNTPROC3_UMNT = 3`.
             pub fn mountproc3_umnt(
                 &mut self,
-                arg1: &types::Dirpath,
+                dirpath: &types::Dirpath,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     3,
-                    &Mountproc3UmntArg0Ref(arg1),
+                    &Mountproc3UmntArg0Ref(dirpath),
                 )
             }
             /// XDR `procedure MOUNTPROC3_UMNTALL = 4`.
@@ -1143,7 +1143,7 @@ pub mod mount_program {
             fn mountproc3_mnt(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Dirpath,
+                dirpath: types::Dirpath,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Mountres3, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1158,7 +1158,7 @@ pub mod mount_program {
             fn mountproc3_umnt(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Dirpath,
+                dirpath: types::Dirpath,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1202,8 +1202,8 @@ pub mod mount_program {
                         xdr::encode_results(&())
                     }
                     1 => {
-                        let arg0 = xdr::decode_args::<Mountproc3MntArg0>(args, cx)?;
-                        let results = <S as Service>::mountproc3_mnt(&self.0, cx, arg0.0).await?;
+                        let dirpath = xdr::decode_args::<Mountproc3MntArg0>(args, cx)?;
+                        let results = <S as Service>::mountproc3_mnt(&self.0, cx, dirpath.0).await?;
                         xdr::encode_results(&results)
                     }
                     2 => {
@@ -1212,8 +1212,8 @@ pub mod mount_program {
                         xdr::encode_results(&Mountproc3DumpResultRef(&results))
                     }
                     3 => {
-                        let arg0 = xdr::decode_args::<Mountproc3UmntArg0>(args, cx)?;
-                        <S as Service>::mountproc3_umnt(&self.0, cx, arg0.0).await?;
+                        let dirpath = xdr::decode_args::<Mountproc3UmntArg0>(args, cx)?;
+                        <S as Service>::mountproc3_umnt(&self.0, cx, dirpath.0).await?;
                         xdr::encode_results(&())
                     }
                     4 => {

@@ -8113,274 +8113,274 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_GETATTR = 1`.
             pub async fn nfsproc3_getattr(
                 &self,
-                arg1: &types::Getattr3args,
+                getattr3args: &types::Getattr3args,
             ) -> ::core::result::Result<types::Getattr3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Getattr3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     1,
-                    arg1,
+                    getattr3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_SETATTR = 2`.
             pub async fn nfsproc3_setattr(
                 &self,
-                arg1: &types::Setattr3args,
+                setattr3args: &types::Setattr3args,
             ) -> ::core::result::Result<types::Setattr3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Setattr3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     2,
-                    arg1,
+                    setattr3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_LOOKUP = 3`.
             pub async fn nfsproc3_lookup(
                 &self,
-                arg1: &types::Lookup3args,
+                lookup3args: &types::Lookup3args,
             ) -> ::core::result::Result<types::Lookup3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Lookup3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     3,
-                    arg1,
+                    lookup3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_ACCESS = 4`.
             pub async fn nfsproc3_access(
                 &self,
-                arg1: &types::Access3args,
+                access3args: &types::Access3args,
             ) -> ::core::result::Result<types::Access3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Access3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     4,
-                    arg1,
+                    access3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_READLINK = 5`.
             pub async fn nfsproc3_readlink(
                 &self,
-                arg1: &types::Readlink3args,
+                readlink3args: &types::Readlink3args,
             ) -> ::core::result::Result<types::Readlink3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Readlink3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     5,
-                    arg1,
+                    readlink3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_READ = 6`.
             pub async fn nfsproc3_read(
                 &self,
-                arg1: &types::Read3args,
+                read3args: &types::Read3args,
             ) -> ::core::result::Result<types::Read3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Read3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     6,
-                    arg1,
+                    read3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_WRITE = 7`.
             pub async fn nfsproc3_write(
                 &self,
-                arg1: &types::Write3args,
+                write3args: &types::Write3args,
             ) -> ::core::result::Result<types::Write3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Write3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     7,
-                    arg1,
+                    write3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_CREATE = 8`.
             pub async fn nfsproc3_create(
                 &self,
-                arg1: &types::Create3args,
+                create3args: &types::Create3args,
             ) -> ::core::result::Result<types::Create3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Create3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     8,
-                    arg1,
+                    create3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_MKDIR = 9`.
             pub async fn nfsproc3_mkdir(
                 &self,
-                arg1: &types::Mkdir3args,
+                mkdir3args: &types::Mkdir3args,
             ) -> ::core::result::Result<types::Mkdir3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Mkdir3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     9,
-                    arg1,
+                    mkdir3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_SYMLINK = 10`.
             pub async fn nfsproc3_symlink(
                 &self,
-                arg1: &types::Symlink3args,
+                symlink3args: &types::Symlink3args,
             ) -> ::core::result::Result<types::Symlink3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Symlink3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     10,
-                    arg1,
+                    symlink3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_MKNOD = 11`.
             pub async fn nfsproc3_mknod(
                 &self,
-                arg1: &types::Mknod3args,
+                mknod3args: &types::Mknod3args,
             ) -> ::core::result::Result<types::Mknod3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Mknod3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     11,
-                    arg1,
+                    mknod3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_REMOVE = 12`.
             pub async fn nfsproc3_remove(
                 &self,
-                arg1: &types::Remove3args,
+                remove3args: &types::Remove3args,
             ) -> ::core::result::Result<types::Remove3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Remove3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     12,
-                    arg1,
+                    remove3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_RMDIR = 13`.
             pub async fn nfsproc3_rmdir(
                 &self,
-                arg1: &types::Rmdir3args,
+                rmdir3args: &types::Rmdir3args,
             ) -> ::core::result::Result<types::Rmdir3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Rmdir3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     13,
-                    arg1,
+                    rmdir3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_RENAME = 14`.
             pub async fn nfsproc3_rename(
                 &self,
-                arg1: &types::Rename3args,
+                rename3args: &types::Rename3args,
             ) -> ::core::result::Result<types::Rename3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Rename3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     14,
-                    arg1,
+                    rename3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_LINK = 15`.
             pub async fn nfsproc3_link(
                 &self,
-                arg1: &types::Link3args,
+                link3args: &types::Link3args,
             ) -> ::core::result::Result<types::Link3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Link3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     15,
-                    arg1,
+                    link3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_READDIR = 16`.
             pub async fn nfsproc3_readdir(
                 &self,
-                arg1: &types::Readdir3args,
+                readdir3args: &types::Readdir3args,
             ) -> ::core::result::Result<types::Readdir3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Readdir3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     16,
-                    arg1,
+                    readdir3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_READDIRPLUS = 17`.
             pub async fn nfsproc3_readdirplus(
                 &self,
-                arg1: &types::Readdirplus3args,
+                readdirplus3args: &types::Readdirplus3args,
             ) -> ::core::result::Result<types::Readdirplus3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Readdirplus3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     17,
-                    arg1,
+                    readdirplus3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_FSSTAT = 18`.
             pub async fn nfsproc3_fsstat(
                 &self,
-                arg1: &types::Fsstat3args,
+                fsstat3args: &types::Fsstat3args,
             ) -> ::core::result::Result<types::Fsstat3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Fsstat3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     18,
-                    arg1,
+                    fsstat3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_FSINFO = 19`.
             pub async fn nfsproc3_fsinfo(
                 &self,
-                arg1: &types::Fsinfo3args,
+                fsinfo3args: &types::Fsinfo3args,
             ) -> ::core::result::Result<types::Fsinfo3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Fsinfo3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     19,
-                    arg1,
+                    fsinfo3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_PATHCONF = 20`.
             pub async fn nfsproc3_pathconf(
                 &self,
-                arg1: &types::Pathconf3args,
+                pathconf3args: &types::Pathconf3args,
             ) -> ::core::result::Result<types::Pathconf3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Pathconf3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     20,
-                    arg1,
+                    pathconf3args,
                 ).await
             }
             /// XDR `procedure NFSPROC3_COMMIT = 21`.
             pub async fn nfsproc3_commit(
                 &self,
-                arg1: &types::Commit3args,
+                commit3args: &types::Commit3args,
             ) -> ::core::result::Result<types::Commit3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Commit3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     21,
-                    arg1,
+                    commit3args,
                 ).await
             }
         }
@@ -8417,179 +8417,275 @@ pub mod nfs_program {
             /// XDR `procedure NFSPROC3_GETATTR = 1`.
             pub fn nfsproc3_getattr(
                 &mut self,
-                arg1: &types::Getattr3args,
+                getattr3args: &types::Getattr3args,
             ) -> ::core::result::Result<types::Getattr3res, xdr::RpcError> {
-                self.0.call_named::<_, types::Getattr3res>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
+                self.0.call_named::<_, types::Getattr3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    1,
+                    getattr3args,
+                )
             }
             /// XDR `procedure NFSPROC3_SETATTR = 2`.
             pub fn nfsproc3_setattr(
                 &mut self,
-                arg1: &types::Setattr3args,
+                setattr3args: &types::Setattr3args,
             ) -> ::core::result::Result<types::Setattr3res, xdr::RpcError> {
-                self.0.call_named::<_, types::Setattr3res>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
+                self.0.call_named::<_, types::Setattr3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    2,
+                    setattr3args,
+                )
             }
             /// XDR `procedure NFSPROC3_LOOKUP = 3`.
             pub fn nfsproc3_lookup(
                 &mut self,
-                arg1: &types::Lookup3args,
+                lookup3args: &types::Lookup3args,
             ) -> ::core::result::Result<types::Lookup3res, xdr::RpcError> {
-                self.0.call_named::<_, types::Lookup3res>(&NAMES, super::PROGRAM, VERSION, 3, arg1)
+                self.0.call_named::<_, types::Lookup3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    3,
+                    lookup3args,
+                )
             }
             /// XDR `procedure NFSPROC3_ACCESS = 4`.
             pub fn nfsproc3_access(
                 &mut self,
-                arg1: &types::Access3args,
+                access3args: &types::Access3args,
             ) -> ::core::result::Result<types::Access3res, xdr::RpcError> {
-                self.0.call_named::<_, types::Access3res>(&NAMES, super::PROGRAM, VERSION, 4, arg1)
+                self.0.call_named::<_, types::Access3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    4,
+                    access3args,
+                )
             }
             /// XDR `procedure NFSPROC3_READLINK = 5`.
             pub fn nfsproc3_readlink(
                 &mut self,
-                arg1: &types::Readlink3args,
+                readlink3args: &types::Readlink3args,
             ) -> ::core::result::Result<types::Readlink3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Readlink3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     5,
-                    arg1,
+                    readlink3args,
                 )
             }
             /// XDR `procedure NFSPROC3_READ = 6`.
             pub fn nfsproc3_read(
                 &mut self,
-                arg1: &types::Read3args,
+                read3args: &types::Read3args,
             ) -> ::core::result::Result<types::Read3res, xdr::RpcError> {
-                self.0.call_named::<_, types::Read3res>(&NAMES, super::PROGRAM, VERSION, 6, arg1)
+                self.0.call_named::<_, types::Read3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    6,
+                    read3args,
+                )
             }
             /// XDR `procedure NFSPROC3_WRITE = 7`.
             pub fn nfsproc3_write(
                 &mut self,
-                arg1: &types::Write3args,
+                write3args: &types::Write3args,
             ) -> ::core::result::Result<types::Write3res, xdr::RpcError> {
-                self.0.call_named::<_, types::Write3res>(&NAMES, super::PROGRAM, VERSION, 7, arg1)
+                self.0.call_named::<_, types::Write3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    7,
+                    write3args,
+                )
             }
             /// XDR `procedure NFSPROC3_CREATE = 8`.
             pub fn nfsproc3_create(
                 &mut self,
-                arg1: &types::Create3args,
+                create3args: &types::Create3args,
             ) -> ::core::result::Result<types::Create3res, xdr::RpcError> {
-                self.0.call_named::<_, types::Create3res>(&NAMES, super::PROGRAM, VERSION, 8, arg1)
+                self.0.call_named::<_, types::Create3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    8,
+                    create3args,
+                )
             }
             /// XDR `procedure NFSPROC3_MKDIR = 9`.
             pub fn nfsproc3_mkdir(
                 &mut self,
-                arg1: &types::Mkdir3args,
+                mkdir3args: &types::Mkdir3args,
             ) -> ::core::result::Result<types::Mkdir3res, xdr::RpcError> {
-                self.0.call_named::<_, types::Mkdir3res>(&NAMES, super::PROGRAM, VERSION, 9, arg1)
+                self.0.call_named::<_, types::Mkdir3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    9,
+                    mkdir3args,
+                )
             }
             /// XDR `procedure NFSPROC3_SYMLINK = 10`.
             pub fn nfsproc3_symlink(
                 &mut self,
-                arg1: &types::Symlink3args,
+                symlink3args: &types::Symlink3args,
             ) -> ::core::result::Result<types::Symlink3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Symlink3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     10,
-                    arg1,
+                    symlink3args,
                 )
             }
             /// XDR `procedure NFSPROC3_MKNOD = 11`.
             pub fn nfsproc3_mknod(
                 &mut self,
-                arg1: &types::Mknod3args,
+                mknod3args: &types::Mknod3args,
             ) -> ::core::result::Result<types::Mknod3res, xdr::RpcError> {
-                self.0.call_named::<_, types::Mknod3res>(&NAMES, super::PROGRAM, VERSION, 11, arg1)
+                self.0.call_named::<_, types::Mknod3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    11,
+                    mknod3args,
+                )
             }
             /// XDR `procedure NFSPROC3_REMOVE = 12`.
             pub fn nfsproc3_remove(
                 &mut self,
-                arg1: &types::Remove3args,
+                remove3args: &types::Remove3args,
             ) -> ::core::result::Result<types::Remove3res, xdr::RpcError> {
-                self.0.call_named::<_, types::Remove3res>(&NAMES, super::PROGRAM, VERSION, 12, arg1)
+                self.0.call_named::<_, types::Remove3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    12,
+                    remove3args,
+                )
             }
             /// XDR `procedure NFSPROC3_RMDIR = 13`.
             pub fn nfsproc3_rmdir(
                 &mut self,
-                arg1: &types::Rmdir3args,
+                rmdir3args: &types::Rmdir3args,
             ) -> ::core::result::Result<types::Rmdir3res, xdr::RpcError> {
-                self.0.call_named::<_, types::Rmdir3res>(&NAMES, super::PROGRAM, VERSION, 13, arg1)
+                self.0.call_named::<_, types::Rmdir3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    13,
+                    rmdir3args,
+                )
             }
             /// XDR `procedure NFSPROC3_RENAME = 14`.
             pub fn nfsproc3_rename(
                 &mut self,
-                arg1: &types::Rename3args,
+                rename3args: &types::Rename3args,
             ) -> ::core::result::Result<types::Rename3res, xdr::RpcError> {
-                self.0.call_named::<_, types::Rename3res>(&NAMES, super::PROGRAM, VERSION, 14, arg1)
+                self.0.call_named::<_, types::Rename3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    14,
+                    rename3args,
+                )
             }
             /// XDR `procedure NFSPROC3_LINK = 15`.
             pub fn nfsproc3_link(
                 &mut self,
-                arg1: &types::Link3args,
+                link3args: &types::Link3args,
             ) -> ::core::result::Result<types::Link3res, xdr::RpcError> {
-                self.0.call_named::<_, types::Link3res>(&NAMES, super::PROGRAM, VERSION, 15, arg1)
+                self.0.call_named::<_, types::Link3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    15,
+                    link3args,
+                )
             }
             /// XDR `procedure NFSPROC3_READDIR = 16`.
             pub fn nfsproc3_readdir(
                 &mut self,
-                arg1: &types::Readdir3args,
+                readdir3args: &types::Readdir3args,
             ) -> ::core::result::Result<types::Readdir3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Readdir3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     16,
-                    arg1,
+                    readdir3args,
                 )
             }
             /// XDR `procedure NFSPROC3_READDIRPLUS = 17`.
             pub fn nfsproc3_readdirplus(
                 &mut self,
-                arg1: &types::Readdirplus3args,
+                readdirplus3args: &types::Readdirplus3args,
             ) -> ::core::result::Result<types::Readdirplus3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Readdirplus3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     17,
-                    arg1,
+                    readdirplus3args,
                 )
             }
             /// XDR `procedure NFSPROC3_FSSTAT = 18`.
             pub fn nfsproc3_fsstat(
                 &mut self,
-                arg1: &types::Fsstat3args,
+                fsstat3args: &types::Fsstat3args,
             ) -> ::core::result::Result<types::Fsstat3res, xdr::RpcError> {
-                self.0.call_named::<_, types::Fsstat3res>(&NAMES, super::PROGRAM, VERSION, 18, arg1)
+                self.0.call_named::<_, types::Fsstat3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    18,
+                    fsstat3args,
+                )
             }
             /// XDR `procedure NFSPROC3_FSINFO = 19`.
             pub fn nfsproc3_fsinfo(
                 &mut self,
-                arg1: &types::Fsinfo3args,
+                fsinfo3args: &types::Fsinfo3args,
             ) -> ::core::result::Result<types::Fsinfo3res, xdr::RpcError> {
-                self.0.call_named::<_, types::Fsinfo3res>(&NAMES, super::PROGRAM, VERSION, 19, arg1)
+                self.0.call_named::<_, types::Fsinfo3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    19,
+                    fsinfo3args,
+                )
             }
             /// XDR `procedure NFSPROC3_PATHCONF = 20`.
             pub fn nfsproc3_pathconf(
                 &mut self,
-                arg1: &types::Pathconf3args,
+                pathconf3args: &types::Pathconf3args,
             ) -> ::core::result::Result<types::Pathconf3res, xdr::RpcError> {
                 self.0.call_named::<_, types::Pathconf3res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     20,
-                    arg1,
+                    pathconf3args,
                 )
             }
             /// XDR `procedure NFSPROC3_COMMIT = 21`.
             pub fn nfsproc3_commit(
                 &mut self,
-                arg1: &types::Commit3args,
+                commit3args: &types::Commit3args,
             ) -> ::core::result::Result<types::Commit3res, xdr::RpcError> {
-                self.0.call_named::<_, types::Commit3res>(&NAMES, super::PROGRAM, VERSION, 21, arg1)
+                self.0.call_named::<_, types::Commit3res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    21,
+                    commit3args,
+                )
             }
         }
         /// The procedures of NFS_V3, for a server to implement. Wrap the implementation in a [`Dispatcher`] and add it to the runtime's server.
@@ -8608,7 +8704,7 @@ pub mod nfs_program {
             fn nfsproc3_getattr(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Getattr3args,
+                getattr3args: types::Getattr3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Getattr3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8616,7 +8712,7 @@ pub mod nfs_program {
             fn nfsproc3_setattr(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Setattr3args,
+                setattr3args: types::Setattr3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Setattr3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8624,7 +8720,7 @@ pub mod nfs_program {
             fn nfsproc3_lookup(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Lookup3args,
+                lookup3args: types::Lookup3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Lookup3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8632,7 +8728,7 @@ pub mod nfs_program {
             fn nfsproc3_access(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Access3args,
+                access3args: types::Access3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Access3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8640,7 +8736,7 @@ pub mod nfs_program {
             fn nfsproc3_readlink(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Readlink3args,
+                readlink3args: types::Readlink3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Readlink3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8648,7 +8744,7 @@ pub mod nfs_program {
             fn nfsproc3_read(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Read3args,
+                read3args: types::Read3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Read3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8656,7 +8752,7 @@ pub mod nfs_program {
             fn nfsproc3_write(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Write3args,
+                write3args: types::Write3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Write3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8664,7 +8760,7 @@ pub mod nfs_program {
             fn nfsproc3_create(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Create3args,
+                create3args: types::Create3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Create3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8672,7 +8768,7 @@ pub mod nfs_program {
             fn nfsproc3_mkdir(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Mkdir3args,
+                mkdir3args: types::Mkdir3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Mkdir3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8680,7 +8776,7 @@ pub mod nfs_program {
             fn nfsproc3_symlink(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Symlink3args,
+                symlink3args: types::Symlink3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Symlink3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8688,7 +8784,7 @@ pub mod nfs_program {
             fn nfsproc3_mknod(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Mknod3args,
+                mknod3args: types::Mknod3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Mknod3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8696,7 +8792,7 @@ pub mod nfs_program {
             fn nfsproc3_remove(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Remove3args,
+                remove3args: types::Remove3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Remove3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8704,7 +8800,7 @@ pub mod nfs_program {
             fn nfsproc3_rmdir(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Rmdir3args,
+                rmdir3args: types::Rmdir3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Rmdir3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8712,7 +8808,7 @@ pub mod nfs_program {
             fn nfsproc3_rename(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Rename3args,
+                rename3args: types::Rename3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Rename3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8720,7 +8816,7 @@ pub mod nfs_program {
             fn nfsproc3_link(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Link3args,
+                link3args: types::Link3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Link3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8728,7 +8824,7 @@ pub mod nfs_program {
             fn nfsproc3_readdir(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Readdir3args,
+                readdir3args: types::Readdir3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Readdir3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8736,7 +8832,7 @@ pub mod nfs_program {
             fn nfsproc3_readdirplus(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Readdirplus3args,
+                readdirplus3args: types::Readdirplus3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Readdirplus3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8744,7 +8840,7 @@ pub mod nfs_program {
             fn nfsproc3_fsstat(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Fsstat3args,
+                fsstat3args: types::Fsstat3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Fsstat3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8752,7 +8848,7 @@ pub mod nfs_program {
             fn nfsproc3_fsinfo(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Fsinfo3args,
+                fsinfo3args: types::Fsinfo3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Fsinfo3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8760,7 +8856,7 @@ pub mod nfs_program {
             fn nfsproc3_pathconf(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Pathconf3args,
+                pathconf3args: types::Pathconf3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Pathconf3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8768,7 +8864,7 @@ pub mod nfs_program {
             fn nfsproc3_commit(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Commit3args,
+                commit3args: types::Commit3args,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Commit3res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -8798,112 +8894,185 @@ pub mod nfs_program {
                         xdr::encode_results(&())
                     }
                     1 => {
-                        let arg0 = xdr::decode_args::<types::Getattr3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_getattr(&self.0, cx, arg0).await?;
+                        let getattr3args = xdr::decode_args::<types::Getattr3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_getattr(
+                            &self.0,
+                            cx,
+                            getattr3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     2 => {
-                        let arg0 = xdr::decode_args::<types::Setattr3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_setattr(&self.0, cx, arg0).await?;
+                        let setattr3args = xdr::decode_args::<types::Setattr3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_setattr(
+                            &self.0,
+                            cx,
+                            setattr3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     3 => {
-                        let arg0 = xdr::decode_args::<types::Lookup3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_lookup(&self.0, cx, arg0).await?;
+                        let lookup3args = xdr::decode_args::<types::Lookup3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_lookup(
+                            &self.0,
+                            cx,
+                            lookup3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     4 => {
-                        let arg0 = xdr::decode_args::<types::Access3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_access(&self.0, cx, arg0).await?;
+                        let access3args = xdr::decode_args::<types::Access3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_access(
+                            &self.0,
+                            cx,
+                            access3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     5 => {
-                        let arg0 = xdr::decode_args::<types::Readlink3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_readlink(&self.0, cx, arg0).await?;
+                        let readlink3args = xdr::decode_args::<types::Readlink3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_readlink(
+                            &self.0,
+                            cx,
+                            readlink3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     6 => {
-                        let arg0 = xdr::decode_args::<types::Read3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_read(&self.0, cx, arg0).await?;
+                        let read3args = xdr::decode_args::<types::Read3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_read(&self.0, cx, read3args).await?;
                         xdr::encode_results(&results)
                     }
                     7 => {
-                        let arg0 = xdr::decode_args::<types::Write3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_write(&self.0, cx, arg0).await?;
+                        let write3args = xdr::decode_args::<types::Write3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_write(
+                            &self.0,
+                            cx,
+                            write3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     8 => {
-                        let arg0 = xdr::decode_args::<types::Create3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_create(&self.0, cx, arg0).await?;
+                        let create3args = xdr::decode_args::<types::Create3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_create(
+                            &self.0,
+                            cx,
+                            create3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     9 => {
-                        let arg0 = xdr::decode_args::<types::Mkdir3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_mkdir(&self.0, cx, arg0).await?;
+                        let mkdir3args = xdr::decode_args::<types::Mkdir3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_mkdir(
+                            &self.0,
+                            cx,
+                            mkdir3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     10 => {
-                        let arg0 = xdr::decode_args::<types::Symlink3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_symlink(&self.0, cx, arg0).await?;
+                        let symlink3args = xdr::decode_args::<types::Symlink3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_symlink(
+                            &self.0,
+                            cx,
+                            symlink3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     11 => {
-                        let arg0 = xdr::decode_args::<types::Mknod3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_mknod(&self.0, cx, arg0).await?;
+                        let mknod3args = xdr::decode_args::<types::Mknod3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_mknod(
+                            &self.0,
+                            cx,
+                            mknod3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     12 => {
-                        let arg0 = xdr::decode_args::<types::Remove3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_remove(&self.0, cx, arg0).await?;
+                        let remove3args = xdr::decode_args::<types::Remove3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_remove(
+                            &self.0,
+                            cx,
+                            remove3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     13 => {
-                        let arg0 = xdr::decode_args::<types::Rmdir3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_rmdir(&self.0, cx, arg0).await?;
+                        let rmdir3args = xdr::decode_args::<types::Rmdir3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_rmdir(
+                            &self.0,
+                            cx,
+                            rmdir3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     14 => {
-                        let arg0 = xdr::decode_args::<types::Rename3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_rename(&self.0, cx, arg0).await?;
+                        let rename3args = xdr::decode_args::<types::Rename3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_rename(
+                            &self.0,
+                            cx,
+                            rename3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     15 => {
-                        let arg0 = xdr::decode_args::<types::Link3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_link(&self.0, cx, arg0).await?;
+                        let link3args = xdr::decode_args::<types::Link3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_link(&self.0, cx, link3args).await?;
                         xdr::encode_results(&results)
                     }
                     16 => {
-                        let arg0 = xdr::decode_args::<types::Readdir3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_readdir(&self.0, cx, arg0).await?;
+                        let readdir3args = xdr::decode_args::<types::Readdir3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_readdir(
+                            &self.0,
+                            cx,
+                            readdir3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     17 => {
-                        let arg0 = xdr::decode_args::<types::Readdirplus3args>(args, cx)?;
+                        let readdirplus3args =
+                            xdr::decode_args::<types::Readdirplus3args>(args, cx)?;
                         let results = <S as Service>::nfsproc3_readdirplus(
                             &self.0,
                             cx,
-                            arg0,
+                            readdirplus3args,
                         ).await?;
                         xdr::encode_results(&results)
                     }
                     18 => {
-                        let arg0 = xdr::decode_args::<types::Fsstat3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_fsstat(&self.0, cx, arg0).await?;
+                        let fsstat3args = xdr::decode_args::<types::Fsstat3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_fsstat(
+                            &self.0,
+                            cx,
+                            fsstat3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     19 => {
-                        let arg0 = xdr::decode_args::<types::Fsinfo3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_fsinfo(&self.0, cx, arg0).await?;
+                        let fsinfo3args = xdr::decode_args::<types::Fsinfo3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_fsinfo(
+                            &self.0,
+                            cx,
+                            fsinfo3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     20 => {
-                        let arg0 = xdr::decode_args::<types::Pathconf3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_pathconf(&self.0, cx, arg0).await?;
+                        let pathconf3args = xdr::decode_args::<types::Pathconf3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_pathconf(
+                            &self.0,
+                            cx,
+                            pathconf3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     21 => {
-                        let arg0 = xdr::decode_args::<types::Commit3args>(args, cx)?;
-                        let results = <S as Service>::nfsproc3_commit(&self.0, cx, arg0).await?;
+                        let commit3args = xdr::decode_args::<types::Commit3args>(args, cx)?;
+                        let results = <S as Service>::nfsproc3_commit(
+                            &self.0,
+                            cx,
+                            commit3args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                         _ => ::core::result::Result::Err(xdr::Fault::ProcUnavail),

@@ -1410,183 +1410,189 @@ pub mod nlm_prog {
             /// XDR `procedure NLMPROC4_TEST = 1`.
             pub async fn nlmproc4_test(
                 &self,
-                arg1: &types::Nlm4Testargs,
+                nlm4_testargs: &types::Nlm4Testargs,
             ) -> ::core::result::Result<types::Nlm4Testres, xdr::RpcError> {
                 self.0.call_named::<_, types::Nlm4Testres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     1,
-                    arg1,
+                    nlm4_testargs,
                 ).await
             }
             /// XDR `procedure NLMPROC4_LOCK = 2`.
             pub async fn nlmproc4_lock(
                 &self,
-                arg1: &types::Nlm4Lockargs,
+                nlm4_lockargs: &types::Nlm4Lockargs,
             ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
                 self.0.call_named::<_, types::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     2,
-                    arg1,
+                    nlm4_lockargs,
                 ).await
             }
             /// XDR `procedure NLMPROC4_CANCEL = 3`.
             pub async fn nlmproc4_cancel(
                 &self,
-                arg1: &types::Nlm4Cancargs,
+                nlm4_cancargs: &types::Nlm4Cancargs,
             ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
                 self.0.call_named::<_, types::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     3,
-                    arg1,
+                    nlm4_cancargs,
                 ).await
             }
             /// XDR `procedure NLMPROC4_UNLOCK = 4`.
             pub async fn nlmproc4_unlock(
                 &self,
-                arg1: &types::Nlm4Unlockargs,
+                nlm4_unlockargs: &types::Nlm4Unlockargs,
             ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
                 self.0.call_named::<_, types::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     4,
-                    arg1,
+                    nlm4_unlockargs,
                 ).await
             }
             /// XDR `procedure NLMPROC4_GRANTED = 5`.
             pub async fn nlmproc4_granted(
                 &self,
-                arg1: &types::Nlm4Testargs,
+                nlm4_testargs: &types::Nlm4Testargs,
             ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
                 self.0.call_named::<_, types::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     5,
-                    arg1,
+                    nlm4_testargs,
                 ).await
             }
             /// XDR `procedure NLMPROC4_TEST_MSG = 6`.
             pub async fn nlmproc4_test_msg(
                 &self,
-                arg1: &types::Nlm4Testargs,
+                nlm4_testargs: &types::Nlm4Testargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, arg1).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, nlm4_testargs).await
             }
             /// XDR `procedure NLMPROC4_LOCK_MSG = 7`.
             pub async fn nlmproc4_lock_msg(
                 &self,
-                arg1: &types::Nlm4Lockargs,
+                nlm4_lockargs: &types::Nlm4Lockargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 7, arg1).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 7, nlm4_lockargs).await
             }
             /// XDR `procedure NLMPROC4_CANCEL_MSG = 8`.
             pub async fn nlmproc4_cancel_msg(
                 &self,
-                arg1: &types::Nlm4Cancargs,
+                nlm4_cancargs: &types::Nlm4Cancargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 8, arg1).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 8, nlm4_cancargs).await
             }
             /// XDR `procedure NLMPROC4_UNLOCK_MSG = 9`.
             pub async fn nlmproc4_unlock_msg(
                 &self,
-                arg1: &types::Nlm4Unlockargs,
+                nlm4_unlockargs: &types::Nlm4Unlockargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 9, arg1).await
+                self.0.call_named::<_, ()>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    9,
+                    nlm4_unlockargs,
+                ).await
             }
             /// XDR `procedure NLMPROC4_GRANTED_MSG = 10`.
             pub async fn nlmproc4_granted_msg(
                 &self,
-                arg1: &types::Nlm4Testargs,
+                nlm4_testargs: &types::Nlm4Testargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 10, arg1).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 10, nlm4_testargs).await
             }
             /// XDR `procedure NLMPROC4_TEST_RES = 11`.
             pub async fn nlmproc4_test_res(
                 &self,
-                arg1: &types::Nlm4Testres,
+                nlm4_testres: &types::Nlm4Testres,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 11, arg1).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 11, nlm4_testres).await
             }
             /// XDR `procedure NLMPROC4_LOCK_RES = 12`.
             pub async fn nlmproc4_lock_res(
                 &self,
-                arg1: &types::Nlm4Res,
+                nlm4_res: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 12, arg1).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 12, nlm4_res).await
             }
             /// XDR `procedure NLMPROC4_CANCEL_RES = 13`.
             pub async fn nlmproc4_cancel_res(
                 &self,
-                arg1: &types::Nlm4Res,
+                nlm4_res: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 13, arg1).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 13, nlm4_res).await
             }
             /// XDR `procedure NLMPROC4_UNLOCK_RES = 14`.
             pub async fn nlmproc4_unlock_res(
                 &self,
-                arg1: &types::Nlm4Res,
+                nlm4_res: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 14, arg1).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 14, nlm4_res).await
             }
             /// XDR `procedure NLMPROC4_GRANTED_RES = 15`.
             pub async fn nlmproc4_granted_res(
                 &self,
-                arg1: &types::Nlm4Res,
+                nlm4_res: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 15, arg1).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 15, nlm4_res).await
             }
             /// XDR `procedure NLMPROC4_SHARE = 20`.
             pub async fn nlmproc4_share(
                 &self,
-                arg1: &types::Nlm4Shareargs,
+                nlm4_shareargs: &types::Nlm4Shareargs,
             ) -> ::core::result::Result<types::Nlm4Shareres, xdr::RpcError> {
                 self.0.call_named::<_, types::Nlm4Shareres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     20,
-                    arg1,
+                    nlm4_shareargs,
                 ).await
             }
             /// XDR `procedure NLMPROC4_UNSHARE = 21`.
             pub async fn nlmproc4_unshare(
                 &self,
-                arg1: &types::Nlm4Shareargs,
+                nlm4_shareargs: &types::Nlm4Shareargs,
             ) -> ::core::result::Result<types::Nlm4Shareres, xdr::RpcError> {
                 self.0.call_named::<_, types::Nlm4Shareres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     21,
-                    arg1,
+                    nlm4_shareargs,
                 ).await
             }
             /// XDR `procedure NLMPROC4_NM_LOCK = 22`.
             pub async fn nlmproc4_nm_lock(
                 &self,
-                arg1: &types::Nlm4Lockargs,
+                nlm4_lockargs: &types::Nlm4Lockargs,
             ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
                 self.0.call_named::<_, types::Nlm4Res>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     22,
-                    arg1,
+                    nlm4_lockargs,
                 ).await
             }
             /// XDR `procedure NLMPROC4_FREE_ALL = 23`.
             pub async fn nlmproc4_free_all(
                 &self,
-                arg1: &types::Nlm4Notify,
+                nlm4_notify: &types::Nlm4Notify,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 23, arg1).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 23, nlm4_notify).await
             }
         }
         /// A blocking client of NLM4_VERS: one method per procedure.
@@ -1622,147 +1628,183 @@ pub mod nlm_prog {
             /// XDR `procedure NLMPROC4_TEST = 1`.
             pub fn nlmproc4_test(
                 &mut self,
-                arg1: &types::Nlm4Testargs,
+                nlm4_testargs: &types::Nlm4Testargs,
             ) -> ::core::result::Result<types::Nlm4Testres, xdr::RpcError> {
-                self.0.call_named::<_, types::Nlm4Testres>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
+                self.0.call_named::<_, types::Nlm4Testres>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    1,
+                    nlm4_testargs,
+                )
             }
             /// XDR `procedure NLMPROC4_LOCK = 2`.
             pub fn nlmproc4_lock(
                 &mut self,
-                arg1: &types::Nlm4Lockargs,
+                nlm4_lockargs: &types::Nlm4Lockargs,
             ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
-                self.0.call_named::<_, types::Nlm4Res>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
+                self.0.call_named::<_, types::Nlm4Res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    2,
+                    nlm4_lockargs,
+                )
             }
             /// XDR `procedure NLMPROC4_CANCEL = 3`.
             pub fn nlmproc4_cancel(
                 &mut self,
-                arg1: &types::Nlm4Cancargs,
+                nlm4_cancargs: &types::Nlm4Cancargs,
             ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
-                self.0.call_named::<_, types::Nlm4Res>(&NAMES, super::PROGRAM, VERSION, 3, arg1)
+                self.0.call_named::<_, types::Nlm4Res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    3,
+                    nlm4_cancargs,
+                )
             }
             /// XDR `procedure NLMPROC4_UNLOCK = 4`.
             pub fn nlmproc4_unlock(
                 &mut self,
-                arg1: &types::Nlm4Unlockargs,
+                nlm4_unlockargs: &types::Nlm4Unlockargs,
             ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
-                self.0.call_named::<_, types::Nlm4Res>(&NAMES, super::PROGRAM, VERSION, 4, arg1)
+                self.0.call_named::<_, types::Nlm4Res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    4,
+                    nlm4_unlockargs,
+                )
             }
             /// XDR `procedure NLMPROC4_GRANTED = 5`.
             pub fn nlmproc4_granted(
                 &mut self,
-                arg1: &types::Nlm4Testargs,
+                nlm4_testargs: &types::Nlm4Testargs,
             ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
-                self.0.call_named::<_, types::Nlm4Res>(&NAMES, super::PROGRAM, VERSION, 5, arg1)
+                self.0.call_named::<_, types::Nlm4Res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    5,
+                    nlm4_testargs,
+                )
             }
             /// XDR `procedure NLMPROC4_TEST_MSG = 6`.
             pub fn nlmproc4_test_msg(
                 &mut self,
-                arg1: &types::Nlm4Testargs,
+                nlm4_testargs: &types::Nlm4Testargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, nlm4_testargs)
             }
             /// XDR `procedure NLMPROC4_LOCK_MSG = 7`.
             pub fn nlmproc4_lock_msg(
                 &mut self,
-                arg1: &types::Nlm4Lockargs,
+                nlm4_lockargs: &types::Nlm4Lockargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 7, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 7, nlm4_lockargs)
             }
             /// XDR `procedure NLMPROC4_CANCEL_MSG = 8`.
             pub fn nlmproc4_cancel_msg(
                 &mut self,
-                arg1: &types::Nlm4Cancargs,
+                nlm4_cancargs: &types::Nlm4Cancargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 8, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 8, nlm4_cancargs)
             }
             /// XDR `procedure NLMPROC4_UNLOCK_MSG = 9`.
             pub fn nlmproc4_unlock_msg(
                 &mut self,
-                arg1: &types::Nlm4Unlockargs,
+                nlm4_unlockargs: &types::Nlm4Unlockargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 9, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 9, nlm4_unlockargs)
             }
             /// XDR `procedure NLMPROC4_GRANTED_MSG = 10`.
             pub fn nlmproc4_granted_msg(
                 &mut self,
-                arg1: &types::Nlm4Testargs,
+                nlm4_testargs: &types::Nlm4Testargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 10, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 10, nlm4_testargs)
             }
             /// XDR `procedure NLMPROC4_TEST_RES = 11`.
             pub fn nlmproc4_test_res(
                 &mut self,
-                arg1: &types::Nlm4Testres,
+                nlm4_testres: &types::Nlm4Testres,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 11, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 11, nlm4_testres)
             }
             /// XDR `procedure NLMPROC4_LOCK_RES = 12`.
             pub fn nlmproc4_lock_res(
                 &mut self,
-                arg1: &types::Nlm4Res,
+                nlm4_res: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 12, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 12, nlm4_res)
             }
             /// XDR `procedure NLMPROC4_CANCEL_RES = 13`.
             pub fn nlmproc4_cancel_res(
                 &mut self,
-                arg1: &types::Nlm4Res,
+                nlm4_res: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 13, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 13, nlm4_res)
             }
             /// XDR `procedure NLMPROC4_UNLOCK_RES = 14`.
             pub fn nlmproc4_unlock_res(
                 &mut self,
-                arg1: &types::Nlm4Res,
+                nlm4_res: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 14, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 14, nlm4_res)
             }
             /// XDR `procedure NLMPROC4_GRANTED_RES = 15`.
             pub fn nlmproc4_granted_res(
                 &mut self,
-                arg1: &types::Nlm4Res,
+                nlm4_res: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 15, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 15, nlm4_res)
             }
             /// XDR `procedure NLMPROC4_SHARE = 20`.
             pub fn nlmproc4_share(
                 &mut self,
-                arg1: &types::Nlm4Shareargs,
+                nlm4_shareargs: &types::Nlm4Shareargs,
             ) -> ::core::result::Result<types::Nlm4Shareres, xdr::RpcError> {
                 self.0.call_named::<_, types::Nlm4Shareres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     20,
-                    arg1,
+                    nlm4_shareargs,
                 )
             }
             /// XDR `procedure NLMPROC4_UNSHARE = 21`.
             pub fn nlmproc4_unshare(
                 &mut self,
-                arg1: &types::Nlm4Shareargs,
+                nlm4_shareargs: &types::Nlm4Shareargs,
             ) -> ::core::result::Result<types::Nlm4Shareres, xdr::RpcError> {
                 self.0.call_named::<_, types::Nlm4Shareres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     21,
-                    arg1,
+                    nlm4_shareargs,
                 )
             }
             /// XDR `procedure NLMPROC4_NM_LOCK = 22`.
             pub fn nlmproc4_nm_lock(
                 &mut self,
-                arg1: &types::Nlm4Lockargs,
+                nlm4_lockargs: &types::Nlm4Lockargs,
             ) -> ::core::result::Result<types::Nlm4Res, xdr::RpcError> {
-                self.0.call_named::<_, types::Nlm4Res>(&NAMES, super::PROGRAM, VERSION, 22, arg1)
+                self.0.call_named::<_, types::Nlm4Res>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    22,
+                    nlm4_lockargs,
+                )
             }
             /// XDR `procedure NLMPROC4_FREE_ALL = 23`.
             pub fn nlmproc4_free_all(
                 &mut self,
-                arg1: &types::Nlm4Notify,
+                nlm4_notify: &types::Nlm4Notify,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 23, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 23, nlm4_notify)
             }
         }
         /// The procedures of NLM4_VERS, for a server to implement. Wrap the implementation in a [`Dispatcher`] and add it to the runtime's server.
@@ -1781,7 +1823,7 @@ pub mod nlm_prog {
             fn nlmproc4_test(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Testargs,
+                nlm4_testargs: types::Nlm4Testargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Nlm4Testres, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1789,7 +1831,7 @@ pub mod nlm_prog {
             fn nlmproc4_lock(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Lockargs,
+                nlm4_lockargs: types::Nlm4Lockargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Nlm4Res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1797,7 +1839,7 @@ pub mod nlm_prog {
             fn nlmproc4_cancel(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Cancargs,
+                nlm4_cancargs: types::Nlm4Cancargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Nlm4Res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1805,7 +1847,7 @@ pub mod nlm_prog {
             fn nlmproc4_unlock(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Unlockargs,
+                nlm4_unlockargs: types::Nlm4Unlockargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Nlm4Res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1813,7 +1855,7 @@ pub mod nlm_prog {
             fn nlmproc4_granted(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Testargs,
+                nlm4_testargs: types::Nlm4Testargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Nlm4Res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1821,7 +1863,7 @@ pub mod nlm_prog {
             fn nlmproc4_test_msg(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Testargs,
+                nlm4_testargs: types::Nlm4Testargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1829,7 +1871,7 @@ pub mod nlm_prog {
             fn nlmproc4_lock_msg(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Lockargs,
+                nlm4_lockargs: types::Nlm4Lockargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1837,7 +1879,7 @@ pub mod nlm_prog {
             fn nlmproc4_cancel_msg(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Cancargs,
+                nlm4_cancargs: types::Nlm4Cancargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1845,7 +1887,7 @@ pub mod nlm_prog {
             fn nlmproc4_unlock_msg(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Unlockargs,
+                nlm4_unlockargs: types::Nlm4Unlockargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1853,7 +1895,7 @@ pub mod nlm_prog {
             fn nlmproc4_granted_msg(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Testargs,
+                nlm4_testargs: types::Nlm4Testargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1861,7 +1903,7 @@ pub mod nlm_prog {
             fn nlmproc4_test_res(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Testres,
+                nlm4_testres: types::Nlm4Testres,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1869,7 +1911,7 @@ pub mod nlm_prog {
             fn nlmproc4_lock_res(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Res,
+                nlm4_res: types::Nlm4Res,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1877,7 +1919,7 @@ pub mod nlm_prog {
             fn nlmproc4_cancel_res(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Res,
+                nlm4_res: types::Nlm4Res,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1885,7 +1927,7 @@ pub mod nlm_prog {
             fn nlmproc4_unlock_res(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Res,
+                nlm4_res: types::Nlm4Res,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1893,7 +1935,7 @@ pub mod nlm_prog {
             fn nlmproc4_granted_res(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Res,
+                nlm4_res: types::Nlm4Res,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1901,7 +1943,7 @@ pub mod nlm_prog {
             fn nlmproc4_share(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Shareargs,
+                nlm4_shareargs: types::Nlm4Shareargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Nlm4Shareres, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1909,7 +1951,7 @@ pub mod nlm_prog {
             fn nlmproc4_unshare(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Shareargs,
+                nlm4_shareargs: types::Nlm4Shareargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Nlm4Shareres, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1917,7 +1959,7 @@ pub mod nlm_prog {
             fn nlmproc4_nm_lock(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Lockargs,
+                nlm4_lockargs: types::Nlm4Lockargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Nlm4Res, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1925,7 +1967,7 @@ pub mod nlm_prog {
             fn nlmproc4_free_all(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Nlm4Notify,
+                nlm4_notify: types::Nlm4Notify,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -1955,98 +1997,130 @@ pub mod nlm_prog {
                         xdr::encode_results(&())
                     }
                     1 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Testargs>(args, cx)?;
-                        let results = <S as Service>::nlmproc4_test(&self.0, cx, arg0).await?;
+                        let nlm4_testargs = xdr::decode_args::<types::Nlm4Testargs>(args, cx)?;
+                        let results = <S as Service>::nlmproc4_test(
+                            &self.0,
+                            cx,
+                            nlm4_testargs,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     2 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Lockargs>(args, cx)?;
-                        let results = <S as Service>::nlmproc4_lock(&self.0, cx, arg0).await?;
+                        let nlm4_lockargs = xdr::decode_args::<types::Nlm4Lockargs>(args, cx)?;
+                        let results = <S as Service>::nlmproc4_lock(
+                            &self.0,
+                            cx,
+                            nlm4_lockargs,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     3 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Cancargs>(args, cx)?;
-                        let results = <S as Service>::nlmproc4_cancel(&self.0, cx, arg0).await?;
+                        let nlm4_cancargs = xdr::decode_args::<types::Nlm4Cancargs>(args, cx)?;
+                        let results = <S as Service>::nlmproc4_cancel(
+                            &self.0,
+                            cx,
+                            nlm4_cancargs,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     4 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Unlockargs>(args, cx)?;
-                        let results = <S as Service>::nlmproc4_unlock(&self.0, cx, arg0).await?;
+                        let nlm4_unlockargs = xdr::decode_args::<types::Nlm4Unlockargs>(args, cx)?;
+                        let results = <S as Service>::nlmproc4_unlock(
+                            &self.0,
+                            cx,
+                            nlm4_unlockargs,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     5 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Testargs>(args, cx)?;
-                        let results = <S as Service>::nlmproc4_granted(&self.0, cx, arg0).await?;
+                        let nlm4_testargs = xdr::decode_args::<types::Nlm4Testargs>(args, cx)?;
+                        let results = <S as Service>::nlmproc4_granted(
+                            &self.0,
+                            cx,
+                            nlm4_testargs,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     6 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Testargs>(args, cx)?;
-                        <S as Service>::nlmproc4_test_msg(&self.0, cx, arg0).await?;
+                        let nlm4_testargs = xdr::decode_args::<types::Nlm4Testargs>(args, cx)?;
+                        <S as Service>::nlmproc4_test_msg(&self.0, cx, nlm4_testargs).await?;
                         xdr::encode_results(&())
                     }
                     7 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Lockargs>(args, cx)?;
-                        <S as Service>::nlmproc4_lock_msg(&self.0, cx, arg0).await?;
+                        let nlm4_lockargs = xdr::decode_args::<types::Nlm4Lockargs>(args, cx)?;
+                        <S as Service>::nlmproc4_lock_msg(&self.0, cx, nlm4_lockargs).await?;
                         xdr::encode_results(&())
                     }
                     8 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Cancargs>(args, cx)?;
-                        <S as Service>::nlmproc4_cancel_msg(&self.0, cx, arg0).await?;
+                        let nlm4_cancargs = xdr::decode_args::<types::Nlm4Cancargs>(args, cx)?;
+                        <S as Service>::nlmproc4_cancel_msg(&self.0, cx, nlm4_cancargs).await?;
                         xdr::encode_results(&())
                     }
                     9 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Unlockargs>(args, cx)?;
-                        <S as Service>::nlmproc4_unlock_msg(&self.0, cx, arg0).await?;
+                        let nlm4_unlockargs = xdr::decode_args::<types::Nlm4Unlockargs>(args, cx)?;
+                        <S as Service>::nlmproc4_unlock_msg(&self.0, cx, nlm4_unlockargs).await?;
                         xdr::encode_results(&())
                     }
                     10 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Testargs>(args, cx)?;
-                        <S as Service>::nlmproc4_granted_msg(&self.0, cx, arg0).await?;
+                        let nlm4_testargs = xdr::decode_args::<types::Nlm4Testargs>(args, cx)?;
+                        <S as Service>::nlmproc4_granted_msg(&self.0, cx, nlm4_testargs).await?;
                         xdr::encode_results(&())
                     }
                     11 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Testres>(args, cx)?;
-                        <S as Service>::nlmproc4_test_res(&self.0, cx, arg0).await?;
+                        let nlm4_testres = xdr::decode_args::<types::Nlm4Testres>(args, cx)?;
+                        <S as Service>::nlmproc4_test_res(&self.0, cx, nlm4_testres).await?;
                         xdr::encode_results(&())
                     }
                     12 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Res>(args, cx)?;
-                        <S as Service>::nlmproc4_lock_res(&self.0, cx, arg0).await?;
+                        let nlm4_res = xdr::decode_args::<types::Nlm4Res>(args, cx)?;
+                        <S as Service>::nlmproc4_lock_res(&self.0, cx, nlm4_res).await?;
                         xdr::encode_results(&())
                     }
                     13 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Res>(args, cx)?;
-                        <S as Service>::nlmproc4_cancel_res(&self.0, cx, arg0).await?;
+                        let nlm4_res = xdr::decode_args::<types::Nlm4Res>(args, cx)?;
+                        <S as Service>::nlmproc4_cancel_res(&self.0, cx, nlm4_res).await?;
                         xdr::encode_results(&())
                     }
                     14 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Res>(args, cx)?;
-                        <S as Service>::nlmproc4_unlock_res(&self.0, cx, arg0).await?;
+                        let nlm4_res = xdr::decode_args::<types::Nlm4Res>(args, cx)?;
+                        <S as Service>::nlmproc4_unlock_res(&self.0, cx, nlm4_res).await?;
                         xdr::encode_results(&())
                     }
                     15 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Res>(args, cx)?;
-                        <S as Service>::nlmproc4_granted_res(&self.0, cx, arg0).await?;
+                        let nlm4_res = xdr::decode_args::<types::Nlm4Res>(args, cx)?;
+                        <S as Service>::nlmproc4_granted_res(&self.0, cx, nlm4_res).await?;
                         xdr::encode_results(&())
                     }
                     20 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Shareargs>(args, cx)?;
-                        let results = <S as Service>::nlmproc4_share(&self.0, cx, arg0).await?;
+                        let nlm4_shareargs = xdr::decode_args::<types::Nlm4Shareargs>(args, cx)?;
+                        let results = <S as Service>::nlmproc4_share(
+                            &self.0,
+                            cx,
+                            nlm4_shareargs,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     21 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Shareargs>(args, cx)?;
-                        let results = <S as Service>::nlmproc4_unshare(&self.0, cx, arg0).await?;
+                        let nlm4_shareargs = xdr::decode_args::<types::Nlm4Shareargs>(args, cx)?;
+                        let results = <S as Service>::nlmproc4_unshare(
+                            &self.0,
+                            cx,
+                            nlm4_shareargs,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     22 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Lockargs>(args, cx)?;
-                        let results = <S as Service>::nlmproc4_nm_lock(&self.0, cx, arg0).await?;
+                        let nlm4_lockargs = xdr::decode_args::<types::Nlm4Lockargs>(args, cx)?;
+                        let results = <S as Service>::nlmproc4_nm_lock(
+                            &self.0,
+                            cx,
+                            nlm4_lockargs,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     23 => {
-                        let arg0 = xdr::decode_args::<types::Nlm4Notify>(args, cx)?;
-                        <S as Service>::nlmproc4_free_all(&self.0, cx, arg0).await?;
+                        let nlm4_notify = xdr::decode_args::<types::Nlm4Notify>(args, cx)?;
+                        <S as Service>::nlmproc4_free_all(&self.0, cx, nlm4_notify).await?;
                         xdr::encode_results(&())
                     }
                         _ => ::core::result::Result::Err(xdr::Fault::ProcUnavail),

@@ -632,53 +632,53 @@ pub mod sm_prog {
             /// XDR `procedure SM_STAT = 1`.
             pub async fn sm_stat(
                 &self,
-                arg1: &types::SmName,
+                sm_name: &types::SmName,
             ) -> ::core::result::Result<types::SmStatRes, xdr::RpcError> {
                 self.0.call_named::<_, types::SmStatRes>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     1,
-                    arg1,
+                    sm_name,
                 ).await
             }
             /// XDR `procedure SM_MON = 2`.
             pub async fn sm_mon(
                 &self,
-                arg1: &types::Mon,
+                mon: &types::Mon,
             ) -> ::core::result::Result<types::SmStatRes, xdr::RpcError> {
                 self.0.call_named::<_, types::SmStatRes>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     2,
-                    arg1,
+                    mon,
                 ).await
             }
             /// XDR `procedure SM_UNMON = 3`.
             pub async fn sm_unmon(
                 &self,
-                arg1: &types::MonId,
+                mon_id: &types::MonId,
             ) -> ::core::result::Result<types::SmStat, xdr::RpcError> {
                 self.0.call_named::<_, types::SmStat>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     3,
-                    arg1,
+                    mon_id,
                 ).await
             }
             /// XDR `procedure SM_UNMON_ALL = 4`.
             pub async fn sm_unmon_all(
                 &self,
-                arg1: &types::MyId,
+                my_id: &types::MyId,
             ) -> ::core::result::Result<types::SmStat, xdr::RpcError> {
                 self.0.call_named::<_, types::SmStat>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     4,
-                    arg1,
+                    my_id,
                 ).await
             }
             /// XDR `procedure SM_SIMU_CRASH = 5`.
@@ -692,9 +692,9 @@ pub mod sm_prog {
             /// XDR `procedure SM_NOTIFY = 6`.
             pub async fn sm_notify(
                 &self,
-                arg1: &types::StatChge,
+                stat_chge: &types::StatChge,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, arg1).await
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, stat_chge).await
             }
         }
         /// A blocking client of SM_VERS: one method per procedure.
@@ -730,30 +730,36 @@ pub mod sm_prog {
             /// XDR `procedure SM_STAT = 1`.
             pub fn sm_stat(
                 &mut self,
-                arg1: &types::SmName,
+                sm_name: &types::SmName,
             ) -> ::core::result::Result<types::SmStatRes, xdr::RpcError> {
-                self.0.call_named::<_, types::SmStatRes>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
+                self.0.call_named::<_, types::SmStatRes>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    1,
+                    sm_name,
+                )
             }
             /// XDR `procedure SM_MON = 2`.
             pub fn sm_mon(
                 &mut self,
-                arg1: &types::Mon,
+                mon: &types::Mon,
             ) -> ::core::result::Result<types::SmStatRes, xdr::RpcError> {
-                self.0.call_named::<_, types::SmStatRes>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
+                self.0.call_named::<_, types::SmStatRes>(&NAMES, super::PROGRAM, VERSION, 2, mon)
             }
             /// XDR `procedure SM_UNMON = 3`.
             pub fn sm_unmon(
                 &mut self,
-                arg1: &types::MonId,
+                mon_id: &types::MonId,
             ) -> ::core::result::Result<types::SmStat, xdr::RpcError> {
-                self.0.call_named::<_, types::SmStat>(&NAMES, super::PROGRAM, VERSION, 3, arg1)
+                self.0.call_named::<_, types::SmStat>(&NAMES, super::PROGRAM, VERSION, 3, mon_id)
             }
             /// XDR `procedure SM_UNMON_ALL = 4`.
             pub fn sm_unmon_all(
                 &mut self,
-                arg1: &types::MyId,
+                my_id: &types::MyId,
             ) -> ::core::result::Result<types::SmStat, xdr::RpcError> {
-                self.0.call_named::<_, types::SmStat>(&NAMES, super::PROGRAM, VERSION, 4, arg1)
+                self.0.call_named::<_, types::SmStat>(&NAMES, super::PROGRAM, VERSION, 4, my_id)
             }
             /// XDR `procedure SM_SIMU_CRASH = 5`.
             ///
@@ -766,9 +772,9 @@ pub mod sm_prog {
             /// XDR `procedure SM_NOTIFY = 6`.
             pub fn sm_notify(
                 &mut self,
-                arg1: &types::StatChge,
+                stat_chge: &types::StatChge,
             ) -> ::core::result::Result<(), xdr::RpcError> {
-                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, arg1)
+                self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, stat_chge)
             }
         }
         /// The procedures of SM_VERS, for a server to implement. Wrap the implementation in a [`Dispatcher`] and add it to the runtime's server.
@@ -787,7 +793,7 @@ pub mod sm_prog {
             fn sm_stat(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::SmName,
+                sm_name: types::SmName,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::SmStatRes, xdr::Fault>,
             > + ::core::marker::Send;
@@ -795,7 +801,7 @@ pub mod sm_prog {
             fn sm_mon(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Mon,
+                mon: types::Mon,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::SmStatRes, xdr::Fault>,
             > + ::core::marker::Send;
@@ -803,7 +809,7 @@ pub mod sm_prog {
             fn sm_unmon(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::MonId,
+                mon_id: types::MonId,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::SmStat, xdr::Fault>,
             > + ::core::marker::Send;
@@ -811,7 +817,7 @@ pub mod sm_prog {
             fn sm_unmon_all(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::MyId,
+                my_id: types::MyId,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::SmStat, xdr::Fault>,
             > + ::core::marker::Send;
@@ -830,7 +836,7 @@ pub mod sm_prog {
             fn sm_notify(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::StatChge,
+                stat_chge: types::StatChge,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
@@ -860,23 +866,23 @@ pub mod sm_prog {
                         xdr::encode_results(&())
                     }
                     1 => {
-                        let arg0 = xdr::decode_args::<types::SmName>(args, cx)?;
-                        let results = <S as Service>::sm_stat(&self.0, cx, arg0).await?;
+                        let sm_name = xdr::decode_args::<types::SmName>(args, cx)?;
+                        let results = <S as Service>::sm_stat(&self.0, cx, sm_name).await?;
                         xdr::encode_results(&results)
                     }
                     2 => {
-                        let arg0 = xdr::decode_args::<types::Mon>(args, cx)?;
-                        let results = <S as Service>::sm_mon(&self.0, cx, arg0).await?;
+                        let mon = xdr::decode_args::<types::Mon>(args, cx)?;
+                        let results = <S as Service>::sm_mon(&self.0, cx, mon).await?;
                         xdr::encode_results(&results)
                     }
                     3 => {
-                        let arg0 = xdr::decode_args::<types::MonId>(args, cx)?;
-                        let results = <S as Service>::sm_unmon(&self.0, cx, arg0).await?;
+                        let mon_id = xdr::decode_args::<types::MonId>(args, cx)?;
+                        let results = <S as Service>::sm_unmon(&self.0, cx, mon_id).await?;
                         xdr::encode_results(&results)
                     }
                     4 => {
-                        let arg0 = xdr::decode_args::<types::MyId>(args, cx)?;
-                        let results = <S as Service>::sm_unmon_all(&self.0, cx, arg0).await?;
+                        let my_id = xdr::decode_args::<types::MyId>(args, cx)?;
+                        let results = <S as Service>::sm_unmon_all(&self.0, cx, my_id).await?;
                         xdr::encode_results(&results)
                     }
                     5 => {
@@ -885,8 +891,8 @@ pub mod sm_prog {
                         xdr::encode_results(&())
                     }
                     6 => {
-                        let arg0 = xdr::decode_args::<types::StatChge>(args, cx)?;
-                        <S as Service>::sm_notify(&self.0, cx, arg0).await?;
+                        let stat_chge = xdr::decode_args::<types::StatChge>(args, cx)?;
+                        <S as Service>::sm_notify(&self.0, cx, stat_chge).await?;
                         xdr::encode_results(&())
                     }
                         _ => ::core::result::Result::Err(xdr::Fault::ProcUnavail),

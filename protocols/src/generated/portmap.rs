@@ -420,23 +420,23 @@ pub mod pmap_prog {
             /// XDR `procedure PMAPPROC_SET = 1`.
             pub async fn pmapproc_set(
                 &self,
-                arg1: &types::Mapping,
+                mapping: &types::Mapping,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
-                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1).await
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, mapping).await
             }
             /// XDR `procedure PMAPPROC_UNSET = 2`.
             pub async fn pmapproc_unset(
                 &self,
-                arg1: &types::Mapping,
+                mapping: &types::Mapping,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
-                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1).await
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, mapping).await
             }
             /// XDR `procedure PMAPPROC_GETPORT = 3`.
             pub async fn pmapproc_getport(
                 &self,
-                arg1: &types::Mapping,
+                mapping: &types::Mapping,
             ) -> ::core::result::Result<u32, xdr::RpcError> {
-                self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 3, arg1).await
+                self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 3, mapping).await
             }
             /// XDR `procedure PMAPPROC_DUMP = 4`.
             pub async fn pmapproc_dump(
@@ -453,14 +453,14 @@ pub mod pmap_prog {
             /// XDR `procedure PMAPPROC_CALLIT = 5`.
             pub async fn pmapproc_callit(
                 &self,
-                arg1: &types::CallArgs,
+                call_args: &types::CallArgs,
             ) -> ::core::result::Result<types::CallResult, xdr::RpcError> {
                 self.0.call_named::<_, types::CallResult>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     5,
-                    arg1,
+                    call_args,
                 ).await
             }
         }
@@ -497,23 +497,23 @@ pub mod pmap_prog {
             /// XDR `procedure PMAPPROC_SET = 1`.
             pub fn pmapproc_set(
                 &mut self,
-                arg1: &types::Mapping,
+                mapping: &types::Mapping,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
-                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, mapping)
             }
             /// XDR `procedure PMAPPROC_UNSET = 2`.
             pub fn pmapproc_unset(
                 &mut self,
-                arg1: &types::Mapping,
+                mapping: &types::Mapping,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
-                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, mapping)
             }
             /// XDR `procedure PMAPPROC_GETPORT = 3`.
             pub fn pmapproc_getport(
                 &mut self,
-                arg1: &types::Mapping,
+                mapping: &types::Mapping,
             ) -> ::core::result::Result<u32, xdr::RpcError> {
-                self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 3, arg1)
+                self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 3, mapping)
             }
             /// XDR `procedure PMAPPROC_DUMP = 4`.
             pub fn pmapproc_dump(
@@ -530,9 +530,15 @@ pub mod pmap_prog {
             /// XDR `procedure PMAPPROC_CALLIT = 5`.
             pub fn pmapproc_callit(
                 &mut self,
-                arg1: &types::CallArgs,
+                call_args: &types::CallArgs,
             ) -> ::core::result::Result<types::CallResult, xdr::RpcError> {
-                self.0.call_named::<_, types::CallResult>(&NAMES, super::PROGRAM, VERSION, 5, arg1)
+                self.0.call_named::<_, types::CallResult>(
+                    &NAMES,
+                    super::PROGRAM,
+                    VERSION,
+                    5,
+                    call_args,
+                )
             }
         }
         struct PmapprocDumpResult(types::Pmaplist);
@@ -571,7 +577,7 @@ pub mod pmap_prog {
             fn pmapproc_set(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Mapping,
+                mapping: types::Mapping,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
@@ -579,7 +585,7 @@ pub mod pmap_prog {
             fn pmapproc_unset(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Mapping,
+                mapping: types::Mapping,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
@@ -587,7 +593,7 @@ pub mod pmap_prog {
             fn pmapproc_getport(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Mapping,
+                mapping: types::Mapping,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<u32, xdr::Fault>,
             > + ::core::marker::Send;
@@ -602,7 +608,7 @@ pub mod pmap_prog {
             fn pmapproc_callit(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::CallArgs,
+                call_args: types::CallArgs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::CallResult, xdr::Fault>,
             > + ::core::marker::Send;
@@ -632,18 +638,18 @@ pub mod pmap_prog {
                         xdr::encode_results(&())
                     }
                     1 => {
-                        let arg0 = xdr::decode_args::<types::Mapping>(args, cx)?;
-                        let results = <S as Service>::pmapproc_set(&self.0, cx, arg0).await?;
+                        let mapping = xdr::decode_args::<types::Mapping>(args, cx)?;
+                        let results = <S as Service>::pmapproc_set(&self.0, cx, mapping).await?;
                         xdr::encode_results(&results)
                     }
                     2 => {
-                        let arg0 = xdr::decode_args::<types::Mapping>(args, cx)?;
-                        let results = <S as Service>::pmapproc_unset(&self.0, cx, arg0).await?;
+                        let mapping = xdr::decode_args::<types::Mapping>(args, cx)?;
+                        let results = <S as Service>::pmapproc_unset(&self.0, cx, mapping).await?;
                         xdr::encode_results(&results)
                     }
                     3 => {
-                        let arg0 = xdr::decode_args::<types::Mapping>(args, cx)?;
-                        let results = <S as Service>::pmapproc_getport(&self.0, cx, arg0).await?;
+                        let mapping = xdr::decode_args::<types::Mapping>(args, cx)?;
+                        let results = <S as Service>::pmapproc_getport(&self.0, cx, mapping).await?;
                         xdr::encode_results(&results)
                     }
                     4 => {
@@ -652,8 +658,12 @@ pub mod pmap_prog {
                         xdr::encode_results(&PmapprocDumpResultRef(&results))
                     }
                     5 => {
-                        let arg0 = xdr::decode_args::<types::CallArgs>(args, cx)?;
-                        let results = <S as Service>::pmapproc_callit(&self.0, cx, arg0).await?;
+                        let call_args = xdr::decode_args::<types::CallArgs>(args, cx)?;
+                        let results = <S as Service>::pmapproc_callit(
+                            &self.0,
+                            cx,
+                            call_args,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                         _ => ::core::result::Result::Err(xdr::Fault::ProcUnavail),

@@ -1317,28 +1317,28 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_SET = 1`.
             pub async fn rpcbproc_set(
                 &self,
-                arg1: &types::Rpcb,
+                rpcb: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
-                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1).await
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, rpcb).await
             }
             /// XDR `procedure RPCBPROC_UNSET = 2`.
             pub async fn rpcbproc_unset(
                 &self,
-                arg1: &types::Rpcb,
+                rpcb: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
-                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1).await
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, rpcb).await
             }
             /// XDR `procedure RPCBPROC_GETADDR = 3`.
             pub async fn rpcbproc_getaddr(
                 &self,
-                arg1: &types::Rpcb,
+                rpcb: &types::Rpcb,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetaddrResult>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     3,
-                    arg1,
+                    rpcb,
                 ).await.map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_DUMP = 4`.
@@ -1356,14 +1356,14 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_CALLIT = 5`.
             pub async fn rpcbproc_callit(
                 &self,
-                arg1: &types::RpcbRmtcallargs,
+                rpcb_rmtcallargs: &types::RpcbRmtcallargs,
             ) -> ::core::result::Result<types::RpcbRmtcallres, xdr::RpcError> {
                 self.0.call_named::<_, types::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     5,
-                    arg1,
+                    rpcb_rmtcallargs,
                 ).await
             }
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
@@ -1373,27 +1373,27 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
             pub async fn rpcbproc_uaddr2taddr(
                 &self,
-                arg1: &xdr::XdrString,
+                args: &xdr::XdrString,
             ) -> ::core::result::Result<types::Netbuf, xdr::RpcError> {
                 self.0.call_named::<_, types::Netbuf>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     7,
-                    &RpcbprocUaddr2taddrArg0Ref(arg1),
+                    &RpcbprocUaddr2taddrArg0Ref(args),
                 ).await
             }
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             pub async fn rpcbproc_taddr2uaddr(
                 &self,
-                arg1: &types::Netbuf,
+                netbuf: &types::Netbuf,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocTaddr2uaddrResult>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     8,
-                    arg1,
+                    netbuf,
                 ).await.map(|r| r.0)
             }
         }
@@ -1430,28 +1430,28 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_SET = 1`.
             pub fn rpcbproc_set(
                 &mut self,
-                arg1: &types::Rpcb,
+                rpcb: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
-                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, rpcb)
             }
             /// XDR `procedure RPCBPROC_UNSET = 2`.
             pub fn rpcbproc_unset(
                 &mut self,
-                arg1: &types::Rpcb,
+                rpcb: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
-                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, rpcb)
             }
             /// XDR `procedure RPCBPROC_GETADDR = 3`.
             pub fn rpcbproc_getaddr(
                 &mut self,
-                arg1: &types::Rpcb,
+                rpcb: &types::Rpcb,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetaddrResult>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     3,
-                    arg1,
+                    rpcb,
                 ).map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_DUMP = 4`.
@@ -1469,14 +1469,14 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_CALLIT = 5`.
             pub fn rpcbproc_callit(
                 &mut self,
-                arg1: &types::RpcbRmtcallargs,
+                rpcb_rmtcallargs: &types::RpcbRmtcallargs,
             ) -> ::core::result::Result<types::RpcbRmtcallres, xdr::RpcError> {
                 self.0.call_named::<_, types::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     5,
-                    arg1,
+                    rpcb_rmtcallargs,
                 )
             }
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
@@ -1486,27 +1486,27 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
             pub fn rpcbproc_uaddr2taddr(
                 &mut self,
-                arg1: &xdr::XdrString,
+                args: &xdr::XdrString,
             ) -> ::core::result::Result<types::Netbuf, xdr::RpcError> {
                 self.0.call_named::<_, types::Netbuf>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     7,
-                    &RpcbprocUaddr2taddrArg0Ref(arg1),
+                    &RpcbprocUaddr2taddrArg0Ref(args),
                 )
             }
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             pub fn rpcbproc_taddr2uaddr(
                 &mut self,
-                arg1: &types::Netbuf,
+                netbuf: &types::Netbuf,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocTaddr2uaddrResult>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     8,
-                    arg1,
+                    netbuf,
                 ).map(|r| r.0)
             }
         }
@@ -1576,7 +1576,7 @@ pub mod rpcbprog {
             fn rpcbproc_set(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Rpcb,
+                rpcb: types::Rpcb,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1584,7 +1584,7 @@ pub mod rpcbprog {
             fn rpcbproc_unset(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Rpcb,
+                rpcb: types::Rpcb,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1592,7 +1592,7 @@ pub mod rpcbprog {
             fn rpcbproc_getaddr(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Rpcb,
+                rpcb: types::Rpcb,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<xdr::XdrString, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1607,7 +1607,7 @@ pub mod rpcbprog {
             fn rpcbproc_callit(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::RpcbRmtcallargs,
+                rpcb_rmtcallargs: types::RpcbRmtcallargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::RpcbRmtcallres, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1622,7 +1622,7 @@ pub mod rpcbprog {
             fn rpcbproc_uaddr2taddr(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: xdr::XdrString,
+                args: xdr::XdrString,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Netbuf, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1630,7 +1630,7 @@ pub mod rpcbprog {
             fn rpcbproc_taddr2uaddr(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Netbuf,
+                netbuf: types::Netbuf,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<xdr::XdrString, xdr::Fault>,
             > + ::core::marker::Send;
@@ -1660,18 +1660,18 @@ pub mod rpcbprog {
                         xdr::encode_results(&())
                     }
                     1 => {
-                        let arg0 = xdr::decode_args::<types::Rpcb>(args, cx)?;
-                        let results = <S as Service>::rpcbproc_set(&self.0, cx, arg0).await?;
+                        let rpcb = xdr::decode_args::<types::Rpcb>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_set(&self.0, cx, rpcb).await?;
                         xdr::encode_results(&results)
                     }
                     2 => {
-                        let arg0 = xdr::decode_args::<types::Rpcb>(args, cx)?;
-                        let results = <S as Service>::rpcbproc_unset(&self.0, cx, arg0).await?;
+                        let rpcb = xdr::decode_args::<types::Rpcb>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_unset(&self.0, cx, rpcb).await?;
                         xdr::encode_results(&results)
                     }
                     3 => {
-                        let arg0 = xdr::decode_args::<types::Rpcb>(args, cx)?;
-                        let results = <S as Service>::rpcbproc_getaddr(&self.0, cx, arg0).await?;
+                        let rpcb = xdr::decode_args::<types::Rpcb>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_getaddr(&self.0, cx, rpcb).await?;
                         xdr::encode_results(&RpcbprocGetaddrResultRef(&results))
                     }
                     4 => {
@@ -1680,8 +1680,13 @@ pub mod rpcbprog {
                         xdr::encode_results(&RpcbprocDumpResultRef(&results))
                     }
                     5 => {
-                        let arg0 = xdr::decode_args::<types::RpcbRmtcallargs>(args, cx)?;
-                        let results = <S as Service>::rpcbproc_callit(&self.0, cx, arg0).await?;
+                        let rpcb_rmtcallargs =
+                            xdr::decode_args::<types::RpcbRmtcallargs>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_callit(
+                            &self.0,
+                            cx,
+                            rpcb_rmtcallargs,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     6 => {
@@ -1690,20 +1695,20 @@ pub mod rpcbprog {
                         xdr::encode_results(&results)
                     }
                     7 => {
-                        let arg0 = xdr::decode_args::<RpcbprocUaddr2taddrArg0>(args, cx)?;
+                        let args = xdr::decode_args::<RpcbprocUaddr2taddrArg0>(args, cx)?;
                         let results = <S as Service>::rpcbproc_uaddr2taddr(
                             &self.0,
                             cx,
-                            arg0.0,
+                            args.0,
                         ).await?;
                         xdr::encode_results(&results)
                     }
                     8 => {
-                        let arg0 = xdr::decode_args::<types::Netbuf>(args, cx)?;
+                        let netbuf = xdr::decode_args::<types::Netbuf>(args, cx)?;
                         let results = <S as Service>::rpcbproc_taddr2uaddr(
                             &self.0,
                             cx,
-                            arg0,
+                            netbuf,
                         ).await?;
                         xdr::encode_results(&RpcbprocTaddr2uaddrResultRef(&results))
                     }
@@ -1931,28 +1936,28 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_SET = 1`.
             pub async fn rpcbproc_set(
                 &self,
-                arg1: &types::Rpcb,
+                rpcb: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
-                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1).await
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, rpcb).await
             }
             /// XDR `procedure RPCBPROC_UNSET = 2`.
             pub async fn rpcbproc_unset(
                 &self,
-                arg1: &types::Rpcb,
+                rpcb: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
-                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1).await
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, rpcb).await
             }
             /// XDR `procedure RPCBPROC_GETADDR = 3`.
             pub async fn rpcbproc_getaddr(
                 &self,
-                arg1: &types::Rpcb,
+                rpcb: &types::Rpcb,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetaddrResult>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     3,
-                    arg1,
+                    rpcb,
                 ).await.map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_DUMP = 4`.
@@ -1974,14 +1979,14 @@ pub mod rpcbprog {
             /// ```
             pub async fn rpcbproc_bcast(
                 &self,
-                arg1: &types::RpcbRmtcallargs,
+                rpcb_rmtcallargs: &types::RpcbRmtcallargs,
             ) -> ::core::result::Result<types::RpcbRmtcallres, xdr::RpcError> {
                 self.0.call_named::<_, types::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     5,
-                    arg1,
+                    rpcb_rmtcallargs,
                 ).await
             }
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
@@ -1991,66 +1996,66 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
             pub async fn rpcbproc_uaddr2taddr(
                 &self,
-                arg1: &xdr::XdrString,
+                args: &xdr::XdrString,
             ) -> ::core::result::Result<types::Netbuf, xdr::RpcError> {
                 self.0.call_named::<_, types::Netbuf>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     7,
-                    &RpcbprocUaddr2taddrArg0Ref(arg1),
+                    &RpcbprocUaddr2taddrArg0Ref(args),
                 ).await
             }
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             pub async fn rpcbproc_taddr2uaddr(
                 &self,
-                arg1: &types::Netbuf,
+                netbuf: &types::Netbuf,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocTaddr2uaddrResult>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     8,
-                    arg1,
+                    netbuf,
                 ).await.map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_GETVERSADDR = 9`.
             pub async fn rpcbproc_getversaddr(
                 &self,
-                arg1: &types::Rpcb,
+                rpcb: &types::Rpcb,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetversaddrResult>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     9,
-                    arg1,
+                    rpcb,
                 ).await.map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_INDIRECT = 10`.
             pub async fn rpcbproc_indirect(
                 &self,
-                arg1: &types::RpcbRmtcallargs,
+                rpcb_rmtcallargs: &types::RpcbRmtcallargs,
             ) -> ::core::result::Result<types::RpcbRmtcallres, xdr::RpcError> {
                 self.0.call_named::<_, types::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     10,
-                    arg1,
+                    rpcb_rmtcallargs,
                 ).await
             }
             /// XDR `procedure RPCBPROC_GETADDRLIST = 11`.
             pub async fn rpcbproc_getaddrlist(
                 &self,
-                arg1: &types::Rpcb,
+                rpcb: &types::Rpcb,
             ) -> ::core::result::Result<types::RpcbEntryListPtr, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetaddrlistResult>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     11,
-                    arg1,
+                    rpcb,
                 ).await.map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_GETSTAT = 12`.
@@ -2099,28 +2104,28 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_SET = 1`.
             pub fn rpcbproc_set(
                 &mut self,
-                arg1: &types::Rpcb,
+                rpcb: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
-                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, arg1)
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, rpcb)
             }
             /// XDR `procedure RPCBPROC_UNSET = 2`.
             pub fn rpcbproc_unset(
                 &mut self,
-                arg1: &types::Rpcb,
+                rpcb: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
-                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, arg1)
+                self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, rpcb)
             }
             /// XDR `procedure RPCBPROC_GETADDR = 3`.
             pub fn rpcbproc_getaddr(
                 &mut self,
-                arg1: &types::Rpcb,
+                rpcb: &types::Rpcb,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetaddrResult>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     3,
-                    arg1,
+                    rpcb,
                 ).map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_DUMP = 4`.
@@ -2142,14 +2147,14 @@ pub mod rpcbprog {
             /// ```
             pub fn rpcbproc_bcast(
                 &mut self,
-                arg1: &types::RpcbRmtcallargs,
+                rpcb_rmtcallargs: &types::RpcbRmtcallargs,
             ) -> ::core::result::Result<types::RpcbRmtcallres, xdr::RpcError> {
                 self.0.call_named::<_, types::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     5,
-                    arg1,
+                    rpcb_rmtcallargs,
                 )
             }
             /// XDR `procedure RPCBPROC_GETTIME = 6`.
@@ -2159,66 +2164,66 @@ pub mod rpcbprog {
             /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
             pub fn rpcbproc_uaddr2taddr(
                 &mut self,
-                arg1: &xdr::XdrString,
+                args: &xdr::XdrString,
             ) -> ::core::result::Result<types::Netbuf, xdr::RpcError> {
                 self.0.call_named::<_, types::Netbuf>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     7,
-                    &RpcbprocUaddr2taddrArg0Ref(arg1),
+                    &RpcbprocUaddr2taddrArg0Ref(args),
                 )
             }
             /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
             pub fn rpcbproc_taddr2uaddr(
                 &mut self,
-                arg1: &types::Netbuf,
+                netbuf: &types::Netbuf,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocTaddr2uaddrResult>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     8,
-                    arg1,
+                    netbuf,
                 ).map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_GETVERSADDR = 9`.
             pub fn rpcbproc_getversaddr(
                 &mut self,
-                arg1: &types::Rpcb,
+                rpcb: &types::Rpcb,
             ) -> ::core::result::Result<xdr::XdrString, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetversaddrResult>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     9,
-                    arg1,
+                    rpcb,
                 ).map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_INDIRECT = 10`.
             pub fn rpcbproc_indirect(
                 &mut self,
-                arg1: &types::RpcbRmtcallargs,
+                rpcb_rmtcallargs: &types::RpcbRmtcallargs,
             ) -> ::core::result::Result<types::RpcbRmtcallres, xdr::RpcError> {
                 self.0.call_named::<_, types::RpcbRmtcallres>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     10,
-                    arg1,
+                    rpcb_rmtcallargs,
                 )
             }
             /// XDR `procedure RPCBPROC_GETADDRLIST = 11`.
             pub fn rpcbproc_getaddrlist(
                 &mut self,
-                arg1: &types::Rpcb,
+                rpcb: &types::Rpcb,
             ) -> ::core::result::Result<types::RpcbEntryListPtr, xdr::RpcError> {
                 self.0.call_named::<_, RpcbprocGetaddrlistResult>(
                     &NAMES,
                     super::PROGRAM,
                     VERSION,
                     11,
-                    arg1,
+                    rpcb,
                 ).map(|r| r.0)
             }
             /// XDR `procedure RPCBPROC_GETSTAT = 12`.
@@ -2338,7 +2343,7 @@ pub mod rpcbprog {
             fn rpcbproc_set(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Rpcb,
+                rpcb: types::Rpcb,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
@@ -2346,7 +2351,7 @@ pub mod rpcbprog {
             fn rpcbproc_unset(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Rpcb,
+                rpcb: types::Rpcb,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
@@ -2354,7 +2359,7 @@ pub mod rpcbprog {
             fn rpcbproc_getaddr(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Rpcb,
+                rpcb: types::Rpcb,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<xdr::XdrString, xdr::Fault>,
             > + ::core::marker::Send;
@@ -2373,7 +2378,7 @@ pub mod rpcbprog {
             fn rpcbproc_bcast(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::RpcbRmtcallargs,
+                rpcb_rmtcallargs: types::RpcbRmtcallargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::RpcbRmtcallres, xdr::Fault>,
             > + ::core::marker::Send;
@@ -2388,7 +2393,7 @@ pub mod rpcbprog {
             fn rpcbproc_uaddr2taddr(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: xdr::XdrString,
+                args: xdr::XdrString,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Netbuf, xdr::Fault>,
             > + ::core::marker::Send;
@@ -2396,7 +2401,7 @@ pub mod rpcbprog {
             fn rpcbproc_taddr2uaddr(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Netbuf,
+                netbuf: types::Netbuf,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<xdr::XdrString, xdr::Fault>,
             > + ::core::marker::Send;
@@ -2404,7 +2409,7 @@ pub mod rpcbprog {
             fn rpcbproc_getversaddr(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Rpcb,
+                rpcb: types::Rpcb,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<xdr::XdrString, xdr::Fault>,
             > + ::core::marker::Send;
@@ -2412,7 +2417,7 @@ pub mod rpcbprog {
             fn rpcbproc_indirect(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::RpcbRmtcallargs,
+                rpcb_rmtcallargs: types::RpcbRmtcallargs,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::RpcbRmtcallres, xdr::Fault>,
             > + ::core::marker::Send;
@@ -2420,7 +2425,7 @@ pub mod rpcbprog {
             fn rpcbproc_getaddrlist(
                 &self,
                 cx: &xdr::CallContext,
-                arg1: types::Rpcb,
+                rpcb: types::Rpcb,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::RpcbEntryListPtr, xdr::Fault>,
             > + ::core::marker::Send;
@@ -2457,18 +2462,18 @@ pub mod rpcbprog {
                         xdr::encode_results(&())
                     }
                     1 => {
-                        let arg0 = xdr::decode_args::<types::Rpcb>(args, cx)?;
-                        let results = <S as Service>::rpcbproc_set(&self.0, cx, arg0).await?;
+                        let rpcb = xdr::decode_args::<types::Rpcb>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_set(&self.0, cx, rpcb).await?;
                         xdr::encode_results(&results)
                     }
                     2 => {
-                        let arg0 = xdr::decode_args::<types::Rpcb>(args, cx)?;
-                        let results = <S as Service>::rpcbproc_unset(&self.0, cx, arg0).await?;
+                        let rpcb = xdr::decode_args::<types::Rpcb>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_unset(&self.0, cx, rpcb).await?;
                         xdr::encode_results(&results)
                     }
                     3 => {
-                        let arg0 = xdr::decode_args::<types::Rpcb>(args, cx)?;
-                        let results = <S as Service>::rpcbproc_getaddr(&self.0, cx, arg0).await?;
+                        let rpcb = xdr::decode_args::<types::Rpcb>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_getaddr(&self.0, cx, rpcb).await?;
                         xdr::encode_results(&RpcbprocGetaddrResultRef(&results))
                     }
                     4 => {
@@ -2477,8 +2482,13 @@ pub mod rpcbprog {
                         xdr::encode_results(&RpcbprocDumpResultRef(&results))
                     }
                     5 => {
-                        let arg0 = xdr::decode_args::<types::RpcbRmtcallargs>(args, cx)?;
-                        let results = <S as Service>::rpcbproc_bcast(&self.0, cx, arg0).await?;
+                        let rpcb_rmtcallargs =
+                            xdr::decode_args::<types::RpcbRmtcallargs>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_bcast(
+                            &self.0,
+                            cx,
+                            rpcb_rmtcallargs,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     6 => {
@@ -2487,43 +2497,48 @@ pub mod rpcbprog {
                         xdr::encode_results(&results)
                     }
                     7 => {
-                        let arg0 = xdr::decode_args::<RpcbprocUaddr2taddrArg0>(args, cx)?;
+                        let args = xdr::decode_args::<RpcbprocUaddr2taddrArg0>(args, cx)?;
                         let results = <S as Service>::rpcbproc_uaddr2taddr(
                             &self.0,
                             cx,
-                            arg0.0,
+                            args.0,
                         ).await?;
                         xdr::encode_results(&results)
                     }
                     8 => {
-                        let arg0 = xdr::decode_args::<types::Netbuf>(args, cx)?;
+                        let netbuf = xdr::decode_args::<types::Netbuf>(args, cx)?;
                         let results = <S as Service>::rpcbproc_taddr2uaddr(
                             &self.0,
                             cx,
-                            arg0,
+                            netbuf,
                         ).await?;
                         xdr::encode_results(&RpcbprocTaddr2uaddrResultRef(&results))
                     }
                     9 => {
-                        let arg0 = xdr::decode_args::<types::Rpcb>(args, cx)?;
+                        let rpcb = xdr::decode_args::<types::Rpcb>(args, cx)?;
                         let results = <S as Service>::rpcbproc_getversaddr(
                             &self.0,
                             cx,
-                            arg0,
+                            rpcb,
                         ).await?;
                         xdr::encode_results(&RpcbprocGetversaddrResultRef(&results))
                     }
                     10 => {
-                        let arg0 = xdr::decode_args::<types::RpcbRmtcallargs>(args, cx)?;
-                        let results = <S as Service>::rpcbproc_indirect(&self.0, cx, arg0).await?;
+                        let rpcb_rmtcallargs =
+                            xdr::decode_args::<types::RpcbRmtcallargs>(args, cx)?;
+                        let results = <S as Service>::rpcbproc_indirect(
+                            &self.0,
+                            cx,
+                            rpcb_rmtcallargs,
+                        ).await?;
                         xdr::encode_results(&results)
                     }
                     11 => {
-                        let arg0 = xdr::decode_args::<types::Rpcb>(args, cx)?;
+                        let rpcb = xdr::decode_args::<types::Rpcb>(args, cx)?;
                         let results = <S as Service>::rpcbproc_getaddrlist(
                             &self.0,
                             cx,
-                            arg0,
+                            rpcb,
                         ).await?;
                         xdr::encode_results(&RpcbprocGetaddrlistResultRef(&results))
                     }

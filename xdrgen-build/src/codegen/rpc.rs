@@ -333,8 +333,9 @@ impl Gen<'_> {
                      async {{ ::core::result::Result::Ok(()) }}\n    }}"
                 );
             }
-            // Positional locals: the `.x` names could shadow `cx` or `args`.
-            let locals: Vec<String> = (0..args.len()).map(|i| format!("arg{i}")).collect();
+            // The trait's parameter names; the IR keeps them off `cx`, and
+            // one named `args` shadows the bytes only once they are decoded.
+            let locals: Vec<String> = proc.args.iter().map(|a| a.name.rust.clone()).collect();
             let wire_tys: Vec<&str> = args
                 .iter()
                 .map(|slot| match &slot.wrapper {

@@ -9,7 +9,7 @@ use crate::diagnostics::{Code, Diagnostic};
 use crate::ir::names;
 use crate::ir::{Arg, Name, Procedure, Program, Version};
 use crate::source::Span;
-use crate::syntax::ast::{self, Expr, Ident, ProcType};
+use crate::syntax::ast::{self, Expr, Ident, ProcType, Shape, TypeSpec};
 
 impl<'a> Lowerer<'a> {
     pub(super) fn lower_program(&mut self, p: &'a ast::Program) -> Option<Program> {
@@ -63,7 +63,8 @@ impl<'a> Lowerer<'a> {
     }
 
     /// A procedure's arguments; `(void)` is none, and unnamed ones are
-    /// `arg1`, `arg2`, ... as rpcgen names them.
+    /// `arg1`, `arg2`, ... as rpcgen names them. Their Rust names are
+    /// [`arg_rust_names`].
     fn lower_args(&mut self, proc: &'a ast::Procedure) -> Vec<Arg> {
         let mut args = Vec::new();
         if proc.args.len() == 1 && matches!(proc.args[0].ty, ProcType::Void(_)) {
@@ -80,21 +81,19 @@ impl<'a> Lowerer<'a> {
                         Some(id) => (id.name.clone(), id.span),
                         None => (format!("arg{}", i + 1), *span),
                     };
+                    let rust = arg_rust_name(arg, ty, shape);
                     if let Some(ty) =
                         self.lower_ty(ty, shape, &proc.name.name, &xdr, Unit::Local, true)
                     {
                         args.push(Arg {
-                            name: Name {
-                                rust: names::field_name(&xdr),
-                                xdr,
-                                span,
-                            },
+                            name: Name { xdr, rust, span },
                             ty,
                         });
                     }
                 }
             }
         }
+        unique_arg_names(&mut args);
         args
     }
 
@@ -126,6 +125,32 @@ impl<'a> Lowerer<'a> {
 struct Siblings<'a> {
     names: HashMap<&'a str, Span>,
     numbers: HashMap<u32, Span>,
+}
+
+/// The Rust name of one argument, the same on the client's methods, the
+/// server trait's methods and the dispatcher's locals: as written, or
+/// for an unnamed argument of a named type that type's name
+/// (`mountres3 MOUNTPROC3_MNT(dirpath)` → `dirpath: &Dirpath`), else
+/// `args`.
+fn arg_rust_name(arg: &ast::ProcArg, ty: &TypeSpec, shape: &Shape) -> String {
+    match (&arg.name, ty, shape) {
+        (Some(id), ..) => names::field_name(&id.name),
+        (None, TypeSpec::Named { name, .. }, Shape::Scalar) => names::field_name(&name.name),
+        _ => "args".to_string(),
+    }
+}
+
+/// Names that two arguments share (two of one type, several `args`),
+/// and `cx`, which the dispatcher's call context holds, become the
+/// positional `arg1`, `arg2`... rpcgen uses.
+fn unique_arg_names(args: &mut [Arg]) {
+    let taken: Vec<String> = args.iter().map(|a| a.name.rust.clone()).collect();
+    for (i, arg) in args.iter_mut().enumerate() {
+        let shared = taken.iter().filter(|n| **n == arg.name.rust).count() > 1;
+        if shared || arg.name.rust == "cx" {
+            arg.name.rust = format!("arg{}", i + 1);
+        }
+    }
 }
 
 /// Programs and versions are module names in Rust, procedures method
