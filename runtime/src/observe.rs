@@ -353,6 +353,18 @@ pub(crate) fn libvirt_events_lost(program: u32, lost: u64, total: u64) {
     );
 }
 
+/// A reply came for a serial no call waits for: most often a call whose
+/// future was dropped (cancelled) or timed out. It is dropped.
+pub(crate) fn libvirt_reply_discarded(serial: u32, program: u32, procedure: i32) {
+    #[cfg(feature = "tracing")]
+    tracing::debug!(
+        libvirt.serial = serial,
+        libvirt.program = program,
+        libvirt.procedure = procedure,
+        "libvirt client: a reply no call waits for (cancelled or timed out); dropped"
+    );
+}
+
 /// Keepalive saw nothing from the daemon for `count` intervals.
 pub(crate) fn libvirt_keepalive_gave_up(count: u32, interval: Duration) {
     #[cfg(feature = "tracing")]

@@ -5,18 +5,21 @@
 use std::boxed::Box;
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::io;
 #[cfg(unix)]
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{self, Poll, ready};
 use std::time::Duration;
 use std::vec;
 use std::vec::Vec;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, ToSocketAddrs};
-use tokio::sync::{Notify, broadcast, mpsc, oneshot};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::ProtocolNames;
@@ -26,6 +29,7 @@ use super::packet::{
     Header, LEGACY_PAYLOAD_MAX, MESSAGE_MAX, MessageType, Packet, PacketError, PacketReader,
     Status, encode_packet,
 };
+use super::stream::{self, Arrived, HoleError, Leftover, Outgoing, StreamData};
 use crate::observe::{self, CallSpan, Side};
 use crate::rpc::SharedIoError;
 use crate::{DecodeError, EncodeError, Limits, XdrDecode, XdrEncode};
@@ -76,6 +80,10 @@ pub enum Error {
     Timeout,
     /// The connection is closed.
     Closed,
+    /// A stream hole was refused: the daemon sent one on a stream that is
+    /// not sparse, or a malformed one, or one was to be sent on a stream
+    /// that is not sparse.
+    Hole(HoleError),
 }
 
 impl fmt::Display for Error {
@@ -89,6 +97,7 @@ impl fmt::Display for Error {
             Error::Packet(_) => f.write_str("bad packet from the daemon"),
             Error::Timeout => f.write_str("libvirt call timed out"),
             Error::Closed => f.write_str("libvirt connection closed"),
+            Error::Hole(_) => f.write_str("libvirt stream hole refused"),
         }
     }
 }
@@ -101,6 +110,7 @@ impl std::error::Error for Error {
             Error::Encode(e) => Some(e),
             Error::Decode(e) => Some(e),
             Error::Packet(e) => Some(e),
+            Error::Hole(e) => Some(e),
             _ => None,
         }
     }
@@ -190,20 +200,25 @@ struct Waiting {
     reply: oneshot::Sender<Result<Packet, Error>>,
 }
 
-#[derive(Default)]
 struct State {
     calls: HashMap<u32, Waiting>,
     streams: HashMap<u32, mpsc::Sender<Packet>>,
     /// Why the connection ended, once it has.
     closed: Option<Closed>,
+    /// Turns true when it ends ([`Connection::closed`] waits for it).
+    closed_signal: watch::Sender<bool>,
 }
 
 /// Why a connection ended: every call waiting then, and every call made
 /// after, fails with it.
 #[derive(Clone)]
 enum Closed {
-    /// The daemon closed it, or keepalive gave the daemon up.
-    ByPeer,
+    /// The daemon closed it.
+    Eof,
+    /// Keepalive gave the daemon up.
+    Keepalive,
+    /// This side closed it.
+    Client,
     /// Reading or writing failed.
     Io(SharedIoError),
     /// The daemon broke the framing (a length word out of bounds).
@@ -213,9 +228,48 @@ enum Closed {
 impl Closed {
     fn error(&self) -> Error {
         match self {
-            Closed::ByPeer => Error::Closed,
+            Closed::Eof | Closed::Keepalive | Closed::Client => Error::Closed,
             Closed::Io(e) => Error::Io(e.to_io_error()),
             Closed::Packet(e) => Error::Packet(e.clone()),
+        }
+    }
+
+    fn reason(&self) -> CloseReason {
+        match self {
+            Closed::Eof => CloseReason::Eof,
+            Closed::Keepalive => CloseReason::Keepalive,
+            Closed::Client => CloseReason::Client,
+            Closed::Io(_) | Closed::Packet(_) => CloseReason::Error(self.error()),
+        }
+    }
+}
+
+/// Why a connection closed ([`Connection::closed`]), as libvirt's close
+/// callbacks are told (`virConnectCloseReason`).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// `VIR_CONNECT_CLOSE_REASON_ERROR`: reading or writing failed
+    /// ([`Error::Io`], with its cause), or the daemon broke the framing
+    /// ([`Error::Packet`]).
+    Error(Error),
+    /// `VIR_CONNECT_CLOSE_REASON_EOF`: the daemon closed the connection.
+    Eof,
+    /// `VIR_CONNECT_CLOSE_REASON_KEEPALIVE`: keepalive gave the daemon up
+    /// ([`Connection::start_keepalive`]).
+    Keepalive,
+    /// `VIR_CONNECT_CLOSE_REASON_CLIENT`: this side closed it
+    /// ([`Connection::close`], or the last clone dropped).
+    Client,
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::Error(e) => write!(f, "{e}"),
+            CloseReason::Eof => f.write_str("the daemon closed the connection"),
+            CloseReason::Keepalive => f.write_str("the daemon did not answer keepalive"),
+            CloseReason::Client => f.write_str("the connection was closed by the client"),
         }
     }
 }
@@ -247,6 +301,7 @@ struct Shared {
 
 impl Drop for Shared {
     fn drop(&mut self) {
+        close(&self.state, Closed::Client);
         for task in &self.tasks {
             task.abort();
         }
@@ -305,7 +360,12 @@ impl Connection {
         let (read, write) = tokio::io::split(stream);
         let (out, out_rx) = mpsc::channel(1024);
         let (events, _) = broadcast::channel(config.event_backlog.max(1));
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new(Mutex::new(State {
+            calls: HashMap::new(),
+            streams: HashMap::new(),
+            closed: None,
+            closed_signal: watch::Sender::new(false),
+        }));
         let pong = Arc::new(Notify::new());
         let unexpected = Arc::new(AtomicU64::new(0));
         let received = Arc::new(AtomicU64::new(0));
@@ -386,6 +446,43 @@ impl Connection {
     /// happened (PINGs from the daemon are answered, not counted here).
     pub fn pongs_received(&self) -> u64 {
         self.shared.pongs_received.load(Ordering::Relaxed)
+    }
+
+    /// Calls waiting for their replies now. A call whose future is dropped
+    /// (cancelled) or times out leaves at once; its reply, if it comes, is
+    /// dropped and counted in [`Connection::unexpected_packets`].
+    pub fn pending_calls(&self) -> usize {
+        lock(&self.shared.state).calls.len()
+    }
+
+    /// Completes when the connection closes, with the reason, as
+    /// libvirt's close callback (`virConnectRegisterCloseCallback`) is
+    /// called. It holds no [`Connection`]: waiting on it keeps nothing
+    /// open, and it completes with [`CloseReason::Client`] when the last
+    /// clone is dropped.
+    pub fn closed(&self) -> impl Future<Output = CloseReason> + Send + 'static {
+        let state = Arc::clone(&self.shared.state);
+        let mut signal = lock(&state).closed_signal.subscribe();
+        async move {
+            // The sender lives in `state`, which this future holds, so
+            // waiting ends only when the signal turns true.
+            let _ = signal.wait_for(|closed| *closed).await;
+            lock(&state)
+                .closed
+                .as_ref()
+                .map_or(CloseReason::Client, Closed::reason)
+        }
+    }
+
+    /// Closes the connection for every clone (libvirt's
+    /// `virConnectClose`): waiting calls and later ones fail with
+    /// [`Error::Closed`], and [`Connection::closed`] completes with
+    /// [`CloseReason::Client`].
+    pub fn close(&self) {
+        close(&self.shared.state, Closed::Client);
+        for task in &self.shared.tasks {
+            task.abort();
+        }
     }
 
     /// Sends a raw packet (for tests and for protocols this crate has no
@@ -544,16 +641,7 @@ impl Connection {
             with_stream.then(|| {
                 let (data_tx, data_rx) = mpsc::channel(shared.config.stream_backlog.max(1));
                 state.streams.insert(serial, data_tx);
-                Stream {
-                    connection: self.clone(),
-                    header: Header {
-                        kind: MessageType::Stream,
-                        ..header
-                    },
-                    incoming: data_rx,
-                    eof: false,
-                    closed: false,
-                }
+                Stream::new(self.clone(), header, data_rx)
             })
         };
         let _guard = CallGuard {
@@ -606,7 +694,7 @@ impl Connection {
                     silent += 1;
                     if silent > count {
                         observe::libvirt_keepalive_gave_up(count, interval);
-                        close(&shared.state, Closed::ByPeer);
+                        close(&shared.state, Closed::Keepalive);
                         for task in &shared.tasks {
                             task.abort();
                         }
@@ -670,75 +758,144 @@ pub(super) fn keepalive_packet(procedure: i32) -> Result<Vec<u8>, PacketError> {
     encode_packet(&header, &())
 }
 
-/// What a stream delivers.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StreamData {
-    /// Bytes.
-    Data(Vec<u8>),
-    /// A hole of `length` bytes in a sparse stream.
-    Hole {
-        /// Its length.
-        length: i64,
-        /// `virNetStreamHole.flags`.
-        flags: u32,
-    },
-}
-
 /// A stream opened by a `@readstream` or `@writestream` procedure: stream
 /// packets carry the opening call's procedure and serial. Data ends with an
 /// empty CONTINUE packet; either side then finishes (status OK) or aborts
 /// (status ERROR), and the other confirms with an empty OK.
+///
+/// It is an [`AsyncRead`] of the daemon's data (a download) and an
+/// [`AsyncWrite`] to the daemon (an upload), so `tokio::io::copy` works
+/// either way; `shutdown` finishes the stream and returns the daemon's
+/// verdict. An abort from the daemon is an `io::Error` whose inner error
+/// is this module's [`Error::Remote`] with libvirt's error. A sparse
+/// stream (see [`Stream::set_sparse`]) reads its holes as zeros through
+/// `AsyncRead`, and as [`StreamData::Hole`] through [`Stream::recv`];
+/// [`Stream::send_hole`] sends one.
 pub struct Stream {
     connection: Connection,
-    header: Header,
+    outgoing: Outgoing,
     incoming: mpsc::Receiver<Packet>,
+    /// Opened with the procedure's sparse flag: holes are allowed.
+    sparse: bool,
+    /// What a read has started and not handed out yet.
+    leftover: Leftover,
     /// The daemon sent its last data.
     eof: bool,
     /// The daemon confirmed a finish or abort, or aborted itself.
     closed: bool,
+    /// The daemon's abort, for every later operation.
+    aborted: Option<RemoteError>,
+    /// Our finish or abort, once started.
+    closing: Option<Closing>,
+}
+
+/// A finish or abort under way.
+struct Closing {
+    status: Status,
+    sent: bool,
+    deadline: Pin<Box<tokio::time::Sleep>>,
 }
 
 impl Stream {
-    /// The next piece of data from the daemon; `None` at the end of its
-    /// data. An abort from the daemon is an [`Error::Remote`].
-    pub async fn recv(&mut self) -> Result<Option<StreamData>, Error> {
-        if self.eof || self.closed {
-            return Ok(None);
+    fn new(connection: Connection, header: Header, incoming: mpsc::Receiver<Packet>) -> Stream {
+        let out = connection.shared.out.clone();
+        Stream {
+            connection,
+            outgoing: Outgoing::new(header, out, None),
+            incoming,
+            sparse: false,
+            leftover: Leftover::default(),
+            eof: false,
+            closed: false,
+            aborted: None,
+            closing: None,
         }
-        let Some(packet) = self.incoming.recv().await else {
-            return Err(closed_error(&self.connection.shared.state));
-        };
-        let limits = &self.connection.shared.config.limits;
-        match (packet.header.kind, packet.header.status) {
-            (MessageType::StreamHole, _) => {
-                let (length, flags) = <(i64, u32)>::from_xdr_with(&packet.body, limits)?;
-                Ok(Some(StreamData::Hole { length, flags }))
+    }
+
+    /// Declares the stream sparse: its procedure was called with its
+    /// sparse flag (`VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM`,
+    /// `VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM`), so holes may come and go.
+    /// On any other stream a hole from the daemon is
+    /// [`HoleError::NotSparse`], as libvirt's client refuses it, and so is
+    /// [`Stream::send_hole`].
+    pub fn set_sparse(&mut self, sparse: bool) {
+        self.sparse = sparse;
+    }
+
+    /// Whether holes are allowed (see [`Stream::set_sparse`]).
+    pub fn is_sparse(&self) -> bool {
+        self.sparse
+    }
+
+    /// The next piece of data or hole from the daemon; `None` at the end
+    /// of its data. An abort from the daemon is an [`Error::Remote`].
+    pub async fn recv(&mut self) -> Result<Option<StreamData>, Error> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    fn limits(&self) -> &Limits {
+        &self.connection.shared.config.limits
+    }
+
+    /// The daemon's abort, decoded, kept and returned as an error.
+    fn abort_from(&mut self, body: &[u8]) -> Error {
+        self.closed = true;
+        match RemoteError::from_xdr_with(body, self.limits()) {
+            Ok(e) => {
+                self.aborted = Some(e.clone());
+                Error::Remote(Box::new(e))
             }
-            (_, Status::Continue) if packet.body.is_empty() => {
-                self.eof = true;
-                Ok(None)
+            Err(e) => Error::Decode(e),
+        }
+    }
+
+    /// [`recv`](Stream::recv) as a poll: what a read left over first.
+    fn poll_recv(&mut self, cx: &mut task::Context<'_>) -> Poll<Result<Option<StreamData>, Error>> {
+        if let Some(piece) = self.leftover.take() {
+            return Poll::Ready(Ok(Some(piece)));
+        }
+        if let Some(e) = &self.aborted {
+            return Poll::Ready(Err(Error::Remote(Box::new(e.clone()))));
+        }
+        loop {
+            if self.eof || self.closed {
+                return Poll::Ready(Ok(None));
             }
-            (_, Status::Continue) => Ok(Some(StreamData::Data(packet.body))),
-            (_, Status::Ok) => {
-                self.closed = true;
-                Ok(None)
-            }
-            (_, Status::Error) => {
-                self.closed = true;
-                Err(Error::Remote(Box::new(RemoteError::from_xdr_with(
-                    &packet.body,
-                    limits,
-                )?)))
+            let Some(packet) = ready!(self.incoming.poll_recv(cx)) else {
+                return Poll::Ready(Err(closed_error(&self.connection.shared.state)));
+            };
+            match stream::arrived(packet, self.sparse, self.limits()) {
+                Err(e) => return Poll::Ready(Err(Error::Hole(e))),
+                Ok(Arrived::Data(data)) => return Poll::Ready(Ok(Some(StreamData::Data(data)))),
+                Ok(Arrived::Hole(0)) => {}
+                Ok(Arrived::Hole(zeros)) => {
+                    self.leftover.keep(Arrived::Hole(zeros));
+                    return Poll::Ready(Ok(self.leftover.take()));
+                }
+                Ok(Arrived::EndOfData) => self.eof = true,
+                // A confirmation nobody asked for: the stream is over.
+                Ok(Arrived::Finished) => self.closed = true,
+                Ok(Arrived::Aborted(body)) => return Poll::Ready(Err(self.abort_from(&body))),
             }
         }
     }
 
-    /// Reads the stream to the end of the daemon's data, ignoring holes.
+    /// Reads the stream to the end of the daemon's data; holes read as
+    /// zeros.
     pub async fn read_to_end(&mut self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
         while let Some(piece) = self.recv().await? {
-            if let StreamData::Data(bytes) = piece {
-                out.extend_from_slice(&bytes);
+            match piece {
+                StreamData::Data(bytes) => out.extend_from_slice(&bytes),
+                StreamData::Hole { length, .. } => {
+                    let zeros = usize::try_from(length).map_err(|_| {
+                        Error::Io(io::Error::new(
+                            io::ErrorKind::OutOfMemory,
+                            "a stream hole larger than memory",
+                        ))
+                    })?;
+                    out.resize(out.len() + zeros, 0);
+                }
             }
         }
         Ok(out)
@@ -748,51 +905,199 @@ impl Stream {
     /// size (an empty `data` sends nothing: an empty packet means the end).
     pub async fn send(&self, data: &[u8]) -> Result<(), Error> {
         for chunk in data.chunks(LEGACY_PAYLOAD_MAX) {
-            let header = Header {
-                status: Status::Continue,
-                ..self.header
-            };
-            self.connection
-                .send_packet(raw_packet(&header, chunk)?)
-                .await?;
+            let packet = self.outgoing.packet(Status::Continue, chunk)?;
+            self.connection.send_packet(packet).await?;
         }
         Ok(())
+    }
+
+    /// Sends a hole of `length` zero bytes (libvirt's `virStreamSendHole`);
+    /// only on a sparse stream ([`Stream::set_sparse`]).
+    pub async fn send_hole(&self, length: u64) -> Result<(), Error> {
+        if !self.sparse {
+            return Err(Error::Hole(HoleError::NotSparse));
+        }
+        let Ok(length) = i64::try_from(length) else {
+            return Err(Error::Hole(HoleError::Invalid {
+                length: i64::MAX,
+                flags: 0,
+            }));
+        };
+        let packet = self.outgoing.hole_packet(length)?;
+        self.connection.send_packet(packet).await
     }
 
     /// Ends the stream (after reading to its end, or after sending all
     /// data) and waits for the daemon's confirmation.
-    pub async fn finish(self) -> Result<(), Error> {
-        self.close_with(Status::Ok).await
+    pub async fn finish(mut self) -> Result<(), Error> {
+        std::future::poll_fn(|cx| self.poll_close(cx, Status::Ok)).await
     }
 
     /// Aborts the stream and waits for the daemon's confirmation.
-    pub async fn abort(self) -> Result<(), Error> {
-        self.close_with(Status::Error).await
+    pub async fn abort(mut self) -> Result<(), Error> {
+        std::future::poll_fn(|cx| self.poll_close(cx, Status::Error)).await
     }
 
-    async fn close_with(mut self, status: Status) -> Result<(), Error> {
+    /// Sends our finish (`Status::Ok`) or abort (`Status::Error`) once, then
+    /// waits for the daemon's confirmation, at most the call timeout. Data
+    /// still in flight before it is dropped.
+    fn poll_close(
+        &mut self,
+        cx: &mut task::Context<'_>,
+        status: Status,
+    ) -> Poll<Result<(), Error>> {
         if self.closed {
-            return Ok(());
+            return Poll::Ready(match &self.aborted {
+                Some(e) => Err(Error::Remote(Box::new(e.clone()))),
+                None => Ok(()),
+            });
         }
-        let header = Header {
-            status,
-            ..self.header
-        };
-        self.connection
-            .send_packet(raw_packet(&header, &[])?)
-            .await?;
-        self.eof = false;
         let timeout = self.connection.shared.config.timeout;
-        while !self.closed {
-            match tokio::time::timeout(timeout, self.recv()).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Err(Error::Timeout),
-            }
-            // Data still in flight before the confirmation is dropped.
-            self.eof = false;
+        let closing = self.closing.get_or_insert_with(|| Closing {
+            status,
+            sent: false,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+        });
+        if !closing.sent {
+            let Some(permit) = ready!(self.outgoing.poll_room(cx)) else {
+                return Poll::Ready(Err(closed_error(&self.connection.shared.state)));
+            };
+            permit.send(self.outgoing.packet(closing.status, &[])?);
+            closing.sent = true;
         }
-        Ok(())
+        loop {
+            let packet = match self.incoming.poll_recv(cx) {
+                Poll::Ready(Some(packet)) => packet,
+                Poll::Ready(None) => {
+                    return Poll::Ready(Err(closed_error(&self.connection.shared.state)));
+                }
+                Poll::Pending => {
+                    return match self.closing.as_mut().map(|c| c.deadline.as_mut().poll(cx)) {
+                        Some(Poll::Ready(())) => Poll::Ready(Err(Error::Timeout)),
+                        _ => Poll::Pending,
+                    };
+                }
+            };
+            // Holes in flight are dropped like data: read as sparse.
+            match stream::arrived(packet, true, self.limits()) {
+                Ok(Arrived::Finished) => {
+                    self.closed = true;
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(Arrived::Aborted(body)) => return Poll::Ready(Err(self.abort_from(&body))),
+                _ => {}
+            }
+        }
+    }
+
+    /// Before a write: an abort from the daemon fails it. Anything else
+    /// that arrived is kept for reads (a write stream gets none).
+    fn poll_aborted(&mut self, cx: &mut task::Context<'_>) -> Result<(), Error> {
+        while self.leftover.is_empty() && !self.closed {
+            let Poll::Ready(packet) = self.incoming.poll_recv(cx) else {
+                break;
+            };
+            let Some(packet) = packet else {
+                return Err(closed_error(&self.connection.shared.state));
+            };
+            match stream::arrived(packet, self.sparse, self.limits()).map_err(Error::Hole)? {
+                Arrived::Aborted(body) => return Err(self.abort_from(&body)),
+                Arrived::EndOfData => self.eof = true,
+                Arrived::Finished => self.closed = true,
+                data => self.leftover.keep(data),
+            }
+        }
+        match &self.aborted {
+            Some(e) => Err(Error::Remote(Box::new(e.clone()))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A stream error as `AsyncRead`/`AsyncWrite` return it: the transport's
+/// own error as it was, anything else wrapped (`get_ref` gives the
+/// [`Error`], libvirt's error inside [`Error::Remote`]).
+fn stream_io_error(e: Error) -> io::Error {
+    match e {
+        Error::Io(e) => e,
+        Error::Timeout => io::Error::new(io::ErrorKind::TimedOut, e),
+        Error::Closed => io::Error::new(io::ErrorKind::BrokenPipe, e),
+        Error::Hole(_) | Error::Packet(_) | Error::Decode(_) => {
+            io::Error::new(io::ErrorKind::InvalidData, e)
+        }
+        e => io::Error::other(e),
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        if this.leftover.is_empty() {
+            match ready!(this.poll_recv(cx)) {
+                Ok(Some(StreamData::Data(data))) => this.leftover.keep(Arrived::Data(data)),
+                Ok(Some(StreamData::Hole { length, .. })) => {
+                    this.leftover
+                        .keep(Arrived::Hole(u64::try_from(length).unwrap_or(0)));
+                }
+                // The end of the daemon's data.
+                Ok(None) => return Poll::Ready(Ok(())),
+                Err(e) => return Poll::Ready(Err(stream_io_error(e))),
+            }
+        }
+        this.leftover.copy_to(buf);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut task::Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        // An empty packet would end the stream.
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        if let Err(e) = this.poll_aborted(cx) {
+            return Poll::Ready(Err(stream_io_error(e)));
+        }
+        let Some(permit) = ready!(this.outgoing.poll_room(cx)) else {
+            return Poll::Ready(Err(stream_io_error(closed_error(
+                &this.connection.shared.state,
+            ))));
+        };
+        let n = buf.len().min(LEGACY_PAYLOAD_MAX);
+        match this.outgoing.packet(Status::Continue, &buf[..n]) {
+            Ok(packet) => {
+                permit.send(packet);
+                Poll::Ready(Ok(n))
+            }
+            Err(e) => Poll::Ready(Err(stream_io_error(e.into()))),
+        }
+    }
+
+    /// Packets are queued for the connection's writer, which writes them
+    /// as soon as it can; there is nothing to flush here but an abort to
+    /// report.
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.get_mut().poll_aborted(cx).map_err(stream_io_error))
+    }
+
+    /// Finishes the stream and waits for the daemon's verdict: its error
+    /// if it failed the upload.
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut()
+            .poll_close(cx, Status::Ok)
+            .map_err(stream_io_error)
     }
 }
 
@@ -800,7 +1105,7 @@ impl Drop for Stream {
     fn drop(&mut self) {
         lock(&self.connection.shared.state)
             .streams
-            .remove(&self.header.serial);
+            .remove(&self.outgoing.header().serial);
     }
 }
 
@@ -825,6 +1130,7 @@ fn close(state: &Mutex<State>, why: Closed) {
     let (calls, streams, why) = {
         let mut s = lock(state);
         let why = s.closed.get_or_insert(why).clone();
+        s.closed_signal.send_replace(true);
         (
             std::mem::take(&mut s.calls),
             std::mem::take(&mut s.streams),
@@ -871,7 +1177,12 @@ impl Reader {
                     Some(w) => {
                         let _ = w.reply.send(Ok(packet));
                     }
-                    None => self.stray(),
+                    // Most often the reply to a call whose future was
+                    // dropped (cancelled) or timed out.
+                    None => {
+                        observe::libvirt_reply_discarded(h.serial, h.program, h.procedure);
+                        self.stray();
+                    }
                 }
             }
             MessageType::Message if h.program == keepalive::PROGRAM => match h.procedure {
@@ -916,7 +1227,7 @@ async fn read_packets<R: AsyncRead>(read: R, reader: Reader) {
         // Into the packet reader's own buffer: an idle connection holds a
         // few hundred bytes, not the size of its largest packet.
         match read.read_buf(packets.read_buffer()).await {
-            Ok(0) => break Closed::ByPeer,
+            Ok(0) => break Closed::Eof,
             Ok(_) => {}
             Err(e) => {
                 observe::read_failed(Side::LibvirtClient, &"", &e);

@@ -21,6 +21,8 @@ mod client;
 mod sasl;
 #[cfg(feature = "tokio")]
 mod server;
+#[cfg(feature = "tokio")]
+mod stream;
 /// libvirt's `tls` transport (feature `tls`).
 #[cfg(feature = "tls")]
 pub mod tls;
@@ -39,7 +41,7 @@ pub use packet::{
 
 #[cfg(feature = "tokio")]
 pub use client::{
-    Connection, ConnectionConfig, Error, Event, EventDecoder, EventReceiver, Stream, StreamData,
+    CloseReason, Connection, ConnectionConfig, Error, Event, EventDecoder, EventReceiver, Stream,
 };
 #[cfg(feature = "sasl")]
 pub use sasl::{
@@ -58,6 +60,8 @@ pub use server::{
 };
 #[cfg(feature = "tls")]
 pub use server::{DnError, subject_dn};
+#[cfg(feature = "tokio")]
+pub use stream::{HoleError, StreamData};
 #[cfg(feature = "tokio")]
 pub use transport::{AuthType, OpenError, OpenOptions};
 #[cfg(feature = "std")]

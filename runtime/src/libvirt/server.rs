@@ -23,10 +23,11 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{self, Poll, ready};
 use std::time::Duration;
 use std::vec::Vec;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
@@ -36,6 +37,7 @@ use super::keepalive;
 use super::packet::{
     Header, MESSAGE_MAX, MessageType, Packet, PacketError, PacketReader, Status, encode_packet,
 };
+use super::stream::{self, Arrived, HoleError, Leftover, Outgoing, StreamData};
 use super::{ProcedureInfo, ProtocolNames};
 use crate::observe::{self, Side};
 use crate::rpc::stream_io::StallClock;
@@ -248,24 +250,46 @@ impl Context {
         lock_streams(&self.session.streams)
             .insert(self.header.serial, StreamSlot { incoming, replied });
         ServerStream {
-            session: self.session.clone(),
-            header: Header {
-                kind: MessageType::Stream,
-                status: Status::Continue,
-                ..self.header
-            },
+            outgoing: Outgoing::new(self.header, self.session.out.clone(), Some(replied_rx)),
             incoming: rx,
-            replied: replied_rx,
+            streams: Arc::clone(&self.session.streams),
+            limits: self.limits,
+            sparse: false,
+            leftover: Leftover::default(),
+            to_confirm: None,
+            ended: None,
+            end_sent: false,
         }
     }
 }
 
 /// A procedure's side of a stream (see [`Context::open_stream`]).
+///
+/// It is an [`AsyncWrite`] to the client (a download: `shutdown` ends the
+/// data, waits for the client to finish and confirms) and an
+/// [`AsyncRead`] of what the client uploads (the end of the client's data
+/// reads as the end of the stream, its finish confirmed), so
+/// `tokio::io::copy` works either way. A sparse stream (see
+/// [`ServerStream::set_sparse`]) reads its holes as zeros through
+/// `AsyncRead` and as [`StreamData::Hole`] through
+/// [`ServerStream::recv_chunk`]; [`ServerStream::send_hole`] sends one.
+/// Errors through the `AsyncRead`/`AsyncWrite` impls are `io::Error`s
+/// whose inner error is a [`StreamError`].
 pub struct ServerStream {
-    session: Session,
-    header: Header,
+    outgoing: Outgoing,
     incoming: mpsc::Receiver<Packet>,
-    replied: watch::Receiver<bool>,
+    streams: Arc<Mutex<HashMap<u32, StreamSlot>>>,
+    limits: Limits,
+    /// Opened with the procedure's sparse flag: holes are allowed.
+    sparse: bool,
+    /// What a read has started and not handed out yet.
+    leftover: Leftover,
+    /// The client finished (false) or aborted (true), not yet confirmed.
+    to_confirm: Option<bool>,
+    /// The client finished (false) or aborted (true), confirmed.
+    ended: Option<bool>,
+    /// [`ServerStream::finish`] sent the end of the data.
+    end_sent: bool,
 }
 
 /// Why a stream operation failed on the server side.
@@ -276,6 +300,10 @@ pub enum StreamError {
     Closed,
     /// The client aborted the stream.
     Aborted,
+    /// A hole was refused: the client sent one on a stream that is not
+    /// sparse, or a malformed one, or one was to be sent on a stream that
+    /// is not sparse.
+    Hole(HoleError),
 }
 
 impl core::fmt::Display for StreamError {
@@ -283,59 +311,179 @@ impl core::fmt::Display for StreamError {
         f.write_str(match self {
             StreamError::Closed => "the connection is closed",
             StreamError::Aborted => "the client aborted the stream",
+            // The inner error is the source: it is not repeated here.
+            StreamError::Hole(_) => "stream hole refused",
         })
     }
 }
 
-impl std::error::Error for StreamError {}
+impl std::error::Error for StreamError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StreamError::Hole(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<StreamError> for io::Error {
+    fn from(e: StreamError) -> io::Error {
+        let kind = match e {
+            StreamError::Closed => io::ErrorKind::BrokenPipe,
+            StreamError::Aborted => io::ErrorKind::ConnectionAborted,
+            StreamError::Hole(_) => io::ErrorKind::InvalidData,
+        };
+        io::Error::new(kind, e)
+    }
+}
 
 impl ServerStream {
-    async fn put(&mut self, status: Status, body: &[u8]) -> Result<(), StreamError> {
-        if self.replied.wait_for(|r| *r).await.is_err() {
-            return Err(StreamError::Closed);
+    /// Declares the stream sparse: its procedure was called with its
+    /// sparse flag (`VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM`,
+    /// `VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM`), so holes may come and go.
+    /// On any other stream a hole from the client is
+    /// [`HoleError::NotSparse`], as libvirtd refuses it, and so is
+    /// [`ServerStream::send_hole`].
+    pub fn set_sparse(&mut self, sparse: bool) {
+        self.sparse = sparse;
+    }
+
+    /// Queues `packet` after the opening call's reply.
+    async fn put(&mut self, packet: Result<Vec<u8>, PacketError>) -> Result<(), StreamError> {
+        let packet = packet.map_err(|_| StreamError::Closed)?;
+        if self.outgoing.send(packet).await {
+            Ok(())
+        } else {
+            Err(StreamError::Closed)
         }
-        let header = Header {
-            status,
-            ..self.header
-        };
-        let packet = super::client::raw_packet(&header, body).map_err(|_| StreamError::Closed)?;
-        self.session
-            .out
-            .send(packet)
-            .await
-            .map_err(|_| StreamError::Closed)
     }
 
     /// Sends data to the client, in packets of libvirt's payload size.
     pub async fn send(&mut self, data: &[u8]) -> Result<(), StreamError> {
         for chunk in data.chunks(super::packet::LEGACY_PAYLOAD_MAX) {
-            self.put(Status::Continue, chunk).await?;
+            let packet = self.outgoing.packet(Status::Continue, chunk);
+            self.put(packet).await?;
         }
         Ok(())
     }
 
+    /// Sends a hole of `length` zero bytes; only on a sparse stream
+    /// ([`ServerStream::set_sparse`]).
+    pub async fn send_hole(&mut self, length: u64) -> Result<(), StreamError> {
+        if !self.sparse {
+            return Err(StreamError::Hole(HoleError::NotSparse));
+        }
+        let length = i64::try_from(length).map_err(|_| {
+            StreamError::Hole(HoleError::Invalid {
+                length: i64::MAX,
+                flags: 0,
+            })
+        })?;
+        let packet = self.outgoing.hole_packet(length);
+        self.put(packet).await
+    }
+
     /// The next data the client sent; `None` once the client finished
     /// (which this confirms). A client abort is confirmed too, and is
-    /// [`StreamError::Aborted`].
+    /// [`StreamError::Aborted`]. Holes of a sparse stream come as zeros,
+    /// at most libvirt's payload size at a time.
     pub async fn recv(&mut self) -> Result<Option<Vec<u8>>, StreamError> {
-        loop {
-            let Some(packet) = self.incoming.recv().await else {
-                return Err(StreamError::Closed);
+        match self.recv_chunk().await? {
+            None => Ok(None),
+            Some(StreamData::Data(data)) => Ok(Some(data)),
+            Some(StreamData::Hole { length, .. }) => {
+                let zeros = u64::try_from(length).unwrap_or(0);
+                let now =
+                    zeros.min(u64::try_from(super::packet::LEGACY_PAYLOAD_MAX).unwrap_or(u64::MAX));
+                self.leftover.keep(Arrived::Hole(zeros - now));
+                Ok(Some(std::vec![0; usize::try_from(now).unwrap_or(0)]))
+            }
+        }
+    }
+
+    /// The next piece of data or hole the client sent; `None` once the
+    /// client finished (which this confirms). A client abort is confirmed
+    /// too, and is [`StreamError::Aborted`].
+    pub async fn recv_chunk(&mut self) -> Result<Option<StreamData>, StreamError> {
+        std::future::poll_fn(|cx| self.poll_chunk(cx)).await
+    }
+
+    /// Sends the confirmation a finish or abort from the client is owed,
+    /// then tells how the client ended, if it has.
+    fn poll_confirm(&mut self, cx: &mut task::Context<'_>) -> Poll<Result<bool, StreamError>> {
+        if let Some(aborted) = self.to_confirm {
+            let Some(permit) = ready!(self.outgoing.poll_room(cx)) else {
+                return Poll::Ready(Err(StreamError::Closed));
             };
-            match (packet.header.kind, packet.header.status) {
-                (MessageType::Stream, Status::Continue) if !packet.body.is_empty() => {
-                    return Ok(Some(packet.body));
+            let confirmation = self
+                .outgoing
+                .packet(Status::Ok, &[])
+                .map_err(|_| StreamError::Closed)?;
+            permit.send(confirmation);
+            self.to_confirm = None;
+            self.ended = Some(aborted);
+        }
+        Poll::Ready(match self.ended {
+            Some(true) => Err(StreamError::Aborted),
+            Some(false) => Ok(true),
+            None => Ok(false),
+        })
+    }
+
+    fn poll_chunk(
+        &mut self,
+        cx: &mut task::Context<'_>,
+    ) -> Poll<Result<Option<StreamData>, StreamError>> {
+        if let Some(piece) = self.leftover.take() {
+            return Poll::Ready(Ok(Some(piece)));
+        }
+        loop {
+            if ready!(self.poll_confirm(cx))? {
+                return Poll::Ready(Ok(None));
+            }
+            let Some(packet) = ready!(self.incoming.poll_recv(cx)) else {
+                return Poll::Ready(Err(StreamError::Closed));
+            };
+            match stream::arrived(packet, self.sparse, &self.limits) {
+                Err(e) => return Poll::Ready(Err(StreamError::Hole(e))),
+                Ok(Arrived::Data(data)) => return Poll::Ready(Ok(Some(StreamData::Data(data)))),
+                Ok(Arrived::Hole(zeros)) if zeros > 0 => {
+                    self.leftover.keep(Arrived::Hole(zeros));
+                    return Poll::Ready(Ok(self.leftover.take()));
                 }
-                (MessageType::Stream, Status::Ok) => {
-                    self.put(Status::Ok, &[]).await?;
-                    return Ok(None);
-                }
-                (MessageType::Stream, Status::Error) => {
-                    self.put(Status::Ok, &[]).await?;
-                    return Err(StreamError::Aborted);
-                }
-                // Holes and empty packets carry no data.
-                _ => {}
+                // Empty packets and holes carry no data.
+                Ok(Arrived::Hole(_) | Arrived::EndOfData) => {}
+                Ok(Arrived::Finished) => self.to_confirm = Some(false),
+                Ok(Arrived::Aborted(_)) => self.to_confirm = Some(true),
+            }
+        }
+    }
+
+    /// Ends the data (an empty CONTINUE packet), waits for the client to
+    /// finish or abort, and confirms.
+    fn poll_finish(&mut self, cx: &mut task::Context<'_>) -> Poll<Result<(), StreamError>> {
+        loop {
+            if ready!(self.poll_confirm(cx))? {
+                return Poll::Ready(Ok(()));
+            }
+            if !self.end_sent {
+                let Some(permit) = ready!(self.outgoing.poll_room(cx)) else {
+                    return Poll::Ready(Err(StreamError::Closed));
+                };
+                let end = self
+                    .outgoing
+                    .packet(Status::Continue, &[])
+                    .map_err(|_| StreamError::Closed)?;
+                permit.send(end);
+                self.end_sent = true;
+            }
+            let Some(packet) = ready!(self.incoming.poll_recv(cx)) else {
+                return Poll::Ready(Err(StreamError::Closed));
+            };
+            match packet.header.status {
+                Status::Ok => self.to_confirm = Some(false),
+                Status::Error => self.to_confirm = Some(true),
+                Status::Continue => {}
             }
         }
     }
@@ -343,32 +491,86 @@ impl ServerStream {
     /// Ends the data (an empty CONTINUE packet), waits for the client to
     /// finish or abort, and confirms.
     pub async fn finish(mut self) -> Result<(), StreamError> {
-        self.put(Status::Continue, &[]).await?;
-        loop {
-            let Some(packet) = self.incoming.recv().await else {
-                return Err(StreamError::Closed);
-            };
-            match packet.header.status {
-                Status::Ok => return self.put(Status::Ok, &[]).await,
-                Status::Error => {
-                    self.put(Status::Ok, &[]).await?;
-                    return Err(StreamError::Aborted);
-                }
-                Status::Continue => {}
-            }
-        }
+        std::future::poll_fn(|cx| self.poll_finish(cx)).await
     }
 
     /// Fails the stream with `error`, which the client reports.
     pub async fn abort(mut self, error: &RemoteError) -> Result<(), StreamError> {
         let body = error.to_xdr().map_err(|_| StreamError::Closed)?;
-        self.put(Status::Error, &body).await
+        let packet = self.outgoing.packet(Status::Error, &body);
+        self.put(packet).await
+    }
+}
+
+impl AsyncRead for ServerStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        if this.leftover.is_empty() {
+            match ready!(this.poll_chunk(cx)) {
+                Ok(Some(StreamData::Data(data))) => this.leftover.keep(Arrived::Data(data)),
+                Ok(Some(StreamData::Hole { length, .. })) => {
+                    this.leftover
+                        .keep(Arrived::Hole(u64::try_from(length).unwrap_or(0)));
+                }
+                // The client finished, and that is confirmed.
+                Ok(None) => return Poll::Ready(Ok(())),
+                Err(e) => return Poll::Ready(Err(e.into())),
+            }
+        }
+        this.leftover.copy_to(buf);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for ServerStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut task::Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        // An empty packet would end the data.
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        if this.ended == Some(true) {
+            return Poll::Ready(Err(StreamError::Aborted.into()));
+        }
+        let Some(permit) = ready!(this.outgoing.poll_room(cx)) else {
+            return Poll::Ready(Err(StreamError::Closed.into()));
+        };
+        let n = buf.len().min(super::packet::LEGACY_PAYLOAD_MAX);
+        let packet = this
+            .outgoing
+            .packet(Status::Continue, &buf[..n])
+            .map_err(|_| io::Error::from(StreamError::Closed))?;
+        permit.send(packet);
+        Poll::Ready(Ok(n))
+    }
+
+    /// Packets are queued for the connection's writer, which writes them
+    /// as soon as it can: nothing to flush here.
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut task::Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Ends the data, waits for the client to finish and confirms
+    /// ([`ServerStream::finish`]).
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_finish(cx).map_err(io::Error::from)
     }
 }
 
 impl Drop for ServerStream {
     fn drop(&mut self) {
-        lock_streams(&self.session.streams).remove(&self.header.serial);
+        lock_streams(&self.streams).remove(&self.outgoing.header().serial);
     }
 }
 
