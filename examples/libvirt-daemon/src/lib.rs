@@ -8,7 +8,10 @@
 //! unknown procedures (`VIR_ERR_RPC`, "unknown procedure: N"), which virsh
 //! tolerates for the commands this daemon serves.
 
+mod storage;
+
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::watch;
@@ -107,6 +110,8 @@ pub struct Daemon {
     /// How many lifecycle callbacks are registered now (see
     /// [`Daemon::lifecycle_callbacks`]).
     lifecycle_callbacks: Arc<watch::Sender<usize>>,
+    /// The directory whose files are its storage volumes, if any.
+    volumes: Option<Arc<PathBuf>>,
 }
 
 impl Default for Daemon {
@@ -156,7 +161,22 @@ impl Daemon {
                 ..State::default()
             })),
             lifecycle_callbacks: Arc::new(watch::Sender::new(0)),
+            volumes: None,
         }
+    }
+
+    /// Serves the regular files in `dir` as the storage volumes of pool
+    /// `default` (key and path: the file's canonical path), for
+    /// downloading and uploading, sparse or not (`virsh vol-download
+    /// --sparse PATH FILE`).
+    #[must_use]
+    pub fn with_volumes(mut self, dir: impl Into<PathBuf>) -> Daemon {
+        self.volumes = Some(Arc::new(dir.into()));
+        self
+    }
+
+    fn volume_dir(&self) -> Option<&Path> {
+        self.volumes.as_deref().map(PathBuf::as_path)
     }
 
     /// The number of lifecycle event callbacks registered, over all
@@ -541,6 +561,42 @@ impl Service for Daemon {
         Ok(RemoteDomainScreenshotRet {
             mime: Some("image/x-portable-pixmap".into()),
         })
+    }
+
+    async fn storage_vol_lookup_by_key(
+        &self,
+        _cx: &Context,
+        args: RemoteStorageVolLookupByKeyArgs,
+    ) -> Result<RemoteStorageVolLookupByKeyRet> {
+        Ok(RemoteStorageVolLookupByKeyRet {
+            vol: storage::lookup(self.volume_dir(), &args.key.to_string())?,
+        })
+    }
+
+    async fn storage_vol_lookup_by_path(
+        &self,
+        _cx: &Context,
+        args: RemoteStorageVolLookupByPathArgs,
+    ) -> Result<RemoteStorageVolLookupByPathRet> {
+        Ok(RemoteStorageVolLookupByPathRet {
+            vol: storage::lookup(self.volume_dir(), &args.path.to_string())?,
+        })
+    }
+
+    async fn storage_vol_download(
+        &self,
+        cx: &Context,
+        args: RemoteStorageVolDownloadArgs,
+    ) -> Result<()> {
+        storage::download(self.volume_dir(), cx, &args)
+    }
+
+    async fn storage_vol_upload(
+        &self,
+        cx: &Context,
+        args: RemoteStorageVolUploadArgs,
+    ) -> Result<()> {
+        storage::upload(self.volume_dir(), cx, &args)
     }
 
     async fn connect_domain_event_callback_register_any(
