@@ -27,16 +27,12 @@ mod real {
     use std::process::Command;
     use std::time::Duration;
 
-    use example_libvirt_daemon::remote::remote_program;
-    use tokio::net::TcpListener;
-    use xdrgen_runtime::libvirt;
-    use xdrgen_runtime::rpc::{ClientConfig, Endpoint, Server, ServerConfig};
+    use xdrgen_runtime::rpc::{ClientConfig, Endpoint};
     use xdrgen_runtime::{XdrEncode, XdrString};
 
-    use xdrgen_bench::harness::Process;
+    use xdrgen_bench::harness::{Process, rss_kib, serve_onc_and_libvirt};
 
     use peertest::peertest_prog::peertest_v1 as v1;
-    use xdrgen_bench::PeertestService;
     use xdrgen_bench::peertest;
 
     /// Set in the environment of the child that runs the servers.
@@ -59,49 +55,6 @@ mod real {
     const LIBVIRT_MAX_CLIENTS: usize = 5000;
     /// Our async clients held at once for the client-side figure.
     const CLIENTS: usize = 1000;
-
-    /// The servers' process: both servers on 127.0.0.1, their ports
-    /// printed, until stdin closes.
-    fn serve() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let onc = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let libvirt_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            println!(
-                "{} {}",
-                onc.local_addr().unwrap().port(),
-                libvirt_listener.local_addr().unwrap().port()
-            );
-            let server = Server::builder(ServerConfig::default())
-                .service(v1::Dispatcher(PeertestService))
-                .build();
-            tokio::spawn(async move { server.serve_tcp(onc).await });
-            let server = libvirt::Server::builder(libvirt::ServerConfig::default())
-                .service(remote_program::Dispatcher(
-                    example_libvirt_daemon::Daemon::new(),
-                ))
-                .build();
-            tokio::spawn(async move { server.serve_tcp(libvirt_listener).await });
-            let _ =
-                tokio::task::spawn_blocking(|| std::io::stdin().read_to_end(&mut Vec::new())).await;
-        });
-        std::process::exit(0);
-    }
-
-    fn rss_kib(pid: u32) -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-            })
-            .unwrap_or(0)
-    }
 
     /// A record-marked ONC RPC call with AUTH_NONE credential and verifier.
     fn onc_call(xid: u32, procedure: u32, args: &[u8]) -> Vec<u8> {
@@ -259,7 +212,7 @@ mod real {
 
     pub(super) fn main() {
         if std::env::var_os(SERVER_ROLE).is_some() {
-            return serve();
+            serve_onc_and_libvirt(None);
         }
         let n = connections_from_args();
         let mut cmd = Command::new(std::env::current_exe().unwrap());

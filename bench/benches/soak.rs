@@ -24,7 +24,6 @@
 
 #[cfg(rpcbench)]
 mod real {
-    use std::io::Read;
     use std::net::SocketAddr;
     use std::process::Command;
     use std::sync::Arc;
@@ -36,16 +35,15 @@ mod real {
         RemoteDomainLookupByNameArgs, RemoteDomainScreenshotArgs,
     };
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::{TcpListener, TcpStream};
+    use tokio::net::TcpStream;
     use tokio::time::Instant;
-    use xdrgen_runtime::rpc::{CallHeader, ClientConfig, Endpoint, Server, ServerConfig};
+    use xdrgen_runtime::rpc::{CallHeader, ClientConfig, Endpoint};
     use xdrgen_runtime::{XdrEncode, XdrString, libvirt};
 
-    use xdrgen_bench::harness::{Process, cpu_ns, thousands};
+    use xdrgen_bench::harness::{Process, cpu_ns, rss_kib, serve_onc_and_libvirt, thousands};
 
     use peertest::PtPoint;
     use peertest::peertest_prog::peertest_v1 as v1;
-    use xdrgen_bench::PeertestService;
     use xdrgen_bench::peertest;
 
     /// Set in the environment of the child that runs the servers.
@@ -60,45 +58,6 @@ mod real {
     /// server's CPU time says what the hostile clients and the
     /// descriptor limit cost on top of it.
     const PACE: Duration = Duration::from_millis(5);
-
-    /// The servers' process: both servers on 127.0.0.1, their ports
-    /// printed, until stdin closes.
-    fn serve() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let stall = Some(Duration::from_secs(2));
-            let onc = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let libvirt_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            println!(
-                "{} {}",
-                onc.local_addr().unwrap().port(),
-                libvirt_listener.local_addr().unwrap().port()
-            );
-            let server = Server::builder(ServerConfig {
-                partial_message_timeout: stall,
-                ..ServerConfig::default()
-            })
-            .service(v1::Dispatcher(PeertestService))
-            .build();
-            tokio::spawn(async move { server.serve_tcp(onc).await });
-            let server = libvirt::Server::builder(libvirt::ServerConfig {
-                partial_message_timeout: stall,
-                ..libvirt::ServerConfig::default()
-            })
-            .service(remote_program::Dispatcher(
-                example_libvirt_daemon::Daemon::new(),
-            ))
-            .build();
-            tokio::spawn(async move { server.serve_tcp(libvirt_listener).await });
-            let _ =
-                tokio::task::spawn_blocking(|| std::io::stdin().read_to_end(&mut Vec::new())).await;
-        });
-        std::process::exit(0);
-    }
 
     /// What the honest clients saw.
     #[derive(Default)]
@@ -321,17 +280,6 @@ mod real {
         at_limit.store(false, Ordering::Relaxed);
     }
 
-    fn rss_kib(pid: u32) -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-            })
-            .unwrap_or(0)
-    }
-
     fn open_fds(pid: u32) -> usize {
         std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
     }
@@ -348,7 +296,8 @@ mod real {
     #[allow(clippy::cast_precision_loss)]
     pub(super) fn main() {
         if std::env::var_os(SERVER_ROLE).is_some() {
-            return serve();
+            // The stall timeout closes the slowloris clients.
+            serve_onc_and_libvirt(Some(Duration::from_secs(2)));
         }
         let seconds = seconds_from_args().max(9);
         let mut cmd = Command::new("sh");

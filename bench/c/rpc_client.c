@@ -1,11 +1,12 @@
 /*
  * The libtirpc load client of the RPC benchmark (benches/rpc.rs).
  *
- *   rpc_client PORT PROC THREADS WARMUP_MS MEASURE_MS
+ *   rpc_client tcp|udp PORT PROC THREADS WARMUP_MS MEASURE_MS
  *
  * libtirpc clients are synchronous, so "N calls in flight" is N threads,
  * each with its own CLIENT (clnttcp_create: its own TCP connection to
- * 127.0.0.1:PORT) calling clnt_call in a loop. PROC is 0 (PT_NULL) or
+ * 127.0.0.1:PORT; clntudp_create: its own UDP socket, retransmitting
+ * after 1 s) calling clnt_call in a loop. PROC is 0 (PT_NULL) or
  * 1 (PT_ADD, whose result is checked). Connections are made before the
  * clock starts; calls run for WARMUP_MS, then the latency of every call
  * that starts and ends in the next MEASURE_MS is kept.
@@ -24,6 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -116,35 +118,40 @@ main(int argc, char **argv)
 	struct sockaddr_in addr = { 0 };
 	struct worker *workers;
 	uint64_t cpu0, cpu1, errors = 0, total = 0;
-	int proc, threads, i;
+	int proc, threads, udp, i;
 
-	if (argc != 6) {
-		fprintf(stderr, "usage: rpc_client PORT PROC THREADS WARMUP_MS MEASURE_MS\n");
+	if (argc != 7) {
+		fprintf(stderr, "usage: rpc_client tcp|udp PORT PROC THREADS WARMUP_MS MEASURE_MS\n");
 		return 2;
 	}
+	udp = strcmp(argv[1], "udp") == 0;
 	addr.sin_family = AF_INET;
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	addr.sin_port = htons((uint16_t)atoi(argv[1]));
-	proc = atoi(argv[2]);
-	threads = atoi(argv[3]);
-	if ((proc != PT_NULL && proc != PT_ADD) || threads < 1) {
-		fprintf(stderr, "rpc_client: PROC must be 0 or 1, THREADS at least 1\n");
+	addr.sin_port = htons((uint16_t)atoi(argv[2]));
+	proc = atoi(argv[3]);
+	threads = atoi(argv[4]);
+	if ((!udp && strcmp(argv[1], "tcp") != 0) || (proc != PT_NULL && proc != PT_ADD)
+	    || threads < 1) {
+		fprintf(stderr, "rpc_client: tcp or udp, PROC 0 or 1, THREADS at least 1\n");
 		return 2;
 	}
 
 	workers = calloc((size_t)threads, sizeof *workers);
 	for (i = 0; i < threads; i++) {
 		int sock = RPC_ANYSOCK;
+		struct timeval retransmit = { 1, 0 };
 		workers[i].proc = proc;
-		workers[i].clnt = clnttcp_create(&addr, PEERTEST_PROG, PEERTEST_V1, &sock, 0, 0);
+		workers[i].clnt = udp
+		    ? clntudp_create(&addr, PEERTEST_PROG, PEERTEST_V1, retransmit, &sock)
+		    : clnttcp_create(&addr, PEERTEST_PROG, PEERTEST_V1, &sock, 0, 0);
 		if (workers[i].clnt == NULL) {
-			clnt_pcreateerror("rpc_client: clnttcp_create");
+			clnt_pcreateerror("rpc_client: creating the client");
 			return 1;
 		}
 	}
 
-	warm_end_ns = now_ns() + (uint64_t)atoll(argv[4]) * 1000000u;
-	end_ns = warm_end_ns + (uint64_t)atoll(argv[5]) * 1000000u;
+	warm_end_ns = now_ns() + (uint64_t)atoll(argv[5]) * 1000000u;
+	end_ns = warm_end_ns + (uint64_t)atoll(argv[6]) * 1000000u;
 	for (i = 0; i < threads; i++)
 		if (pthread_create(&workers[i].thread, NULL, run, &workers[i]) != 0) {
 			perror("rpc_client: pthread_create");

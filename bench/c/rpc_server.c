@@ -3,12 +3,13 @@
  * dispatcher `peertest_prog_1` is `rpcgen -m peertest.x` output, generated
  * into OUT_DIR by build.rs; only the procedure bodies and main() are here.
  *
- * main() differs from rpcgen's in what the benchmark needs: one TCP
- * transport on 127.0.0.1 with a port the kernel picks, printed on stdout,
- * and no portmap/rpcbind registration (svc_register with protocol 0).
- * Serving is stock: the single-threaded svc_run() loop.
+ * main() differs from rpcgen's in what the benchmark needs: a TCP and a
+ * UDP transport on 127.0.0.1 with ports the kernel picks, printed on
+ * stdout, and no portmap/rpcbind registration (svc_register with protocol
+ * 0). Serving is stock: the single-threaded svc_run() loop, which polls
+ * both transports and every TCP connection.
  *
- *   rpc_server        prints "PORT\n", then serves until killed
+ *   rpc_server        prints "TCP_PORT UDP_PORT\n", then serves until killed
  *
  * Only PT_NULL and PT_ADD are timed; the other procedures answer
  * PROC_UNAVAIL, as the Rust server in benches/rpc.rs does.
@@ -69,37 +70,49 @@ pt_shape_1_svc(pt_color *argp, struct svc_req *rqstp)
 	return NULL;
 }
 
-int
-main(void)
+/* A socket of `type` bound to 127.0.0.1 on a port the kernel picks; its
+ * port goes to *port. Exits on failure. */
+static int
+bound_socket(int type, unsigned *port)
 {
 	struct sockaddr_in addr = { 0 };
 	socklen_t len = sizeof addr;
-	SVCXPRT *transp;
-	int sock;
+	int sock = socket(AF_INET, type, 0);
+
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (sock < 0 || bind(sock, (struct sockaddr *)&addr, sizeof addr) < 0
+	    || (type == SOCK_STREAM && listen(sock, SOMAXCONN) < 0)
+	    || getsockname(sock, (struct sockaddr *)&addr, &len) < 0) {
+		perror("rpc_server: socket");
+		exit(1);
+	}
+	*port = ntohs(addr.sin_port);
+	return sock;
+}
+
+int
+main(void)
+{
+	SVCXPRT *tcp, *udp;
+	unsigned tcp_port, udp_port;
 
 	/* Never outlive the benchmark, even if it dies without killing us. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 
-	sock = socket(AF_INET, SOCK_STREAM, 0);
-	addr.sin_family = AF_INET;
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (sock < 0 || bind(sock, (struct sockaddr *)&addr, sizeof addr) < 0
-	    || listen(sock, SOMAXCONN) < 0
-	    || getsockname(sock, (struct sockaddr *)&addr, &len) < 0) {
-		perror("rpc_server: socket");
-		return 1;
-	}
-	transp = svctcp_create(sock, 0, 0);
-	if (transp == NULL) {
-		fprintf(stderr, "rpc_server: svctcp_create failed\n");
+	tcp = svctcp_create(bound_socket(SOCK_STREAM, &tcp_port), 0, 0);
+	udp = svcudp_create(bound_socket(SOCK_DGRAM, &udp_port));
+	if (tcp == NULL || udp == NULL) {
+		fprintf(stderr, "rpc_server: creating the transports failed\n");
 		return 1;
 	}
 	/* Protocol 0: register the dispatcher without telling portmap. */
-	if (!svc_register(transp, PEERTEST_PROG, PEERTEST_V1, peertest_prog_1, 0)) {
+	if (!svc_register(tcp, PEERTEST_PROG, PEERTEST_V1, peertest_prog_1, 0)
+	    || !svc_register(udp, PEERTEST_PROG, PEERTEST_V1, peertest_prog_1, 0)) {
 		fprintf(stderr, "rpc_server: svc_register failed\n");
 		return 1;
 	}
-	printf("%u\n", ntohs(addr.sin_port));
+	printf("%u %u\n", tcp_port, udp_port);
 	fflush(stdout);
 	svc_run();
 	fprintf(stderr, "rpc_server: svc_run returned\n");

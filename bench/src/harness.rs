@@ -1,7 +1,9 @@
-//! What the RPC benchmarks (`benches/rpc.rs`, `benches/libvirt.rs`) share:
-//! their command line, child processes that die with the benchmark, CPU
-//! time from /proc, the measured window of one case, and the protocol of
-//! the C load clients (`c/rpc_client.c`, `c/libvirt_client.c`).
+//! What the RPC benchmarks (`benches/rpc.rs`, `benches/libvirt.rs`,
+//! `benches/soak.rs`, `benches/idle.rs`) share: their command line, child
+//! processes that die with the benchmark, CPU time and RSS from /proc,
+//! kernel counts from `perf stat`, the measured window of one case, the
+//! protocol of the C load clients (`c/rpc_client.c`, `c/libvirt_client.c`),
+//! and the child serving our ONC and libvirt servers.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -16,19 +18,23 @@ pub struct Settings {
     pub measure: Duration,
     /// Runs only the cases whose label contains this.
     pub filter: Option<String>,
+    /// Counts system calls and context switches of both processes in
+    /// every window with `perf stat` (`--counts`).
+    pub counts: bool,
 }
 
 impl Settings {
     /// Takes criterion's `--warm-up-time` and `--measurement-time` (in
     /// seconds), so one `cargo bench -p xdrgen-bench -- ...` line serves
-    /// every bench, and `--filter TEXT`; other arguments (criterion's,
-    /// cargo's `--bench`) are ignored. The defaults are 1 s, 3 s and all
-    /// cases.
+    /// every bench, `--filter TEXT` and `--counts`; other arguments
+    /// (criterion's, cargo's `--bench`) are ignored. The defaults are 1 s,
+    /// 3 s, all cases and no counts.
     pub fn from_args() -> Settings {
         let mut settings = Settings {
             warm_up: Duration::from_secs(1),
             measure: Duration::from_secs(3),
             filter: None,
+            counts: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -37,6 +43,10 @@ impl Settings {
                 "--measurement-time" => &mut settings.measure,
                 "--filter" => {
                     settings.filter = Some(args.next().expect("a text after --filter"));
+                    continue;
+                }
+                "--counts" => {
+                    settings.counts = true;
                     continue;
                 }
                 _ => continue,
@@ -126,6 +136,68 @@ pub fn cpu_ns(pid: u32) -> u64 {
         .sum()
 }
 
+/// Resident memory of a process (VmRSS), KiB; 0 when it is gone.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The body of a child process serving our ONC RPC server (peertest v1,
+/// [`PeertestService`](crate::PeertestService)) and our libvirt server
+/// (the example daemon) on 127.0.0.1, on two tokio workers. It prints
+/// "ONC_PORT LIBVIRT_PORT" and serves until its stdin closes (the
+/// benchmark ended or died), then exits the process.
+/// `partial_message_timeout` goes to both servers.
+#[cfg(rpcbench)]
+pub fn serve_onc_and_libvirt(partial_message_timeout: Option<Duration>) -> ! {
+    use crate::peertest::peertest_prog::peertest_v1 as v1;
+    use example_libvirt_daemon::remote::remote_program;
+    use std::io::Read;
+    use tokio::net::TcpListener;
+    use xdrgen_runtime::libvirt;
+    use xdrgen_runtime::rpc::{Server, ServerConfig};
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let onc = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let libvirt_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!(
+            "{} {}",
+            onc.local_addr().unwrap().port(),
+            libvirt_listener.local_addr().unwrap().port()
+        );
+        let server = Server::builder(ServerConfig {
+            partial_message_timeout,
+            ..ServerConfig::default()
+        })
+        .service(v1::Dispatcher(crate::PeertestService))
+        .build();
+        tokio::spawn(async move { server.serve_tcp(onc).await });
+        let server = libvirt::Server::builder(libvirt::ServerConfig {
+            partial_message_timeout,
+            ..libvirt::ServerConfig::default()
+        })
+        .service(remote_program::Dispatcher(
+            example_libvirt_daemon::Daemon::new(),
+        ))
+        .build();
+        tokio::spawn(async move { server.serve_tcp(libvirt_listener).await });
+        let _ = tokio::task::spawn_blocking(|| std::io::stdin().read_to_end(&mut Vec::new())).await;
+    });
+    // Connections still open do not matter: the process ends.
+    std::process::exit(0)
+}
+
 /// One case's measured window.
 #[derive(Clone, Debug)]
 pub struct Sample {
@@ -159,17 +231,114 @@ impl Sample {
     }
 }
 
+/// What the kernel did for one process in a window.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counts {
+    /// System calls entered (`raw_syscalls:sys_enter`).
+    pub syscalls: u64,
+    /// Times its threads were switched out (`context-switches`).
+    pub context_switches: u64,
+}
+
+/// `perf stat` attached to some processes, counting until
+/// [`stop`](KernelCounts::stop): wall-clock timings on a busy machine
+/// say little, these counts stay put.
+pub struct KernelCounts {
+    perf: Vec<(Child, std::path::PathBuf)>,
+}
+
+impl KernelCounts {
+    /// Starts counting for every thread of each of `pids`. Panics when
+    /// perf cannot run or has no syscall tracepoints (run as root, or
+    /// lower `kernel.perf_event_paranoid`), since `--counts` asked for it.
+    pub fn start(pids: &[u32]) -> KernelCounts {
+        let perf = pids
+            .iter()
+            .map(|pid| {
+                let out = std::env::temp_dir().join(format!(
+                    "xdrgen-bench-perf-{}-{pid}.csv",
+                    std::process::id()
+                ));
+                let child = Command::new("perf")
+                    .args(["stat", "-x", ",", "--no-big-num", "-o"])
+                    .arg(&out)
+                    .args(["-e", "raw_syscalls:sys_enter,context-switches", "-p"])
+                    .arg(pid.to_string())
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .unwrap_or_else(|e| panic!("--counts needs perf: {e}"));
+                (child, out)
+            })
+            .collect();
+        // perf attaches asynchronously; counting starts within a few ms
+        // of a window that lasts seconds.
+        std::thread::sleep(Duration::from_millis(20));
+        KernelCounts { perf }
+    }
+
+    /// Stops counting (SIGINT makes perf write its totals) and reads the
+    /// counts, in the order of the pids given to [`start`](KernelCounts::start).
+    pub fn stop(self) -> Vec<Counts> {
+        self.perf
+            .into_iter()
+            .map(|(mut child, out)| {
+                let sent = Command::new("kill")
+                    .args(["-INT", &child.id().to_string()])
+                    .status();
+                assert!(sent.is_ok_and(|s| s.success()), "cannot stop perf");
+                let status = child.wait().unwrap();
+                let text = std::fs::read_to_string(&out).unwrap_or_default();
+                let _ = std::fs::remove_file(&out);
+                let counts = parse_perf_csv(&text);
+                assert!(
+                    counts.is_some(),
+                    "perf stat failed ({status}); its output: {text}"
+                );
+                counts.unwrap_or_default()
+            })
+            .collect()
+    }
+}
+
+/// The two counts from `perf stat -x ,` output (`VALUE,UNIT,EVENT,...`).
+fn parse_perf_csv(text: &str) -> Option<Counts> {
+    let value = |event: &str| {
+        text.lines().find_map(|line| {
+            let mut fields = line.split(',');
+            let value = fields.next()?;
+            (fields.nth(1)? == event).then(|| value.parse::<u64>().ok())?
+        })
+    };
+    Some(Counts {
+        syscalls: value("raw_syscalls:sys_enter")?,
+        context_switches: value("context-switches")?,
+    })
+}
+
 /// Runs a C load client to its end and reads its measurements. It must
 /// print, on stdout: `measure` when its window starts, `end` when it ends,
 /// then `cpu_ns N` (its own CPU time in the window), `errors N` (must be 0),
 /// `latencies N` and N lines of one latency in ns each. The server's CPU
 /// time (process `server`) is read at `measure` and at `end`.
 pub fn c_client_sample(cmd: Command, server: u32, window: Duration) -> Sample {
+    c_client_sample_counted(cmd, server, window, false).0
+}
+
+/// [`c_client_sample`], and with `counts` the kernel counts of the server
+/// and the client (in that order) over the window.
+pub fn c_client_sample_counted(
+    cmd: Command,
+    server: u32,
+    window: Duration,
+    counts: bool,
+) -> (Sample, Option<Vec<Counts>>) {
     let mut client = Process::spawn(cmd);
     assert_eq!(client.line(), "measure");
+    let counting = counts.then(|| KernelCounts::start(&[server, client.pid()]));
     let start = cpu_ns(server);
     assert_eq!(client.line(), "end");
     let stop = cpu_ns(server);
+    let counts = counting.map(KernelCounts::stop);
     let client_cpu_ns = client.value("cpu_ns");
     let errors = client.value("errors");
     assert_eq!(errors, 0, "the C client saw failed calls or wrong results");
@@ -179,12 +348,13 @@ pub fn c_client_sample(cmd: Command, server: u32, window: Duration) -> Sample {
         .collect();
     client.wait_success("the C client");
     latencies.sort_unstable();
-    Sample {
+    let sample = Sample {
         latencies,
         window,
         server_cpu_ns: stop - start,
         client_cpu_ns,
-    }
+    };
+    (sample, counts)
 }
 
 /// 123456.7 as "123,457".
@@ -198,4 +368,26 @@ pub fn thousands(v: f64) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_perf_csv;
+
+    #[test]
+    fn perf_csv_counts_are_read_by_event_name() {
+        let text = "# started on Thu Dec  3 03:31:20 2026\n\n\
+                    1234,,raw_syscalls:sys_enter,2000000,100.00,,\n\
+                    56,,context-switches,2000000,100.00,,\n";
+        let counts = parse_perf_csv(text).unwrap();
+        assert_eq!((counts.syscalls, counts.context_switches), (1234, 56));
+    }
+
+    #[test]
+    fn perf_csv_without_a_count_is_none() {
+        let text = "<not counted>,,raw_syscalls:sys_enter,0,0.00,,\n\
+                    56,,context-switches,2000000,100.00,,\n";
+        assert!(parse_perf_csv(text).is_none());
+        assert!(parse_perf_csv("").is_none());
+    }
 }

@@ -14,7 +14,7 @@
 //! (`benches/codec.rs`), the callgrind driver (`src/bin/ops.rs`) and the
 //! test all run it first.
 //!
-//! [`harness`] holds what the two RPC benchmarks share.
+//! [`harness`] holds what the RPC benchmarks share.
 //!
 //! Without bench.x, rpcgen or libtirpc the build script leaves the
 //! `xdrbench` cfg unset and this crate is empty: [`AVAILABLE`] is false
@@ -30,11 +30,12 @@ pub fn print_skipped(what: &str) {
     );
 }
 
-/// Shared by the RPC benchmarks (`benches/rpc.rs`, `benches/libvirt.rs`).
+/// Shared by the RPC benchmarks (`benches/rpc.rs`, `benches/libvirt.rs`,
+/// `benches/soak.rs`, `benches/idle.rs`).
 pub mod harness;
 
-/// xdrgen's code for `fixtures/peers/peertest.x`, served by the soak and
-/// idle-memory benchmarks.
+/// xdrgen's code for `fixtures/peers/peertest.x`, served and called by the
+/// RPC, soak and idle-memory benchmarks.
 #[cfg(rpcbench)]
 #[allow(
     missing_docs,
@@ -47,7 +48,7 @@ pub mod peertest {
     include!(concat!(env!("OUT_DIR"), "/peertest_x.rs"));
 }
 
-/// The peertest v1 service the soak and idle-memory benchmarks serve:
+/// The peertest v1 service the RPC, soak and idle-memory benchmarks serve:
 /// NULL, ADD and ECHO answered, BUMP and SHAPE unavailable.
 #[cfg(rpcbench)]
 pub struct PeertestService;

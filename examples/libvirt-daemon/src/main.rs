@@ -6,8 +6,17 @@
 //! - `--max-clients N`, `--max-anonymous-clients N`,
 //!   `--max-client-requests N`, `--max-workers N`, `--prio-workers N`;
 //! - `--auth-tcp none|sasl`: `sasl` makes clients authenticate before
-//!   anything but the authentication procedures runs (this daemon has no
-//!   SASL yet, so over TCP nobody can);
+//!   anything but the authentication procedures runs;
+//! - with the `sasl` feature, `--sasl-db FILE` gives `sasl` its SASL
+//!   users: a file of `username:password` lines, passwords in plain text
+//!   (keep it private), read once at start (not a Cyrus `sasldb2`), and
+//!   `--sasl-mech-list LIST` the mechanisms offered (Cyrus SASL's
+//!   `mech_list`: any of SCRAM-SHA-256, SCRAM-SHA-1, PLAIN; all by
+//!   default). As in libvirtd, SASL works over TLS only here: plain TCP
+//!   needs a SASL security layer none of these mechanisms has, so under
+//!   `--auth-tcp sasl` nobody can authenticate over TCP, and PLAIN is
+//!   offered over TLS alone. Without `--sasl-db`, `sasl` admits only the
+//!   certificates of `--tls-allowed-dn-list`;
 //! - with the `tls` feature, `--listen-tls ADDR --pkipath DIR` also serves
 //!   libvirt's TLS transport (certificates in libvirt's `pkipath` layout),
 //!   `--auth-tls none|sasl` its policy, and `--tls-allowed-dn-list DN`
@@ -27,6 +36,8 @@ struct Options {
     tls_allowed_dn_list: Vec<String>,
     listen_tls: Option<String>,
     pkipath: Option<String>,
+    sasl_db: Option<String>,
+    sasl_mech_list: Option<String>,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -38,6 +49,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         tls_allowed_dn_list: Vec::new(),
         listen_tls: None,
         pkipath: None,
+        sasl_db: None,
+        sasl_mech_list: None,
     };
     while let Some(arg) = args.next() {
         if !arg.starts_with("--") {
@@ -62,18 +75,67 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--tls-allowed-dn-list" => options.tls_allowed_dn_list.push(value),
             "--listen-tls" => options.listen_tls = Some(value),
             "--pkipath" => options.pkipath = Some(value),
+            "--sasl-db" => options.sasl_db = Some(value),
+            "--sasl-mech-list" => options.sasl_mech_list = Some(value),
             _ => return Err(format!("unknown option {arg}")),
         }
     }
     Ok(options)
 }
 
+/// The SASL users and mechanisms of `--sasl-db` and `--sasl-mech-list`.
+#[cfg(feature = "sasl")]
+type Sasl = Option<xdrgen_runtime::libvirt::SaslConfig>;
+#[cfg(not(feature = "sasl"))]
+type Sasl = Option<std::convert::Infallible>;
+
+#[cfg(feature = "sasl")]
+fn sasl(options: &Options) -> Result<Sasl, String> {
+    use xdrgen_runtime::libvirt::{PasswordFile, SaslConfig};
+    let Some(db) = &options.sasl_db else {
+        return match &options.sasl_mech_list {
+            Some(_) => Err("--sasl-mech-list needs --sasl-db".to_string()),
+            None => Ok(None),
+        };
+    };
+    let users = PasswordFile::load(std::path::Path::new(db)).map_err(|e| format!("{db}: {e}"))?;
+    let mut config = SaslConfig::new(users);
+    if let Some(list) = &options.sasl_mech_list {
+        let names: Vec<&str> = list.split([',', ' ']).filter(|m| !m.is_empty()).collect();
+        config = config
+            .with_mechanisms(&names)
+            .map_err(|e| format!("--sasl-mech-list: {e}"))?;
+    }
+    Ok(Some(config))
+}
+
+#[cfg(not(feature = "sasl"))]
+fn sasl(options: &Options) -> Result<Sasl, String> {
+    match (&options.sasl_db, &options.sasl_mech_list) {
+        (None, None) => Ok(None),
+        _ => Err("--sasl-db needs the example built with its `sasl` feature".to_string()),
+    }
+}
+
 /// libvirtd's `auth_tcp`/`auth_tls` values this daemon knows.
-fn policy(option: &str, value: &str, dn_list: &[String]) -> Result<AuthPolicy, String> {
-    match value {
-        "none" => Ok(AuthPolicy::None),
-        "sasl" => Ok(AuthPolicy::Required {
-            tls_allowed_dn_list: dn_list.to_vec(),
+// Without the `sasl` feature `Sasl` is an empty option, cheap to copy.
+#[cfg_attr(not(feature = "sasl"), allow(clippy::trivially_copy_pass_by_ref))]
+fn policy(
+    option: &str,
+    value: &str,
+    dn_list: &[String],
+    sasl: &Sasl,
+) -> Result<AuthPolicy, String> {
+    let tls_allowed_dn_list = dn_list.to_vec();
+    match (value, sasl) {
+        ("none", _) => Ok(AuthPolicy::None),
+        ("sasl", None) => Ok(AuthPolicy::Required {
+            tls_allowed_dn_list,
+        }),
+        #[cfg(feature = "sasl")]
+        ("sasl", Some(sasl)) => Ok(AuthPolicy::Sasl {
+            sasl: sasl.clone(),
+            tls_allowed_dn_list,
         }),
         _ => Err(format!("{option} {value}: expected none or sasl")),
     }
@@ -82,11 +144,13 @@ fn policy(option: &str, value: &str, dn_list: &[String]) -> Result<AuthPolicy, S
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let options = parse(std::env::args().skip(1))?;
-    let auth_tcp = policy("--auth-tcp", &options.auth_tcp, &[])?;
+    let sasl = sasl(&options)?;
+    let auth_tcp = policy("--auth-tcp", &options.auth_tcp, &[], &sasl)?;
     let auth_tls = policy(
         "--auth-tls",
         &options.auth_tls,
         &options.tls_allowed_dn_list,
+        &sasl,
     )?;
     let tls = match (options.listen_tls, options.pkipath) {
         (None, None) => None,
