@@ -4,6 +4,9 @@
 //! find the server through rpcbind, `showmount -e`, and the Linux kernel
 //! client where this machine can mount NFS.
 //!
+//! The server listens on 127.0.0.1, ::1 and a Unix socket, and registers
+//! each under its netid: stock `rpcinfo -T` reaches it over every one.
+//!
 //! Debian 12's libnfs (4.0) has no URL option for the NFS or MOUNT port: it
 //! asks rpcbind (port mapper GETPORT). When nfs-ganesha (the `ganesha` peer)
 //! holds NFS v3 and MOUNT v3 there, the server takes the mappings over for
@@ -612,6 +615,26 @@ fn stock_tools(test: &str) -> bool {
     }
 }
 
+/// rpcbind's version 4 entries for NFS v3 and MOUNT v3: (program, netid,
+/// universal address), sorted.
+async fn entries(rpcbind: &Rpcbind) -> Vec<(u32, String, String)> {
+    let mut out: Vec<_> = registration::dump_entries(rpcbind)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e.r_prog, 100_003 | 100_005) && e.r_vers == 3)
+        .map(|e| {
+            (
+                e.r_prog,
+                e.r_netid.to_string_lossy().into_owned(),
+                e.r_addr.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// The NFS v3 and MOUNT v3 ports rpcbind has now, per protocol.
 async fn mappings(rpcbind: &Rpcbind) -> Vec<Option<u16>> {
     let mut out = Vec::new();
@@ -649,8 +672,11 @@ async fn stock_clients_list_and_copy_both_ways() {
 
     let rpcbind = Rpcbind::local();
     let before = mappings(&rpcbind).await;
+    let entries_before = entries(&rpcbind).await;
+    let socket = dir.with_extension("sock");
     let server = NfsServer::start(Config {
         take_over: true,
+        unix_socket: Some(socket.clone()),
         ..Config::new(&dir)
     })
     .await
@@ -660,8 +686,42 @@ async fn stock_clients_list_and_copy_both_ways() {
         mappings(&rpcbind).await,
         vec![Some(tcp), Some(udp), Some(tcp), Some(udp)]
     );
+    // Every transport it listens on is registered, under its netid: IPv4,
+    // IPv6 where this machine has ::1, and the Unix socket.
+    let netids: Vec<&str> = server.endpoints().iter().map(Endpoint::netid).collect();
+    let ipv6 = example_nfs_server::default_addresses().len() > 1;
+    let expected_netids: &[&str] = if ipv6 {
+        &["tcp", "udp", "tcp6", "udp6", "local"]
+    } else {
+        &["tcp", "udp", "local"]
+    };
+    assert_eq!(netids, expected_netids);
+    let mut expected = Vec::new();
+    for program in [100_003, 100_005] {
+        for endpoint in server.endpoints() {
+            let address = endpoint.universal_address().unwrap();
+            expected.push((program, endpoint.netid().to_string(), address));
+        }
+    }
+    expected.sort();
+    assert_eq!(entries(&rpcbind).await, expected);
 
-    // Found through rpcbind over both transports.
+    // Stock rpcinfo finds it through rpcbind over every netid (GETADDR
+    // asked over that transport) and calls NULL there.
+    for netid in expected_netids {
+        let host = match *netid {
+            "tcp6" | "udp6" => "::1",
+            "local" => "localhost",
+            _ => "127.0.0.1",
+        };
+        for program in ["nfs", "mountd"] {
+            let (ok, out, err) = run("rpcinfo", &["-T", netid, host, program, "3"]);
+            assert!(
+                ok && out.contains("ready and waiting"),
+                "rpcinfo -T {netid} {host} {program} 3: {out}{err}"
+            );
+        }
+    }
     for (flag, program) in [
         ("-t", "nfs"),
         ("-u", "nfs"),
@@ -726,6 +786,12 @@ async fn stock_clients_list_and_copy_both_ways() {
         before,
         "displaced mappings restored"
     );
+    assert_eq!(
+        entries(&rpcbind).await,
+        entries_before,
+        "displaced netids restored"
+    );
+    assert!(!socket.exists(), "the Unix socket is removed");
     std::fs::remove_file(&local).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }

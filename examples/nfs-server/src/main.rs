@@ -1,22 +1,28 @@
-//! `example-nfs-server DIRECTORY [--path /export] [--listen 127.0.0.1]
-//! [--port N] [--udp-port N] [--no-register] [--take-over]`
+//! `example-nfs-server DIRECTORY [--path /export] [--listen ADDR]...
+//! [--port N] [--udp-port N] [--unix PATH] [--no-register] [--take-over]`
 //!
 //! Serves DIRECTORY over NFSv3 and MOUNT v3 until SIGINT or SIGTERM, then
-//! unregisters from rpcbind. Prints `tcp=PORT udp=PORT` on standard
-//! output once it is registered. Try `showmount -e 127.0.0.1` and
-//! `nfs-ls nfs://127.0.0.1/export`.
+//! unregisters from rpcbind. By default it listens on 127.0.0.1 and ::1
+//! (where the machine has it); each `--listen` adds an address instead.
+//! Every endpoint is registered under its netid. Once registered it
+//! prints `tcp=PORT udp=PORT` (the first address's ports) on standard
+//! output, then `NETID=UNIVERSAL-ADDRESS` for every endpoint. Try
+//! `showmount -e 127.0.0.1`, `nfs-ls nfs://127.0.0.1/export` and
+//! `rpcinfo -T tcp6 ::1 nfs 3`.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use example_nfs_server::{Config, NfsServer};
 use tokio::signal::unix::{SignalKind, signal};
 
-const USAGE: &str = "usage: example-nfs-server DIRECTORY [--path /export] [--listen ADDR] \
-                     [--port N] [--udp-port N] [--no-register] [--take-over]";
+const USAGE: &str = "usage: example-nfs-server DIRECTORY [--path /export] [--listen ADDR]... \
+                     [--port N] [--udp-port N] [--unix PATH] [--no-register] [--take-over]";
 
 fn parse(args: &[String]) -> Result<Config, String> {
     let mut directory = None;
     let mut config = Config::new("");
+    let mut listen = Vec::new();
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         let mut value = |name: &str| {
@@ -28,7 +34,7 @@ fn parse(args: &[String]) -> Result<Config, String> {
             "--path" => config.mount_path = value("--path")?,
             "--listen" => {
                 let text = value("--listen")?;
-                config.address = text.parse().map_err(|e| format!("--listen {text}: {e}"))?;
+                listen.push(text.parse().map_err(|e| format!("--listen {text}: {e}"))?);
             }
             "--port" | "--udp-port" => {
                 let text = value(arg)?;
@@ -39,6 +45,7 @@ fn parse(args: &[String]) -> Result<Config, String> {
                     config.udp_port = port;
                 }
             }
+            "--unix" => config.unix_socket = Some(value("--unix")?.into()),
             "--no-register" => config.rpcbind = None,
             "--take-over" => config.take_over = true,
             "-h" | "--help" => return Err(USAGE.to_string()),
@@ -48,6 +55,9 @@ fn parse(args: &[String]) -> Result<Config, String> {
         }
     }
     config.directory = directory.ok_or_else(|| "DIRECTORY is missing".to_string())?;
+    if !listen.is_empty() {
+        config.addresses = listen;
+    }
     Ok(config)
 }
 
@@ -93,26 +103,45 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let endpoints: Vec<String> = server
+        .endpoints()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}={}",
+                e.netid(),
+                e.universal_address().unwrap_or_default()
+            )
+        })
+        .collect();
     eprintln!(
-        "example-nfs-server: serving {} as {mount_path} on tcp {} and udp {}",
+        "example-nfs-server: serving {} as {mount_path} on {}",
         directory.display(),
-        server.tcp_addr(),
-        server.udp_addr()
+        endpoints.join(" ")
     );
     if let Some(registered) = server.registered() {
         for m in registered.displaced() {
             eprintln!(
-                "example-nfs-server: took over program {} version {} protocol {} from port {} \
-                 until exit",
-                m.prog, m.vers, m.prot, m.port
+                "example-nfs-server: took over program {} version {} netid {} from {} until exit",
+                m.r_prog,
+                m.r_vers,
+                m.r_netid.to_string_lossy(),
+                m.r_addr.to_string_lossy()
             );
         }
     }
-    println!(
-        "tcp={} udp={}",
+    // For scripts; a reader that went away does not stop the server.
+    let ports = format!(
+        "tcp={} udp={}\n{}\n",
         server.tcp_addr().port(),
-        server.udp_addr().port()
+        server.udp_addr().port(),
+        endpoints.join(" ")
     );
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(ports.as_bytes())
+        .and_then(|()| stdout.flush());
+    drop(stdout);
     tokio::select! {
         _ = interrupt.recv() => {}
         _ = terminate.recv() => {}

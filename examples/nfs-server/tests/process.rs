@@ -70,10 +70,23 @@ fn sigterm_unregisters_and_gives_the_mappings_back() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut line, mut endpoints) = (String::new(), String::new());
+    stdout.read_line(&mut line).unwrap();
+    stdout.read_line(&mut endpoints).unwrap();
+    // Every endpoint as NETID=UNIVERSAL-ADDRESS: IPv4, and IPv6 where
+    // this machine has ::1.
+    let netids: Vec<&str> = endpoints
+        .split_whitespace()
+        .filter_map(|word| Some(word.split_once('=')?.0))
+        .collect();
+    let ipv6 = std::net::TcpListener::bind("[::1]:0").is_ok();
+    let expected: &[&str] = if ipv6 {
+        &["tcp", "udp", "tcp6", "udp6"]
+    } else {
+        &["tcp", "udp"]
+    };
+    assert_eq!(netids, expected, "{endpoints:?}");
     let ports: Vec<u16> = line
         .split_whitespace()
         .filter_map(|word| word.split_once('=')?.1.parse().ok())
