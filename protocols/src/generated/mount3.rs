@@ -23,21 +23,21 @@ pub const MNTNAMLEN: u32 = 255;
 /// ```
 pub const FHSIZE3: u32 = 64;
 
-/// XDR `typedef fhandle3`.
+/// XDR `typedef opaque fhandle3<64>`.
 ///
 /// ```text
 /// an NFS version 3 file handle
 /// ```
 pub type Fhandle3 = xdr::Vec<u8>;
 
-/// XDR `typedef dirpath`.
+/// XDR `typedef string dirpath<1024>`.
 ///
 /// ```text
 /// a path name on the server
 /// ```
 pub type Dirpath = xdr::XdrString;
 
-/// XDR `typedef name`.
+/// XDR `typedef string name<255>`.
 ///
 /// ```text
 /// a host or group name
@@ -212,9 +212,9 @@ impl xdr::XdrDecode for Mountstat3 {
     ::core::default::Default,
 )]
 pub struct Mountres3Ok {
-    /// XDR `fhandle`.
+    /// XDR `fhandle3 fhandle`.
     pub fhandle: Fhandle3,
-    /// XDR `auth_flavors`.
+    /// XDR `int auth_flavors<>`.
     pub auth_flavors: xdr::Vec<i32>,
 }
 
@@ -254,7 +254,7 @@ impl xdr::XdrDecode for Mountres3Ok {
     }
 }
 
-/// XDR `union mountres3`.
+/// XDR `union mountres3 switch (mountstat3 fhs_status)`.
 ///
 /// ```text
 /// Result of MNT.
@@ -267,9 +267,9 @@ impl xdr::XdrDecode for Mountres3Ok {
     ::core::hash::Hash,
 )]
 pub enum Mountres3 {
-    /// XDR `case MNT3_OK`.
+    /// XDR `case MNT3_OK: mountres3_ok mountinfo`.
     Mnt3Ok(Mountres3Ok),
-    /// XDR `default`.
+    /// XDR `default: void`.
     Default(Mountres3Default),
 }
 
@@ -344,7 +344,7 @@ impl ::core::convert::From<Mountres3Default> for Mountstat3 {
     }
 }
 
-/// XDR `typedef mountlist`.
+/// XDR `typedef mountbody *mountlist`.
 ///
 /// ```text
 /// The list of mounts the server believes clients hold, from DUMP.
@@ -358,11 +358,11 @@ pub type Mountlist = ::core::option::Option<xdr::Box<Mountbody>>;
 /// ```
 #[derive(::core::cmp::Eq, ::core::default::Default)]
 pub struct Mountbody {
-    /// XDR `ml_hostname`.
+    /// XDR `name ml_hostname`.
     pub ml_hostname: Name,
-    /// XDR `ml_directory`.
+    /// XDR `dirpath ml_directory`.
     pub ml_directory: Dirpath,
-    /// XDR `ml_next`.
+    /// XDR `mountlist ml_next`.
     pub ml_next: Mountlist,
 }
 
@@ -489,7 +489,7 @@ impl ::core::fmt::Debug for Mountbody {
     }
 }
 
-/// XDR `typedef groups`.
+/// XDR `typedef groupnode *groups`.
 ///
 /// ```text
 /// A list of group (or host) names allowed to mount an export.
@@ -503,9 +503,9 @@ pub type Groups = ::core::option::Option<xdr::Box<Groupnode>>;
 /// ```
 #[derive(::core::cmp::Eq, ::core::default::Default)]
 pub struct Groupnode {
-    /// XDR `gr_name`.
+    /// XDR `name gr_name`.
     pub gr_name: Name,
-    /// XDR `gr_next`.
+    /// XDR `groups gr_next`.
     pub gr_next: Groups,
 }
 
@@ -617,7 +617,7 @@ impl ::core::fmt::Debug for Groupnode {
     }
 }
 
-/// XDR `typedef exports`.
+/// XDR `typedef exportnode *exports`.
 ///
 /// ```text
 /// The list of exported file systems, from EXPORT.
@@ -631,11 +631,11 @@ pub type Exports = ::core::option::Option<xdr::Box<Exportnode>>;
 /// ```
 #[derive(::core::cmp::Eq, ::core::default::Default)]
 pub struct Exportnode {
-    /// XDR `ex_dir`.
+    /// XDR `dirpath ex_dir`.
     pub ex_dir: Dirpath,
-    /// XDR `ex_groups`.
+    /// XDR `groups ex_groups`.
     pub ex_groups: Groups,
-    /// XDR `ex_next`.
+    /// XDR `exports ex_next`.
     pub ex_next: Exports,
 }
 
@@ -837,17 +837,17 @@ pub mod mount_program {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
         pub enum Procedure {
-            /// XDR `procedure MOUNTPROC3_NULL = 0`.
+            /// XDR `void MOUNTPROC3_NULL(void) = 0`.
             Mountproc3Null = 0,
-            /// XDR `procedure MOUNTPROC3_MNT = 1`.
+            /// XDR `mountres3 MOUNTPROC3_MNT(dirpath) = 1`.
             Mountproc3Mnt = 1,
-            /// XDR `procedure MOUNTPROC3_DUMP = 2`.
+            /// XDR `mountlist MOUNTPROC3_DUMP(void) = 2`.
             Mountproc3Dump = 2,
-            /// XDR `procedure MOUNTPROC3_UMNT = 3`.
+            /// XDR `void MOUNTPROC3_UMNT(dirpath) = 3`.
             Mountproc3Umnt = 3,
-            /// XDR `procedure MOUNTPROC3_UMNTALL = 4`.
+            /// XDR `void MOUNTPROC3_UMNTALL(void) = 4`.
             Mountproc3Umntall = 4,
-            /// XDR `procedure MOUNTPROC3_EXPORT = 5`.
+            /// XDR `exports MOUNTPROC3_EXPORT(void) = 5`.
             Mountproc3Export = 5,
         }
         impl Procedure {
@@ -917,11 +917,11 @@ pub mod mount_program {
                 ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
-            /// XDR `procedure MOUNTPROC3_NULL = 0`.
+            /// XDR `void MOUNTPROC3_NULL(void) = 0`.
             pub async fn mountproc3_null(&self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &()).await
             }
-            /// XDR `procedure MOUNTPROC3_MNT = 1`.
+            /// XDR `mountres3 MOUNTPROC3_MNT(dirpath) = 1`.
             pub async fn mountproc3_mnt(
                 &self,
                 dirpath: &types::Dirpath,
@@ -934,7 +934,7 @@ pub mod mount_program {
                     &Mountproc3MntArg0Ref(dirpath),
                 ).await
             }
-            /// XDR `procedure MOUNTPROC3_DUMP = 2`.
+            /// XDR `mountlist MOUNTPROC3_DUMP(void) = 2`.
             pub async fn mountproc3_dump(
                 &self,
             ) -> ::core::result::Result<types::Mountlist, xdr::RpcError> {
@@ -946,7 +946,7 @@ pub mod mount_program {
                     &(),
                 ).await.map(|r| r.0)
             }
-            /// XDR `procedure MOUNTPROC3_UMNT = 3`.
+            /// XDR `void MOUNTPROC3_UMNT(dirpath) = 3`.
             pub async fn mountproc3_umnt(
                 &self,
                 dirpath: &types::Dirpath,
@@ -959,11 +959,11 @@ pub mod mount_program {
                     &Mountproc3UmntArg0Ref(dirpath),
                 ).await
             }
-            /// XDR `procedure MOUNTPROC3_UMNTALL = 4`.
+            /// XDR `void MOUNTPROC3_UMNTALL(void) = 4`.
             pub async fn mountproc3_umntall(&self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 4, &()).await
             }
-            /// XDR `procedure MOUNTPROC3_EXPORT = 5`.
+            /// XDR `exports MOUNTPROC3_EXPORT(void) = 5`.
             pub async fn mountproc3_export(
                 &self,
             ) -> ::core::result::Result<types::Exports, xdr::RpcError> {
@@ -1002,11 +1002,11 @@ pub mod mount_program {
                 )?;
                 ::core::result::Result::Ok(Self(rpc))
             }
-            /// XDR `procedure MOUNTPROC3_NULL = 0`.
+            /// XDR `void MOUNTPROC3_NULL(void) = 0`.
             pub fn mountproc3_null(&mut self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &())
             }
-            /// XDR `procedure MOUNTPROC3_MNT = 1`.
+            /// XDR `mountres3 MOUNTPROC3_MNT(dirpath) = 1`.
             pub fn mountproc3_mnt(
                 &mut self,
                 dirpath: &types::Dirpath,
@@ -1019,7 +1019,7 @@ pub mod mount_program {
                     &Mountproc3MntArg0Ref(dirpath),
                 )
             }
-            /// XDR `procedure MOUNTPROC3_DUMP = 2`.
+            /// XDR `mountlist MOUNTPROC3_DUMP(void) = 2`.
             pub fn mountproc3_dump(
                 &mut self,
             ) -> ::core::result::Result<types::Mountlist, xdr::RpcError> {
@@ -1031,7 +1031,7 @@ pub mod mount_program {
                     &(),
                 ).map(|r| r.0)
             }
-            /// XDR `procedure MOUNTPROC3_UMNT = 3`.
+            /// XDR `void MOUNTPROC3_UMNT(dirpath) = 3`.
             pub fn mountproc3_umnt(
                 &mut self,
                 dirpath: &types::Dirpath,
@@ -1044,11 +1044,11 @@ pub mod mount_program {
                     &Mountproc3UmntArg0Ref(dirpath),
                 )
             }
-            /// XDR `procedure MOUNTPROC3_UMNTALL = 4`.
+            /// XDR `void MOUNTPROC3_UMNTALL(void) = 4`.
             pub fn mountproc3_umntall(&mut self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 4, &())
             }
-            /// XDR `procedure MOUNTPROC3_EXPORT = 5`.
+            /// XDR `exports MOUNTPROC3_EXPORT(void) = 5`.
             pub fn mountproc3_export(
                 &mut self,
             ) -> ::core::result::Result<types::Exports, xdr::RpcError> {
@@ -1129,7 +1129,7 @@ pub mod mount_program {
         }
         /// The procedures of MOUNT_V3, for a server to implement. Wrap the implementation in a [`Dispatcher`] and add it to the runtime's server.
         pub trait Service: ::core::marker::Send + ::core::marker::Sync + 'static {
-            /// XDR `procedure MOUNTPROC3_NULL = 0`.
+            /// XDR `void MOUNTPROC3_NULL(void) = 0`.
             fn mountproc3_null(
                 &self,
                 cx: &xdr::CallContext,
@@ -1139,7 +1139,7 @@ pub mod mount_program {
                 let _ = cx;
                 async { ::core::result::Result::Ok(()) }
             }
-            /// XDR `procedure MOUNTPROC3_MNT = 1`.
+            /// XDR `mountres3 MOUNTPROC3_MNT(dirpath) = 1`.
             fn mountproc3_mnt(
                 &self,
                 cx: &xdr::CallContext,
@@ -1147,14 +1147,14 @@ pub mod mount_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Mountres3, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure MOUNTPROC3_DUMP = 2`.
+            /// XDR `mountlist MOUNTPROC3_DUMP(void) = 2`.
             fn mountproc3_dump(
                 &self,
                 cx: &xdr::CallContext,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Mountlist, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure MOUNTPROC3_UMNT = 3`.
+            /// XDR `void MOUNTPROC3_UMNT(dirpath) = 3`.
             fn mountproc3_umnt(
                 &self,
                 cx: &xdr::CallContext,
@@ -1162,14 +1162,14 @@ pub mod mount_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure MOUNTPROC3_UMNTALL = 4`.
+            /// XDR `void MOUNTPROC3_UMNTALL(void) = 4`.
             fn mountproc3_umntall(
                 &self,
                 cx: &xdr::CallContext,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure MOUNTPROC3_EXPORT = 5`.
+            /// XDR `exports MOUNTPROC3_EXPORT(void) = 5`.
             fn mountproc3_export(
                 &self,
                 cx: &xdr::CallContext,

@@ -106,75 +106,75 @@ pub const FSF3_HOMOGENEOUS: u32 = 8;
 /// ```
 pub const FSF3_CANSETTIME: u32 = 16;
 
-/// XDR `typedef uint64`.
+/// XDR `typedef unsigned hyper uint64`.
 pub type Uint64 = u64;
 
-/// XDR `typedef int64`.
+/// XDR `typedef hyper int64`.
 pub type Int64 = i64;
 
-/// XDR `typedef uint32`.
+/// XDR `typedef unsigned int uint32`.
 pub type Uint32 = u32;
 
-/// XDR `typedef int32`.
+/// XDR `typedef int int32`.
 pub type Int32 = i32;
 
-/// XDR `typedef filename3`.
+/// XDR `typedef string filename3<>`.
 ///
 /// ```text
 /// one component of a path name
 /// ```
 pub type Filename3 = xdr::XdrString;
 
-/// XDR `typedef nfspath3`.
+/// XDR `typedef string nfspath3<>`.
 ///
 /// ```text
 /// a whole path name (symbolic links)
 /// ```
 pub type Nfspath3 = xdr::XdrString;
 
-/// XDR `typedef fileid3`.
+/// XDR `typedef uint64 fileid3`.
 ///
 /// ```text
 /// file number, unique within a file system
 /// ```
 pub type Fileid3 = Uint64;
 
-/// XDR `typedef cookie3`.
+/// XDR `typedef uint64 cookie3`.
 ///
 /// ```text
 /// READDIR position
 /// ```
 pub type Cookie3 = Uint64;
 
-/// XDR `typedef cookieverf3`.
+/// XDR `typedef opaque cookieverf3[8]`.
 pub type Cookieverf3 = [u8; 8];
 
-/// XDR `typedef createverf3`.
+/// XDR `typedef opaque createverf3[8]`.
 pub type Createverf3 = [u8; 8];
 
-/// XDR `typedef writeverf3`.
+/// XDR `typedef opaque writeverf3[8]`.
 pub type Writeverf3 = [u8; 8];
 
-/// XDR `typedef uid3`.
+/// XDR `typedef uint32 uid3`.
 pub type Uid3 = Uint32;
 
-/// XDR `typedef gid3`.
+/// XDR `typedef uint32 gid3`.
 pub type Gid3 = Uint32;
 
-/// XDR `typedef size3`.
+/// XDR `typedef uint64 size3`.
 pub type Size3 = Uint64;
 
-/// XDR `typedef offset3`.
+/// XDR `typedef uint64 offset3`.
 pub type Offset3 = Uint64;
 
-/// XDR `typedef mode3`.
+/// XDR `typedef uint32 mode3`.
 ///
 /// ```text
 /// permission and mode bits
 /// ```
 pub type Mode3 = Uint32;
 
-/// XDR `typedef count3`.
+/// XDR `typedef uint32 count3`.
 pub type Count3 = Uint32;
 
 /// XDR `enum nfsstat3`.
@@ -638,9 +638,9 @@ impl xdr::XdrDecode for Ftype3 {
     ::core::default::Default,
 )]
 pub struct Specdata3 {
-    /// XDR `specdata1`.
+    /// XDR `uint32 specdata1`.
     pub specdata1: Uint32,
-    /// XDR `specdata2`.
+    /// XDR `uint32 specdata2`.
     pub specdata2: Uint32,
 }
 
@@ -684,7 +684,7 @@ impl xdr::XdrDecode for Specdata3 {
     ::core::default::Default,
 )]
 pub struct NfsFh3 {
-    /// XDR `data`.
+    /// XDR `opaque data<64>`.
     pub data: xdr::Vec<u8>,
 }
 
@@ -726,9 +726,9 @@ impl xdr::XdrDecode for NfsFh3 {
     ::core::default::Default,
 )]
 pub struct Nfstime3 {
-    /// XDR `seconds`.
+    /// XDR `uint32 seconds`.
     pub seconds: Uint32,
-    /// XDR `nseconds`.
+    /// XDR `uint32 nseconds`.
     pub nseconds: Uint32,
 }
 
@@ -772,59 +772,59 @@ impl xdr::XdrDecode for Nfstime3 {
     ::core::default::Default,
 )]
 pub struct Fattr3 {
-    /// XDR `type`.
+    /// XDR `ftype3 type`.
     pub r#type: Ftype3,
-    /// XDR `mode`.
+    /// XDR `mode3 mode`.
     pub mode: Mode3,
-    /// XDR `nlink`.
+    /// XDR `uint32 nlink`.
     ///
     /// ```text
     /// number of hard links
     /// ```
     pub nlink: Uint32,
-    /// XDR `uid`.
+    /// XDR `uid3 uid`.
     pub uid: Uid3,
-    /// XDR `gid`.
+    /// XDR `gid3 gid`.
     pub gid: Gid3,
-    /// XDR `size`.
+    /// XDR `size3 size`.
     ///
     /// ```text
     /// size in bytes
     /// ```
     pub size: Size3,
-    /// XDR `used`.
+    /// XDR `size3 used`.
     ///
     /// ```text
     /// bytes of disk space used
     /// ```
     pub used: Size3,
-    /// XDR `rdev`.
+    /// XDR `specdata3 rdev`.
     ///
     /// ```text
     /// device numbers, for NF3BLK and NF3CHR
     /// ```
     pub rdev: Specdata3,
-    /// XDR `fsid`.
+    /// XDR `uint64 fsid`.
     ///
     /// ```text
     /// file system id
     /// ```
     pub fsid: Uint64,
-    /// XDR `fileid`.
+    /// XDR `fileid3 fileid`.
     pub fileid: Fileid3,
-    /// XDR `atime`.
+    /// XDR `nfstime3 atime`.
     ///
     /// ```text
     /// last access
     /// ```
     pub atime: Nfstime3,
-    /// XDR `mtime`.
+    /// XDR `nfstime3 mtime`.
     ///
     /// ```text
     /// last change of data
     /// ```
     pub mtime: Nfstime3,
-    /// XDR `ctime`.
+    /// XDR `nfstime3 ctime`.
     ///
     /// ```text
     /// last change of attributes
@@ -880,7 +880,7 @@ impl xdr::XdrDecode for Fattr3 {
     }
 }
 
-/// XDR `union post_op_attr`.
+/// XDR `union post_op_attr switch (bool attributes_follow)`.
 ///
 /// ```text
 /// Attributes returned after an operation, if the server has them.
@@ -893,9 +893,9 @@ impl xdr::XdrDecode for Fattr3 {
     ::core::hash::Hash,
 )]
 pub enum PostOpAttr {
-    /// XDR `case TRUE`.
+    /// XDR `case TRUE: fattr3 attributes`.
     True(Fattr3),
-    /// XDR `case FALSE`.
+    /// XDR `case FALSE: void`.
     False,
 }
 
@@ -951,11 +951,11 @@ impl xdr::XdrDecode for PostOpAttr {
     ::core::default::Default,
 )]
 pub struct WccAttr {
-    /// XDR `size`.
+    /// XDR `size3 size`.
     pub size: Size3,
-    /// XDR `mtime`.
+    /// XDR `nfstime3 mtime`.
     pub mtime: Nfstime3,
-    /// XDR `ctime`.
+    /// XDR `nfstime3 ctime`.
     pub ctime: Nfstime3,
 }
 
@@ -987,7 +987,7 @@ impl xdr::XdrDecode for WccAttr {
     }
 }
 
-/// XDR `union pre_op_attr`.
+/// XDR `union pre_op_attr switch (bool attributes_follow)`.
 ///
 /// ```text
 /// Attributes from just before an operation, if the server has them.
@@ -1000,9 +1000,9 @@ impl xdr::XdrDecode for WccAttr {
     ::core::hash::Hash,
 )]
 pub enum PreOpAttr {
-    /// XDR `case TRUE`.
+    /// XDR `case TRUE: wcc_attr attributes`.
     True(WccAttr),
-    /// XDR `case FALSE`.
+    /// XDR `case FALSE: void`.
     False,
 }
 
@@ -1058,9 +1058,9 @@ impl xdr::XdrDecode for PreOpAttr {
     ::core::hash::Hash,
 )]
 pub struct WccData {
-    /// XDR `before`.
+    /// XDR `pre_op_attr before`.
     pub before: PreOpAttr,
-    /// XDR `after`.
+    /// XDR `post_op_attr after`.
     pub after: PostOpAttr,
 }
 
@@ -1090,7 +1090,7 @@ impl xdr::XdrDecode for WccData {
     }
 }
 
-/// XDR `union post_op_fh3`.
+/// XDR `union post_op_fh3 switch (bool handle_follows)`.
 ///
 /// ```text
 /// File handle of a newly created object, if the server returns it.
@@ -1103,9 +1103,9 @@ impl xdr::XdrDecode for WccData {
     ::core::hash::Hash,
 )]
 pub enum PostOpFh3 {
-    /// XDR `case TRUE`.
+    /// XDR `case TRUE: nfs_fh3 handle`.
     True(NfsFh3),
-    /// XDR `case FALSE`.
+    /// XDR `case FALSE: void`.
     False,
 }
 
@@ -1225,7 +1225,7 @@ impl xdr::XdrDecode for TimeHow {
     }
 }
 
-/// XDR `union set_mode3`.
+/// XDR `union set_mode3 switch (bool set_it)`.
 ///
 /// ```text
 /// New mode, if it is to be set.
@@ -1238,9 +1238,9 @@ impl xdr::XdrDecode for TimeHow {
     ::core::hash::Hash,
 )]
 pub enum SetMode3 {
-    /// XDR `case TRUE`.
+    /// XDR `case TRUE: mode3 mode`.
     True(Mode3),
-    /// XDR `default`.
+    /// XDR `default: void`.
     Default(SetMode3Default),
 }
 
@@ -1315,7 +1315,7 @@ impl ::core::convert::From<SetMode3Default> for bool {
     }
 }
 
-/// XDR `union set_uid3`.
+/// XDR `union set_uid3 switch (bool set_it)`.
 ///
 /// ```text
 /// New owner, if it is to be set.
@@ -1328,9 +1328,9 @@ impl ::core::convert::From<SetMode3Default> for bool {
     ::core::hash::Hash,
 )]
 pub enum SetUid3 {
-    /// XDR `case TRUE`.
+    /// XDR `case TRUE: uid3 uid`.
     True(Uid3),
-    /// XDR `default`.
+    /// XDR `default: void`.
     Default(SetUid3Default),
 }
 
@@ -1405,7 +1405,7 @@ impl ::core::convert::From<SetUid3Default> for bool {
     }
 }
 
-/// XDR `union set_gid3`.
+/// XDR `union set_gid3 switch (bool set_it)`.
 ///
 /// ```text
 /// New group, if it is to be set.
@@ -1418,9 +1418,9 @@ impl ::core::convert::From<SetUid3Default> for bool {
     ::core::hash::Hash,
 )]
 pub enum SetGid3 {
-    /// XDR `case TRUE`.
+    /// XDR `case TRUE: gid3 gid`.
     True(Gid3),
-    /// XDR `default`.
+    /// XDR `default: void`.
     Default(SetGid3Default),
 }
 
@@ -1495,7 +1495,7 @@ impl ::core::convert::From<SetGid3Default> for bool {
     }
 }
 
-/// XDR `union set_size3`.
+/// XDR `union set_size3 switch (bool set_it)`.
 ///
 /// ```text
 /// New size, if it is to be set (truncation or extension).
@@ -1508,9 +1508,9 @@ impl ::core::convert::From<SetGid3Default> for bool {
     ::core::hash::Hash,
 )]
 pub enum SetSize3 {
-    /// XDR `case TRUE`.
+    /// XDR `case TRUE: size3 size`.
     True(Size3),
-    /// XDR `default`.
+    /// XDR `default: void`.
     Default(SetSize3Default),
 }
 
@@ -1585,7 +1585,7 @@ impl ::core::convert::From<SetSize3Default> for bool {
     }
 }
 
-/// XDR `union set_atime`.
+/// XDR `union set_atime switch (time_how set_it)`.
 ///
 /// ```text
 /// New access time: unchanged, the server's clock, or the given time.
@@ -1598,9 +1598,9 @@ impl ::core::convert::From<SetSize3Default> for bool {
     ::core::hash::Hash,
 )]
 pub enum SetAtime {
-    /// XDR `case SET_TO_CLIENT_TIME`.
+    /// XDR `case SET_TO_CLIENT_TIME: nfstime3 atime`.
     SetToClientTime(Nfstime3),
-    /// XDR `default`.
+    /// XDR `default: void`.
     Default(SetAtimeDefault),
 }
 
@@ -1677,7 +1677,7 @@ impl ::core::convert::From<SetAtimeDefault> for TimeHow {
     }
 }
 
-/// XDR `union set_mtime`.
+/// XDR `union set_mtime switch (time_how set_it)`.
 ///
 /// ```text
 /// New modification time: unchanged, the server's clock, or the given
@@ -1691,9 +1691,9 @@ impl ::core::convert::From<SetAtimeDefault> for TimeHow {
     ::core::hash::Hash,
 )]
 pub enum SetMtime {
-    /// XDR `case SET_TO_CLIENT_TIME`.
+    /// XDR `case SET_TO_CLIENT_TIME: nfstime3 mtime`.
     SetToClientTime(Nfstime3),
-    /// XDR `default`.
+    /// XDR `default: void`.
     Default(SetMtimeDefault),
 }
 
@@ -1783,17 +1783,17 @@ impl ::core::convert::From<SetMtimeDefault> for TimeHow {
     ::core::hash::Hash,
 )]
 pub struct Sattr3 {
-    /// XDR `mode`.
+    /// XDR `set_mode3 mode`.
     pub mode: SetMode3,
-    /// XDR `uid`.
+    /// XDR `set_uid3 uid`.
     pub uid: SetUid3,
-    /// XDR `gid`.
+    /// XDR `set_gid3 gid`.
     pub gid: SetGid3,
-    /// XDR `size`.
+    /// XDR `set_size3 size`.
     pub size: SetSize3,
-    /// XDR `atime`.
+    /// XDR `set_atime atime`.
     pub atime: SetAtime,
-    /// XDR `mtime`.
+    /// XDR `set_mtime mtime`.
     pub mtime: SetMtime,
 }
 
@@ -1850,9 +1850,9 @@ impl xdr::XdrDecode for Sattr3 {
     ::core::default::Default,
 )]
 pub struct Diropargs3 {
-    /// XDR `dir`.
+    /// XDR `nfs_fh3 dir`.
     pub dir: NfsFh3,
-    /// XDR `name`.
+    /// XDR `filename3 name`.
     pub name: Filename3,
 }
 
@@ -1896,7 +1896,7 @@ impl xdr::XdrDecode for Diropargs3 {
     ::core::default::Default,
 )]
 pub struct Getattr3args {
-    /// XDR `object`.
+    /// XDR `nfs_fh3 object`.
     pub object: NfsFh3,
 }
 
@@ -1938,7 +1938,7 @@ impl xdr::XdrDecode for Getattr3args {
     ::core::default::Default,
 )]
 pub struct Getattr3resok {
-    /// XDR `obj_attributes`.
+    /// XDR `fattr3 obj_attributes`.
     pub obj_attributes: Fattr3,
 }
 
@@ -1966,7 +1966,7 @@ impl xdr::XdrDecode for Getattr3resok {
     }
 }
 
-/// XDR `union GETATTR3res`.
+/// XDR `union GETATTR3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of GETATTR.
@@ -1979,9 +1979,9 @@ impl xdr::XdrDecode for Getattr3resok {
     ::core::hash::Hash,
 )]
 pub enum Getattr3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: GETATTR3resok resok`.
     Nfs3Ok(Getattr3resok),
-    /// XDR `default`.
+    /// XDR `default: void`.
     Default(Getattr3resDefault),
 }
 
@@ -2056,7 +2056,7 @@ impl ::core::convert::From<Getattr3resDefault> for Nfsstat3 {
     }
 }
 
-/// XDR `union sattrguard3`.
+/// XDR `union sattrguard3 switch (bool check)`.
 ///
 /// ```text
 /// Optional guard: apply the change only if the object's ctime still
@@ -2070,9 +2070,9 @@ impl ::core::convert::From<Getattr3resDefault> for Nfsstat3 {
     ::core::hash::Hash,
 )]
 pub enum Sattrguard3 {
-    /// XDR `case TRUE`.
+    /// XDR `case TRUE: nfstime3 obj_ctime`.
     True(Nfstime3),
-    /// XDR `case FALSE`.
+    /// XDR `case FALSE: void`.
     False,
 }
 
@@ -2127,11 +2127,11 @@ impl xdr::XdrDecode for Sattrguard3 {
     ::core::hash::Hash,
 )]
 pub struct Setattr3args {
-    /// XDR `object`.
+    /// XDR `nfs_fh3 object`.
     pub object: NfsFh3,
-    /// XDR `new_attributes`.
+    /// XDR `sattr3 new_attributes`.
     pub new_attributes: Sattr3,
-    /// XDR `guard`.
+    /// XDR `sattrguard3 guard`.
     pub guard: Sattrguard3,
 }
 
@@ -2178,7 +2178,7 @@ impl xdr::XdrDecode for Setattr3args {
     ::core::hash::Hash,
 )]
 pub struct Setattr3resok {
-    /// XDR `obj_wcc`.
+    /// XDR `wcc_data obj_wcc`.
     pub obj_wcc: WccData,
 }
 
@@ -2219,7 +2219,7 @@ impl xdr::XdrDecode for Setattr3resok {
     ::core::hash::Hash,
 )]
 pub struct Setattr3resfail {
-    /// XDR `obj_wcc`.
+    /// XDR `wcc_data obj_wcc`.
     pub obj_wcc: WccData,
 }
 
@@ -2247,7 +2247,7 @@ impl xdr::XdrDecode for Setattr3resfail {
     }
 }
 
-/// XDR `union SETATTR3res`.
+/// XDR `union SETATTR3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of SETATTR.
@@ -2260,9 +2260,9 @@ impl xdr::XdrDecode for Setattr3resfail {
     ::core::hash::Hash,
 )]
 pub enum Setattr3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: SETATTR3resok resok`.
     Nfs3Ok(Setattr3resok),
-    /// XDR `default`.
+    /// XDR `default: SETATTR3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Setattr3resDefault,
@@ -2360,7 +2360,7 @@ impl ::core::convert::From<Setattr3resDefault> for Nfsstat3 {
     ::core::default::Default,
 )]
 pub struct Lookup3args {
-    /// XDR `what`.
+    /// XDR `diropargs3 what`.
     pub what: Diropargs3,
 }
 
@@ -2401,11 +2401,11 @@ impl xdr::XdrDecode for Lookup3args {
     ::core::hash::Hash,
 )]
 pub struct Lookup3resok {
-    /// XDR `object`.
+    /// XDR `nfs_fh3 object`.
     pub object: NfsFh3,
-    /// XDR `obj_attributes`.
+    /// XDR `post_op_attr obj_attributes`.
     pub obj_attributes: PostOpAttr,
-    /// XDR `dir_attributes`.
+    /// XDR `post_op_attr dir_attributes`.
     pub dir_attributes: PostOpAttr,
 }
 
@@ -2452,7 +2452,7 @@ impl xdr::XdrDecode for Lookup3resok {
     ::core::hash::Hash,
 )]
 pub struct Lookup3resfail {
-    /// XDR `dir_attributes`.
+    /// XDR `post_op_attr dir_attributes`.
     pub dir_attributes: PostOpAttr,
 }
 
@@ -2480,7 +2480,7 @@ impl xdr::XdrDecode for Lookup3resfail {
     }
 }
 
-/// XDR `union LOOKUP3res`.
+/// XDR `union LOOKUP3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of LOOKUP.
@@ -2493,9 +2493,9 @@ impl xdr::XdrDecode for Lookup3resfail {
     ::core::hash::Hash,
 )]
 pub enum Lookup3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: LOOKUP3resok resok`.
     Nfs3Ok(Lookup3resok),
-    /// XDR `default`.
+    /// XDR `default: LOOKUP3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Lookup3resDefault,
@@ -2593,9 +2593,9 @@ impl ::core::convert::From<Lookup3resDefault> for Nfsstat3 {
     ::core::default::Default,
 )]
 pub struct Access3args {
-    /// XDR `object`.
+    /// XDR `nfs_fh3 object`.
     pub object: NfsFh3,
-    /// XDR `access`.
+    /// XDR `uint32 access`.
     ///
     /// ```text
     /// the ACCESS3_* bits to check
@@ -2642,9 +2642,9 @@ impl xdr::XdrDecode for Access3args {
     ::core::hash::Hash,
 )]
 pub struct Access3resok {
-    /// XDR `obj_attributes`.
+    /// XDR `post_op_attr obj_attributes`.
     pub obj_attributes: PostOpAttr,
-    /// XDR `access`.
+    /// XDR `uint32 access`.
     ///
     /// ```text
     /// the bits that are granted
@@ -2691,7 +2691,7 @@ impl xdr::XdrDecode for Access3resok {
     ::core::hash::Hash,
 )]
 pub struct Access3resfail {
-    /// XDR `obj_attributes`.
+    /// XDR `post_op_attr obj_attributes`.
     pub obj_attributes: PostOpAttr,
 }
 
@@ -2719,7 +2719,7 @@ impl xdr::XdrDecode for Access3resfail {
     }
 }
 
-/// XDR `union ACCESS3res`.
+/// XDR `union ACCESS3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of ACCESS.
@@ -2732,9 +2732,9 @@ impl xdr::XdrDecode for Access3resfail {
     ::core::hash::Hash,
 )]
 pub enum Access3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: ACCESS3resok resok`.
     Nfs3Ok(Access3resok),
-    /// XDR `default`.
+    /// XDR `default: ACCESS3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Access3resDefault,
@@ -2832,7 +2832,7 @@ impl ::core::convert::From<Access3resDefault> for Nfsstat3 {
     ::core::default::Default,
 )]
 pub struct Readlink3args {
-    /// XDR `symlink`.
+    /// XDR `nfs_fh3 symlink`.
     pub symlink: NfsFh3,
 }
 
@@ -2873,9 +2873,9 @@ impl xdr::XdrDecode for Readlink3args {
     ::core::hash::Hash,
 )]
 pub struct Readlink3resok {
-    /// XDR `symlink_attributes`.
+    /// XDR `post_op_attr symlink_attributes`.
     pub symlink_attributes: PostOpAttr,
-    /// XDR `data`.
+    /// XDR `nfspath3 data`.
     pub data: Nfspath3,
 }
 
@@ -2919,7 +2919,7 @@ impl xdr::XdrDecode for Readlink3resok {
     ::core::hash::Hash,
 )]
 pub struct Readlink3resfail {
-    /// XDR `symlink_attributes`.
+    /// XDR `post_op_attr symlink_attributes`.
     pub symlink_attributes: PostOpAttr,
 }
 
@@ -2947,7 +2947,7 @@ impl xdr::XdrDecode for Readlink3resfail {
     }
 }
 
-/// XDR `union READLINK3res`.
+/// XDR `union READLINK3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of READLINK.
@@ -2960,9 +2960,9 @@ impl xdr::XdrDecode for Readlink3resfail {
     ::core::hash::Hash,
 )]
 pub enum Readlink3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: READLINK3resok resok`.
     Nfs3Ok(Readlink3resok),
-    /// XDR `default`.
+    /// XDR `default: READLINK3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Readlink3resDefault,
@@ -3060,11 +3060,11 @@ impl ::core::convert::From<Readlink3resDefault> for Nfsstat3 {
     ::core::default::Default,
 )]
 pub struct Read3args {
-    /// XDR `file`.
+    /// XDR `nfs_fh3 file`.
     pub file: NfsFh3,
-    /// XDR `offset`.
+    /// XDR `offset3 offset`.
     pub offset: Offset3,
-    /// XDR `count`.
+    /// XDR `count3 count`.
     pub count: Count3,
 }
 
@@ -3109,21 +3109,21 @@ impl xdr::XdrDecode for Read3args {
     ::core::hash::Hash,
 )]
 pub struct Read3resok {
-    /// XDR `file_attributes`.
+    /// XDR `post_op_attr file_attributes`.
     pub file_attributes: PostOpAttr,
-    /// XDR `count`.
+    /// XDR `count3 count`.
     ///
     /// ```text
     /// number of bytes read
     /// ```
     pub count: Count3,
-    /// XDR `eof`.
+    /// XDR `bool eof`.
     ///
     /// ```text
     /// whether the read reached end of file
     /// ```
     pub eof: bool,
-    /// XDR `data`.
+    /// XDR `opaque data<>`.
     pub data: xdr::Vec<u8>,
 }
 
@@ -3172,7 +3172,7 @@ impl xdr::XdrDecode for Read3resok {
     ::core::hash::Hash,
 )]
 pub struct Read3resfail {
-    /// XDR `file_attributes`.
+    /// XDR `post_op_attr file_attributes`.
     pub file_attributes: PostOpAttr,
 }
 
@@ -3200,7 +3200,7 @@ impl xdr::XdrDecode for Read3resfail {
     }
 }
 
-/// XDR `union READ3res`.
+/// XDR `union READ3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of READ.
@@ -3213,9 +3213,9 @@ impl xdr::XdrDecode for Read3resfail {
     ::core::hash::Hash,
 )]
 pub enum Read3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: READ3resok resok`.
     Nfs3Ok(Read3resok),
-    /// XDR `default`.
+    /// XDR `default: READ3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Read3resDefault,
@@ -3399,15 +3399,15 @@ impl xdr::XdrDecode for StableHow {
     ::core::default::Default,
 )]
 pub struct Write3args {
-    /// XDR `file`.
+    /// XDR `nfs_fh3 file`.
     pub file: NfsFh3,
-    /// XDR `offset`.
+    /// XDR `offset3 offset`.
     pub offset: Offset3,
-    /// XDR `count`.
+    /// XDR `count3 count`.
     pub count: Count3,
-    /// XDR `stable`.
+    /// XDR `stable_how stable`.
     pub stable: StableHow,
-    /// XDR `data`.
+    /// XDR `opaque data<>`.
     pub data: xdr::Vec<u8>,
 }
 
@@ -3456,21 +3456,21 @@ impl xdr::XdrDecode for Write3args {
     ::core::hash::Hash,
 )]
 pub struct Write3resok {
-    /// XDR `file_wcc`.
+    /// XDR `wcc_data file_wcc`.
     pub file_wcc: WccData,
-    /// XDR `count`.
+    /// XDR `count3 count`.
     ///
     /// ```text
     /// number of bytes written
     /// ```
     pub count: Count3,
-    /// XDR `committed`.
+    /// XDR `stable_how committed`.
     ///
     /// ```text
     /// how stable the data actually is
     /// ```
     pub committed: StableHow,
-    /// XDR `verf`.
+    /// XDR `writeverf3 verf`.
     ///
     /// ```text
     /// changes when the server loses state
@@ -3521,7 +3521,7 @@ impl xdr::XdrDecode for Write3resok {
     ::core::hash::Hash,
 )]
 pub struct Write3resfail {
-    /// XDR `file_wcc`.
+    /// XDR `wcc_data file_wcc`.
     pub file_wcc: WccData,
 }
 
@@ -3549,7 +3549,7 @@ impl xdr::XdrDecode for Write3resfail {
     }
 }
 
-/// XDR `union WRITE3res`.
+/// XDR `union WRITE3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of WRITE.
@@ -3562,9 +3562,9 @@ impl xdr::XdrDecode for Write3resfail {
     ::core::hash::Hash,
 )]
 pub enum Write3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: WRITE3resok resok`.
     Nfs3Ok(Write3resok),
-    /// XDR `default`.
+    /// XDR `default: WRITE3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Write3resDefault,
@@ -3734,7 +3734,7 @@ impl xdr::XdrDecode for Createmode3 {
     }
 }
 
-/// XDR `union createhow3`.
+/// XDR `union createhow3 switch (createmode3 mode)`.
 ///
 /// ```text
 /// Initial attributes, or the verifier of an exclusive create.
@@ -3747,11 +3747,11 @@ impl xdr::XdrDecode for Createmode3 {
     ::core::hash::Hash,
 )]
 pub enum Createhow3 {
-    /// XDR `case UNCHECKED`.
+    /// XDR `case UNCHECKED: sattr3 obj_attributes`.
     Unchecked(Sattr3),
-    /// XDR `case GUARDED`.
+    /// XDR `case GUARDED: sattr3 obj_attributes`.
     Guarded(Sattr3),
-    /// XDR `case EXCLUSIVE`.
+    /// XDR `case EXCLUSIVE: createverf3 verf`.
     Exclusive(Createverf3),
 }
 
@@ -3812,9 +3812,9 @@ impl xdr::XdrDecode for Createhow3 {
     ::core::hash::Hash,
 )]
 pub struct Create3args {
-    /// XDR `where`.
+    /// XDR `diropargs3 where`.
     pub r#where: Diropargs3,
-    /// XDR `how`.
+    /// XDR `createhow3 how`.
     pub how: Createhow3,
 }
 
@@ -3857,11 +3857,11 @@ impl xdr::XdrDecode for Create3args {
     ::core::hash::Hash,
 )]
 pub struct Create3resok {
-    /// XDR `obj`.
+    /// XDR `post_op_fh3 obj`.
     pub obj: PostOpFh3,
-    /// XDR `obj_attributes`.
+    /// XDR `post_op_attr obj_attributes`.
     pub obj_attributes: PostOpAttr,
-    /// XDR `dir_wcc`.
+    /// XDR `wcc_data dir_wcc`.
     pub dir_wcc: WccData,
 }
 
@@ -3908,7 +3908,7 @@ impl xdr::XdrDecode for Create3resok {
     ::core::hash::Hash,
 )]
 pub struct Create3resfail {
-    /// XDR `dir_wcc`.
+    /// XDR `wcc_data dir_wcc`.
     pub dir_wcc: WccData,
 }
 
@@ -3936,7 +3936,7 @@ impl xdr::XdrDecode for Create3resfail {
     }
 }
 
-/// XDR `union CREATE3res`.
+/// XDR `union CREATE3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of CREATE.
@@ -3949,9 +3949,9 @@ impl xdr::XdrDecode for Create3resfail {
     ::core::hash::Hash,
 )]
 pub enum Create3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: CREATE3resok resok`.
     Nfs3Ok(Create3resok),
-    /// XDR `default`.
+    /// XDR `default: CREATE3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Create3resDefault,
@@ -4048,9 +4048,9 @@ impl ::core::convert::From<Create3resDefault> for Nfsstat3 {
     ::core::hash::Hash,
 )]
 pub struct Mkdir3args {
-    /// XDR `where`.
+    /// XDR `diropargs3 where`.
     pub r#where: Diropargs3,
-    /// XDR `attributes`.
+    /// XDR `sattr3 attributes`.
     pub attributes: Sattr3,
 }
 
@@ -4093,11 +4093,11 @@ impl xdr::XdrDecode for Mkdir3args {
     ::core::hash::Hash,
 )]
 pub struct Mkdir3resok {
-    /// XDR `obj`.
+    /// XDR `post_op_fh3 obj`.
     pub obj: PostOpFh3,
-    /// XDR `obj_attributes`.
+    /// XDR `post_op_attr obj_attributes`.
     pub obj_attributes: PostOpAttr,
-    /// XDR `dir_wcc`.
+    /// XDR `wcc_data dir_wcc`.
     pub dir_wcc: WccData,
 }
 
@@ -4144,7 +4144,7 @@ impl xdr::XdrDecode for Mkdir3resok {
     ::core::hash::Hash,
 )]
 pub struct Mkdir3resfail {
-    /// XDR `dir_wcc`.
+    /// XDR `wcc_data dir_wcc`.
     pub dir_wcc: WccData,
 }
 
@@ -4172,7 +4172,7 @@ impl xdr::XdrDecode for Mkdir3resfail {
     }
 }
 
-/// XDR `union MKDIR3res`.
+/// XDR `union MKDIR3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of MKDIR.
@@ -4185,9 +4185,9 @@ impl xdr::XdrDecode for Mkdir3resfail {
     ::core::hash::Hash,
 )]
 pub enum Mkdir3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: MKDIR3resok resok`.
     Nfs3Ok(Mkdir3resok),
-    /// XDR `default`.
+    /// XDR `default: MKDIR3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Mkdir3resDefault,
@@ -4284,9 +4284,9 @@ impl ::core::convert::From<Mkdir3resDefault> for Nfsstat3 {
     ::core::hash::Hash,
 )]
 pub struct Symlinkdata3 {
-    /// XDR `symlink_attributes`.
+    /// XDR `sattr3 symlink_attributes`.
     pub symlink_attributes: Sattr3,
-    /// XDR `symlink_data`.
+    /// XDR `nfspath3 symlink_data`.
     pub symlink_data: Nfspath3,
 }
 
@@ -4335,9 +4335,9 @@ impl xdr::XdrDecode for Symlinkdata3 {
     ::core::hash::Hash,
 )]
 pub struct Symlink3args {
-    /// XDR `where`.
+    /// XDR `diropargs3 where`.
     pub r#where: Diropargs3,
-    /// XDR `symlink`.
+    /// XDR `symlinkdata3 symlink`.
     pub symlink: Symlinkdata3,
 }
 
@@ -4380,11 +4380,11 @@ impl xdr::XdrDecode for Symlink3args {
     ::core::hash::Hash,
 )]
 pub struct Symlink3resok {
-    /// XDR `obj`.
+    /// XDR `post_op_fh3 obj`.
     pub obj: PostOpFh3,
-    /// XDR `obj_attributes`.
+    /// XDR `post_op_attr obj_attributes`.
     pub obj_attributes: PostOpAttr,
-    /// XDR `dir_wcc`.
+    /// XDR `wcc_data dir_wcc`.
     pub dir_wcc: WccData,
 }
 
@@ -4431,7 +4431,7 @@ impl xdr::XdrDecode for Symlink3resok {
     ::core::hash::Hash,
 )]
 pub struct Symlink3resfail {
-    /// XDR `dir_wcc`.
+    /// XDR `wcc_data dir_wcc`.
     pub dir_wcc: WccData,
 }
 
@@ -4459,7 +4459,7 @@ impl xdr::XdrDecode for Symlink3resfail {
     }
 }
 
-/// XDR `union SYMLINK3res`.
+/// XDR `union SYMLINK3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of SYMLINK.
@@ -4472,9 +4472,9 @@ impl xdr::XdrDecode for Symlink3resfail {
     ::core::hash::Hash,
 )]
 pub enum Symlink3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: SYMLINK3resok resok`.
     Nfs3Ok(Symlink3resok),
-    /// XDR `default`.
+    /// XDR `default: SYMLINK3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Symlink3resDefault,
@@ -4571,9 +4571,9 @@ impl ::core::convert::From<Symlink3resDefault> for Nfsstat3 {
     ::core::hash::Hash,
 )]
 pub struct Devicedata3 {
-    /// XDR `dev_attributes`.
+    /// XDR `sattr3 dev_attributes`.
     pub dev_attributes: Sattr3,
-    /// XDR `spec`.
+    /// XDR `specdata3 spec`.
     pub spec: Specdata3,
 }
 
@@ -4603,7 +4603,7 @@ impl xdr::XdrDecode for Devicedata3 {
     }
 }
 
-/// XDR `union mknoddata3`.
+/// XDR `union mknoddata3 switch (ftype3 type)`.
 ///
 /// ```text
 /// What to create: a device (with its numbers), a socket or a named pipe
@@ -4617,15 +4617,15 @@ impl xdr::XdrDecode for Devicedata3 {
     ::core::hash::Hash,
 )]
 pub enum Mknoddata3 {
-    /// XDR `case NF3CHR`.
+    /// XDR `case NF3CHR: devicedata3 device`.
     Nf3chr(Devicedata3),
-    /// XDR `case NF3BLK`.
+    /// XDR `case NF3BLK: devicedata3 device`.
     Nf3blk(Devicedata3),
-    /// XDR `case NF3SOCK`.
+    /// XDR `case NF3SOCK: sattr3 pipe_attributes`.
     Nf3sock(Sattr3),
-    /// XDR `case NF3FIFO`.
+    /// XDR `case NF3FIFO: sattr3 pipe_attributes`.
     Nf3fifo(Sattr3),
-    /// XDR `default`.
+    /// XDR `default: void`.
     Default(Mknoddata3Default),
 }
 
@@ -4734,9 +4734,9 @@ impl ::core::convert::From<Mknoddata3Default> for Ftype3 {
     ::core::hash::Hash,
 )]
 pub struct Mknod3args {
-    /// XDR `where`.
+    /// XDR `diropargs3 where`.
     pub r#where: Diropargs3,
-    /// XDR `what`.
+    /// XDR `mknoddata3 what`.
     pub what: Mknoddata3,
 }
 
@@ -4779,11 +4779,11 @@ impl xdr::XdrDecode for Mknod3args {
     ::core::hash::Hash,
 )]
 pub struct Mknod3resok {
-    /// XDR `obj`.
+    /// XDR `post_op_fh3 obj`.
     pub obj: PostOpFh3,
-    /// XDR `obj_attributes`.
+    /// XDR `post_op_attr obj_attributes`.
     pub obj_attributes: PostOpAttr,
-    /// XDR `dir_wcc`.
+    /// XDR `wcc_data dir_wcc`.
     pub dir_wcc: WccData,
 }
 
@@ -4830,7 +4830,7 @@ impl xdr::XdrDecode for Mknod3resok {
     ::core::hash::Hash,
 )]
 pub struct Mknod3resfail {
-    /// XDR `dir_wcc`.
+    /// XDR `wcc_data dir_wcc`.
     pub dir_wcc: WccData,
 }
 
@@ -4858,7 +4858,7 @@ impl xdr::XdrDecode for Mknod3resfail {
     }
 }
 
-/// XDR `union MKNOD3res`.
+/// XDR `union MKNOD3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of MKNOD.
@@ -4871,9 +4871,9 @@ impl xdr::XdrDecode for Mknod3resfail {
     ::core::hash::Hash,
 )]
 pub enum Mknod3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: MKNOD3resok resok`.
     Nfs3Ok(Mknod3resok),
-    /// XDR `default`.
+    /// XDR `default: MKNOD3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Mknod3resDefault,
@@ -4971,7 +4971,7 @@ impl ::core::convert::From<Mknod3resDefault> for Nfsstat3 {
     ::core::default::Default,
 )]
 pub struct Remove3args {
-    /// XDR `object`.
+    /// XDR `diropargs3 object`.
     pub object: Diropargs3,
 }
 
@@ -5012,7 +5012,7 @@ impl xdr::XdrDecode for Remove3args {
     ::core::hash::Hash,
 )]
 pub struct Remove3resok {
-    /// XDR `dir_wcc`.
+    /// XDR `wcc_data dir_wcc`.
     pub dir_wcc: WccData,
 }
 
@@ -5053,7 +5053,7 @@ impl xdr::XdrDecode for Remove3resok {
     ::core::hash::Hash,
 )]
 pub struct Remove3resfail {
-    /// XDR `dir_wcc`.
+    /// XDR `wcc_data dir_wcc`.
     pub dir_wcc: WccData,
 }
 
@@ -5081,7 +5081,7 @@ impl xdr::XdrDecode for Remove3resfail {
     }
 }
 
-/// XDR `union REMOVE3res`.
+/// XDR `union REMOVE3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of REMOVE.
@@ -5094,9 +5094,9 @@ impl xdr::XdrDecode for Remove3resfail {
     ::core::hash::Hash,
 )]
 pub enum Remove3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: REMOVE3resok resok`.
     Nfs3Ok(Remove3resok),
-    /// XDR `default`.
+    /// XDR `default: REMOVE3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Remove3resDefault,
@@ -5194,7 +5194,7 @@ impl ::core::convert::From<Remove3resDefault> for Nfsstat3 {
     ::core::default::Default,
 )]
 pub struct Rmdir3args {
-    /// XDR `object`.
+    /// XDR `diropargs3 object`.
     pub object: Diropargs3,
 }
 
@@ -5235,7 +5235,7 @@ impl xdr::XdrDecode for Rmdir3args {
     ::core::hash::Hash,
 )]
 pub struct Rmdir3resok {
-    /// XDR `dir_wcc`.
+    /// XDR `wcc_data dir_wcc`.
     pub dir_wcc: WccData,
 }
 
@@ -5276,7 +5276,7 @@ impl xdr::XdrDecode for Rmdir3resok {
     ::core::hash::Hash,
 )]
 pub struct Rmdir3resfail {
-    /// XDR `dir_wcc`.
+    /// XDR `wcc_data dir_wcc`.
     pub dir_wcc: WccData,
 }
 
@@ -5304,7 +5304,7 @@ impl xdr::XdrDecode for Rmdir3resfail {
     }
 }
 
-/// XDR `union RMDIR3res`.
+/// XDR `union RMDIR3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of RMDIR.
@@ -5317,9 +5317,9 @@ impl xdr::XdrDecode for Rmdir3resfail {
     ::core::hash::Hash,
 )]
 pub enum Rmdir3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: RMDIR3resok resok`.
     Nfs3Ok(Rmdir3resok),
-    /// XDR `default`.
+    /// XDR `default: RMDIR3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Rmdir3resDefault,
@@ -5417,9 +5417,9 @@ impl ::core::convert::From<Rmdir3resDefault> for Nfsstat3 {
     ::core::default::Default,
 )]
 pub struct Rename3args {
-    /// XDR `from`.
+    /// XDR `diropargs3 from`.
     pub from: Diropargs3,
-    /// XDR `to`.
+    /// XDR `diropargs3 to`.
     pub to: Diropargs3,
 }
 
@@ -5462,9 +5462,9 @@ impl xdr::XdrDecode for Rename3args {
     ::core::hash::Hash,
 )]
 pub struct Rename3resok {
-    /// XDR `fromdir_wcc`.
+    /// XDR `wcc_data fromdir_wcc`.
     pub fromdir_wcc: WccData,
-    /// XDR `todir_wcc`.
+    /// XDR `wcc_data todir_wcc`.
     pub todir_wcc: WccData,
 }
 
@@ -5508,9 +5508,9 @@ impl xdr::XdrDecode for Rename3resok {
     ::core::hash::Hash,
 )]
 pub struct Rename3resfail {
-    /// XDR `fromdir_wcc`.
+    /// XDR `wcc_data fromdir_wcc`.
     pub fromdir_wcc: WccData,
-    /// XDR `todir_wcc`.
+    /// XDR `wcc_data todir_wcc`.
     pub todir_wcc: WccData,
 }
 
@@ -5541,7 +5541,7 @@ impl xdr::XdrDecode for Rename3resfail {
     }
 }
 
-/// XDR `union RENAME3res`.
+/// XDR `union RENAME3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of RENAME.
@@ -5554,9 +5554,9 @@ impl xdr::XdrDecode for Rename3resfail {
     ::core::hash::Hash,
 )]
 pub enum Rename3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: RENAME3resok resok`.
     Nfs3Ok(Rename3resok),
-    /// XDR `default`.
+    /// XDR `default: RENAME3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Rename3resDefault,
@@ -5654,9 +5654,9 @@ impl ::core::convert::From<Rename3resDefault> for Nfsstat3 {
     ::core::default::Default,
 )]
 pub struct Link3args {
-    /// XDR `file`.
+    /// XDR `nfs_fh3 file`.
     pub file: NfsFh3,
-    /// XDR `link`.
+    /// XDR `diropargs3 link`.
     pub link: Diropargs3,
 }
 
@@ -5699,9 +5699,9 @@ impl xdr::XdrDecode for Link3args {
     ::core::hash::Hash,
 )]
 pub struct Link3resok {
-    /// XDR `file_attributes`.
+    /// XDR `post_op_attr file_attributes`.
     pub file_attributes: PostOpAttr,
-    /// XDR `linkdir_wcc`.
+    /// XDR `wcc_data linkdir_wcc`.
     pub linkdir_wcc: WccData,
 }
 
@@ -5745,9 +5745,9 @@ impl xdr::XdrDecode for Link3resok {
     ::core::hash::Hash,
 )]
 pub struct Link3resfail {
-    /// XDR `file_attributes`.
+    /// XDR `post_op_attr file_attributes`.
     pub file_attributes: PostOpAttr,
-    /// XDR `linkdir_wcc`.
+    /// XDR `wcc_data linkdir_wcc`.
     pub linkdir_wcc: WccData,
 }
 
@@ -5778,7 +5778,7 @@ impl xdr::XdrDecode for Link3resfail {
     }
 }
 
-/// XDR `union LINK3res`.
+/// XDR `union LINK3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of LINK.
@@ -5791,9 +5791,9 @@ impl xdr::XdrDecode for Link3resfail {
     ::core::hash::Hash,
 )]
 pub enum Link3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: LINK3resok resok`.
     Nfs3Ok(Link3resok),
-    /// XDR `default`.
+    /// XDR `default: LINK3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Link3resDefault,
@@ -5892,13 +5892,13 @@ impl ::core::convert::From<Link3resDefault> for Nfsstat3 {
     ::core::default::Default,
 )]
 pub struct Readdir3args {
-    /// XDR `dir`.
+    /// XDR `nfs_fh3 dir`.
     pub dir: NfsFh3,
-    /// XDR `cookie`.
+    /// XDR `cookie3 cookie`.
     pub cookie: Cookie3,
-    /// XDR `cookieverf`.
+    /// XDR `cookieverf3 cookieverf`.
     pub cookieverf: Cookieverf3,
-    /// XDR `count`.
+    /// XDR `count3 count`.
     ///
     /// ```text
     /// most bytes of reply wanted
@@ -5943,17 +5943,17 @@ impl xdr::XdrDecode for Readdir3args {
 /// ```
 #[derive(::core::cmp::Eq, ::core::default::Default)]
 pub struct Entry3 {
-    /// XDR `fileid`.
+    /// XDR `fileid3 fileid`.
     pub fileid: Fileid3,
-    /// XDR `name`.
+    /// XDR `filename3 name`.
     pub name: Filename3,
-    /// XDR `cookie`.
+    /// XDR `cookie3 cookie`.
     ///
     /// ```text
     /// position just after this entry
     /// ```
     pub cookie: Cookie3,
-    /// XDR `nextentry`.
+    /// XDR `entry3 *nextentry`.
     pub nextentry: ::core::option::Option<xdr::Box<Entry3>>,
 }
 
@@ -6098,9 +6098,9 @@ impl ::core::fmt::Debug for Entry3 {
     ::core::default::Default,
 )]
 pub struct Dirlist3 {
-    /// XDR `entries`.
+    /// XDR `entry3 *entries`.
     pub entries: ::core::option::Option<Entry3>,
-    /// XDR `eof`.
+    /// XDR `bool eof`.
     ///
     /// ```text
     /// whether this batch ends the directory
@@ -6157,11 +6157,11 @@ impl xdr::XdrDecode for Dirlist3 {
 /// ```
 #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq)]
 pub struct Readdir3resok {
-    /// XDR `dir_attributes`.
+    /// XDR `post_op_attr dir_attributes`.
     pub dir_attributes: PostOpAttr,
-    /// XDR `cookieverf`.
+    /// XDR `cookieverf3 cookieverf`.
     pub cookieverf: Cookieverf3,
-    /// XDR `reply`.
+    /// XDR `dirlist3 reply`.
     pub reply: Dirlist3,
 }
 
@@ -6208,7 +6208,7 @@ impl xdr::XdrDecode for Readdir3resok {
     ::core::hash::Hash,
 )]
 pub struct Readdir3resfail {
-    /// XDR `dir_attributes`.
+    /// XDR `post_op_attr dir_attributes`.
     pub dir_attributes: PostOpAttr,
 }
 
@@ -6236,16 +6236,16 @@ impl xdr::XdrDecode for Readdir3resfail {
     }
 }
 
-/// XDR `union READDIR3res`.
+/// XDR `union READDIR3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of READDIR.
 /// ```
 #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq)]
 pub enum Readdir3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: READDIR3resok resok`.
     Nfs3Ok(Readdir3resok),
-    /// XDR `default`.
+    /// XDR `default: READDIR3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Readdir3resDefault,
@@ -6343,19 +6343,19 @@ impl ::core::convert::From<Readdir3resDefault> for Nfsstat3 {
     ::core::default::Default,
 )]
 pub struct Readdirplus3args {
-    /// XDR `dir`.
+    /// XDR `nfs_fh3 dir`.
     pub dir: NfsFh3,
-    /// XDR `cookie`.
+    /// XDR `cookie3 cookie`.
     pub cookie: Cookie3,
-    /// XDR `cookieverf`.
+    /// XDR `cookieverf3 cookieverf`.
     pub cookieverf: Cookieverf3,
-    /// XDR `dircount`.
+    /// XDR `count3 dircount`.
     ///
     /// ```text
     /// most bytes of entry names and ids
     /// ```
     pub dircount: Count3,
-    /// XDR `maxcount`.
+    /// XDR `count3 maxcount`.
     ///
     /// ```text
     /// most bytes of the whole reply
@@ -6402,17 +6402,17 @@ impl xdr::XdrDecode for Readdirplus3args {
 /// ```
 #[derive(::core::cmp::Eq)]
 pub struct Entryplus3 {
-    /// XDR `fileid`.
+    /// XDR `fileid3 fileid`.
     pub fileid: Fileid3,
-    /// XDR `name`.
+    /// XDR `filename3 name`.
     pub name: Filename3,
-    /// XDR `cookie`.
+    /// XDR `cookie3 cookie`.
     pub cookie: Cookie3,
-    /// XDR `name_attributes`.
+    /// XDR `post_op_attr name_attributes`.
     pub name_attributes: PostOpAttr,
-    /// XDR `name_handle`.
+    /// XDR `post_op_fh3 name_handle`.
     pub name_handle: PostOpFh3,
-    /// XDR `nextentry`.
+    /// XDR `entryplus3 *nextentry`.
     pub nextentry: ::core::option::Option<xdr::Box<Entryplus3>>,
 }
 
@@ -6578,9 +6578,9 @@ impl ::core::fmt::Debug for Entryplus3 {
     ::core::default::Default,
 )]
 pub struct Dirlistplus3 {
-    /// XDR `entries`.
+    /// XDR `entryplus3 *entries`.
     pub entries: ::core::option::Option<Entryplus3>,
-    /// XDR `eof`.
+    /// XDR `bool eof`.
     pub eof: bool,
 }
 
@@ -6633,11 +6633,11 @@ impl xdr::XdrDecode for Dirlistplus3 {
 /// ```
 #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq)]
 pub struct Readdirplus3resok {
-    /// XDR `dir_attributes`.
+    /// XDR `post_op_attr dir_attributes`.
     pub dir_attributes: PostOpAttr,
-    /// XDR `cookieverf`.
+    /// XDR `cookieverf3 cookieverf`.
     pub cookieverf: Cookieverf3,
-    /// XDR `reply`.
+    /// XDR `dirlistplus3 reply`.
     pub reply: Dirlistplus3,
 }
 
@@ -6684,7 +6684,7 @@ impl xdr::XdrDecode for Readdirplus3resok {
     ::core::hash::Hash,
 )]
 pub struct Readdirplus3resfail {
-    /// XDR `dir_attributes`.
+    /// XDR `post_op_attr dir_attributes`.
     pub dir_attributes: PostOpAttr,
 }
 
@@ -6712,16 +6712,16 @@ impl xdr::XdrDecode for Readdirplus3resfail {
     }
 }
 
-/// XDR `union READDIRPLUS3res`.
+/// XDR `union READDIRPLUS3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of READDIRPLUS.
 /// ```
 #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq)]
 pub enum Readdirplus3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: READDIRPLUS3resok resok`.
     Nfs3Ok(Readdirplus3resok),
-    /// XDR `default`.
+    /// XDR `default: READDIRPLUS3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Readdirplus3resDefault,
@@ -6819,7 +6819,7 @@ impl ::core::convert::From<Readdirplus3resDefault> for Nfsstat3 {
     ::core::default::Default,
 )]
 pub struct Fsstat3args {
-    /// XDR `fsroot`.
+    /// XDR `nfs_fh3 fsroot`.
     pub fsroot: NfsFh3,
 }
 
@@ -6860,45 +6860,45 @@ impl xdr::XdrDecode for Fsstat3args {
     ::core::hash::Hash,
 )]
 pub struct Fsstat3resok {
-    /// XDR `obj_attributes`.
+    /// XDR `post_op_attr obj_attributes`.
     pub obj_attributes: PostOpAttr,
-    /// XDR `tbytes`.
+    /// XDR `size3 tbytes`.
     ///
     /// ```text
     /// total size in bytes
     /// ```
     pub tbytes: Size3,
-    /// XDR `fbytes`.
+    /// XDR `size3 fbytes`.
     ///
     /// ```text
     /// free bytes
     /// ```
     pub fbytes: Size3,
-    /// XDR `abytes`.
+    /// XDR `size3 abytes`.
     ///
     /// ```text
     /// free bytes available to this user
     /// ```
     pub abytes: Size3,
-    /// XDR `tfiles`.
+    /// XDR `size3 tfiles`.
     ///
     /// ```text
     /// total file slots
     /// ```
     pub tfiles: Size3,
-    /// XDR `ffiles`.
+    /// XDR `size3 ffiles`.
     ///
     /// ```text
     /// free file slots
     /// ```
     pub ffiles: Size3,
-    /// XDR `afiles`.
+    /// XDR `size3 afiles`.
     ///
     /// ```text
     /// free file slots available to this user
     /// ```
     pub afiles: Size3,
-    /// XDR `invarsec`.
+    /// XDR `uint32 invarsec`.
     ///
     /// ```text
     /// seconds these values stay valid
@@ -6957,7 +6957,7 @@ impl xdr::XdrDecode for Fsstat3resok {
     ::core::hash::Hash,
 )]
 pub struct Fsstat3resfail {
-    /// XDR `obj_attributes`.
+    /// XDR `post_op_attr obj_attributes`.
     pub obj_attributes: PostOpAttr,
 }
 
@@ -6985,7 +6985,7 @@ impl xdr::XdrDecode for Fsstat3resfail {
     }
 }
 
-/// XDR `union FSSTAT3res`.
+/// XDR `union FSSTAT3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of FSSTAT.
@@ -6998,9 +6998,9 @@ impl xdr::XdrDecode for Fsstat3resfail {
     ::core::hash::Hash,
 )]
 pub enum Fsstat3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: FSSTAT3resok resok`.
     Nfs3Ok(Fsstat3resok),
-    /// XDR `default`.
+    /// XDR `default: FSSTAT3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Fsstat3resDefault,
@@ -7098,7 +7098,7 @@ impl ::core::convert::From<Fsstat3resDefault> for Nfsstat3 {
     ::core::default::Default,
 )]
 pub struct Fsinfo3args {
-    /// XDR `fsroot`.
+    /// XDR `nfs_fh3 fsroot`.
     pub fsroot: NfsFh3,
 }
 
@@ -7139,63 +7139,63 @@ impl xdr::XdrDecode for Fsinfo3args {
     ::core::hash::Hash,
 )]
 pub struct Fsinfo3resok {
-    /// XDR `obj_attributes`.
+    /// XDR `post_op_attr obj_attributes`.
     pub obj_attributes: PostOpAttr,
-    /// XDR `rtmax`.
+    /// XDR `uint32 rtmax`.
     ///
     /// ```text
     /// largest READ supported
     /// ```
     pub rtmax: Uint32,
-    /// XDR `rtpref`.
+    /// XDR `uint32 rtpref`.
     ///
     /// ```text
     /// preferred READ size
     /// ```
     pub rtpref: Uint32,
-    /// XDR `rtmult`.
+    /// XDR `uint32 rtmult`.
     ///
     /// ```text
     /// suggested READ size multiple
     /// ```
     pub rtmult: Uint32,
-    /// XDR `wtmax`.
+    /// XDR `uint32 wtmax`.
     ///
     /// ```text
     /// largest WRITE supported
     /// ```
     pub wtmax: Uint32,
-    /// XDR `wtpref`.
+    /// XDR `uint32 wtpref`.
     ///
     /// ```text
     /// preferred WRITE size
     /// ```
     pub wtpref: Uint32,
-    /// XDR `wtmult`.
+    /// XDR `uint32 wtmult`.
     ///
     /// ```text
     /// suggested WRITE size multiple
     /// ```
     pub wtmult: Uint32,
-    /// XDR `dtpref`.
+    /// XDR `uint32 dtpref`.
     ///
     /// ```text
     /// preferred READDIR size
     /// ```
     pub dtpref: Uint32,
-    /// XDR `maxfilesize`.
+    /// XDR `size3 maxfilesize`.
     ///
     /// ```text
     /// largest file size
     /// ```
     pub maxfilesize: Size3,
-    /// XDR `time_delta`.
+    /// XDR `nfstime3 time_delta`.
     ///
     /// ```text
     /// granularity of server times
     /// ```
     pub time_delta: Nfstime3,
-    /// XDR `properties`.
+    /// XDR `uint32 properties`.
     ///
     /// ```text
     /// FSF3_* bits
@@ -7260,7 +7260,7 @@ impl xdr::XdrDecode for Fsinfo3resok {
     ::core::hash::Hash,
 )]
 pub struct Fsinfo3resfail {
-    /// XDR `obj_attributes`.
+    /// XDR `post_op_attr obj_attributes`.
     pub obj_attributes: PostOpAttr,
 }
 
@@ -7288,7 +7288,7 @@ impl xdr::XdrDecode for Fsinfo3resfail {
     }
 }
 
-/// XDR `union FSINFO3res`.
+/// XDR `union FSINFO3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of FSINFO.
@@ -7301,9 +7301,9 @@ impl xdr::XdrDecode for Fsinfo3resfail {
     ::core::hash::Hash,
 )]
 pub enum Fsinfo3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: FSINFO3resok resok`.
     Nfs3Ok(Fsinfo3resok),
-    /// XDR `default`.
+    /// XDR `default: FSINFO3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Fsinfo3resDefault,
@@ -7401,7 +7401,7 @@ impl ::core::convert::From<Fsinfo3resDefault> for Nfsstat3 {
     ::core::default::Default,
 )]
 pub struct Pathconf3args {
-    /// XDR `object`.
+    /// XDR `nfs_fh3 object`.
     pub object: NfsFh3,
 }
 
@@ -7443,39 +7443,39 @@ impl xdr::XdrDecode for Pathconf3args {
     ::core::hash::Hash,
 )]
 pub struct Pathconf3resok {
-    /// XDR `obj_attributes`.
+    /// XDR `post_op_attr obj_attributes`.
     pub obj_attributes: PostOpAttr,
-    /// XDR `linkmax`.
+    /// XDR `uint32 linkmax`.
     ///
     /// ```text
     /// most hard links to one object
     /// ```
     pub linkmax: Uint32,
-    /// XDR `name_max`.
+    /// XDR `uint32 name_max`.
     ///
     /// ```text
     /// longest file name
     /// ```
     pub name_max: Uint32,
-    /// XDR `no_trunc`.
+    /// XDR `bool no_trunc`.
     ///
     /// ```text
     /// whether long names are rejected
     /// ```
     pub no_trunc: bool,
-    /// XDR `chown_restricted`.
+    /// XDR `bool chown_restricted`.
     ///
     /// ```text
     /// whether only root may chown
     /// ```
     pub chown_restricted: bool,
-    /// XDR `case_insensitive`.
+    /// XDR `bool case_insensitive`.
     ///
     /// ```text
     /// whether names ignore case
     /// ```
     pub case_insensitive: bool,
-    /// XDR `case_preserving`.
+    /// XDR `bool case_preserving`.
     ///
     /// ```text
     /// whether names keep their case
@@ -7532,7 +7532,7 @@ impl xdr::XdrDecode for Pathconf3resok {
     ::core::hash::Hash,
 )]
 pub struct Pathconf3resfail {
-    /// XDR `obj_attributes`.
+    /// XDR `post_op_attr obj_attributes`.
     pub obj_attributes: PostOpAttr,
 }
 
@@ -7560,7 +7560,7 @@ impl xdr::XdrDecode for Pathconf3resfail {
     }
 }
 
-/// XDR `union PATHCONF3res`.
+/// XDR `union PATHCONF3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of PATHCONF.
@@ -7573,9 +7573,9 @@ impl xdr::XdrDecode for Pathconf3resfail {
     ::core::hash::Hash,
 )]
 pub enum Pathconf3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: PATHCONF3resok resok`.
     Nfs3Ok(Pathconf3resok),
-    /// XDR `default`.
+    /// XDR `default: PATHCONF3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Pathconf3resDefault,
@@ -7673,11 +7673,11 @@ impl ::core::convert::From<Pathconf3resDefault> for Nfsstat3 {
     ::core::default::Default,
 )]
 pub struct Commit3args {
-    /// XDR `file`.
+    /// XDR `nfs_fh3 file`.
     pub file: NfsFh3,
-    /// XDR `offset`.
+    /// XDR `offset3 offset`.
     pub offset: Offset3,
-    /// XDR `count`.
+    /// XDR `count3 count`.
     pub count: Count3,
 }
 
@@ -7722,9 +7722,9 @@ impl xdr::XdrDecode for Commit3args {
     ::core::hash::Hash,
 )]
 pub struct Commit3resok {
-    /// XDR `file_wcc`.
+    /// XDR `wcc_data file_wcc`.
     pub file_wcc: WccData,
-    /// XDR `verf`.
+    /// XDR `writeverf3 verf`.
     ///
     /// ```text
     /// compare with the WRITE verifiers
@@ -7771,7 +7771,7 @@ impl xdr::XdrDecode for Commit3resok {
     ::core::hash::Hash,
 )]
 pub struct Commit3resfail {
-    /// XDR `file_wcc`.
+    /// XDR `wcc_data file_wcc`.
     pub file_wcc: WccData,
 }
 
@@ -7799,7 +7799,7 @@ impl xdr::XdrDecode for Commit3resfail {
     }
 }
 
-/// XDR `union COMMIT3res`.
+/// XDR `union COMMIT3res switch (nfsstat3 status)`.
 ///
 /// ```text
 /// Result of COMMIT.
@@ -7812,9 +7812,9 @@ impl xdr::XdrDecode for Commit3resfail {
     ::core::hash::Hash,
 )]
 pub enum Commit3res {
-    /// XDR `case NFS3_OK`.
+    /// XDR `case NFS3_OK: COMMIT3resok resok`.
     Nfs3Ok(Commit3resok),
-    /// XDR `default`.
+    /// XDR `default: COMMIT3resfail resfail`.
     Default {
         /// The discriminant: a value no `case` lists.
         discriminant: Commit3resDefault,
@@ -7946,49 +7946,49 @@ pub mod nfs_program {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
         pub enum Procedure {
-            /// XDR `procedure NFSPROC3_NULL = 0`.
+            /// XDR `void NFSPROC3_NULL(void) = 0`.
             Nfsproc3Null = 0,
-            /// XDR `procedure NFSPROC3_GETATTR = 1`.
+            /// XDR `GETATTR3res NFSPROC3_GETATTR(GETATTR3args) = 1`.
             Nfsproc3Getattr = 1,
-            /// XDR `procedure NFSPROC3_SETATTR = 2`.
+            /// XDR `SETATTR3res NFSPROC3_SETATTR(SETATTR3args) = 2`.
             Nfsproc3Setattr = 2,
-            /// XDR `procedure NFSPROC3_LOOKUP = 3`.
+            /// XDR `LOOKUP3res NFSPROC3_LOOKUP(LOOKUP3args) = 3`.
             Nfsproc3Lookup = 3,
-            /// XDR `procedure NFSPROC3_ACCESS = 4`.
+            /// XDR `ACCESS3res NFSPROC3_ACCESS(ACCESS3args) = 4`.
             Nfsproc3Access = 4,
-            /// XDR `procedure NFSPROC3_READLINK = 5`.
+            /// XDR `READLINK3res NFSPROC3_READLINK(READLINK3args) = 5`.
             Nfsproc3Readlink = 5,
-            /// XDR `procedure NFSPROC3_READ = 6`.
+            /// XDR `READ3res NFSPROC3_READ(READ3args) = 6`.
             Nfsproc3Read = 6,
-            /// XDR `procedure NFSPROC3_WRITE = 7`.
+            /// XDR `WRITE3res NFSPROC3_WRITE(WRITE3args) = 7`.
             Nfsproc3Write = 7,
-            /// XDR `procedure NFSPROC3_CREATE = 8`.
+            /// XDR `CREATE3res NFSPROC3_CREATE(CREATE3args) = 8`.
             Nfsproc3Create = 8,
-            /// XDR `procedure NFSPROC3_MKDIR = 9`.
+            /// XDR `MKDIR3res NFSPROC3_MKDIR(MKDIR3args) = 9`.
             Nfsproc3Mkdir = 9,
-            /// XDR `procedure NFSPROC3_SYMLINK = 10`.
+            /// XDR `SYMLINK3res NFSPROC3_SYMLINK(SYMLINK3args) = 10`.
             Nfsproc3Symlink = 10,
-            /// XDR `procedure NFSPROC3_MKNOD = 11`.
+            /// XDR `MKNOD3res NFSPROC3_MKNOD(MKNOD3args) = 11`.
             Nfsproc3Mknod = 11,
-            /// XDR `procedure NFSPROC3_REMOVE = 12`.
+            /// XDR `REMOVE3res NFSPROC3_REMOVE(REMOVE3args) = 12`.
             Nfsproc3Remove = 12,
-            /// XDR `procedure NFSPROC3_RMDIR = 13`.
+            /// XDR `RMDIR3res NFSPROC3_RMDIR(RMDIR3args) = 13`.
             Nfsproc3Rmdir = 13,
-            /// XDR `procedure NFSPROC3_RENAME = 14`.
+            /// XDR `RENAME3res NFSPROC3_RENAME(RENAME3args) = 14`.
             Nfsproc3Rename = 14,
-            /// XDR `procedure NFSPROC3_LINK = 15`.
+            /// XDR `LINK3res NFSPROC3_LINK(LINK3args) = 15`.
             Nfsproc3Link = 15,
-            /// XDR `procedure NFSPROC3_READDIR = 16`.
+            /// XDR `READDIR3res NFSPROC3_READDIR(READDIR3args) = 16`.
             Nfsproc3Readdir = 16,
-            /// XDR `procedure NFSPROC3_READDIRPLUS = 17`.
+            /// XDR `READDIRPLUS3res NFSPROC3_READDIRPLUS(READDIRPLUS3args) = 17`.
             Nfsproc3Readdirplus = 17,
-            /// XDR `procedure NFSPROC3_FSSTAT = 18`.
+            /// XDR `FSSTAT3res NFSPROC3_FSSTAT(FSSTAT3args) = 18`.
             Nfsproc3Fsstat = 18,
-            /// XDR `procedure NFSPROC3_FSINFO = 19`.
+            /// XDR `FSINFO3res NFSPROC3_FSINFO(FSINFO3args) = 19`.
             Nfsproc3Fsinfo = 19,
-            /// XDR `procedure NFSPROC3_PATHCONF = 20`.
+            /// XDR `PATHCONF3res NFSPROC3_PATHCONF(PATHCONF3args) = 20`.
             Nfsproc3Pathconf = 20,
-            /// XDR `procedure NFSPROC3_COMMIT = 21`.
+            /// XDR `COMMIT3res NFSPROC3_COMMIT(COMMIT3args) = 21`.
             Nfsproc3Commit = 21,
         }
         impl Procedure {
@@ -8106,11 +8106,11 @@ pub mod nfs_program {
                 ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
-            /// XDR `procedure NFSPROC3_NULL = 0`.
+            /// XDR `void NFSPROC3_NULL(void) = 0`.
             pub async fn nfsproc3_null(&self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &()).await
             }
-            /// XDR `procedure NFSPROC3_GETATTR = 1`.
+            /// XDR `GETATTR3res NFSPROC3_GETATTR(GETATTR3args) = 1`.
             pub async fn nfsproc3_getattr(
                 &self,
                 getattr3args: &types::Getattr3args,
@@ -8123,7 +8123,7 @@ pub mod nfs_program {
                     getattr3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_SETATTR = 2`.
+            /// XDR `SETATTR3res NFSPROC3_SETATTR(SETATTR3args) = 2`.
             pub async fn nfsproc3_setattr(
                 &self,
                 setattr3args: &types::Setattr3args,
@@ -8136,7 +8136,7 @@ pub mod nfs_program {
                     setattr3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_LOOKUP = 3`.
+            /// XDR `LOOKUP3res NFSPROC3_LOOKUP(LOOKUP3args) = 3`.
             pub async fn nfsproc3_lookup(
                 &self,
                 lookup3args: &types::Lookup3args,
@@ -8149,7 +8149,7 @@ pub mod nfs_program {
                     lookup3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_ACCESS = 4`.
+            /// XDR `ACCESS3res NFSPROC3_ACCESS(ACCESS3args) = 4`.
             pub async fn nfsproc3_access(
                 &self,
                 access3args: &types::Access3args,
@@ -8162,7 +8162,7 @@ pub mod nfs_program {
                     access3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_READLINK = 5`.
+            /// XDR `READLINK3res NFSPROC3_READLINK(READLINK3args) = 5`.
             pub async fn nfsproc3_readlink(
                 &self,
                 readlink3args: &types::Readlink3args,
@@ -8175,7 +8175,7 @@ pub mod nfs_program {
                     readlink3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_READ = 6`.
+            /// XDR `READ3res NFSPROC3_READ(READ3args) = 6`.
             pub async fn nfsproc3_read(
                 &self,
                 read3args: &types::Read3args,
@@ -8188,7 +8188,7 @@ pub mod nfs_program {
                     read3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_WRITE = 7`.
+            /// XDR `WRITE3res NFSPROC3_WRITE(WRITE3args) = 7`.
             pub async fn nfsproc3_write(
                 &self,
                 write3args: &types::Write3args,
@@ -8201,7 +8201,7 @@ pub mod nfs_program {
                     write3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_CREATE = 8`.
+            /// XDR `CREATE3res NFSPROC3_CREATE(CREATE3args) = 8`.
             pub async fn nfsproc3_create(
                 &self,
                 create3args: &types::Create3args,
@@ -8214,7 +8214,7 @@ pub mod nfs_program {
                     create3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_MKDIR = 9`.
+            /// XDR `MKDIR3res NFSPROC3_MKDIR(MKDIR3args) = 9`.
             pub async fn nfsproc3_mkdir(
                 &self,
                 mkdir3args: &types::Mkdir3args,
@@ -8227,7 +8227,7 @@ pub mod nfs_program {
                     mkdir3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_SYMLINK = 10`.
+            /// XDR `SYMLINK3res NFSPROC3_SYMLINK(SYMLINK3args) = 10`.
             pub async fn nfsproc3_symlink(
                 &self,
                 symlink3args: &types::Symlink3args,
@@ -8240,7 +8240,7 @@ pub mod nfs_program {
                     symlink3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_MKNOD = 11`.
+            /// XDR `MKNOD3res NFSPROC3_MKNOD(MKNOD3args) = 11`.
             pub async fn nfsproc3_mknod(
                 &self,
                 mknod3args: &types::Mknod3args,
@@ -8253,7 +8253,7 @@ pub mod nfs_program {
                     mknod3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_REMOVE = 12`.
+            /// XDR `REMOVE3res NFSPROC3_REMOVE(REMOVE3args) = 12`.
             pub async fn nfsproc3_remove(
                 &self,
                 remove3args: &types::Remove3args,
@@ -8266,7 +8266,7 @@ pub mod nfs_program {
                     remove3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_RMDIR = 13`.
+            /// XDR `RMDIR3res NFSPROC3_RMDIR(RMDIR3args) = 13`.
             pub async fn nfsproc3_rmdir(
                 &self,
                 rmdir3args: &types::Rmdir3args,
@@ -8279,7 +8279,7 @@ pub mod nfs_program {
                     rmdir3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_RENAME = 14`.
+            /// XDR `RENAME3res NFSPROC3_RENAME(RENAME3args) = 14`.
             pub async fn nfsproc3_rename(
                 &self,
                 rename3args: &types::Rename3args,
@@ -8292,7 +8292,7 @@ pub mod nfs_program {
                     rename3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_LINK = 15`.
+            /// XDR `LINK3res NFSPROC3_LINK(LINK3args) = 15`.
             pub async fn nfsproc3_link(
                 &self,
                 link3args: &types::Link3args,
@@ -8305,7 +8305,7 @@ pub mod nfs_program {
                     link3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_READDIR = 16`.
+            /// XDR `READDIR3res NFSPROC3_READDIR(READDIR3args) = 16`.
             pub async fn nfsproc3_readdir(
                 &self,
                 readdir3args: &types::Readdir3args,
@@ -8318,7 +8318,7 @@ pub mod nfs_program {
                     readdir3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_READDIRPLUS = 17`.
+            /// XDR `READDIRPLUS3res NFSPROC3_READDIRPLUS(READDIRPLUS3args) = 17`.
             pub async fn nfsproc3_readdirplus(
                 &self,
                 readdirplus3args: &types::Readdirplus3args,
@@ -8331,7 +8331,7 @@ pub mod nfs_program {
                     readdirplus3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_FSSTAT = 18`.
+            /// XDR `FSSTAT3res NFSPROC3_FSSTAT(FSSTAT3args) = 18`.
             pub async fn nfsproc3_fsstat(
                 &self,
                 fsstat3args: &types::Fsstat3args,
@@ -8344,7 +8344,7 @@ pub mod nfs_program {
                     fsstat3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_FSINFO = 19`.
+            /// XDR `FSINFO3res NFSPROC3_FSINFO(FSINFO3args) = 19`.
             pub async fn nfsproc3_fsinfo(
                 &self,
                 fsinfo3args: &types::Fsinfo3args,
@@ -8357,7 +8357,7 @@ pub mod nfs_program {
                     fsinfo3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_PATHCONF = 20`.
+            /// XDR `PATHCONF3res NFSPROC3_PATHCONF(PATHCONF3args) = 20`.
             pub async fn nfsproc3_pathconf(
                 &self,
                 pathconf3args: &types::Pathconf3args,
@@ -8370,7 +8370,7 @@ pub mod nfs_program {
                     pathconf3args,
                 ).await
             }
-            /// XDR `procedure NFSPROC3_COMMIT = 21`.
+            /// XDR `COMMIT3res NFSPROC3_COMMIT(COMMIT3args) = 21`.
             pub async fn nfsproc3_commit(
                 &self,
                 commit3args: &types::Commit3args,
@@ -8410,11 +8410,11 @@ pub mod nfs_program {
                 )?;
                 ::core::result::Result::Ok(Self(rpc))
             }
-            /// XDR `procedure NFSPROC3_NULL = 0`.
+            /// XDR `void NFSPROC3_NULL(void) = 0`.
             pub fn nfsproc3_null(&mut self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &())
             }
-            /// XDR `procedure NFSPROC3_GETATTR = 1`.
+            /// XDR `GETATTR3res NFSPROC3_GETATTR(GETATTR3args) = 1`.
             pub fn nfsproc3_getattr(
                 &mut self,
                 getattr3args: &types::Getattr3args,
@@ -8427,7 +8427,7 @@ pub mod nfs_program {
                     getattr3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_SETATTR = 2`.
+            /// XDR `SETATTR3res NFSPROC3_SETATTR(SETATTR3args) = 2`.
             pub fn nfsproc3_setattr(
                 &mut self,
                 setattr3args: &types::Setattr3args,
@@ -8440,7 +8440,7 @@ pub mod nfs_program {
                     setattr3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_LOOKUP = 3`.
+            /// XDR `LOOKUP3res NFSPROC3_LOOKUP(LOOKUP3args) = 3`.
             pub fn nfsproc3_lookup(
                 &mut self,
                 lookup3args: &types::Lookup3args,
@@ -8453,7 +8453,7 @@ pub mod nfs_program {
                     lookup3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_ACCESS = 4`.
+            /// XDR `ACCESS3res NFSPROC3_ACCESS(ACCESS3args) = 4`.
             pub fn nfsproc3_access(
                 &mut self,
                 access3args: &types::Access3args,
@@ -8466,7 +8466,7 @@ pub mod nfs_program {
                     access3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_READLINK = 5`.
+            /// XDR `READLINK3res NFSPROC3_READLINK(READLINK3args) = 5`.
             pub fn nfsproc3_readlink(
                 &mut self,
                 readlink3args: &types::Readlink3args,
@@ -8479,7 +8479,7 @@ pub mod nfs_program {
                     readlink3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_READ = 6`.
+            /// XDR `READ3res NFSPROC3_READ(READ3args) = 6`.
             pub fn nfsproc3_read(
                 &mut self,
                 read3args: &types::Read3args,
@@ -8492,7 +8492,7 @@ pub mod nfs_program {
                     read3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_WRITE = 7`.
+            /// XDR `WRITE3res NFSPROC3_WRITE(WRITE3args) = 7`.
             pub fn nfsproc3_write(
                 &mut self,
                 write3args: &types::Write3args,
@@ -8505,7 +8505,7 @@ pub mod nfs_program {
                     write3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_CREATE = 8`.
+            /// XDR `CREATE3res NFSPROC3_CREATE(CREATE3args) = 8`.
             pub fn nfsproc3_create(
                 &mut self,
                 create3args: &types::Create3args,
@@ -8518,7 +8518,7 @@ pub mod nfs_program {
                     create3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_MKDIR = 9`.
+            /// XDR `MKDIR3res NFSPROC3_MKDIR(MKDIR3args) = 9`.
             pub fn nfsproc3_mkdir(
                 &mut self,
                 mkdir3args: &types::Mkdir3args,
@@ -8531,7 +8531,7 @@ pub mod nfs_program {
                     mkdir3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_SYMLINK = 10`.
+            /// XDR `SYMLINK3res NFSPROC3_SYMLINK(SYMLINK3args) = 10`.
             pub fn nfsproc3_symlink(
                 &mut self,
                 symlink3args: &types::Symlink3args,
@@ -8544,7 +8544,7 @@ pub mod nfs_program {
                     symlink3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_MKNOD = 11`.
+            /// XDR `MKNOD3res NFSPROC3_MKNOD(MKNOD3args) = 11`.
             pub fn nfsproc3_mknod(
                 &mut self,
                 mknod3args: &types::Mknod3args,
@@ -8557,7 +8557,7 @@ pub mod nfs_program {
                     mknod3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_REMOVE = 12`.
+            /// XDR `REMOVE3res NFSPROC3_REMOVE(REMOVE3args) = 12`.
             pub fn nfsproc3_remove(
                 &mut self,
                 remove3args: &types::Remove3args,
@@ -8570,7 +8570,7 @@ pub mod nfs_program {
                     remove3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_RMDIR = 13`.
+            /// XDR `RMDIR3res NFSPROC3_RMDIR(RMDIR3args) = 13`.
             pub fn nfsproc3_rmdir(
                 &mut self,
                 rmdir3args: &types::Rmdir3args,
@@ -8583,7 +8583,7 @@ pub mod nfs_program {
                     rmdir3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_RENAME = 14`.
+            /// XDR `RENAME3res NFSPROC3_RENAME(RENAME3args) = 14`.
             pub fn nfsproc3_rename(
                 &mut self,
                 rename3args: &types::Rename3args,
@@ -8596,7 +8596,7 @@ pub mod nfs_program {
                     rename3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_LINK = 15`.
+            /// XDR `LINK3res NFSPROC3_LINK(LINK3args) = 15`.
             pub fn nfsproc3_link(
                 &mut self,
                 link3args: &types::Link3args,
@@ -8609,7 +8609,7 @@ pub mod nfs_program {
                     link3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_READDIR = 16`.
+            /// XDR `READDIR3res NFSPROC3_READDIR(READDIR3args) = 16`.
             pub fn nfsproc3_readdir(
                 &mut self,
                 readdir3args: &types::Readdir3args,
@@ -8622,7 +8622,7 @@ pub mod nfs_program {
                     readdir3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_READDIRPLUS = 17`.
+            /// XDR `READDIRPLUS3res NFSPROC3_READDIRPLUS(READDIRPLUS3args) = 17`.
             pub fn nfsproc3_readdirplus(
                 &mut self,
                 readdirplus3args: &types::Readdirplus3args,
@@ -8635,7 +8635,7 @@ pub mod nfs_program {
                     readdirplus3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_FSSTAT = 18`.
+            /// XDR `FSSTAT3res NFSPROC3_FSSTAT(FSSTAT3args) = 18`.
             pub fn nfsproc3_fsstat(
                 &mut self,
                 fsstat3args: &types::Fsstat3args,
@@ -8648,7 +8648,7 @@ pub mod nfs_program {
                     fsstat3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_FSINFO = 19`.
+            /// XDR `FSINFO3res NFSPROC3_FSINFO(FSINFO3args) = 19`.
             pub fn nfsproc3_fsinfo(
                 &mut self,
                 fsinfo3args: &types::Fsinfo3args,
@@ -8661,7 +8661,7 @@ pub mod nfs_program {
                     fsinfo3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_PATHCONF = 20`.
+            /// XDR `PATHCONF3res NFSPROC3_PATHCONF(PATHCONF3args) = 20`.
             pub fn nfsproc3_pathconf(
                 &mut self,
                 pathconf3args: &types::Pathconf3args,
@@ -8674,7 +8674,7 @@ pub mod nfs_program {
                     pathconf3args,
                 )
             }
-            /// XDR `procedure NFSPROC3_COMMIT = 21`.
+            /// XDR `COMMIT3res NFSPROC3_COMMIT(COMMIT3args) = 21`.
             pub fn nfsproc3_commit(
                 &mut self,
                 commit3args: &types::Commit3args,
@@ -8690,7 +8690,7 @@ pub mod nfs_program {
         }
         /// The procedures of NFS_V3, for a server to implement. Wrap the implementation in a [`Dispatcher`] and add it to the runtime's server.
         pub trait Service: ::core::marker::Send + ::core::marker::Sync + 'static {
-            /// XDR `procedure NFSPROC3_NULL = 0`.
+            /// XDR `void NFSPROC3_NULL(void) = 0`.
             fn nfsproc3_null(
                 &self,
                 cx: &xdr::CallContext,
@@ -8700,7 +8700,7 @@ pub mod nfs_program {
                 let _ = cx;
                 async { ::core::result::Result::Ok(()) }
             }
-            /// XDR `procedure NFSPROC3_GETATTR = 1`.
+            /// XDR `GETATTR3res NFSPROC3_GETATTR(GETATTR3args) = 1`.
             fn nfsproc3_getattr(
                 &self,
                 cx: &xdr::CallContext,
@@ -8708,7 +8708,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Getattr3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_SETATTR = 2`.
+            /// XDR `SETATTR3res NFSPROC3_SETATTR(SETATTR3args) = 2`.
             fn nfsproc3_setattr(
                 &self,
                 cx: &xdr::CallContext,
@@ -8716,7 +8716,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Setattr3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_LOOKUP = 3`.
+            /// XDR `LOOKUP3res NFSPROC3_LOOKUP(LOOKUP3args) = 3`.
             fn nfsproc3_lookup(
                 &self,
                 cx: &xdr::CallContext,
@@ -8724,7 +8724,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Lookup3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_ACCESS = 4`.
+            /// XDR `ACCESS3res NFSPROC3_ACCESS(ACCESS3args) = 4`.
             fn nfsproc3_access(
                 &self,
                 cx: &xdr::CallContext,
@@ -8732,7 +8732,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Access3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_READLINK = 5`.
+            /// XDR `READLINK3res NFSPROC3_READLINK(READLINK3args) = 5`.
             fn nfsproc3_readlink(
                 &self,
                 cx: &xdr::CallContext,
@@ -8740,7 +8740,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Readlink3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_READ = 6`.
+            /// XDR `READ3res NFSPROC3_READ(READ3args) = 6`.
             fn nfsproc3_read(
                 &self,
                 cx: &xdr::CallContext,
@@ -8748,7 +8748,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Read3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_WRITE = 7`.
+            /// XDR `WRITE3res NFSPROC3_WRITE(WRITE3args) = 7`.
             fn nfsproc3_write(
                 &self,
                 cx: &xdr::CallContext,
@@ -8756,7 +8756,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Write3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_CREATE = 8`.
+            /// XDR `CREATE3res NFSPROC3_CREATE(CREATE3args) = 8`.
             fn nfsproc3_create(
                 &self,
                 cx: &xdr::CallContext,
@@ -8764,7 +8764,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Create3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_MKDIR = 9`.
+            /// XDR `MKDIR3res NFSPROC3_MKDIR(MKDIR3args) = 9`.
             fn nfsproc3_mkdir(
                 &self,
                 cx: &xdr::CallContext,
@@ -8772,7 +8772,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Mkdir3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_SYMLINK = 10`.
+            /// XDR `SYMLINK3res NFSPROC3_SYMLINK(SYMLINK3args) = 10`.
             fn nfsproc3_symlink(
                 &self,
                 cx: &xdr::CallContext,
@@ -8780,7 +8780,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Symlink3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_MKNOD = 11`.
+            /// XDR `MKNOD3res NFSPROC3_MKNOD(MKNOD3args) = 11`.
             fn nfsproc3_mknod(
                 &self,
                 cx: &xdr::CallContext,
@@ -8788,7 +8788,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Mknod3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_REMOVE = 12`.
+            /// XDR `REMOVE3res NFSPROC3_REMOVE(REMOVE3args) = 12`.
             fn nfsproc3_remove(
                 &self,
                 cx: &xdr::CallContext,
@@ -8796,7 +8796,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Remove3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_RMDIR = 13`.
+            /// XDR `RMDIR3res NFSPROC3_RMDIR(RMDIR3args) = 13`.
             fn nfsproc3_rmdir(
                 &self,
                 cx: &xdr::CallContext,
@@ -8804,7 +8804,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Rmdir3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_RENAME = 14`.
+            /// XDR `RENAME3res NFSPROC3_RENAME(RENAME3args) = 14`.
             fn nfsproc3_rename(
                 &self,
                 cx: &xdr::CallContext,
@@ -8812,7 +8812,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Rename3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_LINK = 15`.
+            /// XDR `LINK3res NFSPROC3_LINK(LINK3args) = 15`.
             fn nfsproc3_link(
                 &self,
                 cx: &xdr::CallContext,
@@ -8820,7 +8820,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Link3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_READDIR = 16`.
+            /// XDR `READDIR3res NFSPROC3_READDIR(READDIR3args) = 16`.
             fn nfsproc3_readdir(
                 &self,
                 cx: &xdr::CallContext,
@@ -8828,7 +8828,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Readdir3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_READDIRPLUS = 17`.
+            /// XDR `READDIRPLUS3res NFSPROC3_READDIRPLUS(READDIRPLUS3args) = 17`.
             fn nfsproc3_readdirplus(
                 &self,
                 cx: &xdr::CallContext,
@@ -8836,7 +8836,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Readdirplus3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_FSSTAT = 18`.
+            /// XDR `FSSTAT3res NFSPROC3_FSSTAT(FSSTAT3args) = 18`.
             fn nfsproc3_fsstat(
                 &self,
                 cx: &xdr::CallContext,
@@ -8844,7 +8844,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Fsstat3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_FSINFO = 19`.
+            /// XDR `FSINFO3res NFSPROC3_FSINFO(FSINFO3args) = 19`.
             fn nfsproc3_fsinfo(
                 &self,
                 cx: &xdr::CallContext,
@@ -8852,7 +8852,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Fsinfo3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_PATHCONF = 20`.
+            /// XDR `PATHCONF3res NFSPROC3_PATHCONF(PATHCONF3args) = 20`.
             fn nfsproc3_pathconf(
                 &self,
                 cx: &xdr::CallContext,
@@ -8860,7 +8860,7 @@ pub mod nfs_program {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Pathconf3res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NFSPROC3_COMMIT = 21`.
+            /// XDR `COMMIT3res NFSPROC3_COMMIT(COMMIT3args) = 21`.
             fn nfsproc3_commit(
                 &self,
                 cx: &xdr::CallContext,

@@ -23,19 +23,19 @@ pub const MAXNAMELEN: u32 = 1025;
 /// ```
 pub const MAXNETOBJ_SZ: u32 = 1024;
 
-/// XDR `typedef uint64`.
+/// XDR `typedef unsigned hyper uint64`.
 pub type Uint64 = u64;
 
-/// XDR `typedef int64`.
+/// XDR `typedef hyper int64`.
 pub type Int64 = i64;
 
-/// XDR `typedef uint32`.
+/// XDR `typedef unsigned int uint32`.
 pub type Uint32 = u32;
 
-/// XDR `typedef int32`.
+/// XDR `typedef int int32`.
 pub type Int32 = i32;
 
-/// XDR `typedef netobj`.
+/// XDR `typedef opaque netobj<1024>`.
 ///
 /// ```text
 /// An opaque object: a cookie, a file handle or a lock owner.  (The C
@@ -211,31 +211,31 @@ impl xdr::XdrDecode for Nlm4Stats {
     ::core::default::Default,
 )]
 pub struct Nlm4Holder {
-    /// XDR `exclusive`.
+    /// XDR `bool exclusive`.
     ///
     /// ```text
     /// exclusive (write) or shared (read)
     /// ```
     pub exclusive: bool,
-    /// XDR `svid`.
+    /// XDR `int32 svid`.
     ///
     /// ```text
     /// process holding the lock
     /// ```
     pub svid: Int32,
-    /// XDR `oh`.
+    /// XDR `netobj oh`.
     ///
     /// ```text
     /// lock owner (host or process)
     /// ```
     pub oh: Netobj,
-    /// XDR `l_offset`.
+    /// XDR `uint64 l_offset`.
     ///
     /// ```text
     /// start of the locked region
     /// ```
     pub l_offset: Uint64,
-    /// XDR `l_len`.
+    /// XDR `uint64 l_len`.
     ///
     /// ```text
     /// length of the region; 0 means to EOF
@@ -289,33 +289,33 @@ impl xdr::XdrDecode for Nlm4Holder {
     ::core::default::Default,
 )]
 pub struct Nlm4Lock {
-    /// XDR `caller_name`.
+    /// XDR `string caller_name<1024>`.
     ///
     /// ```text
     /// host making the request
     /// ```
     pub caller_name: xdr::XdrString,
-    /// XDR `fh`.
+    /// XDR `netobj fh`.
     ///
     /// ```text
     /// file handle of the file
     /// ```
     pub fh: Netobj,
-    /// XDR `oh`.
+    /// XDR `netobj oh`.
     ///
     /// ```text
     /// lock owner (host or process)
     /// ```
     pub oh: Netobj,
-    /// XDR `svid`.
+    /// XDR `int32 svid`.
     ///
     /// ```text
     /// process making the request
     /// ```
     pub svid: Int32,
-    /// XDR `l_offset`.
+    /// XDR `uint64 l_offset`.
     pub l_offset: Uint64,
-    /// XDR `l_len`.
+    /// XDR `uint64 l_len`.
     pub l_len: Uint64,
 }
 
@@ -356,7 +356,7 @@ impl xdr::XdrDecode for Nlm4Lock {
     }
 }
 
-/// XDR `union nlm4_testrply`.
+/// XDR `union nlm4_testrply switch (nlm4_stats stat)`.
 ///
 /// ```text
 /// Outcome of TEST: on NLM4_DENIED, the holder of a conflicting lock.
@@ -369,9 +369,9 @@ impl xdr::XdrDecode for Nlm4Lock {
     ::core::hash::Hash,
 )]
 pub enum Nlm4Testrply {
-    /// XDR `case NLM4_DENIED`.
+    /// XDR `case NLM4_DENIED: nlm4_holder holder`.
     Nlm4Denied(Nlm4Holder),
-    /// XDR `default`.
+    /// XDR `default: void`.
     Default(Nlm4TestrplyDefault),
 }
 
@@ -460,7 +460,7 @@ impl ::core::convert::From<Nlm4TestrplyDefault> for Nlm4Stats {
     ::core::default::Default,
 )]
 pub struct Nlm4Stat {
-    /// XDR `stat`.
+    /// XDR `nlm4_stats stat`.
     pub stat: Nlm4Stats,
 }
 
@@ -503,9 +503,9 @@ impl xdr::XdrDecode for Nlm4Stat {
     ::core::default::Default,
 )]
 pub struct Nlm4Res {
-    /// XDR `cookie`.
+    /// XDR `netobj cookie`.
     pub cookie: Netobj,
-    /// XDR `stat`.
+    /// XDR `nlm4_stat stat`.
     pub stat: Nlm4Stat,
 }
 
@@ -548,9 +548,9 @@ impl xdr::XdrDecode for Nlm4Res {
     ::core::hash::Hash,
 )]
 pub struct Nlm4Testres {
-    /// XDR `cookie`.
+    /// XDR `netobj cookie`.
     pub cookie: Netobj,
-    /// XDR `stat`.
+    /// XDR `nlm4_testrply stat`.
     pub stat: Nlm4Testrply,
 }
 
@@ -594,25 +594,25 @@ impl xdr::XdrDecode for Nlm4Testres {
     ::core::default::Default,
 )]
 pub struct Nlm4Lockargs {
-    /// XDR `cookie`.
+    /// XDR `netobj cookie`.
     pub cookie: Netobj,
-    /// XDR `block`.
+    /// XDR `bool block`.
     ///
     /// ```text
     /// wait for a conflicting lock to go
     /// ```
     pub block: bool,
-    /// XDR `exclusive`.
+    /// XDR `bool exclusive`.
     pub exclusive: bool,
-    /// XDR `alock`.
+    /// XDR `nlm4_lock alock`.
     pub alock: Nlm4Lock,
-    /// XDR `reclaim`.
+    /// XDR `bool reclaim`.
     ///
     /// ```text
     /// re-establishing a lock after reboot
     /// ```
     pub reclaim: bool,
-    /// XDR `state`.
+    /// XDR `int32 state`.
     ///
     /// ```text
     /// the client's NSM state number
@@ -668,13 +668,13 @@ impl xdr::XdrDecode for Nlm4Lockargs {
     ::core::default::Default,
 )]
 pub struct Nlm4Cancargs {
-    /// XDR `cookie`.
+    /// XDR `netobj cookie`.
     pub cookie: Netobj,
-    /// XDR `block`.
+    /// XDR `bool block`.
     pub block: bool,
-    /// XDR `exclusive`.
+    /// XDR `bool exclusive`.
     pub exclusive: bool,
-    /// XDR `alock`.
+    /// XDR `nlm4_lock alock`.
     pub alock: Nlm4Lock,
 }
 
@@ -722,11 +722,11 @@ impl xdr::XdrDecode for Nlm4Cancargs {
     ::core::default::Default,
 )]
 pub struct Nlm4Testargs {
-    /// XDR `cookie`.
+    /// XDR `netobj cookie`.
     pub cookie: Netobj,
-    /// XDR `exclusive`.
+    /// XDR `bool exclusive`.
     pub exclusive: bool,
-    /// XDR `alock`.
+    /// XDR `nlm4_lock alock`.
     pub alock: Nlm4Lock,
 }
 
@@ -772,9 +772,9 @@ impl xdr::XdrDecode for Nlm4Testargs {
     ::core::default::Default,
 )]
 pub struct Nlm4Unlockargs {
-    /// XDR `cookie`.
+    /// XDR `netobj cookie`.
     pub cookie: Netobj,
-    /// XDR `alock`.
+    /// XDR `nlm4_lock alock`.
     pub alock: Nlm4Lock,
 }
 
@@ -1006,15 +1006,15 @@ impl xdr::XdrDecode for Fsh4Access {
     ::core::default::Default,
 )]
 pub struct Nlm4Share {
-    /// XDR `caller_name`.
+    /// XDR `string caller_name<1024>`.
     pub caller_name: xdr::XdrString,
-    /// XDR `fh`.
+    /// XDR `netobj fh`.
     pub fh: Netobj,
-    /// XDR `oh`.
+    /// XDR `netobj oh`.
     pub oh: Netobj,
-    /// XDR `mode`.
+    /// XDR `fsh4_mode mode`.
     pub mode: Fsh4Mode,
-    /// XDR `access`.
+    /// XDR `fsh4_access access`.
     pub access: Fsh4Access,
 }
 
@@ -1067,11 +1067,11 @@ impl xdr::XdrDecode for Nlm4Share {
     ::core::default::Default,
 )]
 pub struct Nlm4Shareargs {
-    /// XDR `cookie`.
+    /// XDR `netobj cookie`.
     pub cookie: Netobj,
-    /// XDR `share`.
+    /// XDR `nlm4_share share`.
     pub share: Nlm4Share,
-    /// XDR `reclaim`.
+    /// XDR `bool reclaim`.
     pub reclaim: bool,
 }
 
@@ -1117,11 +1117,11 @@ impl xdr::XdrDecode for Nlm4Shareargs {
     ::core::default::Default,
 )]
 pub struct Nlm4Shareres {
-    /// XDR `cookie`.
+    /// XDR `netobj cookie`.
     pub cookie: Netobj,
-    /// XDR `stat`.
+    /// XDR `nlm4_stats stat`.
     pub stat: Nlm4Stats,
-    /// XDR `sequence`.
+    /// XDR `int32 sequence`.
     pub sequence: Int32,
 }
 
@@ -1168,9 +1168,9 @@ impl xdr::XdrDecode for Nlm4Shareres {
     ::core::default::Default,
 )]
 pub struct Nlm4Notify {
-    /// XDR `name`.
+    /// XDR `string name<1025>`.
     pub name: xdr::XdrString,
-    /// XDR `state`.
+    /// XDR `int32 state`.
     pub state: Int32,
 }
 
@@ -1253,45 +1253,45 @@ pub mod nlm_prog {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
         pub enum Procedure {
-            /// XDR `procedure NLMPROC4_NULL = 0`.
+            /// XDR `void NLMPROC4_NULL(void) = 0`.
             Nlmproc4Null = 0,
-            /// XDR `procedure NLMPROC4_TEST = 1`.
+            /// XDR `nlm4_testres NLMPROC4_TEST(nlm4_testargs) = 1`.
             Nlmproc4Test = 1,
-            /// XDR `procedure NLMPROC4_LOCK = 2`.
+            /// XDR `nlm4_res NLMPROC4_LOCK(nlm4_lockargs) = 2`.
             Nlmproc4Lock = 2,
-            /// XDR `procedure NLMPROC4_CANCEL = 3`.
+            /// XDR `nlm4_res NLMPROC4_CANCEL(nlm4_cancargs) = 3`.
             Nlmproc4Cancel = 3,
-            /// XDR `procedure NLMPROC4_UNLOCK = 4`.
+            /// XDR `nlm4_res NLMPROC4_UNLOCK(nlm4_unlockargs) = 4`.
             Nlmproc4Unlock = 4,
-            /// XDR `procedure NLMPROC4_GRANTED = 5`.
+            /// XDR `nlm4_res NLMPROC4_GRANTED(nlm4_testargs) = 5`.
             Nlmproc4Granted = 5,
-            /// XDR `procedure NLMPROC4_TEST_MSG = 6`.
+            /// XDR `void NLMPROC4_TEST_MSG(nlm4_testargs) = 6`.
             Nlmproc4TestMsg = 6,
-            /// XDR `procedure NLMPROC4_LOCK_MSG = 7`.
+            /// XDR `void NLMPROC4_LOCK_MSG(nlm4_lockargs) = 7`.
             Nlmproc4LockMsg = 7,
-            /// XDR `procedure NLMPROC4_CANCEL_MSG = 8`.
+            /// XDR `void NLMPROC4_CANCEL_MSG(nlm4_cancargs) = 8`.
             Nlmproc4CancelMsg = 8,
-            /// XDR `procedure NLMPROC4_UNLOCK_MSG = 9`.
+            /// XDR `void NLMPROC4_UNLOCK_MSG(nlm4_unlockargs) = 9`.
             Nlmproc4UnlockMsg = 9,
-            /// XDR `procedure NLMPROC4_GRANTED_MSG = 10`.
+            /// XDR `void NLMPROC4_GRANTED_MSG(nlm4_testargs) = 10`.
             Nlmproc4GrantedMsg = 10,
-            /// XDR `procedure NLMPROC4_TEST_RES = 11`.
+            /// XDR `void NLMPROC4_TEST_RES(nlm4_testres) = 11`.
             Nlmproc4TestRes = 11,
-            /// XDR `procedure NLMPROC4_LOCK_RES = 12`.
+            /// XDR `void NLMPROC4_LOCK_RES(nlm4_res) = 12`.
             Nlmproc4LockRes = 12,
-            /// XDR `procedure NLMPROC4_CANCEL_RES = 13`.
+            /// XDR `void NLMPROC4_CANCEL_RES(nlm4_res) = 13`.
             Nlmproc4CancelRes = 13,
-            /// XDR `procedure NLMPROC4_UNLOCK_RES = 14`.
+            /// XDR `void NLMPROC4_UNLOCK_RES(nlm4_res) = 14`.
             Nlmproc4UnlockRes = 14,
-            /// XDR `procedure NLMPROC4_GRANTED_RES = 15`.
+            /// XDR `void NLMPROC4_GRANTED_RES(nlm4_res) = 15`.
             Nlmproc4GrantedRes = 15,
-            /// XDR `procedure NLMPROC4_SHARE = 20`.
+            /// XDR `nlm4_shareres NLMPROC4_SHARE(nlm4_shareargs) = 20`.
             Nlmproc4Share = 20,
-            /// XDR `procedure NLMPROC4_UNSHARE = 21`.
+            /// XDR `nlm4_shareres NLMPROC4_UNSHARE(nlm4_shareargs) = 21`.
             Nlmproc4Unshare = 21,
-            /// XDR `procedure NLMPROC4_NM_LOCK = 22`.
+            /// XDR `nlm4_res NLMPROC4_NM_LOCK(nlm4_lockargs) = 22`.
             Nlmproc4NmLock = 22,
-            /// XDR `procedure NLMPROC4_FREE_ALL = 23`.
+            /// XDR `void NLMPROC4_FREE_ALL(nlm4_notify) = 23`.
             Nlmproc4FreeAll = 23,
         }
         impl Procedure {
@@ -1403,11 +1403,11 @@ pub mod nlm_prog {
                 ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
-            /// XDR `procedure NLMPROC4_NULL = 0`.
+            /// XDR `void NLMPROC4_NULL(void) = 0`.
             pub async fn nlmproc4_null(&self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &()).await
             }
-            /// XDR `procedure NLMPROC4_TEST = 1`.
+            /// XDR `nlm4_testres NLMPROC4_TEST(nlm4_testargs) = 1`.
             pub async fn nlmproc4_test(
                 &self,
                 nlm4_testargs: &types::Nlm4Testargs,
@@ -1420,7 +1420,7 @@ pub mod nlm_prog {
                     nlm4_testargs,
                 ).await
             }
-            /// XDR `procedure NLMPROC4_LOCK = 2`.
+            /// XDR `nlm4_res NLMPROC4_LOCK(nlm4_lockargs) = 2`.
             pub async fn nlmproc4_lock(
                 &self,
                 nlm4_lockargs: &types::Nlm4Lockargs,
@@ -1433,7 +1433,7 @@ pub mod nlm_prog {
                     nlm4_lockargs,
                 ).await
             }
-            /// XDR `procedure NLMPROC4_CANCEL = 3`.
+            /// XDR `nlm4_res NLMPROC4_CANCEL(nlm4_cancargs) = 3`.
             pub async fn nlmproc4_cancel(
                 &self,
                 nlm4_cancargs: &types::Nlm4Cancargs,
@@ -1446,7 +1446,7 @@ pub mod nlm_prog {
                     nlm4_cancargs,
                 ).await
             }
-            /// XDR `procedure NLMPROC4_UNLOCK = 4`.
+            /// XDR `nlm4_res NLMPROC4_UNLOCK(nlm4_unlockargs) = 4`.
             pub async fn nlmproc4_unlock(
                 &self,
                 nlm4_unlockargs: &types::Nlm4Unlockargs,
@@ -1459,7 +1459,7 @@ pub mod nlm_prog {
                     nlm4_unlockargs,
                 ).await
             }
-            /// XDR `procedure NLMPROC4_GRANTED = 5`.
+            /// XDR `nlm4_res NLMPROC4_GRANTED(nlm4_testargs) = 5`.
             pub async fn nlmproc4_granted(
                 &self,
                 nlm4_testargs: &types::Nlm4Testargs,
@@ -1472,28 +1472,28 @@ pub mod nlm_prog {
                     nlm4_testargs,
                 ).await
             }
-            /// XDR `procedure NLMPROC4_TEST_MSG = 6`.
+            /// XDR `void NLMPROC4_TEST_MSG(nlm4_testargs) = 6`.
             pub async fn nlmproc4_test_msg(
                 &self,
                 nlm4_testargs: &types::Nlm4Testargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, nlm4_testargs).await
             }
-            /// XDR `procedure NLMPROC4_LOCK_MSG = 7`.
+            /// XDR `void NLMPROC4_LOCK_MSG(nlm4_lockargs) = 7`.
             pub async fn nlmproc4_lock_msg(
                 &self,
                 nlm4_lockargs: &types::Nlm4Lockargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 7, nlm4_lockargs).await
             }
-            /// XDR `procedure NLMPROC4_CANCEL_MSG = 8`.
+            /// XDR `void NLMPROC4_CANCEL_MSG(nlm4_cancargs) = 8`.
             pub async fn nlmproc4_cancel_msg(
                 &self,
                 nlm4_cancargs: &types::Nlm4Cancargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 8, nlm4_cancargs).await
             }
-            /// XDR `procedure NLMPROC4_UNLOCK_MSG = 9`.
+            /// XDR `void NLMPROC4_UNLOCK_MSG(nlm4_unlockargs) = 9`.
             pub async fn nlmproc4_unlock_msg(
                 &self,
                 nlm4_unlockargs: &types::Nlm4Unlockargs,
@@ -1506,49 +1506,49 @@ pub mod nlm_prog {
                     nlm4_unlockargs,
                 ).await
             }
-            /// XDR `procedure NLMPROC4_GRANTED_MSG = 10`.
+            /// XDR `void NLMPROC4_GRANTED_MSG(nlm4_testargs) = 10`.
             pub async fn nlmproc4_granted_msg(
                 &self,
                 nlm4_testargs: &types::Nlm4Testargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 10, nlm4_testargs).await
             }
-            /// XDR `procedure NLMPROC4_TEST_RES = 11`.
+            /// XDR `void NLMPROC4_TEST_RES(nlm4_testres) = 11`.
             pub async fn nlmproc4_test_res(
                 &self,
                 nlm4_testres: &types::Nlm4Testres,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 11, nlm4_testres).await
             }
-            /// XDR `procedure NLMPROC4_LOCK_RES = 12`.
+            /// XDR `void NLMPROC4_LOCK_RES(nlm4_res) = 12`.
             pub async fn nlmproc4_lock_res(
                 &self,
                 nlm4_res: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 12, nlm4_res).await
             }
-            /// XDR `procedure NLMPROC4_CANCEL_RES = 13`.
+            /// XDR `void NLMPROC4_CANCEL_RES(nlm4_res) = 13`.
             pub async fn nlmproc4_cancel_res(
                 &self,
                 nlm4_res: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 13, nlm4_res).await
             }
-            /// XDR `procedure NLMPROC4_UNLOCK_RES = 14`.
+            /// XDR `void NLMPROC4_UNLOCK_RES(nlm4_res) = 14`.
             pub async fn nlmproc4_unlock_res(
                 &self,
                 nlm4_res: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 14, nlm4_res).await
             }
-            /// XDR `procedure NLMPROC4_GRANTED_RES = 15`.
+            /// XDR `void NLMPROC4_GRANTED_RES(nlm4_res) = 15`.
             pub async fn nlmproc4_granted_res(
                 &self,
                 nlm4_res: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 15, nlm4_res).await
             }
-            /// XDR `procedure NLMPROC4_SHARE = 20`.
+            /// XDR `nlm4_shareres NLMPROC4_SHARE(nlm4_shareargs) = 20`.
             pub async fn nlmproc4_share(
                 &self,
                 nlm4_shareargs: &types::Nlm4Shareargs,
@@ -1561,7 +1561,7 @@ pub mod nlm_prog {
                     nlm4_shareargs,
                 ).await
             }
-            /// XDR `procedure NLMPROC4_UNSHARE = 21`.
+            /// XDR `nlm4_shareres NLMPROC4_UNSHARE(nlm4_shareargs) = 21`.
             pub async fn nlmproc4_unshare(
                 &self,
                 nlm4_shareargs: &types::Nlm4Shareargs,
@@ -1574,7 +1574,7 @@ pub mod nlm_prog {
                     nlm4_shareargs,
                 ).await
             }
-            /// XDR `procedure NLMPROC4_NM_LOCK = 22`.
+            /// XDR `nlm4_res NLMPROC4_NM_LOCK(nlm4_lockargs) = 22`.
             pub async fn nlmproc4_nm_lock(
                 &self,
                 nlm4_lockargs: &types::Nlm4Lockargs,
@@ -1587,7 +1587,7 @@ pub mod nlm_prog {
                     nlm4_lockargs,
                 ).await
             }
-            /// XDR `procedure NLMPROC4_FREE_ALL = 23`.
+            /// XDR `void NLMPROC4_FREE_ALL(nlm4_notify) = 23`.
             pub async fn nlmproc4_free_all(
                 &self,
                 nlm4_notify: &types::Nlm4Notify,
@@ -1621,11 +1621,11 @@ pub mod nlm_prog {
                 )?;
                 ::core::result::Result::Ok(Self(rpc))
             }
-            /// XDR `procedure NLMPROC4_NULL = 0`.
+            /// XDR `void NLMPROC4_NULL(void) = 0`.
             pub fn nlmproc4_null(&mut self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &())
             }
-            /// XDR `procedure NLMPROC4_TEST = 1`.
+            /// XDR `nlm4_testres NLMPROC4_TEST(nlm4_testargs) = 1`.
             pub fn nlmproc4_test(
                 &mut self,
                 nlm4_testargs: &types::Nlm4Testargs,
@@ -1638,7 +1638,7 @@ pub mod nlm_prog {
                     nlm4_testargs,
                 )
             }
-            /// XDR `procedure NLMPROC4_LOCK = 2`.
+            /// XDR `nlm4_res NLMPROC4_LOCK(nlm4_lockargs) = 2`.
             pub fn nlmproc4_lock(
                 &mut self,
                 nlm4_lockargs: &types::Nlm4Lockargs,
@@ -1651,7 +1651,7 @@ pub mod nlm_prog {
                     nlm4_lockargs,
                 )
             }
-            /// XDR `procedure NLMPROC4_CANCEL = 3`.
+            /// XDR `nlm4_res NLMPROC4_CANCEL(nlm4_cancargs) = 3`.
             pub fn nlmproc4_cancel(
                 &mut self,
                 nlm4_cancargs: &types::Nlm4Cancargs,
@@ -1664,7 +1664,7 @@ pub mod nlm_prog {
                     nlm4_cancargs,
                 )
             }
-            /// XDR `procedure NLMPROC4_UNLOCK = 4`.
+            /// XDR `nlm4_res NLMPROC4_UNLOCK(nlm4_unlockargs) = 4`.
             pub fn nlmproc4_unlock(
                 &mut self,
                 nlm4_unlockargs: &types::Nlm4Unlockargs,
@@ -1677,7 +1677,7 @@ pub mod nlm_prog {
                     nlm4_unlockargs,
                 )
             }
-            /// XDR `procedure NLMPROC4_GRANTED = 5`.
+            /// XDR `nlm4_res NLMPROC4_GRANTED(nlm4_testargs) = 5`.
             pub fn nlmproc4_granted(
                 &mut self,
                 nlm4_testargs: &types::Nlm4Testargs,
@@ -1690,77 +1690,77 @@ pub mod nlm_prog {
                     nlm4_testargs,
                 )
             }
-            /// XDR `procedure NLMPROC4_TEST_MSG = 6`.
+            /// XDR `void NLMPROC4_TEST_MSG(nlm4_testargs) = 6`.
             pub fn nlmproc4_test_msg(
                 &mut self,
                 nlm4_testargs: &types::Nlm4Testargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 6, nlm4_testargs)
             }
-            /// XDR `procedure NLMPROC4_LOCK_MSG = 7`.
+            /// XDR `void NLMPROC4_LOCK_MSG(nlm4_lockargs) = 7`.
             pub fn nlmproc4_lock_msg(
                 &mut self,
                 nlm4_lockargs: &types::Nlm4Lockargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 7, nlm4_lockargs)
             }
-            /// XDR `procedure NLMPROC4_CANCEL_MSG = 8`.
+            /// XDR `void NLMPROC4_CANCEL_MSG(nlm4_cancargs) = 8`.
             pub fn nlmproc4_cancel_msg(
                 &mut self,
                 nlm4_cancargs: &types::Nlm4Cancargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 8, nlm4_cancargs)
             }
-            /// XDR `procedure NLMPROC4_UNLOCK_MSG = 9`.
+            /// XDR `void NLMPROC4_UNLOCK_MSG(nlm4_unlockargs) = 9`.
             pub fn nlmproc4_unlock_msg(
                 &mut self,
                 nlm4_unlockargs: &types::Nlm4Unlockargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 9, nlm4_unlockargs)
             }
-            /// XDR `procedure NLMPROC4_GRANTED_MSG = 10`.
+            /// XDR `void NLMPROC4_GRANTED_MSG(nlm4_testargs) = 10`.
             pub fn nlmproc4_granted_msg(
                 &mut self,
                 nlm4_testargs: &types::Nlm4Testargs,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 10, nlm4_testargs)
             }
-            /// XDR `procedure NLMPROC4_TEST_RES = 11`.
+            /// XDR `void NLMPROC4_TEST_RES(nlm4_testres) = 11`.
             pub fn nlmproc4_test_res(
                 &mut self,
                 nlm4_testres: &types::Nlm4Testres,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 11, nlm4_testres)
             }
-            /// XDR `procedure NLMPROC4_LOCK_RES = 12`.
+            /// XDR `void NLMPROC4_LOCK_RES(nlm4_res) = 12`.
             pub fn nlmproc4_lock_res(
                 &mut self,
                 nlm4_res: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 12, nlm4_res)
             }
-            /// XDR `procedure NLMPROC4_CANCEL_RES = 13`.
+            /// XDR `void NLMPROC4_CANCEL_RES(nlm4_res) = 13`.
             pub fn nlmproc4_cancel_res(
                 &mut self,
                 nlm4_res: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 13, nlm4_res)
             }
-            /// XDR `procedure NLMPROC4_UNLOCK_RES = 14`.
+            /// XDR `void NLMPROC4_UNLOCK_RES(nlm4_res) = 14`.
             pub fn nlmproc4_unlock_res(
                 &mut self,
                 nlm4_res: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 14, nlm4_res)
             }
-            /// XDR `procedure NLMPROC4_GRANTED_RES = 15`.
+            /// XDR `void NLMPROC4_GRANTED_RES(nlm4_res) = 15`.
             pub fn nlmproc4_granted_res(
                 &mut self,
                 nlm4_res: &types::Nlm4Res,
             ) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 15, nlm4_res)
             }
-            /// XDR `procedure NLMPROC4_SHARE = 20`.
+            /// XDR `nlm4_shareres NLMPROC4_SHARE(nlm4_shareargs) = 20`.
             pub fn nlmproc4_share(
                 &mut self,
                 nlm4_shareargs: &types::Nlm4Shareargs,
@@ -1773,7 +1773,7 @@ pub mod nlm_prog {
                     nlm4_shareargs,
                 )
             }
-            /// XDR `procedure NLMPROC4_UNSHARE = 21`.
+            /// XDR `nlm4_shareres NLMPROC4_UNSHARE(nlm4_shareargs) = 21`.
             pub fn nlmproc4_unshare(
                 &mut self,
                 nlm4_shareargs: &types::Nlm4Shareargs,
@@ -1786,7 +1786,7 @@ pub mod nlm_prog {
                     nlm4_shareargs,
                 )
             }
-            /// XDR `procedure NLMPROC4_NM_LOCK = 22`.
+            /// XDR `nlm4_res NLMPROC4_NM_LOCK(nlm4_lockargs) = 22`.
             pub fn nlmproc4_nm_lock(
                 &mut self,
                 nlm4_lockargs: &types::Nlm4Lockargs,
@@ -1799,7 +1799,7 @@ pub mod nlm_prog {
                     nlm4_lockargs,
                 )
             }
-            /// XDR `procedure NLMPROC4_FREE_ALL = 23`.
+            /// XDR `void NLMPROC4_FREE_ALL(nlm4_notify) = 23`.
             pub fn nlmproc4_free_all(
                 &mut self,
                 nlm4_notify: &types::Nlm4Notify,
@@ -1809,7 +1809,7 @@ pub mod nlm_prog {
         }
         /// The procedures of NLM4_VERS, for a server to implement. Wrap the implementation in a [`Dispatcher`] and add it to the runtime's server.
         pub trait Service: ::core::marker::Send + ::core::marker::Sync + 'static {
-            /// XDR `procedure NLMPROC4_NULL = 0`.
+            /// XDR `void NLMPROC4_NULL(void) = 0`.
             fn nlmproc4_null(
                 &self,
                 cx: &xdr::CallContext,
@@ -1819,7 +1819,7 @@ pub mod nlm_prog {
                 let _ = cx;
                 async { ::core::result::Result::Ok(()) }
             }
-            /// XDR `procedure NLMPROC4_TEST = 1`.
+            /// XDR `nlm4_testres NLMPROC4_TEST(nlm4_testargs) = 1`.
             fn nlmproc4_test(
                 &self,
                 cx: &xdr::CallContext,
@@ -1827,7 +1827,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Nlm4Testres, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_LOCK = 2`.
+            /// XDR `nlm4_res NLMPROC4_LOCK(nlm4_lockargs) = 2`.
             fn nlmproc4_lock(
                 &self,
                 cx: &xdr::CallContext,
@@ -1835,7 +1835,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Nlm4Res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_CANCEL = 3`.
+            /// XDR `nlm4_res NLMPROC4_CANCEL(nlm4_cancargs) = 3`.
             fn nlmproc4_cancel(
                 &self,
                 cx: &xdr::CallContext,
@@ -1843,7 +1843,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Nlm4Res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_UNLOCK = 4`.
+            /// XDR `nlm4_res NLMPROC4_UNLOCK(nlm4_unlockargs) = 4`.
             fn nlmproc4_unlock(
                 &self,
                 cx: &xdr::CallContext,
@@ -1851,7 +1851,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Nlm4Res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_GRANTED = 5`.
+            /// XDR `nlm4_res NLMPROC4_GRANTED(nlm4_testargs) = 5`.
             fn nlmproc4_granted(
                 &self,
                 cx: &xdr::CallContext,
@@ -1859,7 +1859,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Nlm4Res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_TEST_MSG = 6`.
+            /// XDR `void NLMPROC4_TEST_MSG(nlm4_testargs) = 6`.
             fn nlmproc4_test_msg(
                 &self,
                 cx: &xdr::CallContext,
@@ -1867,7 +1867,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_LOCK_MSG = 7`.
+            /// XDR `void NLMPROC4_LOCK_MSG(nlm4_lockargs) = 7`.
             fn nlmproc4_lock_msg(
                 &self,
                 cx: &xdr::CallContext,
@@ -1875,7 +1875,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_CANCEL_MSG = 8`.
+            /// XDR `void NLMPROC4_CANCEL_MSG(nlm4_cancargs) = 8`.
             fn nlmproc4_cancel_msg(
                 &self,
                 cx: &xdr::CallContext,
@@ -1883,7 +1883,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_UNLOCK_MSG = 9`.
+            /// XDR `void NLMPROC4_UNLOCK_MSG(nlm4_unlockargs) = 9`.
             fn nlmproc4_unlock_msg(
                 &self,
                 cx: &xdr::CallContext,
@@ -1891,7 +1891,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_GRANTED_MSG = 10`.
+            /// XDR `void NLMPROC4_GRANTED_MSG(nlm4_testargs) = 10`.
             fn nlmproc4_granted_msg(
                 &self,
                 cx: &xdr::CallContext,
@@ -1899,7 +1899,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_TEST_RES = 11`.
+            /// XDR `void NLMPROC4_TEST_RES(nlm4_testres) = 11`.
             fn nlmproc4_test_res(
                 &self,
                 cx: &xdr::CallContext,
@@ -1907,7 +1907,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_LOCK_RES = 12`.
+            /// XDR `void NLMPROC4_LOCK_RES(nlm4_res) = 12`.
             fn nlmproc4_lock_res(
                 &self,
                 cx: &xdr::CallContext,
@@ -1915,7 +1915,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_CANCEL_RES = 13`.
+            /// XDR `void NLMPROC4_CANCEL_RES(nlm4_res) = 13`.
             fn nlmproc4_cancel_res(
                 &self,
                 cx: &xdr::CallContext,
@@ -1923,7 +1923,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_UNLOCK_RES = 14`.
+            /// XDR `void NLMPROC4_UNLOCK_RES(nlm4_res) = 14`.
             fn nlmproc4_unlock_res(
                 &self,
                 cx: &xdr::CallContext,
@@ -1931,7 +1931,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_GRANTED_RES = 15`.
+            /// XDR `void NLMPROC4_GRANTED_RES(nlm4_res) = 15`.
             fn nlmproc4_granted_res(
                 &self,
                 cx: &xdr::CallContext,
@@ -1939,7 +1939,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_SHARE = 20`.
+            /// XDR `nlm4_shareres NLMPROC4_SHARE(nlm4_shareargs) = 20`.
             fn nlmproc4_share(
                 &self,
                 cx: &xdr::CallContext,
@@ -1947,7 +1947,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Nlm4Shareres, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_UNSHARE = 21`.
+            /// XDR `nlm4_shareres NLMPROC4_UNSHARE(nlm4_shareargs) = 21`.
             fn nlmproc4_unshare(
                 &self,
                 cx: &xdr::CallContext,
@@ -1955,7 +1955,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Nlm4Shareres, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_NM_LOCK = 22`.
+            /// XDR `nlm4_res NLMPROC4_NM_LOCK(nlm4_lockargs) = 22`.
             fn nlmproc4_nm_lock(
                 &self,
                 cx: &xdr::CallContext,
@@ -1963,7 +1963,7 @@ pub mod nlm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Nlm4Res, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure NLMPROC4_FREE_ALL = 23`.
+            /// XDR `void NLMPROC4_FREE_ALL(nlm4_notify) = 23`.
             fn nlmproc4_free_all(
                 &self,
                 cx: &xdr::CallContext,

@@ -23,7 +23,7 @@ pub const SM_MAXSTRLEN: u32 = 1024;
     ::core::default::Default,
 )]
 pub struct SmName {
-    /// XDR `mon_name`.
+    /// XDR `string mon_name<1024>`.
     pub mon_name: xdr::XdrString,
 }
 
@@ -66,25 +66,25 @@ impl xdr::XdrDecode for SmName {
     ::core::default::Default,
 )]
 pub struct MyId {
-    /// XDR `my_name`.
+    /// XDR `string my_name<1024>`.
     ///
     /// ```text
     /// host to call back (the local one)
     /// ```
     pub my_name: xdr::XdrString,
-    /// XDR `my_prog`.
+    /// XDR `int my_prog`.
     ///
     /// ```text
     /// RPC program number
     /// ```
     pub my_prog: i32,
-    /// XDR `my_vers`.
+    /// XDR `int my_vers`.
     ///
     /// ```text
     /// program version
     /// ```
     pub my_vers: i32,
-    /// XDR `my_proc`.
+    /// XDR `int my_proc`.
     ///
     /// ```text
     /// procedure number
@@ -136,13 +136,13 @@ impl xdr::XdrDecode for MyId {
     ::core::default::Default,
 )]
 pub struct MonId {
-    /// XDR `mon_name`.
+    /// XDR `string mon_name<1024>`.
     ///
     /// ```text
     /// host being monitored
     /// ```
     pub mon_name: xdr::XdrString,
-    /// XDR `my_id`.
+    /// XDR `my_id my_id`.
     pub my_id: MyId,
 }
 
@@ -187,9 +187,9 @@ impl xdr::XdrDecode for MonId {
     ::core::default::Default,
 )]
 pub struct Mon {
-    /// XDR `mon_id`.
+    /// XDR `mon_id mon_id`.
     pub mon_id: MonId,
-    /// XDR `priv`.
+    /// XDR `opaque priv[16]`.
     pub r#priv: [u8; 16],
 }
 
@@ -311,9 +311,9 @@ impl xdr::XdrDecode for Res {
     ::core::default::Default,
 )]
 pub struct SmStatRes {
-    /// XDR `res_stat`.
+    /// XDR `res res_stat`.
     pub res_stat: Res,
-    /// XDR `state`.
+    /// XDR `int state`.
     pub state: i32,
 }
 
@@ -357,7 +357,7 @@ impl xdr::XdrDecode for SmStatRes {
     ::core::default::Default,
 )]
 pub struct SmStat {
-    /// XDR `state`.
+    /// XDR `int state`.
     pub state: i32,
 }
 
@@ -400,13 +400,13 @@ impl xdr::XdrDecode for SmStat {
     ::core::default::Default,
 )]
 pub struct StatChge {
-    /// XDR `mon_name`.
+    /// XDR `string mon_name<1024>`.
     ///
     /// ```text
     /// the host that changed
     /// ```
     pub mon_name: xdr::XdrString,
-    /// XDR `state`.
+    /// XDR `int state`.
     ///
     /// ```text
     /// its new state
@@ -455,19 +455,19 @@ impl xdr::XdrDecode for StatChge {
     ::core::default::Default,
 )]
 pub struct Status {
-    /// XDR `mon_name`.
+    /// XDR `string mon_name<1024>`.
     ///
     /// ```text
     /// the host that changed
     /// ```
     pub mon_name: xdr::XdrString,
-    /// XDR `state`.
+    /// XDR `int state`.
     ///
     /// ```text
     /// its new state
     /// ```
     pub state: i32,
-    /// XDR `priv`.
+    /// XDR `opaque priv[16]`.
     ///
     /// ```text
     /// as given to SM_MON
@@ -536,23 +536,23 @@ pub mod sm_prog {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
         pub enum Procedure {
-            /// XDR `procedure SM_NULL = 0`.
+            /// XDR `void SM_NULL(void) = 0`.
             SmNull = 0,
-            /// XDR `procedure SM_STAT = 1`.
+            /// XDR `sm_stat_res SM_STAT(sm_name) = 1`.
             SmStat = 1,
-            /// XDR `procedure SM_MON = 2`.
+            /// XDR `sm_stat_res SM_MON(mon) = 2`.
             SmMon = 2,
-            /// XDR `procedure SM_UNMON = 3`.
+            /// XDR `sm_stat SM_UNMON(mon_id) = 3`.
             SmUnmon = 3,
-            /// XDR `procedure SM_UNMON_ALL = 4`.
+            /// XDR `sm_stat SM_UNMON_ALL(my_id) = 4`.
             SmUnmonAll = 4,
-            /// XDR `procedure SM_SIMU_CRASH = 5`.
+            /// XDR `void SM_SIMU_CRASH(void) = 5`.
             ///
             /// ```text
             /// act as if the host rebooted
             /// ```
             SmSimuCrash = 5,
-            /// XDR `procedure SM_NOTIFY = 6`.
+            /// XDR `void SM_NOTIFY(stat_chge) = 6`.
             SmNotify = 6,
         }
         impl Procedure {
@@ -625,11 +625,11 @@ pub mod sm_prog {
                 ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
-            /// XDR `procedure SM_NULL = 0`.
+            /// XDR `void SM_NULL(void) = 0`.
             pub async fn sm_null(&self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &()).await
             }
-            /// XDR `procedure SM_STAT = 1`.
+            /// XDR `sm_stat_res SM_STAT(sm_name) = 1`.
             pub async fn sm_stat(
                 &self,
                 sm_name: &types::SmName,
@@ -642,7 +642,7 @@ pub mod sm_prog {
                     sm_name,
                 ).await
             }
-            /// XDR `procedure SM_MON = 2`.
+            /// XDR `sm_stat_res SM_MON(mon) = 2`.
             pub async fn sm_mon(
                 &self,
                 mon: &types::Mon,
@@ -655,7 +655,7 @@ pub mod sm_prog {
                     mon,
                 ).await
             }
-            /// XDR `procedure SM_UNMON = 3`.
+            /// XDR `sm_stat SM_UNMON(mon_id) = 3`.
             pub async fn sm_unmon(
                 &self,
                 mon_id: &types::MonId,
@@ -668,7 +668,7 @@ pub mod sm_prog {
                     mon_id,
                 ).await
             }
-            /// XDR `procedure SM_UNMON_ALL = 4`.
+            /// XDR `sm_stat SM_UNMON_ALL(my_id) = 4`.
             pub async fn sm_unmon_all(
                 &self,
                 my_id: &types::MyId,
@@ -681,7 +681,7 @@ pub mod sm_prog {
                     my_id,
                 ).await
             }
-            /// XDR `procedure SM_SIMU_CRASH = 5`.
+            /// XDR `void SM_SIMU_CRASH(void) = 5`.
             ///
             /// ```text
             /// act as if the host rebooted
@@ -689,7 +689,7 @@ pub mod sm_prog {
             pub async fn sm_simu_crash(&self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 5, &()).await
             }
-            /// XDR `procedure SM_NOTIFY = 6`.
+            /// XDR `void SM_NOTIFY(stat_chge) = 6`.
             pub async fn sm_notify(
                 &self,
                 stat_chge: &types::StatChge,
@@ -723,11 +723,11 @@ pub mod sm_prog {
                 )?;
                 ::core::result::Result::Ok(Self(rpc))
             }
-            /// XDR `procedure SM_NULL = 0`.
+            /// XDR `void SM_NULL(void) = 0`.
             pub fn sm_null(&mut self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &())
             }
-            /// XDR `procedure SM_STAT = 1`.
+            /// XDR `sm_stat_res SM_STAT(sm_name) = 1`.
             pub fn sm_stat(
                 &mut self,
                 sm_name: &types::SmName,
@@ -740,28 +740,28 @@ pub mod sm_prog {
                     sm_name,
                 )
             }
-            /// XDR `procedure SM_MON = 2`.
+            /// XDR `sm_stat_res SM_MON(mon) = 2`.
             pub fn sm_mon(
                 &mut self,
                 mon: &types::Mon,
             ) -> ::core::result::Result<types::SmStatRes, xdr::RpcError> {
                 self.0.call_named::<_, types::SmStatRes>(&NAMES, super::PROGRAM, VERSION, 2, mon)
             }
-            /// XDR `procedure SM_UNMON = 3`.
+            /// XDR `sm_stat SM_UNMON(mon_id) = 3`.
             pub fn sm_unmon(
                 &mut self,
                 mon_id: &types::MonId,
             ) -> ::core::result::Result<types::SmStat, xdr::RpcError> {
                 self.0.call_named::<_, types::SmStat>(&NAMES, super::PROGRAM, VERSION, 3, mon_id)
             }
-            /// XDR `procedure SM_UNMON_ALL = 4`.
+            /// XDR `sm_stat SM_UNMON_ALL(my_id) = 4`.
             pub fn sm_unmon_all(
                 &mut self,
                 my_id: &types::MyId,
             ) -> ::core::result::Result<types::SmStat, xdr::RpcError> {
                 self.0.call_named::<_, types::SmStat>(&NAMES, super::PROGRAM, VERSION, 4, my_id)
             }
-            /// XDR `procedure SM_SIMU_CRASH = 5`.
+            /// XDR `void SM_SIMU_CRASH(void) = 5`.
             ///
             /// ```text
             /// act as if the host rebooted
@@ -769,7 +769,7 @@ pub mod sm_prog {
             pub fn sm_simu_crash(&mut self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 5, &())
             }
-            /// XDR `procedure SM_NOTIFY = 6`.
+            /// XDR `void SM_NOTIFY(stat_chge) = 6`.
             pub fn sm_notify(
                 &mut self,
                 stat_chge: &types::StatChge,
@@ -779,7 +779,7 @@ pub mod sm_prog {
         }
         /// The procedures of SM_VERS, for a server to implement. Wrap the implementation in a [`Dispatcher`] and add it to the runtime's server.
         pub trait Service: ::core::marker::Send + ::core::marker::Sync + 'static {
-            /// XDR `procedure SM_NULL = 0`.
+            /// XDR `void SM_NULL(void) = 0`.
             fn sm_null(
                 &self,
                 cx: &xdr::CallContext,
@@ -789,7 +789,7 @@ pub mod sm_prog {
                 let _ = cx;
                 async { ::core::result::Result::Ok(()) }
             }
-            /// XDR `procedure SM_STAT = 1`.
+            /// XDR `sm_stat_res SM_STAT(sm_name) = 1`.
             fn sm_stat(
                 &self,
                 cx: &xdr::CallContext,
@@ -797,7 +797,7 @@ pub mod sm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::SmStatRes, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure SM_MON = 2`.
+            /// XDR `sm_stat_res SM_MON(mon) = 2`.
             fn sm_mon(
                 &self,
                 cx: &xdr::CallContext,
@@ -805,7 +805,7 @@ pub mod sm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::SmStatRes, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure SM_UNMON = 3`.
+            /// XDR `sm_stat SM_UNMON(mon_id) = 3`.
             fn sm_unmon(
                 &self,
                 cx: &xdr::CallContext,
@@ -813,7 +813,7 @@ pub mod sm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::SmStat, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure SM_UNMON_ALL = 4`.
+            /// XDR `sm_stat SM_UNMON_ALL(my_id) = 4`.
             fn sm_unmon_all(
                 &self,
                 cx: &xdr::CallContext,
@@ -821,7 +821,7 @@ pub mod sm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::SmStat, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure SM_SIMU_CRASH = 5`.
+            /// XDR `void SM_SIMU_CRASH(void) = 5`.
             ///
             /// ```text
             /// act as if the host rebooted
@@ -832,7 +832,7 @@ pub mod sm_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<(), xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure SM_NOTIFY = 6`.
+            /// XDR `void SM_NOTIFY(stat_chge) = 6`.
             fn sm_notify(
                 &self,
                 cx: &xdr::CallContext,

@@ -37,13 +37,13 @@ pub const IPPROTO_UDP: u32 = 17;
     ::core::default::Default,
 )]
 pub struct Mapping {
-    /// XDR `prog`.
+    /// XDR `unsigned int prog`.
     pub prog: u32,
-    /// XDR `vers`.
+    /// XDR `unsigned int vers`.
     pub vers: u32,
-    /// XDR `prot`.
+    /// XDR `unsigned int prot`.
     pub prot: u32,
-    /// XDR `port`.
+    /// XDR `unsigned int port`.
     pub port: u32,
 }
 
@@ -77,7 +77,7 @@ impl xdr::XdrDecode for Mapping {
     }
 }
 
-/// XDR `typedef pmaplist`.
+/// XDR `typedef pmapnode *pmaplist`.
 ///
 /// ```text
 /// A list of mappings.
@@ -87,9 +87,9 @@ pub type Pmaplist = ::core::option::Option<xdr::Box<Pmapnode>>;
 /// XDR `struct pmapnode`.
 #[derive(::core::cmp::Eq, ::core::default::Default)]
 pub struct Pmapnode {
-    /// XDR `map`.
+    /// XDR `mapping map`.
     pub map: Mapping,
-    /// XDR `next`.
+    /// XDR `pmaplist next`.
     pub next: Pmaplist,
 }
 
@@ -215,13 +215,13 @@ impl ::core::fmt::Debug for Pmapnode {
     ::core::default::Default,
 )]
 pub struct CallArgs {
-    /// XDR `prog`.
+    /// XDR `unsigned int prog`.
     pub prog: u32,
-    /// XDR `vers`.
+    /// XDR `unsigned int vers`.
     pub vers: u32,
-    /// XDR `proc`.
+    /// XDR `unsigned int proc`.
     pub proc: u32,
-    /// XDR `args`.
+    /// XDR `opaque args<>`.
     pub args: xdr::Vec<u8>,
 }
 
@@ -269,9 +269,9 @@ impl xdr::XdrDecode for CallArgs {
     ::core::default::Default,
 )]
 pub struct CallResult {
-    /// XDR `port`.
+    /// XDR `unsigned int port`.
     pub port: u32,
-    /// XDR `res`.
+    /// XDR `opaque res<>`.
     pub res: xdr::Vec<u8>,
 }
 
@@ -333,17 +333,17 @@ pub mod pmap_prog {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
         pub enum Procedure {
-            /// XDR `procedure PMAPPROC_NULL = 0`.
+            /// XDR `void PMAPPROC_NULL(void) = 0`.
             PmapprocNull = 0,
-            /// XDR `procedure PMAPPROC_SET = 1`.
+            /// XDR `bool PMAPPROC_SET(mapping) = 1`.
             PmapprocSet = 1,
-            /// XDR `procedure PMAPPROC_UNSET = 2`.
+            /// XDR `bool PMAPPROC_UNSET(mapping) = 2`.
             PmapprocUnset = 2,
-            /// XDR `procedure PMAPPROC_GETPORT = 3`.
+            /// XDR `unsigned int PMAPPROC_GETPORT(mapping) = 3`.
             PmapprocGetport = 3,
-            /// XDR `procedure PMAPPROC_DUMP = 4`.
+            /// XDR `pmaplist PMAPPROC_DUMP(void) = 4`.
             PmapprocDump = 4,
-            /// XDR `procedure PMAPPROC_CALLIT = 5`.
+            /// XDR `call_result PMAPPROC_CALLIT(call_args) = 5`.
             PmapprocCallit = 5,
         }
         impl Procedure {
@@ -413,32 +413,32 @@ pub mod pmap_prog {
                 ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
-            /// XDR `procedure PMAPPROC_NULL = 0`.
+            /// XDR `void PMAPPROC_NULL(void) = 0`.
             pub async fn pmapproc_null(&self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &()).await
             }
-            /// XDR `procedure PMAPPROC_SET = 1`.
+            /// XDR `bool PMAPPROC_SET(mapping) = 1`.
             pub async fn pmapproc_set(
                 &self,
                 mapping: &types::Mapping,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, mapping).await
             }
-            /// XDR `procedure PMAPPROC_UNSET = 2`.
+            /// XDR `bool PMAPPROC_UNSET(mapping) = 2`.
             pub async fn pmapproc_unset(
                 &self,
                 mapping: &types::Mapping,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, mapping).await
             }
-            /// XDR `procedure PMAPPROC_GETPORT = 3`.
+            /// XDR `unsigned int PMAPPROC_GETPORT(mapping) = 3`.
             pub async fn pmapproc_getport(
                 &self,
                 mapping: &types::Mapping,
             ) -> ::core::result::Result<u32, xdr::RpcError> {
                 self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 3, mapping).await
             }
-            /// XDR `procedure PMAPPROC_DUMP = 4`.
+            /// XDR `pmaplist PMAPPROC_DUMP(void) = 4`.
             pub async fn pmapproc_dump(
                 &self,
             ) -> ::core::result::Result<types::Pmaplist, xdr::RpcError> {
@@ -450,7 +450,7 @@ pub mod pmap_prog {
                     &(),
                 ).await.map(|r| r.0)
             }
-            /// XDR `procedure PMAPPROC_CALLIT = 5`.
+            /// XDR `call_result PMAPPROC_CALLIT(call_args) = 5`.
             pub async fn pmapproc_callit(
                 &self,
                 call_args: &types::CallArgs,
@@ -490,32 +490,32 @@ pub mod pmap_prog {
                 )?;
                 ::core::result::Result::Ok(Self(rpc))
             }
-            /// XDR `procedure PMAPPROC_NULL = 0`.
+            /// XDR `void PMAPPROC_NULL(void) = 0`.
             pub fn pmapproc_null(&mut self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &())
             }
-            /// XDR `procedure PMAPPROC_SET = 1`.
+            /// XDR `bool PMAPPROC_SET(mapping) = 1`.
             pub fn pmapproc_set(
                 &mut self,
                 mapping: &types::Mapping,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, mapping)
             }
-            /// XDR `procedure PMAPPROC_UNSET = 2`.
+            /// XDR `bool PMAPPROC_UNSET(mapping) = 2`.
             pub fn pmapproc_unset(
                 &mut self,
                 mapping: &types::Mapping,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, mapping)
             }
-            /// XDR `procedure PMAPPROC_GETPORT = 3`.
+            /// XDR `unsigned int PMAPPROC_GETPORT(mapping) = 3`.
             pub fn pmapproc_getport(
                 &mut self,
                 mapping: &types::Mapping,
             ) -> ::core::result::Result<u32, xdr::RpcError> {
                 self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 3, mapping)
             }
-            /// XDR `procedure PMAPPROC_DUMP = 4`.
+            /// XDR `pmaplist PMAPPROC_DUMP(void) = 4`.
             pub fn pmapproc_dump(
                 &mut self,
             ) -> ::core::result::Result<types::Pmaplist, xdr::RpcError> {
@@ -527,7 +527,7 @@ pub mod pmap_prog {
                     &(),
                 ).map(|r| r.0)
             }
-            /// XDR `procedure PMAPPROC_CALLIT = 5`.
+            /// XDR `call_result PMAPPROC_CALLIT(call_args) = 5`.
             pub fn pmapproc_callit(
                 &mut self,
                 call_args: &types::CallArgs,
@@ -563,7 +563,7 @@ pub mod pmap_prog {
         }
         /// The procedures of PMAP_VERS, for a server to implement. Wrap the implementation in a [`Dispatcher`] and add it to the runtime's server.
         pub trait Service: ::core::marker::Send + ::core::marker::Sync + 'static {
-            /// XDR `procedure PMAPPROC_NULL = 0`.
+            /// XDR `void PMAPPROC_NULL(void) = 0`.
             fn pmapproc_null(
                 &self,
                 cx: &xdr::CallContext,
@@ -573,7 +573,7 @@ pub mod pmap_prog {
                 let _ = cx;
                 async { ::core::result::Result::Ok(()) }
             }
-            /// XDR `procedure PMAPPROC_SET = 1`.
+            /// XDR `bool PMAPPROC_SET(mapping) = 1`.
             fn pmapproc_set(
                 &self,
                 cx: &xdr::CallContext,
@@ -581,7 +581,7 @@ pub mod pmap_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure PMAPPROC_UNSET = 2`.
+            /// XDR `bool PMAPPROC_UNSET(mapping) = 2`.
             fn pmapproc_unset(
                 &self,
                 cx: &xdr::CallContext,
@@ -589,7 +589,7 @@ pub mod pmap_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure PMAPPROC_GETPORT = 3`.
+            /// XDR `unsigned int PMAPPROC_GETPORT(mapping) = 3`.
             fn pmapproc_getport(
                 &self,
                 cx: &xdr::CallContext,
@@ -597,14 +597,14 @@ pub mod pmap_prog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<u32, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure PMAPPROC_DUMP = 4`.
+            /// XDR `pmaplist PMAPPROC_DUMP(void) = 4`.
             fn pmapproc_dump(
                 &self,
                 cx: &xdr::CallContext,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Pmaplist, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure PMAPPROC_CALLIT = 5`.
+            /// XDR `call_result PMAPPROC_CALLIT(call_args) = 5`.
             fn pmapproc_callit(
                 &self,
                 cx: &xdr::CallContext,

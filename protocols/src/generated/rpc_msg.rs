@@ -106,9 +106,9 @@ impl xdr::XdrDecode for AuthFlavor {
     ::core::default::Default,
 )]
 pub struct OpaqueAuth {
-    /// XDR `flavor`.
+    /// XDR `auth_flavor flavor`.
     pub flavor: AuthFlavor,
-    /// XDR `body`.
+    /// XDR `opaque body<400>`.
     pub body: xdr::Vec<u8>,
 }
 
@@ -696,9 +696,9 @@ impl xdr::XdrDecode for AuthStat {
     ::core::default::Default,
 )]
 pub struct MismatchInfo {
-    /// XDR `low`.
+    /// XDR `unsigned int low`.
     pub low: u32,
-    /// XDR `high`.
+    /// XDR `unsigned int high`.
     pub high: u32,
 }
 
@@ -743,21 +743,21 @@ impl xdr::XdrDecode for MismatchInfo {
     ::core::default::Default,
 )]
 pub struct CallBody {
-    /// XDR `rpcvers`.
+    /// XDR `unsigned int rpcvers`.
     ///
     /// ```text
     /// always 2
     /// ```
     pub rpcvers: u32,
-    /// XDR `prog`.
+    /// XDR `unsigned int prog`.
     pub prog: u32,
-    /// XDR `vers`.
+    /// XDR `unsigned int vers`.
     pub vers: u32,
-    /// XDR `proc`.
+    /// XDR `unsigned int proc`.
     pub proc: u32,
-    /// XDR `cred`.
+    /// XDR `opaque_auth cred`.
     pub cred: OpaqueAuth,
-    /// XDR `verf`.
+    /// XDR `opaque_auth verf`.
     pub verf: OpaqueAuth,
 }
 
@@ -795,7 +795,7 @@ impl xdr::XdrDecode for CallBody {
     }
 }
 
-/// XDR `union accepted_reply_data`.
+/// XDR `union accepted_reply_data switch (accept_stat stat)`.
 ///
 /// ```text
 /// Outcome part of accepted_reply; inline and unnamed in RFC 5531.
@@ -810,11 +810,11 @@ impl xdr::XdrDecode for CallBody {
     ::core::hash::Hash,
 )]
 pub enum AcceptedReplyData {
-    /// XDR `case SUCCESS`.
+    /// XDR `case SUCCESS: opaque results[0]`.
     Success([u8; 0]),
-    /// XDR `case PROG_MISMATCH`.
+    /// XDR `case PROG_MISMATCH: mismatch_info mismatch_info`.
     ProgMismatch(MismatchInfo),
-    /// XDR `default`.
+    /// XDR `default: void`.
     Default(AcceptedReplyDataDefault),
 }
 
@@ -911,9 +911,9 @@ impl ::core::convert::From<AcceptedReplyDataDefault> for AcceptStat {
     ::core::hash::Hash,
 )]
 pub struct AcceptedReply {
-    /// XDR `verf`.
+    /// XDR `opaque_auth verf`.
     pub verf: OpaqueAuth,
-    /// XDR `reply_data`.
+    /// XDR `accepted_reply_data reply_data`.
     pub reply_data: AcceptedReplyData,
 }
 
@@ -943,7 +943,7 @@ impl xdr::XdrDecode for AcceptedReply {
     }
 }
 
-/// XDR `union rejected_reply`.
+/// XDR `union rejected_reply switch (reject_stat stat)`.
 ///
 /// ```text
 /// Reply to a call the server denied.
@@ -956,9 +956,9 @@ impl xdr::XdrDecode for AcceptedReply {
     ::core::hash::Hash,
 )]
 pub enum RejectedReply {
-    /// XDR `case RPC_MISMATCH`.
+    /// XDR `case RPC_MISMATCH: mismatch_info mismatch_info`.
     RpcMismatch(MismatchInfo),
-    /// XDR `case AUTH_ERROR`.
+    /// XDR `case AUTH_ERROR: auth_stat stat`.
     AuthError(AuthStat),
 }
 
@@ -1002,7 +1002,7 @@ impl xdr::XdrDecode for RejectedReply {
     }
 }
 
-/// XDR `union reply_body`.
+/// XDR `union reply_body switch (reply_stat stat)`.
 ///
 /// ```text
 /// Body of a reply: accepted or denied.
@@ -1015,9 +1015,9 @@ impl xdr::XdrDecode for RejectedReply {
     ::core::hash::Hash,
 )]
 pub enum ReplyBody {
-    /// XDR `case MSG_ACCEPTED`.
+    /// XDR `case MSG_ACCEPTED: accepted_reply areply`.
     MsgAccepted(AcceptedReply),
-    /// XDR `case MSG_DENIED`.
+    /// XDR `case MSG_DENIED: rejected_reply rreply`.
     MsgDenied(RejectedReply),
 }
 
@@ -1061,7 +1061,7 @@ impl xdr::XdrDecode for ReplyBody {
     }
 }
 
-/// XDR `union rpc_msg_body`.
+/// XDR `union rpc_msg_body switch (msg_type mtype)`.
 ///
 /// ```text
 /// The body of an rpc_msg; inline and unnamed in RFC 5531.
@@ -1074,9 +1074,9 @@ impl xdr::XdrDecode for ReplyBody {
     ::core::hash::Hash,
 )]
 pub enum RpcMsgBody {
-    /// XDR `case CALL`.
+    /// XDR `case CALL: call_body cbody`.
     Call(CallBody),
-    /// XDR `case REPLY`.
+    /// XDR `case REPLY: reply_body rbody`.
     Reply(ReplyBody),
 }
 
@@ -1132,9 +1132,9 @@ impl xdr::XdrDecode for RpcMsgBody {
     ::core::hash::Hash,
 )]
 pub struct RpcMsg {
-    /// XDR `xid`.
+    /// XDR `unsigned int xid`.
     pub xid: u32,
-    /// XDR `body`.
+    /// XDR `rpc_msg_body body`.
     pub body: RpcMsgBody,
 }
 
@@ -1179,19 +1179,19 @@ impl xdr::XdrDecode for RpcMsg {
     ::core::default::Default,
 )]
 pub struct AuthsysParms {
-    /// XDR `stamp`.
+    /// XDR `unsigned int stamp`.
     ///
     /// ```text
     /// arbitrary id chosen by the caller
     /// ```
     pub stamp: u32,
-    /// XDR `machinename`.
+    /// XDR `string machinename<255>`.
     pub machinename: xdr::XdrString,
-    /// XDR `uid`.
+    /// XDR `unsigned int uid`.
     pub uid: u32,
-    /// XDR `gid`.
+    /// XDR `unsigned int gid`.
     pub gid: u32,
-    /// XDR `gids`.
+    /// XDR `unsigned int gids<16>`.
     pub gids: xdr::Vec<u32>,
 }
 

@@ -104,31 +104,31 @@ pub const RPCBVERS_2_STAT: u32 = 0;
     ::core::default::Default,
 )]
 pub struct Rpcb {
-    /// XDR `r_prog`.
+    /// XDR `unsigned int r_prog`.
     ///
     /// ```text
     /// program number
     /// ```
     pub r_prog: u32,
-    /// XDR `r_vers`.
+    /// XDR `unsigned int r_vers`.
     ///
     /// ```text
     /// version number
     /// ```
     pub r_vers: u32,
-    /// XDR `r_netid`.
+    /// XDR `string r_netid<>`.
     ///
     /// ```text
     /// network id
     /// ```
     pub r_netid: xdr::XdrString,
-    /// XDR `r_addr`.
+    /// XDR `string r_addr<>`.
     ///
     /// ```text
     /// universal address
     /// ```
     pub r_addr: xdr::XdrString,
-    /// XDR `r_owner`.
+    /// XDR `string r_owner<>`.
     ///
     /// ```text
     /// owner of the service
@@ -171,7 +171,7 @@ impl xdr::XdrDecode for Rpcb {
     }
 }
 
-/// XDR `typedef rpcblist_ptr`.
+/// XDR `typedef rp__list *rpcblist_ptr`.
 ///
 /// ```text
 /// A list of mappings, returned by RPCBPROC_DUMP.
@@ -185,9 +185,9 @@ pub type RpcblistPtr = ::core::option::Option<xdr::Box<RpList>>;
 /// ```
 #[derive(::core::cmp::Eq, ::core::default::Default)]
 pub struct RpList {
-    /// XDR `rpcb_map`.
+    /// XDR `rpcb rpcb_map`.
     pub rpcb_map: Rpcb,
-    /// XDR `rpcb_next`.
+    /// XDR `rpcblist_ptr rpcb_next`.
     pub rpcb_next: RpcblistPtr,
 }
 
@@ -319,25 +319,25 @@ impl ::core::fmt::Debug for RpList {
     ::core::default::Default,
 )]
 pub struct RpcbRmtcallargs {
-    /// XDR `prog`.
+    /// XDR `unsigned int prog`.
     ///
     /// ```text
     /// program number
     /// ```
     pub prog: u32,
-    /// XDR `vers`.
+    /// XDR `unsigned int vers`.
     ///
     /// ```text
     /// version number
     /// ```
     pub vers: u32,
-    /// XDR `proc`.
+    /// XDR `unsigned int proc`.
     ///
     /// ```text
     /// procedure number
     /// ```
     pub proc: u32,
-    /// XDR `args`.
+    /// XDR `opaque args<>`.
     ///
     /// ```text
     /// the procedure's encoded arguments
@@ -389,13 +389,13 @@ impl xdr::XdrDecode for RpcbRmtcallargs {
     ::core::default::Default,
 )]
 pub struct RpcbRmtcallres {
-    /// XDR `addr`.
+    /// XDR `string addr<>`.
     ///
     /// ```text
     /// universal address of the service
     /// ```
     pub addr: xdr::XdrString,
-    /// XDR `results`.
+    /// XDR `opaque results<>`.
     ///
     /// ```text
     /// the procedure's encoded results
@@ -444,31 +444,31 @@ impl xdr::XdrDecode for RpcbRmtcallres {
     ::core::default::Default,
 )]
 pub struct RpcbEntry {
-    /// XDR `r_maddr`.
+    /// XDR `string r_maddr<>`.
     ///
     /// ```text
     /// merged universal address
     /// ```
     pub r_maddr: xdr::XdrString,
-    /// XDR `r_nc_netid`.
+    /// XDR `string r_nc_netid<>`.
     ///
     /// ```text
     /// network id
     /// ```
     pub r_nc_netid: xdr::XdrString,
-    /// XDR `r_nc_semantics`.
+    /// XDR `unsigned int r_nc_semantics`.
     ///
     /// ```text
     /// transport semantics, NC_TPI_*
     /// ```
     pub r_nc_semantics: u32,
-    /// XDR `r_nc_protofmly`.
+    /// XDR `string r_nc_protofmly<>`.
     ///
     /// ```text
     /// protocol family, e.g. "inet"
     /// ```
     pub r_nc_protofmly: xdr::XdrString,
-    /// XDR `r_nc_proto`.
+    /// XDR `string r_nc_proto<>`.
     ///
     /// ```text
     /// protocol name, e.g. "tcp"
@@ -517,7 +517,7 @@ impl xdr::XdrDecode for RpcbEntry {
     }
 }
 
-/// XDR `typedef rpcb_entry_list_ptr`.
+/// XDR `typedef rpcb_entry_list *rpcb_entry_list_ptr`.
 ///
 /// ```text
 /// A list of rpcb_entry, returned by RPCBPROC_GETADDRLIST.
@@ -531,9 +531,9 @@ pub type RpcbEntryListPtr = ::core::option::Option<xdr::Box<RpcbEntryList>>;
 /// ```
 #[derive(::core::cmp::Eq, ::core::default::Default)]
 pub struct RpcbEntryList {
-    /// XDR `rpcb_entry_map`.
+    /// XDR `rpcb_entry rpcb_entry_map`.
     pub rpcb_entry_map: RpcbEntry,
-    /// XDR `rpcb_entry_next`.
+    /// XDR `rpcb_entry_list_ptr rpcb_entry_next`.
     pub rpcb_entry_next: RpcbEntryListPtr,
 }
 
@@ -658,17 +658,17 @@ impl ::core::fmt::Debug for RpcbEntryList {
 /// ```
 #[derive(::core::cmp::Eq, ::core::default::Default)]
 pub struct RpcbsAddrlist {
-    /// XDR `prog`.
+    /// XDR `unsigned int prog`.
     pub prog: u32,
-    /// XDR `vers`.
+    /// XDR `unsigned int vers`.
     pub vers: u32,
-    /// XDR `success`.
+    /// XDR `int success`.
     pub success: i32,
-    /// XDR `failure`.
+    /// XDR `int failure`.
     pub failure: i32,
-    /// XDR `netid`.
+    /// XDR `string netid<>`.
     pub netid: xdr::XdrString,
-    /// XDR `next`.
+    /// XDR `rpcbs_addrlist *next`.
     pub next: ::core::option::Option<xdr::Box<RpcbsAddrlist>>,
 }
 
@@ -826,25 +826,25 @@ impl ::core::fmt::Debug for RpcbsAddrlist {
 /// ```
 #[derive(::core::cmp::Eq, ::core::default::Default)]
 pub struct RpcbsRmtcalllist {
-    /// XDR `prog`.
+    /// XDR `unsigned int prog`.
     pub prog: u32,
-    /// XDR `vers`.
+    /// XDR `unsigned int vers`.
     pub vers: u32,
-    /// XDR `proc`.
+    /// XDR `unsigned int proc`.
     pub proc: u32,
-    /// XDR `success`.
+    /// XDR `int success`.
     pub success: i32,
-    /// XDR `failure`.
+    /// XDR `int failure`.
     pub failure: i32,
-    /// XDR `indirect`.
+    /// XDR `int indirect`.
     ///
     /// ```text
     /// whether the call was indirect
     /// ```
     pub indirect: i32,
-    /// XDR `netid`.
+    /// XDR `string netid<>`.
     pub netid: xdr::XdrString,
-    /// XDR `next`.
+    /// XDR `rpcbs_rmtcalllist *next`.
     pub next: ::core::option::Option<xdr::Box<RpcbsRmtcalllist>>,
 }
 
@@ -1010,17 +1010,17 @@ impl ::core::fmt::Debug for RpcbsRmtcalllist {
     }
 }
 
-/// XDR `typedef rpcbs_proc`.
+/// XDR `typedef int rpcbs_proc[13]`.
 ///
 /// ```text
 /// calls per procedure
 /// ```
 pub type RpcbsProc = [i32; 13];
 
-/// XDR `typedef rpcbs_addrlist_ptr`.
+/// XDR `typedef rpcbs_addrlist *rpcbs_addrlist_ptr`.
 pub type RpcbsAddrlistPtr = ::core::option::Option<RpcbsAddrlist>;
 
-/// XDR `typedef rpcbs_rmtcalllist_ptr`.
+/// XDR `typedef rpcbs_rmtcalllist *rpcbs_rmtcalllist_ptr`.
 pub type RpcbsRmtcalllistPtr = ::core::option::Option<RpcbsRmtcalllist>;
 
 /// XDR `struct rpcb_stat`.
@@ -1036,27 +1036,27 @@ pub type RpcbsRmtcalllistPtr = ::core::option::Option<RpcbsRmtcalllist>;
     ::core::default::Default,
 )]
 pub struct RpcbStat {
-    /// XDR `info`.
+    /// XDR `rpcbs_proc info`.
     ///
     /// ```text
     /// number of calls of each procedure
     /// ```
     pub info: RpcbsProc,
-    /// XDR `setinfo`.
+    /// XDR `int setinfo`.
     ///
     /// ```text
     /// number of successful SET calls
     /// ```
     pub setinfo: i32,
-    /// XDR `unsetinfo`.
+    /// XDR `int unsetinfo`.
     ///
     /// ```text
     /// number of successful UNSET calls
     /// ```
     pub unsetinfo: i32,
-    /// XDR `addrinfo`.
+    /// XDR `rpcbs_addrlist_ptr addrinfo`.
     pub addrinfo: RpcbsAddrlistPtr,
-    /// XDR `rmtinfo`.
+    /// XDR `rpcbs_rmtcalllist_ptr rmtinfo`.
     pub rmtinfo: RpcbsRmtcalllistPtr,
 }
 
@@ -1126,7 +1126,7 @@ impl xdr::XdrDecode for RpcbStat {
     }
 }
 
-/// XDR `typedef rpcb_stat_byvers`.
+/// XDR `typedef rpcb_stat rpcb_stat_byvers[3]`.
 ///
 /// ```text
 /// Statistics of versions 2, 3 and 4, indexed by RPCBVERS_N_STAT.
@@ -1148,9 +1148,9 @@ pub type RpcbStatByvers = [RpcbStat; 3];
     ::core::default::Default,
 )]
 pub struct Netbuf {
-    /// XDR `maxlen`.
+    /// XDR `unsigned int maxlen`.
     pub maxlen: u32,
-    /// XDR `buf`.
+    /// XDR `opaque buf<>`.
     pub buf: xdr::Vec<u8>,
 }
 
@@ -1215,23 +1215,23 @@ pub mod rpcbprog {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
         pub enum Procedure {
-            /// XDR `procedure RPCBPROC_NULL = 0`.
+            /// XDR `void RPCBPROC_NULL(void) = 0`.
             RpcbprocNull = 0,
-            /// XDR `procedure RPCBPROC_SET = 1`.
+            /// XDR `bool RPCBPROC_SET(rpcb) = 1`.
             RpcbprocSet = 1,
-            /// XDR `procedure RPCBPROC_UNSET = 2`.
+            /// XDR `bool RPCBPROC_UNSET(rpcb) = 2`.
             RpcbprocUnset = 2,
-            /// XDR `procedure RPCBPROC_GETADDR = 3`.
+            /// XDR `string<> RPCBPROC_GETADDR(rpcb) = 3`.
             RpcbprocGetaddr = 3,
-            /// XDR `procedure RPCBPROC_DUMP = 4`.
+            /// XDR `rpcblist_ptr RPCBPROC_DUMP(void) = 4`.
             RpcbprocDump = 4,
-            /// XDR `procedure RPCBPROC_CALLIT = 5`.
+            /// XDR `rpcb_rmtcallres RPCBPROC_CALLIT(rpcb_rmtcallargs) = 5`.
             RpcbprocCallit = 5,
-            /// XDR `procedure RPCBPROC_GETTIME = 6`.
+            /// XDR `unsigned int RPCBPROC_GETTIME(void) = 6`.
             RpcbprocGettime = 6,
-            /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
+            /// XDR `netbuf RPCBPROC_UADDR2TADDR(string<>) = 7`.
             RpcbprocUaddr2taddr = 7,
-            /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
+            /// XDR `string<> RPCBPROC_TADDR2UADDR(netbuf) = 8`.
             RpcbprocTaddr2uaddr = 8,
         }
         impl Procedure {
@@ -1310,25 +1310,25 @@ pub mod rpcbprog {
                 ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
-            /// XDR `procedure RPCBPROC_NULL = 0`.
+            /// XDR `void RPCBPROC_NULL(void) = 0`.
             pub async fn rpcbproc_null(&self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &()).await
             }
-            /// XDR `procedure RPCBPROC_SET = 1`.
+            /// XDR `bool RPCBPROC_SET(rpcb) = 1`.
             pub async fn rpcbproc_set(
                 &self,
                 rpcb: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, rpcb).await
             }
-            /// XDR `procedure RPCBPROC_UNSET = 2`.
+            /// XDR `bool RPCBPROC_UNSET(rpcb) = 2`.
             pub async fn rpcbproc_unset(
                 &self,
                 rpcb: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, rpcb).await
             }
-            /// XDR `procedure RPCBPROC_GETADDR = 3`.
+            /// XDR `string<> RPCBPROC_GETADDR(rpcb) = 3`.
             pub async fn rpcbproc_getaddr(
                 &self,
                 rpcb: &types::Rpcb,
@@ -1341,7 +1341,7 @@ pub mod rpcbprog {
                     rpcb,
                 ).await.map(|r| r.0)
             }
-            /// XDR `procedure RPCBPROC_DUMP = 4`.
+            /// XDR `rpcblist_ptr RPCBPROC_DUMP(void) = 4`.
             pub async fn rpcbproc_dump(
                 &self,
             ) -> ::core::result::Result<types::RpcblistPtr, xdr::RpcError> {
@@ -1353,7 +1353,7 @@ pub mod rpcbprog {
                     &(),
                 ).await.map(|r| r.0)
             }
-            /// XDR `procedure RPCBPROC_CALLIT = 5`.
+            /// XDR `rpcb_rmtcallres RPCBPROC_CALLIT(rpcb_rmtcallargs) = 5`.
             pub async fn rpcbproc_callit(
                 &self,
                 rpcb_rmtcallargs: &types::RpcbRmtcallargs,
@@ -1366,11 +1366,11 @@ pub mod rpcbprog {
                     rpcb_rmtcallargs,
                 ).await
             }
-            /// XDR `procedure RPCBPROC_GETTIME = 6`.
+            /// XDR `unsigned int RPCBPROC_GETTIME(void) = 6`.
             pub async fn rpcbproc_gettime(&self) -> ::core::result::Result<u32, xdr::RpcError> {
                 self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 6, &()).await
             }
-            /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
+            /// XDR `netbuf RPCBPROC_UADDR2TADDR(string<>) = 7`.
             pub async fn rpcbproc_uaddr2taddr(
                 &self,
                 args: &xdr::XdrString,
@@ -1383,7 +1383,7 @@ pub mod rpcbprog {
                     &RpcbprocUaddr2taddrArg0Ref(args),
                 ).await
             }
-            /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
+            /// XDR `string<> RPCBPROC_TADDR2UADDR(netbuf) = 8`.
             pub async fn rpcbproc_taddr2uaddr(
                 &self,
                 netbuf: &types::Netbuf,
@@ -1423,25 +1423,25 @@ pub mod rpcbprog {
                 )?;
                 ::core::result::Result::Ok(Self(rpc))
             }
-            /// XDR `procedure RPCBPROC_NULL = 0`.
+            /// XDR `void RPCBPROC_NULL(void) = 0`.
             pub fn rpcbproc_null(&mut self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &())
             }
-            /// XDR `procedure RPCBPROC_SET = 1`.
+            /// XDR `bool RPCBPROC_SET(rpcb) = 1`.
             pub fn rpcbproc_set(
                 &mut self,
                 rpcb: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, rpcb)
             }
-            /// XDR `procedure RPCBPROC_UNSET = 2`.
+            /// XDR `bool RPCBPROC_UNSET(rpcb) = 2`.
             pub fn rpcbproc_unset(
                 &mut self,
                 rpcb: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, rpcb)
             }
-            /// XDR `procedure RPCBPROC_GETADDR = 3`.
+            /// XDR `string<> RPCBPROC_GETADDR(rpcb) = 3`.
             pub fn rpcbproc_getaddr(
                 &mut self,
                 rpcb: &types::Rpcb,
@@ -1454,7 +1454,7 @@ pub mod rpcbprog {
                     rpcb,
                 ).map(|r| r.0)
             }
-            /// XDR `procedure RPCBPROC_DUMP = 4`.
+            /// XDR `rpcblist_ptr RPCBPROC_DUMP(void) = 4`.
             pub fn rpcbproc_dump(
                 &mut self,
             ) -> ::core::result::Result<types::RpcblistPtr, xdr::RpcError> {
@@ -1466,7 +1466,7 @@ pub mod rpcbprog {
                     &(),
                 ).map(|r| r.0)
             }
-            /// XDR `procedure RPCBPROC_CALLIT = 5`.
+            /// XDR `rpcb_rmtcallres RPCBPROC_CALLIT(rpcb_rmtcallargs) = 5`.
             pub fn rpcbproc_callit(
                 &mut self,
                 rpcb_rmtcallargs: &types::RpcbRmtcallargs,
@@ -1479,11 +1479,11 @@ pub mod rpcbprog {
                     rpcb_rmtcallargs,
                 )
             }
-            /// XDR `procedure RPCBPROC_GETTIME = 6`.
+            /// XDR `unsigned int RPCBPROC_GETTIME(void) = 6`.
             pub fn rpcbproc_gettime(&mut self) -> ::core::result::Result<u32, xdr::RpcError> {
                 self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 6, &())
             }
-            /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
+            /// XDR `netbuf RPCBPROC_UADDR2TADDR(string<>) = 7`.
             pub fn rpcbproc_uaddr2taddr(
                 &mut self,
                 args: &xdr::XdrString,
@@ -1496,7 +1496,7 @@ pub mod rpcbprog {
                     &RpcbprocUaddr2taddrArg0Ref(args),
                 )
             }
-            /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
+            /// XDR `string<> RPCBPROC_TADDR2UADDR(netbuf) = 8`.
             pub fn rpcbproc_taddr2uaddr(
                 &mut self,
                 netbuf: &types::Netbuf,
@@ -1562,7 +1562,7 @@ pub mod rpcbprog {
         }
         /// The procedures of RPCBVERS, for a server to implement. Wrap the implementation in a [`Dispatcher`] and add it to the runtime's server.
         pub trait Service: ::core::marker::Send + ::core::marker::Sync + 'static {
-            /// XDR `procedure RPCBPROC_NULL = 0`.
+            /// XDR `void RPCBPROC_NULL(void) = 0`.
             fn rpcbproc_null(
                 &self,
                 cx: &xdr::CallContext,
@@ -1572,7 +1572,7 @@ pub mod rpcbprog {
                 let _ = cx;
                 async { ::core::result::Result::Ok(()) }
             }
-            /// XDR `procedure RPCBPROC_SET = 1`.
+            /// XDR `bool RPCBPROC_SET(rpcb) = 1`.
             fn rpcbproc_set(
                 &self,
                 cx: &xdr::CallContext,
@@ -1580,7 +1580,7 @@ pub mod rpcbprog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_UNSET = 2`.
+            /// XDR `bool RPCBPROC_UNSET(rpcb) = 2`.
             fn rpcbproc_unset(
                 &self,
                 cx: &xdr::CallContext,
@@ -1588,7 +1588,7 @@ pub mod rpcbprog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_GETADDR = 3`.
+            /// XDR `string<> RPCBPROC_GETADDR(rpcb) = 3`.
             fn rpcbproc_getaddr(
                 &self,
                 cx: &xdr::CallContext,
@@ -1596,14 +1596,14 @@ pub mod rpcbprog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<xdr::XdrString, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_DUMP = 4`.
+            /// XDR `rpcblist_ptr RPCBPROC_DUMP(void) = 4`.
             fn rpcbproc_dump(
                 &self,
                 cx: &xdr::CallContext,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::RpcblistPtr, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_CALLIT = 5`.
+            /// XDR `rpcb_rmtcallres RPCBPROC_CALLIT(rpcb_rmtcallargs) = 5`.
             fn rpcbproc_callit(
                 &self,
                 cx: &xdr::CallContext,
@@ -1611,14 +1611,14 @@ pub mod rpcbprog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::RpcbRmtcallres, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_GETTIME = 6`.
+            /// XDR `unsigned int RPCBPROC_GETTIME(void) = 6`.
             fn rpcbproc_gettime(
                 &self,
                 cx: &xdr::CallContext,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<u32, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
+            /// XDR `netbuf RPCBPROC_UADDR2TADDR(string<>) = 7`.
             fn rpcbproc_uaddr2taddr(
                 &self,
                 cx: &xdr::CallContext,
@@ -1626,7 +1626,7 @@ pub mod rpcbprog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Netbuf, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
+            /// XDR `string<> RPCBPROC_TADDR2UADDR(netbuf) = 8`.
             fn rpcbproc_taddr2uaddr(
                 &self,
                 cx: &xdr::CallContext,
@@ -1810,35 +1810,35 @@ pub mod rpcbprog {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
         pub enum Procedure {
-            /// XDR `procedure RPCBPROC_NULL = 0`.
+            /// XDR `void RPCBPROC_NULL(void) = 0`.
             RpcbprocNull = 0,
-            /// XDR `procedure RPCBPROC_SET = 1`.
+            /// XDR `bool RPCBPROC_SET(rpcb) = 1`.
             RpcbprocSet = 1,
-            /// XDR `procedure RPCBPROC_UNSET = 2`.
+            /// XDR `bool RPCBPROC_UNSET(rpcb) = 2`.
             RpcbprocUnset = 2,
-            /// XDR `procedure RPCBPROC_GETADDR = 3`.
+            /// XDR `string<> RPCBPROC_GETADDR(rpcb) = 3`.
             RpcbprocGetaddr = 3,
-            /// XDR `procedure RPCBPROC_DUMP = 4`.
+            /// XDR `rpcblist_ptr RPCBPROC_DUMP(void) = 4`.
             RpcbprocDump = 4,
-            /// XDR `procedure RPCBPROC_BCAST = 5`.
+            /// XDR `rpcb_rmtcallres RPCBPROC_BCAST(rpcb_rmtcallargs) = 5`.
             ///
             /// ```text
             /// CALLIT renamed: for broadcast only (RFC 1833 section 2.2.2)
             /// ```
             RpcbprocBcast = 5,
-            /// XDR `procedure RPCBPROC_GETTIME = 6`.
+            /// XDR `unsigned int RPCBPROC_GETTIME(void) = 6`.
             RpcbprocGettime = 6,
-            /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
+            /// XDR `netbuf RPCBPROC_UADDR2TADDR(string<>) = 7`.
             RpcbprocUaddr2taddr = 7,
-            /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
+            /// XDR `string<> RPCBPROC_TADDR2UADDR(netbuf) = 8`.
             RpcbprocTaddr2uaddr = 8,
-            /// XDR `procedure RPCBPROC_GETVERSADDR = 9`.
+            /// XDR `string<> RPCBPROC_GETVERSADDR(rpcb) = 9`.
             RpcbprocGetversaddr = 9,
-            /// XDR `procedure RPCBPROC_INDIRECT = 10`.
+            /// XDR `rpcb_rmtcallres RPCBPROC_INDIRECT(rpcb_rmtcallargs) = 10`.
             RpcbprocIndirect = 10,
-            /// XDR `procedure RPCBPROC_GETADDRLIST = 11`.
+            /// XDR `rpcb_entry_list_ptr RPCBPROC_GETADDRLIST(rpcb) = 11`.
             RpcbprocGetaddrlist = 11,
-            /// XDR `procedure RPCBPROC_GETSTAT = 12`.
+            /// XDR `rpcb_stat_byvers RPCBPROC_GETSTAT(void) = 12`.
             RpcbprocGetstat = 12,
         }
         impl Procedure {
@@ -1929,25 +1929,25 @@ pub mod rpcbprog {
                 ).await?;
                 ::core::result::Result::Ok(Self(rpc))
             }
-            /// XDR `procedure RPCBPROC_NULL = 0`.
+            /// XDR `void RPCBPROC_NULL(void) = 0`.
             pub async fn rpcbproc_null(&self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &()).await
             }
-            /// XDR `procedure RPCBPROC_SET = 1`.
+            /// XDR `bool RPCBPROC_SET(rpcb) = 1`.
             pub async fn rpcbproc_set(
                 &self,
                 rpcb: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, rpcb).await
             }
-            /// XDR `procedure RPCBPROC_UNSET = 2`.
+            /// XDR `bool RPCBPROC_UNSET(rpcb) = 2`.
             pub async fn rpcbproc_unset(
                 &self,
                 rpcb: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, rpcb).await
             }
-            /// XDR `procedure RPCBPROC_GETADDR = 3`.
+            /// XDR `string<> RPCBPROC_GETADDR(rpcb) = 3`.
             pub async fn rpcbproc_getaddr(
                 &self,
                 rpcb: &types::Rpcb,
@@ -1960,7 +1960,7 @@ pub mod rpcbprog {
                     rpcb,
                 ).await.map(|r| r.0)
             }
-            /// XDR `procedure RPCBPROC_DUMP = 4`.
+            /// XDR `rpcblist_ptr RPCBPROC_DUMP(void) = 4`.
             pub async fn rpcbproc_dump(
                 &self,
             ) -> ::core::result::Result<types::RpcblistPtr, xdr::RpcError> {
@@ -1972,7 +1972,7 @@ pub mod rpcbprog {
                     &(),
                 ).await.map(|r| r.0)
             }
-            /// XDR `procedure RPCBPROC_BCAST = 5`.
+            /// XDR `rpcb_rmtcallres RPCBPROC_BCAST(rpcb_rmtcallargs) = 5`.
             ///
             /// ```text
             /// CALLIT renamed: for broadcast only (RFC 1833 section 2.2.2)
@@ -1989,11 +1989,11 @@ pub mod rpcbprog {
                     rpcb_rmtcallargs,
                 ).await
             }
-            /// XDR `procedure RPCBPROC_GETTIME = 6`.
+            /// XDR `unsigned int RPCBPROC_GETTIME(void) = 6`.
             pub async fn rpcbproc_gettime(&self) -> ::core::result::Result<u32, xdr::RpcError> {
                 self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 6, &()).await
             }
-            /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
+            /// XDR `netbuf RPCBPROC_UADDR2TADDR(string<>) = 7`.
             pub async fn rpcbproc_uaddr2taddr(
                 &self,
                 args: &xdr::XdrString,
@@ -2006,7 +2006,7 @@ pub mod rpcbprog {
                     &RpcbprocUaddr2taddrArg0Ref(args),
                 ).await
             }
-            /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
+            /// XDR `string<> RPCBPROC_TADDR2UADDR(netbuf) = 8`.
             pub async fn rpcbproc_taddr2uaddr(
                 &self,
                 netbuf: &types::Netbuf,
@@ -2019,7 +2019,7 @@ pub mod rpcbprog {
                     netbuf,
                 ).await.map(|r| r.0)
             }
-            /// XDR `procedure RPCBPROC_GETVERSADDR = 9`.
+            /// XDR `string<> RPCBPROC_GETVERSADDR(rpcb) = 9`.
             pub async fn rpcbproc_getversaddr(
                 &self,
                 rpcb: &types::Rpcb,
@@ -2032,7 +2032,7 @@ pub mod rpcbprog {
                     rpcb,
                 ).await.map(|r| r.0)
             }
-            /// XDR `procedure RPCBPROC_INDIRECT = 10`.
+            /// XDR `rpcb_rmtcallres RPCBPROC_INDIRECT(rpcb_rmtcallargs) = 10`.
             pub async fn rpcbproc_indirect(
                 &self,
                 rpcb_rmtcallargs: &types::RpcbRmtcallargs,
@@ -2045,7 +2045,7 @@ pub mod rpcbprog {
                     rpcb_rmtcallargs,
                 ).await
             }
-            /// XDR `procedure RPCBPROC_GETADDRLIST = 11`.
+            /// XDR `rpcb_entry_list_ptr RPCBPROC_GETADDRLIST(rpcb) = 11`.
             pub async fn rpcbproc_getaddrlist(
                 &self,
                 rpcb: &types::Rpcb,
@@ -2058,7 +2058,7 @@ pub mod rpcbprog {
                     rpcb,
                 ).await.map(|r| r.0)
             }
-            /// XDR `procedure RPCBPROC_GETSTAT = 12`.
+            /// XDR `rpcb_stat_byvers RPCBPROC_GETSTAT(void) = 12`.
             pub async fn rpcbproc_getstat(
                 &self,
             ) -> ::core::result::Result<types::RpcbStatByvers, xdr::RpcError> {
@@ -2097,25 +2097,25 @@ pub mod rpcbprog {
                 )?;
                 ::core::result::Result::Ok(Self(rpc))
             }
-            /// XDR `procedure RPCBPROC_NULL = 0`.
+            /// XDR `void RPCBPROC_NULL(void) = 0`.
             pub fn rpcbproc_null(&mut self) -> ::core::result::Result<(), xdr::RpcError> {
                 self.0.call_named::<_, ()>(&NAMES, super::PROGRAM, VERSION, 0, &())
             }
-            /// XDR `procedure RPCBPROC_SET = 1`.
+            /// XDR `bool RPCBPROC_SET(rpcb) = 1`.
             pub fn rpcbproc_set(
                 &mut self,
                 rpcb: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 1, rpcb)
             }
-            /// XDR `procedure RPCBPROC_UNSET = 2`.
+            /// XDR `bool RPCBPROC_UNSET(rpcb) = 2`.
             pub fn rpcbproc_unset(
                 &mut self,
                 rpcb: &types::Rpcb,
             ) -> ::core::result::Result<bool, xdr::RpcError> {
                 self.0.call_named::<_, bool>(&NAMES, super::PROGRAM, VERSION, 2, rpcb)
             }
-            /// XDR `procedure RPCBPROC_GETADDR = 3`.
+            /// XDR `string<> RPCBPROC_GETADDR(rpcb) = 3`.
             pub fn rpcbproc_getaddr(
                 &mut self,
                 rpcb: &types::Rpcb,
@@ -2128,7 +2128,7 @@ pub mod rpcbprog {
                     rpcb,
                 ).map(|r| r.0)
             }
-            /// XDR `procedure RPCBPROC_DUMP = 4`.
+            /// XDR `rpcblist_ptr RPCBPROC_DUMP(void) = 4`.
             pub fn rpcbproc_dump(
                 &mut self,
             ) -> ::core::result::Result<types::RpcblistPtr, xdr::RpcError> {
@@ -2140,7 +2140,7 @@ pub mod rpcbprog {
                     &(),
                 ).map(|r| r.0)
             }
-            /// XDR `procedure RPCBPROC_BCAST = 5`.
+            /// XDR `rpcb_rmtcallres RPCBPROC_BCAST(rpcb_rmtcallargs) = 5`.
             ///
             /// ```text
             /// CALLIT renamed: for broadcast only (RFC 1833 section 2.2.2)
@@ -2157,11 +2157,11 @@ pub mod rpcbprog {
                     rpcb_rmtcallargs,
                 )
             }
-            /// XDR `procedure RPCBPROC_GETTIME = 6`.
+            /// XDR `unsigned int RPCBPROC_GETTIME(void) = 6`.
             pub fn rpcbproc_gettime(&mut self) -> ::core::result::Result<u32, xdr::RpcError> {
                 self.0.call_named::<_, u32>(&NAMES, super::PROGRAM, VERSION, 6, &())
             }
-            /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
+            /// XDR `netbuf RPCBPROC_UADDR2TADDR(string<>) = 7`.
             pub fn rpcbproc_uaddr2taddr(
                 &mut self,
                 args: &xdr::XdrString,
@@ -2174,7 +2174,7 @@ pub mod rpcbprog {
                     &RpcbprocUaddr2taddrArg0Ref(args),
                 )
             }
-            /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
+            /// XDR `string<> RPCBPROC_TADDR2UADDR(netbuf) = 8`.
             pub fn rpcbproc_taddr2uaddr(
                 &mut self,
                 netbuf: &types::Netbuf,
@@ -2187,7 +2187,7 @@ pub mod rpcbprog {
                     netbuf,
                 ).map(|r| r.0)
             }
-            /// XDR `procedure RPCBPROC_GETVERSADDR = 9`.
+            /// XDR `string<> RPCBPROC_GETVERSADDR(rpcb) = 9`.
             pub fn rpcbproc_getversaddr(
                 &mut self,
                 rpcb: &types::Rpcb,
@@ -2200,7 +2200,7 @@ pub mod rpcbprog {
                     rpcb,
                 ).map(|r| r.0)
             }
-            /// XDR `procedure RPCBPROC_INDIRECT = 10`.
+            /// XDR `rpcb_rmtcallres RPCBPROC_INDIRECT(rpcb_rmtcallargs) = 10`.
             pub fn rpcbproc_indirect(
                 &mut self,
                 rpcb_rmtcallargs: &types::RpcbRmtcallargs,
@@ -2213,7 +2213,7 @@ pub mod rpcbprog {
                     rpcb_rmtcallargs,
                 )
             }
-            /// XDR `procedure RPCBPROC_GETADDRLIST = 11`.
+            /// XDR `rpcb_entry_list_ptr RPCBPROC_GETADDRLIST(rpcb) = 11`.
             pub fn rpcbproc_getaddrlist(
                 &mut self,
                 rpcb: &types::Rpcb,
@@ -2226,7 +2226,7 @@ pub mod rpcbprog {
                     rpcb,
                 ).map(|r| r.0)
             }
-            /// XDR `procedure RPCBPROC_GETSTAT = 12`.
+            /// XDR `rpcb_stat_byvers RPCBPROC_GETSTAT(void) = 12`.
             pub fn rpcbproc_getstat(
                 &mut self,
             ) -> ::core::result::Result<types::RpcbStatByvers, xdr::RpcError> {
@@ -2329,7 +2329,7 @@ pub mod rpcbprog {
         }
         /// The procedures of RPCBVERS4, for a server to implement. Wrap the implementation in a [`Dispatcher`] and add it to the runtime's server.
         pub trait Service: ::core::marker::Send + ::core::marker::Sync + 'static {
-            /// XDR `procedure RPCBPROC_NULL = 0`.
+            /// XDR `void RPCBPROC_NULL(void) = 0`.
             fn rpcbproc_null(
                 &self,
                 cx: &xdr::CallContext,
@@ -2339,7 +2339,7 @@ pub mod rpcbprog {
                 let _ = cx;
                 async { ::core::result::Result::Ok(()) }
             }
-            /// XDR `procedure RPCBPROC_SET = 1`.
+            /// XDR `bool RPCBPROC_SET(rpcb) = 1`.
             fn rpcbproc_set(
                 &self,
                 cx: &xdr::CallContext,
@@ -2347,7 +2347,7 @@ pub mod rpcbprog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_UNSET = 2`.
+            /// XDR `bool RPCBPROC_UNSET(rpcb) = 2`.
             fn rpcbproc_unset(
                 &self,
                 cx: &xdr::CallContext,
@@ -2355,7 +2355,7 @@ pub mod rpcbprog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<bool, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_GETADDR = 3`.
+            /// XDR `string<> RPCBPROC_GETADDR(rpcb) = 3`.
             fn rpcbproc_getaddr(
                 &self,
                 cx: &xdr::CallContext,
@@ -2363,14 +2363,14 @@ pub mod rpcbprog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<xdr::XdrString, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_DUMP = 4`.
+            /// XDR `rpcblist_ptr RPCBPROC_DUMP(void) = 4`.
             fn rpcbproc_dump(
                 &self,
                 cx: &xdr::CallContext,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::RpcblistPtr, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_BCAST = 5`.
+            /// XDR `rpcb_rmtcallres RPCBPROC_BCAST(rpcb_rmtcallargs) = 5`.
             ///
             /// ```text
             /// CALLIT renamed: for broadcast only (RFC 1833 section 2.2.2)
@@ -2382,14 +2382,14 @@ pub mod rpcbprog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::RpcbRmtcallres, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_GETTIME = 6`.
+            /// XDR `unsigned int RPCBPROC_GETTIME(void) = 6`.
             fn rpcbproc_gettime(
                 &self,
                 cx: &xdr::CallContext,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<u32, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_UADDR2TADDR = 7`.
+            /// XDR `netbuf RPCBPROC_UADDR2TADDR(string<>) = 7`.
             fn rpcbproc_uaddr2taddr(
                 &self,
                 cx: &xdr::CallContext,
@@ -2397,7 +2397,7 @@ pub mod rpcbprog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::Netbuf, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_TADDR2UADDR = 8`.
+            /// XDR `string<> RPCBPROC_TADDR2UADDR(netbuf) = 8`.
             fn rpcbproc_taddr2uaddr(
                 &self,
                 cx: &xdr::CallContext,
@@ -2405,7 +2405,7 @@ pub mod rpcbprog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<xdr::XdrString, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_GETVERSADDR = 9`.
+            /// XDR `string<> RPCBPROC_GETVERSADDR(rpcb) = 9`.
             fn rpcbproc_getversaddr(
                 &self,
                 cx: &xdr::CallContext,
@@ -2413,7 +2413,7 @@ pub mod rpcbprog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<xdr::XdrString, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_INDIRECT = 10`.
+            /// XDR `rpcb_rmtcallres RPCBPROC_INDIRECT(rpcb_rmtcallargs) = 10`.
             fn rpcbproc_indirect(
                 &self,
                 cx: &xdr::CallContext,
@@ -2421,7 +2421,7 @@ pub mod rpcbprog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::RpcbRmtcallres, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_GETADDRLIST = 11`.
+            /// XDR `rpcb_entry_list_ptr RPCBPROC_GETADDRLIST(rpcb) = 11`.
             fn rpcbproc_getaddrlist(
                 &self,
                 cx: &xdr::CallContext,
@@ -2429,7 +2429,7 @@ pub mod rpcbprog {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<types::RpcbEntryListPtr, xdr::Fault>,
             > + ::core::marker::Send;
-            /// XDR `procedure RPCBPROC_GETSTAT = 12`.
+            /// XDR `rpcb_stat_byvers RPCBPROC_GETSTAT(void) = 12`.
             fn rpcbproc_getstat(
                 &self,
                 cx: &xdr::CallContext,

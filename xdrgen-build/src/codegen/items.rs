@@ -43,7 +43,12 @@ impl Gen<'_> {
     pub(super) fn type_def(&self, out: &mut String, t: &TypeDef) {
         match &t.kind {
             TypeKind::Alias { ty } => {
-                self.docs(out, 0, &format!("typedef {}", t.name.xdr), &t.docs);
+                self.docs(
+                    out,
+                    0,
+                    &format!("typedef {}", self.xdr_decl(ty, &t.name.xdr)),
+                    &t.docs,
+                );
                 let _ = writeln!(
                     out,
                     "pub type {}{} = {};",
@@ -295,7 +300,7 @@ impl Gen<'_> {
     /// The fields of a struct, at indentation 4.
     fn fields(&self, out: &mut String, fields: &[Field]) {
         for f in fields {
-            self.docs(out, 4, &f.name.xdr, &f.docs);
+            self.docs(out, 4, &self.xdr_decl(&f.ty, &f.name.xdr), &f.docs);
             self.serde_field(out, 4, &f.ty);
             let _ = writeln!(out, "    pub {}: {},", f.name.rust, self.rust_ty(&f.ty));
         }
@@ -625,7 +630,12 @@ impl Gen<'_> {
         let anon = self.anon_lifetime(t.id);
         let borrows = self.props[t.id.index()].borrows;
         let xdr = &t.name.xdr;
-        self.docs(out, 0, &format!("union {xdr}"), &t.docs);
+        let discriminant = &u.discriminant;
+        let heading = format!(
+            "union {xdr} switch ({})",
+            self.xdr_decl(&discriminant.ty, &discriminant.name.xdr)
+        );
+        self.docs(out, 0, &heading, &t.docs);
         self.derives(
             out,
             t,
@@ -654,7 +664,10 @@ impl Gen<'_> {
 
         let _ = writeln!(out, "pub enum {name}{} {{", self.lifetime(t.id));
         for c in &cases {
-            self.docs(out, 4, &format!("case {}", c.label), c.docs);
+            let arm = c
+                .field
+                .map_or_else(|| "void".to_string(), |f| self.xdr_decl(&f.ty, &f.name.xdr));
+            self.docs(out, 4, &format!("case {}: {arm}", c.label), c.docs);
             match c.field {
                 Some(f) => {
                     self.serde_field(out, 4, &f.ty);
@@ -670,7 +683,11 @@ impl Gen<'_> {
             .as_ref()
             .map(|dflt| dflt.discriminant_type.rust.as_str());
         if let (Some(dflt), Some(dt)) = (&u.default, default_type) {
-            self.docs(out, 4, "default", &dflt.docs);
+            let arm = dflt
+                .field
+                .as_ref()
+                .map_or_else(|| "void".to_string(), |f| self.xdr_decl(&f.ty, &f.name.xdr));
+            self.docs(out, 4, &format!("default: {arm}"), &dflt.docs);
             match &dflt.field {
                 Some(f) => {
                     let _ = writeln!(
@@ -1203,12 +1220,7 @@ impl Gen<'_> {
                  #[repr(u32)]\npub enum Procedure {\n",
             );
             for proc in &v.procedures {
-                self.docs(
-                    &mut m,
-                    4,
-                    &format!("procedure {} = {}", proc.name.xdr, proc.number),
-                    &proc.docs,
-                );
+                self.docs(&mut m, 4, &self.xdr_procedure(proc), &proc.docs);
                 let _ = writeln!(
                     m,
                     "    {} = {},",

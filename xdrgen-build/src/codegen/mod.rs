@@ -505,6 +505,41 @@ impl Gen<'_> {
         None
     }
 
+    /// A declaration as a `.x` file writes it, bounds included:
+    /// `string name<255>`, `opaque data[16]`, `entry *next`, `int v<>`.
+    fn xdr_decl(&self, ty: &Ty, name: &str) -> String {
+        match ty {
+            Ty::Boxed(inner) => self.xdr_decl(inner, name),
+            Ty::Opaque(len) => format!("opaque {name}{}", len.xdr_suffix()),
+            Ty::String(max) => format!("string {name}{}", Len::Variable(*max).xdr_suffix()),
+            Ty::Array { elem, len } => {
+                format!("{} {name}{}", self.m.xdr_spelling(elem), len.xdr_suffix())
+            }
+            Ty::Optional(inner) => format!("{} *{name}", self.m.xdr_spelling(inner)),
+            Ty::Prim(_) | Ty::Named(_) => format!("{} {name}", self.m.xdr_spelling(ty)),
+        }
+    }
+
+    /// A procedure as a `.x` file writes it:
+    /// `mountres3 MOUNTPROC3_MNT(dirpath) = 1`.
+    fn xdr_procedure(&self, proc: &crate::ir::Procedure) -> String {
+        let result = proc
+            .result
+            .as_ref()
+            .map_or_else(|| "void".to_string(), |ty| self.m.xdr_spelling(ty));
+        let args: Vec<String> = proc
+            .args
+            .iter()
+            .map(|a| self.m.xdr_spelling(&a.ty))
+            .collect();
+        let args = if args.is_empty() {
+            "void".to_string()
+        } else {
+            args.join(", ")
+        };
+        format!("{result} {}({args}) = {}", proc.name.xdr, proc.number)
+    }
+
     /// Rustdoc for an item at indentation `ind`: its XDR name, then the
     /// `.x` comment in a `text` fence so rustdoc never runs it as a
     /// doctest.

@@ -149,12 +149,7 @@ impl Gen<'_> {
                 (&mut async_methods, "async ", "&self", ".await"),
                 (&mut blocking_methods, "", "&mut self", ""),
             ] {
-                self.docs(
-                    methods,
-                    4,
-                    &format!("procedure {} = {}", proc.name.xdr, proc.number),
-                    &proc.docs,
-                );
+                self.docs(methods, 4, &self.xdr_procedure(proc), &proc.docs);
                 let mut sig_params = vec![receiver.to_string()];
                 sig_params.extend(params.iter().cloned());
                 fn_sig(
@@ -284,12 +279,7 @@ impl Gen<'_> {
             );
             let plain_result = &result.plain;
             let cx = context_name(proc);
-            self.docs(
-                &mut methods,
-                4,
-                &format!("procedure {} = {}", proc.name.xdr, proc.number),
-                &proc.docs,
-            );
+            self.docs(&mut methods, 4, &self.xdr_procedure(proc), &proc.docs);
             // NULL (procedure 0, void to void) answers by itself, as
             // every ONC server must; the rest are the implementor's.
             let null = proc.number == 0 && proc.args.is_empty() && proc.result.is_none();
