@@ -98,7 +98,11 @@ fn sasl(options: &Options) -> Result<Sasl, String> {
             None => Ok(None),
         };
     };
-    let users = PasswordFile::load(std::path::Path::new(db)).map_err(|e| format!("{db}: {e}"))?;
+    let users = PasswordFile::load(std::path::Path::new(db)).map_err(|e| {
+        // The cause too: "No such file or directory".
+        let cause = std::error::Error::source(&e).map(|c| format!(": {c}"));
+        format!("{db}: {e}{}", cause.unwrap_or_default())
+    })?;
     let mut config = SaslConfig::new(users);
     if let Some(list) = &options.sasl_mech_list {
         let names: Vec<&str> = list.split([',', ' ']).filter(|m| !m.is_empty()).collect();
