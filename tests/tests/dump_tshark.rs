@@ -3,7 +3,7 @@
 //! Each test records a real session with tcpdump on loopback: our
 //! generated clients against rpcbind, nfs-ganesha (MOUNT and NFSv3) and
 //! libvirtd, all started from `../shared/peers` by `scripts/test.sh`. The
-//! capture is decoded by `xdrgen dump`'s library (the JSON `--json`
+//! capture (TCP, and UDP for the port mapper) is decoded by `xdrgen dump`'s library (the JSON `--json`
 //! prints) and by tshark (`-T fields`), and for every RPC frame the two
 //! must agree field by field: xid, message type, program, version,
 //! procedure, the call a reply answers, the accept status, AUTH_SYS
@@ -348,12 +348,15 @@ async fn portmap_session_matches_tshark() {
     let Some(_) = ready(test) else { return };
     let dir = xdrgen_tests::scratch_dir("dump-tshark", "portmap");
     let pcap = dir.join("portmap.pcap");
-    let recording = Capture::start(&pcap, "tcp port 111").unwrap();
-    {
+    let recording = Capture::start(&pcap, "port 111").unwrap();
+    // The same calls over TCP (record marking) and over UDP (a datagram
+    // each).
+    for endpoint in [
+        Endpoint::Tcp("127.0.0.1:111".parse().unwrap()),
+        Endpoint::Udp("127.0.0.1:111".parse().unwrap()),
+    ] {
         use xdrgen_protocols::portmap::{Mapping, pmap_prog::pmap_vers::Client};
-        let client = Client::connect(Endpoint::Tcp("127.0.0.1:111".parse().unwrap()), auth_sys())
-            .await
-            .unwrap();
+        let client = Client::connect(endpoint, auth_sys()).await.unwrap();
         client.pmapproc_null().await.unwrap();
         let port = client
             .pmapproc_getport(&Mapping {
@@ -398,9 +401,19 @@ async fn portmap_session_matches_tshark() {
         ),
     ]);
     let (frames, values) = compare(&pcap, &dumped, "rpc", &fields, &|_| true, &[]);
-    assert_eq!(frames, 6, "NULL, GETPORT and DUMP, calls and replies");
-    // The DUMP reply alone lists every mapping rpcbind holds: four values each.
-    assert!(values > 6 * 8, "only {values} values compared");
+    assert_eq!(
+        frames, 12,
+        "NULL, GETPORT and DUMP, calls and replies, over TCP and UDP"
+    );
+    let transports: Vec<&str> = dumped["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["transport"].as_str().unwrap())
+        .collect();
+    assert_eq!(transports, ["tcp", "tcp", "udp", "udp"]);
+    // Each DUMP reply alone lists every mapping rpcbind holds: four values each.
+    assert!(values > 12 * 8, "only {values} values compared");
     eprintln!("portmap: {frames} frames, {values} values agree with tshark");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -20,7 +20,8 @@ pub(super) fn command() -> Command {
         .long_about(
             "Decode bytes with the types of a .x file.\n\n\
              `--type NAME` decodes one value of that type; `--framing onc|libvirt` splits a \
-             stream (or the TCP streams of a pcap/pcapng capture) into RPC messages, matches \
+             stream (or the TCP streams and, for ONC RPC, the UDP datagrams of a pcap/pcapng \
+             capture) into RPC messages, matches \
              replies to calls and decodes each body as its procedure's type. Bad input is \
              decoded as far as it goes; the first error is shown with its byte offset and \
              the exit code is 1.",

@@ -32,6 +32,7 @@ pub fn dump(d: &Dump) -> Json {
         "streams": d.streams.iter().map(|s| json!({
             "src": s.endpoints.map(|e| e.0.to_string()),
             "dst": s.endpoints.map(|e| e.1.to_string()),
+            "transport": s.transport.map(super::Transport::as_str),
             "connection": s.connection,
             "len": s.len,
             "gap": s.gap,

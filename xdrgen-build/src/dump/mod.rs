@@ -5,7 +5,8 @@
 //!   offsets and XDR types;
 //! - [`rpc`]: ONC RPC and libvirt framing, headers, replies matched to
 //!   calls, bodies decoded as the procedure's types;
-//! - [`pcap`]: pcap/pcapng captures, TCP reassembled per direction;
+//! - [`pcap`]: pcap/pcapng captures, TCP reassembled per direction, UDP
+//!   datagrams one message each;
 //! - [`text`] and (feature `json`) [`json`]: the two renderings.
 //!
 //! Nothing here panics on any input: errors are data with offsets, and
@@ -26,7 +27,7 @@ use std::net::SocketAddr;
 
 use crate::ir::Module;
 
-pub use pcap::{Capture, CaptureError};
+pub use pcap::{Capture, CaptureError, Transport};
 pub use rpc::{Framing, Message, MessageKind};
 pub use value::{Decoded, DumpError, DumpLimits, Node, Value, decode_named};
 
@@ -35,6 +36,8 @@ pub use value::{Decoded, DumpError, DumpLimits, Node, Value, decode_named};
 pub struct StreamInfo {
     /// The sender and receiver, for streams from a capture.
     pub endpoints: Option<(SocketAddr, SocketAddr)>,
+    /// TCP or UDP, for streams from a capture.
+    pub transport: Option<Transport>,
     /// Both directions of a connection share this number.
     pub connection: usize,
     /// Its length in bytes.
@@ -49,12 +52,16 @@ pub struct StreamInfo {
 pub struct Dump {
     /// The framing used.
     pub framing: Framing,
-    /// The streams, in the order their first byte appeared.
+    /// The streams (TCP connections' directions, and UDP datagrams
+    /// between two addresses under ONC framing), in the order their first
+    /// byte appeared.
     pub streams: Vec<StreamInfo>,
     /// Every message: in a capture, in the order of the frame completing
     /// each (as Wireshark lists them), otherwise in stream order.
     pub messages: Vec<Message>,
-    /// Packets of a capture that were not TCP.
+    /// Packets of a capture that were not TCP, and UDP datagrams that are
+    /// not ONC RPC messages (all of them under libvirt framing, which only
+    /// runs over streams).
     pub skipped_packets: u64,
 }
 
@@ -86,6 +93,7 @@ pub fn dump_stream(module: &Module, framing: Framing, bytes: &[u8], limits: Dump
         framing,
         streams: vec![StreamInfo {
             endpoints: None,
+            transport: None,
             connection: 0,
             len: bytes.len(),
             gap: None,
@@ -96,7 +104,10 @@ pub fn dump_stream(module: &Module, framing: Framing, bytes: &[u8], limits: Dump
 }
 
 /// Decodes the TCP streams of a pcap or pcapng capture as `framing`
-/// messages.
+/// messages, and under ONC framing each UDP datagram that starts like an
+/// RPC message as one message (RFC 5531 over UDP has no record marking).
+/// Other datagrams (DNS, NTP, ...) are counted as skipped, as Wireshark's
+/// RPC heuristic leaves them to their own dissectors.
 pub fn dump_capture(
     module: &Module,
     framing: Framing,
@@ -114,14 +125,49 @@ pub fn dump_reassembled(
     capture: &Capture,
     limits: DumpLimits,
 ) -> Dump {
+    // UDP flows carrying no ONC RPC message are not listed (libvirt's RPC
+    // runs over streams only: under it, none is); their datagrams count
+    // as skipped.
+    let mut skipped = capture.skipped;
+    let streams: Vec<&pcap::Stream> = capture
+        .streams
+        .iter()
+        .filter(|s| {
+            let keep = s.transport == Transport::Tcp
+                || (framing == Framing::Onc && udp_datagrams(s).any(|d| rpc::looks_like_onc(d.1)));
+            if !keep {
+                skipped += s.segments.len() as u64;
+            }
+            keep
+        })
+        .collect();
     // Split every stream first, then decode in the order the messages
     // completed, so each reply comes after its call.
     let mut framed = Vec::new();
-    for (s, stream) in capture.streams.iter().enumerate() {
-        for f in rpc::split(framing, &stream.data) {
-            let first = stream.frame_at(f.offset);
-            let last = stream.frame_at((f.offset + f.len).saturating_sub(1));
-            framed.push((last.unwrap_or(0), s, first.zip(last), f));
+    for (s, stream) in streams.iter().enumerate() {
+        match stream.transport {
+            Transport::Tcp => {
+                for f in rpc::split(framing, &stream.data) {
+                    let first = stream.frame_at(f.offset);
+                    let last = stream.frame_at((f.offset + f.len).saturating_sub(1));
+                    framed.push((last.unwrap_or(0), s, first.zip(last), f));
+                }
+            }
+            Transport::Udp => {
+                for ((offset, frame), datagram) in udp_datagrams(stream) {
+                    if !rpc::looks_like_onc(datagram) {
+                        skipped += 1;
+                        continue;
+                    }
+                    let f = rpc::Framed {
+                        bytes: datagram.to_vec(),
+                        offset,
+                        len: datagram.len(),
+                        error: None,
+                    };
+                    framed.push((frame, s, Some((frame, frame)), f));
+                }
+            }
         }
     }
     framed.sort_by_key(|(last, s, _, f)| (*last, *s, f.offset));
@@ -130,26 +176,37 @@ pub fn dump_reassembled(
         .iter()
         .enumerate()
         .map(|(i, (_, s, frames, f))| {
-            let mut m = decoder.message(f, *s, capture.streams[*s].connection, i);
+            let mut m = decoder.message(f, *s, streams[*s].connection, i);
             m.frames = *frames;
             m
         })
         .collect();
     Dump {
         framing,
-        streams: capture
-            .streams
+        streams: streams
             .iter()
             .map(|s| StreamInfo {
                 endpoints: Some((s.src, s.dst)),
+                transport: Some(s.transport),
                 connection: s.connection,
                 len: s.data.len(),
                 gap: s.gap.clone(),
             })
             .collect(),
         messages,
-        skipped_packets: capture.skipped,
+        skipped_packets: skipped,
     }
+}
+
+/// A UDP flow's datagrams: `((offset in the flow, frame), bytes)`.
+fn udp_datagrams(stream: &pcap::Stream) -> impl Iterator<Item = ((usize, u64), &[u8])> {
+    stream.segments.iter().enumerate().map(|(i, &segment)| {
+        let end = stream
+            .segments
+            .get(i + 1)
+            .map_or(stream.data.len(), |next| next.0);
+        (segment, &stream.data[segment.0..end])
+    })
 }
 
 /// Reads hex text: pairs of hex digits, with white space, `:` and `-`

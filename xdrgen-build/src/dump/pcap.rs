@@ -1,38 +1,63 @@
 //! Reading packet captures: classic pcap and pcapng files, Ethernet,
 //! Linux cooked (SLL, SLL2), BSD loopback and raw IP link types, IPv4 and
-//! IPv6, and TCP reassembled per direction by sequence number.
+//! IPv6, TCP reassembled per direction by sequence number, and UDP
+//! datagrams kept whole (ONC RPC over UDP sends one message a datagram).
 //!
 //! Hand-written rather than a dependency: the formats are small and
 //! stable, the crates that read them bring parsers and allocations we
 //! would have to bound again, and what dump needs (payload bytes in
 //! sequence order, with the frame each byte came in) is a few hundred
 //! lines. It is enough for captures of loopback sessions; IP fragments
-//! and UDP are counted and skipped, a missing segment ends the stream at
-//! the gap.
+//! and other protocols are counted and skipped, a missing segment ends the
+//! stream at the gap.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-/// One direction of a TCP connection, reassembled.
+/// The transport a stream came over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// TCP: one byte stream, reassembled.
+    Tcp,
+    /// UDP: each datagram is one segment.
+    Udp,
+}
+
+impl Transport {
+    /// `tcp` or `udp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        }
+    }
+}
+
+/// One direction of a TCP connection, reassembled, or the UDP datagrams
+/// from one address to another, one after another.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TcpStream {
+pub struct Stream {
+    /// TCP or UDP.
+    pub transport: Transport,
     /// Sender.
     pub src: SocketAddr,
     /// Receiver.
     pub dst: SocketAddr,
-    /// Both directions of a connection share this number.
+    /// Both directions of a connection (for UDP, of an address pair)
+    /// share this number.
     pub connection: usize,
     /// The payload in sequence order, up to the first gap.
     pub data: Vec<u8>,
     /// `(offset in data, frame number)` for each segment appended, in
     /// order: the frame a byte came in is the last entry at or before it.
+    /// Under UDP each segment is one datagram.
     pub segments: Vec<(usize, u64)>,
     /// Set when bytes are missing from the capture: where data stops.
     pub gap: Option<String>,
 }
 
-impl TcpStream {
+impl Stream {
     /// The frame (1-based, as Wireshark numbers them) holding byte `at`.
     pub fn frame_at(&self, at: usize) -> Option<u64> {
         let i = self.segments.partition_point(|&(o, _)| o <= at);
@@ -43,11 +68,13 @@ impl TcpStream {
 /// What a capture holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Capture {
-    /// TCP streams with payload, in the order their first byte appeared.
-    pub streams: Vec<TcpStream>,
+    /// TCP streams and UDP flows with payload, in the order their first
+    /// byte appeared.
+    pub streams: Vec<Stream>,
     /// Packets read.
     pub frames: u64,
-    /// Packets that were not TCP over IP (UDP, ARP, fragments, ...).
+    /// Packets that were neither TCP nor UDP over IP (ARP, ICMP,
+    /// fragments, ...).
     pub skipped: u64,
 }
 
@@ -82,7 +109,8 @@ pub fn is_capture(bytes: &[u8]) -> bool {
     )
 }
 
-/// Reads a capture and reassembles its TCP streams.
+/// Reads a capture, reassembles its TCP streams and collects its UDP
+/// datagrams.
 pub fn read(bytes: &[u8]) -> Result<Capture, CaptureError> {
     let mut tcp = Reassembler::default();
     if bytes.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
@@ -227,12 +255,12 @@ fn read_pcapng(bytes: &[u8], tcp: &mut Reassembler) -> Result<(), CaptureError> 
     Ok(())
 }
 
-/// (sender, receiver).
-type FlowKey = (SocketAddr, SocketAddr);
+/// (transport, sender, receiver).
+type FlowKey = (Transport, SocketAddr, SocketAddr);
 
 /// Reassembly state of one direction.
 struct Flow {
-    stream: TcpStream,
+    stream: Stream,
     /// The sequence number of `data[0]`.
     base: Option<u32>,
     /// Segments ahead of the data, by offset from `base`.
@@ -260,16 +288,35 @@ impl Reassembler {
             self.skipped += 1;
             return;
         };
-        let Some((src, dst, tcp)) = ip_tcp(ip) else {
+        let Some((src, dst, transport, payload)) = ip_transport(ip) else {
             self.skipped += 1;
             return;
         };
-        let Some(segment) = tcp_segment(tcp) else {
+        let src = SocketAddr::new(src.0, src.1);
+        let dst = SocketAddr::new(dst.0, dst.1);
+        if transport == Transport::Udp {
+            let Some(datagram) = udp_payload(payload) else {
+                self.skipped += 1;
+                return;
+            };
+            let index = self.flow((transport, src, dst));
+            let stream = &mut self.order[index].stream;
+            if truncated && stream.gap.is_none() {
+                stream.gap = Some(format!(
+                    "frame {frame} was cut short by the capture's snapshot length"
+                ));
+            }
+            if !datagram.is_empty() && stream.gap.is_none() {
+                stream.segments.push((stream.data.len(), frame));
+                stream.data.extend_from_slice(datagram);
+            }
+            return;
+        }
+        let Some(segment) = tcp_segment(payload) else {
             self.skipped += 1;
             return;
         };
-        let key = (SocketAddr::new(src.0, src.1), SocketAddr::new(dst.0, dst.1));
-        let index = self.flow(key);
+        let index = self.flow((transport, src, dst));
         let flow = &mut self.order[index];
         if segment.syn {
             if flow.base.is_none() {
@@ -303,13 +350,19 @@ impl Reassembler {
         if let Some(&i) = self.flows.get(&key) {
             return i;
         }
-        let canonical = if key.0 <= key.1 { key } else { (key.1, key.0) };
+        let (transport, src, dst) = key;
+        let canonical = if src <= dst {
+            key
+        } else {
+            (transport, dst, src)
+        };
         let next = self.connections.len();
         let connection = *self.connections.entry(canonical).or_insert(next);
         self.order.push(Flow {
-            stream: TcpStream {
-                src: key.0,
-                dst: key.1,
+            stream: Stream {
+                transport,
+                src,
+                dst,
                 connection,
                 data: Vec::new(),
                 segments: Vec::new(),
@@ -323,7 +376,7 @@ impl Reassembler {
     }
 
     fn finish(self) -> Capture {
-        let mut streams: Vec<(u64, TcpStream)> = self
+        let mut streams: Vec<(u64, Stream)> = self
             .order
             .into_iter()
             .filter_map(|mut f| {
@@ -399,25 +452,33 @@ fn link_payload(link: u32, data: &[u8]) -> Option<&[u8]> {
     }
 }
 
-/// Source, destination and TCP header plus payload of an IP packet
-/// carrying TCP; `None` for anything else (or a fragment).
+/// Source, destination, transport and transport header plus payload of an
+/// IP packet carrying TCP or UDP; `None` for anything else (or a
+/// fragment).
 #[allow(clippy::type_complexity)]
-fn ip_tcp(ip: &[u8]) -> Option<((IpAddr, u16), (IpAddr, u16), &[u8])> {
-    let (src, dst, tcp) = match ip.first()? >> 4 {
+fn ip_transport(ip: &[u8]) -> Option<((IpAddr, u16), (IpAddr, u16), Transport, &[u8])> {
+    let transport = |protocol: u8| match protocol {
+        6 => Some(Transport::Tcp),
+        17 => Some(Transport::Udp),
+        _ => None,
+    };
+    let (src, dst, protocol, segment) = match ip.first()? >> 4 {
         4 => {
             let ihl = usize::from(ip[0] & 0x0f) * 4;
             let total = usize::from(u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]));
             let frag = u16::from_be_bytes([*ip.get(6)?, *ip.get(7)?]);
             // More fragments, or an offset: not a whole datagram.
-            if frag & 0x3fff != 0 || *ip.get(9)? != 6 || ihl < 20 || total < ihl {
+            if frag & 0x3fff != 0 || ihl < 20 || total < ihl {
                 return None;
             }
+            let protocol = transport(*ip.get(9)?)?;
             let src: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
             let dst: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
             let end = total.min(ip.len());
             (
                 IpAddr::V4(Ipv4Addr::from(src)),
                 IpAddr::V4(Ipv4Addr::from(dst)),
+                protocol,
                 ip.get(ihl..end)?,
             )
         }
@@ -435,20 +496,29 @@ fn ip_tcp(ip: &[u8]) -> Option<((IpAddr, u16), (IpAddr, u16), &[u8])> {
                 next = *rest.first()?;
                 rest = rest.get(len..)?;
             }
-            if next != 6 {
-                return None;
-            }
             (
                 IpAddr::V6(Ipv6Addr::from(src)),
                 IpAddr::V6(Ipv6Addr::from(dst)),
+                transport(next)?,
                 rest,
             )
         }
         _ => return None,
     };
-    let sport = u16::from_be_bytes([*tcp.first()?, *tcp.get(1)?]);
-    let dport = u16::from_be_bytes([*tcp.get(2)?, *tcp.get(3)?]);
-    Some(((src, sport), (dst, dport), tcp))
+    let sport = u16::from_be_bytes([*segment.first()?, *segment.get(1)?]);
+    let dport = u16::from_be_bytes([*segment.get(2)?, *segment.get(3)?]);
+    Some(((src, sport), (dst, dport), protocol, segment))
+}
+
+/// A UDP datagram's payload: the 8-byte header's length, bounded by the
+/// bytes captured (a shorter capture is cut short, and flagged as such
+/// by the caller's snapshot length check).
+fn udp_payload(udp: &[u8]) -> Option<&[u8]> {
+    let len = usize::from(u16::from_be_bytes([*udp.get(4)?, *udp.get(5)?]));
+    if len < 8 {
+        return None;
+    }
+    udp.get(8..len.min(udp.len()))
 }
 
 struct Segment<'a> {

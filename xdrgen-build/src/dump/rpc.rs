@@ -116,6 +116,16 @@ pub(crate) fn split(framing: Framing, stream: &[u8]) -> Vec<Framed> {
     }
 }
 
+/// Whether a datagram starts like an ONC RPC message: a CALL of RPC
+/// version 2, or a REPLY that is MSG_ACCEPTED or MSG_DENIED.
+pub(crate) fn looks_like_onc(datagram: &[u8]) -> bool {
+    datagram.len() >= 12
+        && matches!(
+            (be32(&datagram[4..]), be32(&datagram[8..])),
+            (0, 2) | (1, 0 | 1)
+        )
+}
+
 fn be32(b: &[u8]) -> u32 {
     u32::from_be_bytes([b[0], b[1], b[2], b[3]])
 }

@@ -319,6 +319,74 @@ fn a_recorded_capture_decodes_completely() {
 }
 
 #[test]
+fn udp_datagrams_are_one_message_each() {
+    // `rpcinfo -u 127.0.0.1 100000 2` and `rpcinfo -T udp6 ::1 100000 4`
+    // (GETADDR over UDP, then NULL), and the capture helper's end marker
+    // to the discard port, recorded with tcpdump.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let m = crate::check(root.join("protocols/xdr/rpcbind.x"), &Options::new())
+        .unwrap()
+        .module;
+    let pcap = std::fs::read(root.join("fixtures/captures/rpcinfo-u.pcap")).unwrap();
+    let d = dump_capture(&m, Framing::Onc, &pcap, DumpLimits::default()).unwrap();
+    assert_eq!(d.first_error(), None);
+    let got: Vec<_> = d
+        .messages
+        .iter()
+        .map(|m| (m.kind, m.version, m.procedure, m.call, m.frames))
+        .collect();
+    let (call, reply) = (MessageKind::Call, MessageKind::Reply);
+    assert_eq!(
+        got,
+        [
+            (call, Some(4), Some(3), None, Some((1, 1))),
+            (reply, Some(4), Some(3), Some(0), Some((2, 2))),
+            (call, Some(2), Some(0), None, Some((3, 3))),
+            (reply, Some(2), Some(0), Some(2), Some((4, 4))),
+            (call, Some(4), Some(3), None, Some((5, 5))),
+            (reply, Some(4), Some(3), Some(4), Some((6, 6))),
+            (call, Some(4), Some(0), None, Some((7, 7))),
+            (reply, Some(4), Some(0), Some(6), Some((8, 8))),
+        ]
+    );
+    // GETADDR's answer is rpcbind's own universal address, in each family.
+    let text = super::text::dump(&d);
+    assert!(
+        text.contains("results: string<> = \"127.0.0.1.0.111\""),
+        "{text}"
+    );
+    assert!(text.contains("results: string<> = \"::1.0.111\""), "{text}");
+    assert!(text.contains("(udp [::1]:"), "{text}");
+    assert!(
+        d.streams
+            .iter()
+            .all(|s| s.transport == Some(super::Transport::Udp)),
+        "{:?}",
+        d.streams
+    );
+    // One stream per direction and address pair (rpcinfo asks rpcbind and
+    // calls from one socket), offsets counting within it; the marker's
+    // flow holds no RPC and is not listed.
+    assert_eq!(d.streams.len(), 4);
+    assert_eq!(
+        (d.messages[2].stream_offset, d.messages[2].stream_len),
+        (88, 40)
+    );
+    // The marker is no RPC message.
+    assert_eq!(d.skipped_packets, 1);
+    // libvirt's framing runs over streams only: every datagram is skipped.
+    let libvirt = dump_capture(&m, Framing::Libvirt, &pcap, DumpLimits::default()).unwrap();
+    assert!(libvirt.messages.is_empty() && libvirt.streams.is_empty());
+    assert_eq!(libvirt.skipped_packets, 9);
+    // Every prefix of the file is an error or a shorter dump, never a panic.
+    for len in (0..pcap.len()).step_by(5) {
+        if let Ok(d) = dump_capture(&m, Framing::Onc, &pcap[..len], DumpLimits::default()) {
+            assert!(d.messages.len() <= 8);
+        }
+    }
+}
+
+#[test]
 fn hex_text_is_strict_about_what_it_accepts() {
     assert_eq!(
         parse_hex("de:ad-be ef # comment 00\n01").unwrap(),

@@ -27,21 +27,32 @@ pub fn dump(d: &Dump) -> String {
     }
     for s in &d.streams {
         if let Some(gap) = &s.gap {
-            let _ = writeln!(out, "capture: {gap}{}", endpoints(s.endpoints));
+            let _ = writeln!(out, "capture: {gap}{}", endpoints(s));
         }
     }
     if d.skipped_packets > 0 {
+        let carried = match d.framing {
+            super::Framing::Onc => "not TCP, or UDP but not ONC RPC,",
+            super::Framing::Libvirt => "not TCP",
+        };
         let _ = writeln!(
             out,
-            "capture: {} packet(s) were not TCP and were skipped",
+            "capture: {} packet(s) were {carried} and were skipped",
             d.skipped_packets
         );
     }
     out
 }
 
-fn endpoints(e: Option<(std::net::SocketAddr, std::net::SocketAddr)>) -> String {
-    e.map_or_else(String::new, |(a, b)| format!(" ({a} -> {b})"))
+/// ` (A -> B)` for a TCP stream, ` (udp A -> B)` for UDP datagrams.
+fn endpoints(s: &super::StreamInfo) -> String {
+    let udp = if s.transport == Some(super::Transport::Udp) {
+        "udp "
+    } else {
+        ""
+    };
+    s.endpoints
+        .map_or_else(String::new, |(a, b)| format!(" ({udp}{a} -> {b})"))
 }
 
 fn message(out: &mut String, d: &Dump, i: usize, m: &Message) {
@@ -84,7 +95,7 @@ fn message(out: &mut String, d: &Dump, i: usize, m: &Message) {
     let _ = writeln!(
         out,
         "{} @{}+{}",
-        endpoints(stream.and_then(|s| s.endpoints)),
+        stream.map(endpoints).unwrap_or_default(),
         m.stream_offset,
         m.stream_len
     );
