@@ -60,17 +60,23 @@ measure() { # NAME DIR: upload and download RUNS times each
         up="$up $(copy "$work/source.bin" "nfs://127.0.0.1/export/$file" "$dir/$file")"
         down="$down $(copy "nfs://127.0.0.1/export/$file" "$work/download.bin" "$work/download.bin")"
     done
-    printf '%-28s %10s %10s   runs: up%s | down%s\n' "$name" "$(echo "$up" | median)" "$(echo "$down" | median)" "$up" "$down"
+    last_up=$(echo "$up" | median)
+    last_down=$(echo "$down" | median)
+    printf '%-28s %10s %10s   runs: up%s | down%s\n' "$name" "$last_up" "$last_down" "$up" "$down"
 }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 
 printf '%-28s %10s %10s\n' "16 MiB nfs-cp (MiB/s)" "upload" "download"
 measure "libnfs -> nfs-ganesha 4.3" "$ganesha_dir"
+ganesha_up=$last_up ganesha_down=$last_down
 
 "$server_bin" "$ours_dir" --take-over > "$work/ports" 2> "$work/server.log" &
 server_pid=$!
 for _ in $(seq 100); do [ -s "$work/ports" ] && break; sleep 0.1; done
 [ -s "$work/ports" ] || { cat "$work/server.log" >&2; exit 1; }
 measure "libnfs -> example-nfs-server" "$ours_dir"
+printf '%-28s %10s %10s   (median MiB/s, ours / ganesha)\n' "example-nfs-server/ganesha" \
+    "$(ratio "$last_up" "$ganesha_up")" "$(ratio "$last_down" "$ganesha_down")"
 kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
