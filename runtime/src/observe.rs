@@ -64,7 +64,8 @@ impl CallSpan {
 }
 
 /// An ONC RPC call's span. `side` is `client` or `server`; `peer` is
-/// where the server's call came from (empty on the client).
+/// the other end: where the server's call came from, the server the
+/// client called.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn onc_rpc_call(
     side: &'static str,
@@ -101,6 +102,7 @@ pub(crate) fn onc_rpc_client_call(
     version: u32,
     procedure: u32,
     xid: u32,
+    peer: &str,
 ) -> CallSpan {
     onc_rpc_call(
         "client",
@@ -110,7 +112,7 @@ pub(crate) fn onc_rpc_client_call(
         names.procedure(procedure),
         procedure,
         xid,
-        &"",
+        &peer,
     )
 }
 

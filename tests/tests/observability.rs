@@ -132,6 +132,11 @@ async fn one_onc_rpc_call_has_a_client_and_a_server_span_with_semconv_names() {
     );
     let peer = field(&server[0], "network.peer.address");
     assert!(peer.starts_with("tcp:127.0.0.1:"), "{peer}");
+    // The client names the server it called.
+    assert_eq!(
+        field(&client[0], "network.peer.address"),
+        format!("tcp:{addr}")
+    );
 
     // The blocking client: the same span, on its own thread.
     let blocking = Captured::default();

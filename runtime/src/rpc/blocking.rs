@@ -1,6 +1,7 @@
 //! A client that makes one call at a time and blocks until its reply.
 
 // A no_std crate: what the prelude would give is imported by hand.
+use std::string::String;
 use std::vec;
 use std::vec::Vec;
 
@@ -34,6 +35,8 @@ enum Transport {
 pub struct BlockingClient {
     transport: Transport,
     config: ClientConfig,
+    /// The server, as call spans name it.
+    peer: String,
     next_xid: u32,
     records: RecordReader,
 }
@@ -54,6 +57,7 @@ impl BlockingClient {
         source: SourcePort,
         config: ClientConfig,
     ) -> io::Result<Self> {
+        let peer = endpoint.peer_label();
         let transport = match endpoint {
             Endpoint::Tcp(addr) => {
                 let stream = match source {
@@ -75,7 +79,7 @@ impl BlockingClient {
             #[cfg(unix)]
             Endpoint::Unix(path) => Transport::Unix(UnixStream::connect(path)?),
         };
-        Ok(Self::with(transport, config))
+        Ok(Self::with(transport, config, peer))
     }
 
     /// Asks rpcbind on `host` (port 111, over `protocol`) where `program`
@@ -132,11 +136,12 @@ impl BlockingClient {
         Ok(Self::connect_from(target, source, config)?)
     }
 
-    fn with(transport: Transport, config: ClientConfig) -> Self {
+    fn with(transport: Transport, config: ClientConfig, peer: String) -> Self {
         let records = RecordReader::new(config.max_record);
         BlockingClient {
             transport,
             config,
+            peer,
             next_xid: super::client_xid_seed(),
             records,
         }
@@ -171,7 +176,8 @@ impl BlockingClient {
     ) -> Result<R, RpcError> {
         let xid = self.next_xid;
         self.next_xid = self.next_xid.wrapping_add(1);
-        let span = observe::onc_rpc_client_call(names, program, version, procedure, xid);
+        let span =
+            observe::onc_rpc_client_call(names, program, version, procedure, xid, &self.peer);
         let header = CallHeader::new(xid, program, version, procedure);
         let result = span.in_scope(|| self.exchange(header, args));
         span.result(&result);

@@ -2,6 +2,7 @@
 //! reader task hands each reply to the call with its xid.
 
 // A no_std crate: what the prelude would give is imported by hand.
+use std::boxed::Box;
 use std::vec;
 use std::vec::Vec;
 
@@ -97,6 +98,9 @@ enum Outbound {
 
 struct Shared {
     config: ClientConfig,
+    /// The server, as call spans name it (`stream` when the client was
+    /// made from a stream).
+    peer: Box<str>,
     next_xid: AtomicU32,
     pending: PendingMap,
     outbound: Outbound,
@@ -149,6 +153,7 @@ impl Client {
         source: SourcePort,
         config: ClientConfig,
     ) -> io::Result<Self> {
+        let peer = endpoint.peer_label().into_boxed_str();
         match endpoint {
             Endpoint::Tcp(addr) => {
                 let stream = match source {
@@ -168,7 +173,7 @@ impl Client {
                     }
                 };
                 stream.set_nodelay(true)?;
-                Ok(Self::from_stream(stream, config))
+                Ok(Self::over_stream(stream, config, peer))
             }
             Endpoint::Udp(addr) => {
                 let local = unspecified_like(addr);
@@ -186,6 +191,7 @@ impl Client {
                     tokio::spawn(read_datagrams(Arc::clone(&socket), Arc::clone(&pending)));
                 Ok(Self::new(
                     config,
+                    peer,
                     pending,
                     Outbound::Datagram(socket),
                     vec![reader],
@@ -194,7 +200,7 @@ impl Client {
             #[cfg(unix)]
             Endpoint::Unix(path) => {
                 let stream = tokio::net::UnixStream::connect(path).await?;
-                Ok(Self::from_stream(stream, config))
+                Ok(Self::over_stream(stream, config, peer))
             }
         }
     }
@@ -276,16 +282,30 @@ impl Client {
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
+        Self::over_stream(stream, config, "stream".into())
+    }
+
+    fn over_stream<S>(stream: S, config: ClientConfig, peer: Box<str>) -> Self
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
         let (read, write) = tokio::io::split(stream);
         let pending = PendingMap::default();
         let (tx, rx) = mpsc::channel(1024);
         let reader = tokio::spawn(read_records(read, config.max_record, Arc::clone(&pending)));
         let writer = tokio::spawn(write_records(write, rx, Arc::clone(&pending)));
-        Self::new(config, pending, Outbound::Stream(tx), vec![reader, writer])
+        Self::new(
+            config,
+            peer,
+            pending,
+            Outbound::Stream(tx),
+            vec![reader, writer],
+        )
     }
 
     fn new(
         config: ClientConfig,
+        peer: Box<str>,
         pending: PendingMap,
         outbound: Outbound,
         tasks: Vec<JoinHandle<()>>,
@@ -293,6 +313,7 @@ impl Client {
         Client {
             shared: Arc::new(Shared {
                 config,
+                peer,
                 next_xid: AtomicU32::new(super::client_xid_seed()),
                 pending,
                 outbound,
@@ -330,7 +351,14 @@ impl Client {
         args: &A,
     ) -> Result<R, RpcError> {
         let xid = self.shared.next_xid.fetch_add(1, Ordering::Relaxed);
-        let span = observe::onc_rpc_client_call(names, program, version, procedure, xid);
+        let span = observe::onc_rpc_client_call(
+            names,
+            program,
+            version,
+            procedure,
+            xid,
+            &self.shared.peer,
+        );
         let header = CallHeader::new(xid, program, version, procedure);
         let result = span.clone().instrument(self.exchange(header, args)).await;
         span.result(&result);

@@ -4,10 +4,12 @@
 //! binding a reserved source port.
 
 use std::fmt;
+use std::format;
 use std::io;
 use std::net::SocketAddr;
 #[cfg(unix)]
 use std::path::PathBuf;
+use std::string::String;
 
 use super::error::RpcError;
 
@@ -36,6 +38,17 @@ impl fmt::Display for Endpoint {
 }
 
 impl Endpoint {
+    /// How call spans and events name the server this endpoint reaches,
+    /// in the form servers name their peers (`tcp:127.0.0.1:2049`).
+    pub(crate) fn peer_label(&self) -> String {
+        match self {
+            Endpoint::Tcp(addr) => format!("tcp:{addr}"),
+            Endpoint::Udp(addr) => format!("udp:{addr}"),
+            #[cfg(unix)]
+            Endpoint::Unix(path) => format!("unix:{}", path.display()),
+        }
+    }
+
     /// The netid rpcbind (versions 3 and 4) files this transport under:
     /// `tcp`, `udp`, `tcp6`, `udp6` or `local`.
     pub fn netid(&self) -> &'static str {
