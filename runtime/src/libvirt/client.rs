@@ -29,7 +29,7 @@ use super::packet::{
     Header, LEGACY_PAYLOAD_MAX, MESSAGE_MAX, MessageType, Packet, PacketError, PacketReader,
     Status, encode_packet,
 };
-use super::stream::{self, Arrived, HoleError, Leftover, Outgoing, StreamData};
+use super::stream::{self, Arrived, HoleError, Leftover, Outgoing, ReadEnd, StreamData, Unsent};
 use crate::observe::{self, CallSpan, Side};
 use crate::rpc::SharedIoError;
 use crate::{DecodeError, EncodeError, Limits, XdrDecode, XdrEncode};
@@ -1029,30 +1029,29 @@ fn stream_io_error(e: Error) -> io::Error {
     }
 }
 
+impl ReadEnd for Stream {
+    type Error = Error;
+
+    fn leftover(&mut self) -> &mut Leftover {
+        &mut self.leftover
+    }
+
+    fn poll_piece(
+        &mut self,
+        cx: &mut task::Context<'_>,
+    ) -> Poll<Result<Option<StreamData>, Error>> {
+        self.poll_recv(cx)
+    }
+}
+
 impl AsyncRead for Stream {
+    /// Fills nothing at the end of the daemon's data.
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut task::Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if buf.remaining() == 0 {
-            return Poll::Ready(Ok(()));
-        }
-        if this.leftover.is_empty() {
-            match ready!(this.poll_recv(cx)) {
-                Ok(Some(StreamData::Data(data))) => this.leftover.keep(Arrived::Data(data)),
-                Ok(Some(StreamData::Hole { length, .. })) => {
-                    this.leftover
-                        .keep(Arrived::Hole(u64::try_from(length).unwrap_or(0)));
-                }
-                // The end of the daemon's data.
-                Ok(None) => return Poll::Ready(Ok(())),
-                Err(e) => return Poll::Ready(Err(stream_io_error(e))),
-            }
-        }
-        this.leftover.copy_to(buf);
-        Poll::Ready(Ok(()))
+        stream::poll_read(self.get_mut(), cx, buf).map_err(stream_io_error)
     }
 }
 
@@ -1070,19 +1069,11 @@ impl AsyncWrite for Stream {
         if let Err(e) = this.poll_aborted(cx) {
             return Poll::Ready(Err(stream_io_error(e)));
         }
-        let Some(permit) = ready!(this.outgoing.poll_room(cx)) else {
-            return Poll::Ready(Err(stream_io_error(closed_error(
-                &this.connection.shared.state,
-            ))));
-        };
-        let n = buf.len().min(LEGACY_PAYLOAD_MAX);
-        match this.outgoing.packet(Status::Continue, &buf[..n]) {
-            Ok(packet) => {
-                permit.send(packet);
-                Poll::Ready(Ok(n))
-            }
-            Err(e) => Poll::Ready(Err(stream_io_error(e.into()))),
-        }
+        Poll::Ready(match ready!(this.outgoing.poll_data(cx, buf)) {
+            Ok(n) => Ok(n),
+            Err(Unsent::Gone) => Err(stream_io_error(closed_error(&this.connection.shared.state))),
+            Err(Unsent::Packet(e)) => Err(stream_io_error(e.into())),
+        })
     }
 
     /// Packets are queued for the connection's writer, which writes them

@@ -37,7 +37,7 @@ use super::keepalive;
 use super::packet::{
     Header, MESSAGE_MAX, MessageType, Packet, PacketError, PacketReader, Status, encode_packet,
 };
-use super::stream::{self, Arrived, HoleError, Leftover, Outgoing, StreamData};
+use super::stream::{self, Arrived, HoleError, Leftover, Outgoing, ReadEnd, StreamData};
 use super::{ProcedureInfo, ProtocolNames};
 use crate::observe::{self, Side};
 use crate::rpc::stream_io::StallClock;
@@ -502,30 +502,29 @@ impl ServerStream {
     }
 }
 
+impl ReadEnd for ServerStream {
+    type Error = StreamError;
+
+    fn leftover(&mut self) -> &mut Leftover {
+        &mut self.leftover
+    }
+
+    fn poll_piece(
+        &mut self,
+        cx: &mut task::Context<'_>,
+    ) -> Poll<Result<Option<StreamData>, StreamError>> {
+        self.poll_chunk(cx)
+    }
+}
+
 impl AsyncRead for ServerStream {
+    /// Fills nothing once the client finished, and that is confirmed.
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut task::Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if buf.remaining() == 0 {
-            return Poll::Ready(Ok(()));
-        }
-        if this.leftover.is_empty() {
-            match ready!(this.poll_chunk(cx)) {
-                Ok(Some(StreamData::Data(data))) => this.leftover.keep(Arrived::Data(data)),
-                Ok(Some(StreamData::Hole { length, .. })) => {
-                    this.leftover
-                        .keep(Arrived::Hole(u64::try_from(length).unwrap_or(0)));
-                }
-                // The client finished, and that is confirmed.
-                Ok(None) => return Poll::Ready(Ok(())),
-                Err(e) => return Poll::Ready(Err(e.into())),
-            }
-        }
-        this.leftover.copy_to(buf);
-        Poll::Ready(Ok(()))
+        stream::poll_read(self.get_mut(), cx, buf).map_err(io::Error::from)
     }
 }
 
@@ -543,16 +542,10 @@ impl AsyncWrite for ServerStream {
         if this.ended == Some(true) {
             return Poll::Ready(Err(StreamError::Aborted.into()));
         }
-        let Some(permit) = ready!(this.outgoing.poll_room(cx)) else {
-            return Poll::Ready(Err(StreamError::Closed.into()));
-        };
-        let n = buf.len().min(super::packet::LEGACY_PAYLOAD_MAX);
-        let packet = this
-            .outgoing
-            .packet(Status::Continue, &buf[..n])
-            .map_err(|_| io::Error::from(StreamError::Closed))?;
-        permit.send(packet);
-        Poll::Ready(Ok(n))
+        Poll::Ready(
+            ready!(this.outgoing.poll_data(cx, buf))
+                .map_err(|_| io::Error::from(StreamError::Closed)),
+        )
     }
 
     /// Packets are queued for the connection's writer, which writes them

@@ -38,7 +38,9 @@ use tokio::io::ReadBuf;
 use tokio::sync::mpsc::{self, OwnedPermit};
 use tokio::sync::watch;
 
-use super::packet::{Header, MessageType, Packet, PacketError, Status, encode_packet};
+use super::packet::{
+    Header, LEGACY_PAYLOAD_MAX, MessageType, Packet, PacketError, Status, encode_packet,
+};
 use crate::{DecodeError, Limits, XdrDecode};
 
 /// What a stream delivers to a hole-aware read.
@@ -198,6 +200,54 @@ impl Leftover {
     }
 }
 
+/// One end of a stream as its `AsyncRead` sees it: the client's
+/// [`Stream`](super::Stream) or the server's
+/// [`ServerStream`](super::ServerStream).
+pub(super) trait ReadEnd {
+    /// The end's own error; its `AsyncRead` turns it into an `io::Error`.
+    type Error;
+    /// What the last read did not hand out.
+    fn leftover(&mut self) -> &mut Leftover;
+    /// The next piece of data or hole, what is left over first; `None`
+    /// once the other side's data has ended.
+    fn poll_piece(&mut self, cx: &mut Context<'_>)
+    -> Poll<Result<Option<StreamData>, Self::Error>>;
+}
+
+/// `AsyncRead::poll_read` for either end: fills `buf` from what is left
+/// over or from the next piece (zeros for a hole); fills nothing once the
+/// other side's data has ended.
+pub(super) fn poll_read<E: ReadEnd>(
+    end: &mut E,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+) -> Poll<Result<(), E::Error>> {
+    if buf.remaining() == 0 {
+        return Poll::Ready(Ok(()));
+    }
+    if end.leftover().is_empty() {
+        match ready!(end.poll_piece(cx))? {
+            Some(StreamData::Data(data)) => end.leftover().keep(Arrived::Data(data)),
+            Some(StreamData::Hole { length, .. }) => {
+                end.leftover()
+                    .keep(Arrived::Hole(u64::try_from(length).unwrap_or(0)));
+            }
+            None => return Poll::Ready(Ok(())),
+        }
+    }
+    end.leftover().copy_to(buf);
+    Poll::Ready(Ok(()))
+}
+
+/// Why [`Outgoing::poll_data`] queued nothing.
+#[derive(Debug)]
+pub(super) enum Unsent {
+    /// The connection is gone.
+    Gone,
+    /// The packet could not be encoded.
+    Packet(PacketError),
+}
+
 type Reserving = Pin<Box<dyn Future<Output = Option<OwnedPermit<Vec<u8>>>> + Send>>;
 
 /// A stream's way out: its header, the connection's outgoing queue, and
@@ -258,6 +308,25 @@ impl Outgoing {
             }
             None => false,
         }
+    }
+
+    /// `AsyncWrite::poll_write` for either end once its own checks passed:
+    /// queues the start of `buf`, as much as one packet carries, when the
+    /// queue has room; how much it queued.
+    pub(super) fn poll_data(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<Result<usize, Unsent>> {
+        let Some(permit) = ready!(self.poll_room(cx)) else {
+            return Poll::Ready(Err(Unsent::Gone));
+        };
+        let n = buf.len().min(LEGACY_PAYLOAD_MAX);
+        let packet = self
+            .packet(Status::Continue, &buf[..n])
+            .map_err(Unsent::Packet)?;
+        permit.send(packet);
+        Poll::Ready(Ok(n))
     }
 
     /// A stream packet with `status` and raw `data`.
