@@ -25,6 +25,7 @@ use std::string::{String, ToString};
 use std::sync::Arc;
 use std::vec::Vec;
 
+use super::transport::procedure;
 use crate::encode::{padded_len, put_count, put_i8, put_i32, put_opaque_var};
 use crate::{DecodeError, Decoder, EncodeError, XdrDecode, XdrEncode};
 
@@ -570,25 +571,14 @@ const fn names(procedures: &'static [super::ProcedureInfo]) -> super::ProtocolNa
     }
 }
 
-const fn info(number: i32, name: &'static str) -> super::ProcedureInfo {
-    super::ProcedureInfo {
-        number,
-        name,
-        high_priority: false,
-        acl: &[],
-        acl_filter: &[],
-        read_stream: false,
-        write_stream: false,
-        event: false,
-    }
-}
-
 static INIT_NAMES: super::ProtocolNames =
-    names(&[info(PROC_AUTH_SASL_INIT, "REMOTE_PROC_AUTH_SASL_INIT")]);
-static START_NAMES: super::ProtocolNames =
-    names(&[info(PROC_AUTH_SASL_START, "REMOTE_PROC_AUTH_SASL_START")]);
+    names(&[procedure(PROC_AUTH_SASL_INIT, "REMOTE_PROC_AUTH_SASL_INIT")]);
+static START_NAMES: super::ProtocolNames = names(&[procedure(
+    PROC_AUTH_SASL_START,
+    "REMOTE_PROC_AUTH_SASL_START",
+)]);
 static STEP_NAMES: super::ProtocolNames =
-    names(&[info(PROC_AUTH_SASL_STEP, "REMOTE_PROC_AUTH_SASL_STEP")]);
+    names(&[procedure(PROC_AUTH_SASL_STEP, "REMOTE_PROC_AUTH_SASL_STEP")]);
 
 /// Runs the client side of libvirt's SASL exchange on `connection`: the
 /// mechanism it authenticated with.

@@ -42,7 +42,9 @@ const AUTH_TYPE_LIST_MAX: u32 = 20;
 /// `REMOTE_STRING_MAX`.
 const REMOTE_STRING_MAX: u32 = 4_194_304;
 
-const fn procedure(number: i32, name: &'static str) -> ProcedureInfo {
+/// A procedure with none of the annotations (the REMOTE procedures the
+/// runtime calls itself, here and in SASL), for its span's name.
+pub(super) const fn procedure(number: i32, name: &'static str) -> ProcedureInfo {
     ProcedureInfo {
         number,
         name,
