@@ -36,6 +36,7 @@ pub mod support {
 
 include!(concat!(env!("OUT_DIR"), "/mods.rs"));
 
+pub mod libvirt;
 pub mod peertest;
 pub mod pki;
 

@@ -14,6 +14,17 @@ const EXTENSIONS: &str = "[req]\ndistinguished_name=dn\n[dn]\n\
     [client]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
     extendedKeyUsage=clientAuth\n";
 
+/// Whether the `openssl` command is installed; without it `test` is
+/// skipped loudly (and fails when `XDRGEN_REQUIRE_PEERS` is set).
+pub fn openssl_available(test: &str) -> bool {
+    crate::require(
+        test,
+        "openssl is not installed",
+        xdrgen_testenv::has_tool("openssl", &["version"]).then_some(()),
+    )
+    .is_some()
+}
+
 /// Runs `openssl` in `dir`; a failure panics with what it printed.
 pub fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")

@@ -19,6 +19,7 @@ use xdrgen_runtime::libvirt::{
     Connection, ConnectionConfig, Error, Header, MessageType, PacketError, PacketReader, Server,
     ServerConfig, Status, encode_packet,
 };
+use xdrgen_tests::libvirt;
 
 async fn serve() -> (Server, SocketAddr) {
     serve_daemon(Daemon::new()).await
@@ -42,35 +43,9 @@ async fn client(addr: SocketAddr) -> (Connection, Client) {
     (c.clone(), Client(c))
 }
 
-fn virsh_available(test: &str) -> bool {
-    let ok = xdrgen_testenv::has_tool("virsh", &["--version"]);
-    if !ok {
-        xdrgen_tests::skip(test, "virsh is not installed (Debian: libvirt-clients)");
-    }
-    ok
-}
-
 async fn virsh(addr: SocketAddr, args: &[&str]) -> (bool, String) {
     let uri = format!("test+tcp://{addr}/default");
-    let args: Vec<String> = args.iter().map(ToString::to_string).collect();
-    tokio::task::spawn_blocking(move || {
-        let out = Command::new("timeout")
-            .arg("30")
-            .arg("virsh")
-            .arg("-c")
-            .arg(&uri)
-            .args(&args)
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
-    })
-    .await
-    .unwrap()
+    libvirt::output(libvirt::virsh_command(&uri, 30, args)).await
 }
 
 /// `virsh event --all --loop` against the daemon at `addr`, its output
@@ -138,7 +113,7 @@ impl Drop for EventWatcher {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_virsh_drives_the_example_daemon() {
-    if !virsh_available("libvirt::stock_virsh_drives_the_example_daemon") {
+    if !libvirt::virsh_available("libvirt::stock_virsh_drives_the_example_daemon") {
         return;
     }
     let daemon = Daemon::new();

@@ -17,8 +17,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use example_libvirt_daemon::Daemon;
 use example_libvirt_daemon::remote::remote_program::Dispatcher;
@@ -27,7 +26,7 @@ use xdrgen_runtime::libvirt::{
     AUTH_FAILED, AuthPolicy, Connection, CredentialKind, Credentials, Error, OpenError,
     OpenOptions, PasswordFile, SaslConfig, SaslError, Server, ServerConfig, error_domain, tls,
 };
-use xdrgen_tests::pki;
+use xdrgen_tests::{libvirt, pki};
 
 const REMOTE_PROGRAM: u32 = 0x2000_8086;
 const PROC_CONNECT_GET_TYPE: i32 = 3;
@@ -237,13 +236,9 @@ fn make_pki(dir: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_uses_plain_over_tls_with_our_daemon() {
     const TEST: &str = "libvirt_sasl::our_client_uses_plain_over_tls_with_our_daemon";
-    let Some(()) = xdrgen_tests::require(
-        TEST,
-        "openssl is not installed",
-        xdrgen_testenv::has_tool("openssl", &["version"]).then_some(()),
-    ) else {
+    if !pki::openssl_available(TEST) {
         return;
-    };
+    }
     let dir = xdrgen_tests::scratch_dir("libvirt-sasl", "tls");
     make_pki(&dir);
     let server = daemon().with_auth(sasl_policy(&["PLAIN"]));
@@ -272,24 +267,11 @@ async fn our_client_uses_plain_over_tls_with_our_daemon() {
 /// Runs virsh with `auth_file` as its `LIBVIRT_AUTH_FILE`: whether it
 /// succeeded, and its output and error output.
 async fn virsh(uri: &str, auth_file: &Path, args: &[&str]) -> (bool, String) {
-    let mut command = Command::new("timeout");
+    let mut command = libvirt::virsh_command(uri, 30, args);
     command
-        .args(["30", "virsh", "-c", uri])
-        .args(args)
         .env("LIBVIRT_AUTH_FILE", auth_file)
         .stdin(Stdio::null());
-    let out = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    libvirt::output(command).await
 }
 
 /// An auth file for virsh giving `user` and `password` for every host.
@@ -309,13 +291,9 @@ fn virsh_auth_file(dir: &Path, name: &str, user: &str, password: &str) -> PathBu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn virsh_authenticates_to_our_daemon() {
     const TEST: &str = "libvirt_sasl::virsh_authenticates_to_our_daemon";
-    let Some(()) = xdrgen_tests::require(
-        TEST,
-        "virsh is not installed (Debian: libvirt-clients)",
-        xdrgen_testenv::has_tool("virsh", &["--version"]).then_some(()),
-    ) else {
+    if !libvirt::virsh_available(TEST) {
         return;
-    };
+    }
     let Some(()) = xdrgen_tests::require(
         TEST,
         "Cyrus SASL's SCRAM and PLAIN plugins are missing (Debian: libsasl2-modules)",
@@ -343,7 +321,7 @@ async fn virsh_authenticates_to_our_daemon() {
     assert!(out.contains("authentication failed"), "{out}");
 
     // PLAIN over TLS (with the certificates libvirt's client wants).
-    if xdrgen_testenv::has_tool("openssl", &["version"]) {
+    if pki::openssl_available(&format!("{TEST} (PLAIN over TLS)")) {
         let pki = dir.join("pki");
         std::fs::create_dir_all(&pki).unwrap();
         make_pki(&pki);
@@ -362,11 +340,6 @@ async fn virsh_authenticates_to_our_daemon() {
         let (ok, out) = virsh(&uri, &bad, &["list", "--all", "--name"]).await;
         assert!(!ok, "virsh over TLS with a wrong password got in: {out}");
         assert!(out.contains("authentication failed"), "{out}");
-    } else {
-        xdrgen_tests::skip(
-            &format!("{TEST} (PLAIN over TLS)"),
-            "openssl is not installed",
-        );
     }
     server.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
@@ -391,24 +364,13 @@ fn cyrus_plugins() -> bool {
 /// whose sasldb has one user made with `saslpasswd2`. Stopped when
 /// dropped.
 struct Libvirtd {
-    child: Child,
-    dir: PathBuf,
+    process: libvirt::Libvirtd,
     tls_port: u16,
     tcp_port: u16,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Libvirtd {
     fn start(dir: &Path, pki: &Path) -> Libvirtd {
-        std::fs::create_dir_all(dir.join("sock")).unwrap();
-        std::fs::create_dir_all(dir.join("no-driver-modules")).unwrap();
         // Cyrus reads `<SASL_CONF_PATH>/<app>.conf`; libvirtd's app is
         // "libvirt".
         let sasldb = dir.join("passwd.db");
@@ -440,94 +402,30 @@ impl Libvirtd {
             "saslpasswd2: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let (tls_port, tcp_port) = (free_port(), free_port());
+        let (tls_port, tcp_port) = (libvirt::free_port(), libvirt::free_port());
         let file = |name: &str| pki.join(name).display().to_string();
         let config = format!(
             "listen_tls = 1\nlisten_tcp = 1\nlisten_addr = \"127.0.0.1\"\n\
              tls_port = \"{tls_port}\"\ntcp_port = \"{tcp_port}\"\n\
              key_file = \"{}\"\ncert_file = \"{}\"\nca_file = \"{}\"\n\
              auth_tls = \"sasl\"\nauth_tcp = \"sasl\"\nauth_unix_rw = \"sasl\"\n\
-             auth_unix_ro = \"none\"\nunix_sock_dir = \"{}\"\nmdns_adv = 0\n\
-             log_outputs = \"3:stderr\"\n",
+             auth_unix_ro = \"none\"\n",
             file("serverkey.pem"),
             file("servercert.pem"),
             file("cacert.pem"),
-            dir.join("sock").display(),
         );
-        std::fs::write(dir.join("libvirtd.conf"), config).unwrap();
-        let log = std::fs::File::create(dir.join("libvirtd.log")).unwrap();
-        let child = Command::new("libvirtd")
-            .arg("-l")
-            .arg("-f")
-            .arg(dir.join("libvirtd.conf"))
-            .arg("-p")
-            .arg(dir.join("libvirtd.pid"))
-            .env("LIBVIRT_DRIVER_DIR", dir.join("no-driver-modules"))
-            .env("SASL_CONF_PATH", dir)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("libvirtd starts");
-        let mut daemon = Libvirtd {
-            child,
-            dir: dir.to_path_buf(),
-            tls_port,
-            tcp_port,
-        };
-        daemon.wait_until_listening();
-        daemon
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("libvirtd.log")).unwrap_or_default()
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.join("sock/libvirt-sock")
-    }
-
-    fn wait_until_listening(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("libvirtd exited ({status}): {}", self.log());
-            }
-            let up = [self.tls_port, self.tcp_port]
+        let process = libvirt::Libvirtd::start(dir, &config, &[("SASL_CONF_PATH", dir)], |d| {
+            [tls_port, tcp_port]
                 .iter()
                 .all(|&port| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok())
-                && self.socket().exists();
-            if up {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "libvirtd not listening after 30 s: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
+                && d.socket().exists()
+        });
+        Libvirtd {
+            process,
+            tls_port,
+            tcp_port,
         }
     }
-}
-
-impl Drop for Libvirtd {
-    fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| out.stdout.trim_ascii() == b"0")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -556,7 +454,7 @@ async fn our_client_authenticates_to_a_real_libvirtd() {
     let Some(()) = xdrgen_tests::require(
         TEST,
         "starting a libvirtd of its own needs root",
-        is_root().then_some(()),
+        libvirt::is_root().then_some(()),
     ) else {
         return;
     };
@@ -568,12 +466,15 @@ async fn our_client_authenticates_to_a_real_libvirtd() {
     let daemon = tokio::task::spawn_blocking(move || Libvirtd::start(&d, &p))
         .await
         .unwrap();
-    let unix = format!("test+unix:///default?socket={}", daemon.socket().display());
+    let unix = format!(
+        "test+unix:///default?socket={}",
+        daemon.process.socket().display()
+    );
 
     // The right password over the Unix socket: SCRAM-SHA-256, then a call.
     let connection = open(&unix, with_password("alice", "wonderland"))
         .await
-        .unwrap_or_else(|e| panic!("{}\n{}", chain(&e), daemon.log()));
+        .unwrap_or_else(|e| panic!("{}\n{}", chain(&e), daemon.process.log()));
     assert_eq!(driver_type(&connection).await, "TEST");
     drop(connection);
 
@@ -612,7 +513,7 @@ async fn our_client_authenticates_to_a_real_libvirtd() {
     );
     let connection = open(&tls_uri, with_password("alice", "wonderland"))
         .await
-        .unwrap_or_else(|e| panic!("{}\n{}", chain(&e), daemon.log()));
+        .unwrap_or_else(|e| panic!("{}\n{}", chain(&e), daemon.process.log()));
     assert_eq!(driver_type(&connection).await, "TEST");
     drop(connection);
     let e = open(&tls_uri, with_password("alice", "looking-glass"))

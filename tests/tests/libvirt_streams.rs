@@ -25,6 +25,7 @@ use xdrgen_runtime::libvirt::{
     error_domain,
 };
 use xdrgen_runtime::{DecodeError, Limits, XdrDecode, XdrEncode};
+use xdrgen_tests::libvirt;
 
 const MIB: u64 = 1024 * 1024;
 /// `VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM`, `..._UPLOAD_SPARSE_STREAM`.
@@ -663,34 +664,9 @@ async fn the_close_future_tells_why_the_connection_closed() {
     assert!(matches!(reason, CloseReason::Client), "{reason:?}");
 }
 
-fn virsh_available(test: &str) -> bool {
-    let ok = xdrgen_testenv::has_tool("virsh", &["--version"]);
-    if !ok {
-        xdrgen_tests::skip(test, "virsh is not installed (Debian: libvirt-clients)");
-    }
-    ok
-}
-
 async fn virsh(addr: SocketAddr, args: Vec<String>) -> (bool, String) {
     let uri = format!("test+tcp://{addr}/default");
-    tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new("timeout")
-            .arg("60")
-            .arg("virsh")
-            .arg("-c")
-            .arg(&uri)
-            .args(&args)
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
-    })
-    .await
-    .unwrap()
+    libvirt::output(libvirt::virsh_command(&uri, 60, &args)).await
 }
 
 fn path_arg(path: &Path) -> String {
@@ -700,7 +676,7 @@ fn path_arg(path: &Path) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_virsh_downloads_and_uploads_sparse_volumes_from_the_daemon() {
     let test = "libvirt_streams::stock_virsh_downloads_and_uploads_sparse_volumes_from_the_daemon";
-    if !virsh_available(test) {
+    if !libvirt::virsh_available(test) {
         return;
     }
     let (dir, addr, _client) = daemon_with_volumes("virsh").await;

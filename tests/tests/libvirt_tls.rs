@@ -5,8 +5,7 @@
 //! TLS only, listing the test driver's domains to our client as to virsh.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use example_libvirt_daemon::Daemon;
 use example_libvirt_daemon::remote::remote_program::{Client, Dispatcher};
@@ -15,11 +14,12 @@ use example_libvirt_daemon::remote::{
 };
 use tokio::net::TcpListener;
 use xdrgen_runtime::libvirt::{Connection, ConnectionConfig, Server, ServerConfig, tls};
-use xdrgen_tests::pki;
+use xdrgen_tests::{libvirt, pki};
 
-struct Pki(PathBuf);
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
 
-impl Drop for Pki {
+impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
@@ -33,11 +33,11 @@ fn make_pki(dir: &Path, ca_name: &str) {
     pki::sign(dir, "client", "/O=xdrgen/CN=xdrgen-client", "client", &[]);
 }
 
-fn pki(tag: &str) -> Pki {
+fn pki(tag: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("xdrgen-pki-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     make_pki(&dir, &format!("xdrgen test CA {tag}"));
-    Pki(dir)
+    TempDir(dir)
 }
 
 /// The error and its sources, one line.
@@ -66,11 +66,7 @@ fn expect_refusal<T: std::fmt::Debug, E: std::error::Error>(result: Result<T, E>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_certificates_checked_both_ways() {
-    if !xdrgen_testenv::has_tool("openssl", &["version"]) {
-        xdrgen_tests::skip(
-            "libvirt_tls::tls_with_certificates_checked_both_ways",
-            "openssl is not installed",
-        );
+    if !pki::openssl_available("libvirt_tls::tls_with_certificates_checked_both_ways") {
         return;
     }
     let good = pki("good");
@@ -123,7 +119,7 @@ async fn tls_with_certificates_checked_both_ways() {
         .0
         .with_file_name(format!("xdrgen-pki-mixed-{}", std::process::id()));
     std::fs::create_dir_all(&mixed).unwrap();
-    let _mixed = Pki(mixed.clone());
+    let _mixed = TempDir(mixed.clone());
     std::fs::copy(good.0.join("cacert.pem"), mixed.join("cacert.pem")).unwrap();
     std::fs::copy(rogue.0.join("clientcert.pem"), mixed.join("clientcert.pem")).unwrap();
     std::fs::copy(rogue.0.join("clientkey.pem"), mixed.join("clientkey.pem")).unwrap();
@@ -179,14 +175,12 @@ async fn tls_with_certificates_checked_both_ways() {
     server.shutdown();
 }
 
-/// A libvirtd of this test alone (never the shared peer's): TLS only, on
-/// a free loopback port, with its config, sockets, pid file and log in its
-/// own directory and no hypervisor driver modules (as
-/// `../shared/peers/libvirt/start.sh` runs it). Stopped by the pid it was
-/// started with when dropped.
+/// A libvirtd of this test alone: TLS only, on a free loopback port, in
+/// a directory of its own, removed once it has stopped.
 struct Libvirtd {
-    child: Child,
-    dir: PathBuf,
+    // Fields drop in order: the directory goes after the process stops.
+    _process: libvirt::Libvirtd,
+    _dir: TempDir,
     port: u16,
 }
 
@@ -194,90 +188,29 @@ impl Libvirtd {
     fn start(pki: &Path) -> Libvirtd {
         let dir = std::env::temp_dir().join(format!("xdrgen-libvirtd-tls-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("sock")).unwrap();
-        std::fs::create_dir_all(dir.join("no-driver-modules")).unwrap();
+        // Made first, so the directory goes even if libvirtd fails to start.
+        let dir_guard = TempDir(dir.clone());
         // A port free now; libvirtd binds it a moment later.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = libvirt::free_port();
         let file = |name: &str| pki.join(name).display().to_string();
         let config = format!(
             "listen_tls = 1\nlisten_tcp = 0\nlisten_addr = \"127.0.0.1\"\ntls_port = \"{port}\"\n\
              key_file = \"{}\"\ncert_file = \"{}\"\nca_file = \"{}\"\n\
-             auth_tls = \"none\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n\
-             unix_sock_dir = \"{}\"\nmdns_adv = 0\nlog_outputs = \"3:stderr\"\n",
+             auth_tls = \"none\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n",
             file("serverkey.pem"),
             file("servercert.pem"),
             file("cacert.pem"),
-            dir.join("sock").display(),
         );
-        std::fs::write(dir.join("libvirtd.conf"), config).unwrap();
-        let log = std::fs::File::create(dir.join("libvirtd.log")).unwrap();
-        // In the foreground (no -d): the child is libvirtd itself.
-        let child = Command::new("libvirtd")
-            .arg("-l")
-            .arg("-f")
-            .arg(dir.join("libvirtd.conf"))
-            .arg("-p")
-            .arg(dir.join("libvirtd.pid"))
-            .env("LIBVIRT_DRIVER_DIR", dir.join("no-driver-modules"))
-            .stdin(std::process::Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("libvirtd starts");
-        let mut daemon = Libvirtd { child, dir, port };
-        daemon.wait_until_listening();
-        daemon
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("libvirtd.log")).unwrap_or_default()
-    }
-
-    /// Polls its TLS port (as start.sh polls with virsh), at most 30 s.
-    fn wait_until_listening(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("libvirtd exited ({status}): {}", self.log());
-            }
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "libvirtd not listening on 127.0.0.1:{} after 30 s: {}",
-                self.port,
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
+        // Polls its TLS port, as start.sh polls with virsh.
+        let process = libvirt::Libvirtd::start(&dir, &config, &[], |_| {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Libvirtd {
+            _process: process,
+            _dir: dir_guard,
+            port,
         }
     }
-}
-
-impl Drop for Libvirtd {
-    fn drop(&mut self) {
-        // SIGTERM lets it remove its sockets; SIGKILL if it does not exit.
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| out.stdout.trim_ascii() == b"0")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -296,7 +229,7 @@ async fn our_client_over_tls_to_a_real_libvirtd_lists_what_virsh_lists() {
             return;
         }
     }
-    if !is_root() {
+    if !libvirt::is_root() {
         xdrgen_tests::skip(TEST, "starting a libvirtd of its own needs root");
         return;
     }

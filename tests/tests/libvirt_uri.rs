@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use xdrgen_runtime::XdrString;
 use xdrgen_runtime::libvirt::{AuthType, Connection, Error, OpenError, OpenOptions, error_code};
-use xdrgen_tests::pki;
+use xdrgen_tests::{libvirt, pki};
 
 const REMOTE_PROGRAM: u32 = 0x2000_8086;
 const PROC_CONNECT_GET_TYPE: i32 = 3;
@@ -273,21 +273,13 @@ fn keygen(path: &Path) {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn start_sshd(dir: &Path) -> Sshd {
     keygen(&dir.join("host_key"));
     keygen(&dir.join("client_key"));
     std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
     // sshd refuses to start without its privilege separation directory.
     std::fs::create_dir_all("/run/sshd").unwrap();
-    let port = free_port();
+    let port = libvirt::free_port();
     let config = dir.join("sshd_config");
     std::fs::write(
         &config,
@@ -446,13 +438,9 @@ async fn tls_uris_and_authentication_against_our_daemon() {
     use xdrgen_runtime::libvirt::{AuthPolicy, Server, ServerConfig, tls};
 
     const TEST: &str = "libvirt_uri::tls_uris_and_authentication_against_our_daemon";
-    let Some(()) = xdrgen_tests::require(
-        TEST,
-        "openssl is not installed",
-        xdrgen_testenv::has_tool("openssl", &["version"]).then_some(()),
-    ) else {
+    if !pki::openssl_available(TEST) {
         return;
-    };
+    }
     let pki = xdrgen_tests::scratch_dir("libvirt-uri", "tls");
     make_pki(&pki);
     let server = Server::builder(ServerConfig::default())

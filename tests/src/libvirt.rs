@@ -1,0 +1,157 @@
+//! What the libvirt tests share: stock virsh, and the processes a test
+//! starts for itself (a libvirtd of its own, sshd).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Whether virsh is installed; without it `test` is skipped loudly (and
+/// fails when `XDRGEN_REQUIRE_PEERS` is set).
+pub fn virsh_available(test: &str) -> bool {
+    crate::require(
+        test,
+        "virsh is not installed (Debian: libvirt-clients)",
+        xdrgen_testenv::has_tool("virsh", &["--version"]).then_some(()),
+    )
+    .is_some()
+}
+
+/// `virsh -c URI ARGS...`, killed after `seconds` (by `timeout`) so a hung
+/// exchange fails the test instead of stalling it.
+pub fn virsh_command<S: AsRef<std::ffi::OsStr>>(uri: &str, seconds: u32, args: &[S]) -> Command {
+    let mut command = Command::new("timeout");
+    command
+        .arg(seconds.to_string())
+        .args(["virsh", "-c", uri])
+        .args(args);
+    command
+}
+
+/// Runs `command` off the async runtime (a tool talking to a server on
+/// it): whether it succeeded, and its standard output followed by its
+/// standard error.
+pub async fn output(mut command: Command) -> (bool, String) {
+    let shown = format!("{command:?}");
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{shown}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// A loopback TCP port free now, for a daemon to bind a moment later.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether the tests run as root (starting a libvirtd of their own needs
+/// it).
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.trim_ascii() == b"0")
+}
+
+/// Stops a daemon a test started, by the pid it was started with: SIGTERM
+/// lets it remove its sockets; SIGKILL if it has not exited in 10 s.
+pub fn stop(child: &mut Child) {
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A libvirtd of one test alone (never the shared peer's), run as
+/// `../shared/peers/libvirt/start.sh` runs it: in the foreground (the
+/// child is libvirtd itself), with its config, sockets, pid file and log
+/// in its own directory and no hypervisor driver modules. Stopped by the
+/// pid it was started with when dropped; its directory is left to the
+/// test.
+pub struct Libvirtd {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Libvirtd {
+    /// Starts libvirtd in `dir` with `config` (`libvirtd.conf` lines; its
+    /// sockets' directory, no mDNS and logging to its log are added) and
+    /// `env`, then waits at most 30 s until `listening` says it is.
+    /// Panics with its log if it exits or does not listen in time.
+    pub fn start(
+        dir: &Path,
+        config: &str,
+        env: &[(&str, &Path)],
+        listening: impl Fn(&Libvirtd) -> bool,
+    ) -> Libvirtd {
+        std::fs::create_dir_all(dir.join("sock")).unwrap();
+        std::fs::create_dir_all(dir.join("no-driver-modules")).unwrap();
+        let config = format!(
+            "{config}unix_sock_dir = \"{}\"\nmdns_adv = 0\nlog_outputs = \"3:stderr\"\n",
+            dir.join("sock").display(),
+        );
+        std::fs::write(dir.join("libvirtd.conf"), config).unwrap();
+        let log = std::fs::File::create(dir.join("libvirtd.log")).unwrap();
+        let child = Command::new("libvirtd")
+            .arg("-l")
+            .arg("-f")
+            .arg(dir.join("libvirtd.conf"))
+            .arg("-p")
+            .arg(dir.join("libvirtd.pid"))
+            .env("LIBVIRT_DRIVER_DIR", dir.join("no-driver-modules"))
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("libvirtd starts");
+        let mut daemon = Libvirtd {
+            child,
+            dir: dir.to_path_buf(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = daemon.child.try_wait().unwrap() {
+                panic!("libvirtd exited ({status}): {}", daemon.log());
+            }
+            if listening(&daemon) {
+                return daemon;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "libvirtd not listening after 30 s: {}",
+                daemon.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// What it logged (errors and warnings) so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("libvirtd.log")).unwrap_or_default()
+    }
+
+    /// Its read-write unix socket.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("sock/libvirt-sock")
+    }
+}
+
+impl Drop for Libvirtd {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
