@@ -67,6 +67,20 @@ fn allocated(path: &Path) -> u64 {
     std::fs::metadata(path).unwrap().blocks() * 512
 }
 
+/// `path` holds `expected` and allocates little more than [`LAYOUT`]'s
+/// data (half a MiB of slack for the file system); `holes_lost` says what
+/// went wrong if not.
+fn assert_sparse_copy(path: &Path, expected: &[u8], holes_lost: &str) {
+    assert!(std::fs::read(path).unwrap() == expected, "the bytes differ");
+    let used = allocated(path);
+    assert!(
+        used < data_bytes(&LAYOUT) + MIB / 2,
+        "{} allocates {used} bytes for {} of data: {holes_lost}",
+        path.display(),
+        data_bytes(&LAYOUT)
+    );
+}
+
 fn data_bytes(layout: &[(bool, u64)]) -> u64 {
     layout
         .iter()
@@ -231,16 +245,7 @@ async fn uploads_write_the_bytes_and_punch_the_holes() {
         at = end;
     }
     stream.finish().await.unwrap();
-    assert!(
-        std::fs::read(&target).unwrap() == expected,
-        "the bytes differ"
-    );
-    let used = allocated(&target);
-    assert!(
-        used < data_bytes(&LAYOUT) + MIB / 2,
-        "{used} bytes allocated for {} of data: the holes were not punched",
-        data_bytes(&LAYOUT)
-    );
+    assert_sparse_copy(&target, &expected, "the holes were not punched");
 
     // Through `AsyncWrite`, with `tokio::io::copy`; `shutdown` finishes.
     let target = dir.join("copied.img");
@@ -697,15 +702,7 @@ async fn stock_virsh_downloads_and_uploads_sparse_volumes_from_the_daemon() {
     )
     .await;
     assert!(ok, "{text}");
-    assert!(
-        std::fs::read(&saved).unwrap() == expected,
-        "the bytes differ"
-    );
-    let used = allocated(&saved);
-    assert!(
-        used < data_bytes(&LAYOUT) + MIB / 2,
-        "virsh's copy allocates {used} bytes: the holes did not come through"
-    );
+    assert_sparse_copy(&saved, &expected, "the holes did not come through");
 
     // Upload: virsh sends the holes of its file, the daemon punches them.
     let target = dir.join("uploaded.img");
@@ -721,15 +718,7 @@ async fn stock_virsh_downloads_and_uploads_sparse_volumes_from_the_daemon() {
     )
     .await;
     assert!(ok, "{text}");
-    assert!(
-        std::fs::read(&target).unwrap() == expected,
-        "the bytes differ"
-    );
-    let used = allocated(&target);
-    assert!(
-        used < data_bytes(&LAYOUT) + MIB / 2,
-        "the uploaded volume allocates {used} bytes: the holes were not punched"
-    );
+    assert_sparse_copy(&target, &expected, "the holes were not punched");
 
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&out_dir);
