@@ -30,7 +30,7 @@ mod real {
     use xdrgen_runtime::rpc::{ClientConfig, Endpoint};
     use xdrgen_runtime::{XdrEncode, XdrString};
 
-    use xdrgen_bench::harness::{Process, rss_kib, serve_onc_and_libvirt};
+    use xdrgen_bench::harness::{Process, rss_kib, serve_onc_and_libvirt, two_worker_runtime};
 
     use peertest::peertest_prog::peertest_v1 as v1;
     use xdrgen_bench::peertest;
@@ -172,11 +172,7 @@ mod real {
     /// This process's RSS before and after holding [`CLIENTS`] of our
     /// async clients that each made one call.
     fn onc_clients(addr: SocketAddr) {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = two_worker_runtime();
         rt.block_on(async {
             // The runtime's own threads and buffers first.
             let warm = v1::Client::connect(Endpoint::Tcp(addr), ClientConfig::default())

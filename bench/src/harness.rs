@@ -148,6 +148,16 @@ pub fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// A tokio runtime on two worker threads (the machine's budget for one
+/// side of a measurement), with its timers and I/O.
+pub fn two_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// The body of a child process serving our ONC RPC server (peertest v1,
 /// [`PeertestService`](crate::PeertestService)) and our libvirt server
 /// (the example daemon) on 127.0.0.1, on two tokio workers. It prints
@@ -163,11 +173,7 @@ pub fn serve_onc_and_libvirt(partial_message_timeout: Option<Duration>) -> ! {
     use xdrgen_runtime::libvirt;
     use xdrgen_runtime::rpc::{Server, ServerConfig};
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = two_worker_runtime();
     rt.block_on(async {
         let onc = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let libvirt_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
