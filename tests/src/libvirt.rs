@@ -155,3 +155,22 @@ impl Drop for Libvirtd {
         stop(&mut self.child);
     }
 }
+
+/// Our libvirt server answering `daemon` (the example daemon) over TCP on
+/// a free loopback port, served in the background: the server (to shut
+/// down or reconfigure) and its address.
+pub async fn serve_example(
+    daemon: example_libvirt_daemon::Daemon,
+) -> (xdrgen_runtime::libvirt::Server, std::net::SocketAddr) {
+    use example_libvirt_daemon::remote::remote_program::Dispatcher;
+    use xdrgen_runtime::libvirt::{Server, ServerConfig};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = Server::builder(ServerConfig::default())
+        .service(Dispatcher(daemon))
+        .build();
+    let s = server.clone();
+    tokio::spawn(async move { s.serve_tcp(listener).await });
+    (server, addr)
+}

@@ -22,18 +22,7 @@ use xdrgen_runtime::libvirt::{
 use xdrgen_tests::libvirt;
 
 async fn serve() -> (Server, SocketAddr) {
-    serve_daemon(Daemon::new()).await
-}
-
-async fn serve_daemon(daemon: Daemon) -> (Server, SocketAddr) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = Server::builder(ServerConfig::default())
-        .service(Dispatcher(daemon))
-        .build();
-    let s = server.clone();
-    tokio::spawn(async move { s.serve_tcp(listener).await });
-    (server, addr)
+    libvirt::serve_example(Daemon::new()).await
 }
 
 async fn client(addr: SocketAddr) -> (Connection, Client) {
@@ -118,7 +107,7 @@ async fn stock_virsh_drives_the_example_daemon() {
     }
     let daemon = Daemon::new();
     let mut lifecycle_callbacks = daemon.lifecycle_callbacks();
-    let (_server, addr) = serve_daemon(daemon).await;
+    let (_server, addr) = libvirt::serve_example(daemon).await;
 
     let (ok, list) = virsh(addr, &["list", "--all"]).await;
     assert!(ok, "{list}");

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use example_libvirt_daemon::Daemon;
-use example_libvirt_daemon::remote::remote_program::{Client, Dispatcher};
+use example_libvirt_daemon::remote::remote_program::Client;
 use example_libvirt_daemon::remote::{
     RemoteNonnullStorageVol, RemoteStorageVolDownloadArgs, RemoteStorageVolLookupByPathArgs,
     RemoteStorageVolUploadArgs,
@@ -114,20 +114,9 @@ fn shape(pieces: &[StreamData]) -> (Vec<(bool, u64)>, Vec<u8>) {
     (shape, bytes)
 }
 
-async fn serve(daemon: Daemon) -> (Server, SocketAddr) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = Server::builder(ServerConfig::default())
-        .service(Dispatcher(daemon))
-        .build();
-    let s = server.clone();
-    tokio::spawn(async move { s.serve_tcp(listener).await });
-    (server, addr)
-}
-
 async fn daemon_with_volumes(test: &str) -> (PathBuf, SocketAddr, Client) {
     let dir = xdrgen_tests::scratch_dir("libvirt-streams", test);
-    let (_server, addr) = serve(Daemon::new().with_volumes(&dir)).await;
+    let (_server, addr) = libvirt::serve_example(Daemon::new().with_volumes(&dir)).await;
     let connection = Connection::connect_tcp(addr, ConnectionConfig::default())
         .await
         .unwrap();
