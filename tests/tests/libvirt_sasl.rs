@@ -225,6 +225,57 @@ async fn our_client_authenticates_to_our_daemon() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `sasl_allowed_username_list`: a user who proves the password but is not
+/// on the list is refused as libvirtd refuses it (the daemon's
+/// "authentication failed"), and may try again as someone on the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_off_the_allowed_username_list_are_refused() {
+    let dir = xdrgen_tests::scratch_dir("libvirt-sasl", "allowed");
+    let server = daemon();
+    let users = PasswordFile::parse("alice:wonderland\nbob:builder\n").unwrap();
+    let listed = server.with_auth(AuthPolicy::Sasl {
+        sasl: SaslConfig::new(users.clone()).with_allowed_usernames(&["b?b", "carol*"]),
+        tls_allowed_dn_list: Vec::new(),
+    });
+    let socket = serve_unix(&listed, &dir, "listed.sock");
+    let uri = format!("test+unix:///default?socket={}", socket.display());
+    for mechanism in ["SCRAM-SHA-256", "PLAIN"] {
+        let e = open(
+            &format!("{uri}&auth=sasl.{mechanism}"),
+            with_password("alice", "wonderland"),
+        )
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("alice is not on the list but got in over {mechanism}"));
+        assert_refused_by_daemon(&e, LIBVIRT_AUTH_FAILED);
+        let connection = open(
+            &format!("{uri}&auth=sasl.{mechanism}"),
+            with_password("bob", "builder"),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("bob over {mechanism}: {}", chain(&e)));
+        assert_eq!(driver_type(&connection).await, "XDRGEN");
+    }
+
+    // An empty list admits nobody, as libvirtd's `[]` does.
+    let nobody = server.with_auth(AuthPolicy::Sasl {
+        sasl: SaslConfig::new(users).with_allowed_usernames::<&str>(&[]),
+        tls_allowed_dn_list: Vec::new(),
+    });
+    let socket = serve_unix(&nobody, &dir, "nobody.sock");
+    let e = open(
+        &format!("test+unix:///default?socket={}", socket.display()),
+        with_password("bob", "builder"),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert_refused_by_daemon(&e, LIBVIRT_AUTH_FAILED);
+
+    server.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// libvirt's pkipath layout in `dir`: a CA and, signed by it, a server
 /// certificate for 127.0.0.1 and a client certificate.
 fn make_pki(dir: &Path) {

@@ -12,7 +12,8 @@
 //!   (keep it private), read once at start (not a Cyrus `sasldb2`), and
 //!   `--sasl-mech-list LIST` the mechanisms offered (Cyrus SASL's
 //!   `mech_list`: any of SCRAM-SHA-256, SCRAM-SHA-1, PLAIN; all by
-//!   default). As in libvirtd, SASL works over TLS only here: plain TCP
+//!   default), and `--sasl-allowed-username-list NAME` (repeatable; `*`
+//!   and `?` wildcards) the only users admitted. As in libvirtd, SASL works over TLS only here: plain TCP
 //!   needs a SASL security layer none of these mechanisms has, so under
 //!   `--auth-tcp sasl` nobody can authenticate over TCP, and PLAIN is
 //!   offered over TLS alone. Without `--sasl-db`, `sasl` admits only the
@@ -38,6 +39,7 @@ struct Options {
     pkipath: Option<String>,
     sasl_db: Option<String>,
     sasl_mech_list: Option<String>,
+    sasl_allowed_username_list: Option<Vec<String>>,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -51,6 +53,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         pkipath: None,
         sasl_db: None,
         sasl_mech_list: None,
+        sasl_allowed_username_list: None,
     };
     while let Some(arg) = args.next() {
         if !arg.starts_with("--") {
@@ -77,6 +80,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--pkipath" => options.pkipath = Some(value),
             "--sasl-db" => options.sasl_db = Some(value),
             "--sasl-mech-list" => options.sasl_mech_list = Some(value),
+            "--sasl-allowed-username-list" => options
+                .sasl_allowed_username_list
+                .get_or_insert_with(Vec::new)
+                .push(value),
             _ => return Err(format!("unknown option {arg}")),
         }
     }
@@ -93,9 +100,11 @@ type Sasl = Option<std::convert::Infallible>;
 fn sasl(options: &Options) -> Result<Sasl, String> {
     use xdrgen_runtime::libvirt::{PasswordFile, SaslConfig};
     let Some(db) = &options.sasl_db else {
-        return match &options.sasl_mech_list {
-            Some(_) => Err("--sasl-mech-list needs --sasl-db".to_string()),
-            None => Ok(None),
+        return match (&options.sasl_mech_list, &options.sasl_allowed_username_list) {
+            (None, None) => Ok(None),
+            _ => {
+                Err("--sasl-mech-list and --sasl-allowed-username-list need --sasl-db".to_string())
+            }
         };
     };
     let users = PasswordFile::load(std::path::Path::new(db)).map_err(|e| {
@@ -110,13 +119,20 @@ fn sasl(options: &Options) -> Result<Sasl, String> {
             .with_mechanisms(&names)
             .map_err(|e| format!("--sasl-mech-list: {e}"))?;
     }
+    if let Some(users) = &options.sasl_allowed_username_list {
+        config = config.with_allowed_usernames(users);
+    }
     Ok(Some(config))
 }
 
 #[cfg(not(feature = "sasl"))]
 fn sasl(options: &Options) -> Result<Sasl, String> {
-    match (&options.sasl_db, &options.sasl_mech_list) {
-        (None, None) => Ok(None),
+    match (
+        &options.sasl_db,
+        &options.sasl_mech_list,
+        &options.sasl_allowed_username_list,
+    ) {
+        (None, None, None) => Ok(None),
         _ => Err("--sasl-db needs the example built with its `sasl` feature".to_string()),
     }
 }

@@ -181,6 +181,7 @@ impl std::error::Error for UnknownMechanism {}
 pub struct SaslConfig {
     mechanisms: Vec<String>,
     users: Arc<dyn SaslUsers>,
+    allowed_usernames: Option<Vec<String>>,
 }
 
 impl SaslConfig {
@@ -190,7 +191,29 @@ impl SaslConfig {
         SaslConfig {
             mechanisms: MECHANISMS.iter().map(ToString::to_string).collect(),
             users: Arc::new(users),
+            allowed_usernames: None,
         }
+    }
+
+    /// Admits only SASL users whose name matches one of `patterns`
+    /// (libvirtd's `sasl_allowed_username_list`: `*` for any run of
+    /// characters, `?` for one). Without this every user with a password
+    /// is admitted; with an empty list nobody is. A user who proves the
+    /// password but is not on the list fails the exchange like a wrong
+    /// password, and the server logs why.
+    #[must_use]
+    pub fn with_allowed_usernames<S: AsRef<str>>(mut self, patterns: &[S]) -> SaslConfig {
+        self.allowed_usernames = Some(patterns.iter().map(|p| p.as_ref().to_string()).collect());
+        self
+    }
+
+    /// Whether `user`, once proven, may authenticate.
+    fn admits(&self, user: &str) -> bool {
+        self.allowed_usernames.as_ref().is_none_or(|patterns| {
+            patterns
+                .iter()
+                .any(|pattern| super::policy::glob_matches(pattern, user))
+        })
     }
 
     /// Offers only `mechanisms`, in this order (names as in `mech_list`,
@@ -233,15 +256,18 @@ impl fmt::Debug for SaslConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SaslConfig")
             .field("mechanisms", &self.mechanisms)
+            .field("allowed_usernames", &self.allowed_usernames)
             .finish_non_exhaustive()
     }
 }
 
 /// Two configurations are the same when they offer the same mechanisms
-/// from the same user store.
+/// from the same user store to the same users.
 impl PartialEq for SaslConfig {
     fn eq(&self, other: &SaslConfig) -> bool {
-        self.mechanisms == other.mechanisms && Arc::ptr_eq(&self.users, &other.users)
+        self.mechanisms == other.mechanisms
+            && Arc::ptr_eq(&self.users, &other.users)
+            && self.allowed_usernames == other.allowed_usernames
     }
 }
 
@@ -425,6 +451,7 @@ enum Failure {
     TooLong(usize),
     Mechanism(String),
     NotProven,
+    NotAllowed(String),
 }
 
 impl fmt::Display for Failure {
@@ -444,6 +471,10 @@ impl fmt::Display for Failure {
             Failure::TooLong(n) => write!(f, "{n} bytes of SASL data, over the limit"),
             Failure::Mechanism(e) => write!(f, "mechanism error: {e}"),
             Failure::NotProven => f.write_str("wrong user or password"),
+            Failure::NotAllowed(user) => write!(
+                f,
+                "SASL user {user:?} proved its password but is not on sasl_allowed_username_list"
+            ),
         }
     }
 }
@@ -465,7 +496,7 @@ pub(super) fn dispatch(
             .and_then(|args| start(config, session, &args)),
         PROC_AUTH_SASL_STEP => SaslStepArgs::from_xdr_with(args, limits)
             .map_err(Failure::Arguments)
-            .and_then(|args| step(session, args.data.as_deref())),
+            .and_then(|args| step(config, session, args.data.as_deref())),
         _ => return None,
     };
     Some(result.map_err(|failure| {
@@ -535,10 +566,10 @@ fn start(config: &SaslConfig, session: &Session, args: &SaslStartArgs) -> Result
         Ok(())
     });
     server?;
-    step(session, args.data.as_deref())
+    step(config, session, args.data.as_deref())
 }
 
-fn step(session: &Session, data: Option<&[u8]>) -> Result<Vec<u8>, Failure> {
+fn step(config: &SaslConfig, session: &Session, data: Option<&[u8]>) -> Result<Vec<u8>, Failure> {
     let outcome = session.client.with_sasl(|exchange| {
         let exchange = exchange.ok_or(Failure::NoInit)?;
         let (_, server) = exchange.mechanism.as_mut().ok_or(Failure::NotStarted)?;
@@ -559,6 +590,9 @@ fn step(session: &Session, data: Option<&[u8]>) -> Result<Vec<u8>, Failure> {
         }
     })?;
     let (data, user) = outcome;
+    if let Some(user) = user.as_ref().filter(|user| !config.admits(user)) {
+        return Err(Failure::NotAllowed(user.clone()));
+    }
     let complete = user.is_some();
     if let Some(user) = user {
         session.client.end_sasl();
