@@ -248,7 +248,7 @@ mod real {
         let mut body = CallHeader::new(1, PROGRAM, 1, 2).to_xdr().unwrap();
         body.extend(XdrString::from("y".repeat(4096)).to_xdr().unwrap());
         let mut record = Vec::new();
-        xdrgen_runtime::record::write_record(&body, 1 << 20, &mut record);
+        xdrgen_runtime::rpc::record::write_record(&body, 1 << 20, &mut record);
         while Instant::now() < until {
             let left = until.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, s.write_all(&record)).await {

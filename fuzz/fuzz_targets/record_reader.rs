@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use xdrgen_runtime::record::{RecordError, RecordReader, write_record};
+use xdrgen_runtime::rpc::record::{RecordError, RecordReader, write_record};
 
 /// Records until the stream ends or fails, and whether bytes of an
 /// unfinished record are left.

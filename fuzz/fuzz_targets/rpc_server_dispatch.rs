@@ -9,7 +9,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use xdrgen_runtime::Limits;
-use xdrgen_runtime::record::RecordReader;
+use xdrgen_runtime::rpc::record::RecordReader;
 use xdrgen_runtime::rpc::{MessageHeader, Peer, Server, ServerConfig};
 
 fuzz_target!(|data: &[u8]| {

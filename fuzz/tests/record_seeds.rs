@@ -49,7 +49,7 @@ use xdrgen_runtime::libvirt::{
     Connection, ConnectionConfig, HEADER_LEN, MESSAGE_MAX, MessageType, PacketReader, Server,
     ServerConfig,
 };
-use xdrgen_runtime::record::RecordReader;
+use xdrgen_runtime::rpc::record::RecordReader;
 use xdrgen_runtime::rpc::{AuthSys, Client as RpcClient, ClientConfig, MessageHeader, OpaqueAuth};
 use xdrgen_runtime::{Limits, XdrString};
 

@@ -39,7 +39,6 @@ pub mod libvirt;
 mod limits;
 #[cfg(feature = "std")]
 mod observe;
-pub mod record;
 pub mod rpc;
 #[cfg(feature = "serde")]
 mod serde_impls;

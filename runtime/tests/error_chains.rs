@@ -6,7 +6,7 @@ use std::error::Error;
 use std::io;
 
 use xdrgen_runtime::libvirt::{self, PacketError, RemoteError};
-use xdrgen_runtime::record::RecordError;
+use xdrgen_runtime::rpc::record::RecordError;
 use xdrgen_runtime::rpc::{Protocol, RpcError};
 use xdrgen_runtime::{DecodeError, EncodeError};
 

@@ -24,7 +24,7 @@ use xdrgen_runtime::libvirt::{
     self, Connection, ConnectionConfig, Header, MessageType, PacketError, PacketReader, Status,
     encode_packet,
 };
-use xdrgen_runtime::record::{RecordReader, write_record};
+use xdrgen_runtime::rpc::record::{RecordReader, write_record};
 use xdrgen_runtime::rpc::{
     BlockingClient, CallHeader, Client, ClientConfig, Endpoint, RpcError, Server, ServerConfig,
 };

@@ -363,7 +363,7 @@ fn call_record(xid: u32, rpc_version: u32, procedure: u32, args: &[u8]) -> Vec<u
     let mut body = header.to_xdr().unwrap();
     body.extend_from_slice(args);
     let mut out = Vec::new();
-    xdrgen_runtime::record::write_record(&body, 1 << 20, &mut out);
+    xdrgen_runtime::rpc::record::write_record(&body, 1 << 20, &mut out);
     out
 }
 
@@ -371,7 +371,7 @@ fn call_record(xid: u32, rpc_version: u32, procedure: u32, args: &[u8]) -> Vec<u
 /// Records after it stay in `reader`.
 async fn read_reply(
     stream: &mut TcpStream,
-    reader: &mut xdrgen_runtime::record::RecordReader,
+    reader: &mut xdrgen_runtime::rpc::record::RecordReader,
 ) -> Option<(ReplyHeader, Vec<u8>)> {
     let mut buf = [0; 4096];
     loop {
@@ -423,7 +423,7 @@ async fn hostile_streams_close_only_their_own_connection() {
     s.write_all(&(0x8000_0000u32 | (1 << 20)).to_be_bytes())
         .await
         .unwrap();
-    let mut reader = xdrgen_runtime::record::RecordReader::new(1 << 20);
+    let mut reader = xdrgen_runtime::rpc::record::RecordReader::new(1 << 20);
     assert!(read_reply(&mut s, &mut reader).await.is_none());
     assert_eq!(bystander.pt_add(&PtPoint { x: 1, y: 1 }).await.unwrap(), 2);
 
@@ -438,8 +438,12 @@ async fn hostile_streams_close_only_their_own_connection() {
     // calls are answered; the garbage is dropped or refused.
     let mut s = TcpStream::connect(r.tcp).await.unwrap();
     let mut burst = call_record(10, 2, 1, &add_args(5, 6));
-    xdrgen_runtime::record::write_record(&[0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 7], 64, &mut burst);
-    xdrgen_runtime::record::write_record(&[1, 2, 3], 64, &mut burst);
+    xdrgen_runtime::rpc::record::write_record(
+        &[0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 7],
+        64,
+        &mut burst,
+    );
+    xdrgen_runtime::rpc::record::write_record(&[1, 2, 3], 64, &mut burst);
     // A call whose arguments have trailing bytes: answered, the bytes
     // skipped (as rpcgen's `svc_getargs` skips them).
     let mut trailing = add_args(1, 1);
@@ -450,7 +454,7 @@ async fn hostile_streams_close_only_their_own_connection() {
     burst.extend_from_slice(&call_record(13, 2, 1, &add_args(7, 8)));
     s.write_all(&burst).await.unwrap();
     let mut replies = std::collections::HashMap::new();
-    let mut reader = xdrgen_runtime::record::RecordReader::new(1 << 20);
+    let mut reader = xdrgen_runtime::rpc::record::RecordReader::new(1 << 20);
     for _ in 0..4 {
         let (reply, results) = read_reply(&mut s, &mut reader).await.expect("a reply");
         replies.insert(reply.xid, (reply, results));

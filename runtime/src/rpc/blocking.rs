@@ -15,11 +15,11 @@ use super::endpoint::{self, Endpoint, PMAP_PORT, Protocol, SourcePort};
 use super::error::RpcError;
 use super::message::CallHeader;
 use super::names::ProgramNames;
+use super::record::RecordReader;
 use super::wire::{
     ClientConfig, DATAGRAM_RECEIVE_BUFFER, check_datagram_call, decode_reply, encode_call, xid_of,
 };
 use crate::observe;
-use crate::record::RecordReader;
 use crate::{XdrDecode, XdrEncode};
 
 enum Transport {

@@ -24,11 +24,11 @@ use super::endpoint::{self, Endpoint, PMAP_PORT, Protocol, SourcePort};
 use super::error::{RpcError, SharedIoError};
 use super::message::CallHeader;
 use super::names::ProgramNames;
+use super::record::{RecordError, RecordReader};
 use super::wire::{
     ClientConfig, DATAGRAM_RECEIVE_BUFFER, check_datagram_call, decode_reply, encode_call, xid_of,
 };
 use crate::observe::{self, Side};
-use crate::record::{RecordError, RecordReader};
 use crate::{XdrDecode, XdrEncode};
 
 type ReplySender = oneshot::Sender<Result<Vec<u8>, RpcError>>;

@@ -5,7 +5,7 @@ use std::io;
 
 use super::endpoint::Protocol;
 use super::message::AuthStat;
-use crate::record::RecordError;
+use super::record::RecordError;
 use crate::{DecodeError, EncodeError};
 
 /// Why a call did not produce results.

@@ -3,6 +3,8 @@
 //!
 //! - [`message`]: call and reply headers, every accepted and rejected
 //!   status, AUTH_NONE and AUTH_SYS (no I/O; `no_std`).
+//! - [`record`]: record marking over stream transports (RFC 5531 §11), a
+//!   fragmenting writer and an incremental reader (no I/O; `no_std`).
 //! - [`BlockingClient`] (`std`): one call at a time over TCP, UDP or a Unix
 //!   socket, for code without an async runtime.
 //! - [`Endpoint`] (`std`): where both clients connect, with its rpcbind
@@ -23,6 +25,7 @@ mod endpoint;
 mod error;
 pub mod message;
 mod names;
+pub mod record;
 #[cfg(feature = "tokio")]
 mod server;
 #[cfg(feature = "tokio")]

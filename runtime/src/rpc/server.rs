@@ -26,10 +26,10 @@ use super::message::{
     ReplyHeader, flavor,
 };
 use super::names::ProgramNames;
+use super::record::RecordReader;
 use super::stream_io::StallClock;
 use super::wire::{MAX_DATAGRAM, frame_in_place};
 use crate::observe::{self, Side};
-use crate::record::RecordReader;
 use crate::{Limits, XdrDecode, XdrEncode};
 
 /// Settings of a [`Server`].

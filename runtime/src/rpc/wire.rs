@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::error::RpcError;
 use super::message::{AcceptStat, CallHeader, MessageHeader, OpaqueAuth, RejectStat, ReplyBody};
-use crate::record::{LAST_FRAGMENT, MAX_FRAGMENT};
+use super::record::{LAST_FRAGMENT, MAX_FRAGMENT};
 use crate::{DecodeError, Decoder, Limits, XdrDecode, XdrEncode};
 
 /// Settings of a client connection.
@@ -77,7 +77,7 @@ pub(crate) fn encode_call<A: XdrEncode + ?Sized>(
 pub(crate) fn frame_in_place(buf: &mut [u8]) -> Result<(), RpcError> {
     let len = buf.len() - 4;
     if len > MAX_FRAGMENT {
-        return Err(RpcError::Record(crate::record::RecordError::TooLarge {
+        return Err(RpcError::Record(super::record::RecordError::TooLarge {
             len: len as u64,
             max: MAX_FRAGMENT,
         }));
