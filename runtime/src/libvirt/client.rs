@@ -27,7 +27,7 @@ use super::error::RemoteError;
 use super::keepalive;
 use super::packet::{
     Header, LEGACY_PAYLOAD_MAX, MESSAGE_MAX, MessageType, Packet, PacketError, PacketReader,
-    Status, encode_packet,
+    Status, encode_packet, keepalive_packet,
 };
 use super::stream::{self, Arrived, HoleError, Leftover, Outgoing, ReadEnd, StreamData, Unsent};
 use crate::observe::{self, CallSpan, Side};
@@ -745,19 +745,6 @@ fn report_outcome<T>(span: &CallSpan, result: &Result<T, Error>) {
     }
 }
 
-/// A keepalive message (`PING` or `PONG`): type MESSAGE, serial 0, no body.
-pub(super) fn keepalive_packet(procedure: i32) -> Result<Vec<u8>, PacketError> {
-    let header = Header {
-        program: keepalive::PROGRAM,
-        version: keepalive::VERSION,
-        procedure,
-        kind: MessageType::Message,
-        serial: 0,
-        status: Status::Ok,
-    };
-    encode_packet(&header, &())
-}
-
 /// A stream opened by a `@readstream` or `@writestream` procedure: stream
 /// packets carry the opening call's procedure and serial. Data ends with an
 /// empty CONTINUE packet; either side then finishes (status OK) or aborts
@@ -1098,21 +1085,6 @@ impl Drop for Stream {
             .streams
             .remove(&self.outgoing.header().serial);
     }
-}
-
-/// A packet whose body is raw bytes (stream data).
-pub(super) fn raw_packet(header: &Header, data: &[u8]) -> Result<Vec<u8>, PacketError> {
-    struct Raw<'a>(&'a [u8]);
-    impl XdrEncode for Raw<'_> {
-        fn encoded_len(&self) -> usize {
-            self.0.len()
-        }
-        fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-            out.extend_from_slice(self.0);
-            Ok(())
-        }
-    }
-    encode_packet(header, &Raw(data))
 }
 
 /// Fails every waiting call with `why` and refuses new ones. The first

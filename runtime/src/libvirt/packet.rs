@@ -188,6 +188,36 @@ pub fn encode_packet<B: XdrEncode + ?Sized>(
     Ok(out)
 }
 
+#[cfg(feature = "tokio")]
+/// A keepalive message (`PING` or `PONG`): type MESSAGE, serial 0, no body.
+pub(super) fn keepalive_packet(procedure: i32) -> Result<Vec<u8>, PacketError> {
+    let header = Header {
+        program: super::keepalive::PROGRAM,
+        version: super::keepalive::VERSION,
+        procedure,
+        kind: MessageType::Message,
+        serial: 0,
+        status: Status::Ok,
+    };
+    encode_packet(&header, &())
+}
+
+#[cfg(feature = "tokio")]
+/// A packet whose body is raw bytes (stream data).
+pub(super) fn raw_packet(header: &Header, data: &[u8]) -> Result<Vec<u8>, PacketError> {
+    struct Raw<'a>(&'a [u8]);
+    impl XdrEncode for Raw<'_> {
+        fn encoded_len(&self) -> usize {
+            self.0.len()
+        }
+        fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+            out.extend_from_slice(self.0);
+            Ok(())
+        }
+    }
+    encode_packet(header, &Raw(data))
+}
+
 /// Splits a byte stream, fed in pieces of any size, into packets; a length
 /// word outside `28..=max` fails at once, before anything is allocated.
 #[derive(Debug)]

@@ -31,11 +31,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
-use super::client::keepalive_packet;
 use super::error::{RemoteError, error_code, error_domain};
 use super::keepalive;
 use super::packet::{
     Header, MESSAGE_MAX, MessageType, Packet, PacketError, PacketReader, Status, encode_packet,
+    keepalive_packet, raw_packet,
 };
 use super::stream::{self, Arrived, HoleError, Leftover, Outgoing, ReadEnd, StreamData};
 use super::{ProcedureInfo, ProtocolNames};
@@ -1105,7 +1105,7 @@ fn reply_packet(call: Header, result: Result<Vec<u8>, RemoteError>) -> Option<Ve
         status,
         ..call
     };
-    match super::client::raw_packet(&header, &body) {
+    match raw_packet(&header, &body) {
         Ok(packet) => Some(packet),
         // Results too big for a packet: tell the caller so.
         Err(_) => {

@@ -331,7 +331,7 @@ impl Outgoing {
 
     /// A stream packet with `status` and raw `data`.
     pub(super) fn packet(&self, status: Status, data: &[u8]) -> Result<Vec<u8>, PacketError> {
-        super::client::raw_packet(
+        super::packet::raw_packet(
             &Header {
                 status,
                 ..self.header
