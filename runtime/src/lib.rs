@@ -42,6 +42,7 @@ mod observe;
 pub mod rpc;
 #[cfg(feature = "serde")]
 mod serde_impls;
+mod stream_io;
 mod string;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -386,8 +386,7 @@ impl Connection {
         let writer = tokio::spawn({
             let state = Arc::clone(&state);
             async move {
-                if let Err(e) = crate::rpc::stream_io::write_batched(write, out_rx, || false).await
-                {
+                if let Err(e) = crate::stream_io::write_batched(write, out_rx, || false).await {
                     observe::write_failed(Side::LibvirtClient, &"", &e);
                     close(&state, Closed::Io(SharedIoError::new(e)));
                 }

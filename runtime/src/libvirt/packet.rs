@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::encode::put_u32;
-use crate::rpc::record::{BUSY_READ, IDLE_READ, last_read_filled, offer_exact_room};
+use crate::stream_io::{BUSY_READ, IDLE_READ, last_read_filled, offer_exact_room};
 use crate::{DecodeError, Decoder, EncodeError, Limits, XdrEncode};
 
 /// `VIR_NET_MESSAGE_MAX`: the largest packet, length word included.

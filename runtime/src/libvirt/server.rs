@@ -40,7 +40,7 @@ use super::packet::{
 use super::stream::{self, Arrived, HoleError, Leftover, Outgoing, ReadEnd, StreamData};
 use super::{ProcedureInfo, ProtocolNames};
 use crate::observe::{self, Side};
-use crate::rpc::stream_io::StallClock;
+use crate::stream_io::{self, Shutdown, StallClock};
 use crate::{Limits, XdrDecode, XdrEncode};
 
 #[cfg(feature = "tls")]
@@ -638,7 +638,6 @@ impl ServerBuilder {
 
     /// The server.
     pub fn build(self) -> Server {
-        let (shutdown, _) = watch::channel(false);
         let config = self.config;
         Server {
             auth: Arc::new(config.auth.clone()),
@@ -648,7 +647,7 @@ impl ServerBuilder {
                 clients: ClientCounts::new(config.max_clients, config.max_anonymous_clients),
                 config,
                 services: self.services,
-                shutdown,
+                shutdown: Shutdown::new(),
                 sessions: AtomicU64::new(1),
             }),
         }
@@ -663,7 +662,7 @@ struct Inner {
     /// `prio_workers` permits, for high-priority calls when no worker is free.
     prio_workers: Arc<Semaphore>,
     clients: Arc<ClientCounts>,
-    shutdown: watch::Sender<bool>,
+    shutdown: Shutdown,
     sessions: AtomicU64,
 }
 
@@ -688,7 +687,7 @@ impl Server {
     /// Stops accepting and reading; calls in progress finish and their
     /// replies are written, then the `serve_*` futures return.
     pub fn shutdown(&self) {
-        self.inner.shutdown.send_replace(true);
+        self.inner.shutdown.begin();
     }
 
     /// The server's settings.
@@ -714,17 +713,14 @@ impl Server {
     }
 
     pub(super) fn stopping(&self) -> impl Future<Output = ()> + Send + 'static {
-        let mut rx = self.inner.shutdown.subscribe();
-        async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        }
+        self.inner.shutdown.begun()
     }
 
     /// Serves TCP connections until shutdown.
     pub async fn serve_tcp(&self, listener: TcpListener) -> io::Result<()> {
         let accept = || listener.accept();
         let max = self.inner.config.max_connections;
-        crate::rpc::stream_io::accept_until(accept, self.stopping(), max, |(stream, _)| {
+        stream_io::accept_until(accept, self.stopping(), max, |(stream, _)| {
             let _ = TcpStream::set_nodelay(&stream, true);
             let server = self.clone();
             async move { server.serve_connection(stream).await }
@@ -738,7 +734,7 @@ impl Server {
     pub async fn serve_unix(&self, listener: tokio::net::UnixListener) -> io::Result<()> {
         let accept = || listener.accept();
         let max = self.inner.config.max_connections;
-        crate::rpc::stream_io::accept_until(accept, self.stopping(), max, |(stream, _)| {
+        stream_io::accept_until(accept, self.stopping(), max, |(stream, _)| {
             let server = self.clone();
             // A Unix socket is secure, as in libvirtd.
             async move { server.serve_client(stream, None, true).await }
@@ -811,9 +807,7 @@ impl Server {
         let (read, write) = tokio::io::split(stream);
         let mut read = std::pin::pin!(read);
         let (out, out_rx) = mpsc::channel(config.max_client_requests.max(1) + 16);
-        let writer = tokio::spawn(crate::rpc::stream_io::write_batched(write, out_rx, || {
-            false
-        }));
+        let writer = tokio::spawn(stream_io::write_batched(write, out_rx, || false));
         let session = Session {
             id,
             out,

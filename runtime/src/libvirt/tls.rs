@@ -229,7 +229,7 @@ impl Server {
         let accept = || listener.accept();
         let max = self.config().max_connections;
         let handshake_timeout = self.config().partial_message_timeout;
-        crate::rpc::stream_io::accept_until(accept, self.stopping(), max, |(tcp, addr)| {
+        crate::stream_io::accept_until(accept, self.stopping(), max, |(tcp, addr)| {
             let _ = TcpStream::set_nodelay(&tcp, true);
             let server = self.clone();
             let acceptor = acceptor.clone();

@@ -28,8 +28,6 @@ mod names;
 pub mod record;
 #[cfg(feature = "tokio")]
 mod server;
-#[cfg(feature = "tokio")]
-pub(crate) mod stream_io;
 #[cfg(feature = "std")]
 mod wire;
 

@@ -9,6 +9,8 @@
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::stream_io::{BUSY_READ, IDLE_READ, last_read_filled, offer_exact_room};
+
 /// The last-fragment bit of a fragment header.
 pub const LAST_FRAGMENT: u32 = 0x8000_0000;
 
@@ -63,32 +65,6 @@ impl fmt::Display for RecordError {
 
 #[cfg(feature = "std")]
 impl std::error::Error for RecordError {}
-
-/// Room a read is given when no record is under way and the last read
-/// did not fill its room: an idle connection holds only this, and most
-/// calls and replies fit in it whole.
-pub(crate) const IDLE_READ: usize = 512;
-
-/// Most room a read is given while data keeps arriving (a large record,
-/// or many records back to back).
-pub(crate) const BUSY_READ: usize = 64 * 1024;
-
-/// Whether the last read into `buf` filled all the spare capacity it was
-/// given, which it does only when more bytes were waiting than that.
-pub(crate) fn last_read_filled(buf: &Vec<u8>) -> bool {
-    buf.capacity() > 0 && buf.len() == buf.capacity()
-}
-
-/// Leaves `buf` exactly `room` bytes of spare capacity: room left from a
-/// larger message is given back, so an idle connection holds only `room`.
-pub(crate) fn offer_exact_room(buf: &mut Vec<u8>, room: usize) {
-    let wanted = buf.len() + room;
-    if buf.capacity() > wanted {
-        buf.shrink_to(wanted);
-    } else {
-        buf.reserve_exact(room);
-    }
-}
 
 /// Reassembles records from a byte stream fed in pieces of any size.
 #[derive(Debug)]

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::message::{
     AcceptStat, AuthStat, AuthSys, CallHeader, MessageHeader, OpaqueAuth, RPC_VERSION, RejectStat,
@@ -27,9 +27,9 @@ use super::message::{
 };
 use super::names::ProgramNames;
 use super::record::RecordReader;
-use super::stream_io::StallClock;
 use super::wire::{MAX_DATAGRAM, frame_in_place};
 use crate::observe::{self, Side};
+use crate::stream_io::{self, BATCH_BYTES, Shutdown, StallClock, append, flush};
 use crate::{Limits, XdrDecode, XdrEncode};
 
 /// Settings of a [`Server`].
@@ -241,14 +241,13 @@ impl ServerBuilder {
             range.0 = range.0.min(version);
             range.1 = range.1.max(version);
         }
-        let (shutdown, _) = watch::channel(false);
         Server {
             inner: Arc::new(Inner {
                 concurrency: Arc::new(Semaphore::new(self.config.max_concurrency)),
                 config: self.config,
                 services: self.services,
                 versions,
-                shutdown,
+                shutdown: Shutdown::new(),
             }),
         }
     }
@@ -260,7 +259,7 @@ struct Inner {
     /// Lowest and highest version of each program, for PROG_MISMATCH.
     versions: HashMap<u32, (u32, u32)>,
     concurrency: Arc<Semaphore>,
-    shutdown: watch::Sender<bool>,
+    shutdown: Shutdown,
 }
 
 /// An ONC RPC server. Clones share the services, limits and shutdown.
@@ -282,21 +281,15 @@ impl Server {
     /// stop reading new calls, calls in progress finish and their replies
     /// are written; then every `serve_*` future returns.
     pub fn shutdown(&self) {
-        self.inner.shutdown.send_replace(true);
-    }
-
-    fn shutting_down(&self) -> impl Future<Output = ()> + Send + 'static {
-        let mut rx = self.inner.shutdown.subscribe();
-        async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        }
+        self.inner.shutdown.begin();
     }
 
     /// Serves TCP connections from `listener` until shutdown.
     pub async fn serve_tcp(&self, listener: TcpListener) -> io::Result<()> {
         let accept = || listener.accept();
         let max = self.inner.config.max_connections;
-        super::stream_io::accept_until(accept, self.shutting_down(), max, |(stream, addr)| {
+        let stop = self.inner.shutdown.begun();
+        stream_io::accept_until(accept, stop, max, |(stream, addr)| {
             let _ = TcpStream::set_nodelay(&stream, true);
             let server = self.clone();
             async move { server.serve_connection(stream, Peer::Tcp(addr)).await }
@@ -310,7 +303,8 @@ impl Server {
     pub async fn serve_unix(&self, listener: tokio::net::UnixListener) -> io::Result<()> {
         let accept = || listener.accept();
         let max = self.inner.config.max_connections;
-        super::stream_io::accept_until(accept, self.shutting_down(), max, |(stream, _)| {
+        let stop = self.inner.shutdown.begun();
+        stream_io::accept_until(accept, stop, max, |(stream, _)| {
             let server = self.clone();
             async move { server.serve_connection(stream, Peer::Unix).await }
         })
@@ -346,7 +340,7 @@ impl Server {
         let in_flight = Arc::new(Semaphore::new(max_in_flight));
         let mut records = RecordReader::new(config.max_record);
         let mut stall = StallClock::new(config.partial_message_timeout);
-        let stop = self.shutting_down();
+        let stop = self.inner.shutdown.begun();
         let mut stop = std::pin::pin!(stop);
         // Framed replies not yet written; taken (not kept) by each write.
         let mut out = Vec::new();
@@ -364,7 +358,7 @@ impl Server {
                     }
                 },
                 Some(reply) = replies.recv() => {
-                    append_reply(&mut out, reply);
+                    append(&mut out, reply);
                     if let Err(error) = flush(&mut write, &mut out, &mut replies).await {
                         observe::write_failed(Side::OncServer, &peer, &error);
                         writable = false;
@@ -383,7 +377,7 @@ impl Server {
                 match records.next_record() {
                     Ok(Some(record)) => {
                         finished_one = true;
-                        if out.len() >= FLUSH_BYTES || replies.len() >= max_in_flight {
+                        if out.len() >= BATCH_BYTES || replies.len() >= max_in_flight {
                             if let Err(error) = flush(&mut write, &mut out, &mut replies).await {
                                 observe::write_failed(Side::OncServer, &peer, &error);
                                 writable = false;
@@ -400,7 +394,7 @@ impl Server {
                         let handled = Box::pin(self.handle(record, peer.clone(), sink, call_slot));
                         if let Some((_, reply)) = handled.await {
                             if let Some(framed) = frame_reply(reply) {
-                                append_reply(&mut out, framed);
+                                append(&mut out, framed);
                             }
                         }
                     }
@@ -427,7 +421,7 @@ impl Server {
             return;
         }
         while let Some(reply) = replies.recv().await {
-            append_reply(&mut out, reply);
+            append(&mut out, reply);
             if let Err(error) = flush(&mut write, &mut out, &mut replies).await {
                 observe::write_failed(Side::OncServer, &peer, &error);
                 return;
@@ -445,7 +439,7 @@ impl Server {
     pub async fn serve_udp(&self, socket: UdpSocket) -> io::Result<()> {
         let socket = Arc::new(socket);
         let mut buf = vec![0; MAX_DATAGRAM];
-        let stop = self.shutting_down();
+        let stop = self.inner.shutdown.begun();
         let mut stop = std::pin::pin!(stop);
         let calls = Arc::new(Semaphore::new(self.inner.config.max_concurrency.max(1)));
         loop {
@@ -675,10 +669,6 @@ impl Sink {
     }
 }
 
-/// Replies gathered for one write of a connection are written once they
-/// reach this much, before more calls run.
-const FLUSH_BYTES: usize = 64 * 1024;
-
 /// Writes the record mark into a reply's first 4 bytes; a reply over the
 /// largest record is dropped and reported.
 fn frame_reply(mut record: Vec<u8>) -> Option<Vec<u8>> {
@@ -687,39 +677,6 @@ fn frame_reply(mut record: Vec<u8>) -> Option<Vec<u8>> {
     } else {
         observe::reply_too_large(Side::OncServer, xid_of(&record), record.len());
         None
-    }
-}
-
-/// Adds a framed reply to the ones waiting for a write; the first is
-/// taken as it is, without a copy.
-fn append_reply(out: &mut Vec<u8>, reply: Vec<u8>) {
-    if out.is_empty() {
-        *out = reply;
-    } else {
-        out.extend_from_slice(&reply);
-    }
-}
-
-/// Writes the replies in `out` and those of calls that waited, in writes
-/// of up to 64 KiB, until none is ready. What was written is dropped, so
-/// a large reply leaves no buffer behind.
-async fn flush<W: AsyncWrite>(
-    write: &mut Pin<&mut W>,
-    out: &mut Vec<u8>,
-    replies: &mut mpsc::Receiver<Vec<u8>>,
-) -> io::Result<()> {
-    loop {
-        while out.len() < FLUSH_BYTES {
-            match replies.try_recv() {
-                Ok(reply) => append_reply(out, reply),
-                Err(_) => break,
-            }
-        }
-        if out.is_empty() {
-            return Ok(());
-        }
-        let batch = std::mem::take(out);
-        write.write_all(&batch).await?;
     }
 }
 
