@@ -37,7 +37,7 @@ use super::packet::{
     Header, MESSAGE_MAX, MessageType, Packet, PacketError, PacketReader, Status, encode_packet,
     keepalive_packet, raw_packet,
 };
-use super::stream::{self, Arrived, HoleError, Leftover, Outgoing, ReadEnd, StreamData};
+use super::stream::{self, Arrived, HoleError, Leftover, Outgoing, ReadEnd, StreamData, Unsent};
 use super::{ProcedureInfo, ProtocolNames};
 use crate::observe::{self, Side};
 use crate::stream_io::{self, Shutdown, StallClock};
@@ -304,6 +304,9 @@ pub enum StreamError {
     /// sparse, or a malformed one, or one was to be sent on a stream that
     /// is not sparse.
     Hole(HoleError),
+    /// A packet for the stream could not be made (data or an error over
+    /// libvirt's limits); nothing was sent and the stream stays open.
+    Packet(PacketError),
 }
 
 impl core::fmt::Display for StreamError {
@@ -313,6 +316,7 @@ impl core::fmt::Display for StreamError {
             StreamError::Aborted => "the client aborted the stream",
             // The inner error is the source: it is not repeated here.
             StreamError::Hole(_) => "stream hole refused",
+            StreamError::Packet(_) => "stream packet not sent",
         })
     }
 }
@@ -321,6 +325,7 @@ impl std::error::Error for StreamError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StreamError::Hole(e) => Some(e),
+            StreamError::Packet(e) => Some(e),
             _ => None,
         }
     }
@@ -332,6 +337,7 @@ impl From<StreamError> for io::Error {
             StreamError::Closed => io::ErrorKind::BrokenPipe,
             StreamError::Aborted => io::ErrorKind::ConnectionAborted,
             StreamError::Hole(_) => io::ErrorKind::InvalidData,
+            StreamError::Packet(_) => io::ErrorKind::InvalidInput,
         };
         io::Error::new(kind, e)
     }
@@ -350,7 +356,7 @@ impl ServerStream {
 
     /// Queues `packet` after the opening call's reply.
     async fn put(&mut self, packet: Result<Vec<u8>, PacketError>) -> Result<(), StreamError> {
-        let packet = packet.map_err(|_| StreamError::Closed)?;
+        let packet = packet.map_err(StreamError::Packet)?;
         if self.outgoing.send(packet).await {
             Ok(())
         } else {
@@ -418,7 +424,7 @@ impl ServerStream {
             let confirmation = self
                 .outgoing
                 .packet(Status::Ok, &[])
-                .map_err(|_| StreamError::Closed)?;
+                .map_err(StreamError::Packet)?;
             permit.send(confirmation);
             self.to_confirm = None;
             self.ended = Some(aborted);
@@ -473,7 +479,7 @@ impl ServerStream {
                 let end = self
                     .outgoing
                     .packet(Status::Continue, &[])
-                    .map_err(|_| StreamError::Closed)?;
+                    .map_err(StreamError::Packet)?;
                 permit.send(end);
                 self.end_sent = true;
             }
@@ -496,7 +502,9 @@ impl ServerStream {
 
     /// Fails the stream with `error`, which the client reports.
     pub async fn abort(mut self, error: &RemoteError) -> Result<(), StreamError> {
-        let body = error.to_xdr().map_err(|_| StreamError::Closed)?;
+        let body = error
+            .to_xdr()
+            .map_err(|e| StreamError::Packet(PacketError::Encode(e)))?;
         let packet = self.outgoing.packet(Status::Error, &body);
         self.put(packet).await
     }
@@ -542,10 +550,12 @@ impl AsyncWrite for ServerStream {
         if this.ended == Some(true) {
             return Poll::Ready(Err(StreamError::Aborted.into()));
         }
-        Poll::Ready(
-            ready!(this.outgoing.poll_data(cx, buf))
-                .map_err(|_| io::Error::from(StreamError::Closed)),
-        )
+        Poll::Ready(ready!(this.outgoing.poll_data(cx, buf)).map_err(|unsent| {
+            io::Error::from(match unsent {
+                Unsent::Gone => StreamError::Closed,
+                Unsent::Packet(e) => StreamError::Packet(e),
+            })
+        }))
     }
 
     /// Packets are queued for the connection's writer, which writes them
@@ -1152,8 +1162,10 @@ mod tests {
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    use super::{Context, Dispatch, DispatchFuture, Server, ServerConfig};
-    use crate::libvirt::{MESSAGE_MAX, MessageType, PacketReader};
+    use super::{Context, Dispatch, DispatchFuture, Server, ServerConfig, StreamError};
+    use crate::libvirt::{
+        MESSAGE_MAX, MessageType, PacketError, PacketReader, RemoteError, STRING_MAX,
+    };
 
     /// A read-stream procedure as the example daemon's screenshot is one:
     /// the data goes out from a task of its own after the reply, which
@@ -1178,6 +1190,73 @@ mod tests {
             });
             Box::pin(async { Ok(Vec::new()) })
         }
+    }
+
+    /// A stream procedure that aborts with an error message over libvirt's
+    /// string bound, and reports what the abort returned.
+    struct AbortTooLong(tokio::sync::mpsc::Sender<Result<(), StreamError>>);
+
+    impl Dispatch for AbortTooLong {
+        fn program(&self) -> u32 {
+            0x2000_8086
+        }
+
+        fn version(&self) -> u32 {
+            1
+        }
+
+        fn dispatch<'a>(&'a self, cx: &'a Context, _args: &'a [u8]) -> DispatchFuture<'a> {
+            let stream = cx.open_stream();
+            let report = self.0.clone();
+            tokio::spawn(async move {
+                let long = "x".repeat(STRING_MAX as usize + 1);
+                let error = RemoteError::new(1, 7, long);
+                let _ = report.send(stream.abort(&error).await).await;
+            });
+            Box::pin(async { Ok(Vec::new()) })
+        }
+    }
+
+    /// A packet that cannot be made is reported as such, with its cause,
+    /// not as a closed connection (the connection is still open).
+    #[tokio::test]
+    async fn a_packet_that_cannot_be_made_is_not_reported_as_closed() {
+        #[rustfmt::skip]
+        let call: [u8; 28] = [
+            0, 0, 0, 28,        // length
+            0x20, 0, 0x80, 0x86, // program REMOTE
+            0, 0, 0, 1,         // version
+            0, 0, 0, 209,       // procedure
+            0, 0, 0, 0,         // CALL
+            0, 0, 0, 1,         // serial
+            0, 0, 0, 0,         // OK
+        ];
+        let (report, mut reports) = tokio::sync::mpsc::channel(1);
+        let server = Server::builder(ServerConfig::default())
+            .service(AbortTooLong(report))
+            .build();
+        let (mut client, theirs) = tokio::io::duplex(4096);
+        let serving = tokio::spawn(async move { server.serve_connection(theirs).await });
+        client.write_all(&call).await.unwrap();
+        let result = tokio::time::timeout(Duration::from_secs(60), reports.recv())
+            .await
+            .expect("the procedure reports its abort")
+            .unwrap();
+        let Err(error @ StreamError::Packet(PacketError::Encode(_))) = result else {
+            panic!("expected an encoding failure, got {result:?}");
+        };
+        assert!(std::error::Error::source(&error).is_some());
+        assert_eq!(
+            std::io::Error::from(error).kind(),
+            std::io::ErrorKind::InvalidInput
+        );
+        client.shutdown().await.unwrap();
+        let mut sent = Vec::new();
+        tokio::time::timeout(Duration::from_secs(60), client.read_to_end(&mut sent))
+            .await
+            .expect("the server closes the connection")
+            .unwrap();
+        serving.await.unwrap();
     }
 
     /// A client that calls a read-stream procedure and hangs up without
