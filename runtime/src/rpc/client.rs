@@ -1,5 +1,6 @@
-//! The async client: one connection carries many calls at once, and a
-//! reader task hands each reply to the call with its xid.
+//! The async client: one connection carries many calls at once. The
+//! calls themselves read the socket, one at a time (buck passing, as
+//! libvirt's client does it with threads), and hand each other replies.
 
 // A no_std crate: what the prelude would give is imported by hand.
 use std::boxed::Box;
@@ -7,15 +8,18 @@ use std::vec;
 use std::vec::Vec;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
 
 use std::net::SocketAddr;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 
 use tokio::net::{TcpSocket, TcpStream, UdpSocket};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -31,13 +35,26 @@ use super::wire::{
 use crate::observe::{self, Side};
 use crate::{XdrDecode, XdrEncode};
 
-type ReplySender = oneshot::Sender<Result<Vec<u8>, RpcError>>;
+/// A call's reply, or why it has none.
+type Reply = Result<Vec<u8>, RpcError>;
 
-/// Calls waiting for their replies, by xid. Once the connection is gone
-/// it holds the reason instead, and new calls fail at once with it.
+/// Where a call's reply goes.
+enum Slot {
+    /// No reply yet; the waker of the call's task while it waits for
+    /// another call to read for it.
+    Waiting(Option<Waker>),
+    /// Read by whichever call held the buck.
+    Done(Reply),
+}
+
+/// Calls waiting for their replies, by xid, and the read side while no
+/// call reads. Once the connection is gone it holds the reason, and new
+/// calls fail at once with it.
 #[derive(Default)]
-struct Pending {
-    waiting: HashMap<u32, ReplySender>,
+struct Conn {
+    calls: HashMap<u32, Slot>,
+    /// The socket's read side, while no call holds the buck.
+    idle_reader: Option<Box<ReadSide>>,
     closed: Option<Closed>,
 }
 
@@ -63,36 +80,437 @@ impl Closed {
     }
 }
 
-type PendingMap = Arc<Mutex<Pending>>;
+impl Conn {
+    /// Fails every waiting call with `why` and refuses new ones. The first
+    /// reason stays: a write failing after the read did says nothing new.
+    fn close(&mut self, why: Closed, wake: &mut Vec<Waker>) {
+        let why = self.closed.get_or_insert(why).clone();
+        for slot in self.calls.values_mut() {
+            if let Slot::Waiting(waker) = slot {
+                wake.extend(waker.take());
+                *slot = Slot::Done(Err(why.error()));
+            }
+        }
+    }
 
-/// The error of a call that found the connection gone.
-fn closed_error(pending: &PendingMap) -> RpcError {
-    lock(pending)
-        .closed
-        .as_ref()
-        .map_or(RpcError::ConnectionClosed, Closed::error)
+    /// Hands a reply to its call; replies nobody waits for (timed out,
+    /// dropped or unknown xids, a retransmitted call's second reply) are
+    /// dropped.
+    fn route(&mut self, incoming: Incoming, wake: &mut Vec<Waker>) {
+        let (xid, reply) = match incoming {
+            Incoming::Reply(message) => {
+                let Some(xid) = xid_of(&message) else { return };
+                (xid, Ok(message))
+            }
+            Incoming::Truncated { xid, len } => (xid, Err(RpcError::ReplyTruncated { max: len })),
+        };
+        if let Some(slot @ Slot::Waiting(_)) = self.calls.get_mut(&xid) {
+            if let Slot::Waiting(waker) = slot {
+                wake.extend(waker.take());
+            }
+            *slot = Slot::Done(reply);
+        }
+    }
+
+    /// Wakes one call still waiting, to take the idle read side: the buck
+    /// passes on, so someone reads while replies are owed.
+    fn pass_buck(&mut self, wake: &mut Vec<Waker>) {
+        if self.idle_reader.is_none() {
+            return;
+        }
+        let next = self.calls.values_mut().find_map(|slot| match slot {
+            Slot::Waiting(waker) => waker.take(),
+            Slot::Done(_) => None,
+        });
+        wake.extend(next);
+    }
 }
 
-fn lock(p: &PendingMap) -> std::sync::MutexGuard<'_, Pending> {
-    p.lock().unwrap_or_else(PoisonError::into_inner)
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Fails every waiting call with `why` and refuses new ones. The first
-/// reason stays: a write failing after the read did says nothing new.
-fn close_all(pending: &PendingMap, why: Closed) {
-    let (waiting, why) = {
-        let mut p = lock(pending);
-        let why = p.closed.get_or_insert(why).clone();
-        (std::mem::take(&mut p.waiting), why)
-    };
-    for (_, tx) in waiting {
-        let _ = tx.send(Err(why.error()));
+/// What one read brought.
+enum Incoming {
+    Reply(Vec<u8>),
+    /// A datagram that filled the receive buffer: cut short.
+    Truncated {
+        xid: u32,
+        len: usize,
+    },
+}
+
+/// The socket's read side: whoever holds it reads for every call.
+struct ReadSide {
+    source: Source,
+    /// What the last read brought, kept to reuse its allocation.
+    batch: Vec<Incoming>,
+}
+
+enum Source {
+    Stream {
+        read: Pin<Box<dyn AsyncRead + Send>>,
+        records: RecordReader,
+    },
+    Datagram {
+        socket: Arc<UdpSocket>,
+        buf: Vec<u8>,
+    },
+}
+
+impl Source {
+    /// Reads what the socket has, and puts every complete message into
+    /// `out`. `Pending` (with the waker registered) when nothing complete
+    /// came; an error once the connection is over (`out` may still hold
+    /// replies that came before the end).
+    fn poll_batch(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Vec<Incoming>,
+    ) -> Poll<Result<(), Closed>> {
+        match self {
+            Source::Stream { read, records } => loop {
+                // The reader's own buffer, sized to what is coming: a
+                // connection with no reply on the way holds a few hundred
+                // bytes, and a read that fills its room is followed by one
+                // with 64 KiB.
+                let buf = records.read_buffer();
+                let room = buf.capacity() - buf.len();
+                let read = std::pin::pin!(read.as_mut().read_buf(buf)).poll(cx);
+                match read {
+                    Poll::Pending if out.is_empty() => return Poll::Pending,
+                    Poll::Pending => return Poll::Ready(Ok(())),
+                    Poll::Ready(Ok(0)) => return Poll::Ready(Err(Closed::ByPeer)),
+                    Poll::Ready(Err(e)) => {
+                        observe::read_failed(Side::OncClient, &"", &e);
+                        return Poll::Ready(Err(Closed::Io(SharedIoError::new(e))));
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        loop {
+                            match records.next_record() {
+                                Ok(Some(record)) => out.push(Incoming::Reply(record)),
+                                Ok(None) => break,
+                                // The stream cannot be resynchronised after
+                                // a bad record.
+                                Err(e) => {
+                                    observe::bad_framing(Side::OncClient, &"", &e);
+                                    return Poll::Ready(Err(Closed::Record(e)));
+                                }
+                            }
+                        }
+                        // A read short of its room took all there was.
+                        if n < room && !out.is_empty() {
+                            return Poll::Ready(Ok(()));
+                        }
+                    }
+                }
+            },
+            Source::Datagram { socket, buf } => loop {
+                let mut filled = ReadBuf::new(buf);
+                match socket.poll_recv(cx, &mut filled) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(())) => {
+                        let n = filled.filled().len();
+                        let datagram = &buf[..n];
+                        if n == buf.len() {
+                            let Some(xid) = xid_of(datagram) else {
+                                continue;
+                            };
+                            observe::reply_truncated(Side::OncClient, xid, n);
+                            out.push(Incoming::Truncated { xid, len: n });
+                        } else {
+                            out.push(Incoming::Reply(datagram.to_vec()));
+                        }
+                        return Poll::Ready(Ok(()));
+                    }
+                    // ICMP port unreachable surfaces as ECONNREFUSED on a
+                    // connected socket; the call's retransmissions go on.
+                    Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {}
+                    Poll::Ready(Err(e)) => {
+                        observe::read_failed(Side::OncClient, &"", &e);
+                        return Poll::Ready(Err(Closed::Io(SharedIoError::new(e))));
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// A call waiting for its reply. While no other call reads, it takes the
+/// read side (the buck) and reads itself; otherwise it sleeps until the
+/// call holding the buck routes its reply to it, or hands it the buck.
+/// Dropped at any point, it removes its slot and gives back the buck.
+struct ReplyWait<'a> {
+    link: &'a Link,
+    xid: u32,
+    reader: Option<Box<ReadSide>>,
+}
+
+impl<'a> ReplyWait<'a> {
+    /// Takes a slot for `xid` before the call goes out (its reply may come
+    /// back at once). Taking the idle read side, it first reads what is
+    /// already there: late replies to dropped calls, or the end of the
+    /// connection, which fails this call before it is sent.
+    fn register(link: &'a Link, xid: u32) -> Result<Self, RpcError> {
+        let reader = {
+            let mut conn = lock(&link.conn);
+            if let Some(why) = &conn.closed {
+                return Err(why.error());
+            }
+            conn.calls.insert(xid, Slot::Waiting(None));
+            conn.idle_reader.take()
+        };
+        let mut wait = ReplyWait { link, xid, reader };
+        // A datagram socket has no end to find, and what it holds is read
+        // by the first poll anyway.
+        let stream = matches!(&wait.reader, Some(r) if matches!(r.source, Source::Stream { .. }));
+        if stream {
+            let mut cx = Context::from_waker(Waker::noop());
+            if wait.read_and_route(&mut cx).is_ready() {
+                let closed = lock(&link.conn).closed.as_ref().map(Closed::error);
+                if let Some(error) = closed {
+                    return Err(error);
+                }
+            }
+        }
+        Ok(wait)
+    }
+
+    /// Reads with the buck and routes what came; gives the buck back once
+    /// this call's reply is in (or the connection is over). `Pending` when
+    /// nothing came.
+    fn read_and_route(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(reader) = self.reader.as_mut() else {
+            return Poll::Ready(());
+        };
+        let mut batch = std::mem::take(&mut reader.batch);
+        let polled = reader.source.poll_batch(cx, &mut batch);
+        if polled.is_pending() {
+            reader.batch = batch;
+            return Poll::Pending;
+        }
+        let mut wake = Vec::new();
+        {
+            let mut conn = lock(&self.link.conn);
+            for incoming in batch.drain(..) {
+                conn.route(incoming, &mut wake);
+            }
+            reader.batch = batch;
+            if let Poll::Ready(Err(why)) = polled {
+                conn.close(why, &mut wake);
+            }
+            let answered = !matches!(conn.calls.get(&self.xid), Some(Slot::Waiting(_)));
+            if answered {
+                conn.idle_reader = self.reader.take();
+                conn.pass_buck(&mut wake);
+            }
+        }
+        for waker in wake {
+            waker.wake();
+        }
+        Poll::Ready(())
+    }
+}
+
+impl Future for ReplyWait<'_> {
+    type Output = Reply;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
+        let this = &mut *self;
+        loop {
+            if this.reader.is_none() {
+                let mut conn = lock(&this.link.conn);
+                let conn = &mut *conn;
+                match conn.calls.get_mut(&this.xid) {
+                    Some(Slot::Waiting(waker)) => match conn.idle_reader.take() {
+                        Some(reader) => this.reader = Some(reader),
+                        None => {
+                            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                                *waker = Some(cx.waker().clone());
+                            }
+                            return Poll::Pending;
+                        }
+                    },
+                    Some(Slot::Done(_)) => {
+                        let Some(Slot::Done(reply)) = conn.calls.remove(&this.xid) else {
+                            unreachable!("matched just above")
+                        };
+                        return Poll::Ready(reply);
+                    }
+                    // Only this call removes its slot.
+                    None => return Poll::Ready(Err(RpcError::ConnectionClosed)),
+                }
+            }
+            if this.read_and_route(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+impl Drop for ReplyWait<'_> {
+    fn drop(&mut self) {
+        let mut wake = Vec::new();
+        {
+            let mut conn = lock(&self.link.conn);
+            conn.calls.remove(&self.xid);
+            if let Some(reader) = self.reader.take() {
+                conn.idle_reader = Some(reader);
+            }
+            // Also when this call did not hold the buck: it may have been
+            // handed it and dropped before taking it.
+            if !conn.calls.is_empty() {
+                conn.pass_buck(&mut wake);
+            }
+        }
+        for waker in wake {
+            waker.wake();
+        }
+    }
+}
+
+/// The write side of a stream. A call with no other in flight writes its
+/// record at once, from its own task; records that cannot go out at once,
+/// and records of calls made while others are in flight (likely to be
+/// joined by more), queue for the writer task, which writes them together.
+struct WriteSide {
+    sink: Pin<Box<dyn AsyncWrite + Send>>,
+    queued: Vec<u8>,
+    /// How much of `queued` is written.
+    sent: usize,
+    /// The writer task has (or is about to have) the queue.
+    flushing: bool,
+}
+
+/// Most bytes kept for the write queue between batches.
+const KEPT_QUEUE: usize = 64 * 1024;
+
+impl WriteSide {
+    /// Writes the queue until it is empty or the socket is full.
+    fn poll_flush_queue(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.sent < self.queued.len() {
+            match self.sink.as_mut().poll_write(cx, &self.queued[self.sent..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => self.sent += n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        self.queued.clear();
+        if self.queued.capacity() > KEPT_QUEUE {
+            self.queued = Vec::new();
+        }
+        self.sent = 0;
+        self.flushing = false;
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// What the calls and the writer task share.
+struct Link {
+    conn: Mutex<Conn>,
+    write: Option<Mutex<WriteSide>>,
+    /// Wakes the writer task when records queue.
+    queued: Notify,
+}
+
+impl Link {
+    fn new(reader: Source, write: Option<WriteSide>) -> Self {
+        Link {
+            conn: Mutex::new(Conn {
+                idle_reader: Some(Box::new(ReadSide {
+                    source: reader,
+                    batch: Vec::new(),
+                })),
+                ..Conn::default()
+            }),
+            write: write.map(Mutex::new),
+            queued: Notify::new(),
+        }
+    }
+
+    fn others_in_flight(&self) -> bool {
+        lock(&self.conn).calls.len() > 1
+    }
+
+    /// Sends a framed record: at once when it can, else through the
+    /// writer task. A write error closes the connection.
+    fn send(&self, record: Vec<u8>) -> Result<(), RpcError> {
+        let Some(write) = &self.write else {
+            unreachable!("records go over streams only")
+        };
+        let batch = self.others_in_flight();
+        let mut w = lock(write);
+        if w.flushing || batch {
+            if w.queued.is_empty() {
+                w.queued = record;
+            } else {
+                w.queued.extend_from_slice(&record);
+            }
+            if !w.flushing {
+                w.flushing = true;
+                self.queued.notify_one();
+            }
+            return Ok(());
+        }
+        w.queued = record;
+        w.sent = 0;
+        let mut cx = Context::from_waker(Waker::noop());
+        match w.poll_flush_queue(&mut cx) {
+            Poll::Ready(Ok(())) => Ok(()),
+            Poll::Pending => {
+                // The socket is full: the writer task finishes the record
+                // (also if this call is dropped meanwhile).
+                w.flushing = true;
+                self.queued.notify_one();
+                Ok(())
+            }
+            Poll::Ready(Err(e)) => {
+                drop(w);
+                Err(self.write_failed(e))
+            }
+        }
+    }
+
+    fn write_failed(&self, e: io::Error) -> RpcError {
+        observe::write_failed(Side::OncClient, &"", &e);
+        let mut wake = Vec::new();
+        let error = {
+            let mut conn = lock(&self.conn);
+            conn.close(Closed::Io(SharedIoError::new(e)), &mut wake);
+            conn.closed
+                .as_ref()
+                .map_or(RpcError::ConnectionClosed, Closed::error)
+        };
+        for waker in wake {
+            waker.wake();
+        }
+        error
+    }
+}
+
+/// Writes what queues, for as long as the connection lives.
+async fn write_queued(link: Arc<Link>) {
+    let Some(write) = &link.write else { return };
+    loop {
+        link.queued.notified().await;
+        // Other calls waiting for replies are likely to send again soon:
+        // the scheduler runs a task woken by the one running next (tokio's
+        // LIFO slot), so without this the writer would wake for, and
+        // write, each record on its own.
+        if link.others_in_flight() {
+            tokio::task::yield_now().await;
+        }
+        let flushed = std::future::poll_fn(|cx| lock(write).poll_flush_queue(cx)).await;
+        if let Err(e) = flushed {
+            link.write_failed(e);
+            return;
+        }
     }
 }
 
 enum Outbound {
-    /// Records go to a writer task, which batches what queues up.
-    Stream(mpsc::Sender<Vec<u8>>),
+    Stream,
     Datagram(Arc<UdpSocket>),
 }
 
@@ -102,17 +520,16 @@ struct Shared {
     /// made from a stream).
     peer: Box<str>,
     next_xid: AtomicU32,
-    pending: PendingMap,
+    link: Arc<Link>,
     outbound: Outbound,
-    tasks: Vec<JoinHandle<()>>,
+    /// The writer task, over a stream.
+    writer: Option<JoinHandle<()>>,
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        // The writer ends when its channel closes; the reader would wait
-        // for the peer, so it is stopped here.
-        for task in &self.tasks {
-            task.abort();
+        if let Some(writer) = &self.writer {
+            writer.abort();
         }
     }
 }
@@ -120,21 +537,17 @@ impl Drop for Shared {
 /// An async ONC RPC client. Cheap to clone; clones share the connection,
 /// and calls from all of them are in flight together. Generated `Client`
 /// stubs wrap one; [`call`](Client::call) is the untyped form they use.
+///
+/// There is no task between a call and the socket: a call made while no
+/// other is in progress writes its request and reads its reply itself.
+/// With several in flight, one of them at a time reads for all and hands
+/// each its reply, then passes that duty on to a call still waiting when
+/// its own reply is in; a call dropped at any point (a timeout, a
+/// cancelled future) passes it on too. Nothing reads while no call is in
+/// flight: a reply to a dropped call is read and dropped by the next one.
 #[derive(Clone)]
 pub struct Client {
     shared: Arc<Shared>,
-}
-
-/// Removes a call's entry if the call is dropped or times out.
-struct PendingGuard<'a> {
-    pending: &'a PendingMap,
-    xid: u32,
-}
-
-impl Drop for PendingGuard<'_> {
-    fn drop(&mut self) {
-        lock(self.pending).waiting.remove(&self.xid);
-    }
 }
 
 impl Client {
@@ -153,7 +566,7 @@ impl Client {
         source: SourcePort,
         config: ClientConfig,
     ) -> io::Result<Self> {
-        let peer = endpoint.peer_label().into_boxed_str();
+        let peer = std::format!("{endpoint}").into_boxed_str();
         match endpoint {
             Endpoint::Tcp(addr) => {
                 let stream = match source {
@@ -186,15 +599,16 @@ impl Client {
                 socket.set_nonblocking(true)?;
                 let socket = Arc::new(UdpSocket::from_std(socket)?);
                 socket.connect(addr).await?;
-                let pending = PendingMap::default();
-                let reader =
-                    tokio::spawn(read_datagrams(Arc::clone(&socket), Arc::clone(&pending)));
+                let reader = Source::Datagram {
+                    socket: Arc::clone(&socket),
+                    buf: vec![0; DATAGRAM_RECEIVE_BUFFER],
+                };
                 Ok(Self::new(
                     config,
                     peer,
-                    pending,
+                    Arc::new(Link::new(reader, None)),
                     Outbound::Datagram(socket),
-                    vec![reader],
+                    None,
                 ))
             }
             #[cfg(unix)]
@@ -290,34 +704,36 @@ impl Client {
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
         let (read, write) = tokio::io::split(stream);
-        let pending = PendingMap::default();
-        let (tx, rx) = mpsc::channel(1024);
-        let reader = tokio::spawn(read_records(read, config.max_record, Arc::clone(&pending)));
-        let writer = tokio::spawn(write_records(write, rx, Arc::clone(&pending)));
-        Self::new(
-            config,
-            peer,
-            pending,
-            Outbound::Stream(tx),
-            vec![reader, writer],
-        )
+        let reader = Source::Stream {
+            read: Box::pin(read),
+            records: RecordReader::new(config.max_record),
+        };
+        let write = WriteSide {
+            sink: Box::pin(write),
+            queued: Vec::new(),
+            sent: 0,
+            flushing: false,
+        };
+        let link = Arc::new(Link::new(reader, Some(write)));
+        let writer = tokio::spawn(write_queued(Arc::clone(&link)));
+        Self::new(config, peer, link, Outbound::Stream, Some(writer))
     }
 
     fn new(
         config: ClientConfig,
         peer: Box<str>,
-        pending: PendingMap,
+        link: Arc<Link>,
         outbound: Outbound,
-        tasks: Vec<JoinHandle<()>>,
+        writer: Option<JoinHandle<()>>,
     ) -> Self {
         Client {
             shared: Arc::new(Shared {
                 config,
                 peer,
                 next_xid: AtomicU32::new(super::client_xid_seed()),
-                pending,
+                link,
                 outbound,
-                tasks,
+                writer,
             }),
         }
     }
@@ -373,31 +789,16 @@ impl Client {
         let shared = &*self.shared;
         let xid = header.xid;
         header.credential.clone_from(&shared.config.credential);
-        let is_stream = matches!(shared.outbound, Outbound::Stream(_));
+        let is_stream = matches!(shared.outbound, Outbound::Stream);
         let message = encode_call(&header, args, is_stream)?;
 
-        let (tx, mut rx) = oneshot::channel();
-        {
-            let mut p = lock(&shared.pending);
-            if let Some(why) = &p.closed {
-                return Err(why.error());
-            }
-            p.waiting.insert(xid, tx);
-        }
-        let _guard = PendingGuard {
-            pending: &shared.pending,
-            xid,
-        };
+        let mut wait = ReplyWait::register(&shared.link, xid)?;
         let deadline = Instant::now() + shared.config.timeout;
         let reply = match &shared.outbound {
-            Outbound::Stream(records) => {
-                records
-                    .send(message)
-                    .await
-                    .map_err(|_| closed_error(&shared.pending))?;
-                match tokio::time::timeout_at(deadline, rx).await {
-                    Ok(Ok(reply)) => reply?,
-                    Ok(Err(_)) => return Err(closed_error(&shared.pending)),
+            Outbound::Stream => {
+                shared.link.send(message)?;
+                match tokio::time::timeout_at(deadline, wait).await {
+                    Ok(reply) => reply?,
                     Err(_) => return Err(RpcError::Timeout),
                 }
             }
@@ -405,9 +806,8 @@ impl Client {
                 check_datagram_call(&message)?;
                 socket.send(&message).await?;
                 let resend_at = (Instant::now() + shared.config.retransmit).min(deadline);
-                match tokio::time::timeout_at(resend_at, &mut rx).await {
-                    Ok(Ok(reply)) => break reply?,
-                    Ok(Err(_)) => return Err(closed_error(&shared.pending)),
+                match tokio::time::timeout_at(resend_at, &mut wait).await {
+                    Ok(reply) => break reply?,
                     Err(_) if resend_at >= deadline => return Err(RpcError::Timeout),
                     Err(_) => {}
                 }
@@ -417,79 +817,198 @@ impl Client {
     }
 }
 
-/// Delivers a reply to its call; replies nobody waits for (timed out or
-/// unknown xids) are dropped.
-fn deliver(pending: &PendingMap, message: Vec<u8>) {
-    let Some(xid) = xid_of(&message) else { return };
-    let waiter = lock(pending).waiting.remove(&xid);
-    if let Some(tx) = waiter {
-        let _ = tx.send(Ok(message));
-    }
-}
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
 
-/// Fails the call a cut-short datagram answers, rather than decoding it.
-fn deliver_truncated(pending: &PendingMap, datagram: &[u8]) {
-    let Some(xid) = xid_of(datagram) else { return };
-    observe::reply_truncated(Side::OncClient, xid, datagram.len());
-    let waiter = lock(pending).waiting.remove(&xid);
-    if let Some(tx) = waiter {
-        let _ = tx.send(Err(RpcError::ReplyTruncated {
-            max: datagram.len(),
-        }));
-    }
-}
+    use tokio::io::{AsyncWriteExt, DuplexStream};
 
-async fn read_records<R: AsyncRead>(read: R, max_record: usize, pending: PendingMap) {
-    let mut read = std::pin::pin!(read);
-    let mut records = RecordReader::new(max_record);
-    let why = loop {
-        // The reader's own buffer, sized to what is coming: a connection
-        // with no reply on the way holds a few hundred bytes.
-        match read.read_buf(records.read_buffer()).await {
-            Ok(0) => break Closed::ByPeer,
-            Ok(_) => {}
-            Err(e) => {
-                observe::read_failed(Side::OncClient, &"", &e);
-                break Closed::Io(SharedIoError::new(e));
-            }
-        }
-        loop {
-            match records.next_record() {
-                Ok(Some(record)) => deliver(&pending, record),
-                Ok(None) => break,
-                // The stream cannot be resynchronised after a bad record.
-                Err(e) => {
-                    observe::bad_framing(Side::OncClient, &"", &e);
-                    close_all(&pending, Closed::Record(e));
-                    return;
+    use super::*;
+    use crate::rpc::message::{AcceptStat, ReplyHeader};
+
+    /// The far end of a client's stream, answering when the test says.
+    struct Server {
+        io: DuplexStream,
+        records: RecordReader,
+    }
+
+    impl Server {
+        async fn next_call(&mut self) -> u32 {
+            loop {
+                if let Some(record) = self.records.next_record().unwrap() {
+                    return xid_of(&record).unwrap();
                 }
+                let n = self.io.read_buf(self.records.read_buffer()).await.unwrap();
+                assert!(n > 0, "the client hung up");
             }
         }
-    };
-    close_all(&pending, why);
-}
 
-async fn write_records<W: AsyncWrite>(write: W, rx: mpsc::Receiver<Vec<u8>>, pending: PendingMap) {
-    // Other calls waiting for replies are likely to send again soon.
-    let others_in_flight = || lock(&pending).waiting.len() > 1;
-    if let Err(e) = super::stream_io::write_batched(write, rx, others_in_flight).await {
-        observe::write_failed(Side::OncClient, &"", &e);
-        close_all(&pending, Closed::Io(SharedIoError::new(e)));
-    }
-}
-
-async fn read_datagrams(socket: Arc<UdpSocket>, pending: PendingMap) {
-    let mut buf = vec![0; DATAGRAM_RECEIVE_BUFFER];
-    let error = loop {
-        match socket.recv(&mut buf).await {
-            Ok(n) if n == buf.len() => deliver_truncated(&pending, &buf),
-            Ok(n) => deliver(&pending, buf[..n].to_vec()),
-            // ICMP port unreachable surfaces as ECONNREFUSED on a
-            // connected socket; the call's retransmissions go on.
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
-            Err(e) => break e,
+        async fn send(&mut self, bytes: &[u8]) {
+            self.io.write_all(bytes).await.unwrap();
         }
-    };
-    observe::read_failed(Side::OncClient, &"", &error);
-    close_all(&pending, Closed::Io(SharedIoError::new(error)));
+    }
+
+    fn reply(xid: u32) -> Vec<u8> {
+        let body = ReplyHeader::accepted(xid, AcceptStat::Success)
+            .to_xdr()
+            .unwrap();
+        let mark = u32::try_from(body.len()).unwrap() | 0x8000_0000;
+        let mut record = mark.to_be_bytes().to_vec();
+        record.extend_from_slice(&body);
+        record
+    }
+
+    fn connected() -> (Client, Server) {
+        let (near, far) = tokio::io::duplex(64 * 1024);
+        let server = Server {
+            io: far,
+            records: RecordReader::new(1 << 20),
+        };
+        (Client::from_stream(near, ClientConfig::default()), server)
+    }
+
+    fn null(client: &Client) -> tokio::task::JoinHandle<Result<(), RpcError>> {
+        let client = client.clone();
+        tokio::spawn(async move { client.call::<_, ()>(1, 1, 0, &()).await })
+    }
+
+    /// No call left behind, and the read side back for the next call.
+    fn assert_idle(client: &Client) {
+        let conn = lock(&client.shared.link.conn);
+        assert_eq!(conn.calls.len(), 0, "calls left in the table");
+        assert!(conn.idle_reader.is_some(), "the buck was not given back");
+    }
+
+    fn buck_held(client: &Client) -> bool {
+        lock(&client.shared.link.conn).idle_reader.is_none()
+    }
+
+    async fn until(what: &str, mut done: impl FnMut() -> bool) {
+        for _ in 0..500 {
+            if done() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        panic!("never: {what}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lone_call_reads_its_own_reply() {
+        let (client, mut server) = connected();
+        let call = null(&client);
+        let xid = server.next_call().await;
+        assert!(buck_held(&client), "the lone call reads for itself");
+        server.send(&reply(xid)).await;
+        call.await.unwrap().unwrap();
+        assert_idle(&client);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_dropped_holding_the_buck_hands_it_on() {
+        let (client, mut server) = connected();
+        let first = null(&client);
+        let first_xid = server.next_call().await;
+        assert!(buck_held(&client));
+        let second = null(&client);
+        let second_xid = server.next_call().await;
+        first.abort();
+        assert!(first.await.unwrap_err().is_cancelled());
+        server.send(&reply(second_xid)).await;
+        second.await.unwrap().unwrap();
+        // The dropped call's late reply is read and dropped by the next.
+        server.send(&reply(first_xid)).await;
+        let third = null(&client);
+        let third_xid = server.next_call().await;
+        assert_ne!(third_xid, first_xid);
+        server.send(&reply(third_xid)).await;
+        third.await.unwrap().unwrap();
+        assert_idle(&client);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_dropped_mid_reply_leaves_the_stream_in_step() {
+        let (client, mut server) = connected();
+        let first = null(&client);
+        let first_xid = server.next_call().await;
+        let second = null(&client);
+        let second_xid = server.next_call().await;
+        // Half of the first reply: the holder reads it, then is dropped.
+        let late = reply(first_xid);
+        server.send(&late[..7]).await;
+        until("the half reply read", || {
+            lock(&client.shared.link.conn).idle_reader.is_none()
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        first.abort();
+        assert!(first.await.unwrap_err().is_cancelled());
+        server.send(&late[7..]).await;
+        server.send(&reply(second_xid)).await;
+        second.await.unwrap().unwrap();
+        assert_idle(&client);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn timed_out_holders_and_waiters_leave_nothing_behind() {
+        let (client, mut server) = connected();
+        let mut calls = Vec::new();
+        let mut xids = Vec::new();
+        for i in 0..32 {
+            let client = client.clone();
+            // Every third call gives up after a while, holding the buck
+            // or not.
+            calls.push(tokio::spawn(async move {
+                let call = client.call::<_, ()>(1, 1, 0, &());
+                if i % 3 == 0 {
+                    tokio::time::timeout(Duration::from_millis(30 + i), call)
+                        .await
+                        .ok()
+                } else {
+                    Some(call.await)
+                }
+            }));
+            xids.push(server.next_call().await);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Answered last first, in two writes that split a reply.
+        let mut replies = Vec::new();
+        for &xid in xids.iter().rev() {
+            replies.extend_from_slice(&reply(xid));
+        }
+        let (head, tail) = replies.split_at(replies.len() / 2 + 3);
+        server.send(head).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        server.send(tail).await;
+        for (i, call) in calls.into_iter().enumerate() {
+            match call.await.unwrap() {
+                Some(result) => result.unwrap(),
+                None => assert_eq!(i % 3, 0, "call {i} timed out"),
+            }
+        }
+        assert_idle(&client);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_closed_connection_fails_waiting_and_new_calls() {
+        let (client, mut server) = connected();
+        let first = null(&client);
+        server.next_call().await;
+        let second = null(&client);
+        server.next_call().await;
+        drop(server);
+        assert!(matches!(
+            first.await.unwrap(),
+            Err(RpcError::ConnectionClosed)
+        ));
+        assert!(matches!(
+            second.await.unwrap(),
+            Err(RpcError::ConnectionClosed)
+        ));
+        let after = client.call::<_, ()>(1, 1, 0, &()).await;
+        assert!(
+            matches!(after, Err(RpcError::ConnectionClosed)),
+            "{after:?}"
+        );
+    }
 }
