@@ -57,7 +57,7 @@ impl BlockingClient {
         source: SourcePort,
         config: ClientConfig,
     ) -> io::Result<Self> {
-        let peer = endpoint.peer_label();
+        let peer = std::format!("{endpoint}");
         let transport = match endpoint {
             Endpoint::Tcp(addr) => {
                 let stream = match source {

@@ -4,12 +4,10 @@
 //! binding a reserved source port.
 
 use std::fmt;
-use std::format;
 use std::io;
 use std::net::SocketAddr;
 #[cfg(unix)]
 use std::path::PathBuf;
-use std::string::String;
 
 use super::error::RpcError;
 
@@ -26,29 +24,21 @@ pub enum Endpoint {
     Unix(PathBuf),
 }
 
+/// `tcp:127.0.0.1:2049`, `udp:[::1]:111`, `unix:/run/rpcbind.sock`: the
+/// form a server's [`Peer`](super::Peer) takes, so call spans and events
+/// name both ends of a call alike.
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Endpoint::Tcp(addr) => write!(f, "tcp {addr}"),
-            Endpoint::Udp(addr) => write!(f, "udp {addr}"),
+            Endpoint::Tcp(addr) => write!(f, "tcp:{addr}"),
+            Endpoint::Udp(addr) => write!(f, "udp:{addr}"),
             #[cfg(unix)]
-            Endpoint::Unix(path) => write!(f, "unix {}", path.display()),
+            Endpoint::Unix(path) => write!(f, "unix:{}", path.display()),
         }
     }
 }
 
 impl Endpoint {
-    /// How call spans and events name the server this endpoint reaches,
-    /// in the form servers name their peers (`tcp:127.0.0.1:2049`).
-    pub(crate) fn peer_label(&self) -> String {
-        match self {
-            Endpoint::Tcp(addr) => format!("tcp:{addr}"),
-            Endpoint::Udp(addr) => format!("udp:{addr}"),
-            #[cfg(unix)]
-            Endpoint::Unix(path) => format!("unix:{}", path.display()),
-        }
-    }
-
     /// The netid rpcbind (versions 3 and 4) files this transport under:
     /// `tcp`, `udp`, `tcp6`, `udp6` or `local`.
     pub fn netid(&self) -> &'static str {
@@ -346,6 +336,26 @@ pub(crate) fn registered_endpoint(
 mod tests {
     use super::*;
     use std::string::ToString;
+
+    #[test]
+    fn endpoints_are_spelled_as_servers_spell_their_peers() {
+        let addr: SocketAddr = "127.0.0.1:2049".parse().unwrap();
+        assert_eq!(Endpoint::Tcp(addr).to_string(), "tcp:127.0.0.1:2049");
+        let v6: SocketAddr = "[::1]:111".parse().unwrap();
+        assert_eq!(Endpoint::Udp(v6).to_string(), "udp:[::1]:111");
+        #[cfg(unix)]
+        assert_eq!(
+            Endpoint::Unix("/run/rpcbind.sock".into()).to_string(),
+            "unix:/run/rpcbind.sock"
+        );
+        #[cfg(feature = "tokio")]
+        for (endpoint, peer) in [
+            (Endpoint::Tcp(addr), super::super::Peer::Tcp(addr)),
+            (Endpoint::Udp(v6), super::super::Peer::Udp(v6)),
+        ] {
+            assert_eq!(endpoint.to_string(), peer.to_string());
+        }
+    }
 
     #[test]
     fn reserved_ports_are_tried_once_each_600_to_1023_first() {
