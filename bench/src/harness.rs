@@ -136,6 +136,19 @@ pub fn cpu_ns(pid: u32) -> u64 {
         .sum()
 }
 
+/// Time all threads of a process so far spent runnable but waiting for a
+/// CPU, in ns (the second field of `/proc/PID/task/*/schedstat`): how
+/// much a busy machine held it back.
+pub fn run_queue_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum()
+}
+
 /// Resident memory of a process (VmRSS), KiB; 0 when it is gone.
 pub fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -146,6 +159,25 @@ pub fn rss_kib(pid: u32) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// Threads of a process (`Threads:` in /proc/PID/status); 0 when it is
+/// gone.
+pub fn threads(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Threads:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Descriptors a process holds open (entries of /proc/PID/fd); 0 when it
+/// is gone.
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
 }
 
 /// A tokio runtime on two worker threads (the machine's budget for one
@@ -166,12 +198,31 @@ pub fn two_worker_runtime() -> tokio::runtime::Runtime {
 /// `partial_message_timeout` goes to both servers.
 #[cfg(rpcbench)]
 pub fn serve_onc_and_libvirt(partial_message_timeout: Option<Duration>) -> ! {
+    serve_onc_and_libvirt_with(
+        xdrgen_runtime::rpc::ServerConfig {
+            partial_message_timeout,
+            ..xdrgen_runtime::rpc::ServerConfig::default()
+        },
+        xdrgen_runtime::libvirt::ServerConfig {
+            partial_message_timeout,
+            ..xdrgen_runtime::libvirt::ServerConfig::default()
+        },
+    )
+}
+
+/// [`serve_onc_and_libvirt`] with each server's whole configuration
+/// (the scale bench lifts the libvirt server's `max_clients`).
+#[cfg(rpcbench)]
+pub fn serve_onc_and_libvirt_with(
+    onc_config: xdrgen_runtime::rpc::ServerConfig,
+    libvirt_config: xdrgen_runtime::libvirt::ServerConfig,
+) -> ! {
     use crate::peertest::peertest_prog::peertest_v1 as v1;
     use example_libvirt_daemon::remote::remote_program;
     use std::io::Read;
     use tokio::net::TcpListener;
     use xdrgen_runtime::libvirt;
-    use xdrgen_runtime::rpc::{Server, ServerConfig};
+    use xdrgen_runtime::rpc::Server;
 
     let rt = two_worker_runtime();
     rt.block_on(async {
@@ -182,21 +233,15 @@ pub fn serve_onc_and_libvirt(partial_message_timeout: Option<Duration>) -> ! {
             onc.local_addr().unwrap().port(),
             libvirt_listener.local_addr().unwrap().port()
         );
-        let server = Server::builder(ServerConfig {
-            partial_message_timeout,
-            ..ServerConfig::default()
-        })
-        .service(v1::Dispatcher(crate::PeertestService))
-        .build();
+        let server = Server::builder(onc_config)
+            .service(v1::Dispatcher(crate::PeertestService))
+            .build();
         tokio::spawn(async move { server.serve_tcp(onc).await });
-        let server = libvirt::Server::builder(libvirt::ServerConfig {
-            partial_message_timeout,
-            ..libvirt::ServerConfig::default()
-        })
-        .service(remote_program::Dispatcher(
-            example_libvirt_daemon::Daemon::new(),
-        ))
-        .build();
+        let server = libvirt::Server::builder(libvirt_config)
+            .service(remote_program::Dispatcher(
+                example_libvirt_daemon::Daemon::new(),
+            ))
+            .build();
         tokio::spawn(async move { server.serve_tcp(libvirt_listener).await });
         let _ = tokio::task::spawn_blocking(|| std::io::stdin().read_to_end(&mut Vec::new())).await;
     });
