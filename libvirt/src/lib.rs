@@ -59,6 +59,11 @@
 //! LGPL-2.1-or-later, so this crate is too (the rest of xdrgen is
 //! MIT OR Apache-2.0).
 
+pub mod constants;
+pub mod typed_params;
+
+pub use typed_params::{TypedParam, TypedParamError, TypedParams, TypedValue};
+
 macro_rules! generated {
     ($($(#[$doc:meta])* $name:ident,)*) => {
         $(
