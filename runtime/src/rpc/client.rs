@@ -25,7 +25,7 @@ use tokio::time::Instant;
 
 use super::blocking::unspecified_like;
 use super::endpoint::{self, Endpoint, PMAP_PORT, Protocol, SourcePort};
-use super::error::{RpcError, SharedIoError};
+use super::error::RpcError;
 use super::message::CallHeader;
 use super::names::ProgramNames;
 use super::record::{RecordError, RecordReader};
@@ -33,6 +33,7 @@ use super::wire::{
     ClientConfig, DATAGRAM_RECEIVE_BUFFER, check_datagram_call, decode_reply, encode_call, xid_of,
 };
 use crate::observe::{self, Side};
+use crate::stream_io::SharedIoError;
 use crate::{XdrDecode, XdrEncode};
 
 /// A call's reply, or why it has none.

@@ -47,8 +47,6 @@ pub use endpoint::{Endpoint, PMAP_PORT, Protocol, RESERVED_PORTS, SourcePort};
 #[cfg(feature = "std")]
 pub use error::RpcError;
 #[cfg(feature = "tokio")]
-pub(crate) use error::SharedIoError;
-#[cfg(feature = "tokio")]
 pub use server::{
     CallContext, Dispatch, DispatchFuture, EncodedResults, Fault, Peer, Server, ServerBuilder,
     ServerConfig, decode_args, encode_results,

@@ -12,7 +12,8 @@
 //! - `batch`: messages that queue up while a write is in progress go out
 //!   together in the next one;
 //! - `stall`: the deadline of a message a peer started and did not finish;
-//! - `shutdown`: the signal a server's listeners and connections stop on.
+//! - `shutdown`: the signal a server's listeners and connections stop on;
+//! - `shared_error`: a connection's failure, handed to every call it ends.
 
 use alloc::vec::Vec;
 
@@ -20,6 +21,8 @@ use alloc::vec::Vec;
 mod accept;
 #[cfg(feature = "tokio")]
 mod batch;
+#[cfg(feature = "tokio")]
+mod shared_error;
 #[cfg(feature = "tokio")]
 mod shutdown;
 #[cfg(feature = "tokio")]
@@ -29,6 +32,8 @@ mod stall;
 pub(crate) use accept::accept_until;
 #[cfg(feature = "tokio")]
 pub(crate) use batch::{BATCH_BYTES, append, flush, write_batched};
+#[cfg(feature = "tokio")]
+pub(crate) use shared_error::SharedIoError;
 #[cfg(feature = "tokio")]
 pub(crate) use shutdown::Shutdown;
 #[cfg(feature = "tokio")]
