@@ -64,6 +64,9 @@ pub mod typed_params;
 
 pub use typed_params::{TypedParam, TypedParamError, TypedParams, TypedValue};
 
+mod handles;
+pub use handles::*;
+
 macro_rules! generated {
     ($($(#[$doc:meta])* $name:ident,)*) => {
         $(
