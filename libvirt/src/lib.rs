@@ -64,6 +64,11 @@ pub mod typed_params;
 
 pub use typed_params::{TypedParam, TypedParamError, TypedParams, TypedValue};
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
 mod handles;
 pub use handles::*;
 
