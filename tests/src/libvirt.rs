@@ -174,3 +174,153 @@ pub async fn serve_example(
     tokio::spawn(async move { s.serve_tcp(listener).await });
     (server, addr)
 }
+
+/// An OpenSSH server of one test on a free loopback port, logging in
+/// with a key it makes (`client_key` in its directory) and known to a
+/// `ssh` wrapper that trusts only its host key; stopped when dropped.
+/// libvirt's ssh transport runs that wrapper (`command=`) and proxies with
+/// netcat to the daemon's socket.
+pub struct Sshd {
+    child: Child,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+    /// The client's private key (`keyfile=`).
+    pub client_key: PathBuf,
+    /// The `ssh` to run (`command=`).
+    pub ssh: PathBuf,
+}
+
+impl Sshd {
+    /// Whether this test can start one: the OpenSSH server and client and
+    /// netcat are installed and the tests run as root (sshd logs users
+    /// in); otherwise `test` is skipped loudly (or fails when
+    /// `XDRGEN_REQUIRE_PEERS` is set).
+    pub fn available(test: &str) -> bool {
+        let tools = Path::new("/usr/sbin/sshd").exists()
+            && xdrgen_testenv::has_tool("ssh", &["-V"])
+            && xdrgen_testenv::has_tool("ssh-keygen", &["-?"])
+            && xdrgen_testenv::has_tool("nc", &["-h"]);
+        crate::require(
+            test,
+            "sshd, ssh, ssh-keygen or nc is missing (apt-get install openssh-server \
+             openssh-client netcat-openbsd)",
+            tools.then_some(()),
+        )
+        .is_some()
+            && crate::require(
+                test,
+                "sshd must run as root here (it logs users in)",
+                is_root().then_some(()),
+            )
+            .is_some()
+    }
+
+    /// Starts one with its keys and configuration in `dir`; panics with
+    /// its log if it does not listen within 10 s.
+    pub fn start(dir: &Path) -> Sshd {
+        fn keygen(path: &Path) {
+            let out = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(path)
+                .output()
+                .expect("ssh-keygen runs");
+            assert!(
+                out.status.success(),
+                "ssh-keygen: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        keygen(&dir.join("host_key"));
+        keygen(&dir.join("client_key"));
+        std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
+        // sshd refuses to start without its privilege separation directory.
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let port = free_port();
+        let config = dir.join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\nPidFile {dir}/sshd.pid\n\
+                 AuthorizedKeysFile {dir}/authorized_keys\nUsePAM no\nStrictModes no\n\
+                 PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
+                 PermitRootLogin prohibit-password\nLogLevel VERBOSE\n",
+                dir = dir.display()
+            ),
+        )
+        .unwrap();
+        let log = dir.join("sshd.log");
+        let child = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("sshd starts");
+        // The wrapper's own configuration: the test neither reads nor
+        // writes the user's known hosts.
+        let host_key = std::fs::read_to_string(dir.join("host_key.pub")).unwrap();
+        let host_key: Vec<&str> = host_key.split_whitespace().take(2).collect();
+        let known_hosts = dir.join("known_hosts");
+        std::fs::write(
+            &known_hosts,
+            format!("[127.0.0.1]:{port} {}\n", host_key.join(" ")),
+        )
+        .unwrap();
+        let ssh_config = dir.join("ssh_config");
+        std::fs::write(
+            &ssh_config,
+            format!(
+                "UserKnownHostsFile {}\nGlobalKnownHostsFile /dev/null\nIdentitiesOnly yes\n",
+                known_hosts.display()
+            ),
+        )
+        .unwrap();
+        let ssh = dir.join("ssh");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::write(
+                &ssh,
+                format!("#!/bin/sh\nexec ssh -F '{}' \"$@\"\n", ssh_config.display()),
+            )
+            .unwrap();
+            std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let mut sshd = Sshd {
+            child,
+            port,
+            client_key: dir.join("client_key"),
+            ssh,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = sshd.child.try_wait() {
+                panic!(
+                    "sshd exited ({status}): {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            assert!(Instant::now() < deadline, "sshd is not listening on {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        sshd
+    }
+
+    /// A libvirt ssh URI through this server as root to the daemon
+    /// socket `socket` (`driver+ssh://root@127.0.0.1:PORT/path?...`).
+    pub fn uri(&self, driver: &str, path: &str, socket: &Path) -> String {
+        format!(
+            "{driver}+ssh://root@127.0.0.1:{}{path}?socket={}&keyfile={}&command={}&no_tty=1",
+            self.port,
+            socket.display(),
+            self.client_key.display(),
+            self.ssh.display()
+        )
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
