@@ -37,6 +37,7 @@ mod encode;
 mod error;
 pub mod libvirt;
 mod limits;
+mod linked;
 #[cfg(feature = "std")]
 mod observe;
 pub mod rpc;
@@ -217,6 +218,11 @@ pub mod __private_v1 {
         ProcedureInfo as LibvirtProcedureInfo, ProtocolNames as LibvirtProtocolNames, RemoteError,
     };
     pub use crate::rpc::ProgramNames as RpcProgramNames;
+    /// Linked lists' walks, each a loop (`linked::encode(self, out)`).
+    pub mod linked {
+        pub use crate::linked::*;
+    }
+    pub use crate::linked::{Linked, LinkedDecode};
     #[cfg(feature = "std")]
     pub use crate::rpc::{
         BlockingClient as RpcBlockingClient, ClientConfig as RpcClientConfig,

@@ -366,126 +366,93 @@ pub struct Mountbody {
     pub ml_next: Mountlist,
 }
 
-impl xdr::XdrEncode for Mountbody {
-    fn encoded_len(&self) -> usize {
-        let mut len = 0;
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            len += 4
-                + xdr::opaque_var_len(node.ml_hostname.len())
-                + xdr::opaque_var_len(node.ml_directory.len());
-            next = node.ml_next.as_deref();
-        }
-        len
+impl xdr::Linked for Mountbody {
+    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
+        &self.ml_next
     }
-    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
+        &mut self.ml_next
+    }
+    fn clone_node(&self) -> Self {
+        Self {
+            ml_hostname: self.ml_hostname.clone(),
+            ml_directory: self.ml_directory.clone(),
+            ml_next: ::core::option::Option::None,
+        }
+    }
+    fn eq_node(&self, other: &Self) -> bool {
+        self.ml_hostname == other.ml_hostname && self.ml_directory == other.ml_directory
+    }
+    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("mountbody")
+            .field("ml_hostname", &self.ml_hostname)
+            .field("ml_directory", &self.ml_directory)
+            .finish_non_exhaustive()
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn node_len(&self) -> usize {
+        xdr::opaque_var_len(self.ml_hostname.len()) + xdr::opaque_var_len(self.ml_directory.len())
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_opaque_var(out, self.ml_hostname.as_bytes(), 255, "mountbody.ml_hostname")?;
         xdr::put_opaque_var(out, self.ml_directory.as_bytes(), 1024, "mountbody.ml_directory")?;
-        let mut next = self.ml_next.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            xdr::put_bool(out, true);
-            xdr::put_opaque_var(out, node.ml_hostname.as_bytes(), 255, "mountbody.ml_hostname")?;
-            xdr::put_opaque_var(out, node.ml_directory.as_bytes(), 1024, "mountbody.ml_directory")?;
-            next = node.ml_next.as_deref();
-        }
-        xdr::put_bool(out, false);
         ::core::result::Result::Ok(())
+    }
+}
+
+impl<'a> xdr::LinkedDecode<'a> for Mountbody {
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn decode_node(d: &mut xdr::Decoder<'a>) -> ::core::result::Result<Self, xdr::DecodeError> {
+        ::core::result::Result::Ok(Self {
+            ml_hostname: d.string(255)?,
+            ml_directory: d.string(1024)?,
+            ml_next: ::core::option::Option::None,
+        })
+    }
+}
+
+impl xdr::XdrEncode for Mountbody {
+    fn encoded_len(&self) -> usize {
+        xdr::linked::encoded_len(self)
+    }
+    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+        xdr::linked::encode(self, out)
     }
 }
 
 impl xdr::XdrDecode for Mountbody {
     #[inline]
     fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        let mut head = Self {
-            ml_hostname: d.string(255)?,
-            ml_directory: d.string(1024)?,
-            ml_next: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.ml_next;
-        while d.bool()? {
-            d.charge(::core::mem::size_of::<Self>())?;
-            let node = Self {
-                ml_hostname: d.string(255)?,
-                ml_directory: d.string(1024)?,
-                ml_next: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(node)).ml_next;
-        }
-        ::core::result::Result::Ok(head)
+        xdr::linked::decode(d)
     }
 }
 
 impl ::core::ops::Drop for Mountbody {
     fn drop(&mut self) {
-        // Unlink node by node: the default drop would recurse
-        // once per node.
-        let mut next = self.ml_next.take();
-        while let ::core::option::Option::Some(mut node) = next {
-            next = node.ml_next.take();
-        }
+        xdr::linked::drop(self);
     }
 }
 
 impl ::core::clone::Clone for Mountbody {
     fn clone(&self) -> Self {
-        let mut head = Self {
-            ml_hostname: self.ml_hostname.clone(),
-            ml_directory: self.ml_directory.clone(),
-            ml_next: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.ml_next;
-        let mut next = self.ml_next.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            let copy = Self {
-                ml_hostname: node.ml_hostname.clone(),
-                ml_directory: node.ml_directory.clone(),
-                ml_next: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(copy)).ml_next;
-            next = node.ml_next.as_deref();
-        }
-        head
+        xdr::linked::clone(self)
     }
 }
 
 impl ::core::cmp::PartialEq for Mountbody {
     fn eq(&self, other: &Self) -> bool {
-        let (mut a, mut b) = (self, other);
-        loop {
-            if a.ml_hostname != b.ml_hostname || a.ml_directory != b.ml_directory {
-                return false;
-            }
-            match (a.ml_next.as_deref(), b.ml_next.as_deref()) {
-                (::core::option::Option::Some(x), ::core::option::Option::Some(y)) => {
-                    a = x;
-                    b = y;
-                }
-                (::core::option::Option::None, ::core::option::Option::None) => return true,
-                _ => return false,
-            }
-        }
+        xdr::linked::eq(self, other)
     }
 }
 
 /// Prints the list as a sequence of nodes (without recursing).
 impl ::core::fmt::Debug for Mountbody {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        struct Node<'n>(&'n Mountbody);
-        impl ::core::fmt::Debug for Node<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_struct("mountbody")
-                    .field("ml_hostname", &self.0.ml_hostname)
-                    .field("ml_directory", &self.0.ml_directory)
-                    .finish_non_exhaustive()
-            }
-        }
-        let mut list = f.debug_list();
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            list.entry(&Node(node));
-            next = node.ml_next.as_deref();
-        }
-        list.finish()
+        xdr::linked::fmt(self, f)
     }
 }
 
@@ -509,111 +476,86 @@ pub struct Groupnode {
     pub gr_next: Groups,
 }
 
+impl xdr::Linked for Groupnode {
+    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
+        &self.gr_next
+    }
+    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
+        &mut self.gr_next
+    }
+    fn clone_node(&self) -> Self {
+        Self { gr_name: self.gr_name.clone(), gr_next: ::core::option::Option::None }
+    }
+    fn eq_node(&self, other: &Self) -> bool {
+        self.gr_name == other.gr_name
+    }
+    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("groupnode")
+            .field("gr_name", &self.gr_name)
+            .finish_non_exhaustive()
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn node_len(&self) -> usize {
+        xdr::opaque_var_len(self.gr_name.len())
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+        xdr::put_opaque_var(out, self.gr_name.as_bytes(), 255, "groupnode.gr_name")?;
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl<'a> xdr::LinkedDecode<'a> for Groupnode {
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn decode_node(d: &mut xdr::Decoder<'a>) -> ::core::result::Result<Self, xdr::DecodeError> {
+        ::core::result::Result::Ok(Self {
+            gr_name: d.string(255)?,
+            gr_next: ::core::option::Option::None,
+        })
+    }
+}
+
 impl xdr::XdrEncode for Groupnode {
     fn encoded_len(&self) -> usize {
-        let mut len = 0;
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            len += 4 + xdr::opaque_var_len(node.gr_name.len());
-            next = node.gr_next.as_deref();
-        }
-        len
+        xdr::linked::encoded_len(self)
     }
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_opaque_var(out, self.gr_name.as_bytes(), 255, "groupnode.gr_name")?;
-        let mut next = self.gr_next.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            xdr::put_bool(out, true);
-            xdr::put_opaque_var(out, node.gr_name.as_bytes(), 255, "groupnode.gr_name")?;
-            next = node.gr_next.as_deref();
-        }
-        xdr::put_bool(out, false);
-        ::core::result::Result::Ok(())
+        xdr::linked::encode(self, out)
     }
 }
 
 impl xdr::XdrDecode for Groupnode {
     #[inline]
     fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        let mut head = Self { gr_name: d.string(255)?, gr_next: ::core::option::Option::None };
-        let mut tail = &mut head.gr_next;
-        while d.bool()? {
-            d.charge(::core::mem::size_of::<Self>())?;
-            let node = Self { gr_name: d.string(255)?, gr_next: ::core::option::Option::None };
-            tail = &mut tail.insert(xdr::Box::new(node)).gr_next;
-        }
-        ::core::result::Result::Ok(head)
+        xdr::linked::decode(d)
     }
 }
 
 impl ::core::ops::Drop for Groupnode {
     fn drop(&mut self) {
-        // Unlink node by node: the default drop would recurse
-        // once per node.
-        let mut next = self.gr_next.take();
-        while let ::core::option::Option::Some(mut node) = next {
-            next = node.gr_next.take();
-        }
+        xdr::linked::drop(self);
     }
 }
 
 impl ::core::clone::Clone for Groupnode {
     fn clone(&self) -> Self {
-        let mut head = Self {
-            gr_name: self.gr_name.clone(),
-            gr_next: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.gr_next;
-        let mut next = self.gr_next.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            let copy = Self {
-                gr_name: node.gr_name.clone(),
-                gr_next: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(copy)).gr_next;
-            next = node.gr_next.as_deref();
-        }
-        head
+        xdr::linked::clone(self)
     }
 }
 
 impl ::core::cmp::PartialEq for Groupnode {
     fn eq(&self, other: &Self) -> bool {
-        let (mut a, mut b) = (self, other);
-        loop {
-            if a.gr_name != b.gr_name {
-                return false;
-            }
-            match (a.gr_next.as_deref(), b.gr_next.as_deref()) {
-                (::core::option::Option::Some(x), ::core::option::Option::Some(y)) => {
-                    a = x;
-                    b = y;
-                }
-                (::core::option::Option::None, ::core::option::Option::None) => return true,
-                _ => return false,
-            }
-        }
+        xdr::linked::eq(self, other)
     }
 }
 
 /// Prints the list as a sequence of nodes (without recursing).
 impl ::core::fmt::Debug for Groupnode {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        struct Node<'n>(&'n Groupnode);
-        impl ::core::fmt::Debug for Node<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_struct("groupnode")
-                    .field("gr_name", &self.0.gr_name)
-                    .finish_non_exhaustive()
-            }
-        }
-        let mut list = f.debug_list();
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            list.entry(&Node(node));
-            next = node.gr_next.as_deref();
-        }
-        list.finish()
+        xdr::linked::fmt(self, f)
     }
 }
 
@@ -639,22 +581,41 @@ pub struct Exportnode {
     pub ex_next: Exports,
 }
 
-impl xdr::XdrEncode for Exportnode {
-    fn encoded_len(&self) -> usize {
-        let mut len = 0;
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            len += 4
-                + xdr::opaque_var_len(node.ex_dir.len())
-                + 4 + match &node.ex_groups {
-                    ::core::option::Option::Some(x) => xdr::XdrEncode::encoded_len(&**x),
-                    ::core::option::Option::None => 0,
-                };
-            next = node.ex_next.as_deref();
-        }
-        len
+impl xdr::Linked for Exportnode {
+    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
+        &self.ex_next
     }
-    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
+        &mut self.ex_next
+    }
+    fn clone_node(&self) -> Self {
+        Self {
+            ex_dir: self.ex_dir.clone(),
+            ex_groups: self.ex_groups.clone(),
+            ex_next: ::core::option::Option::None,
+        }
+    }
+    fn eq_node(&self, other: &Self) -> bool {
+        self.ex_dir == other.ex_dir && self.ex_groups == other.ex_groups
+    }
+    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("exportnode")
+            .field("ex_dir", &self.ex_dir)
+            .field("ex_groups", &self.ex_groups)
+            .finish_non_exhaustive()
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn node_len(&self) -> usize {
+        xdr::opaque_var_len(self.ex_dir.len())
+            + 4 + match &self.ex_groups {
+                ::core::option::Option::Some(x) => xdr::XdrEncode::encoded_len(&**x),
+                ::core::option::Option::None => 0,
+            }
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_opaque_var(out, self.ex_dir.as_bytes(), 1024, "exportnode.ex_dir")?;
         match &self.ex_groups {
             ::core::option::Option::Some(x) => {
@@ -665,30 +626,15 @@ impl xdr::XdrEncode for Exportnode {
                 xdr::put_bool(out, false);
             }
         }
-        let mut next = self.ex_next.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            xdr::put_bool(out, true);
-            xdr::put_opaque_var(out, node.ex_dir.as_bytes(), 1024, "exportnode.ex_dir")?;
-            match &node.ex_groups {
-                ::core::option::Option::Some(x) => {
-                    xdr::put_bool(out, true);
-                    xdr::XdrEncode::encode(&**x, out)?;
-                }
-                ::core::option::Option::None => {
-                    xdr::put_bool(out, false);
-                }
-            }
-            next = node.ex_next.as_deref();
-        }
-        xdr::put_bool(out, false);
         ::core::result::Result::Ok(())
     }
 }
 
-impl xdr::XdrDecode for Exportnode {
-    #[inline]
-    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        let mut head = Self {
+impl<'a> xdr::LinkedDecode<'a> for Exportnode {
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn decode_node(d: &mut xdr::Decoder<'a>) -> ::core::result::Result<Self, xdr::DecodeError> {
+        ::core::result::Result::Ok(Self {
             ex_dir: d.string(1024)?,
             ex_groups: if d.bool()? {
                 ::core::option::Option::Some(
@@ -704,104 +650,48 @@ impl xdr::XdrDecode for Exportnode {
                 ::core::option::Option::None
             },
             ex_next: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.ex_next;
-        while d.bool()? {
-            d.charge(::core::mem::size_of::<Self>())?;
-            let node = Self {
-                ex_dir: d.string(1024)?,
-                ex_groups: if d.bool()? {
-                    ::core::option::Option::Some(
-                        {
-                            d.enter()?;
-                            d.charge(::core::mem::size_of::<Groupnode>())?;
-                            let v = <Groupnode as xdr::XdrDecode>::decode(d)?;
-                            d.leave();
-                            xdr::Box::new(v)
-                        },
-                    )
-                } else {
-                    ::core::option::Option::None
-                },
-                ex_next: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(node)).ex_next;
-        }
-        ::core::result::Result::Ok(head)
+        })
+    }
+}
+
+impl xdr::XdrEncode for Exportnode {
+    fn encoded_len(&self) -> usize {
+        xdr::linked::encoded_len(self)
+    }
+    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+        xdr::linked::encode(self, out)
+    }
+}
+
+impl xdr::XdrDecode for Exportnode {
+    #[inline]
+    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
+        xdr::linked::decode(d)
     }
 }
 
 impl ::core::ops::Drop for Exportnode {
     fn drop(&mut self) {
-        // Unlink node by node: the default drop would recurse
-        // once per node.
-        let mut next = self.ex_next.take();
-        while let ::core::option::Option::Some(mut node) = next {
-            next = node.ex_next.take();
-        }
+        xdr::linked::drop(self);
     }
 }
 
 impl ::core::clone::Clone for Exportnode {
     fn clone(&self) -> Self {
-        let mut head = Self {
-            ex_dir: self.ex_dir.clone(),
-            ex_groups: self.ex_groups.clone(),
-            ex_next: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.ex_next;
-        let mut next = self.ex_next.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            let copy = Self {
-                ex_dir: node.ex_dir.clone(),
-                ex_groups: node.ex_groups.clone(),
-                ex_next: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(copy)).ex_next;
-            next = node.ex_next.as_deref();
-        }
-        head
+        xdr::linked::clone(self)
     }
 }
 
 impl ::core::cmp::PartialEq for Exportnode {
     fn eq(&self, other: &Self) -> bool {
-        let (mut a, mut b) = (self, other);
-        loop {
-            if a.ex_dir != b.ex_dir || a.ex_groups != b.ex_groups {
-                return false;
-            }
-            match (a.ex_next.as_deref(), b.ex_next.as_deref()) {
-                (::core::option::Option::Some(x), ::core::option::Option::Some(y)) => {
-                    a = x;
-                    b = y;
-                }
-                (::core::option::Option::None, ::core::option::Option::None) => return true,
-                _ => return false,
-            }
-        }
+        xdr::linked::eq(self, other)
     }
 }
 
 /// Prints the list as a sequence of nodes (without recursing).
 impl ::core::fmt::Debug for Exportnode {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        struct Node<'n>(&'n Exportnode);
-        impl ::core::fmt::Debug for Node<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_struct("exportnode")
-                    .field("ex_dir", &self.0.ex_dir)
-                    .field("ex_groups", &self.0.ex_groups)
-                    .finish_non_exhaustive()
-            }
-        }
-        let mut list = f.debug_list();
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            list.entry(&Node(node));
-            next = node.ex_next.as_deref();
-        }
-        list.finish()
+        xdr::linked::fmt(self, f)
     }
 }
 

@@ -5957,131 +5957,97 @@ pub struct Entry3 {
     pub nextentry: ::core::option::Option<xdr::Box<Entry3>>,
 }
 
-impl xdr::XdrEncode for Entry3 {
-    fn encoded_len(&self) -> usize {
-        let mut len = 0;
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            len += 20 + xdr::opaque_var_len(node.name.len());
-            next = node.nextentry.as_deref();
-        }
-        len
+impl xdr::Linked for Entry3 {
+    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
+        &self.nextentry
     }
-    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
+        &mut self.nextentry
+    }
+    fn clone_node(&self) -> Self {
+        Self {
+            fileid: self.fileid,
+            name: self.name.clone(),
+            cookie: self.cookie,
+            nextentry: ::core::option::Option::None,
+        }
+    }
+    fn eq_node(&self, other: &Self) -> bool {
+        self.fileid == other.fileid && self.name == other.name && self.cookie == other.cookie
+    }
+    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("entry3")
+            .field("fileid", &self.fileid)
+            .field("name", &self.name)
+            .field("cookie", &self.cookie)
+            .finish_non_exhaustive()
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn node_len(&self) -> usize {
+        16 + xdr::opaque_var_len(self.name.len())
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_u64(out, self.fileid);
         xdr::put_opaque_var(out, self.name.as_bytes(), u32::MAX, "entry3.name")?;
         xdr::put_u64(out, self.cookie);
-        let mut next = self.nextentry.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            xdr::put_bool(out, true);
-            xdr::put_u64(out, node.fileid);
-            xdr::put_opaque_var(out, node.name.as_bytes(), u32::MAX, "entry3.name")?;
-            xdr::put_u64(out, node.cookie);
-            next = node.nextentry.as_deref();
-        }
-        xdr::put_bool(out, false);
         ::core::result::Result::Ok(())
+    }
+}
+
+impl<'a> xdr::LinkedDecode<'a> for Entry3 {
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn decode_node(d: &mut xdr::Decoder<'a>) -> ::core::result::Result<Self, xdr::DecodeError> {
+        ::core::result::Result::Ok(Self {
+            fileid: d.u64()?,
+            name: d.string(u32::MAX)?,
+            cookie: d.u64()?,
+            nextentry: ::core::option::Option::None,
+        })
+    }
+}
+
+impl xdr::XdrEncode for Entry3 {
+    fn encoded_len(&self) -> usize {
+        xdr::linked::encoded_len(self)
+    }
+    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+        xdr::linked::encode(self, out)
     }
 }
 
 impl xdr::XdrDecode for Entry3 {
     #[inline]
     fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        let mut head = Self {
-            fileid: d.u64()?,
-            name: d.string(u32::MAX)?,
-            cookie: d.u64()?,
-            nextentry: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.nextentry;
-        while d.bool()? {
-            d.charge(::core::mem::size_of::<Self>())?;
-            let node = Self {
-                fileid: d.u64()?,
-                name: d.string(u32::MAX)?,
-                cookie: d.u64()?,
-                nextentry: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(node)).nextentry;
-        }
-        ::core::result::Result::Ok(head)
+        xdr::linked::decode(d)
     }
 }
 
 impl ::core::ops::Drop for Entry3 {
     fn drop(&mut self) {
-        // Unlink node by node: the default drop would recurse
-        // once per node.
-        let mut next = self.nextentry.take();
-        while let ::core::option::Option::Some(mut node) = next {
-            next = node.nextentry.take();
-        }
+        xdr::linked::drop(self);
     }
 }
 
 impl ::core::clone::Clone for Entry3 {
     fn clone(&self) -> Self {
-        let mut head = Self {
-            fileid: self.fileid,
-            name: self.name.clone(),
-            cookie: self.cookie,
-            nextentry: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.nextentry;
-        let mut next = self.nextentry.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            let copy = Self {
-                fileid: node.fileid,
-                name: node.name.clone(),
-                cookie: node.cookie,
-                nextentry: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(copy)).nextentry;
-            next = node.nextentry.as_deref();
-        }
-        head
+        xdr::linked::clone(self)
     }
 }
 
 impl ::core::cmp::PartialEq for Entry3 {
     fn eq(&self, other: &Self) -> bool {
-        let (mut a, mut b) = (self, other);
-        loop {
-            if a.fileid != b.fileid || a.name != b.name || a.cookie != b.cookie {
-                return false;
-            }
-            match (a.nextentry.as_deref(), b.nextentry.as_deref()) {
-                (::core::option::Option::Some(x), ::core::option::Option::Some(y)) => {
-                    a = x;
-                    b = y;
-                }
-                (::core::option::Option::None, ::core::option::Option::None) => return true,
-                _ => return false,
-            }
-        }
+        xdr::linked::eq(self, other)
     }
 }
 
 /// Prints the list as a sequence of nodes (without recursing).
 impl ::core::fmt::Debug for Entry3 {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        struct Node<'n>(&'n Entry3);
-        impl ::core::fmt::Debug for Node<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_struct("entry3")
-                    .field("fileid", &self.0.fileid)
-                    .field("name", &self.0.name)
-                    .field("cookie", &self.0.cookie)
-                    .finish_non_exhaustive()
-            }
-        }
-        let mut list = f.debug_list();
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            list.entry(&Node(node));
-            next = node.nextentry.as_deref();
-        }
-        list.finish()
+        xdr::linked::fmt(self, f)
     }
 }
 
@@ -6416,152 +6382,112 @@ pub struct Entryplus3 {
     pub nextentry: ::core::option::Option<xdr::Box<Entryplus3>>,
 }
 
-impl xdr::XdrEncode for Entryplus3 {
-    fn encoded_len(&self) -> usize {
-        let mut len = 0;
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            len += 20
-                + xdr::opaque_var_len(node.name.len())
-                + xdr::XdrEncode::encoded_len(&node.name_attributes)
-                + xdr::XdrEncode::encoded_len(&node.name_handle);
-            next = node.nextentry.as_deref();
-        }
-        len
+impl xdr::Linked for Entryplus3 {
+    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
+        &self.nextentry
     }
-    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u64(out, self.fileid);
-        xdr::put_opaque_var(out, self.name.as_bytes(), u32::MAX, "entryplus3.name")?;
-        xdr::put_u64(out, self.cookie);
-        xdr::XdrEncode::encode(&self.name_attributes, out)?;
-        xdr::XdrEncode::encode(&self.name_handle, out)?;
-        let mut next = self.nextentry.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            xdr::put_bool(out, true);
-            xdr::put_u64(out, node.fileid);
-            xdr::put_opaque_var(out, node.name.as_bytes(), u32::MAX, "entryplus3.name")?;
-            xdr::put_u64(out, node.cookie);
-            xdr::XdrEncode::encode(&node.name_attributes, out)?;
-            xdr::XdrEncode::encode(&node.name_handle, out)?;
-            next = node.nextentry.as_deref();
-        }
-        xdr::put_bool(out, false);
-        ::core::result::Result::Ok(())
+    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
+        &mut self.nextentry
     }
-}
-
-impl xdr::XdrDecode for Entryplus3 {
-    #[inline]
-    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        let mut head = Self {
-            fileid: d.u64()?,
-            name: d.string(u32::MAX)?,
-            cookie: d.u64()?,
-            name_attributes: <PostOpAttr as xdr::XdrDecode>::decode(d)?,
-            name_handle: <PostOpFh3 as xdr::XdrDecode>::decode(d)?,
-            nextentry: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.nextentry;
-        while d.bool()? {
-            d.charge(::core::mem::size_of::<Self>())?;
-            let node = Self {
-                fileid: d.u64()?,
-                name: d.string(u32::MAX)?,
-                cookie: d.u64()?,
-                name_attributes: <PostOpAttr as xdr::XdrDecode>::decode(d)?,
-                name_handle: <PostOpFh3 as xdr::XdrDecode>::decode(d)?,
-                nextentry: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(node)).nextentry;
-        }
-        ::core::result::Result::Ok(head)
-    }
-}
-
-impl ::core::ops::Drop for Entryplus3 {
-    fn drop(&mut self) {
-        // Unlink node by node: the default drop would recurse
-        // once per node.
-        let mut next = self.nextentry.take();
-        while let ::core::option::Option::Some(mut node) = next {
-            next = node.nextentry.take();
-        }
-    }
-}
-
-impl ::core::clone::Clone for Entryplus3 {
-    fn clone(&self) -> Self {
-        let mut head = Self {
+    fn clone_node(&self) -> Self {
+        Self {
             fileid: self.fileid,
             name: self.name.clone(),
             cookie: self.cookie,
             name_attributes: self.name_attributes.clone(),
             name_handle: self.name_handle.clone(),
             nextentry: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.nextentry;
-        let mut next = self.nextentry.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            let copy = Self {
-                fileid: node.fileid,
-                name: node.name.clone(),
-                cookie: node.cookie,
-                name_attributes: node.name_attributes.clone(),
-                name_handle: node.name_handle.clone(),
-                nextentry: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(copy)).nextentry;
-            next = node.nextentry.as_deref();
         }
-        head
+    }
+    fn eq_node(&self, other: &Self) -> bool {
+        self.fileid == other.fileid
+            && self.name == other.name
+            && self.cookie == other.cookie
+            && self.name_attributes == other.name_attributes
+            && self.name_handle == other.name_handle
+    }
+    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("entryplus3")
+            .field("fileid", &self.fileid)
+            .field("name", &self.name)
+            .field("cookie", &self.cookie)
+            .field("name_attributes", &self.name_attributes)
+            .field("name_handle", &self.name_handle)
+            .finish_non_exhaustive()
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn node_len(&self) -> usize {
+        16
+            + xdr::opaque_var_len(self.name.len())
+            + xdr::XdrEncode::encoded_len(&self.name_attributes)
+            + xdr::XdrEncode::encoded_len(&self.name_handle)
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+        xdr::put_u64(out, self.fileid);
+        xdr::put_opaque_var(out, self.name.as_bytes(), u32::MAX, "entryplus3.name")?;
+        xdr::put_u64(out, self.cookie);
+        xdr::XdrEncode::encode(&self.name_attributes, out)?;
+        xdr::XdrEncode::encode(&self.name_handle, out)?;
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl<'a> xdr::LinkedDecode<'a> for Entryplus3 {
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn decode_node(d: &mut xdr::Decoder<'a>) -> ::core::result::Result<Self, xdr::DecodeError> {
+        ::core::result::Result::Ok(Self {
+            fileid: d.u64()?,
+            name: d.string(u32::MAX)?,
+            cookie: d.u64()?,
+            name_attributes: <PostOpAttr as xdr::XdrDecode>::decode(d)?,
+            name_handle: <PostOpFh3 as xdr::XdrDecode>::decode(d)?,
+            nextentry: ::core::option::Option::None,
+        })
+    }
+}
+
+impl xdr::XdrEncode for Entryplus3 {
+    fn encoded_len(&self) -> usize {
+        xdr::linked::encoded_len(self)
+    }
+    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+        xdr::linked::encode(self, out)
+    }
+}
+
+impl xdr::XdrDecode for Entryplus3 {
+    #[inline]
+    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
+        xdr::linked::decode(d)
+    }
+}
+
+impl ::core::ops::Drop for Entryplus3 {
+    fn drop(&mut self) {
+        xdr::linked::drop(self);
+    }
+}
+
+impl ::core::clone::Clone for Entryplus3 {
+    fn clone(&self) -> Self {
+        xdr::linked::clone(self)
     }
 }
 
 impl ::core::cmp::PartialEq for Entryplus3 {
     fn eq(&self, other: &Self) -> bool {
-        let (mut a, mut b) = (self, other);
-        loop {
-            if a.fileid != b.fileid
-                    || a.name != b.name
-                    || a.cookie != b.cookie
-                    || a.name_attributes != b.name_attributes
-                    || a.name_handle != b.name_handle {
-                return false;
-            }
-            match (a.nextentry.as_deref(), b.nextentry.as_deref()) {
-                (::core::option::Option::Some(x), ::core::option::Option::Some(y)) => {
-                    a = x;
-                    b = y;
-                }
-                (::core::option::Option::None, ::core::option::Option::None) => return true,
-                _ => return false,
-            }
-        }
+        xdr::linked::eq(self, other)
     }
 }
 
 /// Prints the list as a sequence of nodes (without recursing).
 impl ::core::fmt::Debug for Entryplus3 {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        struct Node<'n>(&'n Entryplus3);
-        impl ::core::fmt::Debug for Node<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_struct("entryplus3")
-                    .field("fileid", &self.0.fileid)
-                    .field("name", &self.0.name)
-                    .field("cookie", &self.0.cookie)
-                    .field("name_attributes", &self.0.name_attributes)
-                    .field("name_handle", &self.0.name_handle)
-                    .finish_non_exhaustive()
-            }
-        }
-        let mut list = f.debug_list();
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            list.entry(&Node(node));
-            next = node.nextentry.as_deref();
-        }
-        list.finish()
+        xdr::linked::fmt(self, f)
     }
 }
 

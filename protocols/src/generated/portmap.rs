@@ -93,111 +93,86 @@ pub struct Pmapnode {
     pub next: Pmaplist,
 }
 
+impl xdr::Linked for Pmapnode {
+    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
+        &self.next
+    }
+    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
+        &mut self.next
+    }
+    fn clone_node(&self) -> Self {
+        Self { map: self.map.clone(), next: ::core::option::Option::None }
+    }
+    fn eq_node(&self, other: &Self) -> bool {
+        self.map == other.map
+    }
+    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("pmapnode")
+            .field("map", &self.map)
+            .finish_non_exhaustive()
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn node_len(&self) -> usize {
+        16
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+        xdr::XdrEncode::encode(&self.map, out)?;
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl<'a> xdr::LinkedDecode<'a> for Pmapnode {
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn decode_node(d: &mut xdr::Decoder<'a>) -> ::core::result::Result<Self, xdr::DecodeError> {
+        ::core::result::Result::Ok(Self {
+            map: <Mapping as xdr::XdrDecode>::decode(d)?,
+            next: ::core::option::Option::None,
+        })
+    }
+}
+
 impl xdr::XdrEncode for Pmapnode {
     fn encoded_len(&self) -> usize {
-        let mut len = 0;
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            len += 20;
-            next = node.next.as_deref();
-        }
-        len
+        xdr::linked::encoded_len(self)
     }
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::XdrEncode::encode(&self.map, out)?;
-        let mut next = self.next.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            xdr::put_bool(out, true);
-            xdr::XdrEncode::encode(&node.map, out)?;
-            next = node.next.as_deref();
-        }
-        xdr::put_bool(out, false);
-        ::core::result::Result::Ok(())
+        xdr::linked::encode(self, out)
     }
 }
 
 impl xdr::XdrDecode for Pmapnode {
     #[inline]
     fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        let mut head = Self {
-            map: <Mapping as xdr::XdrDecode>::decode(d)?,
-            next: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.next;
-        while d.bool()? {
-            d.charge(::core::mem::size_of::<Self>())?;
-            let node = Self {
-                map: <Mapping as xdr::XdrDecode>::decode(d)?,
-                next: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(node)).next;
-        }
-        ::core::result::Result::Ok(head)
+        xdr::linked::decode(d)
     }
 }
 
 impl ::core::ops::Drop for Pmapnode {
     fn drop(&mut self) {
-        // Unlink node by node: the default drop would recurse
-        // once per node.
-        let mut next = self.next.take();
-        while let ::core::option::Option::Some(mut node) = next {
-            next = node.next.take();
-        }
+        xdr::linked::drop(self);
     }
 }
 
 impl ::core::clone::Clone for Pmapnode {
     fn clone(&self) -> Self {
-        let mut head = Self { map: self.map.clone(), next: ::core::option::Option::None };
-        let mut tail = &mut head.next;
-        let mut next = self.next.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            let copy = Self { map: node.map.clone(), next: ::core::option::Option::None };
-            tail = &mut tail.insert(xdr::Box::new(copy)).next;
-            next = node.next.as_deref();
-        }
-        head
+        xdr::linked::clone(self)
     }
 }
 
 impl ::core::cmp::PartialEq for Pmapnode {
     fn eq(&self, other: &Self) -> bool {
-        let (mut a, mut b) = (self, other);
-        loop {
-            if a.map != b.map {
-                return false;
-            }
-            match (a.next.as_deref(), b.next.as_deref()) {
-                (::core::option::Option::Some(x), ::core::option::Option::Some(y)) => {
-                    a = x;
-                    b = y;
-                }
-                (::core::option::Option::None, ::core::option::Option::None) => return true,
-                _ => return false,
-            }
-        }
+        xdr::linked::eq(self, other)
     }
 }
 
 /// Prints the list as a sequence of nodes (without recursing).
 impl ::core::fmt::Debug for Pmapnode {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        struct Node<'n>(&'n Pmapnode);
-        impl ::core::fmt::Debug for Node<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_struct("pmapnode")
-                    .field("map", &self.0.map)
-                    .finish_non_exhaustive()
-            }
-        }
-        let mut list = f.debug_list();
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            list.entry(&Node(node));
-            next = node.next.as_deref();
-        }
-        list.finish()
+        xdr::linked::fmt(self, f)
     }
 }
 

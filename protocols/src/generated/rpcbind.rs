@@ -191,117 +191,86 @@ pub struct RpList {
     pub rpcb_next: RpcblistPtr,
 }
 
+impl xdr::Linked for RpList {
+    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
+        &self.rpcb_next
+    }
+    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
+        &mut self.rpcb_next
+    }
+    fn clone_node(&self) -> Self {
+        Self { rpcb_map: self.rpcb_map.clone(), rpcb_next: ::core::option::Option::None }
+    }
+    fn eq_node(&self, other: &Self) -> bool {
+        self.rpcb_map == other.rpcb_map
+    }
+    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("rp__list")
+            .field("rpcb_map", &self.rpcb_map)
+            .finish_non_exhaustive()
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn node_len(&self) -> usize {
+        xdr::XdrEncode::encoded_len(&self.rpcb_map)
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+        xdr::XdrEncode::encode(&self.rpcb_map, out)?;
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl<'a> xdr::LinkedDecode<'a> for RpList {
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn decode_node(d: &mut xdr::Decoder<'a>) -> ::core::result::Result<Self, xdr::DecodeError> {
+        ::core::result::Result::Ok(Self {
+            rpcb_map: <Rpcb as xdr::XdrDecode>::decode(d)?,
+            rpcb_next: ::core::option::Option::None,
+        })
+    }
+}
+
 impl xdr::XdrEncode for RpList {
     fn encoded_len(&self) -> usize {
-        let mut len = 0;
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            len += 4 + xdr::XdrEncode::encoded_len(&node.rpcb_map);
-            next = node.rpcb_next.as_deref();
-        }
-        len
+        xdr::linked::encoded_len(self)
     }
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::XdrEncode::encode(&self.rpcb_map, out)?;
-        let mut next = self.rpcb_next.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            xdr::put_bool(out, true);
-            xdr::XdrEncode::encode(&node.rpcb_map, out)?;
-            next = node.rpcb_next.as_deref();
-        }
-        xdr::put_bool(out, false);
-        ::core::result::Result::Ok(())
+        xdr::linked::encode(self, out)
     }
 }
 
 impl xdr::XdrDecode for RpList {
     #[inline]
     fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        let mut head = Self {
-            rpcb_map: <Rpcb as xdr::XdrDecode>::decode(d)?,
-            rpcb_next: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.rpcb_next;
-        while d.bool()? {
-            d.charge(::core::mem::size_of::<Self>())?;
-            let node = Self {
-                rpcb_map: <Rpcb as xdr::XdrDecode>::decode(d)?,
-                rpcb_next: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(node)).rpcb_next;
-        }
-        ::core::result::Result::Ok(head)
+        xdr::linked::decode(d)
     }
 }
 
 impl ::core::ops::Drop for RpList {
     fn drop(&mut self) {
-        // Unlink node by node: the default drop would recurse
-        // once per node.
-        let mut next = self.rpcb_next.take();
-        while let ::core::option::Option::Some(mut node) = next {
-            next = node.rpcb_next.take();
-        }
+        xdr::linked::drop(self);
     }
 }
 
 impl ::core::clone::Clone for RpList {
     fn clone(&self) -> Self {
-        let mut head = Self {
-            rpcb_map: self.rpcb_map.clone(),
-            rpcb_next: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.rpcb_next;
-        let mut next = self.rpcb_next.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            let copy = Self {
-                rpcb_map: node.rpcb_map.clone(),
-                rpcb_next: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(copy)).rpcb_next;
-            next = node.rpcb_next.as_deref();
-        }
-        head
+        xdr::linked::clone(self)
     }
 }
 
 impl ::core::cmp::PartialEq for RpList {
     fn eq(&self, other: &Self) -> bool {
-        let (mut a, mut b) = (self, other);
-        loop {
-            if a.rpcb_map != b.rpcb_map {
-                return false;
-            }
-            match (a.rpcb_next.as_deref(), b.rpcb_next.as_deref()) {
-                (::core::option::Option::Some(x), ::core::option::Option::Some(y)) => {
-                    a = x;
-                    b = y;
-                }
-                (::core::option::Option::None, ::core::option::Option::None) => return true,
-                _ => return false,
-            }
-        }
+        xdr::linked::eq(self, other)
     }
 }
 
 /// Prints the list as a sequence of nodes (without recursing).
 impl ::core::fmt::Debug for RpList {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        struct Node<'n>(&'n RpList);
-        impl ::core::fmt::Debug for Node<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_struct("rp__list")
-                    .field("rpcb_map", &self.0.rpcb_map)
-                    .finish_non_exhaustive()
-            }
-        }
-        let mut list = f.debug_list();
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            list.entry(&Node(node));
-            next = node.rpcb_next.as_deref();
-        }
-        list.finish()
+        xdr::linked::fmt(self, f)
     }
 }
 
@@ -537,117 +506,89 @@ pub struct RpcbEntryList {
     pub rpcb_entry_next: RpcbEntryListPtr,
 }
 
+impl xdr::Linked for RpcbEntryList {
+    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
+        &self.rpcb_entry_next
+    }
+    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
+        &mut self.rpcb_entry_next
+    }
+    fn clone_node(&self) -> Self {
+        Self {
+            rpcb_entry_map: self.rpcb_entry_map.clone(),
+            rpcb_entry_next: ::core::option::Option::None,
+        }
+    }
+    fn eq_node(&self, other: &Self) -> bool {
+        self.rpcb_entry_map == other.rpcb_entry_map
+    }
+    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("rpcb_entry_list")
+            .field("rpcb_entry_map", &self.rpcb_entry_map)
+            .finish_non_exhaustive()
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn node_len(&self) -> usize {
+        xdr::XdrEncode::encoded_len(&self.rpcb_entry_map)
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+        xdr::XdrEncode::encode(&self.rpcb_entry_map, out)?;
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl<'a> xdr::LinkedDecode<'a> for RpcbEntryList {
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn decode_node(d: &mut xdr::Decoder<'a>) -> ::core::result::Result<Self, xdr::DecodeError> {
+        ::core::result::Result::Ok(Self {
+            rpcb_entry_map: <RpcbEntry as xdr::XdrDecode>::decode(d)?,
+            rpcb_entry_next: ::core::option::Option::None,
+        })
+    }
+}
+
 impl xdr::XdrEncode for RpcbEntryList {
     fn encoded_len(&self) -> usize {
-        let mut len = 0;
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            len += 4 + xdr::XdrEncode::encoded_len(&node.rpcb_entry_map);
-            next = node.rpcb_entry_next.as_deref();
-        }
-        len
+        xdr::linked::encoded_len(self)
     }
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::XdrEncode::encode(&self.rpcb_entry_map, out)?;
-        let mut next = self.rpcb_entry_next.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            xdr::put_bool(out, true);
-            xdr::XdrEncode::encode(&node.rpcb_entry_map, out)?;
-            next = node.rpcb_entry_next.as_deref();
-        }
-        xdr::put_bool(out, false);
-        ::core::result::Result::Ok(())
+        xdr::linked::encode(self, out)
     }
 }
 
 impl xdr::XdrDecode for RpcbEntryList {
     #[inline]
     fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        let mut head = Self {
-            rpcb_entry_map: <RpcbEntry as xdr::XdrDecode>::decode(d)?,
-            rpcb_entry_next: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.rpcb_entry_next;
-        while d.bool()? {
-            d.charge(::core::mem::size_of::<Self>())?;
-            let node = Self {
-                rpcb_entry_map: <RpcbEntry as xdr::XdrDecode>::decode(d)?,
-                rpcb_entry_next: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(node)).rpcb_entry_next;
-        }
-        ::core::result::Result::Ok(head)
+        xdr::linked::decode(d)
     }
 }
 
 impl ::core::ops::Drop for RpcbEntryList {
     fn drop(&mut self) {
-        // Unlink node by node: the default drop would recurse
-        // once per node.
-        let mut next = self.rpcb_entry_next.take();
-        while let ::core::option::Option::Some(mut node) = next {
-            next = node.rpcb_entry_next.take();
-        }
+        xdr::linked::drop(self);
     }
 }
 
 impl ::core::clone::Clone for RpcbEntryList {
     fn clone(&self) -> Self {
-        let mut head = Self {
-            rpcb_entry_map: self.rpcb_entry_map.clone(),
-            rpcb_entry_next: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.rpcb_entry_next;
-        let mut next = self.rpcb_entry_next.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            let copy = Self {
-                rpcb_entry_map: node.rpcb_entry_map.clone(),
-                rpcb_entry_next: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(copy)).rpcb_entry_next;
-            next = node.rpcb_entry_next.as_deref();
-        }
-        head
+        xdr::linked::clone(self)
     }
 }
 
 impl ::core::cmp::PartialEq for RpcbEntryList {
     fn eq(&self, other: &Self) -> bool {
-        let (mut a, mut b) = (self, other);
-        loop {
-            if a.rpcb_entry_map != b.rpcb_entry_map {
-                return false;
-            }
-            match (a.rpcb_entry_next.as_deref(), b.rpcb_entry_next.as_deref()) {
-                (::core::option::Option::Some(x), ::core::option::Option::Some(y)) => {
-                    a = x;
-                    b = y;
-                }
-                (::core::option::Option::None, ::core::option::Option::None) => return true,
-                _ => return false,
-            }
-        }
+        xdr::linked::eq(self, other)
     }
 }
 
 /// Prints the list as a sequence of nodes (without recursing).
 impl ::core::fmt::Debug for RpcbEntryList {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        struct Node<'n>(&'n RpcbEntryList);
-        impl ::core::fmt::Debug for Node<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_struct("rpcb_entry_list")
-                    .field("rpcb_entry_map", &self.0.rpcb_entry_map)
-                    .finish_non_exhaustive()
-            }
-        }
-        let mut list = f.debug_list();
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            list.entry(&Node(node));
-            next = node.rpcb_entry_next.as_deref();
-        }
-        list.finish()
+        xdr::linked::fmt(self, f)
     }
 }
 
@@ -672,149 +613,109 @@ pub struct RpcbsAddrlist {
     pub next: ::core::option::Option<xdr::Box<RpcbsAddrlist>>,
 }
 
-impl xdr::XdrEncode for RpcbsAddrlist {
-    fn encoded_len(&self) -> usize {
-        let mut len = 0;
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            len += 20 + xdr::opaque_var_len(node.netid.len());
-            next = node.next.as_deref();
-        }
-        len
+impl xdr::Linked for RpcbsAddrlist {
+    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
+        &self.next
     }
-    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.prog);
-        xdr::put_u32(out, self.vers);
-        xdr::put_i32(out, self.success);
-        xdr::put_i32(out, self.failure);
-        xdr::put_opaque_var(out, self.netid.as_bytes(), u32::MAX, "rpcbs_addrlist.netid")?;
-        let mut next = self.next.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            xdr::put_bool(out, true);
-            xdr::put_u32(out, node.prog);
-            xdr::put_u32(out, node.vers);
-            xdr::put_i32(out, node.success);
-            xdr::put_i32(out, node.failure);
-            xdr::put_opaque_var(out, node.netid.as_bytes(), u32::MAX, "rpcbs_addrlist.netid")?;
-            next = node.next.as_deref();
-        }
-        xdr::put_bool(out, false);
-        ::core::result::Result::Ok(())
+    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
+        &mut self.next
     }
-}
-
-impl xdr::XdrDecode for RpcbsAddrlist {
-    #[inline]
-    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        let mut head = Self {
-            prog: d.u32()?,
-            vers: d.u32()?,
-            success: d.i32()?,
-            failure: d.i32()?,
-            netid: d.string(u32::MAX)?,
-            next: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.next;
-        while d.bool()? {
-            d.charge(::core::mem::size_of::<Self>())?;
-            let node = Self {
-                prog: d.u32()?,
-                vers: d.u32()?,
-                success: d.i32()?,
-                failure: d.i32()?,
-                netid: d.string(u32::MAX)?,
-                next: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(node)).next;
-        }
-        ::core::result::Result::Ok(head)
-    }
-}
-
-impl ::core::ops::Drop for RpcbsAddrlist {
-    fn drop(&mut self) {
-        // Unlink node by node: the default drop would recurse
-        // once per node.
-        let mut next = self.next.take();
-        while let ::core::option::Option::Some(mut node) = next {
-            next = node.next.take();
-        }
-    }
-}
-
-impl ::core::clone::Clone for RpcbsAddrlist {
-    fn clone(&self) -> Self {
-        let mut head = Self {
+    fn clone_node(&self) -> Self {
+        Self {
             prog: self.prog,
             vers: self.vers,
             success: self.success,
             failure: self.failure,
             netid: self.netid.clone(),
             next: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.next;
-        let mut next = self.next.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            let copy = Self {
-                prog: node.prog,
-                vers: node.vers,
-                success: node.success,
-                failure: node.failure,
-                netid: node.netid.clone(),
-                next: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(copy)).next;
-            next = node.next.as_deref();
         }
-        head
+    }
+    fn eq_node(&self, other: &Self) -> bool {
+        self.prog == other.prog
+            && self.vers == other.vers
+            && self.success == other.success
+            && self.failure == other.failure
+            && self.netid == other.netid
+    }
+    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("rpcbs_addrlist")
+            .field("prog", &self.prog)
+            .field("vers", &self.vers)
+            .field("success", &self.success)
+            .field("failure", &self.failure)
+            .field("netid", &self.netid)
+            .finish_non_exhaustive()
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn node_len(&self) -> usize {
+        16 + xdr::opaque_var_len(self.netid.len())
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+        xdr::put_u32(out, self.prog);
+        xdr::put_u32(out, self.vers);
+        xdr::put_i32(out, self.success);
+        xdr::put_i32(out, self.failure);
+        xdr::put_opaque_var(out, self.netid.as_bytes(), u32::MAX, "rpcbs_addrlist.netid")?;
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl<'a> xdr::LinkedDecode<'a> for RpcbsAddrlist {
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn decode_node(d: &mut xdr::Decoder<'a>) -> ::core::result::Result<Self, xdr::DecodeError> {
+        ::core::result::Result::Ok(Self {
+            prog: d.u32()?,
+            vers: d.u32()?,
+            success: d.i32()?,
+            failure: d.i32()?,
+            netid: d.string(u32::MAX)?,
+            next: ::core::option::Option::None,
+        })
+    }
+}
+
+impl xdr::XdrEncode for RpcbsAddrlist {
+    fn encoded_len(&self) -> usize {
+        xdr::linked::encoded_len(self)
+    }
+    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+        xdr::linked::encode(self, out)
+    }
+}
+
+impl xdr::XdrDecode for RpcbsAddrlist {
+    #[inline]
+    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
+        xdr::linked::decode(d)
+    }
+}
+
+impl ::core::ops::Drop for RpcbsAddrlist {
+    fn drop(&mut self) {
+        xdr::linked::drop(self);
+    }
+}
+
+impl ::core::clone::Clone for RpcbsAddrlist {
+    fn clone(&self) -> Self {
+        xdr::linked::clone(self)
     }
 }
 
 impl ::core::cmp::PartialEq for RpcbsAddrlist {
     fn eq(&self, other: &Self) -> bool {
-        let (mut a, mut b) = (self, other);
-        loop {
-            if a.prog != b.prog
-                    || a.vers != b.vers
-                    || a.success != b.success
-                    || a.failure != b.failure
-                    || a.netid != b.netid {
-                return false;
-            }
-            match (a.next.as_deref(), b.next.as_deref()) {
-                (::core::option::Option::Some(x), ::core::option::Option::Some(y)) => {
-                    a = x;
-                    b = y;
-                }
-                (::core::option::Option::None, ::core::option::Option::None) => return true,
-                _ => return false,
-            }
-        }
+        xdr::linked::eq(self, other)
     }
 }
 
 /// Prints the list as a sequence of nodes (without recursing).
 impl ::core::fmt::Debug for RpcbsAddrlist {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        struct Node<'n>(&'n RpcbsAddrlist);
-        impl ::core::fmt::Debug for Node<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_struct("rpcbs_addrlist")
-                    .field("prog", &self.0.prog)
-                    .field("vers", &self.0.vers)
-                    .field("success", &self.0.success)
-                    .field("failure", &self.0.failure)
-                    .field("netid", &self.0.netid)
-                    .finish_non_exhaustive()
-            }
-        }
-        let mut list = f.debug_list();
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            list.entry(&Node(node));
-            next = node.next.as_deref();
-        }
-        list.finish()
+        xdr::linked::fmt(self, f)
     }
 }
 
@@ -848,87 +749,15 @@ pub struct RpcbsRmtcalllist {
     pub next: ::core::option::Option<xdr::Box<RpcbsRmtcalllist>>,
 }
 
-impl xdr::XdrEncode for RpcbsRmtcalllist {
-    fn encoded_len(&self) -> usize {
-        let mut len = 0;
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            len += 28 + xdr::opaque_var_len(node.netid.len());
-            next = node.next.as_deref();
-        }
-        len
+impl xdr::Linked for RpcbsRmtcalllist {
+    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
+        &self.next
     }
-    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.prog);
-        xdr::put_u32(out, self.vers);
-        xdr::put_u32(out, self.proc);
-        xdr::put_i32(out, self.success);
-        xdr::put_i32(out, self.failure);
-        xdr::put_i32(out, self.indirect);
-        xdr::put_opaque_var(out, self.netid.as_bytes(), u32::MAX, "rpcbs_rmtcalllist.netid")?;
-        let mut next = self.next.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            xdr::put_bool(out, true);
-            xdr::put_u32(out, node.prog);
-            xdr::put_u32(out, node.vers);
-            xdr::put_u32(out, node.proc);
-            xdr::put_i32(out, node.success);
-            xdr::put_i32(out, node.failure);
-            xdr::put_i32(out, node.indirect);
-            xdr::put_opaque_var(out, node.netid.as_bytes(), u32::MAX, "rpcbs_rmtcalllist.netid")?;
-            next = node.next.as_deref();
-        }
-        xdr::put_bool(out, false);
-        ::core::result::Result::Ok(())
+    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
+        &mut self.next
     }
-}
-
-impl xdr::XdrDecode for RpcbsRmtcalllist {
-    #[inline]
-    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        let mut head = Self {
-            prog: d.u32()?,
-            vers: d.u32()?,
-            proc: d.u32()?,
-            success: d.i32()?,
-            failure: d.i32()?,
-            indirect: d.i32()?,
-            netid: d.string(u32::MAX)?,
-            next: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.next;
-        while d.bool()? {
-            d.charge(::core::mem::size_of::<Self>())?;
-            let node = Self {
-                prog: d.u32()?,
-                vers: d.u32()?,
-                proc: d.u32()?,
-                success: d.i32()?,
-                failure: d.i32()?,
-                indirect: d.i32()?,
-                netid: d.string(u32::MAX)?,
-                next: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(node)).next;
-        }
-        ::core::result::Result::Ok(head)
-    }
-}
-
-impl ::core::ops::Drop for RpcbsRmtcalllist {
-    fn drop(&mut self) {
-        // Unlink node by node: the default drop would recurse
-        // once per node.
-        let mut next = self.next.take();
-        while let ::core::option::Option::Some(mut node) = next {
-            next = node.next.take();
-        }
-    }
-}
-
-impl ::core::clone::Clone for RpcbsRmtcalllist {
-    fn clone(&self) -> Self {
-        let mut head = Self {
+    fn clone_node(&self) -> Self {
+        Self {
             prog: self.prog,
             vers: self.vers,
             proc: self.proc,
@@ -937,76 +766,102 @@ impl ::core::clone::Clone for RpcbsRmtcalllist {
             indirect: self.indirect,
             netid: self.netid.clone(),
             next: ::core::option::Option::None,
-        };
-        let mut tail = &mut head.next;
-        let mut next = self.next.as_deref();
-        while let ::core::option::Option::Some(node) = next {
-            let copy = Self {
-                prog: node.prog,
-                vers: node.vers,
-                proc: node.proc,
-                success: node.success,
-                failure: node.failure,
-                indirect: node.indirect,
-                netid: node.netid.clone(),
-                next: ::core::option::Option::None,
-            };
-            tail = &mut tail.insert(xdr::Box::new(copy)).next;
-            next = node.next.as_deref();
         }
-        head
+    }
+    fn eq_node(&self, other: &Self) -> bool {
+        self.prog == other.prog
+            && self.vers == other.vers
+            && self.proc == other.proc
+            && self.success == other.success
+            && self.failure == other.failure
+            && self.indirect == other.indirect
+            && self.netid == other.netid
+    }
+    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("rpcbs_rmtcalllist")
+            .field("prog", &self.prog)
+            .field("vers", &self.vers)
+            .field("proc", &self.proc)
+            .field("success", &self.success)
+            .field("failure", &self.failure)
+            .field("indirect", &self.indirect)
+            .field("netid", &self.netid)
+            .finish_non_exhaustive()
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn node_len(&self) -> usize {
+        24 + xdr::opaque_var_len(self.netid.len())
+    }
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+        xdr::put_u32(out, self.prog);
+        xdr::put_u32(out, self.vers);
+        xdr::put_u32(out, self.proc);
+        xdr::put_i32(out, self.success);
+        xdr::put_i32(out, self.failure);
+        xdr::put_i32(out, self.indirect);
+        xdr::put_opaque_var(out, self.netid.as_bytes(), u32::MAX, "rpcbs_rmtcalllist.netid")?;
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl<'a> xdr::LinkedDecode<'a> for RpcbsRmtcalllist {
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn decode_node(d: &mut xdr::Decoder<'a>) -> ::core::result::Result<Self, xdr::DecodeError> {
+        ::core::result::Result::Ok(Self {
+            prog: d.u32()?,
+            vers: d.u32()?,
+            proc: d.u32()?,
+            success: d.i32()?,
+            failure: d.i32()?,
+            indirect: d.i32()?,
+            netid: d.string(u32::MAX)?,
+            next: ::core::option::Option::None,
+        })
+    }
+}
+
+impl xdr::XdrEncode for RpcbsRmtcalllist {
+    fn encoded_len(&self) -> usize {
+        xdr::linked::encoded_len(self)
+    }
+    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+        xdr::linked::encode(self, out)
+    }
+}
+
+impl xdr::XdrDecode for RpcbsRmtcalllist {
+    #[inline]
+    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
+        xdr::linked::decode(d)
+    }
+}
+
+impl ::core::ops::Drop for RpcbsRmtcalllist {
+    fn drop(&mut self) {
+        xdr::linked::drop(self);
+    }
+}
+
+impl ::core::clone::Clone for RpcbsRmtcalllist {
+    fn clone(&self) -> Self {
+        xdr::linked::clone(self)
     }
 }
 
 impl ::core::cmp::PartialEq for RpcbsRmtcalllist {
     fn eq(&self, other: &Self) -> bool {
-        let (mut a, mut b) = (self, other);
-        loop {
-            if a.prog != b.prog
-                    || a.vers != b.vers
-                    || a.proc != b.proc
-                    || a.success != b.success
-                    || a.failure != b.failure
-                    || a.indirect != b.indirect
-                    || a.netid != b.netid {
-                return false;
-            }
-            match (a.next.as_deref(), b.next.as_deref()) {
-                (::core::option::Option::Some(x), ::core::option::Option::Some(y)) => {
-                    a = x;
-                    b = y;
-                }
-                (::core::option::Option::None, ::core::option::Option::None) => return true,
-                _ => return false,
-            }
-        }
+        xdr::linked::eq(self, other)
     }
 }
 
 /// Prints the list as a sequence of nodes (without recursing).
 impl ::core::fmt::Debug for RpcbsRmtcalllist {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        struct Node<'n>(&'n RpcbsRmtcalllist);
-        impl ::core::fmt::Debug for Node<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_struct("rpcbs_rmtcalllist")
-                    .field("prog", &self.0.prog)
-                    .field("vers", &self.0.vers)
-                    .field("proc", &self.0.proc)
-                    .field("success", &self.0.success)
-                    .field("failure", &self.0.failure)
-                    .field("indirect", &self.0.indirect)
-                    .field("netid", &self.0.netid)
-                    .finish_non_exhaustive()
-            }
-        }
-        let mut list = f.debug_list();
-        let mut next = ::core::option::Option::Some(self);
-        while let ::core::option::Option::Some(node) = next {
-            list.entry(&Node(node));
-            next = node.next.as_deref();
-        }
-        list.finish()
+        xdr::linked::fmt(self, f)
     }
 }
 

@@ -156,11 +156,17 @@ impl Gen<'_> {
 
     /// The `encode` method's signature at indentation 4.
     pub(super) fn encode_sig(&self, out: &mut String) {
+        self.encode_sig_named(out, "fn encode");
+    }
+
+    /// An encoding method's signature at indentation 4: `head` is
+    /// `fn encode` or a node's `fn encode_node`.
+    fn encode_sig_named(&self, out: &mut String, head: &str) {
         let rt = &self.rt;
         fn_sig(
             out,
             4,
-            "fn encode",
+            head,
             &["&self".into(), format!("out: &mut {rt}::Vec<u8>")],
             &format!("::core::result::Result<(), {rt}::EncodeError>"),
         );
@@ -437,7 +443,9 @@ impl Gen<'_> {
         }
     }
 
-    /// A singly linked list (`entry *nextentry` last): every walk is a loop.
+    /// A singly linked list (`entry *nextentry` last): the runtime's
+    /// `linked` functions walk it in loops; the type supplies its link and
+    /// what to do with one node's other fields.
     #[allow(clippy::too_many_lines)] // one impl after another
     fn list_impls(&self, out: &mut String, t: &TypeDef, s: &Struct, link: usize) {
         let rt = &self.rt;
@@ -446,177 +454,168 @@ impl Gen<'_> {
         let borrows = self.props[t.id.index()].borrows;
         let xdr = &t.name.xdr;
         let link_name = &s.fields[link].name.rust;
-        let body: Vec<&Field> = s.fields[..link].iter().collect();
-        let names: Vec<&str> = body.iter().map(|f| f.name.rust.as_str()).collect();
+        let body = &s.fields[..link];
         let what = |f: &Field| format!("{}.{}", xdr, f.name.xdr);
-        let none = "::core::option::Option::None".to_string();
         // `Self { a: .., next: None }` with the given values.
-        let node = |values: Vec<String>, col: usize, ind: usize| {
-            let mut fields: Vec<(String, String)> =
-                names.iter().map(|n| (*n).to_string()).zip(values).collect();
-            fields.push((link_name.clone(), none.clone()));
-            Self::struct_lit("Self", &fields, col, ind)
+        let node = |head: &str, values: Vec<String>, col: usize, ind: usize| {
+            let mut fields: Vec<(String, String)> = body
+                .iter()
+                .map(|f| f.name.rust.clone())
+                .zip(values)
+                .collect();
+            fields.push((link_name.clone(), "::core::option::Option::None".into()));
+            Self::struct_lit(head, &fields, col, ind)
         };
-        let node_len = self.sum_len(
-            body.iter()
-                .map(|f| (&f.ty, Val::place(format!("node.{}", f.name.rust)))),
-            4,
-            23,
-            12,
-        );
+        let link_ty = format!("::core::option::Option<{rt}::Box<Self>>");
         let _ = writeln!(
             out,
-            "impl {rt}::XdrEncode for {name}{anon} {{\n    \
-             fn encoded_len(&self) -> usize {{\n        \
-             let mut len = 0;\n        \
-             let mut next = ::core::option::Option::Some(self);\n        \
-             while let ::core::option::Option::Some(node) = next {{\n            \
-             len += {node_len};\n            \
-             next = node.{link_name}.as_deref();\n        }}\n        len\n    }}"
+            "impl {rt}::Linked for {name}{anon} {{\n    \
+             fn link(&self) -> &{link_ty} {{\n        &self.{link_name}\n    }}\n    \
+             fn link_mut(&mut self) -> &mut {link_ty} {{\n        &mut self.{link_name}\n    }}"
         );
-        self.encode_sig(out);
-        // The caller wrote the head's `true`; every later node's is written
-        // at the top of the loop, as a hand-written walk does (measured:
-        // fewer instructions per node than testing the link at the bottom).
-        for f in &body {
+        let copies: Vec<String> = body
+            .iter()
+            .map(|f| {
+                let n = &f.name.rust;
+                if is_copy(self, &f.ty) {
+                    format!("self.{n}")
+                } else {
+                    format!("self.{n}.clone()")
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "    fn clone_node(&self) -> Self {{\n        {}\n    }}",
+            node("Self", copies, 8, 8)
+        );
+        let equal = if body.is_empty() {
+            "    fn eq_node(&self, _: &Self) -> bool {\n        true\n    }".to_string()
+        } else {
+            let terms: Vec<String> = body
+                .iter()
+                .map(|f| format!("self.{0} == other.{0}", f.name.rust))
+                .collect();
+            let flat = terms.join(" && ");
+            let expr = if super::text::fits(8, &flat, 0) {
+                flat
+            } else {
+                terms.join(&format!("\n{}&& ", pad(12)))
+            };
+            format!("    fn eq_node(&self, other: &Self) -> bool {{\n        {expr}\n    }}")
+        };
+        out.push_str(&equal);
+        out.push('\n');
+        let mut fields = String::new();
+        for f in body {
+            let n = &f.name.rust;
+            let label = string_lit(n.trim_start_matches("r#"));
+            let _ = write!(fields, "\n{}.field({label}, &self.{n})", pad(12));
+        }
+        let _ = writeln!(
+            out,
+            "    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {{\n        \
+             f.debug_struct({}){fields}\n{}.finish_non_exhaustive()\n    }}",
+            string_lit(xdr),
+            pad(12),
+        );
+        let node_len = self.sum_len(
+            body.iter()
+                .map(|f| (&f.ty, Val::place(format!("self.{}", f.name.rust)))),
+            0,
+            8,
+            8,
+        );
+        // Measured: with `#[inline]` LLVM keeps a node's codec out of line
+        // and calls it from the runtime's walk once per node.
+        let always = "    #[inline(always)]\n    #[allow(clippy::inline_always)]\n";
+        let _ = write!(
+            out,
+            "{always}    fn node_len(&self) -> usize {{\n        {node_len}\n    }}\n{always}"
+        );
+        self.encode_sig_named(out, "fn encode_node");
+        if body.is_empty() {
+            out.push_str("        let _ = &out;\n");
+        }
+        for f in body {
             let v = Val::place(format!("self.{}", f.name.rust));
             self.encode(out, &f.ty, &v, &what(f), 8);
         }
-        let _ = writeln!(
-            out,
-            "        let mut next = self.{link_name}.as_deref();\n        \
-             while let ::core::option::Option::Some(node) = next {{\n            \
-             {rt}::put_bool(out, true);"
-        );
-        for f in &body {
-            let v = Val::place(format!("node.{}", f.name.rust));
-            self.encode(out, &f.ty, &v, &what(f), 12);
-        }
-        let _ = writeln!(
-            out,
-            "            next = node.{link_name}.as_deref();\n        }}\n        \
-             {rt}::put_bool(out, false);\n        \
-             ::core::result::Result::Ok(())\n    }}\n}}"
-        );
-        let decs = |ind: usize| -> Vec<String> {
-            body.iter()
-                .zip(&names)
-                .map(|(f, n)| self.decode(&f.ty, ind + 6 + n.len(), ind + 4))
-                .collect()
-        };
-        let dec_body = format!(
-            "        let mut head = {};\n        \
-             let mut tail = &mut head.{link_name};\n        \
-             while d.bool()? {{\n            \
-             d.charge(::core::mem::size_of::<Self>())?;\n            \
-             let node = {};\n            \
-             tail = &mut tail.insert({rt}::Box::new(node)).{link_name};\n        }}\n        \
-             ::core::result::Result::Ok(head)\n",
-            node(decs(8), 23, 8),
-            node(decs(12), 23, 12),
-        );
-        self.decode_impl(out, t, self.inline(t.id), &dec_body);
-        let copies = |recv: &str| -> Vec<String> {
-            body.iter()
-                .zip(&names)
-                .map(|(f, n)| {
-                    if is_copy(self, &f.ty) {
-                        format!("{recv}.{n}")
-                    } else {
-                        format!("{recv}.{n}.clone()")
-                    }
-                })
-                .collect()
-        };
-        let differs = if names.is_empty() {
-            "false".to_string()
-        } else {
-            let terms: Vec<String> = names.iter().map(|n| format!("a.{n} != b.{n}")).collect();
-            let flat = terms.join(" || ");
-            if super::text::fits(15, &flat, 2) {
-                flat
-            } else {
-                terms.join(&format!("\n{}|| ", pad(20)))
-            }
-        };
-        let _ = writeln!(
-            out,
-            "impl ::core::ops::Drop for {name}{anon} {{\n    fn drop(&mut self) {{\n        \
-             // Unlink node by node: the default drop would recurse\n        \
-             // once per node.\n        \
-             let mut next = self.{link_name}.take();\n        \
-             while let ::core::option::Option::Some(mut node) = next {{\n            \
-             next = node.{link_name}.take();\n        }}\n    }}\n}}\n\
-             impl ::core::clone::Clone for {name}{anon} {{\n    fn clone(&self) -> Self {{\n        \
-             let mut head = {};\n        \
-             let mut tail = &mut head.{link_name};\n        \
-             let mut next = self.{link_name}.as_deref();\n        \
-             while let ::core::option::Option::Some(node) = next {{\n            \
-             let copy = {};\n            \
-             tail = &mut tail.insert({rt}::Box::new(copy)).{link_name};\n            \
-             next = node.{link_name}.as_deref();\n        }}\n        head\n    }}\n}}\n\
-             impl ::core::cmp::PartialEq for {name}{anon} {{\n    \
-             fn eq(&self, other: &Self) -> bool {{\n        \
-             let (mut a, mut b) = (self, other);\n        loop {{\n            \
-             if {differs} {{\n                return false;\n            }}\n            \
-             match (a.{link_name}.as_deref(), b.{link_name}.as_deref()) {{\n                \
-             (::core::option::Option::Some(x), ::core::option::Option::Some(y)) => {{\n                    \
-             a = x;\n                    b = y;\n                }}\n                \
-             (::core::option::Option::None, ::core::option::Option::None) => return true,\n                \
-             _ => return false,\n            }}\n        }}\n    }}\n}}",
-            node(copies("self"), 23, 8),
-            node(copies("node"), 23, 12),
-        );
-        let node_struct = if borrows {
-            format!(
-                "        struct Node<'n, 'a>(&'n {name}<'a>);\n        \
-                 impl ::core::fmt::Debug for Node<'_, '_> {{\n"
+        out.push_str("        ::core::result::Result::Ok(())\n    }\n}\n");
+        let decs: Vec<String> = body
+            .iter()
+            .map(|f| self.decode(&f.ty, 14 + f.name.rust.len(), 12))
+            .collect();
+        let (impl_head, decoder) = if borrows {
+            (
+                format!("impl<'a> {rt}::LinkedDecode<'a> for {name}<'a> {{"),
+                format!("d: &mut {rt}::Decoder<'a>"),
             )
         } else {
-            format!(
-                "        struct Node<'n>(&'n {name});\n        \
-                 impl ::core::fmt::Debug for Node<'_> {{\n"
+            (
+                format!("impl<'a> {rt}::LinkedDecode<'a> for {name} {{"),
+                format!("d: &mut {rt}::Decoder<'a>"),
             )
         };
-        let mut fields = String::new();
-        for n in &names {
-            let label = string_lit(n.trim_start_matches("r#"));
-            let _ = write!(fields, "\n{}.field({label}, &self.0.{n})", pad(20));
+        let _ = write!(out, "{impl_head}\n{always}");
+        fn_sig(
+            out,
+            4,
+            "fn decode_node",
+            &[decoder],
+            &format!("::core::result::Result<Self, {rt}::DecodeError>"),
+        );
+        if body.is_empty() {
+            out.push_str("        let _ = &d;\n");
         }
+        let lit = node("Self", decs, super::text::WIDTH, 8);
+        let _ = writeln!(out, "        ::core::result::Result::Ok({lit})\n    }}\n}}");
+        let _ = writeln!(
+            out,
+            "impl {rt}::XdrEncode for {name}{anon} {{\n    \
+             fn encoded_len(&self) -> usize {{\n        {rt}::linked::encoded_len(self)\n    }}"
+        );
+        self.encode_sig(out);
+        let _ = writeln!(out, "        {rt}::linked::encode(self, out)\n    }}\n}}");
+        self.decode_impl(
+            out,
+            t,
+            self.inline(t.id),
+            &format!("        {rt}::linked::decode(d)\n"),
+        );
         let fmt_sig = "fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {";
         let _ = writeln!(
             out,
-            "/// Prints the list as a sequence of nodes (without recursing).\n\
-             impl ::core::fmt::Debug for {name}{anon} {{\n    {fmt_sig}\n{node_struct}            \
-             {fmt_sig}\n                \
-             f.debug_struct({}){fields}\n{}.finish_non_exhaustive()\n            }}\n        }}\n        \
-             let mut list = f.debug_list();\n        \
-             let mut next = ::core::option::Option::Some(self);\n        \
-             while let ::core::option::Option::Some(node) = next {{\n            \
-             list.entry(&Node(node));\n            \
-             next = node.{link_name}.as_deref();\n        }}\n        list.finish()\n    }}\n}}",
-            string_lit(xdr),
-            pad(20),
+            "impl ::core::ops::Drop for {name}{anon} {{\n    \
+             fn drop(&mut self) {{\n        {rt}::linked::drop(self);\n    }}\n}}\n\
+             impl ::core::clone::Clone for {name}{anon} {{\n    \
+             fn clone(&self) -> Self {{\n        {rt}::linked::clone(self)\n    }}\n}}\n\
+             impl ::core::cmp::PartialEq for {name}{anon} {{\n    \
+             fn eq(&self, other: &Self) -> bool {{\n        {rt}::linked::eq(self, other)\n    }}\n}}\n\
+             /// Prints the list as a sequence of nodes (without recursing).\n\
+             impl ::core::fmt::Debug for {name}{anon} {{\n    {fmt_sig}\n        \
+             {rt}::linked::fmt(self, f)\n    }}\n}}"
         );
         if self.o.random && !borrows {
-            let rands = |ind: usize| -> Vec<String> {
-                body.iter()
-                    .zip(&names)
-                    .map(|(f, n)| self.random(&f.ty, ind + 6 + n.len(), ind + 4))
-                    .collect()
+            let rands: Vec<String> = body
+                .iter()
+                .map(|f| self.random(&f.ty, 14 + f.name.rust.len(), 12))
+                .collect();
+            let param = if rands.iter().any(|r| r.contains("rng")) {
+                "rng"
+            } else {
+                "_"
             };
+            let lit = node(
+                &format!("{rt}::linked::random(rng, |{param}| Self"),
+                rands,
+                8,
+                8,
+            );
             let _ = writeln!(
                 out,
                 "impl {rt}::Random for {name} {{\n    \
-                 fn random(rng: &mut {rt}::Rng) -> Self {{\n        \
-                 let mut head = {};\n        \
-                 let mut tail = &mut head.{link_name};\n        \
-                 for _ in 0..rng.len(6) {{\n            \
-                 let node = {};\n            \
-                 tail = &mut tail.insert({rt}::Box::new(node)).{link_name};\n        }}\n        \
-                 head\n    }}\n}}",
-                node(rands(8), 23, 8),
-                node(rands(12), 23, 12),
+                 fn random(rng: &mut {rt}::Rng) -> Self {{\n        {lit})\n    }}\n}}"
             );
         }
     }
