@@ -19,8 +19,11 @@ impl Gen<'_> {
         let direct = matches!(self.expand(ty), Ty::Prim(_) | Ty::Named(_));
         Slot {
             plain,
-            wrapper: (!direct).then(|| (wrapper.to_string(), format!("{wrapper}Ref"))),
-            ty: ty.clone(),
+            wrapper: (!direct).then(|| Wrapper {
+                owned: wrapper.to_string(),
+                by_ref: format!("{wrapper}Ref"),
+                ty: ty.clone(),
+            }),
         }
     }
 
@@ -37,7 +40,6 @@ impl Gen<'_> {
             None => Slot {
                 plain: "()".to_string(),
                 wrapper: None,
-                ty: Ty::Prim(crate::ir::Prim::Bool),
             },
         };
         (args, result)
@@ -45,14 +47,19 @@ impl Gen<'_> {
 
     /// The wrapper types a slot needs: `owned` to decode, `by_ref` to encode.
     fn wrappers(&self, out: &mut String, slot: &Slot, what: &str, owned: bool, by_ref: bool) {
-        let Some((owned_name, ref_name)) = &slot.wrapper else {
+        let Some(Wrapper {
+            owned: owned_name,
+            by_ref: ref_name,
+            ty,
+        }) = &slot.wrapper
+        else {
             return;
         };
         let rt = &self.rt;
         let plain = &slot.plain;
         if by_ref {
             let v = Val::reference("self.0");
-            let len = self.len(&slot.ty, &v, 8, 8);
+            let len = self.len(ty, &v, 8, 8);
             let _ = writeln!(
                 out,
                 "struct {ref_name}<'a>(&'a {plain});\n\
@@ -60,11 +67,11 @@ impl Gen<'_> {
                  fn encoded_len(&self) -> usize {{\n        {len}\n    }}"
             );
             self.encode_sig(out);
-            self.encode(out, &slot.ty, &v, what, 8);
+            self.encode(out, ty, &v, what, 8);
             out.push_str("        ::core::result::Result::Ok(())\n    }\n}\n");
         }
         if owned {
-            let decode = self.decode(&slot.ty, 17, 12);
+            let decode = self.decode(ty, 17, 12);
             let ok = list(
                 8,
                 8,
@@ -121,7 +128,7 @@ impl Gen<'_> {
                 .iter()
                 .zip(&proc.args)
                 .map(|(slot, a)| match &slot.wrapper {
-                    Some((_, by_ref)) => format!("{by_ref}({})", a.name.rust),
+                    Some(w) => format!("{}({})", w.by_ref, a.name.rust),
                     None => a.name.rust.clone(),
                 })
                 .collect();
@@ -133,7 +140,7 @@ impl Gen<'_> {
             };
             let plain_result = &result.plain;
             let (decoded, unwrap) = match &result.wrapper {
-                Some((owned, _)) => (owned.as_str(), ".map(|r| r.0)"),
+                Some(w) => (w.owned.as_str(), ".map(|r| r.0)"),
                 None => (plain_result.as_str(), ""),
             };
             let ret = format!("::core::result::Result<{plain_result}, {rt}::RpcError>");
@@ -329,7 +336,7 @@ impl Gen<'_> {
             let wire_tys: Vec<&str> = args
                 .iter()
                 .map(|slot| match &slot.wrapper {
-                    Some((owned, _)) => owned.as_str(),
+                    Some(w) => w.owned.as_str(),
                     None => slot.plain.as_str(),
                 })
                 .collect();
@@ -383,11 +390,12 @@ impl Gen<'_> {
                 ) + ".await?"
             };
             match &result.wrapper {
-                Some((_, by_ref)) => {
+                Some(w) => {
                     let _ = writeln!(
                         arms,
-                        "{p16}let results = {};\n{p16}{rt}::encode_results(&{by_ref}(&results))",
-                        call(30)
+                        "{p16}let results = {};\n{p16}{rt}::encode_results(&{}(&results))",
+                        call(30),
+                        w.by_ref
                     );
                 }
                 None if proc.result.is_none() => {
@@ -521,9 +529,19 @@ impl Gen<'_> {
 struct Slot {
     /// The Rust type users see.
     plain: String,
-    /// Wrapper type names (owned, by reference) when the type has no codec
-    /// of its own.
-    wrapper: Option<(String, String)>,
+    /// The wrapper types when the type has no codec of its own; `None`
+    /// for one that has, and for `void`.
+    wrapper: Option<Wrapper>,
+}
+
+/// Generated types carrying a string, opaque, array or optional argument
+/// or result, whose bounds live in code.
+struct Wrapper {
+    /// The owned wrapper's name (decoding).
+    owned: String,
+    /// The borrowing wrapper's name (encoding).
+    by_ref: String,
+    /// The type they encode.
     ty: Ty,
 }
 
