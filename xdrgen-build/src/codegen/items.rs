@@ -214,10 +214,10 @@ impl Gen<'_> {
         }
         let _ = writeln!(out, "}}\nimpl {name} {{");
         for m in &e.members {
-            let Some(target) = m.alias_of.map(|i| &e.members[i]) else {
+            let (Some(target), Some(alias)) = (m.alias_of.map(|i| &e.members[i]), &m.alias_const)
+            else {
                 continue;
             };
-            let alias = crate::ir::names::const_name(&m.name.xdr);
             let _ = writeln!(
                 out,
                 "    /// XDR `{}`, another name for the same value.\n    \
@@ -1200,8 +1200,8 @@ impl Gen<'_> {
         );
         let (file, out) = (out, &mut versions);
         // Stubs sit in `program::version`: two levels down.
-        self.depth.set(2);
-        let stubs_wanted = !self.o.zero_copy;
+        let g = self.nested(2);
+        let stubs_wanted = !g.o.zero_copy;
         for v in &p.versions {
             // The version module's contents, written at indentation 0 and
             // indented as a whole.
@@ -1212,14 +1212,14 @@ impl Gen<'_> {
                 "/// The version number.\npub const VERSION: u32 = {};",
                 number(i128::from(v.number))
             );
-            self.names_table(&mut m, p, v);
+            g.names_table(&mut m, p, v);
             m.push_str(
                 "/// The procedures of this version.\n\
                  #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]\n\
                  #[repr(u32)]\npub enum Procedure {\n",
             );
             for proc in &v.procedures {
-                self.docs(&mut m, 4, &self.xdr_procedure(proc), &proc.docs);
+                g.docs(&mut m, 4, &g.xdr_procedure(proc), &proc.docs);
                 let _ = writeln!(
                     m,
                     "    {} = {},",
@@ -1273,15 +1273,15 @@ impl Gen<'_> {
             m.push_str(
                 "            other => ::core::result::Result::Err(other),\n        }\n    }\n}\n",
             );
-            if self.o.client && stubs_wanted {
-                self.clients(&mut m, v);
+            if g.o.client && stubs_wanted {
+                g.clients(&mut m, v);
             }
-            if self.o.server && stubs_wanted {
-                self.server(&mut m, v);
+            if g.o.server && stubs_wanted {
+                g.server(&mut m, v);
             }
-            m.insert_str(0, &self.module_uses(&m));
+            m.insert_str(0, &g.module_uses(&m));
             drop(base);
-            self.docs(
+            g.docs(
                 out,
                 4,
                 &format!("version {} = {}", v.name.xdr, v.number),
@@ -1291,7 +1291,6 @@ impl Gen<'_> {
             out.push_str(&super::text::indent(&m, 8));
             out.push_str("    }\n");
         }
-        self.depth.set(0);
         // The stubs name the file's types through this alias: a path
         // decided once, instead of `super::super::` in every signature.
         if uses_alias(&versions, names::PARENT_ALIAS) {

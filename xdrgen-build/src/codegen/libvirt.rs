@@ -15,9 +15,9 @@ impl Gen<'_> {
     pub(super) fn libvirt_program(&self, out: &mut String, p: &LibvirtProgram) {
         // Everything sits in `<p>_program`, one module down, written at
         // indentation 0 and indented as a whole.
-        self.depth.set(1);
+        let g = self.nested(1);
         let base = Base::set(4);
-        let rt = &self.rt;
+        let rt = &g.rt;
         let mut sorted: Vec<&LibvirtProcedure> = p.procedures.iter().collect();
         sorted.sort_by_key(|proc| proc.number);
         sorted.dedup_by_key(|proc| proc.number);
@@ -56,13 +56,13 @@ impl Gen<'_> {
              .ok()\n        .map(|i| &PROCEDURES[i])\n}\n",
         );
         // Zero-copy types borrow from a buffer the stubs do not keep.
-        if self.o.client && !self.o.zero_copy {
-            self.libvirt_client(&mut m, p);
+        if g.o.client && !g.o.zero_copy {
+            g.libvirt_client(&mut m, p);
         }
-        if self.o.server && !self.o.zero_copy {
-            self.libvirt_server(&mut m, p);
+        if g.o.server && !g.o.zero_copy {
+            g.libvirt_server(&mut m, p);
         }
-        m.insert_str(0, &self.module_uses(&m));
+        m.insert_str(0, &g.module_uses(&m));
         drop(base);
         let _ = writeln!(
             out,
@@ -72,7 +72,6 @@ impl Gen<'_> {
         );
         out.push_str(&indent(&m, 4));
         out.push_str("}\n");
-        self.depth.set(0);
     }
 
     fn named(&self, id: Option<TypeId>) -> Option<String> {

@@ -97,9 +97,10 @@ struct Gen<'m> {
     /// The extra attributes by XDR type name, as text, one an element.
     type_attributes: Vec<(&'m str, Vec<String>)>,
     props: Vec<Props>,
-    /// How many modules deep the code being generated is (program and
-    /// version modules): paths to the file's own types climb out of them.
-    depth: std::cell::Cell<usize>,
+    /// The scope being written: how many modules below the file (1 in a
+    /// libvirt or program module, 2 in a version module). Paths to the
+    /// file's own types and the user's paths climb out of them.
+    depth: usize,
 }
 
 /// Generates the Rust items for a module, as source text (without the
@@ -116,7 +117,7 @@ pub fn generate(m: &Module, o: &CodegenOptions) -> String {
             .map(|(name, attr)| (name.as_str(), text::attributes(attr)))
             .collect(),
         props: Vec::new(),
-        depth: std::cell::Cell::new(0),
+        depth: 0,
     };
     g.props = g.compute_props();
     // About 60 bytes of Rust per byte of `.x`; a guess that saves most
@@ -162,7 +163,20 @@ pub(super) fn uses_alias(text: &str, alias: &str) -> bool {
         })
 }
 
-impl Gen<'_> {
+impl<'m> Gen<'m> {
+    /// The same generator writing `depth` modules below the file.
+    fn nested(&self, depth: usize) -> Gen<'m> {
+        Gen {
+            m: self.m,
+            o: self.o,
+            rt: self.rt.clone(),
+            derives: self.derives.clone(),
+            type_attributes: self.type_attributes.clone(),
+            props: self.props.clone(),
+            depth,
+        }
+    }
+
     /// `use <runtime>::__private_v1 as xdr;` and a blank line when the
     /// module text `text`, at the current depth, names the runtime.
     fn runtime_use(&self, text: &str) -> Option<String> {
@@ -181,14 +195,8 @@ impl Gen<'_> {
         let name = &t.name.rust;
         match &t.origin {
             Origin::Local | Origin::Builtin => format!("{}{name}", self.to_types()),
-            Origin::Imported { file, rust_path } => {
-                let path = rust_path.clone().unwrap_or_else(|| {
-                    let stem = std::path::Path::new(file)
-                        .file_stem()
-                        .map_or("imported".to_string(), |s| s.to_string_lossy().into_owned());
-                    format!("super::{}", crate::ir::names::field_name(&stem))
-                });
-                let path = self.relative(&path).unwrap_or_else(|| "super".to_string());
+            Origin::Imported { module, .. } => {
+                let path = self.relative(module).unwrap_or_else(|| "super".to_string());
                 format!("{path}::{name}")
             }
             Origin::Extern { rust_path } => {
@@ -199,14 +207,14 @@ impl Gen<'_> {
 
     /// `super::` once per module level the generated code is in.
     fn up(&self) -> &'static str {
-        ["", "super::", "super::super::"][self.depth.get().min(2)]
+        ["", "super::", "super::super::"][self.depth.min(2)]
     }
 
     /// The path to the module holding the file's types: itself, its parent
     /// (a libvirt or program module), or, in a version module, the alias
     /// its program module gives its parent (see [`Gen::module_uses`]).
     fn to_types(&self) -> String {
-        match self.depth.get() {
+        match self.depth {
             0 => String::new(),
             1 => "super::".to_string(),
             _ => format!("{}::", names::PARENT_ALIAS),
@@ -222,7 +230,7 @@ impl Gen<'_> {
             uses.push_str(runtime.trim_end());
             uses.push('\n');
         }
-        if self.depth.get() >= 2 && uses_alias(text, names::PARENT_ALIAS) {
+        if self.depth >= 2 && uses_alias(text, names::PARENT_ALIAS) {
             let _ = writeln!(uses, "use super::{};", names::PARENT_ALIAS);
         }
         if !uses.is_empty() {
@@ -328,7 +336,7 @@ impl Gen<'_> {
             derives: Vec::new(),
             type_attributes: Vec::new(),
             props,
-            depth: std::cell::Cell::new(0),
+            depth: 0,
         };
         for _ in 0..64 {
             let sizes: Vec<_> = self.m.types.iter().map(|t| probe.sizes(t)).collect();

@@ -285,7 +285,7 @@ impl Gen<'_> {
                 true,
             );
             let plain_result = &result.plain;
-            let cx = context_name(proc);
+            let cx = &proc.context;
             self.docs(&mut methods, 4, &self.xdr_procedure(proc), &proc.docs);
             // NULL (procedure 0, void to void) answers by itself, as
             // every ONC server must; the rest are the implementor's.
@@ -543,13 +543,4 @@ struct Wrapper {
     by_ref: String,
     /// The type they encode.
     ty: Ty,
-}
-
-/// The call-context parameter's name, clear of the procedure's own.
-fn context_name(proc: &Procedure) -> &'static str {
-    let taken = |n: &str| proc.args.iter().any(|a| a.name.rust == n);
-    ["cx", "call", "context"]
-        .into_iter()
-        .find(|n| !taken(n))
-        .unwrap_or("call_context")
 }

@@ -24,7 +24,9 @@ pub fn dump(m: &Module) -> String {
         let origin = match &t.origin {
             Origin::Local => String::new(),
             Origin::Builtin => " [builtin]".to_string(),
-            Origin::Imported { file, rust_path } => format!(
+            Origin::Imported {
+                file, rust_path, ..
+            } => format!(
                 " [imported from {file}{}]",
                 rust_path
                     .as_ref()

@@ -83,6 +83,10 @@ pub enum Origin {
         file: String,
         /// The Rust module its types live in, if the user named one.
         rust_path: Option<String>,
+        /// The module generated code names its types through: `rust_path`,
+        /// or the file's stem as a sibling module (`super::nfs_prot`).
+        #[cfg_attr(feature = "json", serde(skip))]
+        module: String,
     },
     /// A type the user maps to an existing Rust type (`--extern-type`).
     Extern {
@@ -393,6 +397,10 @@ pub struct EnumMember {
     /// (Rust enums cannot repeat a discriminant).
     #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none"))]
     pub alias_of: Option<usize>,
+    /// The associated constant an alias becomes (`Self::NIS_BOGUS_OBJ`);
+    /// set exactly when `alias_of` is.
+    #[cfg_attr(feature = "json", serde(skip))]
+    pub alias_const: Option<String>,
     /// Documentation lines.
     pub docs: Vec<String>,
     /// libvirt's procedure annotations (`@generate`, `@acl`, ...), on
@@ -550,6 +558,10 @@ pub struct Procedure {
     pub args: Vec<Arg>,
     /// The result; None for `void`.
     pub result: Option<Ty>,
+    /// The server's call-context parameter, clear of the arguments' names
+    /// (`cx`, else `call`, ...).
+    #[cfg_attr(feature = "json", serde(skip))]
+    pub context: String,
     /// Documentation lines.
     pub docs: Vec<String>,
 }

@@ -30,6 +30,16 @@ fn escape(s: String) -> String {
     }
 }
 
+/// A server method's call-context parameter: the first of `cx`, `call`,
+/// `context` that no argument of the procedure is named.
+pub(crate) fn context_param(args: &[super::Arg]) -> &'static str {
+    let taken = |n: &str| args.iter().any(|a| a.name.rust == n);
+    ["cx", "call", "context"]
+        .into_iter()
+        .find(|n| !taken(n))
+        .unwrap_or("call_context")
+}
+
 /// Type name: `nfs_fh3` → `NfsFh3`.
 pub(crate) fn type_name(xdr: &str) -> String {
     escape(xdr.to_upper_camel_case())

@@ -53,6 +53,7 @@ impl<'a> Lowerer<'a> {
                     name: rpc_name(&proc.name, names::field_name),
                     variant: names::variant_name(&proc.name.name),
                     number,
+                    context: names::context_param(&args).to_string(),
                     args,
                     result,
                     docs: doc_lines(&proc.docs),

@@ -21,10 +21,20 @@ impl<'a> Lowerer<'a> {
         match unit {
             Unit::Local => Origin::Local,
             Unit::Builtin => Origin::Builtin,
-            Unit::Import(i) => Origin::Imported {
-                file: self.inputs.imports[i].file.clone(),
-                rust_path: self.inputs.imports[i].rust_path.clone(),
-            },
+            Unit::Import(i) => {
+                let import = &self.inputs.imports[i];
+                let module = import.rust_path.clone().unwrap_or_else(|| {
+                    let stem = std::path::Path::new(&import.file)
+                        .file_stem()
+                        .map_or("imported".to_string(), |s| s.to_string_lossy().into_owned());
+                    format!("super::{}", names::field_name(&stem))
+                });
+                Origin::Imported {
+                    file: import.file.clone(),
+                    rust_path: import.rust_path.clone(),
+                    module,
+                }
+            }
             Unit::Extern => Origin::Extern {
                 rust_path: self
                     .inputs
@@ -160,6 +170,7 @@ impl<'a> Lowerer<'a> {
                 },
                 value: value32,
                 alias_of,
+                alias_const: alias_of.map(|_| names::const_name(&m.name.name)),
                 docs: doc_lines(&m.docs),
                 annotations,
             });
