@@ -1157,22 +1157,29 @@ impl Drop for PanicGuard {
 #[cfg(test)]
 mod tests {
     use std::boxed::Box;
+    use std::future::Future;
     use std::time::Duration;
     use std::vec::Vec;
 
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+    use tokio::task::JoinHandle;
 
-    use super::{Context, Dispatch, DispatchFuture, Server, ServerConfig, StreamError};
+    use super::{
+        Context, Dispatch, DispatchFuture, Server, ServerConfig, ServerStream, StreamError,
+    };
     use crate::libvirt::{
         MESSAGE_MAX, MessageType, PacketError, PacketReader, RemoteError, STRING_MAX,
     };
 
-    /// A read-stream procedure as the example daemon's screenshot is one:
-    /// the data goes out from a task of its own after the reply, which
-    /// then waits for the client to finish the stream.
-    struct Download;
+    /// A stream procedure as the example daemon's are: it replies at once
+    /// and `F` works the stream from a task of its own.
+    struct Streaming<F>(F);
 
-    impl Dispatch for Download {
+    impl<F, W> Dispatch for Streaming<F>
+    where
+        F: Fn(ServerStream) -> W + Send + Sync + 'static,
+        W: Future<Output = ()> + Send + 'static,
+    {
         fn program(&self) -> u32 {
             0x2000_8086
         }
@@ -1182,62 +1189,66 @@ mod tests {
         }
 
         fn dispatch<'a>(&'a self, cx: &'a Context, _args: &'a [u8]) -> DispatchFuture<'a> {
-            let mut stream = cx.open_stream();
-            tokio::spawn(async move {
-                if stream.send(b"data").await.is_ok() {
-                    let _ = stream.finish().await;
-                }
-            });
+            tokio::spawn((self.0)(cx.open_stream()));
             Box::pin(async { Ok(Vec::new()) })
         }
     }
 
-    /// A stream procedure that aborts with an error message over libvirt's
-    /// string bound, and reports what the abort returned.
-    struct AbortTooLong(tokio::sync::mpsc::Sender<Result<(), StreamError>>);
+    /// A CALL of REMOTE's `procedure` with serial 1 and no arguments.
+    fn call(procedure: u8) -> [u8; 28] {
+        #[rustfmt::skip]
+        let call = [
+            0, 0, 0, 28,         // length
+            0x20, 0, 0x80, 0x86, // program REMOTE
+            0, 0, 0, 1,          // version
+            0, 0, 0, procedure,  // procedure
+            0, 0, 0, 0,          // CALL
+            0, 0, 0, 1,          // serial
+            0, 0, 0, 0,          // OK
+        ];
+        call
+    }
 
-    impl Dispatch for AbortTooLong {
-        fn program(&self) -> u32 {
-            0x2000_8086
-        }
+    /// Serves `service` on one end of an in-memory pipe, and returns the
+    /// other end with the serving task.
+    fn serve(service: impl Dispatch) -> (DuplexStream, JoinHandle<()>) {
+        let server = Server::builder(ServerConfig::default())
+            .service(service)
+            .build();
+        let (client, theirs) = tokio::io::duplex(4096);
+        let serving = tokio::spawn(async move { server.serve_connection(theirs).await });
+        (client, serving)
+    }
 
-        fn version(&self) -> u32 {
-            1
-        }
+    /// Hangs up, and returns what the server sent once it closed the
+    /// connection and stopped serving. Bounded, so that a regression fails
+    /// instead of hanging.
+    async fn hang_up(mut client: DuplexStream, serving: JoinHandle<()>) -> Vec<u8> {
+        client.shutdown().await.unwrap();
+        let mut sent = Vec::new();
+        tokio::time::timeout(Duration::from_secs(60), client.read_to_end(&mut sent))
+            .await
+            .expect("the server closes the connection")
+            .unwrap();
+        serving.await.unwrap();
+        sent
+    }
 
-        fn dispatch<'a>(&'a self, cx: &'a Context, _args: &'a [u8]) -> DispatchFuture<'a> {
-            let stream = cx.open_stream();
-            let report = self.0.clone();
-            tokio::spawn(async move {
+    /// A packet that cannot be made (an abort whose error message is over
+    /// libvirt's string bound) is reported as such, with its cause, not as
+    /// a closed connection.
+    #[tokio::test]
+    async fn a_packet_that_cannot_be_made_is_not_reported_as_closed() {
+        let (report, mut reports) = tokio::sync::mpsc::channel(1);
+        let (mut client, serving) = serve(Streaming(move |stream: ServerStream| {
+            let report = report.clone();
+            async move {
                 let long = "x".repeat(STRING_MAX as usize + 1);
                 let error = RemoteError::new(1, 7, long);
                 let _ = report.send(stream.abort(&error).await).await;
-            });
-            Box::pin(async { Ok(Vec::new()) })
-        }
-    }
-
-    /// A packet that cannot be made is reported as such, with its cause,
-    /// not as a closed connection (the connection is still open).
-    #[tokio::test]
-    async fn a_packet_that_cannot_be_made_is_not_reported_as_closed() {
-        #[rustfmt::skip]
-        let call: [u8; 28] = [
-            0, 0, 0, 28,        // length
-            0x20, 0, 0x80, 0x86, // program REMOTE
-            0, 0, 0, 1,         // version
-            0, 0, 0, 209,       // procedure
-            0, 0, 0, 0,         // CALL
-            0, 0, 0, 1,         // serial
-            0, 0, 0, 0,         // OK
-        ];
-        let (report, mut reports) = tokio::sync::mpsc::channel(1);
-        let server = Server::builder(ServerConfig::default())
-            .service(AbortTooLong(report))
-            .build();
-        let (mut client, theirs) = tokio::io::duplex(4096);
-        let serving = tokio::spawn(async move { server.serve_connection(theirs).await });
-        client.write_all(&call).await.unwrap();
+            }
+        }));
+        client.write_all(&call(209)).await.unwrap();
         let result = tokio::time::timeout(Duration::from_secs(60), reports.recv())
             .await
             .expect("the procedure reports its abort")
@@ -1250,44 +1261,22 @@ mod tests {
             std::io::Error::from(error).kind(),
             std::io::ErrorKind::InvalidInput
         );
-        client.shutdown().await.unwrap();
-        let mut sent = Vec::new();
-        tokio::time::timeout(Duration::from_secs(60), client.read_to_end(&mut sent))
-            .await
-            .expect("the server closes the connection")
-            .unwrap();
-        serving.await.unwrap();
+        hang_up(client, serving).await;
     }
 
-    /// A client that calls a read-stream procedure and hangs up without
-    /// finishing the stream (the fuzz target's input, reduced): the
-    /// connection used to stay open forever.
+    /// A client that calls a read-stream procedure (the data goes out after
+    /// the reply, and the procedure then waits for the client to finish the
+    /// stream) and hangs up without finishing it (the fuzz target's input,
+    /// reduced): the connection used to stay open forever.
     #[tokio::test]
     async fn a_client_gone_mid_stream_ends_the_connection() {
-        #[rustfmt::skip]
-        let call: [u8; 28] = [
-            0, 0, 0, 28,        // length
-            0x20, 0, 0x80, 0x86, // program REMOTE
-            0, 0, 0, 1,         // version
-            0, 0, 0, 211,       // procedure
-            0, 0, 0, 0,         // CALL
-            0, 0, 0, 1,         // serial
-            0, 0, 0, 0,         // OK
-        ];
-        let server = Server::builder(ServerConfig::default())
-            .service(Download)
-            .build();
-        let (mut client, theirs) = tokio::io::duplex(4096);
-        let serving = tokio::spawn(async move { server.serve_connection(theirs).await });
-        client.write_all(&call).await.unwrap();
-        client.shutdown().await.unwrap();
-        let mut sent = Vec::new();
-        // A bound, so that a regression fails instead of hanging.
-        tokio::time::timeout(Duration::from_secs(60), client.read_to_end(&mut sent))
-            .await
-            .expect("the server closes the connection")
-            .unwrap();
-        serving.await.unwrap();
+        let (mut client, serving) = serve(Streaming(|mut stream: ServerStream| async move {
+            if stream.send(b"data").await.is_ok() {
+                let _ = stream.finish().await;
+            }
+        }));
+        client.write_all(&call(211)).await.unwrap();
+        let sent = hang_up(client, serving).await;
         let mut packets = PacketReader::new(MESSAGE_MAX);
         packets.push(&sent);
         let reply = packets.next_packet().unwrap().unwrap();
