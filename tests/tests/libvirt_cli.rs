@@ -1,19 +1,20 @@
 //! The example CLI (`examples/libvirt-cli`, `xvirsh`) end to end: its
 //! verbs against the real libvirtd test driver that `scripts/test.sh`
-//! starts from `../shared/peers/libvirt`, through three transports (unix,
-//! tcp, and ssh through an OpenSSH server this test starts), with its
-//! output compared to stock virsh's; and the storage verbs against our
-//! example daemon, whose volumes are files (libvirtd's test driver cannot
-//! upload or download volumes).
+//! starts from `../shared/peers/libvirt`, through four transports (unix,
+//! tcp, ssh through an OpenSSH server this test starts, and ext running
+//! `socat` to the daemon's socket), with its output compared to stock
+//! virsh's; and the storage verbs against our example daemon, whose
+//! volumes are files (libvirtd's test driver cannot upload or download
+//! volumes).
 //!
 //! The command runs in process through `example_libvirt_cli::run`, the
 //! function its `main` calls, with its standard output and error in
 //! buffers and an interrupt the test fires in place of Ctrl-C.
 //!
-//! Without `XDRGEN_PEERS_STATE` (or virsh, or sshd as root) these tests
+//! Without `XDRGEN_PEERS_STATE` (or virsh, socat, or sshd as root) these tests
 //! say they are skipped; with `XDRGEN_REQUIRE_PEERS=1` they fail instead.
 //! Packages: libvirt-clients, openssh-server, openssh-client,
-//! netcat-openbsd.
+//! netcat-openbsd, socat.
 
 use std::io::Write;
 use std::path::Path;
@@ -303,14 +304,22 @@ async fn domain_steps(uri: &str, virsh_uri: &str, name: &str, xml: &Path, events
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_verbs_drive_libvirtd_over_unix_tcp_and_ssh_as_virsh_does() {
-    const TEST: &str = "libvirt_cli::the_verbs_drive_libvirtd_over_unix_tcp_and_ssh_as_virsh_does";
+async fn the_verbs_drive_libvirtd_over_unix_tcp_ssh_and_ext_as_virsh_does() {
+    const TEST: &str =
+        "libvirt_cli::the_verbs_drive_libvirtd_over_unix_tcp_ssh_and_ext_as_virsh_does";
     let Some(state) = xdrgen_tests::peers(TEST) else {
         return;
     };
     if !libvirt::virsh_available(TEST) || !libvirt::Sshd::available(TEST) {
         return;
     }
+    let Some(()) = xdrgen_tests::require(
+        TEST,
+        "socat is not installed (apt-get install socat)",
+        xdrgen_testenv::has_tool("socat", &["-V"]).then_some(()),
+    ) else {
+        return;
+    };
     let socket = state.join("libvirt/sock/libvirt-sock");
     let unix = format!("test+unix:///default?socket={}", socket.display());
     // libvirtd frees test:///default's domains when its last connection
@@ -320,10 +329,28 @@ async fn the_verbs_drive_libvirtd_over_unix_tcp_and_ssh_as_virsh_does() {
 
     let dir = xdrgen_tests::scratch_dir("libvirt-cli", "verbs");
     let sshd = libvirt::Sshd::start(&dir);
+    // ext: a command whose standard input and output reach the daemon.
+    let proxy = dir.join("proxy");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(
+            &proxy,
+            format!(
+                "#!/bin/sh\nexec socat - UNIX-CONNECT:'{}'\n",
+                socket.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&proxy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let transports = [
         ("unix", unix.clone()),
         ("tcp", "test+tcp://127.0.0.1:16509/default".to_owned()),
         ("ssh", sshd.uri("test", "/default", &socket)),
+        (
+            "ext",
+            format!("test+ext:///default?command={}", proxy.display()),
+        ),
     ];
     for (label, uri) in &transports {
         verbs(uri, &unix, label, &dir).await;
@@ -528,6 +555,8 @@ async fn volumes_upload_and_download_byte_identical_and_sparse() {
         )
         .await;
         assert!(ok, "{out}{err}");
+        // What it prints is what ours printed.
+        assert_eq!(out, "\n");
         assert!(
             std::fs::read(&theirs).unwrap() == expected,
             "virsh's download differs"
