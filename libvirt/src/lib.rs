@@ -31,12 +31,17 @@
 //! }
 //! ```
 //!
+//! Above the raw procedures: [`constants`], libvirt's public enums, flags
+//! and typed-parameter names as Rust types (generated from the API
+//! description libvirt installs with its headers), and [`TypedParams`]
+//! for the procedures that take and return typed parameters.
+//!
 //! # Constants from libvirt's C headers
 //!
 //! libvirt's `.x` files use a few constants they do not define: its C build
 //! takes them from the public headers. They are fixed by libvirt's ABI and
 //! are given to xdrgen as `-D` definitions ([`HEADER_CONSTANTS`]); each
-//! becomes a `pub const` of [`remote`] (and of [`admin`] where it uses it):
+//! becomes a `pub const` of [`remote`], and of each other module that uses it:
 //!
 //! | constant | value | header |
 //! |---|---|---|
