@@ -598,3 +598,142 @@ fn the_default_uri_follows_libvirt() {
         _ => assert_eq!(default, "qemu:///session"),
     }
 }
+
+/// The handles the CLI does not use: networks, storage pools and volumes
+/// of libvirtd's test driver, domains by UUID and id, and the generated
+/// client under a handle for what the handles do not wrap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handles_reach_networks_pools_and_volumes() {
+    use xdrgen_libvirt::constants::{
+        ConnectListAllNetworksFlags, ConnectListAllStoragePoolsFlags, DomainState, NetworkXMLFlags,
+        StoragePoolState, StorageVolType, StorageXMLFlags,
+    };
+    use xdrgen_libvirt::remote::{RemoteStorageVolCreateXmlArgs, RemoteStorageVolDeleteArgs};
+
+    let Some(state) = xdrgen_tests::peers("libvirt_cli::handles_reach_networks_pools_and_volumes")
+    else {
+        return;
+    };
+    let socket = state.join("libvirt/sock/libvirt-sock");
+    let unix = format!("test+unix:///default?socket={}", socket.display());
+    let connect = Connect::open(&unix, OpenOptions::default()).await.unwrap();
+    assert_eq!(connect.uri().await.unwrap(), "test:///default");
+    assert_eq!(connect.driver_type().await.unwrap(), "TEST");
+
+    // The driver's domain, found three ways.
+    let test = connect.lookup_domain_by_name("test").await.unwrap();
+    let id = test.id().expect("the driver's domain runs");
+    let by_id = connect
+        .lookup_domain_by_id(i32::try_from(id).unwrap())
+        .await
+        .unwrap();
+    let by_uuid = connect.lookup_domain_by_uuid(&test.uuid()).await.unwrap();
+    assert_eq!((by_id.name(), by_id.uuid()), (test.name(), test.uuid()));
+    assert_eq!(by_uuid.id(), Some(id));
+    assert_eq!(test.uuid_string(), "6695eb01-f6a4-8304-79aa-97f2502e193f");
+    assert_eq!(test.state().await.unwrap().0, Ok(DomainState::Running));
+    assert!(test.is_active().await.unwrap());
+
+    // Its network, as `virsh net-info default` shows it.
+    let networks = connect
+        .list_all_networks(ConnectListAllNetworksFlags::empty())
+        .await
+        .unwrap();
+    assert!(
+        networks.iter().any(|n| n.name() == "default"),
+        "{networks:?}"
+    );
+    let network = connect.lookup_network_by_name("default").await.unwrap();
+    assert_eq!(
+        network.uuid_string(),
+        "dd8fe884-6c02-601e-7551-cca97df1c5df"
+    );
+    assert!(network.is_active().await.unwrap());
+    assert!(network.is_persistent().await.unwrap());
+    assert!(!network.autostart().await.unwrap());
+    assert_eq!(network.bridge_name().await.unwrap(), "virbr0");
+    assert!(
+        network
+            .xml_desc(NetworkXMLFlags::empty())
+            .await
+            .unwrap()
+            .contains("<name>default</name>")
+    );
+    let same = connect
+        .lookup_network_by_uuid(&network.uuid())
+        .await
+        .unwrap();
+    assert_eq!(same.name(), "default");
+
+    // Its pool, as `virsh pool-info default-pool` shows it.
+    let pools = connect
+        .list_all_storage_pools(ConnectListAllStoragePoolsFlags::empty())
+        .await
+        .unwrap();
+    assert!(
+        pools.iter().any(|p| p.name() == "default-pool"),
+        "{pools:?}"
+    );
+    let pool = connect
+        .lookup_storage_pool_by_name("default-pool")
+        .await
+        .unwrap();
+    let info = pool.info().await.unwrap();
+    assert_eq!(info.state, Ok(StoragePoolState::Running));
+    assert_eq!(info.capacity, 100 << 30);
+    assert!(pool.is_active().await.unwrap());
+    let same = connect
+        .lookup_storage_pool_by_uuid(&pool.uuid())
+        .await
+        .unwrap();
+    assert_eq!(same.name(), "default-pool");
+
+    // A volume made through the generated client, found through the
+    // handles by name, key and path, then deleted.
+    let name = format!("xvirsh-{}.img", std::process::id());
+    let xml =
+        format!("<volume><name>{name}</name><capacity unit='bytes'>1048576</capacity></volume>");
+    let args = RemoteStorageVolCreateXmlArgs {
+        pool: pool.raw().clone(),
+        xml: xml.as_str().into(),
+        flags: 0,
+    };
+    let created = connect
+        .client()
+        .storage_vol_create_xml(&args)
+        .await
+        .unwrap()
+        .vol;
+    let vol = pool.lookup_volume_by_name(&name).await.unwrap();
+    assert_eq!(vol.pool_name(), "default-pool");
+    assert_eq!(vol.raw(), &created);
+    let info = vol.info().await.unwrap();
+    assert_eq!(info.kind, Ok(StorageVolType::File));
+    assert_eq!(info.capacity, 1 << 20);
+    let xml = vol.xml_desc(StorageXMLFlags::empty()).await.unwrap();
+    assert!(xml.contains(&format!("<name>{name}</name>")), "{xml}");
+    let path = vol.path().await.unwrap();
+    assert_eq!(path, format!("/default-pool/{name}"));
+    let by_key = connect.lookup_storage_vol_by_key(&vol.key()).await.unwrap();
+    let by_path = connect.lookup_storage_vol_by_path(&path).await.unwrap();
+    assert_eq!(by_key.raw(), by_path.raw());
+    assert!(
+        pool.list_all_volumes()
+            .await
+            .unwrap()
+            .iter()
+            .any(|v| v.name() == name.as_str())
+    );
+    let args = RemoteStorageVolDeleteArgs {
+        vol: vol.raw().clone(),
+        flags: 0,
+    };
+    connect.client().storage_vol_delete(&args).await.unwrap();
+    let e = pool.lookup_volume_by_name(&name).await.unwrap_err();
+    assert!(e.libvirt().is_some(), "{e:?}");
+
+    // A closed connection: its handles fail with the runtime's error.
+    connect.close().await.unwrap();
+    let e = test.info().await.unwrap_err();
+    assert!(matches!(e, Error::Call(_)), "{e:?}");
+}

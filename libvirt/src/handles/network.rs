@@ -2,6 +2,7 @@
 
 use super::domain::format_uuid;
 use super::{Connect, Result};
+use crate::constants::NetworkXMLFlags;
 use crate::remote::{
     RemoteNetworkCreateArgs, RemoteNetworkDestroyArgs, RemoteNetworkGetAutostartArgs,
     RemoteNetworkGetBridgeNameArgs, RemoteNetworkGetXmlDescArgs, RemoteNetworkIsActiveArgs,
@@ -91,10 +92,10 @@ impl Network {
     }
 
     /// Its XML (`virNetworkGetXMLDesc`).
-    pub async fn xml_desc(&self, flags: u32) -> Result<String> {
+    pub async fn xml_desc(&self, flags: NetworkXMLFlags) -> Result<String> {
         let args = RemoteNetworkGetXmlDescArgs {
             net: self.raw.clone(),
-            flags,
+            flags: flags.bits(),
         };
         let ret = self.connect.client().network_get_xml_desc(&args).await?;
         Ok(ret.xml.to_string_lossy().into_owned())

@@ -8,7 +8,8 @@ use xdrgen_runtime::libvirt::Stream;
 use super::domain::format_uuid;
 use super::{Connect, Result};
 use crate::constants::{
-    StoragePoolState, StorageVolDownloadFlags, StorageVolType, StorageVolUploadFlags, UnknownValue,
+    StoragePoolState, StorageVolDownloadFlags, StorageVolType, StorageVolUploadFlags,
+    StorageXMLFlags, UnknownValue,
 };
 use crate::remote::{
     RemoteNonnullStoragePool, RemoteNonnullStorageVol, RemoteStoragePoolGetInfoArgs,
@@ -117,10 +118,10 @@ impl StoragePool {
     }
 
     /// Its XML (`virStoragePoolGetXMLDesc`).
-    pub async fn xml_desc(&self, flags: u32) -> Result<String> {
+    pub async fn xml_desc(&self, flags: StorageXMLFlags) -> Result<String> {
         let args = RemoteStoragePoolGetXmlDescArgs {
             pool: self.raw.clone(),
-            flags,
+            flags: flags.bits(),
         };
         let ret = self
             .connect
@@ -226,10 +227,10 @@ impl StorageVol {
     }
 
     /// Its XML (`virStorageVolGetXMLDesc`).
-    pub async fn xml_desc(&self, flags: u32) -> Result<String> {
+    pub async fn xml_desc(&self, flags: StorageXMLFlags) -> Result<String> {
         let args = RemoteStorageVolGetXmlDescArgs {
             vol: self.raw.clone(),
-            flags,
+            flags: flags.bits(),
         };
         let ret = self
             .connect
