@@ -114,8 +114,8 @@ pub fn decode<'a, T: LinkedDecode<'a>>(d: &mut Decoder<'a>) -> Result<T, DecodeE
 }
 
 /// `Drop::drop`: unlinks node by node, so that dropping each box finds
-/// its own link already empty.
-#[inline]
+/// its own link already empty. Not `#[inline]`: measured, a zero-copy
+/// list's decode and drop took 3 instructions a node more with it.
 pub fn drop<T: Linked>(head: &mut T) {
     let mut next = head.link_mut().take();
     while let Some(mut node) = next {
