@@ -120,7 +120,8 @@ rm -rf target/lone-clone/repo/target target/readme
 # The published crates package (their dependencies on each other resolve
 # inside the workspace).
 cargo package --locked --no-verify --allow-dirty -q \
-    -p xdrgen-runtime -p xdrgen-build -p xdrgen-macros -p xdrgen-cli -p xdrgen-protocols
+    -p xdrgen-runtime -p xdrgen-build -p xdrgen-macros -p xdrgen-cli -p xdrgen-protocols \
+    -p xdrgen-libvirt
 # The examples of the build-script and macro front doors run too.
 cargo run --locked -q -p example-build-script >/dev/null
 cargo run --locked -q -p example-macro >/dev/null
