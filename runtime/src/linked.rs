@@ -101,7 +101,9 @@ pub fn encode<T: Linked>(head: &T, out: &mut Vec<u8>) -> Result<(), EncodeError>
 /// # Errors
 ///
 /// When the input is malformed or over the decoder's limits.
-#[inline]
+// Measured: `#[inline]` left a node's decode one instruction dearer.
+#[inline(always)]
+#[allow(clippy::inline_always)]
 pub fn decode<'a, T: LinkedDecode<'a>>(d: &mut Decoder<'a>) -> Result<T, DecodeError> {
     let mut head = T::decode_node(d)?;
     let mut tail = head.link_mut();
