@@ -3,7 +3,7 @@
 //! in both directions; keepalive pings answered.
 
 use std::boxed::Box;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -12,15 +12,14 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{self, Poll, Waker, ready};
+use std::task::{self, Poll, ready};
 use std::time::Duration;
 use std::vec;
 use std::vec::Vec;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, ToSocketAddrs};
-use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::ProtocolNames;
@@ -195,36 +194,15 @@ pub struct Event {
     pub body: Vec<u8>,
 }
 
-/// A call waiting for its reply.
 struct Waiting {
     program: u32,
     procedure: i32,
-    slot: Slot,
-}
-
-/// Where a call's reply goes.
-enum Slot {
-    /// No reply yet; the waker of the call's task while another reads
-    /// for it.
-    Waiting(Option<Waker>),
-    /// Read by whoever held the buck.
-    Done(Result<Packet, Error>),
+    reply: oneshot::Sender<Result<Packet, Error>>,
 }
 
 struct State {
     calls: HashMap<u32, Waiting>,
     streams: HashMap<u32, mpsc::Sender<Packet>>,
-    /// The read side, while nobody reads (see [`Connection`]).
-    idle_reader: Option<Box<PacketSource>>,
-    /// Keepalive runs: the daemon's PINGs need answers while no call is
-    /// in flight.
-    keepalive: bool,
-    /// [`Connection::ping`]s waiting for their PONG.
-    pings_waiting: usize,
-    /// Serials of calls dropped before their reply came (at most
-    /// [`MAX_ABANDONED`]): their replies are read, and dropped, as they
-    /// come, not when the next call reads.
-    abandoned: HashSet<u32>,
     /// Why the connection ended, once it has.
     closed: Option<Closed>,
     /// Turns true when it ends ([`Connection::closed`] waits for it).
@@ -309,9 +287,15 @@ struct Shared {
     next_serial: AtomicU32,
     state: Arc<Mutex<State>>,
     out: mpsc::Sender<Vec<u8>>,
-    router: Arc<Router>,
+    events: broadcast::Sender<Event>,
+    pong: Arc<Notify>,
+    unexpected: Arc<AtomicU64>,
+    /// Packets received so far (keepalive watches it move).
+    received: Arc<AtomicU64>,
     /// Keepalive PINGs sent ([`Connection::ping`] and the keepalive task).
     pings_sent: AtomicU64,
+    /// Keepalive PONGs received.
+    pongs_received: Arc<AtomicU64>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -330,17 +314,21 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 
 /// A connection to a libvirt daemon (or any peer speaking its protocol).
 /// Clones share it. Generated `Client` stubs wrap one.
-///
-/// A call made while no other is in flight, and while nothing else wants
-/// the socket read, reads its reply itself, as libvirt's client does when
-/// its thread "holds the buck": no task hands the reply over. With several
-/// calls in flight, or while events have subscribers, streams are open,
-/// keepalive runs, or [`Connection::closed`] is waited for, a background
-/// task reads instead and hands every reply, event and stream packet to
-/// where it goes. A call dropped at any point gives the read side back.
 #[derive(Clone)]
 pub struct Connection {
     shared: Arc<Shared>,
+}
+
+/// Removes a call's entry if it is dropped or times out.
+struct CallGuard<'a> {
+    state: &'a Mutex<State>,
+    serial: u32,
+}
+
+impl Drop for CallGuard<'_> {
+    fn drop(&mut self) {
+        lock(self.state).calls.remove(&self.serial);
+    }
 }
 
 impl Connection {
@@ -375,30 +363,26 @@ impl Connection {
         let state = Arc::new(Mutex::new(State {
             calls: HashMap::new(),
             streams: HashMap::new(),
-            idle_reader: Some(Box::new(PacketSource {
-                read: Box::pin(read),
-                packets: PacketReader::new(config.max_packet),
-                unrouted: VecDeque::new(),
-                ended: None,
-            })),
-            keepalive: false,
-            pings_waiting: 0,
-            abandoned: HashSet::new(),
             closed: None,
             closed_signal: watch::Sender::new(false),
         }));
-        let router = Arc::new(Router {
-            state: Arc::clone(&state),
-            out: out.clone(),
-            events,
-            pong: Notify::new(),
-            unexpected: AtomicU64::new(0),
-            received: AtomicU64::new(0),
-            pongs_received: AtomicU64::new(0),
-            wanted: Notify::new(),
-            reconsider: Notify::new(),
-        });
-        let reader = tokio::spawn(read_in_background(Arc::clone(&router)));
+        let pong = Arc::new(Notify::new());
+        let unexpected = Arc::new(AtomicU64::new(0));
+        let received = Arc::new(AtomicU64::new(0));
+        let pongs_received = Arc::new(AtomicU64::new(0));
+        let reader = tokio::spawn(read_packets(
+            read,
+            Reader {
+                max: config.max_packet,
+                state: Arc::clone(&state),
+                out: out.clone(),
+                events: events.clone(),
+                pong: Arc::clone(&pong),
+                unexpected: Arc::clone(&unexpected),
+                received: Arc::clone(&received),
+                pongs_received: Arc::clone(&pongs_received),
+            },
+        ));
         let writer = tokio::spawn({
             let state = Arc::clone(&state);
             async move {
@@ -414,8 +398,12 @@ impl Connection {
                 next_serial: AtomicU32::new(1),
                 state,
                 out,
-                router,
+                events,
+                pong,
+                unexpected,
+                received,
                 pings_sent: AtomicU64::new(0),
+                pongs_received,
                 tasks: vec![reader, writer],
             }),
         }
@@ -424,11 +412,7 @@ impl Connection {
     /// Events from now on. A subscriber that falls more than
     /// [`ConnectionConfig::event_backlog`] behind misses the oldest.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        {
-            let events = self.shared.router.events.subscribe();
-            self.shared.router.wanted.notify_one();
-            events
-        }
+        self.shared.events.subscribe()
     }
 
     /// Events of `program` from now on, decoded with `decode` (generated
@@ -447,7 +431,7 @@ impl Connection {
     /// nobody waits for, stream data for unknown streams, undecodable
     /// headers.
     pub fn unexpected_packets(&self) -> u64 {
-        self.shared.router.unexpected.load(Ordering::Relaxed)
+        self.shared.unexpected.load(Ordering::Relaxed)
     }
 
     /// Keepalive PINGs sent so far, by [`Connection::ping`] and by the
@@ -460,7 +444,7 @@ impl Connection {
     /// [`Connection::pings_sent`] it shows whether keepalive round trips
     /// happened (PINGs from the daemon are answered, not counted here).
     pub fn pongs_received(&self) -> u64 {
-        self.shared.router.pongs_received.load(Ordering::Relaxed)
+        self.shared.pongs_received.load(Ordering::Relaxed)
     }
 
     /// Calls waiting for their replies now. A call whose future is dropped
@@ -478,7 +462,6 @@ impl Connection {
     pub fn closed(&self) -> impl Future<Output = CloseReason> + Send + 'static {
         let state = Arc::clone(&self.shared.state);
         let mut signal = lock(&state).closed_signal.subscribe();
-        self.shared.router.wanted.notify_one();
         async move {
             // The sender lives in `state`, which this future holds, so
             // waiting ends only when the signal turns true.
@@ -638,6 +621,7 @@ impl Connection {
             ..
         } = header;
         let packet = encode_packet(&header, args)?;
+        let (tx, rx) = oneshot::channel();
         let stream = {
             let mut state = lock(&shared.state);
             if let Some(why) = &state.closed {
@@ -648,7 +632,7 @@ impl Connection {
                 Waiting {
                     program,
                     procedure,
-                    slot: Slot::Waiting(None),
+                    reply: tx,
                 },
             );
             // Registered before the call goes out: data may follow the
@@ -659,19 +643,18 @@ impl Connection {
                 Stream::new(self.clone(), header, data_rx)
             })
         };
-        let mut wait = ReplyWait::new(&shared.router, serial);
-        if stream.is_some() {
-            // Its data must be read even after the reply is in.
-            shared.router.wanted.notify_one();
-        }
-        wait.probe()?;
+        let _guard = CallGuard {
+            state: &shared.state,
+            serial,
+        };
         shared
             .out
             .send(packet)
             .await
             .map_err(|_| closed_error(&shared.state))?;
-        let reply = match tokio::time::timeout(shared.config.timeout, wait).await {
-            Ok(reply) => reply?,
+        let reply = match tokio::time::timeout(shared.config.timeout, rx).await {
+            Ok(Ok(reply)) => reply?,
+            Ok(Err(_)) => return Err(closed_error(&shared.state)),
             Err(_) => return Err(Error::Timeout),
         };
         Ok((stream, reply))
@@ -679,20 +662,9 @@ impl Connection {
 
     /// Sends a keepalive PING and waits for the daemon's PONG.
     pub async fn ping(&self) -> Result<(), Error> {
-        let pong = self.shared.router.pong.notified();
+        let pong = self.shared.pong.notified();
         let mut pong = std::pin::pin!(pong);
         pong.as_mut().enable();
-        // The PONG comes with no call in flight, perhaps: the background
-        // reader reads until it is in.
-        struct PingWaiting<'a>(&'a Mutex<State>);
-        impl Drop for PingWaiting<'_> {
-            fn drop(&mut self) {
-                lock(self.0).pings_waiting -= 1;
-            }
-        }
-        lock(&self.shared.state).pings_waiting += 1;
-        let _waiting = PingWaiting(&self.shared.state);
-        self.shared.router.wanted.notify_one();
         self.send_packet(keepalive_packet(keepalive::PING)?).await?;
         self.shared.pings_sent.fetch_add(1, Ordering::Relaxed);
         tokio::time::timeout(self.shared.config.timeout, pong)
@@ -707,8 +679,6 @@ impl Connection {
     /// Ask the daemon for keepalive support first (CONNECT_SUPPORTS_FEATURE
     /// 10), so that it pings an idle client too.
     pub fn start_keepalive(&self, interval: Duration, count: u32) {
-        lock(&self.shared.state).keepalive = true;
-        self.shared.router.wanted.notify_one();
         let shared = Arc::downgrade(&self.shared);
         tokio::spawn(async move {
             let mut silent = 0;
@@ -718,7 +688,7 @@ impl Connection {
                 let Some(shared) = shared.upgrade() else {
                     return;
                 };
-                let now = shared.router.received.load(Ordering::Relaxed);
+                let now = shared.received.load(Ordering::Relaxed);
                 if last == Some(now) {
                     silent += 1;
                     if silent > count {
@@ -1119,122 +1089,59 @@ impl Drop for Stream {
 /// Fails every waiting call with `why` and refuses new ones. The first
 /// reason stays: a write failing after the read did says nothing new.
 fn close(state: &Mutex<State>, why: Closed) {
-    let mut wake = Vec::new();
-    let streams = {
+    let (calls, streams, why) = {
         let mut s = lock(state);
         let why = s.closed.get_or_insert(why).clone();
         s.closed_signal.send_replace(true);
-        for call in s.calls.values_mut() {
-            if let Slot::Waiting(waker) = &mut call.slot {
-                wake.extend(waker.take());
-                call.slot = Slot::Done(Err(why.error()));
-            }
-        }
-        s.abandoned.clear();
-        std::mem::take(&mut s.streams)
+        (
+            std::mem::take(&mut s.calls),
+            std::mem::take(&mut s.streams),
+            why,
+        )
     };
-    for waker in wake {
-        waker.wake();
+    for (_, w) in calls {
+        let _ = w.reply.send(Err(why.error()));
     }
     drop(streams);
 }
 
-/// Most dropped calls whose replies are watched for (a daemon that never
-/// answers them must not grow the set without end).
-const MAX_ABANDONED: usize = 1024;
-
-fn wake_all(wake: Vec<Waker>) {
-    for waker in wake {
-        waker.wake();
-    }
-}
-
-/// Hands what the daemon sends to whoever waits for it: replies to their
-/// calls, events to subscribers, stream data to streams; keepalive PINGs
-/// are answered.
-struct Router {
+struct Reader {
+    received: Arc<AtomicU64>,
+    pongs_received: Arc<AtomicU64>,
+    max: usize,
     state: Arc<Mutex<State>>,
     out: mpsc::Sender<Vec<u8>>,
     events: broadcast::Sender<Event>,
-    pong: Notify,
-    unexpected: AtomicU64,
-    /// Packets received so far (keepalive watches it move).
-    received: AtomicU64,
-    /// Keepalive PONGs received.
-    pongs_received: AtomicU64,
-    /// Wakes the background reader: the read side is idle, and something
-    /// wants reading even while no call is in flight.
-    wanted: Notify,
-    /// Wakes the background reader while it reads: a call ended, and
-    /// perhaps nothing wants it to read any more.
-    reconsider: Notify,
+    pong: Arc<Notify>,
+    unexpected: Arc<AtomicU64>,
 }
 
-impl Router {
+impl Reader {
     fn stray(&self) {
         self.unexpected.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Whether the background reader, not a call, should read: with
-    /// several calls in flight (one task reading for all of them, so calls
-    /// never wait for each other to hand the read side on), and while
-    /// something wants reading with no call in flight: events have
-    /// subscribers, streams are open, keepalive runs, a PONG or a dropped
-    /// call's reply is owed, or someone waits for the connection to close.
-    fn background_wanted(&self, state: &State) -> bool {
-        state.calls.len() > 1
-            || !state.streams.is_empty()
-            || state.keepalive
-            || state.pings_waiting > 0
-            || !state.abandoned.is_empty()
-            || self.events.receiver_count() > 0
-            || state.closed_signal.receiver_count() > 0
-    }
-
-    /// The read side is idle: the background reader takes it if something
-    /// wants reading, else a call still waiting is woken to take it.
-    fn hand_on(&self, state: &mut State, wake: &mut Vec<Waker>) {
-        if state.idle_reader.is_none() {
-            return;
-        }
-        if self.background_wanted(state) {
-            self.wanted.notify_one();
-            return;
-        }
-        let next = state
-            .calls
-            .values_mut()
-            .find_map(|call| match &mut call.slot {
-                Slot::Waiting(waker) => waker.take(),
-                Slot::Done(_) => None,
-            });
-        wake.extend(next);
-    }
-
-    /// Routes one packet. A stream packet its stream has no room for comes
-    /// back.
-    fn route(&self, packet: Packet, wake: &mut Vec<Waker>) -> Result<(), Packet> {
+    async fn handle(&self, packet: Packet) {
+        self.received.fetch_add(1, Ordering::Relaxed);
         let h = packet.header;
         match h.kind {
             MessageType::Reply | MessageType::ReplyWithFds => {
-                let mut state = lock(&self.state);
-                match state.calls.get_mut(&h.serial) {
-                    Some(
-                        call @ Waiting {
-                            slot: Slot::Waiting(_),
-                            ..
-                        },
-                    ) if call.program == h.program && call.procedure == h.procedure => {
-                        if let Slot::Waiting(waker) = &mut call.slot {
-                            wake.extend(waker.take());
+                let waiting = {
+                    let mut state = lock(&self.state);
+                    match state.calls.get(&h.serial) {
+                        Some(w) if w.program == h.program && w.procedure == h.procedure => {
+                            state.calls.remove(&h.serial)
                         }
-                        call.slot = Slot::Done(Ok(packet));
+                        _ => None,
+                    }
+                };
+                match waiting {
+                    Some(w) => {
+                        let _ = w.reply.send(Ok(packet));
                     }
                     // Most often the reply to a call whose future was
                     // dropped (cancelled) or timed out.
-                    _ => {
-                        state.abandoned.remove(&h.serial);
-                        drop(state);
+                    None => {
                         observe::libvirt_reply_discarded(h.serial, h.program, h.procedure);
                         self.stray();
                     }
@@ -1263,515 +1170,47 @@ impl Router {
             MessageType::Stream | MessageType::StreamHole => {
                 let sink = lock(&self.state).streams.get(&h.serial).cloned();
                 match sink {
-                    Some(sink) => match sink.try_send(packet) {
-                        // A stream dropped meanwhile reads nothing more.
-                        Ok(()) | Err(TrySendError::Closed(_)) => {}
-                        Err(TrySendError::Full(packet)) => return Err(packet),
-                    },
+                    Some(sink) => {
+                        // Waits when the stream's reader is behind.
+                        let _ = sink.send(packet).await;
+                    }
                     None => self.stray(),
                 }
             }
             MessageType::Call | MessageType::CallWithFds => self.stray(),
         }
-        Ok(())
-    }
-
-    /// Routes one packet, waiting for room when its stream is behind: the
-    /// connection stops reading meanwhile (the stream's backlog bounds
-    /// what is buffered).
-    async fn route_waiting(&self, packet: Packet) {
-        let mut wake = Vec::new();
-        let refused = self.route(packet, &mut wake);
-        wake_all(wake);
-        if let Err(packet) = refused {
-            let sink = lock(&self.state)
-                .streams
-                .get(&packet.header.serial)
-                .cloned();
-            if let Some(sink) = sink {
-                let _ = sink.send(packet).await;
-            }
-        }
     }
 }
 
-/// The socket's read side. Whoever holds it (the buck) reads for
-/// everyone: a call, or the background reader.
-struct PacketSource {
-    read: Pin<Box<dyn AsyncRead + Send>>,
-    packets: PacketReader,
-    /// Read and not routed yet: a stream packet its stream had no room
-    /// for, and those after it.
-    unrouted: VecDeque<Packet>,
-    /// Why reading ended, once it has.
-    ended: Option<Closed>,
-}
-
-impl PacketSource {
-    /// Reads what the socket has and queues every complete packet in
-    /// `unrouted`. `Pending` (with the waker registered) when no complete
-    /// packet came.
-    fn poll_fill(
-        &mut self,
-        cx: &mut task::Context<'_>,
-        router: &Router,
-    ) -> Poll<Result<(), Closed>> {
-        if let Some(why) = &self.ended {
-            return Poll::Ready(Err(why.clone()));
-        }
-        let before = self.unrouted.len();
-        let why = loop {
-            // Into the packet reader's own buffer: an idle connection holds
-            // a few hundred bytes, and a read that fills its room is
-            // followed by one with 64 KiB.
-            let buf = self.packets.read_buffer();
-            let room = buf.capacity() - buf.len();
-            let read = std::pin::pin!(self.read.as_mut().read_buf(buf)).poll(cx);
-            let got = self.unrouted.len() > before;
-            match read {
-                Poll::Pending if got => return Poll::Ready(Ok(())),
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(0)) => break Closed::Eof,
-                Poll::Ready(Err(e)) => {
-                    observe::read_failed(Side::LibvirtClient, &"", &e);
-                    break Closed::Io(SharedIoError::new(e));
-                }
-                Poll::Ready(Ok(n)) => {
-                    if let Err(e) = self.queue_packets(router) {
-                        break Closed::Packet(e);
-                    }
-                    // A read short of its room took all there was.
-                    if n < room && self.unrouted.len() > before {
-                        return Poll::Ready(Ok(()));
-                    }
-                }
+async fn read_packets<R: AsyncRead>(read: R, reader: Reader) {
+    let mut read = std::pin::pin!(read);
+    let mut packets = PacketReader::new(reader.max);
+    let why = 'connection: loop {
+        // Into the packet reader's own buffer: an idle connection holds a
+        // few hundred bytes, not the size of its largest packet.
+        match read.read_buf(packets.read_buffer()).await {
+            Ok(0) => break Closed::Eof,
+            Ok(_) => {}
+            Err(e) => {
+                observe::read_failed(Side::LibvirtClient, &"", &e);
+                break Closed::Io(SharedIoError::new(e));
             }
-        };
-        self.ended = Some(why.clone());
-        Poll::Ready(Err(why))
-    }
-
-    fn queue_packets(&mut self, router: &Router) -> Result<(), PacketError> {
+        }
         loop {
-            match self.packets.next_packet() {
-                Ok(Some(packet)) => {
-                    router.received.fetch_add(1, Ordering::Relaxed);
-                    self.unrouted.push_back(packet);
-                }
-                Ok(None) => return Ok(()),
+            match packets.next_packet() {
+                Ok(Some(packet)) => reader.handle(packet).await,
+                Ok(None) => break,
                 // A bad type or status spoils one packet only.
                 Err(e @ (PacketError::UnknownType(_) | PacketError::UnknownStatus(_))) => {
                     observe::libvirt_bad_header(Side::LibvirtClient, &"", &e);
-                    router.stray();
+                    reader.stray();
                 }
                 Err(e) => {
                     observe::bad_framing(Side::LibvirtClient, &"", &e);
-                    return Err(e);
+                    break 'connection Closed::Packet(e);
                 }
             }
         }
-    }
-}
-
-/// A call waiting for its reply (its slot is in the table). While nothing
-/// else wants reading and nobody reads, it takes the read side (the buck)
-/// and reads itself; otherwise it sleeps until whoever reads routes its
-/// reply to it or hands it the buck. Dropped at any point, it removes its
-/// slot and gives the buck back.
-struct ReplyWait<'a> {
-    router: &'a Router,
-    serial: u32,
-    reader: Option<Box<PacketSource>>,
-}
-
-impl<'a> ReplyWait<'a> {
-    fn new(router: &'a Router, serial: u32) -> Self {
-        ReplyWait {
-            router,
-            serial,
-            reader: None,
-        }
-    }
-
-    /// Before the call goes out: takes the buck if it is free, and reads
-    /// what is already there (late replies to dropped calls, the end of
-    /// the connection, which fails the call before it is sent).
-    fn probe(&mut self) -> Result<(), Error> {
-        {
-            let mut state = lock(&self.router.state);
-            if self.router.background_wanted(&state) {
-                return Ok(());
-            }
-            self.reader = state.idle_reader.take();
-        }
-        if self.reader.is_some() {
-            let mut cx = task::Context::from_waker(Waker::noop());
-            if self.read_and_route(&mut cx).is_ready() {
-                if let Some(why) = &lock(&self.router.state).closed {
-                    return Err(why.error());
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Reads with the buck and routes what came; gives the buck back once
-    /// this call's reply is in, the connection is over, or a stream has
-    /// no room (the background reader waits for it). `Pending` when
-    /// nothing came.
-    fn read_and_route(&mut self, cx: &mut task::Context<'_>) -> Poll<()> {
-        let router = self.router;
-        let Some(reader) = self.reader.as_mut() else {
-            return Poll::Ready(());
-        };
-        let polled = if reader.unrouted.is_empty() {
-            ready!(reader.poll_fill(cx, router))
-        } else {
-            Ok(())
-        };
-        let mut wake = Vec::new();
-        let mut stuck = false;
-        while let Some(packet) = reader.unrouted.pop_front() {
-            if let Err(packet) = router.route(packet, &mut wake) {
-                reader.unrouted.push_front(packet);
-                stuck = true;
-                break;
-            }
-        }
-        let ended = if stuck { None } else { polled.err() };
-        {
-            let mut state = lock(&router.state);
-            let answered = !matches!(
-                state.calls.get(&self.serial).map(|call| &call.slot),
-                Some(Slot::Waiting(_))
-            );
-            if answered || stuck || ended.is_some() {
-                state.idle_reader = self.reader.take();
-                router.hand_on(&mut state, &mut wake);
-            }
-        }
-        wake_all(wake);
-        if let Some(why) = ended {
-            close(&router.state, why);
-        }
-        Poll::Ready(())
-    }
-}
-
-impl Future for ReplyWait<'_> {
-    type Output = Result<Packet, Error>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        loop {
-            if this.reader.is_none() {
-                let mut state = lock(&this.router.state);
-                let wanted = this.router.background_wanted(&state);
-                let state = &mut *state;
-                match state.calls.get_mut(&this.serial) {
-                    Some(Waiting {
-                        slot: Slot::Done(_),
-                        ..
-                    }) => {
-                        let Some(Waiting {
-                            slot: Slot::Done(reply),
-                            ..
-                        }) = state.calls.remove(&this.serial)
-                        else {
-                            unreachable!("matched just above")
-                        };
-                        return Poll::Ready(reply);
-                    }
-                    Some(Waiting {
-                        slot: Slot::Waiting(waker),
-                        ..
-                    }) => {
-                        if !wanted {
-                            this.reader = state.idle_reader.take();
-                        }
-                        if this.reader.is_none() {
-                            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                                *waker = Some(cx.waker().clone());
-                            }
-                            if wanted && state.idle_reader.is_some() {
-                                this.router.wanted.notify_one();
-                            }
-                            return Poll::Pending;
-                        }
-                    }
-                    // Only this call removes its slot.
-                    None => return Poll::Ready(Err(Error::Closed)),
-                }
-            }
-            if this.read_and_route(cx).is_pending() {
-                return Poll::Pending;
-            }
-        }
-    }
-}
-
-impl Drop for ReplyWait<'_> {
-    fn drop(&mut self) {
-        let mut wake = Vec::new();
-        {
-            let mut state = lock(&self.router.state);
-            let call = state.calls.remove(&self.serial);
-            let owed = matches!(call.map(|c| c.slot), Some(Slot::Waiting(_)));
-            if owed && state.closed.is_none() && state.abandoned.len() < MAX_ABANDONED {
-                state.abandoned.insert(self.serial);
-            }
-            if let Some(reader) = self.reader.take() {
-                state.idle_reader = Some(reader);
-            }
-            // Also when this call did not hold the buck: it may have been
-            // handed it and dropped before taking it.
-            self.router.hand_on(&mut state, &mut wake);
-            if state.idle_reader.is_none() && !self.router.background_wanted(&state) {
-                // The lone calls that follow read for themselves.
-                self.router.reconsider.notify_one();
-            }
-        }
-        wake_all(wake);
-    }
-}
-
-/// Reads while no call does and something wants reading with no call in
-/// flight (events, streams, keepalive, a close waited for); gives the read
-/// side back when nothing does.
-async fn read_in_background(router: Arc<Router>) {
-    loop {
-        router.wanted.notified().await;
-        let reader = {
-            let mut state = lock(&router.state);
-            if state.closed.is_some() {
-                return;
-            }
-            if !router.background_wanted(&state) {
-                continue;
-            }
-            state.idle_reader.take()
-        };
-        let Some(mut reader) = reader else { continue };
-        loop {
-            while let Some(packet) = reader.unrouted.pop_front() {
-                router.route_waiting(packet).await;
-            }
-            {
-                let mut state = lock(&router.state);
-                if !router.background_wanted(&state) {
-                    let mut wake = Vec::new();
-                    state.idle_reader = Some(reader);
-                    router.hand_on(&mut state, &mut wake);
-                    drop(state);
-                    wake_all(wake);
-                    break;
-                }
-            }
-            let reconsider = router.reconsider.notified();
-            let mut reconsider = std::pin::pin!(reconsider);
-            let polled = std::future::poll_fn(|cx| {
-                if let Poll::Ready(polled) = reader.poll_fill(cx, &router) {
-                    return Poll::Ready(Some(polled));
-                }
-                reconsider.as_mut().poll(cx).map(|()| None)
-            })
-            .await;
-            let Some(polled) = polled else { continue };
-            if let Err(why) = polled {
-                while let Some(packet) = reader.unrouted.pop_front() {
-                    router.route_waiting(packet).await;
-                }
-                close(&router.state, why);
-                return;
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use tokio::io::{AsyncWriteExt, DuplexStream};
-
-    use super::*;
-
-    const PROGRAM: u32 = 0x2000_0000;
-
-    /// The daemon's end of a connection, answering when the test says.
-    struct Daemon {
-        io: DuplexStream,
-        packets: PacketReader,
-    }
-
-    impl Daemon {
-        async fn next_call(&mut self) -> Header {
-            loop {
-                if let Some(packet) = self.packets.next_packet().unwrap() {
-                    return packet.header;
-                }
-                let n = self.io.read_buf(self.packets.read_buffer()).await.unwrap();
-                assert!(n > 0, "the client hung up");
-            }
-        }
-
-        async fn send(&mut self, bytes: &[u8]) {
-            self.io.write_all(bytes).await.unwrap();
-        }
-    }
-
-    fn reply(call: Header) -> Vec<u8> {
-        let header = Header {
-            kind: MessageType::Reply,
-            ..call
-        };
-        encode_packet(&header, &()).unwrap()
-    }
-
-    fn connected() -> (Connection, Daemon) {
-        let (near, far) = tokio::io::duplex(64 * 1024);
-        let daemon = Daemon {
-            io: far,
-            packets: PacketReader::new(MESSAGE_MAX),
-        };
-        (
-            Connection::from_stream(near, ConnectionConfig::default()),
-            daemon,
-        )
-    }
-
-    fn call(c: &Connection) -> tokio::task::JoinHandle<Result<(), Error>> {
-        let c = c.clone();
-        tokio::spawn(async move { c.call::<_, ()>(PROGRAM, 1, 1, &()).await })
-    }
-
-    fn buck_held(c: &Connection) -> bool {
-        lock(&c.shared.state).idle_reader.is_none()
-    }
-
-    /// No call left behind, and the read side back for the next call.
-    fn assert_idle(c: &Connection) {
-        let state = lock(&c.shared.state);
-        assert_eq!(state.calls.len(), 0, "calls left in the table");
-        assert!(state.idle_reader.is_some(), "the buck was not given back");
-    }
-
-    async fn until(what: &str, mut done: impl FnMut() -> bool) {
-        for _ in 0..2500 {
-            if done() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        panic!("never: {what}");
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_lone_call_reads_its_own_reply() {
-        let (c, mut daemon) = connected();
-        let first = call(&c);
-        let header = daemon.next_call().await;
-        assert!(buck_held(&c), "the lone call reads for itself");
-        daemon.send(&reply(header)).await;
-        first.await.unwrap().unwrap();
-        assert_idle(&c);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_call_dropped_mid_reply_hands_the_buck_on_and_its_reply_is_dropped() {
-        let (c, mut daemon) = connected();
-        let first = call(&c);
-        let first_call = daemon.next_call().await;
-        let second = call(&c);
-        let second_call = daemon.next_call().await;
-        // Half of the first reply: its call reads it, then is dropped.
-        let late = reply(first_call);
-        daemon.send(&late[..10]).await;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        first.abort();
-        assert!(first.await.unwrap_err().is_cancelled());
-        // The rest of it is read as it comes (nobody calls meanwhile) and
-        // dropped.
-        daemon.send(&late[10..]).await;
-        until("the late reply dropped", || c.unexpected_packets() == 1).await;
-        daemon.send(&reply(second_call)).await;
-        second.await.unwrap().unwrap();
-        assert_idle(&c);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn events_are_read_with_no_call_in_flight_while_subscribed() {
-        let (c, mut daemon) = connected();
-        let mut events = c.subscribe();
-        let event = Header {
-            program: PROGRAM,
-            version: 1,
-            procedure: 7,
-            kind: MessageType::Message,
-            serial: 0,
-            status: Status::Ok,
-        };
-        daemon.send(&encode_packet(&event, &5u32).unwrap()).await;
-        let got = tokio::time::timeout(Duration::from_secs(5), events.recv())
-            .await
-            .expect("the event read with no call in flight")
-            .unwrap();
-        assert_eq!((got.program, got.procedure), (PROGRAM, 7));
-        // Calls still work, read by the background reader.
-        let first = call(&c);
-        let header = daemon.next_call().await;
-        daemon.send(&reply(header)).await;
-        first.await.unwrap().unwrap();
-        // Unsubscribed, calls read for themselves again.
-        drop(events);
-        let second = call(&c);
-        let header = daemon.next_call().await;
-        daemon.send(&reply(header)).await;
-        second.await.unwrap().unwrap();
-        let third = call(&c);
-        let header = daemon.next_call().await;
-        until("the lone call holds the buck", || buck_held(&c)).await;
-        daemon.send(&reply(header)).await;
-        third.await.unwrap().unwrap();
-        assert_idle(&c);
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn timed_out_holders_and_waiters_leave_nothing_behind() {
-        let (c, mut daemon) = connected();
-        let mut calls = Vec::new();
-        let mut headers = Vec::new();
-        for i in 0..32 {
-            let c = c.clone();
-            calls.push(tokio::spawn(async move {
-                let call = c.call::<_, ()>(PROGRAM, 1, 1, &());
-                if i % 3 == 0 {
-                    tokio::time::timeout(Duration::from_millis(30 + i), call)
-                        .await
-                        .ok()
-                } else {
-                    Some(call.await)
-                }
-            }));
-            headers.push(daemon.next_call().await);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let mut replies = Vec::new();
-        for &header in headers.iter().rev() {
-            replies.extend_from_slice(&reply(header));
-        }
-        let (head, tail) = replies.split_at(replies.len() / 2 + 3);
-        daemon.send(head).await;
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        daemon.send(tail).await;
-        for (i, call) in calls.into_iter().enumerate() {
-            match call.await.unwrap() {
-                Some(result) => result.unwrap(),
-                None => assert_eq!(i % 3, 0, "call {i} timed out"),
-            }
-        }
-        until("the late replies dropped", || c.unexpected_packets() == 11).await;
-        assert_idle(&c);
-        assert!(lock(&c.shared.state).abandoned.is_empty());
-    }
+    };
+    close(&reader.state, why);
 }
