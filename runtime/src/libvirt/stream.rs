@@ -248,7 +248,7 @@ pub(super) enum Unsent {
     Packet(PacketError),
 }
 
-type Reserving = Pin<Box<dyn Future<Output = Option<OwnedPermit<Vec<u8>>>> + Send>>;
+type Reserving = Pin<Box<dyn Future<Output = Option<OwnedPermit<Vec<u8>>>> + Send + Sync>>;
 
 /// A stream's way out: its header, the connection's outgoing queue, and
 /// the room being waited for in it.
@@ -366,6 +366,22 @@ mod tests {
     use super::{Arrived, HoleError, Leftover, StreamData, arrived};
     use crate::libvirt::{Header, MessageType, Packet, Status};
     use crate::{Limits, XdrEncode};
+
+    /// Both ends of a stream, and the futures of their calls, move between
+    /// tasks: `tokio::spawn(async move { stream.send(..).await })` builds.
+    #[test]
+    fn streams_and_their_futures_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>(_: &T) {}
+        fn send<T: Send>(_: &T) {}
+        fn check(stream: &mut crate::libvirt::Stream, server: &crate::libvirt::ServerStream) {
+            send_sync(stream);
+            send_sync(server);
+            send(&stream.send(b"data"));
+            send(&stream.send_hole(4096));
+            send(&stream.recv());
+        }
+        let _ = check;
+    }
 
     fn packet(kind: MessageType, status: Status, body: Vec<u8>) -> Packet {
         Packet {
