@@ -243,9 +243,15 @@ impl<'m> Gen<'m> {
     /// included, as seen from the current module depth.
     fn relative(&self, path: &str) -> Option<String> {
         let parsed = tokens_text(&path.parse().ok()?);
+        let first = parsed.split("::").next().unwrap_or_default();
         if path == "super" || path.starts_with("super::") || path.starts_with("self::") {
             let path = parsed.strip_prefix("self::").unwrap_or(&parsed);
             Some(format!("{}{path}", self.up()))
+        } else if first == self.rt || first == names::PARENT_ALIAS {
+            // A user path starting with a crate named like one of the
+            // aliases generated modules declare (`xdr::Thing`) would reach
+            // the alias: name the crate from the root instead.
+            Some(format!("::{parsed}"))
         } else {
             Some(parsed)
         }

@@ -150,3 +150,29 @@ fn error_debug_is_what_display_prints() {
         "{debug}"
     );
 }
+
+/// Generated modules name the runtime `xdr` and, in version modules, the
+/// file's types `types`: a user's path starting with a crate of either
+/// name is written from the root, so it reaches the crate, not the alias.
+#[test]
+fn user_paths_named_like_an_alias_reach_the_crate() {
+    let dir = std::env::temp_dir().join(format!("xdrgen-alias-paths-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("alias.x");
+    std::fs::write(
+        &path,
+        "struct holder { thing t; other o; };\n\
+         program P { version V { holder GET(thing) = 1; } = 1; } = 0x20000001;\n",
+    )
+    .unwrap();
+    let mut options = Options::new();
+    options
+        .extern_type("thing", "xdr::Thing")
+        .extern_type("other", "types::Other");
+    let source = xdrgen_build::generate(&path, &options).unwrap().to_source();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(source.contains("pub t: ::xdr::Thing,"), "{source}");
+    assert!(source.contains("pub o: ::types::Other,"), "{source}");
+    assert!(!source.contains(" xdr::Thing"), "{source}");
+    assert!(!source.contains(" types::Other"), "{source}");
+}
