@@ -20,6 +20,10 @@ const NOT_RUN: &[(&str, &str)] = &[
         "virsh -c test+tcp://127.0.0.1:16510/default list --all",
         "tests/tests/libvirt.rs runs `virsh list --all` against the daemon",
     ),
+    (
+        "cargo run -p example-libvirt-cli -- -c test+tcp://127.0.0.1:16510/default list --all",
+        "tests/tests/libvirt_cli.rs runs `xvirsh list --all` against libvirtd and compares it with virsh",
+    ),
 ];
 
 /// The commands of the README's `sh` blocks, comments removed.
