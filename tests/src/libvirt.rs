@@ -218,20 +218,8 @@ impl Sshd {
     /// Starts one with its keys and configuration in `dir`; panics with
     /// its log if it does not listen within 10 s.
     pub fn start(dir: &Path) -> Sshd {
-        fn keygen(path: &Path) {
-            let out = Command::new("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-                .arg(path)
-                .output()
-                .expect("ssh-keygen runs");
-            assert!(
-                out.status.success(),
-                "ssh-keygen: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        keygen(&dir.join("host_key"));
-        keygen(&dir.join("client_key"));
+        ssh_keygen(&dir.join("host_key"));
+        ssh_keygen(&dir.join("client_key"));
         std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
         // sshd refuses to start without its privilege separation directory.
         std::fs::create_dir_all("/run/sshd").unwrap();
@@ -323,4 +311,18 @@ impl Drop for Sshd {
     fn drop(&mut self) {
         stop(&mut self.child);
     }
+}
+
+/// A new ed25519 key pair without a passphrase: `path` and `path.pub`.
+pub fn ssh_keygen(path: &Path) {
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .output()
+        .expect("ssh-keygen runs");
+    assert!(
+        out.status.success(),
+        "ssh-keygen: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -12,7 +12,6 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use xdrgen_runtime::XdrString;
@@ -232,91 +231,6 @@ async fn ext_runs_the_command_and_reaps_it() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// An OpenSSH server on a free loopback port, stopped when dropped.
-struct Sshd {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn run(program: &str, args: &[&str]) {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn keygen(path: &Path) {
-    run(
-        "ssh-keygen",
-        &[
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-f",
-            path.to_str().unwrap(),
-        ],
-    );
-}
-
-fn start_sshd(dir: &Path) -> Sshd {
-    keygen(&dir.join("host_key"));
-    keygen(&dir.join("client_key"));
-    std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
-    // sshd refuses to start without its privilege separation directory.
-    std::fs::create_dir_all("/run/sshd").unwrap();
-    let port = libvirt::free_port();
-    let config = dir.join("sshd_config");
-    std::fs::write(
-        &config,
-        format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\nPidFile {dir}/sshd.pid\n\
-             AuthorizedKeysFile {dir}/authorized_keys\nUsePAM no\nStrictModes no\n\
-             PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
-             PermitRootLogin prohibit-password\nLogLevel VERBOSE\n",
-            dir = dir.display()
-        ),
-    )
-    .unwrap();
-    let log = dir.join("sshd.log");
-    let child = Command::new("/usr/sbin/sshd")
-        .args(["-D", "-e", "-f"])
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("sshd starts");
-    let mut sshd = Sshd { child, port, log };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = sshd.child.try_wait() {
-            panic!(
-                "sshd exited ({status}): {}",
-                std::fs::read_to_string(&sshd.log).unwrap_or_default()
-            );
-        }
-        assert!(Instant::now() < deadline, "sshd is not listening on {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    sshd.port = port;
-    sshd
-}
-
 /// An `ssh` for `command=`: the system's ssh with its own configuration,
 /// so the test neither reads nor writes the user's known hosts.
 fn ssh_wrapper(dir: &Path, name: &str, known_hosts: &Path) -> PathBuf {
@@ -337,52 +251,21 @@ fn ssh_wrapper(dir: &Path, name: &str, known_hosts: &Path) -> PathBuf {
     wrapper
 }
 
-fn current_user() -> String {
-    let out = Command::new("id").arg("-un").output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ssh_through_a_real_sshd() {
     const TEST: &str = "libvirt_uri::ssh_through_a_real_sshd";
     let Some(state) = xdrgen_tests::peers(TEST) else {
         return;
     };
-    let tools = Path::new("/usr/sbin/sshd").exists()
-        && xdrgen_testenv::has_tool("ssh", &["-V"])
-        && xdrgen_testenv::has_tool("ssh-keygen", &["-?"])
-        && xdrgen_testenv::has_tool("nc", &["-h"]);
-    let Some(()) = xdrgen_tests::require(
-        TEST,
-        "sshd, ssh, ssh-keygen or nc is missing (apt-get install openssh-server \
-         openssh-client netcat-openbsd)",
-        tools.then_some(()),
-    ) else {
+    if !libvirt::Sshd::available(TEST) {
         return;
-    };
-    let root = current_user() == "root";
-    let Some(()) = xdrgen_tests::require(
-        TEST,
-        "sshd must run as root here (it logs users in)",
-        root.then_some(()),
-    ) else {
-        return;
-    };
+    }
     let dir = xdrgen_tests::scratch_dir("libvirt-uri", "ssh");
-    let sshd = start_sshd(&dir);
+    let sshd = libvirt::Sshd::start(&dir);
     let port = sshd.port;
-
-    let known_hosts = dir.join("known_hosts");
-    let host_key = std::fs::read_to_string(dir.join("host_key.pub")).unwrap();
-    let host_key: Vec<&str> = host_key.split_whitespace().take(2).collect();
-    std::fs::write(
-        &known_hosts,
-        format!("[127.0.0.1]:{port} {}\n", host_key.join(" ")),
-    )
-    .unwrap();
-    let ssh = ssh_wrapper(&dir, "ssh", &known_hosts);
+    let ssh = sshd.ssh.clone();
     let socket = libvirt_socket(&state);
-    let key = dir.join("client_key");
+    let key = sshd.client_key.clone();
     let uri = |extra: &str, ssh: &Path| {
         format!(
             "test+ssh://root@127.0.0.1:{port}/default?socket={}&keyfile={}&command={}&no_tty=1{extra}",
@@ -405,7 +288,7 @@ async fn ssh_through_a_real_sshd() {
     open_and_check(&uri("&no_verify=1", &unknown)).await;
 
     // A key sshd does not know: refused, in ssh's words.
-    keygen(&dir.join("stranger_key"));
+    libvirt::ssh_keygen(&dir.join("stranger_key"));
     let stranger = format!(
         "test+ssh://root@127.0.0.1:{port}/default?socket={}&keyfile={}&command={}&no_tty=1",
         socket.display(),
