@@ -75,35 +75,16 @@ pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
     Some(uuid)
 }
 
+super::identity!(
+    Domain,
+    RemoteNonnullDomain,
+    "remote_nonnull_domain",
+    "domain"
+);
+
 impl Domain {
     pub(crate) fn new(connect: Connect, raw: RemoteNonnullDomain) -> Domain {
         Domain { connect, raw }
-    }
-
-    /// The connection the domain belongs to.
-    pub fn connect(&self) -> &Connect {
-        &self.connect
-    }
-
-    /// The wire value (`remote_nonnull_domain`), for generated procedures
-    /// the handle does not wrap.
-    pub fn raw(&self) -> &RemoteNonnullDomain {
-        &self.raw
-    }
-
-    /// The name (lossy if the daemon sent bytes that are not UTF-8).
-    pub fn name(&self) -> std::borrow::Cow<'_, str> {
-        self.raw.name.to_string_lossy()
-    }
-
-    /// The UUID.
-    pub fn uuid(&self) -> [u8; 16] {
-        self.raw.uuid
-    }
-
-    /// The UUID as libvirt writes it.
-    pub fn uuid_string(&self) -> String {
-        format_uuid(&self.raw.uuid)
     }
 
     /// The id while the domain runs, as the daemon last sent it

@@ -6,6 +6,40 @@
 //! one call of the generated client, its libvirt error kept as
 //! [`LibvirtError`] (code, domain, message).
 
+/// The accessors every handle with a name and a UUID has: its
+/// connection, its wire value, name and UUID.
+macro_rules! identity {
+    ($handle:ident, $raw:ty, $wire:literal, $what:literal) => {
+        impl $handle {
+            #[doc = concat!("The connection the ", $what, " belongs to.")]
+            pub fn connect(&self) -> &super::Connect {
+                &self.connect
+            }
+
+            #[doc = concat!("The wire value (`", $wire, "`), for generated procedures the handle does not wrap.")]
+            pub fn raw(&self) -> &$raw {
+                &self.raw
+            }
+
+            /// The name (lossy if the daemon sent bytes that are not UTF-8).
+            pub fn name(&self) -> std::borrow::Cow<'_, str> {
+                self.raw.name.to_string_lossy()
+            }
+
+            /// The UUID.
+            pub fn uuid(&self) -> [u8; 16] {
+                self.raw.uuid
+            }
+
+            /// The UUID as libvirt writes it.
+            pub fn uuid_string(&self) -> String {
+                super::format_uuid(&self.raw.uuid)
+            }
+        }
+    };
+}
+use identity;
+
 mod connect;
 mod domain;
 mod error;

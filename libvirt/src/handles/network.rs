@@ -1,6 +1,5 @@
 //! [`Network`]: a virtual network, as `virNetworkPtr`.
 
-use super::domain::format_uuid;
 use super::{Connect, Result};
 use crate::constants::NetworkXMLFlags;
 use crate::remote::{
@@ -16,34 +15,16 @@ pub struct Network {
     raw: RemoteNonnullNetwork,
 }
 
+super::identity!(
+    Network,
+    RemoteNonnullNetwork,
+    "remote_nonnull_network",
+    "network"
+);
+
 impl Network {
     pub(crate) fn new(connect: Connect, raw: RemoteNonnullNetwork) -> Network {
         Network { connect, raw }
-    }
-
-    /// The connection the network belongs to.
-    pub fn connect(&self) -> &Connect {
-        &self.connect
-    }
-
-    /// The wire value (`remote_nonnull_network`).
-    pub fn raw(&self) -> &RemoteNonnullNetwork {
-        &self.raw
-    }
-
-    /// The name.
-    pub fn name(&self) -> std::borrow::Cow<'_, str> {
-        self.raw.name.to_string_lossy()
-    }
-
-    /// The UUID.
-    pub fn uuid(&self) -> [u8; 16] {
-        self.raw.uuid
-    }
-
-    /// The UUID as libvirt writes it.
-    pub fn uuid_string(&self) -> String {
-        format_uuid(&self.raw.uuid)
     }
 
     /// Whether it runs (`virNetworkIsActive`).

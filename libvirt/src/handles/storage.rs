@@ -5,7 +5,6 @@
 use xdrgen_runtime::XdrString;
 use xdrgen_runtime::libvirt::Stream;
 
-use super::domain::format_uuid;
 use super::{Connect, Result};
 use crate::constants::{
     StoragePoolState, StorageVolDownloadFlags, StorageVolType, StorageVolUploadFlags,
@@ -59,34 +58,16 @@ pub struct StorageVolInfo {
     pub allocation: u64,
 }
 
+super::identity!(
+    StoragePool,
+    RemoteNonnullStoragePool,
+    "remote_nonnull_storage_pool",
+    "pool"
+);
+
 impl StoragePool {
     pub(crate) fn new(connect: Connect, raw: RemoteNonnullStoragePool) -> StoragePool {
         StoragePool { connect, raw }
-    }
-
-    /// The connection the pool belongs to.
-    pub fn connect(&self) -> &Connect {
-        &self.connect
-    }
-
-    /// The wire value (`remote_nonnull_storage_pool`).
-    pub fn raw(&self) -> &RemoteNonnullStoragePool {
-        &self.raw
-    }
-
-    /// The name.
-    pub fn name(&self) -> std::borrow::Cow<'_, str> {
-        self.raw.name.to_string_lossy()
-    }
-
-    /// The UUID.
-    pub fn uuid(&self) -> [u8; 16] {
-        self.raw.uuid
-    }
-
-    /// The UUID as libvirt writes it.
-    pub fn uuid_string(&self) -> String {
-        format_uuid(&self.raw.uuid)
     }
 
     /// State and sizes (`virStoragePoolGetInfo`).
