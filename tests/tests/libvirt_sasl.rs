@@ -587,3 +587,128 @@ async fn our_client_authenticates_to_a_real_libvirtd() {
     drop(daemon);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Set for the copy of this test binary that opens the URI it names as
+/// an unprivileged user and prints the outcome.
+const POLKIT_CLIENT_URI: &str = "XDRGEN_POLKIT_CLIENT_URI";
+
+/// The client half of `polkit_is_asked_for_when_libvirtd_wants_it`, run in
+/// a copy of this binary as `nobody` (libvirtd lets root past polkit
+/// without asking it); does nothing otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polkit_client_half() {
+    let Some(uri) = std::env::var_os(POLKIT_CLIENT_URI) else {
+        return;
+    };
+    let outcome = match open(uri.to_str().unwrap(), OpenOptions::default()).await {
+        Ok(_) => "opened".to_string(),
+        Err(OpenError::Polkit(Error::Remote(remote))) => format!(
+            "polkit refused: code {} domain {}: {}",
+            remote.code,
+            remote.domain,
+            remote
+                .message
+                .as_ref()
+                .map(|m| m.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ),
+        Err(e) => format!("other error: {}", chain(&e)),
+    };
+    println!("POLKIT-OUTCOME {outcome}");
+}
+
+/// A libvirtd whose Unix socket wants polkit (`auth_unix_rw = "polkit"`).
+/// libvirtd lets root in without asking polkit (AUTH_LIST answers `none`
+/// to uid 0), which this checks first; an unprivileged client gets
+/// `polkit` from AUTH_LIST and answers it with AUTH_POLKIT, as libvirt's
+/// remote driver does. No polkit authority runs here (no system D-Bus), so
+/// libvirtd cannot ask it and refuses ("Unable to get system bus
+/// connection"): its own error comes back as `OpenError::Polkit`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polkit_is_asked_for_when_libvirtd_wants_it() {
+    const TEST: &str = "libvirt_sasl::polkit_is_asked_for_when_libvirtd_wants_it";
+    for (tool, args, package) in [
+        ("libvirtd", &["--version"][..], "libvirt-daemon"),
+        ("setpriv", &["--version"][..], "util-linux"),
+    ] {
+        let Some(()) = xdrgen_tests::require(
+            TEST,
+            &format!("{tool} is not installed (Debian: {package})"),
+            xdrgen_testenv::has_tool(tool, args).then_some(()),
+        ) else {
+            return;
+        };
+    }
+    let Some(()) = xdrgen_tests::require(
+        TEST,
+        "starting a libvirtd of its own needs root",
+        libvirt::is_root().then_some(()),
+    ) else {
+        return;
+    };
+    let dir = xdrgen_tests::scratch_dir("libvirt-sasl", "polkit");
+    let d = dir.clone();
+    let daemon = tokio::task::spawn_blocking(move || {
+        libvirt::Libvirtd::start(
+            &d,
+            "listen_tls = 0\nlisten_tcp = 0\nauth_unix_rw = \"polkit\"\nauth_unix_ro = \"polkit\"\n",
+            &[],
+            |daemon| std::os::unix::net::UnixStream::connect(daemon.socket()).is_ok(),
+        )
+    })
+    .await
+    .unwrap();
+    let uri = format!("test+unix:///default?socket={}", daemon.socket().display());
+
+    // Root: let in without polkit.
+    let connection = open(&uri, OpenOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("root: {}\n{}", chain(&e), daemon.log()));
+    assert_eq!(driver_type(&connection).await, "TEST");
+    drop(connection);
+
+    // nobody: AUTH_POLKIT, refused by libvirtd in its own words.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for path in [dir.as_path(), &dir.join("sock")] {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    let exe = std::env::current_exe().unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(exe)
+            .args([
+                "--exact",
+                "polkit_client_half",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(POLKIT_CLIENT_URI, uri)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let outcome = stdout
+        .lines()
+        .find_map(|l| l.split_once("POLKIT-OUTCOME ").map(|(_, outcome)| outcome))
+        .unwrap_or_else(|| {
+            panic!(
+                "the client half printed no outcome: {stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    // libvirtd 9.0 reports the missing system bus as an internal error
+    // of its D-Bus layer; the point is that it answered AUTH_POLKIT.
+    assert!(
+        outcome.starts_with("polkit refused: ") && outcome.contains("system bus"),
+        "{outcome}\n{}",
+        daemon.log()
+    );
+    drop(daemon);
+    let _ = std::fs::remove_dir_all(&dir);
+}

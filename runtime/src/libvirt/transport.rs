@@ -37,6 +37,8 @@ const REMOTE_VERSION: u32 = 1;
 const PROC_CONNECT_OPEN: i32 = 1;
 /// `REMOTE_PROC_AUTH_LIST`.
 const PROC_AUTH_LIST: i32 = 66;
+/// `REMOTE_PROC_AUTH_POLKIT`.
+const PROC_AUTH_POLKIT: i32 = 70;
 /// `REMOTE_AUTH_TYPE_LIST_MAX`.
 const AUTH_TYPE_LIST_MAX: u32 = 20;
 /// `REMOTE_STRING_MAX`.
@@ -64,6 +66,7 @@ static OPEN_NAMES: ProtocolNames = ProtocolNames {
     procedures: &[
         procedure(PROC_CONNECT_OPEN, "REMOTE_PROC_CONNECT_OPEN"),
         procedure(PROC_AUTH_LIST, "REMOTE_PROC_AUTH_LIST"),
+        procedure(PROC_AUTH_POLKIT, "REMOTE_PROC_AUTH_POLKIT"),
     ],
 };
 
@@ -156,8 +159,12 @@ pub enum OpenError {
     /// The auth file (`authfile=`, `LIBVIRT_AUTH_FILE`) cannot be used.
     #[cfg(feature = "sasl")]
     AuthFile(super::sasl::AuthFileError),
+    /// The daemon refused AUTH_POLKIT: polkit did not allow this client's
+    /// process (the daemon's own error, as libvirt's client reports it).
+    Polkit(Error),
     /// The daemon requires an authentication this client does not
-    /// implement (polkit, or SASL without this crate's `sasl` feature).
+    /// implement (SASL without this crate's `sasl` feature, or a type
+    /// newer than this crate).
     AuthUnsupported {
         /// The type chosen.
         chosen: AuthType,
@@ -197,6 +204,7 @@ impl fmt::Display for OpenError {
             OpenError::Sasl(_) => f.write_str("SASL authentication failed"),
             #[cfg(feature = "sasl")]
             OpenError::AuthFile(_) => f.write_str("cannot use the auth file"),
+            OpenError::Polkit(_) => f.write_str("polkit authentication failed (AUTH_POLKIT)"),
             OpenError::AuthUnsupported { chosen } => write!(
                 f,
                 "the daemon requires {chosen} authentication, which this client does not support"
@@ -223,7 +231,9 @@ impl std::error::Error for OpenError {
             OpenError::Connect { source, .. } => Some(source),
             #[cfg(feature = "tls")]
             OpenError::Tls(e) => Some(e),
-            OpenError::AuthList(e) | OpenError::ConnectOpen { source: e, .. } => Some(e),
+            OpenError::AuthList(e)
+            | OpenError::Polkit(e)
+            | OpenError::ConnectOpen { source: e, .. } => Some(e),
             #[cfg(feature = "sasl")]
             OpenError::Sasl(e) => Some(e),
             #[cfg(feature = "sasl")]
@@ -244,7 +254,8 @@ impl Connection {
     /// `qemu+ssh://root@host/system`, `test+tcp://127.0.0.1/default`):
     /// connects over the URI's transport, negotiates authentication
     /// (AUTH_LIST; `none` proceeds, SASL runs libvirt's exchange with the
-    /// `sasl` feature, polkit is an [`OpenError::AuthUnsupported`]), then
+    /// `sasl` feature, polkit sends AUTH_POLKIT and the daemon decides),
+    /// then
     /// opens the driver with CONNECT_OPEN.
     pub async fn open(uri: &str, options: OpenOptions) -> Result<Connection, OpenError> {
         let uri = RemoteUri::parse(uri)?;
@@ -384,6 +395,23 @@ async fn authenticate_sasl(
         .map_err(OpenError::Sasl)
 }
 
+/// AUTH_POLKIT, as libvirt's remote driver sends it: no arguments; the
+/// daemon asks polkit about the process at the other end of its Unix
+/// socket and answers `remote_auth_polkit_ret` (`complete`) or its error.
+async fn authenticate_polkit(connection: &Connection) -> Result<(), OpenError> {
+    let _complete: i32 = connection
+        .call_named(
+            &OPEN_NAMES,
+            REMOTE_PROGRAM,
+            REMOTE_VERSION,
+            PROC_AUTH_POLKIT,
+            &(),
+        )
+        .await
+        .map_err(OpenError::Polkit)?;
+    Ok(())
+}
+
 /// AUTH_LIST, then the type the URI insists on or the daemon's first.
 async fn authenticate(
     connection: &Connection,
@@ -425,6 +453,7 @@ async fn authenticate(
         AuthType::None => Ok(()),
         #[cfg(feature = "sasl")]
         AuthType::Sasl => authenticate_sasl(connection, wanted, &sasl).await,
+        AuthType::Polkit => authenticate_polkit(connection).await,
         chosen => {
             let _ = sasl;
             Err(OpenError::AuthUnsupported { chosen })
@@ -792,8 +821,8 @@ mod tests {
             "authentication sasl was asked for, the daemon offers none, type 7"
         );
         let e = OpenError::AuthUnsupported {
-            chosen: AuthType::Polkit,
+            chosen: AuthType::Other(7),
         };
-        assert!(e.to_string().contains("polkit"), "{e}");
+        assert!(e.to_string().contains("type 7"), "{e}");
     }
 }
