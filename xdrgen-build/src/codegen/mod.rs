@@ -25,7 +25,7 @@ use proc_macro2::TokenStream;
 pub use render::render;
 use text::{pad, tokens_text};
 
-use crate::ir::{Len, Module, Origin, Ty, TypeDef, TypeId, TypeKind, names};
+use crate::ir::{ImportedModule, Len, Module, Origin, Ty, TypeDef, TypeId, TypeKind, names};
 
 /// Code-generation settings (part of [`crate::Options`]).
 #[derive(Clone, Debug)]
@@ -147,7 +147,43 @@ pub fn generate(m: &Module, o: &CodegenOptions) -> String {
             g.libvirt_program(&mut out, p);
         }
     }
+    // Imports reached through `super` are named once here (the IR decides
+    // the aliases), when anything in the file uses them.
+    let file_uses: String = m
+        .file_uses
+        .iter()
+        .filter(|u| names_file_alias(&out, &u.alias))
+        .map(|u| {
+            let last = u.path.rsplit("::").next().unwrap_or_default();
+            if last == u.alias {
+                format!("use {};\n", u.path)
+            } else {
+                format!("use {} as {};\n", u.path, u.alias)
+            }
+        })
+        .collect();
+    if !file_uses.is_empty() {
+        let at = if out.starts_with("use ") {
+            out.find("\n\n").map_or(0, |end| end + 1)
+        } else {
+            0
+        };
+        let gap = if at == 0 { "\n" } else { "" };
+        out.insert_str(at, &format!("{file_uses}{gap}"));
+    }
     out
+}
+
+/// Whether generated text names the file-level alias `alias` from any
+/// depth: `alias::`, `super::alias::` or `types::alias::`.
+fn names_file_alias(text: &str, alias: &str) -> bool {
+    [
+        alias.to_string(),
+        format!("super::{alias}"),
+        format!("{}::{alias}", names::PARENT_ALIAS),
+    ]
+    .iter()
+    .any(|path| uses_alias(text, path))
 }
 
 /// Whether generated text names `alias` as a path's first segment outside
@@ -195,10 +231,21 @@ impl<'m> Gen<'m> {
         let name = &t.name.rust;
         match &t.origin {
             Origin::Local | Origin::Builtin => format!("{}{name}", self.to_types()),
-            Origin::Imported { module, .. } => {
+            Origin::Imported {
+                module: ImportedModule::Path(module),
+                ..
+            } => {
                 let path = self.relative(module).unwrap_or_else(|| "super".to_string());
                 format!("{path}::{name}")
             }
+            Origin::Imported {
+                module: ImportedModule::InFile(module),
+                ..
+            } if module.is_empty() => format!("{}{name}", self.to_types()),
+            Origin::Imported {
+                module: ImportedModule::InFile(module),
+                ..
+            } => format!("{}{module}::{name}", self.to_types()),
             Origin::Extern { rust_path } => {
                 self.relative(rust_path).unwrap_or_else(|| name.clone())
             }

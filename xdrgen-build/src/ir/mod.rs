@@ -86,13 +86,39 @@ pub enum Origin {
         /// The module generated code names its types through: `rust_path`,
         /// or the file's stem as a sibling module (`super::nfs_prot`).
         #[cfg_attr(feature = "json", serde(skip))]
-        module: String,
+        module: ImportedModule,
     },
     /// A type the user maps to an existing Rust type (`--extern-type`).
     Extern {
         /// The Rust path.
         rust_path: String,
     },
+}
+
+/// How generated code reaches an imported file's module.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImportedModule {
+    /// A path that means the same module from every module of the
+    /// generated file (`crate::shared`, `::other_crate::shared`).
+    Path(String),
+    /// A path from the generated file's own module: the alias of one of
+    /// its [`Module::file_uses`] (`nfs_prot`, for the user's
+    /// `super::nfs_prot`), or what follows the user's `self::`. Program
+    /// and version modules reach it through their path to the file's types
+    /// (`super::nfs_prot`, `types::nfs_prot`), never `super::super::`.
+    InFile(String),
+}
+
+/// `use <path> as <alias>;` at the top of the generated file: a user path
+/// that climbs out of the module the file is included in (`super::...`),
+/// named once where `super` means what the user meant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileUse {
+    /// The user's path (`super::nfs_prot`).
+    pub path: String,
+    /// The name it gets in the file's module (`nfs_prot`); decided against
+    /// every other name there.
+    pub alias: String,
 }
 
 /// The resolved form of one `.x` file.
@@ -116,6 +142,11 @@ pub struct Module {
     /// `<P>_PROGRAM`/`<P>_PROTOCOL_VERSION` constants and the
     /// `_args`/`_ret`/`_msg` structs each member names.
     pub libvirt_programs: Vec<LibvirtProgram>,
+    /// The `use` declarations the file's top needs for imports whose Rust
+    /// path starts with `super` (see [`ImportedModule::InFile`]), in order
+    /// of first use.
+    #[cfg_attr(feature = "json", serde(skip))]
+    pub file_uses: Vec<FileUse>,
 }
 
 impl Module {

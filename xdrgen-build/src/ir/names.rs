@@ -2,10 +2,11 @@
 //! keyword escaping, and a collision check after conversion (two XDR names
 //! that become one Rust name are an error, never code that fails to build).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use heck::{ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
 
+use super::{FileUse, ImportedModule, Module, Origin};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::source::Span;
 
@@ -77,6 +78,78 @@ pub(crate) fn module_name(xdr: &str) -> String {
     }
 }
 
+/// How generated code reaches an imported module given by the user's path:
+/// `self` and `self::a` from the file's module, anything else as written
+/// (until [`alias_super_imports`] names `super` paths once at the top).
+pub(crate) fn imported_module(path: &str) -> ImportedModule {
+    // Options accept only Rust paths, so dropping whitespace normalises
+    // `super :: a` without changing what the path means.
+    let path: String = path.chars().filter(|c| !c.is_whitespace()).collect();
+    if path == "self" {
+        ImportedModule::InFile(String::new())
+    } else if let Some(rest) = path.strip_prefix("self::") {
+        ImportedModule::InFile(rest.to_string())
+    } else {
+        ImportedModule::Path(path)
+    }
+}
+
+/// Gives every imported module whose path starts with `super` one `use`
+/// at the file's top and makes its types' paths go through that alias.
+/// `super` may only start a path, so a program or version module could
+/// otherwise reach such a module only through `super::super::`. The alias
+/// is the path's last segment (`parent` for a bare `super`), with `_`
+/// added while it would take a name the file's module already has.
+pub(crate) fn alias_super_imports(module: &mut Module) {
+    let mut taken: HashSet<String> = module
+        .types
+        .iter()
+        .filter(|t| matches!(t.origin, Origin::Local | Origin::Builtin))
+        .map(|t| t.name.rust.clone())
+        .chain(module.programs.iter().map(|p| p.name.rust.clone()))
+        .chain(
+            module
+                .libvirt_programs
+                .iter()
+                .map(|p| format!("{}_program", p.name.rust)),
+        )
+        .chain([RUNTIME_ALIAS.to_string(), PARENT_ALIAS.to_string()])
+        .map(|name| name.trim_start_matches("r#").to_string())
+        .collect();
+    let mut uses: Vec<FileUse> = Vec::new();
+    for t in &mut module.types {
+        let Origin::Imported {
+            module: imported, ..
+        } = &mut t.origin
+        else {
+            continue;
+        };
+        let ImportedModule::Path(path) = imported else {
+            continue;
+        };
+        if path != "super" && !path.starts_with("super::") {
+            continue;
+        }
+        let alias = if let Some(known) = uses.iter().find(|u| u.path == *path) {
+            known.alias.clone()
+        } else {
+            let last = path.rsplit("::").next().unwrap_or_default();
+            let mut alias = if last == "super" { "parent" } else { last }.to_string();
+            while taken.contains(alias.trim_start_matches("r#")) {
+                alias.push('_');
+            }
+            taken.insert(alias.trim_start_matches("r#").to_string());
+            uses.push(FileUse {
+                path: path.clone(),
+                alias: alias.clone(),
+            });
+            alias
+        };
+        *imported = ImportedModule::InFile(alias);
+    }
+    module.file_uses = uses;
+}
+
 /// Constant name: `rpcb_highproc_2` → `RPCB_HIGHPROC_2`.
 pub(crate) fn const_name(xdr: &str) -> String {
     escape(xdr.to_shouty_snake_case())
@@ -140,5 +213,71 @@ mod tests {
         assert_eq!(module_name("types"), "types_");
         assert_eq!(type_name("xdr"), "Xdr");
         assert_eq!(const_name("xdr"), "XDR");
+    }
+}
+
+#[cfg(test)]
+mod import_tests {
+    use std::path::Path;
+
+    use crate::{MemoryLoader, Options};
+
+    const SHARED: &str =
+        "typedef unsigned hyper shared_handle;\nstruct shared_pair { int a; int b; };\n";
+    const USER: &str = "struct wrapped { shared_handle handle; };\n\
+        program P { version V { wrapped ECHO(shared_pair) = 1; shared_handle GET(void) = 2; } = 1; } = 0x20000001;\n";
+
+    /// The generated text of `USER` importing `SHARED` as `rust_path`.
+    fn generate(rust_path: Option<&str>) -> String {
+        let mut loader = MemoryLoader::new();
+        loader.insert("user.x", USER).insert("shared.x", SHARED);
+        let mut options = Options::new();
+        options.import("shared.x", rust_path);
+        crate::generate_with(&loader, Path::new("user.x"), &options)
+            .unwrap()
+            .to_source()
+    }
+
+    #[test]
+    fn super_imports_are_named_once_at_the_top() {
+        // The default module of `--import shared.x` is `super::shared`.
+        for code in [generate(None), generate(Some("super::shared"))] {
+            assert!(!code.contains("super::super::"), "{code}");
+            assert!(
+                code.contains(
+                    "use ::xdrgen_runtime::__private_v1 as xdr;\n\nuse super::shared;\n\n"
+                ),
+                "{code}"
+            );
+            assert_eq!(code.matches("use super::shared").count(), 1, "{code}");
+            assert!(code.contains("pub handle: shared::SharedHandle,"), "{code}");
+            assert!(code.contains("&types::shared::SharedPair"), "{code}");
+        }
+    }
+
+    #[test]
+    fn super_import_aliases_avoid_the_file_names() {
+        // `p` is the program's module; the bare parent gets a name.
+        let code = generate(Some("super::p"));
+        assert!(code.contains("use super::p as p_;\n"), "{code}");
+        assert!(code.contains("types::p_::SharedPair"), "{code}");
+        let code = generate(Some("super"));
+        assert!(code.contains("use super as parent;\n"), "{code}");
+        assert!(code.contains("types::parent::SharedPair"), "{code}");
+        assert!(!code.contains("super::super::"), "{code}");
+    }
+
+    #[test]
+    fn other_import_paths_need_no_use() {
+        // The same module as the generated file's: reached like its types.
+        let code = generate(Some("self"));
+        assert!(!code.contains("\nuse super::"), "{code}");
+        assert!(code.contains("pub handle: SharedHandle,"), "{code}");
+        assert!(code.contains("&types::SharedPair"), "{code}");
+        let code = generate(Some("self::shared"));
+        assert!(code.contains("&types::shared::SharedPair"), "{code}");
+        let code = generate(Some("crate::shared"));
+        assert!(!code.contains("\nuse super::"), "{code}");
+        assert!(code.contains("&crate::shared::SharedPair"), "{code}");
     }
 }

@@ -207,6 +207,7 @@ pub(crate) fn lower(inputs: &Inputs<'_>) -> (Module, Vec<Diagnostic>) {
         passthrough: Vec::new(),
         pragmas: Vec::new(),
         libvirt_programs: Vec::new(),
+        file_uses: Vec::new(),
     };
     lw.lower_items(&inputs.local.items, &mut module);
     lw.drain_worklist();
@@ -219,6 +220,7 @@ pub(crate) fn lower(inputs: &Inputs<'_>) -> (Module, Vec<Diagnostic>) {
     checks::check_names(&module, &mut lw.diags);
     checks::check_program_numbers(&module.programs, &mut lw.diags);
     module.libvirt_programs = super::libvirt::find(&module);
+    super::names::alias_super_imports(&mut module);
     (module, lw.diags)
 }
 

@@ -32,7 +32,7 @@ impl<'a> Lowerer<'a> {
                 Origin::Imported {
                     file: import.file.clone(),
                     rust_path: import.rust_path.clone(),
-                    module,
+                    module: names::imported_module(&module),
                 }
             }
             Unit::Extern => Origin::Extern {
