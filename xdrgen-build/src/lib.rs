@@ -22,17 +22,17 @@
 //! ```
 #![deny(missing_docs)]
 
+// The public API: the options, the driver's entry points and what they
+// return (the IR, diagnostics, sources, `diff`'s report), and argument
+// files for build scripts that keep their flags in one.
 pub mod argument_file;
-pub mod codegen;
-mod consteval;
 pub mod diagnostics;
-pub mod dissector;
-pub mod dump;
 pub mod ir;
 pub mod source;
-pub mod syntax;
 pub mod wire_diff;
 
+mod codegen;
+mod consteval;
 mod driver;
 mod error;
 mod options;
@@ -40,15 +40,33 @@ mod options;
 #[cfg(feature = "format")]
 mod build_script;
 
-/// The `xdrgen` command's implementation, for the `xdrgen-cli` package
-/// only: not a stable API.
+// The syntax tree `parse` returns: internal, no stability promise.
+#[doc(hidden)]
+pub mod syntax;
+
+// `xdrgen dump`'s decoder: internal, no stability promise (tests and
+// the fuzz targets use it).
+#[doc(hidden)]
+pub mod dump;
+
+// `xdrgen dissector`'s generator: internal, no stability promise (tests
+// use it).
+#[doc(hidden)]
+pub mod dissector;
+
+/// The `xdrgen` command's implementation: internal, no stability promise
+/// (only the `xdrgen-cli` package uses it).
 #[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod cli;
 
 pub use diagnostics::{Code, Diagnostic, Diagnostics, Severity};
+/// Parses a `.x` file into its syntax tree only: internal, no stability
+/// promise.
+#[doc(hidden)]
+pub use driver::parse;
 pub use driver::{
-    Checked, Generated, PREDEFINED_SYMBOLS, check, check_with, generate, generate_with, parse,
+    Checked, Generated, PREDEFINED_SYMBOLS, check, check_with, generate, generate_with,
 };
 pub use error::Error;
 pub use options::{Door, Group, Import, OptionSpec, Options, Part};

@@ -22,7 +22,7 @@ use std::fmt::Write as _;
 
 use proc_macro2::TokenStream;
 
-pub use render::render;
+pub(crate) use render::render;
 use text::{pad, tokens_text};
 
 use crate::ir::{ImportedModule, Len, Module, Origin, Ty, TypeDef, TypeId, TypeKind, names};
@@ -30,7 +30,7 @@ use crate::ir::{ImportedModule, Len, Module, Origin, Ty, TypeDef, TypeId, TypeKi
 /// Code-generation settings (part of [`crate::Options`]).
 #[derive(Clone, Debug)]
 #[allow(clippy::struct_excessive_bools)] // independent switches
-pub struct CodegenOptions {
+pub(crate) struct CodegenOptions {
     /// Path of the runtime crate (`::xdrgen_runtime`).
     pub runtime_path: TokenStream,
     /// Extra derives for every struct, enum and union.
@@ -105,7 +105,7 @@ struct Gen<'m> {
 
 /// Generates the Rust items for a module, as source text (without the
 /// header; see [`render`]).
-pub fn generate(m: &Module, o: &CodegenOptions) -> String {
+pub(crate) fn generate(m: &Module, o: &CodegenOptions) -> String {
     let mut g = Gen {
         m,
         o,
