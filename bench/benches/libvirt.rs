@@ -29,7 +29,11 @@
 //! and, for the analysis in BENCHMARKS.md, `--in-flight N,M,..` (default
 //! 1,32), `--current-thread` (our client on a current-thread tokio runtime
 //! instead of the multi-thread one) and `--window N` (at most N of our
-//! calls outstanding at the daemon). It prints a markdown table. The daemon
+//! calls outstanding at the daemon). It prints two markdown tables: the
+//! timings, then counts per call over the middle of each window from /proc
+//! (libvirtd's context switches, event loop and workers apart; the
+//! machine's reschedule IPIs; its idle share), which explain the daemon's
+//! CPU per call (BENCHMARKS.md, "What limits each"). The daemon
 //! is found by its pid file, `$XDRGEN_PEERS_STATE/libvirt/libvirtd.pid`
 //! (default /tmp/xdrgen-peers), and its port, `$LIBVIRT_TCP_PORT` (default
 //! 16509), as `start.sh` uses them. Without a running libvirtd it prints
@@ -280,6 +284,123 @@ mod real {
         u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
     }
 
+    /// What the daemon and the machine did, read from /proc: context
+    /// switches of libvirtd's event loop (its main thread, `libvirtd`) and
+    /// of its workers (`rpc-libvirtd`, `prio-rpc-libvir`), the machine's
+    /// reschedule IPIs (a thread woken on another CPU, often a halted
+    /// vCPU here) and CPU ticks, idle and in all.
+    #[derive(Clone, Copy, Default)]
+    struct Counts {
+        loop_voluntary: u64,
+        loop_involuntary: u64,
+        workers_voluntary: u64,
+        workers_involuntary: u64,
+        resched_ipis: u64,
+        idle_ticks: u64,
+        all_ticks: u64,
+    }
+
+    impl Counts {
+        fn read(pid: u32) -> Counts {
+            let mut c = Counts::default();
+            if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+                for task in tasks.flatten() {
+                    let path = task.path();
+                    let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+                    let status = std::fs::read_to_string(path.join("status")).unwrap_or_default();
+                    let field = |name: &str| {
+                        status
+                            .lines()
+                            .find_map(|l| l.strip_prefix(name))
+                            .and_then(|v| v.trim().parse::<u64>().ok())
+                            .unwrap_or(0)
+                    };
+                    let (voluntary, involuntary) = (
+                        field("voluntary_ctxt_switches:"),
+                        field("nonvoluntary_ctxt_switches:"),
+                    );
+                    match comm.trim() {
+                        "libvirtd" => {
+                            c.loop_voluntary += voluntary;
+                            c.loop_involuntary += involuntary;
+                        }
+                        "rpc-libvirtd" | "prio-rpc-libvir" => {
+                            c.workers_voluntary += voluntary;
+                            c.workers_involuntary += involuntary;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let interrupts = std::fs::read_to_string("/proc/interrupts").unwrap_or_default();
+            c.resched_ipis = interrupts
+                .lines()
+                .find_map(|l| l.trim_start().strip_prefix("RES:"))
+                .map_or(0, |counts| {
+                    counts
+                        .split_whitespace()
+                        .map_while(|n| n.parse::<u64>().ok())
+                        .sum()
+                });
+            let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+            let ticks: Vec<u64> = stat
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            c.idle_ticks = ticks.get(3).copied().unwrap_or(0);
+            c.all_ticks = ticks.iter().sum();
+            c
+        }
+
+        fn since(self, before: Counts) -> Counts {
+            Counts {
+                loop_voluntary: self.loop_voluntary - before.loop_voluntary,
+                loop_involuntary: self.loop_involuntary - before.loop_involuntary,
+                workers_voluntary: self.workers_voluntary - before.workers_voluntary,
+                workers_involuntary: self.workers_involuntary - before.workers_involuntary,
+                resched_ipis: self.resched_ipis - before.resched_ipis,
+                idle_ticks: self.idle_ticks - before.idle_ticks,
+                all_ticks: self.all_ticks - before.all_ticks,
+            }
+        }
+    }
+
+    /// Counts over the middle of a case's measured window, taken by a
+    /// thread of its own so that every client, ours or a child process,
+    /// is measured the same way. The window is trimmed by [`PROBE_MARGIN`]
+    /// at each end: the C client's clock starts after `virConnectOpen`.
+    struct Probe {
+        thread: std::thread::JoinHandle<(Counts, Duration)>,
+    }
+
+    const PROBE_MARGIN: Duration = Duration::from_millis(250);
+
+    impl Probe {
+        fn start(pid: u32, s: &Settings) -> Probe {
+            let (warm_up, measure) = (s.warm_up, s.measure);
+            let thread = std::thread::spawn(move || {
+                let span = measure.saturating_sub(2 * PROBE_MARGIN);
+                std::thread::sleep(warm_up + PROBE_MARGIN);
+                let before = Counts::read(pid);
+                let t0 = Instant::now();
+                std::thread::sleep(span);
+                (Counts::read(pid).since(before), t0.elapsed())
+            });
+            Probe { thread }
+        }
+
+        /// The counts and the calls they are divided by: the case's rate
+        /// over the probe's span.
+        fn finish(self, sample: &Sample) -> (Counts, f64) {
+            let (counts, span) = self.thread.join().expect("probe thread");
+            (counts, sample.calls_per_sec() * span.as_secs_f64())
+        }
+    }
+
     /// libvirt's own client: `in_flight` threads on one `virConnectPtr`.
     fn c_client(transport: Transport, in_flight: usize, s: &Settings, daemon: &Daemon) -> Sample {
         let mut cmd = Command::new(C_CLIENT);
@@ -366,6 +487,9 @@ mod real {
         in_flight: usize,
         client: Side,
         sample: Sample,
+        counts: Counts,
+        /// The calls `counts` cover.
+        counted_calls: f64,
     }
 
     pub(super) fn main() {
@@ -397,6 +521,7 @@ mod real {
                         continue;
                     }
                     eprintln!("{label}: libvirtd pid {}", daemon.pid);
+                    let probe = Probe::start(daemon.pid, &settings);
                     let sample = match client {
                         Side::Xdrgen => {
                             xdrgen_client(transport, in_flight, &settings, &options, &daemon)
@@ -405,11 +530,14 @@ mod real {
                         Side::Virsh => virsh_client(transport, in_flight, &settings, &daemon),
                     };
                     eprintln!("{label}: {:.0} calls/s", sample.calls_per_sec());
+                    let (counts, counted_calls) = probe.finish(&sample);
                     rows.push(Row {
                         transport,
                         in_flight,
                         client,
                         sample,
+                        counts,
+                        counted_calls,
                     });
                 }
             }
@@ -456,6 +584,35 @@ mod real {
                     );
                 }
             }
+        }
+        print_counts(rows);
+    }
+
+    /// Per call, over the middle of each window ([`Probe`]).
+    fn print_counts(rows: &[Row]) {
+        println!(
+            "\nPer call (middle of the window, from /proc): libvirtd's context switches, voluntary + involuntary, of its event loop and of its workers; reschedule IPIs on the machine; share of the machine's CPU time idle\n"
+        );
+        println!(
+            "| transport | in flight | client | loop cs | loop involuntary | workers cs | reschedule IPIs | idle % |"
+        );
+        println!("|---|--:|---|--:|--:|--:|--:|--:|");
+        for r in rows {
+            let c = &r.counts;
+            #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+            let per_call = |n: u64| n as f64 / r.counted_calls;
+            #[allow(clippy::cast_precision_loss)]
+            let idle = 100.0 * c.idle_ticks as f64 / c.all_ticks.max(1) as f64;
+            println!(
+                "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {idle:.0} |",
+                r.transport.name(),
+                r.in_flight,
+                r.client.name(),
+                per_call(c.loop_voluntary + c.loop_involuntary),
+                per_call(c.loop_involuntary),
+                per_call(c.workers_voluntary + c.workers_involuntary),
+                per_call(c.resched_ipis),
+            );
         }
     }
 }
