@@ -1,14 +1,13 @@
 //! `vol-upload` and `vol-download`: a file to or from a volume over the
 //! runtime's streams, holes kept as holes with `--sparse`.
 
-use std::io::{self, SeekFrom};
-use std::os::fd::AsFd;
+use std::io::SeekFrom;
 use std::path::Path;
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use xdrgen_libvirt::StorageVol;
 use xdrgen_libvirt::constants::{StorageVolDownloadFlags, StorageVolUploadFlags};
-use xdrgen_runtime::libvirt::StreamData;
+use xdrgen_runtime::libvirt::{Extent, StreamData, file_extents};
 
 use super::{Failure, Outcome};
 
@@ -118,17 +117,26 @@ pub(crate) async fn upload(
             .map_err(|e| Failure::because(format!("cannot read {shown}"), &e))?
             .into_std()
             .await;
-        extents(&std_file, size)
+        file_extents(&std_file, 0, size)
             .map_err(|e| Failure::because(format!("cannot find the holes of {shown}"), &e))?
     } else {
-        vec![(0, size, true)]
+        vec![Extent {
+            offset: 0,
+            length: size,
+            data: true,
+        }]
     };
     let stream = vol
         .upload(offset, length, upload_flags(sparse))
         .await
         .map_err(|e| Failure::because(format!("cannot upload to volume {}", vol.name()), &e))?;
     let mut buffer = vec![0u8; CHUNK];
-    for (start, len, is_data) in extents {
+    for Extent {
+        offset: start,
+        length: len,
+        data: is_data,
+    } in extents
+    {
         if !is_data {
             stream
                 .send_hole(len)
@@ -162,29 +170,4 @@ pub(crate) async fn upload(
         .finish()
         .await
         .map_err(|e| Failure::because("cannot close volume stream", &e))
-}
-
-/// The file's data and holes up to `end`: (offset, length, is data) in
-/// order, found with `SEEK_DATA`/`SEEK_HOLE`.
-fn extents(file: &std::fs::File, end: u64) -> io::Result<Vec<(u64, u64, bool)>> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at < end {
-        let data = match rustix::fs::seek(file.as_fd(), rustix::fs::SeekFrom::Data(at)) {
-            Ok(data) => data.min(end),
-            // No data after `at`: the rest is a hole.
-            Err(rustix::io::Errno::NXIO) => end,
-            Err(e) => return Err(e.into()),
-        };
-        if data > at {
-            out.push((at, data - at, false));
-        }
-        if data >= end {
-            break;
-        }
-        let hole = rustix::fs::seek(file.as_fd(), rustix::fs::SeekFrom::Hole(data))?.min(end);
-        out.push((data, hole - data, true));
-        at = hole;
-    }
-    Ok(out)
 }

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufReader};
 use xdrgen_runtime::libvirt::{
-    Context, LEGACY_PAYLOAD_MAX, RemoteError, ServerStream, StreamData, StreamError, error_code,
+    Context, Extent, LEGACY_PAYLOAD_MAX, RemoteError, ServerStream, StreamData, StreamError,
+    error_code, file_extents,
 };
 
 use crate::remote::{
@@ -86,31 +87,6 @@ fn resolve(dir: Option<&Path>, path: &str) -> Result<PathBuf, RemoteError> {
     Ok(file)
 }
 
-/// Where the data of `file` lies between `start` and `end`: (offset,
-/// length, is data) in order, holes found with `SEEK_DATA`/`SEEK_HOLE`.
-fn extents(file: &std::fs::File, start: u64, end: u64) -> io::Result<Vec<(u64, u64, bool)>> {
-    let mut out = Vec::new();
-    let mut at = start;
-    while at < end {
-        let data = match rustix::fs::seek(file.as_fd(), rustix::fs::SeekFrom::Data(at)) {
-            Ok(data) => data.min(end),
-            // No data after `at`: the rest is a hole.
-            Err(rustix::io::Errno::NXIO) => end,
-            Err(e) => return Err(e.into()),
-        };
-        if data > at {
-            out.push((at, data - at, false));
-        }
-        if data >= end {
-            break;
-        }
-        let hole = rustix::fs::seek(file.as_fd(), rustix::fs::SeekFrom::Hole(data))?.min(end);
-        out.push((data, hole - data, true));
-        at = hole;
-    }
-    Ok(out)
-}
-
 /// STORAGE_VOL_DOWNLOAD: the volume's bytes from `offset`, `length` of
 /// them (0: to the end), on the call's stream; holes as stream holes when
 /// the call asks for a sparse stream.
@@ -144,9 +120,13 @@ pub(crate) fn download(
         length => size.min(args.offset.saturating_add(length)),
     };
     let extents = if sparse {
-        extents(&file, args.offset, end).map_err(|e| system_error("cannot map", &path, &e))?
+        file_extents(&file, args.offset, end).map_err(|e| system_error("cannot map", &path, &e))?
     } else {
-        vec![(args.offset, end - args.offset, true)]
+        vec![Extent {
+            offset: args.offset,
+            length: end - args.offset,
+            data: true,
+        }]
     };
     let mut stream = cx.open_stream();
     stream.set_sparse(sparse);
@@ -167,9 +147,14 @@ pub(crate) fn download(
 async fn send_extents(
     stream: &mut ServerStream,
     mut file: tokio::fs::File,
-    extents: &[(u64, u64, bool)],
+    extents: &[Extent],
 ) -> io::Result<()> {
-    for &(offset, length, data) in extents {
+    for &Extent {
+        offset,
+        length,
+        data,
+    } in extents
+    {
         if !data {
             stream.send_hole(length).await?;
             continue;

@@ -60,8 +60,10 @@ pub use server::{
 };
 #[cfg(feature = "tls")]
 pub use server::{DnError, subject_dn};
+#[cfg(all(feature = "tokio", unix))]
+pub use stream::file_extents;
 #[cfg(feature = "tokio")]
-pub use stream::{HoleError, StreamData};
+pub use stream::{Extent, HoleError, StreamData};
 #[cfg(feature = "tokio")]
 pub use transport::{AuthType, OpenError, OpenOptions};
 #[cfg(feature = "std")]

@@ -97,6 +97,60 @@ impl std::error::Error for HoleError {
     }
 }
 
+/// One run of a file, for a sparse upload or download: bytes to send as
+/// data, or a hole to send as a stream hole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Extent {
+    /// Where it starts in the file.
+    pub offset: u64,
+    /// How many bytes it spans.
+    pub length: u64,
+    /// Data (`true`) or a hole that reads as zeros (`false`).
+    pub data: bool,
+}
+
+/// The data and holes of `file` between `start` and `end`, in order,
+/// found with `SEEK_DATA`/`SEEK_HOLE` as libvirt's `virFileInData` finds
+/// them for `virsh vol-upload --sparse` and its storage driver's sparse
+/// downloads. A file system without holes reports one data extent; the
+/// file's own offset is moved.
+///
+/// # Errors
+///
+/// A failed seek other than "no data after this offset".
+#[cfg(unix)]
+pub fn file_extents(file: &std::fs::File, start: u64, end: u64) -> std::io::Result<Vec<Extent>> {
+    use rustix::fs::{SeekFrom, seek};
+    let mut out = Vec::new();
+    let mut at = start;
+    while at < end {
+        let data = match seek(file, SeekFrom::Data(at)) {
+            Ok(data) => data.min(end),
+            // No data after `at`: the rest is a hole.
+            Err(rustix::io::Errno::NXIO) => end,
+            Err(e) => return Err(e.into()),
+        };
+        if data > at {
+            out.push(Extent {
+                offset: at,
+                length: data - at,
+                data: false,
+            });
+        }
+        if data >= end {
+            break;
+        }
+        let hole = seek(file, SeekFrom::Hole(data))?.min(end);
+        out.push(Extent {
+            offset: data,
+            length: hole - data,
+            data: true,
+        });
+        at = hole;
+    }
+    Ok(out)
+}
+
 /// An incoming stream packet, read.
 #[derive(Debug)]
 pub(super) enum Arrived {
@@ -360,6 +414,62 @@ impl Outgoing {
 mod tests {
     use std::vec;
     use std::vec::Vec;
+
+    #[cfg(unix)]
+    #[test]
+    fn file_extents_follow_the_holes() {
+        use super::{Extent, file_extents};
+        use std::io::{Seek, SeekFrom, Write};
+        const MIB: u64 = 1 << 20;
+        let path = std::env::temp_dir().join(std::format!("xdrgen-extents-{}", std::process::id()));
+        let mut file = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        // A hole, 4 KiB of data at 1 MiB, a hole to 3 MiB.
+        file.seek(SeekFrom::Start(MIB)).unwrap();
+        file.write_all(&[7; 4096]).unwrap();
+        file.set_len(3 * MIB).unwrap();
+        let extents = file_extents(&file, 0, 3 * MIB).unwrap();
+        let data: Vec<&Extent> = extents.iter().filter(|e| e.data).collect();
+        // The extents tile the range in order, whatever the file system's
+        // granularity.
+        let mut at = 0;
+        for e in &extents {
+            assert_eq!(e.offset, at, "{extents:?}");
+            at += e.length;
+        }
+        assert_eq!(at, 3 * MIB, "{extents:?}");
+        assert!(
+            data.iter()
+                .any(|e| e.offset <= MIB && e.offset + e.length >= MIB + 4096),
+            "the written bytes are data: {extents:?}"
+        );
+        // Where the file system keeps holes (tmpfs, ext4, xfs, btrfs), the
+        // runs before and after the data are holes; a file system without
+        // them reports everything as data.
+        if data.len() == 1 && data[0].length < 3 * MIB {
+            assert!(
+                !extents[0].data && !extents.last().unwrap().data,
+                "{extents:?}"
+            );
+        }
+        // A range that starts inside the data and ends inside it.
+        let inner = file_extents(&file, MIB + 100, MIB + 200).unwrap();
+        assert_eq!(
+            inner,
+            vec![Extent {
+                offset: MIB + 100,
+                length: 100,
+                data: true
+            }]
+        );
+        assert_eq!(file_extents(&file, 5, 5).unwrap(), vec![]);
+    }
 
     use tokio::io::ReadBuf;
 
