@@ -24,13 +24,14 @@
 mod real {
     use std::io::{Read, Write};
     use std::net::{SocketAddr, TcpStream};
-    use std::process::Command;
     use std::time::Duration;
 
     use xdrgen_runtime::rpc::{ClientConfig, Endpoint};
     use xdrgen_runtime::{XdrEncode, XdrString};
 
-    use xdrgen_bench::harness::{Process, rss_kib, serve_onc_and_libvirt, two_worker_runtime};
+    use xdrgen_bench::harness::{
+        rss_kib, self_with_role, serve_onc_and_libvirt, spawn_server, two_worker_runtime,
+    };
 
     use peertest::peertest_prog::peertest_v1 as v1;
     use xdrgen_bench::peertest;
@@ -211,17 +212,9 @@ mod real {
             serve_onc_and_libvirt(None);
         }
         let n = connections_from_args();
-        let mut cmd = Command::new(std::env::current_exe().unwrap());
-        cmd.env(SERVER_ROLE, "server");
-        let mut server = Process::spawn(cmd);
-        let pid = server.pid();
-        let ports: Vec<u16> = server
-            .line()
-            .split(' ')
-            .map(|p| p.parse().unwrap())
-            .collect();
-        let onc: SocketAddr = ([127, 0, 0, 1], ports[0]).into();
-        let ours: SocketAddr = ([127, 0, 0, 1], ports[1]).into();
+        let server = spawn_server(self_with_role(SERVER_ROLE));
+        let pid = server.process.pid();
+        let (onc, ours) = (server.onc, server.libvirt);
 
         println!("Idle memory per connection (VmRSS, KiB), {n} connections");
         println!();

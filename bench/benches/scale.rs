@@ -42,7 +42,6 @@
 #[cfg(rpcbench)]
 mod real {
     use std::net::SocketAddr;
-    use std::process::Command;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
@@ -52,8 +51,8 @@ mod real {
     use tokio::task::JoinSet;
 
     use xdrgen_bench::harness::{
-        Counts, KernelCounts, Process, Sample, cpu_ns, open_fds, rss_kib, run_queue_ns,
-        serve_onc_and_libvirt_with, thousands, threads, two_worker_runtime,
+        Counts, KernelCounts, Sample, cpu_ns, open_fds, rss_kib, run_queue_ns, self_with_role,
+        serve_onc_and_libvirt_with, spawn_server, thousands, threads, two_worker_runtime,
     };
     use xdrgen_bench::peertest;
     use xdrgen_runtime::{libvirt, rpc};
@@ -581,20 +580,12 @@ mod real {
     // Counts, KiB and ns here stay far below 2^52.
     #[allow(clippy::cast_precision_loss)]
     fn run(protocol: Protocol, n: usize, settings: &Settings) {
-        let mut cmd = Command::new(std::env::current_exe().unwrap());
-        cmd.env(SERVER_ROLE, "server");
-        let mut server = Process::spawn(cmd);
-        let pid = server.pid();
-        let ports: Vec<u16> = server
-            .line()
-            .split(' ')
-            .map(|p| p.parse().unwrap())
-            .collect();
-        let port = match protocol {
-            Protocol::Onc => ports[0],
-            Protocol::Libvirt => ports[1],
+        let server = spawn_server(self_with_role(SERVER_ROLE));
+        let pid = server.process.pid();
+        let addr = match protocol {
+            Protocol::Onc => server.onc,
+            Protocol::Libvirt => server.libvirt,
         };
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
 
         let rt = two_worker_runtime();
         std::thread::sleep(Duration::from_millis(500));

@@ -40,7 +40,7 @@ mod real {
     use xdrgen_runtime::rpc::{CallHeader, ClientConfig, Endpoint};
     use xdrgen_runtime::{XdrEncode, XdrString, libvirt};
 
-    use xdrgen_bench::harness::{Process, cpu_ns, rss_kib, serve_onc_and_libvirt, thousands};
+    use xdrgen_bench::harness::{cpu_ns, rss_kib, serve_onc_and_libvirt, spawn_server, thousands};
 
     use peertest::PtPoint;
     use peertest::peertest_prog::peertest_v1 as v1;
@@ -305,15 +305,9 @@ mod real {
             .arg(format!("ulimit -n {SERVER_FD_LIMIT} && exec \"$0\""))
             .arg(std::env::current_exe().unwrap())
             .env(SERVER_ROLE, "server");
-        let mut server = Process::spawn(cmd);
-        let pid = server.pid();
-        let ports: Vec<u16> = server
-            .line()
-            .split(' ')
-            .map(|p| p.parse().unwrap())
-            .collect();
-        let onc: SocketAddr = ([127, 0, 0, 1], ports[0]).into();
-        let libvirt_addr: SocketAddr = ([127, 0, 0, 1], ports[1]).into();
+        let server = spawn_server(cmd);
+        let pid = server.process.pid();
+        let (onc, libvirt_addr) = (server.onc, server.libvirt);
 
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -3,9 +3,11 @@
 //! processes that die with the benchmark, CPU time and RSS from /proc,
 //! kernel counts from `perf stat`, the measured window of one case, the
 //! protocol of the C load clients (`c/rpc_client.c`, `c/libvirt_client.c`),
-//! and the child serving our ONC and libvirt servers.
+//! and the child serving our ONC and libvirt servers (`benches/idle.rs`,
+//! `benches/scale.rs`, `benches/soak.rs` start it the same way).
 
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
@@ -122,6 +124,43 @@ impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A child serving our ONC and libvirt servers, and where they listen.
+pub struct ServerChild {
+    /// The child; killed when this is dropped.
+    pub process: Process,
+    /// Our ONC RPC server (peertest) on loopback TCP.
+    pub onc: SocketAddr,
+    /// Our libvirt server (the example daemon) on loopback TCP.
+    pub libvirt: SocketAddr,
+}
+
+/// This benchmark's own executable with `role` set in its environment: the
+/// benchmark's `main` sees the variable and calls [`serve_onc_and_libvirt`]
+/// instead of measuring.
+pub fn self_with_role(role: &str) -> Command {
+    let exe = std::env::current_exe().expect("the benchmark's own executable");
+    let mut cmd = Command::new(exe);
+    cmd.env(role, "server");
+    cmd
+}
+
+/// Starts `cmd`, a child that runs [`serve_onc_and_libvirt`] (the
+/// benchmark itself, from [`self_with_role`] or wrapped in a shell), and
+/// reads the two ports it prints.
+pub fn spawn_server(cmd: Command) -> ServerChild {
+    let mut process = Process::spawn(cmd);
+    let line = process.line();
+    let ports: Vec<u16> = line.split(' ').filter_map(|p| p.parse().ok()).collect();
+    let [onc, libvirt] = ports[..] else {
+        panic!("expected \"ONC_PORT LIBVIRT_PORT\" from the server child, got {line:?}");
+    };
+    ServerChild {
+        process,
+        onc: ([127, 0, 0, 1], onc).into(),
+        libvirt: ([127, 0, 0, 1], libvirt).into(),
     }
 }
 
