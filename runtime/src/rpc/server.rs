@@ -14,6 +14,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -245,7 +246,7 @@ impl ServerBuilder {
             inner: Arc::new(Inner {
                 concurrency: Arc::new(Semaphore::new(self.config.max_concurrency)),
                 config: self.config,
-                services: self.services,
+                services: self.services.into_iter().collect(),
                 versions,
                 shutdown: Shutdown::new(),
             }),
@@ -255,7 +256,9 @@ impl ServerBuilder {
 
 struct Inner {
     config: ServerConfig,
-    services: HashMap<(u32, u32), Arc<dyn Dispatch>>,
+    /// Searched in order for each call: a server answers a few program
+    /// versions, which a scan finds sooner than a hash map hashes a key.
+    services: Vec<((u32, u32), Arc<dyn Dispatch>)>,
     /// Lowest and highest version of each program, for PROG_MISMATCH.
     versions: HashMap<u32, (u32, u32)>,
     concurrency: Arc<Semaphore>,
@@ -384,18 +387,39 @@ impl Server {
                                 break 'connection;
                             }
                         }
-                        let Ok(call_slot) = Arc::clone(&in_flight).acquire_owned().await else {
+                        // At the limit, this connection is not read
+                        // until one of its calls finishes.
+                        if in_flight.available_permits() == 0 && in_flight.acquire().await.is_err()
+                        {
                             break 'connection;
+                        }
+                        let all = &self.inner.concurrency;
+                        let all_held = if all.available_permits() == 0 {
+                            let Ok(permit) = Arc::clone(all).acquire_owned().await else {
+                                break 'connection;
+                            };
+                            Some(permit)
+                        } else {
+                            None
                         };
-                        let sink = Sink::Stream(tx.clone());
-                        // Boxed: held inline, the call's state would
-                        // make every idle connection's task ~850 bytes
-                        // larger, for one small allocation per call.
-                        let handled = Box::pin(self.handle(record, peer.clone(), sink, call_slot));
-                        if let Some((_, reply)) = handled.await {
-                            if let Some(framed) = frame_reply(reply) {
-                                append(&mut out, framed);
+                        let reply = match self.admit(&record, peer.clone()) {
+                            Admit::Run(cx, args_at, service) => {
+                                let sink = || Sink::Stream(tx.clone());
+                                let slots = Slots {
+                                    own: &in_flight,
+                                    all,
+                                    all_held,
+                                };
+                                match run_call(cx, args_at, service, record, sink, slots) {
+                                    Ran::Now(reply, _) => reply,
+                                    Ran::Later => continue,
+                                }
                             }
+                            Admit::Answer(reply) => reply,
+                            Admit::Ignore => continue,
+                        };
+                        if let Some(framed) = frame_reply(reply) {
+                            append(&mut out, framed);
                         }
                     }
                     Ok(None) => break,
@@ -436,127 +460,109 @@ impl Server {
     }
 
     /// Serves calls arriving as datagrams on `socket` until shutdown.
+    ///
+    /// A thread of the runtime's blocking pool receives the datagrams in
+    /// blocking `recv_from` calls and answers each call that finishes
+    /// without waiting right there, as rpcgen's `svc_run` does: one system
+    /// call to receive and one to send per call. Left in the runtime's
+    /// reactor, the socket's edge-triggered readiness woke the reactor's
+    /// thread for every datagram that arrived under load: one more wake-up
+    /// and `epoll_wait` per call. A call that waits goes on in its own task
+    /// and sends its reply itself.
     pub async fn serve_udp(&self, socket: UdpSocket) -> io::Result<()> {
-        let socket = Arc::new(socket);
-        let mut buf = vec![0; MAX_DATAGRAM];
-        let stop = self.inner.shutdown.begun();
-        let mut stop = std::pin::pin!(stop);
+        // Out of the reactor: its readiness is no longer tracked.
+        let socket = socket.into_std()?;
+        socket.set_nonblocking(false)?;
+        let receiving = Receiving {
+            socket: Arc::new(socket),
+            stopping: Arc::new(AtomicBool::new(false)),
+        };
         let calls = Arc::new(Semaphore::new(self.inner.config.max_concurrency.max(1)));
-        loop {
-            let (n, from) = tokio::select! {
-                received = socket.recv_from(&mut buf) => match received {
-                    Ok(r) => r,
-                    // ICMP errors from earlier replies; keep serving.
-                    Err(error) => {
-                        observe::datagram_receive_failed(&error);
-                        continue;
-                    }
-                },
-                () = &mut stop => break,
-            };
-            // Under overload a datagram is dropped, as UDP allows.
-            let Ok(call_slot) = Arc::clone(&calls).try_acquire_owned() else {
-                continue;
-            };
-            // Room for a record mark keeps replies the same for both kinds.
-            let mut record = Vec::with_capacity(n + 4);
-            record.extend_from_slice(&buf[..n]);
-            let sink = Sink::Datagram(Arc::clone(&socket), from);
-            if let Some((sink, reply)) = self.handle(record, Peer::Udp(from), sink, call_slot).await
-            {
-                sink.send(reply).await;
+        let mut receiver = tokio::task::spawn_blocking({
+            let server = self.clone();
+            let socket = Arc::clone(&receiving.socket);
+            let stopping = Arc::clone(&receiving.stopping);
+            let calls = Arc::clone(&calls);
+            move || server.receive_datagrams(&socket, &stopping, &calls)
+        });
+        let ended_early = tokio::select! {
+            () = self.inner.shutdown.begun() => None,
+            // It returns only when told to stop, so this is a panic.
+            ended = &mut receiver => Some(ended),
+        };
+        // Dropped, it stops the receiving thread (also when this future is
+        // dropped before the shutdown).
+        drop(receiving);
+        let ended = match ended_early {
+            Some(ended) => ended,
+            None => receiver.await,
+        };
+        if let Err(error) = ended {
+            if error.is_panic() {
+                std::panic::resume_unwind(error.into_panic());
             }
         }
+        // Calls still running send their replies before this returns.
         let limit = u32::try_from(self.inner.config.max_concurrency.max(1)).unwrap_or(u32::MAX);
         let _ = calls.acquire_many(limit).await;
         Ok(())
     }
 
-    /// Checks a call's header and answers it at once, or runs it: here
-    /// until it first waits, then on a task. Returns the reply when it is
-    /// ready now (unframed, with room for the record mark), with its sink;
-    /// a call that waited sends its reply through `sink` itself.
-    async fn handle(
+    /// The receiving thread of [`Server::serve_udp`], until `stopping`.
+    fn receive_datagrams(
         &self,
-        record: Vec<u8>,
-        peer: Peer,
-        sink: Sink,
-        call_slot: OwnedSemaphorePermit,
-    ) -> Option<(Sink, Vec<u8>)> {
-        let inner = &self.inner;
-        let (cx, args_at, service) = match self.admit(&record, peer) {
-            Admit::Run(cx, args_at, service) => (cx, args_at, service),
-            Admit::Answer(reply) => return Some((sink, reply)),
-            Admit::Ignore => return None,
-        };
-        let slot = Arc::clone(&inner.concurrency).acquire_owned().await.ok()?;
-        let names = service.names();
-        let procedure_name = names.procedure(cx.procedure());
-        let span = observe::onc_rpc_call(
-            "server",
-            names.program,
-            cx.program(),
-            cx.version(),
-            procedure_name,
-            cx.procedure(),
-            cx.xid(),
-            &cx.peer,
-        );
-        let xid = cx.xid();
-        let in_span = span.clone();
-        let call = async move {
-            let _slots = (call_slot, slot);
-            let result = service.dispatch(&cx, &record[args_at..]).await;
-            match result {
-                Ok(EncodedResults(mut reply)) => {
-                    span.outcome(&"SUCCESS");
-                    write_success_header(&mut reply, cx.xid());
-                    reply
-                }
-                Err(fault) => {
-                    span.outcome(&fault);
-                    if fault == Fault::ProcUnavail && procedure_name.is_none() {
-                        observe::unknown_procedure(
-                            Side::OncServer,
-                            &cx.peer,
-                            cx.xid(),
-                            cx.program(),
-                            i64::from(cx.procedure()),
-                        );
-                    }
-                    fault_reply(cx.xid(), fault)
-                }
+        socket: &Arc<std::net::UdpSocket>,
+        stopping: &AtomicBool,
+        calls: &Arc<Semaphore>,
+    ) {
+        let mut buf = vec![0; MAX_DATAGRAM];
+        let mut spare: Option<Vec<u8>> = None;
+        loop {
+            let received = socket.recv_from(&mut buf);
+            if stopping.load(Ordering::Acquire) {
+                return;
             }
-        };
-        let mut call = Box::pin(in_span.instrument(call));
-        // Most procedures finish without waiting for anything: run them
-        // here, so the replies to all calls of one read go out in one
-        // write, and no task is spawned (nor another worker woken to run
-        // it). A call that is still pending goes on in its own task, which
-        // polls it again with a real waker and sends the reply itself.
-        let mut first_poll = std::task::Context::from_waker(std::task::Waker::noop());
-        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            call.as_mut().poll(&mut first_poll)
-        }));
-        match polled {
-            Ok(Poll::Ready(reply)) => Some((sink, reply)),
-            Ok(Poll::Pending) => {
-                tokio::spawn(async move {
-                    // Dropped without a reply (a panic), it answers SYSTEM_ERR.
-                    let mut guard = PanicGuard {
-                        sink: Some(sink),
-                        xid,
+            let (n, from) = match received {
+                Ok(received) => received,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                // ICMP errors from earlier replies; keep serving.
+                Err(error) => {
+                    observe::datagram_receive_failed(&error);
+                    continue;
+                }
+            };
+            // Under overload a datagram is dropped, as UDP allows.
+            if !Slots::room(calls, &self.inner.concurrency) {
+                continue;
+            }
+            let datagram = &buf[..n];
+            let reply = match self.admit(datagram, Peer::Udp(from)) {
+                Admit::Run(cx, args_at, service) => {
+                    // Owned: a call that waits outlives the buffer. The
+                    // record of the last call that did not is reused.
+                    let mut record = spare.take().unwrap_or_default();
+                    record.clear();
+                    record.extend_from_slice(datagram);
+                    let sink = || Sink::Datagram(Arc::clone(socket), from);
+                    let slots = Slots {
+                        own: calls,
+                        all: &self.inner.concurrency,
+                        all_held: None,
                     };
-                    let reply = call.await;
-                    if let Some(sink) = guard.sink.take() {
-                        sink.send(reply).await;
+                    match run_call(cx, args_at, service, record, sink, slots) {
+                        Ran::Now(reply, record) => {
+                            spare = record;
+                            reply
+                        }
+                        Ran::Later => continue,
                     }
-                });
-                None
-            }
-            Err(_) => {
-                observe::procedure_panicked(Side::OncServer, xid);
-                Some((sink, fault_reply(xid, Fault::SystemErr)))
+                }
+                Admit::Answer(reply) => reply,
+                Admit::Ignore => continue,
+            };
+            let reply = fit_datagram(reply, from);
+            if let Err(error) = socket.send_to(&reply[4..], from) {
+                observe::write_failed(Side::OncServer, &Peer::Udp(from), &error);
             }
         }
     }
@@ -601,7 +607,8 @@ impl Server {
             }
             _ => return deny(RejectStat::AuthError(AuthStat::RejectedCred)),
         };
-        let Some(service) = inner.services.get(&(header.program, header.version)) else {
+        let key = (header.program, header.version);
+        let Some((_, service)) = inner.services.iter().find(|(k, _)| *k == key) else {
             let versions = inner.versions.get(&header.program).copied();
             observe::unknown_program(
                 Side::OncServer,
@@ -627,6 +634,145 @@ impl Server {
     }
 }
 
+/// The semaphores a call counts against: its connection's (or UDP
+/// socket's) and the server's. A call that finishes in its first poll
+/// takes no permits: it runs here, one at a time, after its caller saw
+/// room under both. A call that waits takes them before it goes on.
+struct Slots<'a> {
+    own: &'a Arc<Semaphore>,
+    all: &'a Arc<Semaphore>,
+    /// The server-wide permit, when the caller had to wait for one.
+    all_held: Option<OwnedSemaphorePermit>,
+}
+
+impl Slots<'_> {
+    /// Whether a call may start now under both limits.
+    fn room(own: &Semaphore, all: &Semaphore) -> bool {
+        own.available_permits() > 0 && all.available_permits() > 0
+    }
+}
+
+/// What [`run_call`] did with a call.
+enum Ran {
+    /// It finished: its reply (unframed, with room for the record mark),
+    /// and its record back for reuse (none after a panic).
+    Now(Vec<u8>, Option<Vec<u8>>),
+    /// It waits, in its own task, which sends the reply itself.
+    Later,
+}
+
+/// Runs an admitted call here until it first waits, then on a task that
+/// sends its reply through the sink `sink` makes.
+fn run_call(
+    cx: CallContext,
+    args_at: usize,
+    service: Arc<dyn Dispatch>,
+    record: Vec<u8>,
+    sink: impl FnOnce() -> Sink,
+    slots: Slots<'_>,
+) -> Ran {
+    let names = service.names();
+    let procedure_name = names.procedure(cx.procedure());
+    let span = observe::onc_rpc_call(
+        "server",
+        names.program,
+        cx.program(),
+        cx.version(),
+        procedure_name,
+        cx.procedure(),
+        cx.xid(),
+        &cx.peer,
+    );
+    let xid = cx.xid();
+    let in_span = span.clone();
+    let call = async move {
+        let result = service.dispatch(&cx, &record[args_at..]).await;
+        let reply = match result {
+            Ok(EncodedResults(mut reply)) => {
+                span.outcome(&"SUCCESS");
+                write_success_header(&mut reply, cx.xid());
+                reply
+            }
+            Err(fault) => {
+                span.outcome(&fault);
+                if fault == Fault::ProcUnavail && procedure_name.is_none() {
+                    observe::unknown_procedure(
+                        Side::OncServer,
+                        &cx.peer,
+                        cx.xid(),
+                        cx.program(),
+                        i64::from(cx.procedure()),
+                    );
+                }
+                fault_reply(cx.xid(), fault)
+            }
+        };
+        (reply, record)
+    };
+    let mut call = Box::pin(in_span.instrument(call));
+    // Most procedures finish without waiting for anything: run them
+    // here, so the replies to all calls of one read go out in one
+    // write, and no task is spawned (nor another worker woken to run
+    // it). A call that is still pending goes on in its own task, which
+    // polls it again with a real waker and sends the reply itself.
+    let mut first_poll = std::task::Context::from_waker(std::task::Waker::noop());
+    let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        call.as_mut().poll(&mut first_poll)
+    }));
+    match polled {
+        Ok(Poll::Ready((reply, record))) => Ran::Now(reply, Some(record)),
+        Ok(Poll::Pending) => {
+            // Only the caller takes from `own`, and it saw room: this
+            // succeeds. Calls elsewhere may have taken the last of `all`
+            // since; then the task waits for one before it goes on.
+            let own = Arc::clone(slots.own).try_acquire_owned().ok();
+            let all = slots
+                .all_held
+                .or_else(|| Arc::clone(slots.all).try_acquire_owned().ok());
+            let waits_for = (
+                own.is_none().then(|| Arc::clone(slots.own)),
+                all.is_none().then(|| Arc::clone(slots.all)),
+            );
+            let sink = sink();
+            tokio::spawn(async move {
+                // Dropped without a reply (a panic), it answers SYSTEM_ERR.
+                let mut guard = PanicGuard {
+                    sink: Some(sink),
+                    xid,
+                };
+                let permits = (
+                    permit(own, waits_for.0).await,
+                    permit(all, waits_for.1).await,
+                );
+                let (reply, _) = call.await;
+                // Free before the reply leaves: a caller that has its
+                // reply finds the room its call took.
+                drop(permits);
+                if let Some(sink) = guard.sink.take() {
+                    sink.send(reply).await;
+                }
+            });
+            Ran::Later
+        }
+        Err(_) => {
+            observe::procedure_panicked(Side::OncServer, xid);
+            Ran::Now(fault_reply(xid, Fault::SystemErr), None)
+        }
+    }
+}
+
+/// The permit a waiting call holds: the one it took, or one it waits for.
+async fn permit(
+    held: Option<OwnedSemaphorePermit>,
+    semaphore: Option<Arc<Semaphore>>,
+) -> Option<OwnedSemaphorePermit> {
+    match (held, semaphore) {
+        (Some(permit), _) => Some(permit),
+        (None, Some(semaphore)) => semaphore.acquire_owned().await.ok(),
+        (None, None) => None,
+    }
+}
+
 enum Admit {
     Run(CallContext, usize, Arc<dyn Dispatch>),
     Answer(Vec<u8>),
@@ -638,12 +784,12 @@ enum Sink {
     /// The connection's task, which writes it.
     Stream(mpsc::Sender<Vec<u8>>),
     /// Back to the datagram's sender.
-    Datagram(Arc<UdpSocket>, SocketAddr),
+    Datagram(Arc<std::net::UdpSocket>, SocketAddr),
 }
 
 impl Sink {
     /// Sends a reply record whose first 4 bytes are reserved for the mark.
-    async fn send(self, mut record: Vec<u8>) {
+    async fn send(self, record: Vec<u8>) {
         match self {
             Sink::Stream(tx) => {
                 if let Some(framed) = frame_reply(record) {
@@ -652,18 +798,87 @@ impl Sink {
                 }
             }
             Sink::Datagram(socket, to) => {
-                // An rpcgen server's `svc_sendreply` fails on a reply over
-                // its send buffer and it answers `svcerr_systemerr`, so the
-                // caller learns at once instead of retransmitting.
-                let len = record.len() - 4;
-                if len > MAX_DATAGRAM {
-                    let xid = xid_of(&record);
-                    observe::datagram_reply_too_large(&Peer::Udp(to), xid, len, MAX_DATAGRAM);
-                    record = fault_reply(xid, Fault::SystemErr);
-                }
-                if let Err(error) = socket.send_to(&record[4..], to).await {
+                let record = fit_datagram(record, to);
+                let sent = match send_datagram_now(&socket, &record[4..], to) {
+                    // The socket blocks (for its receiving thread): the
+                    // send waits for room off the runtime's workers.
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                        tokio::task::spawn_blocking(move || socket.send_to(&record[4..], to))
+                            .await
+                            .unwrap_or_else(|join| Err(io::Error::other(join)))
+                    }
+                    sent => sent,
+                };
+                if let Err(error) = sent {
                     observe::write_failed(Side::OncServer, &Peer::Udp(to), &error);
                 }
+            }
+        }
+    }
+}
+
+/// A UDP reply, or SYSTEM_ERR in its place when it is over the largest
+/// datagram: an rpcgen server's `svc_sendreply` fails on a reply over its
+/// send buffer and it answers `svcerr_systemerr`, so the caller learns at
+/// once instead of retransmitting.
+fn fit_datagram(record: Vec<u8>, to: SocketAddr) -> Vec<u8> {
+    let len = record.len() - 4;
+    if len <= MAX_DATAGRAM {
+        return record;
+    }
+    let xid = xid_of(&record);
+    observe::datagram_reply_too_large(&Peer::Udp(to), xid, len, MAX_DATAGRAM);
+    fault_reply(xid, Fault::SystemErr)
+}
+
+/// Sends a datagram without waiting for room in the send buffer, on a
+/// socket that otherwise blocks.
+#[cfg(unix)]
+fn send_datagram_now(
+    socket: &std::net::UdpSocket,
+    datagram: &[u8],
+    to: SocketAddr,
+) -> io::Result<usize> {
+    rustix::net::sendto(socket, datagram, rustix::net::SendFlags::DONTWAIT, &to)
+        .map_err(io::Error::from)
+}
+
+/// Sends a datagram; without a per-call non-blocking flag it may wait
+/// briefly for room in the send buffer.
+#[cfg(not(unix))]
+fn send_datagram_now(
+    socket: &std::net::UdpSocket,
+    datagram: &[u8],
+    to: SocketAddr,
+) -> io::Result<usize> {
+    socket.send_to(datagram, to)
+}
+
+/// The socket of [`Server::serve_udp`] while its thread receives; dropped,
+/// it stops that thread.
+struct Receiving {
+    socket: Arc<std::net::UdpSocket>,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Drop for Receiving {
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::Release);
+        // Linux ends a blocked or later `recv_from` on a socket shut for
+        // reading, connected or not (the call itself reports ENOTCONN).
+        #[cfg(unix)]
+        let _ = rustix::net::shutdown(&*self.socket, rustix::net::Shutdown::Read);
+        // Elsewhere, an empty datagram to itself wakes the thread.
+        #[cfg(not(target_os = "linux"))]
+        if let Ok(mut to) = self.socket.local_addr() {
+            if to.ip().is_unspecified() {
+                to.set_ip(match to {
+                    SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                    SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+                });
+            }
+            if let Err(error) = send_datagram_now(&self.socket, &[], to) {
+                observe::write_failed(Side::OncServer, &Peer::Udp(to), &error);
             }
         }
     }
@@ -699,7 +914,7 @@ impl Drop for PanicGuard {
                 }
             }
             Sink::Datagram(socket, to) => {
-                let _ = socket.try_send_to(&reply[4..], to);
+                let _ = send_datagram_now(&socket, &reply[4..], to);
             }
         }
     }
@@ -734,5 +949,180 @@ fn write_success_header(reply: &mut [u8], xid: u32) {
     let words = [xid, 1, 0, flavor::AUTH_NONE, 0, 0];
     for (slot, word) in reply[4..RESULTS_OFFSET].chunks_exact_mut(4).zip(words) {
         slot.copy_from_slice(&word.to_be_bytes());
+    }
+}
+
+#[cfg(test)]
+mod udp_tests {
+    use super::*;
+    use crate::XdrString;
+    use crate::rpc::message::ReplyBody;
+    use std::string::String;
+    use tokio::sync::Notify;
+
+    const PROGRAM: u32 = 0x2000_7777;
+    const NULL: u32 = 0;
+    const HELD: u32 = 1;
+    const OVERSIZED: u32 = 2;
+
+    /// NULL answers at once, HELD once `release` is notified, OVERSIZED
+    /// with results over the largest datagram.
+    #[derive(Default)]
+    struct Service {
+        started: Arc<Notify>,
+        release: Arc<Notify>,
+    }
+
+    impl Dispatch for Service {
+        fn program(&self) -> u32 {
+            PROGRAM
+        }
+        fn version(&self) -> u32 {
+            1
+        }
+        fn dispatch<'a>(&'a self, cx: &'a CallContext, _: &'a [u8]) -> DispatchFuture<'a> {
+            Box::pin(async move {
+                match cx.procedure() {
+                    NULL => encode_results(&()),
+                    HELD => {
+                        self.started.notify_one();
+                        self.release.notified().await;
+                        encode_results(&7u32)
+                    }
+                    OVERSIZED => {
+                        encode_results(&XdrString::from(String::from("x").repeat(MAX_DATAGRAM)))
+                    }
+                    _ => Err(Fault::ProcUnavail),
+                }
+            })
+        }
+    }
+
+    struct Running {
+        server: Server,
+        started: Arc<Notify>,
+        release: Arc<Notify>,
+        addr: SocketAddr,
+        task: tokio::task::JoinHandle<io::Result<()>>,
+        client: UdpSocket,
+    }
+
+    async fn start(max_concurrency: usize) -> Running {
+        let service = Service::default();
+        let (started, release) = (Arc::clone(&service.started), Arc::clone(&service.release));
+        let config = ServerConfig {
+            max_concurrency,
+            ..ServerConfig::default()
+        };
+        let server = Server::builder(config).service(service).build();
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        let task = tokio::spawn({
+            let server = server.clone();
+            async move { server.serve_udp(socket).await }
+        });
+        let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        Running {
+            server,
+            started,
+            release,
+            addr,
+            task,
+            client,
+        }
+    }
+
+    impl Running {
+        async fn call(&self, xid: u32, procedure: u32) {
+            let header = CallHeader::new(xid, PROGRAM, 1, procedure);
+            let call = super::super::wire::encode_call(&header, &(), false).unwrap();
+            self.client.send_to(&call, self.addr).await.unwrap();
+        }
+
+        /// The next reply's xid and accept status, or `None` after `wait`.
+        async fn reply(&self, wait: Duration) -> Option<(u32, AcceptStat)> {
+            let mut buf = vec![0; MAX_DATAGRAM];
+            let n = tokio::time::timeout(wait, self.client.recv(&mut buf))
+                .await
+                .ok()?
+                .unwrap();
+            let (header, _) = MessageHeader::decode_from(&buf[..n], &Limits::default()).unwrap();
+            let MessageHeader::Reply(ReplyHeader {
+                xid,
+                body: ReplyBody::Accepted { status, .. },
+            }) = header
+            else {
+                panic!("not an accepted reply: {header:?}");
+            };
+            Some((xid, status))
+        }
+    }
+
+    const SOON: Duration = Duration::from_secs(5);
+
+    // A current-thread runtime: the waiting call's task runs on the
+    // runtime's only thread while the receiving thread goes on.
+    #[tokio::test]
+    async fn a_call_that_waits_is_answered_after_later_ones_and_shutdown_waits_for_it() {
+        let r = start(16).await;
+        r.call(1, HELD).await;
+        r.started.notified().await;
+        r.call(2, NULL).await;
+        assert_eq!(r.reply(SOON).await, Some((2, AcceptStat::Success)));
+        r.server.shutdown();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            !r.task.is_finished(),
+            "serve_udp returned with a call running"
+        );
+        r.release.notify_one();
+        assert_eq!(r.reply(SOON).await, Some((1, AcceptStat::Success)));
+        tokio::time::timeout(SOON, r.task)
+            .await
+            .expect("serve_udp returns once its calls are answered")
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_datagram_over_the_limit_is_dropped() {
+        let r = start(1).await;
+        r.call(1, HELD).await;
+        r.started.notified().await;
+        r.call(2, NULL).await;
+        assert_eq!(r.reply(Duration::from_millis(300)).await, None);
+        r.release.notify_one();
+        assert_eq!(r.reply(SOON).await, Some((1, AcceptStat::Success)));
+        r.call(3, NULL).await;
+        assert_eq!(r.reply(SOON).await, Some((3, AcceptStat::Success)));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reply_over_a_datagram_is_system_err() {
+        let r = start(16).await;
+        r.call(1, OVERSIZED).await;
+        assert_eq!(r.reply(SOON).await, Some((1, AcceptStat::SystemErr)));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_serve_udp_stops_its_thread_and_closes_the_socket() {
+        let r = start(16).await;
+        r.call(1, NULL).await;
+        assert_eq!(r.reply(SOON).await, Some((1, AcceptStat::Success)));
+        r.task.abort();
+        assert!(r.task.await.unwrap_err().is_cancelled());
+        // The receiving thread held the socket: once it has stopped, the
+        // address is free again.
+        let rebound = async {
+            loop {
+                match std::net::UdpSocket::bind(r.addr) {
+                    Ok(socket) => return socket,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                }
+            }
+        };
+        tokio::time::timeout(SOON, rebound)
+            .await
+            .expect("the socket is closed after serve_udp is dropped");
     }
 }
