@@ -116,19 +116,11 @@ pub enum Command {
     },
     /// Upload a file into a storage volume.
     VolUpload {
-        /// Volume name (with `--pool`), key or path.
-        vol: String,
+        /// The volume, and where in it to write.
+        #[command(flatten)]
+        range: VolumeRange,
         /// The file to read.
         file: PathBuf,
-        /// The volume's pool.
-        #[arg(long)]
-        pool: Option<String>,
-        /// Where in the volume to start.
-        #[arg(long, default_value_t = 0)]
-        offset: u64,
-        /// How many bytes (0: all).
-        #[arg(long, default_value_t = 0)]
-        length: u64,
         /// Keep the file's holes as holes (the daemon must support sparse
         /// streams).
         #[arg(long)]
@@ -136,24 +128,32 @@ pub enum Command {
     },
     /// Download a storage volume into a file.
     VolDownload {
-        /// Volume name (with `--pool`), key or path.
-        vol: String,
+        /// The volume, and what of it to read.
+        #[command(flatten)]
+        range: VolumeRange,
         /// The file to write.
         file: PathBuf,
-        /// The volume's pool.
-        #[arg(long)]
-        pool: Option<String>,
-        /// Where in the volume to start.
-        #[arg(long, default_value_t = 0)]
-        offset: u64,
-        /// How many bytes (0: all).
-        #[arg(long, default_value_t = 0)]
-        length: u64,
         /// Write the volume's holes as holes (the daemon must support
         /// sparse streams).
         #[arg(long)]
         sparse: bool,
     },
+}
+
+/// The volume and the part of it `vol-upload` and `vol-download` move.
+#[derive(Debug, clap::Args)]
+pub struct VolumeRange {
+    /// Volume name (with `--pool`), key or path.
+    vol: String,
+    /// The volume's pool.
+    #[arg(long)]
+    pool: Option<String>,
+    /// Where in the volume to start.
+    #[arg(long, default_value_t = 0)]
+    offset: u64,
+    /// How many bytes (0: all).
+    #[arg(long, default_value_t = 0)]
+    length: u64,
 }
 
 /// A command that failed: the `error: ` lines virsh would print, most
@@ -315,26 +315,20 @@ async fn execute(cli: Cli, out: &mut (dyn Write + Send), interrupt: Interrupt) -
             events(&connect, domain.as_deref(), &event, options, interrupt, out).await
         }
         Command::VolUpload {
-            vol,
+            range,
             file,
-            pool,
-            offset,
-            length,
             sparse,
         } => {
-            let vol = lookup_volume(&connect, &vol, pool.as_deref()).await?;
-            volume::upload(&vol, &file, offset, length, sparse).await
+            let vol = lookup_volume(&connect, &range.vol, range.pool.as_deref()).await?;
+            volume::upload(&vol, &file, range.offset, range.length, sparse).await
         }
         Command::VolDownload {
-            vol,
+            range,
             file,
-            pool,
-            offset,
-            length,
             sparse,
         } => {
-            let vol = lookup_volume(&connect, &vol, pool.as_deref()).await?;
-            volume::download(&vol, &file, offset, length, sparse).await
+            let vol = lookup_volume(&connect, &range.vol, range.pool.as_deref()).await?;
+            volume::download(&vol, &file, range.offset, range.length, sparse).await
         }
     };
     // A goodbye that fails does not change the verb's outcome.
