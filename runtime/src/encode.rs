@@ -149,6 +149,130 @@ pub fn put_count(
     Ok(())
 }
 
+/// A run of fixed-size fields encoded as one block: built in a stack
+/// array, then appended with one capacity check instead of one per field.
+/// Generated code writes a struct's consecutive scalars this way
+/// (`Words::<12>::new().u64(self.cookie).bool(more).append_to(out)`);
+/// `N` is their total size, so every offset is a constant once inlined.
+#[derive(Clone, Copy, Debug)]
+#[must_use = "a block is only written by `append_to`"]
+pub struct Words<const N: usize> {
+    bytes: [u8; N],
+    at: usize,
+}
+
+impl<const N: usize> Default for Words<N> {
+    #[inline(always)]
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> Words<N> {
+    /// An empty block of `N` zero bytes.
+    #[inline(always)]
+    pub const fn new() -> Self {
+        Words {
+            bytes: [0; N],
+            at: 0,
+        }
+    }
+
+    /// Writes `bytes` at the current offset and skips `width` bytes: the
+    /// rest are padding, already zero.
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8], width: usize) -> &mut Self {
+        self.bytes[self.at..self.at + bytes.len()].copy_from_slice(bytes);
+        self.at += width;
+        self
+    }
+
+    /// An unsigned int.
+    #[inline(always)]
+    pub fn u32(&mut self, v: u32) -> &mut Self {
+        self.put(&v.to_be_bytes(), 4)
+    }
+
+    /// An int.
+    #[inline(always)]
+    pub fn i32(&mut self, v: i32) -> &mut Self {
+        self.put(&v.to_be_bytes(), 4)
+    }
+
+    /// An unsigned hyper.
+    #[inline(always)]
+    pub fn u64(&mut self, v: u64) -> &mut Self {
+        self.put(&v.to_be_bytes(), 8)
+    }
+
+    /// A hyper.
+    #[inline(always)]
+    pub fn i64(&mut self, v: i64) -> &mut Self {
+        self.put(&v.to_be_bytes(), 8)
+    }
+
+    /// A float.
+    #[inline(always)]
+    pub fn f32(&mut self, v: f32) -> &mut Self {
+        self.put(&v.to_be_bytes(), 4)
+    }
+
+    /// A double.
+    #[inline(always)]
+    pub fn f64(&mut self, v: f64) -> &mut Self {
+        self.put(&v.to_be_bytes(), 8)
+    }
+
+    /// A quadruple.
+    #[inline(always)]
+    pub fn quadruple(&mut self, v: Quadruple) -> &mut Self {
+        self.put(&v.0, 16)
+    }
+
+    /// A bool (0 or 1).
+    #[inline(always)]
+    pub fn bool(&mut self, v: bool) -> &mut Self {
+        self.u32(u32::from(v))
+    }
+
+    /// A C `char`: a sign-extended int.
+    #[inline(always)]
+    pub fn i8(&mut self, v: i8) -> &mut Self {
+        self.i32(i32::from(v))
+    }
+
+    /// A C `unsigned char`: a zero-extended word.
+    #[inline(always)]
+    pub fn u8(&mut self, v: u8) -> &mut Self {
+        self.u32(u32::from(v))
+    }
+
+    /// A C `short`: a sign-extended int.
+    #[inline(always)]
+    pub fn i16(&mut self, v: i16) -> &mut Self {
+        self.i32(i32::from(v))
+    }
+
+    /// A C `unsigned short`: a zero-extended word.
+    #[inline(always)]
+    pub fn u16(&mut self, v: u16) -> &mut Self {
+        self.u32(u32::from(v))
+    }
+
+    /// Fixed-length opaque data and its zero padding.
+    #[inline(always)]
+    pub fn opaque(&mut self, bytes: &[u8]) -> &mut Self {
+        self.put(bytes, padded_len(bytes.len()))
+    }
+
+    /// Appends the block to `out`.
+    #[inline(always)]
+    pub fn append_to(&self, out: &mut Vec<u8>) {
+        debug_assert_eq!(self.at, N, "a Words block written short");
+        out.extend_from_slice(&self.bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +296,28 @@ mod tests {
             Err(EncodeError::over_bound("x", 5, 4))
         );
         assert_eq!(core::mem::size_of::<Result<(), EncodeError>>(), 8);
+    }
+
+    #[test]
+    fn words_match_the_single_puts() {
+        let mut single = Vec::new();
+        put_i32(&mut single, -2);
+        put_u64(&mut single, 0x0102_0304_0506_0708);
+        put_opaque_fixed(&mut single, b"abcde");
+        put_bool(&mut single, true);
+        put_i16(&mut single, -3);
+        put_u8(&mut single, 200);
+        put_f64(&mut single, 1.5);
+        let mut block = Vec::new();
+        Words::<40>::new()
+            .i32(-2)
+            .u64(0x0102_0304_0506_0708)
+            .opaque(b"abcde")
+            .bool(true)
+            .i16(-3)
+            .u8(200)
+            .f64(1.5)
+            .append_to(&mut block);
+        assert_eq!(block, single);
     }
 }

@@ -222,7 +222,8 @@ pub mod __private_v1 {
     pub mod linked {
         pub use crate::linked::*;
     }
-    pub use crate::linked::{Linked, LinkedDecode};
+    pub use crate::__xdrgen_linked_list as linked_list;
+    pub use crate::linked::{Linked, LinkedDecode, LinkedEncode};
     #[cfg(feature = "std")]
     pub use crate::rpc::{
         BlockingClient as RpcBlockingClient, ClientConfig as RpcClientConfig,

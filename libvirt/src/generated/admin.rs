@@ -129,28 +129,40 @@ impl xdr::XdrEncode for AdminTypedParamValue {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         match self {
             Self::VirTypedParamInt(value) => {
-                xdr::put_i32(out, 1);
-                xdr::put_i32(out, *value);
+                xdr::Words::<8>::new()
+                    .i32(1)
+                    .i32(*value)
+                    .append_to(out);
             }
             Self::VirTypedParamUint(value) => {
-                xdr::put_i32(out, 2);
-                xdr::put_u32(out, *value);
+                xdr::Words::<8>::new()
+                    .i32(2)
+                    .u32(*value)
+                    .append_to(out);
             }
             Self::VirTypedParamLlong(value) => {
-                xdr::put_i32(out, 3);
-                xdr::put_i64(out, *value);
+                xdr::Words::<12>::new()
+                    .i32(3)
+                    .i64(*value)
+                    .append_to(out);
             }
             Self::VirTypedParamUllong(value) => {
-                xdr::put_i32(out, 4);
-                xdr::put_u64(out, *value);
+                xdr::Words::<12>::new()
+                    .i32(4)
+                    .u64(*value)
+                    .append_to(out);
             }
             Self::VirTypedParamDouble(value) => {
-                xdr::put_i32(out, 5);
-                xdr::put_f64(out, *value);
+                xdr::Words::<12>::new()
+                    .i32(5)
+                    .f64(*value)
+                    .append_to(out);
             }
             Self::VirTypedParamBoolean(value) => {
-                xdr::put_i32(out, 6);
-                xdr::put_i32(out, *value);
+                xdr::Words::<8>::new()
+                    .i32(6)
+                    .i32(*value)
+                    .append_to(out);
             }
             Self::VirTypedParamString(value) => {
                 xdr::put_i32(out, 7);
@@ -297,9 +309,11 @@ impl xdr::XdrEncode for AdminNonnullClient {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.srv, out)?;
-        xdr::put_u64(out, self.id);
-        xdr::put_i64(out, self.timestamp);
-        xdr::put_u32(out, self.transport);
+        xdr::Words::<20>::new()
+            .u64(self.id)
+            .i64(self.timestamp)
+            .u32(self.transport)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -418,8 +432,10 @@ impl xdr::XdrEncode for AdminConnectListServersArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -749,8 +765,10 @@ impl xdr::XdrEncode for AdminServerListClientsArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.srv, out)?;
-        xdr::put_u32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -848,8 +866,10 @@ impl xdr::XdrEncode for AdminServerLookupClientArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.srv, out)?;
-        xdr::put_u64(out, self.id);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .u64(self.id)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -1552,8 +1572,10 @@ impl xdr::XdrEncode for AdminConnectSetDaemonTimeoutArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.timeout);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.timeout)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }

@@ -138,8 +138,10 @@ impl xdr::XdrEncode for QemuDomainAttachArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.pid_value);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.pid_value)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -229,8 +231,10 @@ impl xdr::XdrEncode for QemuDomainAgentCommandArgs {
             4_194_304,
             "qemu_domain_agent_command_args.cmd",
         )?;
-        xdr::put_i32(out, self.timeout);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.timeout)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -514,8 +518,10 @@ impl xdr::XdrEncode for QemuDomainMonitorEventMsg {
             4_194_304,
             "qemu_domain_monitor_event_msg.event",
         )?;
-        xdr::put_i64(out, self.seconds);
-        xdr::put_u32(out, self.micros);
+        xdr::Words::<12>::new()
+            .i64(self.seconds)
+            .u32(self.micros)
+            .append_to(out);
         match &self.details {
             ::core::option::Option::Some(x) => {
                 xdr::put_bool(out, true);

@@ -591,8 +591,10 @@ impl xdr::XdrEncode for RemoteNonnullDomain {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_opaque_var(out, self.name.as_bytes(), 4_194_304, "remote_nonnull_domain.name")?;
-        xdr::put_opaque_fixed(out, &self.uuid);
-        xdr::put_i32(out, self.id);
+        xdr::Words::<20>::new()
+            .opaque(&self.uuid)
+            .i32(self.id)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -1036,8 +1038,10 @@ impl xdr::XdrEncode for RemoteNonnullSecret {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_opaque_fixed(out, &self.uuid);
-        xdr::put_i32(out, self.usage_type);
+        xdr::Words::<20>::new()
+            .opaque(&self.uuid)
+            .i32(self.usage_type)
+            .append_to(out);
         xdr::put_opaque_var(
             out,
             self.usage_id.as_bytes(),
@@ -1268,8 +1272,10 @@ impl xdr::XdrEncode for RemoteError {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.code);
-        xdr::put_i32(out, self.domain);
+        xdr::Words::<8>::new()
+            .i32(self.code)
+            .i32(self.domain)
+            .append_to(out);
         match &self.message {
             ::core::option::Option::Some(x) => {
                 xdr::put_bool(out, true);
@@ -1316,8 +1322,10 @@ impl xdr::XdrEncode for RemoteError {
                 xdr::put_bool(out, false);
             }
         }
-        xdr::put_i32(out, self.int1);
-        xdr::put_i32(out, self.int2);
+        xdr::Words::<8>::new()
+            .i32(self.int1)
+            .i32(self.int2)
+            .append_to(out);
         match &self.net {
             ::core::option::Option::Some(x) => {
                 xdr::put_bool(out, true);
@@ -1486,10 +1494,12 @@ impl xdr::XdrEncode for RemoteVcpuInfo {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.number);
-        xdr::put_i32(out, self.state);
-        xdr::put_u64(out, self.cpu_time);
-        xdr::put_i32(out, self.cpu);
+        xdr::Words::<20>::new()
+            .u32(self.number)
+            .i32(self.state)
+            .u64(self.cpu_time)
+            .i32(self.cpu)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -1550,28 +1560,40 @@ impl xdr::XdrEncode for RemoteTypedParamValue {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         match self {
             Self::VirTypedParamInt(value) => {
-                xdr::put_i32(out, 1);
-                xdr::put_i32(out, *value);
+                xdr::Words::<8>::new()
+                    .i32(1)
+                    .i32(*value)
+                    .append_to(out);
             }
             Self::VirTypedParamUint(value) => {
-                xdr::put_i32(out, 2);
-                xdr::put_u32(out, *value);
+                xdr::Words::<8>::new()
+                    .i32(2)
+                    .u32(*value)
+                    .append_to(out);
             }
             Self::VirTypedParamLlong(value) => {
-                xdr::put_i32(out, 3);
-                xdr::put_i64(out, *value);
+                xdr::Words::<12>::new()
+                    .i32(3)
+                    .i64(*value)
+                    .append_to(out);
             }
             Self::VirTypedParamUllong(value) => {
-                xdr::put_i32(out, 4);
-                xdr::put_u64(out, *value);
+                xdr::Words::<12>::new()
+                    .i32(4)
+                    .u64(*value)
+                    .append_to(out);
             }
             Self::VirTypedParamDouble(value) => {
-                xdr::put_i32(out, 5);
-                xdr::put_f64(out, *value);
+                xdr::Words::<12>::new()
+                    .i32(5)
+                    .f64(*value)
+                    .append_to(out);
             }
             Self::VirTypedParamBoolean(value) => {
-                xdr::put_i32(out, 6);
-                xdr::put_i32(out, *value);
+                xdr::Words::<8>::new()
+                    .i32(6)
+                    .i32(*value)
+                    .append_to(out);
             }
             Self::VirTypedParamString(value) => {
                 xdr::put_i32(out, 7);
@@ -2348,13 +2370,15 @@ impl xdr::XdrEncode for RemoteNodeGetInfoRet {
         for e in &self.model {
             xdr::put_i8(out, *e);
         }
-        xdr::put_u64(out, self.memory);
-        xdr::put_i32(out, self.cpus);
-        xdr::put_i32(out, self.mhz);
-        xdr::put_i32(out, self.nodes);
-        xdr::put_i32(out, self.sockets);
-        xdr::put_i32(out, self.cores);
-        xdr::put_i32(out, self.threads);
+        xdr::Words::<32>::new()
+            .u64(self.memory)
+            .i32(self.cpus)
+            .i32(self.mhz)
+            .i32(self.nodes)
+            .i32(self.sockets)
+            .i32(self.cores)
+            .i32(self.threads)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -2627,9 +2651,11 @@ impl xdr::XdrEncode for RemoteNodeGetCpuStatsArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.cpu_num);
-        xdr::put_i32(out, self.nparams);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .i32(self.cpu_num)
+            .i32(self.nparams)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -2722,9 +2748,11 @@ impl xdr::XdrEncode for RemoteNodeGetMemoryStatsArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.nparams);
-        xdr::put_i32(out, self.cell_num);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .i32(self.nparams)
+            .i32(self.cell_num)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -2815,8 +2843,10 @@ impl xdr::XdrEncode for RemoteNodeGetCellsFreeMemoryArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.start_cell);
-        xdr::put_i32(out, self.maxcells);
+        xdr::Words::<8>::new()
+            .i32(self.start_cell)
+            .i32(self.maxcells)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -3137,8 +3167,10 @@ impl xdr::XdrEncode for RemoteDomainGetSchedulerParametersFlagsArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i32(out, self.nparams);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.nparams)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -3404,8 +3436,10 @@ impl xdr::XdrEncode for RemoteDomainGetBlkioParametersArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i32(out, self.nparams);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.nparams)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -3560,8 +3594,10 @@ impl xdr::XdrEncode for RemoteDomainGetMemoryParametersArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i32(out, self.nparams);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.nparams)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -3666,8 +3702,10 @@ impl xdr::XdrEncode for RemoteDomainBlockResizeArgs {
             4_194_304,
             "remote_domain_block_resize_args.disk",
         )?;
-        xdr::put_u64(out, self.size);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .u64(self.size)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -3771,8 +3809,10 @@ impl xdr::XdrEncode for RemoteDomainGetNumaParametersArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i32(out, self.nparams);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.nparams)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -4056,11 +4096,13 @@ impl xdr::XdrEncode for RemoteDomainBlockStatsRet {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i64(out, self.rd_req);
-        xdr::put_i64(out, self.rd_bytes);
-        xdr::put_i64(out, self.wr_req);
-        xdr::put_i64(out, self.wr_bytes);
-        xdr::put_i64(out, self.errs);
+        xdr::Words::<40>::new()
+            .i64(self.rd_req)
+            .i64(self.rd_bytes)
+            .i64(self.wr_req)
+            .i64(self.wr_bytes)
+            .i64(self.errs)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -4115,8 +4157,10 @@ impl xdr::XdrEncode for RemoteDomainBlockStatsFlagsArgs {
             4_194_304,
             "remote_domain_block_stats_flags_args.path",
         )?;
-        xdr::put_i32(out, self.nparams);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.nparams)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -4269,14 +4313,16 @@ impl xdr::XdrEncode for RemoteDomainInterfaceStatsRet {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i64(out, self.rx_bytes);
-        xdr::put_i64(out, self.rx_packets);
-        xdr::put_i64(out, self.rx_errs);
-        xdr::put_i64(out, self.rx_drop);
-        xdr::put_i64(out, self.tx_bytes);
-        xdr::put_i64(out, self.tx_packets);
-        xdr::put_i64(out, self.tx_errs);
-        xdr::put_i64(out, self.tx_drop);
+        xdr::Words::<64>::new()
+            .i64(self.rx_bytes)
+            .i64(self.rx_packets)
+            .i64(self.rx_errs)
+            .i64(self.rx_drop)
+            .i64(self.tx_bytes)
+            .i64(self.tx_packets)
+            .i64(self.tx_errs)
+            .i64(self.tx_drop)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -4402,8 +4448,10 @@ impl xdr::XdrEncode for RemoteDomainGetInterfaceParametersArgs {
             4_194_304,
             "remote_domain_get_interface_parameters_args.device",
         )?;
-        xdr::put_i32(out, self.nparams);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.nparams)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -4501,8 +4549,10 @@ impl xdr::XdrEncode for RemoteDomainMemoryStatsArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u32(out, self.max_stats);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.max_stats)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -4544,8 +4594,10 @@ impl xdr::XdrEncode for RemoteDomainMemoryStat {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.tag);
-        xdr::put_u64(out, self.val);
+        xdr::Words::<12>::new()
+            .i32(self.tag)
+            .u64(self.val)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -4644,9 +4696,11 @@ impl xdr::XdrEncode for RemoteDomainBlockPeekArgs {
             4_194_304,
             "remote_domain_block_peek_args.path",
         )?;
-        xdr::put_u64(out, self.offset);
-        xdr::put_u32(out, self.size);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<16>::new()
+            .u64(self.offset)
+            .u32(self.size)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -4733,9 +4787,11 @@ impl xdr::XdrEncode for RemoteDomainMemoryPeekArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u64(out, self.offset);
-        xdr::put_u32(out, self.size);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<16>::new()
+            .u64(self.offset)
+            .u32(self.size)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -4873,9 +4929,11 @@ impl xdr::XdrEncode for RemoteDomainGetBlockInfoRet {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u64(out, self.allocation);
-        xdr::put_u64(out, self.capacity);
-        xdr::put_u64(out, self.physical);
+        xdr::Words::<24>::new()
+            .u64(self.allocation)
+            .u64(self.capacity)
+            .u64(self.physical)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -5529,9 +5587,11 @@ impl xdr::XdrEncode for RemoteDomainPmSuspendForDurationArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u32(out, self.target);
-        xdr::put_u64(out, self.duration);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<16>::new()
+            .u32(self.target)
+            .u64(self.duration)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -6062,8 +6122,10 @@ impl xdr::XdrEncode for RemoteDomainSetMemoryFlagsArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u64(out, self.memory);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .u64(self.memory)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -6108,8 +6170,10 @@ impl xdr::XdrEncode for RemoteDomainSetMemoryStatsPeriodArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i32(out, self.period);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.period)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -6199,11 +6263,13 @@ impl xdr::XdrEncode for RemoteDomainGetInfoRet {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u8(out, self.state);
-        xdr::put_u64(out, self.max_mem);
-        xdr::put_u64(out, self.memory);
-        xdr::put_u16(out, self.nr_virt_cpu);
-        xdr::put_u64(out, self.cpu_time);
+        xdr::Words::<32>::new()
+            .u8(self.state)
+            .u64(self.max_mem)
+            .u64(self.memory)
+            .u16(self.nr_virt_cpu)
+            .u64(self.cpu_time)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -6786,8 +6852,10 @@ impl xdr::XdrEncode for RemoteDomainCoreDumpWithFormatArgs {
             4_194_304,
             "remote_domain_core_dump_with_format_args.to",
         )?;
-        xdr::put_u32(out, self.dumpformat);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.dumpformat)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -6833,8 +6901,10 @@ impl xdr::XdrEncode for RemoteDomainScreenshotArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u32(out, self.screen);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.screen)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -7574,8 +7644,10 @@ impl xdr::XdrEncode for RemoteDomainMigrateFinish2Args {
             4_194_304,
             "remote_domain_migrate_finish2_args.uri",
         )?;
-        xdr::put_u64(out, self.flags);
-        xdr::put_i32(out, self.retcode);
+        xdr::Words::<12>::new()
+            .u64(self.flags)
+            .i32(self.retcode)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -8285,8 +8357,10 @@ impl xdr::XdrEncode for RemoteDomainSendKeyArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u32(out, self.codeset);
-        xdr::put_u32(out, self.holdtime);
+        xdr::Words::<8>::new()
+            .u32(self.codeset)
+            .u32(self.holdtime)
+            .append_to(out);
         xdr::put_count(out, self.keycodes.len(), 16, "remote_domain_send_key_args.keycodes")?;
         for e in &self.keycodes {
             xdr::put_u32(out, *e);
@@ -8347,9 +8421,11 @@ impl xdr::XdrEncode for RemoteDomainSendProcessSignalArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i64(out, self.pid_value);
-        xdr::put_u32(out, self.signum);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<16>::new()
+            .i64(self.pid_value)
+            .u32(self.signum)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -8437,8 +8513,10 @@ impl xdr::XdrEncode for RemoteDomainSetVcpusFlagsArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u32(out, self.nvcpus);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.nvcpus)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -8669,9 +8747,11 @@ impl xdr::XdrEncode for RemoteDomainGetVcpuPinInfoArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i32(out, self.ncpumaps);
-        xdr::put_i32(out, self.maplen);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .i32(self.ncpumaps)
+            .i32(self.maplen)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -8814,8 +8894,10 @@ impl xdr::XdrEncode for RemoteDomainGetEmulatorPinInfoArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i32(out, self.maplen);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.maplen)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -8907,8 +8989,10 @@ impl xdr::XdrEncode for RemoteDomainGetVcpusArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i32(out, self.maxinfo);
-        xdr::put_i32(out, self.maplen);
+        xdr::Words::<8>::new()
+            .i32(self.maxinfo)
+            .i32(self.maplen)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -9265,8 +9349,10 @@ impl xdr::XdrEncode for RemoteDomainAddIothreadArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u32(out, self.iothread_id);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.iothread_id)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -9311,8 +9397,10 @@ impl xdr::XdrEncode for RemoteDomainDelIothreadArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u32(out, self.iothread_id);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.iothread_id)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -10421,11 +10509,13 @@ impl xdr::XdrEncode for RemoteDomainGetBlockJobInfoRet {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.found);
-        xdr::put_i32(out, self.r#type);
-        xdr::put_u64(out, self.bandwidth);
-        xdr::put_u64(out, self.cur);
-        xdr::put_u64(out, self.end);
+        xdr::Words::<32>::new()
+            .i32(self.found)
+            .i32(self.r#type)
+            .u64(self.bandwidth)
+            .u64(self.cur)
+            .u64(self.end)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -10480,8 +10570,10 @@ impl xdr::XdrEncode for RemoteDomainBlockJobSetSpeedArgs {
             4_194_304,
             "remote_domain_block_job_set_speed_args.path",
         )?;
-        xdr::put_u64(out, self.bandwidth);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .u64(self.bandwidth)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -10535,8 +10627,10 @@ impl xdr::XdrEncode for RemoteDomainBlockPullArgs {
             4_194_304,
             "remote_domain_block_pull_args.path",
         )?;
-        xdr::put_u64(out, self.bandwidth);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .u64(self.bandwidth)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -10612,8 +10706,10 @@ impl xdr::XdrEncode for RemoteDomainBlockRebaseArgs {
                 xdr::put_bool(out, false);
             }
         }
-        xdr::put_u64(out, self.bandwidth);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .u64(self.bandwidth)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -10787,8 +10883,10 @@ impl xdr::XdrEncode for RemoteDomainBlockCommitArgs {
                 xdr::put_bool(out, false);
             }
         }
-        xdr::put_u64(out, self.bandwidth);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .u64(self.bandwidth)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -10928,8 +11026,10 @@ impl xdr::XdrEncode for RemoteDomainGetBlockIoTuneArgs {
                 xdr::put_bool(out, false);
             }
         }
-        xdr::put_i32(out, self.nparams);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.nparams)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -11161,10 +11261,12 @@ impl xdr::XdrEncode for RemoteDomainGetCpuStatsArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u32(out, self.nparams);
-        xdr::put_i32(out, self.start_cpu);
-        xdr::put_u32(out, self.ncpus);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<16>::new()
+            .u32(self.nparams)
+            .i32(self.start_cpu)
+            .u32(self.ncpus)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -12141,9 +12243,11 @@ impl xdr::XdrEncode for RemoteNetworkUpdateArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.net, out)?;
-        xdr::put_u32(out, self.command);
-        xdr::put_u32(out, self.section);
-        xdr::put_i32(out, self.parent_index);
+        xdr::Words::<12>::new()
+            .u32(self.command)
+            .u32(self.section)
+            .i32(self.parent_index)
+            .append_to(out);
         xdr::put_opaque_var(out, self.xml.as_bytes(), 4_194_304, "remote_network_update_args.xml")?;
         xdr::put_u32(out, self.flags);
         ::core::result::Result::Ok(())
@@ -14110,8 +14214,10 @@ impl xdr::XdrEncode for RemoteAuthSaslStartRet {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.complete);
-        xdr::put_i32(out, self.nil);
+        xdr::Words::<8>::new()
+            .i32(self.complete)
+            .i32(self.nil)
+            .append_to(out);
         xdr::put_count(out, self.data.len(), 65_536, "remote_auth_sasl_start_ret.data")?;
         for e in &self.data {
             xdr::put_i8(out, *e);
@@ -14218,8 +14324,10 @@ impl xdr::XdrEncode for RemoteAuthSaslStepRet {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.complete);
-        xdr::put_i32(out, self.nil);
+        xdr::Words::<8>::new()
+            .i32(self.complete)
+            .i32(self.nil)
+            .append_to(out);
         xdr::put_count(out, self.data.len(), 65_536, "remote_auth_sasl_step_ret.data")?;
         for e in &self.data {
             xdr::put_i8(out, *e);
@@ -15555,10 +15663,12 @@ impl xdr::XdrEncode for RemoteStoragePoolGetInfoRet {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u8(out, self.state);
-        xdr::put_u64(out, self.capacity);
-        xdr::put_u64(out, self.allocation);
-        xdr::put_u64(out, self.available);
+        xdr::Words::<28>::new()
+            .u8(self.state)
+            .u64(self.capacity)
+            .u64(self.allocation)
+            .u64(self.available)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -16415,8 +16525,10 @@ impl xdr::XdrEncode for RemoteStorageVolWipePatternArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.vol, out)?;
-        xdr::put_u32(out, self.algorithm);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.algorithm)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -16587,9 +16699,11 @@ impl xdr::XdrEncode for RemoteStorageVolGetInfoRet {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i8(out, self.r#type);
-        xdr::put_u64(out, self.capacity);
-        xdr::put_u64(out, self.allocation);
+        xdr::Words::<20>::new()
+            .i8(self.r#type)
+            .u64(self.capacity)
+            .u64(self.allocation)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -16679,9 +16793,11 @@ impl xdr::XdrEncode for RemoteStorageVolGetInfoFlagsRet {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i8(out, self.r#type);
-        xdr::put_u64(out, self.capacity);
-        xdr::put_u64(out, self.allocation);
+        xdr::Words::<20>::new()
+            .i8(self.r#type)
+            .u64(self.capacity)
+            .u64(self.allocation)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -16807,8 +16923,10 @@ impl xdr::XdrEncode for RemoteStorageVolResizeArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.vol, out)?;
-        xdr::put_u64(out, self.capacity);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .u64(self.capacity)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -16971,8 +17089,10 @@ impl xdr::XdrEncode for RemoteNodeListDevicesArgs {
                 xdr::put_bool(out, false);
             }
         }
-        xdr::put_i32(out, self.maxnames);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.maxnames)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -18561,8 +18681,10 @@ impl xdr::XdrEncode for RemoteDomainEventLifecycleMsg {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i32(out, self.event);
-        xdr::put_i32(out, self.detail);
+        xdr::Words::<8>::new()
+            .i32(self.event)
+            .i32(self.detail)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -20448,18 +20570,22 @@ impl xdr::XdrEncode for RemoteDomainGetJobInfoRet {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.r#type);
-        xdr::put_u64(out, self.time_elapsed);
-        xdr::put_u64(out, self.time_remaining);
-        xdr::put_u64(out, self.data_total);
-        xdr::put_u64(out, self.data_processed);
-        xdr::put_u64(out, self.data_remaining);
-        xdr::put_u64(out, self.mem_total);
-        xdr::put_u64(out, self.mem_processed);
-        xdr::put_u64(out, self.mem_remaining);
-        xdr::put_u64(out, self.file_total);
-        xdr::put_u64(out, self.file_processed);
-        xdr::put_u64(out, self.file_remaining);
+        xdr::Words::<60>::new()
+            .i32(self.r#type)
+            .u64(self.time_elapsed)
+            .u64(self.time_remaining)
+            .u64(self.data_total)
+            .u64(self.data_processed)
+            .u64(self.data_remaining)
+            .u64(self.mem_total)
+            .u64(self.mem_processed)
+            .append_to(out);
+        xdr::Words::<32>::new()
+            .u64(self.mem_remaining)
+            .u64(self.file_total)
+            .u64(self.file_processed)
+            .u64(self.file_remaining)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -20766,8 +20892,10 @@ impl xdr::XdrEncode for RemoteDomainMigrateSetMaxDowntimeArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u64(out, self.downtime);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .u64(self.downtime)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -20896,8 +21024,10 @@ impl xdr::XdrEncode for RemoteDomainMigrateSetCompressionCacheArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u64(out, self.cache_size);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .u64(self.cache_size)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -20942,8 +21072,10 @@ impl xdr::XdrEncode for RemoteDomainMigrateSetMaxSpeedArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u64(out, self.bandwidth);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .u64(self.bandwidth)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -21987,8 +22119,10 @@ impl xdr::XdrEncode for RemoteDomainEventBlockJobMsg {
             4_194_304,
             "remote_domain_event_block_job_msg.path",
         )?;
-        xdr::put_i32(out, self.r#type);
-        xdr::put_i32(out, self.status);
+        xdr::Words::<8>::new()
+            .i32(self.r#type)
+            .i32(self.status)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -22351,8 +22485,10 @@ impl xdr::XdrEncode for RemoteDomainEventCallbackPmwakeupMsg {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.callback_id);
-        xdr::put_i32(out, self.reason);
+        xdr::Words::<8>::new()
+            .i32(self.callback_id)
+            .i32(self.reason)
+            .append_to(out);
         xdr::XdrEncode::encode(&self.msg, out)?;
         ::core::result::Result::Ok(())
     }
@@ -22435,8 +22571,10 @@ impl xdr::XdrEncode for RemoteDomainEventCallbackPmsuspendMsg {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.callback_id);
-        xdr::put_i32(out, self.reason);
+        xdr::Words::<8>::new()
+            .i32(self.callback_id)
+            .i32(self.reason)
+            .append_to(out);
         xdr::XdrEncode::encode(&self.msg, out)?;
         ::core::result::Result::Ok(())
     }
@@ -22603,8 +22741,10 @@ impl xdr::XdrEncode for RemoteDomainEventCallbackPmsuspendDiskMsg {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.callback_id);
-        xdr::put_i32(out, self.reason);
+        xdr::Words::<8>::new()
+            .i32(self.callback_id)
+            .i32(self.reason)
+            .append_to(out);
         xdr::XdrEncode::encode(&self.msg, out)?;
         ::core::result::Result::Ok(())
     }
@@ -23221,8 +23361,10 @@ impl xdr::XdrEncode for RemoteDomainSnapshotListNamesArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i32(out, self.maxnames);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.maxnames)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -23326,8 +23468,10 @@ impl xdr::XdrEncode for RemoteDomainListAllSnapshotsArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -23510,8 +23654,10 @@ impl xdr::XdrEncode for RemoteDomainSnapshotListChildrenNamesArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.snap, out)?;
-        xdr::put_i32(out, self.maxnames);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.maxnames)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -23615,8 +23761,10 @@ impl xdr::XdrEncode for RemoteDomainSnapshotListAllChildrenArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.snapshot, out)?;
-        xdr::put_i32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -24430,9 +24578,11 @@ impl xdr::XdrEncode for RemoteStorageVolUploadArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.vol, out)?;
-        xdr::put_u64(out, self.offset);
-        xdr::put_u64(out, self.length);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<20>::new()
+            .u64(self.offset)
+            .u64(self.length)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -24480,9 +24630,11 @@ impl xdr::XdrEncode for RemoteStorageVolDownloadArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.vol, out)?;
-        xdr::put_u64(out, self.offset);
-        xdr::put_u64(out, self.length);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<20>::new()
+            .u64(self.offset)
+            .u64(self.length)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -24567,8 +24719,10 @@ impl xdr::XdrEncode for RemoteDomainGetStateRet {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.state);
-        xdr::put_i32(out, self.reason);
+        xdr::Words::<8>::new()
+            .i32(self.state)
+            .i32(self.reason)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -25330,8 +25484,10 @@ impl xdr::XdrEncode for RemoteDomainMigrateFinish3Args {
                 xdr::put_bool(out, false);
             }
         }
-        xdr::put_u64(out, self.flags);
-        xdr::put_i32(out, self.cancelled);
+        xdr::Words::<12>::new()
+            .u64(self.flags)
+            .i32(self.cancelled)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -25442,8 +25598,10 @@ impl xdr::XdrEncode for RemoteDomainMigrateConfirm3Args {
             4_194_304,
             "remote_domain_migrate_confirm3_args.cookie_in",
         )?;
-        xdr::put_u64(out, self.flags);
-        xdr::put_i32(out, self.cancelled);
+        xdr::Words::<12>::new()
+            .u64(self.flags)
+            .i32(self.cancelled)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -25614,9 +25772,11 @@ impl xdr::XdrEncode for RemoteDomainGetControlInfoRet {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.state);
-        xdr::put_u32(out, self.details);
-        xdr::put_u64(out, self.state_time);
+        xdr::Words::<16>::new()
+            .u32(self.state)
+            .u32(self.details)
+            .u64(self.state_time)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -25661,8 +25821,10 @@ impl xdr::XdrEncode for RemoteDomainOpenGraphicsArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u32(out, self.idx);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.idx)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -25707,8 +25869,10 @@ impl xdr::XdrEncode for RemoteDomainOpenGraphicsFdArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u32(out, self.idx);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.idx)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -25752,9 +25916,11 @@ impl xdr::XdrEncode for RemoteNodeSuspendForDurationArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.target);
-        xdr::put_u64(out, self.duration);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<16>::new()
+            .u32(self.target)
+            .u64(self.duration)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -25841,8 +26007,10 @@ impl xdr::XdrEncode for RemoteDomainGetDiskErrorsArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u32(out, self.maxerrors);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.maxerrors)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -25933,8 +26101,10 @@ impl xdr::XdrEncode for RemoteConnectListAllDomainsArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -26033,8 +26203,10 @@ impl xdr::XdrEncode for RemoteConnectListAllStoragePoolsArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -26136,8 +26308,10 @@ impl xdr::XdrEncode for RemoteStoragePoolListAllVolumesArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.pool, out)?;
-        xdr::put_i32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -26237,8 +26411,10 @@ impl xdr::XdrEncode for RemoteConnectListAllNetworksArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -26332,8 +26508,10 @@ impl xdr::XdrEncode for RemoteConnectListAllInterfacesArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -26432,8 +26610,10 @@ impl xdr::XdrEncode for RemoteConnectListAllNodeDevicesArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -26532,8 +26712,10 @@ impl xdr::XdrEncode for RemoteConnectListAllNwfiltersArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -26632,8 +26814,10 @@ impl xdr::XdrEncode for RemoteConnectListAllSecretsArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -26784,8 +26968,10 @@ impl xdr::XdrEncode for RemoteNodeGetMemoryParametersArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.nparams);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.nparams)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -26875,9 +27061,11 @@ impl xdr::XdrEncode for RemoteNodeGetCpuMapArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.need_map);
-        xdr::put_i32(out, self.need_online);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .i32(self.need_map)
+            .i32(self.need_online)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -26922,8 +27110,10 @@ impl xdr::XdrEncode for RemoteNodeGetCpuMapRet {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_opaque_var(out, &self.cpumap, 2048, "remote_node_get_cpu_map_ret.cpumap")?;
-        xdr::put_u32(out, self.online);
-        xdr::put_i32(out, self.ret);
+        xdr::Words::<8>::new()
+            .u32(self.online)
+            .i32(self.ret)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -26989,8 +27179,10 @@ impl xdr::XdrEncode for RemoteDomainFstrimArgs {
                 xdr::put_bool(out, false);
             }
         }
-        xdr::put_u64(out, self.minimum);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .u64(self.minimum)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -27079,8 +27271,10 @@ impl xdr::XdrEncode for RemoteDomainGetTimeRet {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i64(out, self.seconds);
-        xdr::put_u32(out, self.nseconds);
+        xdr::Words::<12>::new()
+            .i64(self.seconds)
+            .u32(self.nseconds)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -27126,9 +27320,11 @@ impl xdr::XdrEncode for RemoteDomainSetTimeArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i64(out, self.seconds);
-        xdr::put_u32(out, self.nseconds);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<16>::new()
+            .i64(self.seconds)
+            .u32(self.nseconds)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -27671,8 +27867,10 @@ impl xdr::XdrEncode for RemoteDomainMigrateFinish3ParamsArgs {
             4_194_304,
             "remote_domain_migrate_finish3_params_args.cookie_in",
         )?;
-        xdr::put_u32(out, self.flags);
-        xdr::put_i32(out, self.cancelled);
+        xdr::Words::<8>::new()
+            .u32(self.flags)
+            .i32(self.cancelled)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -27789,8 +27987,10 @@ impl xdr::XdrEncode for RemoteDomainMigrateConfirm3ParamsArgs {
             4_194_304,
             "remote_domain_migrate_confirm3_params_args.cookie_in",
         )?;
-        xdr::put_u32(out, self.flags);
-        xdr::put_i32(out, self.cancelled);
+        xdr::Words::<8>::new()
+            .u32(self.flags)
+            .i32(self.cancelled)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -27949,8 +28149,10 @@ impl xdr::XdrEncode for RemoteDomainEventBlockJob2Msg {
             4_194_304,
             "remote_domain_event_block_job_2_msg.dst",
         )?;
-        xdr::put_i32(out, self.r#type);
-        xdr::put_i32(out, self.status);
+        xdr::Words::<8>::new()
+            .i32(self.r#type)
+            .i32(self.status)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -28030,8 +28232,10 @@ impl xdr::XdrEncode for RemoteDomainEventBlockThresholdMsg {
                 xdr::put_bool(out, false);
             }
         }
-        xdr::put_u64(out, self.threshold);
-        xdr::put_u64(out, self.excess);
+        xdr::Words::<16>::new()
+            .u64(self.threshold)
+            .u64(self.excess)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -28235,8 +28439,10 @@ impl xdr::XdrEncode for RemoteConnectGetCpuModelNamesArgs {
             4_194_304,
             "remote_connect_get_cpu_model_names_args.arch",
         )?;
-        xdr::put_i32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -28477,8 +28683,10 @@ impl xdr::XdrEncode for RemoteNetworkEventLifecycleMsg {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_i32(out, self.callback_id);
         xdr::XdrEncode::encode(&self.net, out)?;
-        xdr::put_i32(out, self.event);
-        xdr::put_i32(out, self.detail);
+        xdr::Words::<8>::new()
+            .i32(self.event)
+            .i32(self.detail)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -28972,8 +29180,10 @@ impl xdr::XdrEncode for RemoteStoragePoolEventLifecycleMsg {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_i32(out, self.callback_id);
         xdr::XdrEncode::encode(&self.pool, out)?;
-        xdr::put_i32(out, self.event);
-        xdr::put_i32(out, self.detail);
+        xdr::Words::<8>::new()
+            .i32(self.event)
+            .i32(self.detail)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -29200,8 +29410,10 @@ impl xdr::XdrEncode for RemoteNodeDeviceEventLifecycleMsg {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_i32(out, self.callback_id);
         xdr::XdrEncode::encode(&self.dev, out)?;
-        xdr::put_i32(out, self.event);
-        xdr::put_i32(out, self.detail);
+        xdr::Words::<8>::new()
+            .i32(self.event)
+            .i32(self.detail)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -29503,9 +29715,11 @@ impl xdr::XdrEncode for RemoteNodeGetFreePagesArgs {
         for e in &self.pages {
             xdr::put_u32(out, *e);
         }
-        xdr::put_i32(out, self.start_cell);
-        xdr::put_u32(out, self.cell_count);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .i32(self.start_cell)
+            .u32(self.cell_count)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -29622,9 +29836,11 @@ impl xdr::XdrEncode for RemoteNodeAllocPagesArgs {
         for e in &self.page_counts {
             xdr::put_u64(out, *e);
         }
-        xdr::put_i32(out, self.start_cell);
-        xdr::put_u32(out, self.cell_count);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .i32(self.start_cell)
+            .u32(self.cell_count)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -29758,8 +29974,10 @@ impl xdr::XdrEncode for RemoteNetworkDhcpLease {
             4_194_304,
             "remote_network_dhcp_lease.iface",
         )?;
-        xdr::put_i64(out, self.expirytime);
-        xdr::put_i32(out, self.r#type);
+        xdr::Words::<12>::new()
+            .i64(self.expirytime)
+            .i32(self.r#type)
+            .append_to(out);
         match &self.mac {
             ::core::option::Option::Some(x) => {
                 xdr::put_bool(out, true);
@@ -29905,8 +30123,10 @@ impl xdr::XdrEncode for RemoteNetworkGetDhcpLeasesArgs {
                 xdr::put_bool(out, false);
             }
         }
-        xdr::put_i32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -30064,8 +30284,10 @@ impl xdr::XdrEncode for RemoteConnectGetAllDomainStatsArgs {
         for e in &self.doms {
             xdr::XdrEncode::encode(e, out)?;
         }
-        xdr::put_u32(out, self.stats);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.stats)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -30119,8 +30341,10 @@ impl xdr::XdrEncode for RemoteDomainEventCallbackAgentLifecycleMsg {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_i32(out, self.callback_id);
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i32(out, self.state);
-        xdr::put_i32(out, self.reason);
+        xdr::Words::<8>::new()
+            .i32(self.state)
+            .i32(self.reason)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -30495,8 +30719,10 @@ impl xdr::XdrEncode for RemoteDomainInterfaceAddressesArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u32(out, self.source);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.source)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -31084,8 +31310,10 @@ impl xdr::XdrEncode for RemoteDomainSetGuestVcpusArgs {
             4_194_304,
             "remote_domain_set_guest_vcpus_args.cpumap",
         )?;
-        xdr::put_i32(out, self.state);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.state)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -31139,8 +31367,10 @@ impl xdr::XdrEncode for RemoteDomainSetVcpuArgs {
             4_194_304,
             "remote_domain_set_vcpu_args.cpumap",
         )?;
-        xdr::put_i32(out, self.state);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.state)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -31263,9 +31493,11 @@ impl xdr::XdrEncode for RemoteDomainEventMemoryFailureMsg {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_i32(out, self.callback_id);
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i32(out, self.recipient);
-        xdr::put_i32(out, self.action);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .i32(self.recipient)
+            .i32(self.action)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -31449,8 +31681,10 @@ impl xdr::XdrEncode for RemoteSecretEventLifecycleMsg {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_i32(out, self.callback_id);
         xdr::XdrEncode::encode(&self.secret, out)?;
-        xdr::put_i32(out, self.event);
-        xdr::put_i32(out, self.detail);
+        xdr::Words::<8>::new()
+            .i32(self.event)
+            .i32(self.detail)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -31546,8 +31780,10 @@ impl xdr::XdrEncode for RemoteDomainSetBlockThresholdArgs {
             4_194_304,
             "remote_domain_set_block_threshold_args.dev",
         )?;
-        xdr::put_u64(out, self.threshold);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .u64(self.threshold)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -31595,9 +31831,11 @@ impl xdr::XdrEncode for RemoteDomainSetLifecycleActionArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u32(out, self.r#type);
-        xdr::put_u32(out, self.action);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<12>::new()
+            .u32(self.r#type)
+            .u32(self.action)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -32033,8 +32271,10 @@ impl xdr::XdrEncode for RemoteNodeGetSevInfoArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.nparams);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.nparams)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -32559,8 +32799,10 @@ impl xdr::XdrEncode for RemoteConnectListAllNwfilterBindingsArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_i32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -32743,8 +32985,10 @@ impl xdr::XdrEncode for RemoteNetworkListAllPortsArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.network, out)?;
-        xdr::put_i32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -33069,8 +33313,10 @@ impl xdr::XdrEncode for RemoteNetworkPortGetParametersArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.port, out)?;
-        xdr::put_i32(out, self.nparams);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.nparams)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -33468,8 +33714,10 @@ impl xdr::XdrEncode for RemoteDomainListAllCheckpointsArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -33576,8 +33824,10 @@ impl xdr::XdrEncode for RemoteDomainCheckpointListAllChildrenArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.checkpoint, out)?;
-        xdr::put_i32(out, self.need_results);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.need_results)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -33895,8 +34145,10 @@ impl xdr::XdrEncode for RemoteDomainGetGuestInfoArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u32(out, self.types);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.types)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -34031,8 +34283,10 @@ impl xdr::XdrEncode for RemoteDomainAgentSetResponseTimeoutArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i32(out, self.timeout);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.timeout)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -34551,8 +34805,10 @@ impl xdr::XdrEncode for RemoteDomainStartDirtyRateCalcArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_i32(out, self.seconds);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .i32(self.seconds)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -34597,8 +34853,10 @@ impl xdr::XdrEncode for RemoteDomainGraphicsReloadArgs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dom, out)?;
-        xdr::put_u32(out, self.r#type);
-        xdr::put_u32(out, self.flags);
+        xdr::Words::<8>::new()
+            .u32(self.r#type)
+            .u32(self.flags)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }

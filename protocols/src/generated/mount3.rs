@@ -366,29 +366,7 @@ pub struct Mountbody {
     pub ml_next: Mountlist,
 }
 
-impl xdr::Linked for Mountbody {
-    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
-        &self.ml_next
-    }
-    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
-        &mut self.ml_next
-    }
-    fn clone_node(&self) -> Self {
-        Self {
-            ml_hostname: self.ml_hostname.clone(),
-            ml_directory: self.ml_directory.clone(),
-            ml_next: ::core::option::Option::None,
-        }
-    }
-    fn eq_node(&self, other: &Self) -> bool {
-        self.ml_hostname == other.ml_hostname && self.ml_directory == other.ml_directory
-    }
-    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("mountbody")
-            .field("ml_hostname", &self.ml_hostname)
-            .field("ml_directory", &self.ml_directory)
-            .finish_non_exhaustive()
-    }
+impl xdr::LinkedEncode for Mountbody {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn node_len(&self) -> usize {
@@ -396,9 +374,14 @@ impl xdr::Linked for Mountbody {
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+    fn encode_node(
+        &self,
+        out: &mut xdr::Vec<u8>,
+        more: bool,
+    ) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_opaque_var(out, self.ml_hostname.as_bytes(), 255, "mountbody.ml_hostname")?;
         xdr::put_opaque_var(out, self.ml_directory.as_bytes(), 1024, "mountbody.ml_directory")?;
+        xdr::put_bool(out, more);
         ::core::result::Result::Ok(())
     }
 }
@@ -415,46 +398,7 @@ impl<'a> xdr::LinkedDecode<'a> for Mountbody {
     }
 }
 
-impl xdr::XdrEncode for Mountbody {
-    fn encoded_len(&self) -> usize {
-        xdr::linked::encoded_len(self)
-    }
-    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::linked::encode(self, out)
-    }
-}
-
-impl xdr::XdrDecode for Mountbody {
-    #[inline]
-    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        xdr::linked::decode(d)
-    }
-}
-
-impl ::core::ops::Drop for Mountbody {
-    fn drop(&mut self) {
-        xdr::linked::drop(self);
-    }
-}
-
-impl ::core::clone::Clone for Mountbody {
-    fn clone(&self) -> Self {
-        xdr::linked::clone(self)
-    }
-}
-
-impl ::core::cmp::PartialEq for Mountbody {
-    fn eq(&self, other: &Self) -> bool {
-        xdr::linked::eq(self, other)
-    }
-}
-
-/// Prints the list as a sequence of nodes (without recursing).
-impl ::core::fmt::Debug for Mountbody {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        xdr::linked::fmt(self, f)
-    }
-}
+xdr::linked_list!(Mountbody, "mountbody", [ml_hostname, ml_directory], next: ml_next);
 
 /// XDR `typedef groupnode *groups`.
 ///
@@ -476,24 +420,7 @@ pub struct Groupnode {
     pub gr_next: Groups,
 }
 
-impl xdr::Linked for Groupnode {
-    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
-        &self.gr_next
-    }
-    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
-        &mut self.gr_next
-    }
-    fn clone_node(&self) -> Self {
-        Self { gr_name: self.gr_name.clone(), gr_next: ::core::option::Option::None }
-    }
-    fn eq_node(&self, other: &Self) -> bool {
-        self.gr_name == other.gr_name
-    }
-    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("groupnode")
-            .field("gr_name", &self.gr_name)
-            .finish_non_exhaustive()
-    }
+impl xdr::LinkedEncode for Groupnode {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn node_len(&self) -> usize {
@@ -501,8 +428,13 @@ impl xdr::Linked for Groupnode {
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+    fn encode_node(
+        &self,
+        out: &mut xdr::Vec<u8>,
+        more: bool,
+    ) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_opaque_var(out, self.gr_name.as_bytes(), 255, "groupnode.gr_name")?;
+        xdr::put_bool(out, more);
         ::core::result::Result::Ok(())
     }
 }
@@ -518,46 +450,7 @@ impl<'a> xdr::LinkedDecode<'a> for Groupnode {
     }
 }
 
-impl xdr::XdrEncode for Groupnode {
-    fn encoded_len(&self) -> usize {
-        xdr::linked::encoded_len(self)
-    }
-    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::linked::encode(self, out)
-    }
-}
-
-impl xdr::XdrDecode for Groupnode {
-    #[inline]
-    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        xdr::linked::decode(d)
-    }
-}
-
-impl ::core::ops::Drop for Groupnode {
-    fn drop(&mut self) {
-        xdr::linked::drop(self);
-    }
-}
-
-impl ::core::clone::Clone for Groupnode {
-    fn clone(&self) -> Self {
-        xdr::linked::clone(self)
-    }
-}
-
-impl ::core::cmp::PartialEq for Groupnode {
-    fn eq(&self, other: &Self) -> bool {
-        xdr::linked::eq(self, other)
-    }
-}
-
-/// Prints the list as a sequence of nodes (without recursing).
-impl ::core::fmt::Debug for Groupnode {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        xdr::linked::fmt(self, f)
-    }
-}
+xdr::linked_list!(Groupnode, "groupnode", [gr_name], next: gr_next);
 
 /// XDR `typedef exportnode *exports`.
 ///
@@ -581,29 +474,7 @@ pub struct Exportnode {
     pub ex_next: Exports,
 }
 
-impl xdr::Linked for Exportnode {
-    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
-        &self.ex_next
-    }
-    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
-        &mut self.ex_next
-    }
-    fn clone_node(&self) -> Self {
-        Self {
-            ex_dir: self.ex_dir.clone(),
-            ex_groups: self.ex_groups.clone(),
-            ex_next: ::core::option::Option::None,
-        }
-    }
-    fn eq_node(&self, other: &Self) -> bool {
-        self.ex_dir == other.ex_dir && self.ex_groups == other.ex_groups
-    }
-    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("exportnode")
-            .field("ex_dir", &self.ex_dir)
-            .field("ex_groups", &self.ex_groups)
-            .finish_non_exhaustive()
-    }
+impl xdr::LinkedEncode for Exportnode {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn node_len(&self) -> usize {
@@ -615,7 +486,11 @@ impl xdr::Linked for Exportnode {
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+    fn encode_node(
+        &self,
+        out: &mut xdr::Vec<u8>,
+        more: bool,
+    ) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_opaque_var(out, self.ex_dir.as_bytes(), 1024, "exportnode.ex_dir")?;
         match &self.ex_groups {
             ::core::option::Option::Some(x) => {
@@ -626,6 +501,7 @@ impl xdr::Linked for Exportnode {
                 xdr::put_bool(out, false);
             }
         }
+        xdr::put_bool(out, more);
         ::core::result::Result::Ok(())
     }
 }
@@ -654,46 +530,7 @@ impl<'a> xdr::LinkedDecode<'a> for Exportnode {
     }
 }
 
-impl xdr::XdrEncode for Exportnode {
-    fn encoded_len(&self) -> usize {
-        xdr::linked::encoded_len(self)
-    }
-    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::linked::encode(self, out)
-    }
-}
-
-impl xdr::XdrDecode for Exportnode {
-    #[inline]
-    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        xdr::linked::decode(d)
-    }
-}
-
-impl ::core::ops::Drop for Exportnode {
-    fn drop(&mut self) {
-        xdr::linked::drop(self);
-    }
-}
-
-impl ::core::clone::Clone for Exportnode {
-    fn clone(&self) -> Self {
-        xdr::linked::clone(self)
-    }
-}
-
-impl ::core::cmp::PartialEq for Exportnode {
-    fn eq(&self, other: &Self) -> bool {
-        xdr::linked::eq(self, other)
-    }
-}
-
-/// Prints the list as a sequence of nodes (without recursing).
-impl ::core::fmt::Debug for Exportnode {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        xdr::linked::fmt(self, f)
-    }
-}
+xdr::linked_list!(Exportnode, "exportnode", [ex_dir, ex_groups], next: ex_next);
 
 /// XDR `program MOUNT_PROGRAM = 100005`.
 ///

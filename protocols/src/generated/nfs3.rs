@@ -653,8 +653,10 @@ impl xdr::XdrEncode for Specdata3 {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.specdata1);
-        xdr::put_u32(out, self.specdata2);
+        xdr::Words::<8>::new()
+            .u32(self.specdata1)
+            .u32(self.specdata2)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -741,8 +743,10 @@ impl xdr::XdrEncode for Nfstime3 {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.seconds);
-        xdr::put_u32(out, self.nseconds);
+        xdr::Words::<8>::new()
+            .u32(self.seconds)
+            .u32(self.nseconds)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -841,16 +845,20 @@ impl xdr::XdrEncode for Fattr3 {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::XdrEncode::encode(&self.r#type, out)?;
-        xdr::put_u32(out, self.mode);
-        xdr::put_u32(out, self.nlink);
-        xdr::put_u32(out, self.uid);
-        xdr::put_u32(out, self.gid);
-        xdr::put_u64(out, self.size);
-        xdr::put_u64(out, self.used);
+        xdr::Words::<36>::new()
+            .i32(i32::from(self.r#type))
+            .u32(self.mode)
+            .u32(self.nlink)
+            .u32(self.uid)
+            .u32(self.gid)
+            .u64(self.size)
+            .u64(self.used)
+            .append_to(out);
         xdr::XdrEncode::encode(&self.rdev, out)?;
-        xdr::put_u64(out, self.fsid);
-        xdr::put_u64(out, self.fileid);
+        xdr::Words::<16>::new()
+            .u64(self.fsid)
+            .u64(self.fileid)
+            .append_to(out);
         xdr::XdrEncode::encode(&self.atime, out)?;
         xdr::XdrEncode::encode(&self.mtime, out)?;
         xdr::XdrEncode::encode(&self.ctime, out)?;
@@ -1258,8 +1266,10 @@ impl xdr::XdrEncode for SetMode3 {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         match self {
             Self::True(value) => {
-                xdr::put_bool(out, true);
-                xdr::put_u32(out, *value);
+                xdr::Words::<8>::new()
+                    .bool(true)
+                    .u32(*value)
+                    .append_to(out);
             }
             Self::Default(discriminant) => {
                 xdr::put_bool(out, discriminant.0);
@@ -1348,8 +1358,10 @@ impl xdr::XdrEncode for SetUid3 {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         match self {
             Self::True(value) => {
-                xdr::put_bool(out, true);
-                xdr::put_u32(out, *value);
+                xdr::Words::<8>::new()
+                    .bool(true)
+                    .u32(*value)
+                    .append_to(out);
             }
             Self::Default(discriminant) => {
                 xdr::put_bool(out, discriminant.0);
@@ -1438,8 +1450,10 @@ impl xdr::XdrEncode for SetGid3 {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         match self {
             Self::True(value) => {
-                xdr::put_bool(out, true);
-                xdr::put_u32(out, *value);
+                xdr::Words::<8>::new()
+                    .bool(true)
+                    .u32(*value)
+                    .append_to(out);
             }
             Self::Default(discriminant) => {
                 xdr::put_bool(out, discriminant.0);
@@ -1528,8 +1542,10 @@ impl xdr::XdrEncode for SetSize3 {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         match self {
             Self::True(value) => {
-                xdr::put_bool(out, true);
-                xdr::put_u64(out, *value);
+                xdr::Words::<12>::new()
+                    .bool(true)
+                    .u64(*value)
+                    .append_to(out);
             }
             Self::Default(discriminant) => {
                 xdr::put_bool(out, discriminant.0);
@@ -3078,8 +3094,10 @@ impl xdr::XdrEncode for Read3args {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.file, out)?;
-        xdr::put_u64(out, self.offset);
-        xdr::put_u32(out, self.count);
+        xdr::Words::<12>::new()
+            .u64(self.offset)
+            .u32(self.count)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -3139,8 +3157,10 @@ impl xdr::XdrEncode for Read3resok {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.file_attributes, out)?;
-        xdr::put_u32(out, self.count);
-        xdr::put_bool(out, self.eof);
+        xdr::Words::<8>::new()
+            .u32(self.count)
+            .bool(self.eof)
+            .append_to(out);
         xdr::put_opaque_var(out, &self.data, u32::MAX, "READ3resok.data")?;
         ::core::result::Result::Ok(())
     }
@@ -3421,9 +3441,11 @@ impl xdr::XdrEncode for Write3args {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.file, out)?;
-        xdr::put_u64(out, self.offset);
-        xdr::put_u32(out, self.count);
-        xdr::XdrEncode::encode(&self.stable, out)?;
+        xdr::Words::<16>::new()
+            .u64(self.offset)
+            .u32(self.count)
+            .i32(i32::from(self.stable))
+            .append_to(out);
         xdr::put_opaque_var(out, &self.data, u32::MAX, "WRITE3args.data")?;
         ::core::result::Result::Ok(())
     }
@@ -3488,9 +3510,11 @@ impl xdr::XdrEncode for Write3resok {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.file_wcc, out)?;
-        xdr::put_u32(out, self.count);
-        xdr::XdrEncode::encode(&self.committed, out)?;
-        xdr::put_opaque_fixed(out, &self.verf);
+        xdr::Words::<16>::new()
+            .u32(self.count)
+            .i32(i32::from(self.committed))
+            .opaque(&self.verf)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -3778,8 +3802,10 @@ impl xdr::XdrEncode for Createhow3 {
                 xdr::XdrEncode::encode(value, out)?;
             }
             Self::Exclusive(value) => {
-                xdr::put_i32(out, 2);
-                xdr::put_opaque_fixed(out, value);
+                xdr::Words::<12>::new()
+                    .i32(2)
+                    .opaque(value)
+                    .append_to(out);
             }
         }
         ::core::result::Result::Ok(())
@@ -5916,9 +5942,11 @@ impl xdr::XdrEncode for Readdir3args {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dir, out)?;
-        xdr::put_u64(out, self.cookie);
-        xdr::put_opaque_fixed(out, &self.cookieverf);
-        xdr::put_u32(out, self.count);
+        xdr::Words::<20>::new()
+            .u64(self.cookie)
+            .opaque(&self.cookieverf)
+            .u32(self.count)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -5957,31 +5985,7 @@ pub struct Entry3 {
     pub nextentry: ::core::option::Option<xdr::Box<Entry3>>,
 }
 
-impl xdr::Linked for Entry3 {
-    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
-        &self.nextentry
-    }
-    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
-        &mut self.nextentry
-    }
-    fn clone_node(&self) -> Self {
-        Self {
-            fileid: self.fileid,
-            name: self.name.clone(),
-            cookie: self.cookie,
-            nextentry: ::core::option::Option::None,
-        }
-    }
-    fn eq_node(&self, other: &Self) -> bool {
-        self.fileid == other.fileid && self.name == other.name && self.cookie == other.cookie
-    }
-    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("entry3")
-            .field("fileid", &self.fileid)
-            .field("name", &self.name)
-            .field("cookie", &self.cookie)
-            .finish_non_exhaustive()
-    }
+impl xdr::LinkedEncode for Entry3 {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn node_len(&self) -> usize {
@@ -5989,10 +5993,17 @@ impl xdr::Linked for Entry3 {
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+    fn encode_node(
+        &self,
+        out: &mut xdr::Vec<u8>,
+        more: bool,
+    ) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_u64(out, self.fileid);
         xdr::put_opaque_var(out, self.name.as_bytes(), u32::MAX, "entry3.name")?;
-        xdr::put_u64(out, self.cookie);
+        xdr::Words::<12>::new()
+            .u64(self.cookie)
+            .bool(more)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -6010,46 +6021,7 @@ impl<'a> xdr::LinkedDecode<'a> for Entry3 {
     }
 }
 
-impl xdr::XdrEncode for Entry3 {
-    fn encoded_len(&self) -> usize {
-        xdr::linked::encoded_len(self)
-    }
-    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::linked::encode(self, out)
-    }
-}
-
-impl xdr::XdrDecode for Entry3 {
-    #[inline]
-    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        xdr::linked::decode(d)
-    }
-}
-
-impl ::core::ops::Drop for Entry3 {
-    fn drop(&mut self) {
-        xdr::linked::drop(self);
-    }
-}
-
-impl ::core::clone::Clone for Entry3 {
-    fn clone(&self) -> Self {
-        xdr::linked::clone(self)
-    }
-}
-
-impl ::core::cmp::PartialEq for Entry3 {
-    fn eq(&self, other: &Self) -> bool {
-        xdr::linked::eq(self, other)
-    }
-}
-
-/// Prints the list as a sequence of nodes (without recursing).
-impl ::core::fmt::Debug for Entry3 {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        xdr::linked::fmt(self, f)
-    }
-}
+xdr::linked_list!(Entry3, "entry3", [fileid, name, cookie], next: nextentry);
 
 /// XDR `struct dirlist3`.
 ///
@@ -6339,10 +6311,12 @@ impl xdr::XdrEncode for Readdirplus3args {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.dir, out)?;
-        xdr::put_u64(out, self.cookie);
-        xdr::put_opaque_fixed(out, &self.cookieverf);
-        xdr::put_u32(out, self.dircount);
-        xdr::put_u32(out, self.maxcount);
+        xdr::Words::<24>::new()
+            .u64(self.cookie)
+            .opaque(&self.cookieverf)
+            .u32(self.dircount)
+            .u32(self.maxcount)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -6382,39 +6356,7 @@ pub struct Entryplus3 {
     pub nextentry: ::core::option::Option<xdr::Box<Entryplus3>>,
 }
 
-impl xdr::Linked for Entryplus3 {
-    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
-        &self.nextentry
-    }
-    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
-        &mut self.nextentry
-    }
-    fn clone_node(&self) -> Self {
-        Self {
-            fileid: self.fileid,
-            name: self.name.clone(),
-            cookie: self.cookie,
-            name_attributes: self.name_attributes.clone(),
-            name_handle: self.name_handle.clone(),
-            nextentry: ::core::option::Option::None,
-        }
-    }
-    fn eq_node(&self, other: &Self) -> bool {
-        self.fileid == other.fileid
-            && self.name == other.name
-            && self.cookie == other.cookie
-            && self.name_attributes == other.name_attributes
-            && self.name_handle == other.name_handle
-    }
-    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("entryplus3")
-            .field("fileid", &self.fileid)
-            .field("name", &self.name)
-            .field("cookie", &self.cookie)
-            .field("name_attributes", &self.name_attributes)
-            .field("name_handle", &self.name_handle)
-            .finish_non_exhaustive()
-    }
+impl xdr::LinkedEncode for Entryplus3 {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn node_len(&self) -> usize {
@@ -6425,12 +6367,17 @@ impl xdr::Linked for Entryplus3 {
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+    fn encode_node(
+        &self,
+        out: &mut xdr::Vec<u8>,
+        more: bool,
+    ) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_u64(out, self.fileid);
         xdr::put_opaque_var(out, self.name.as_bytes(), u32::MAX, "entryplus3.name")?;
         xdr::put_u64(out, self.cookie);
         xdr::XdrEncode::encode(&self.name_attributes, out)?;
         xdr::XdrEncode::encode(&self.name_handle, out)?;
+        xdr::put_bool(out, more);
         ::core::result::Result::Ok(())
     }
 }
@@ -6450,46 +6397,12 @@ impl<'a> xdr::LinkedDecode<'a> for Entryplus3 {
     }
 }
 
-impl xdr::XdrEncode for Entryplus3 {
-    fn encoded_len(&self) -> usize {
-        xdr::linked::encoded_len(self)
-    }
-    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::linked::encode(self, out)
-    }
-}
-
-impl xdr::XdrDecode for Entryplus3 {
-    #[inline]
-    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        xdr::linked::decode(d)
-    }
-}
-
-impl ::core::ops::Drop for Entryplus3 {
-    fn drop(&mut self) {
-        xdr::linked::drop(self);
-    }
-}
-
-impl ::core::clone::Clone for Entryplus3 {
-    fn clone(&self) -> Self {
-        xdr::linked::clone(self)
-    }
-}
-
-impl ::core::cmp::PartialEq for Entryplus3 {
-    fn eq(&self, other: &Self) -> bool {
-        xdr::linked::eq(self, other)
-    }
-}
-
-/// Prints the list as a sequence of nodes (without recursing).
-impl ::core::fmt::Debug for Entryplus3 {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        xdr::linked::fmt(self, f)
-    }
-}
+xdr::linked_list!(
+    Entryplus3,
+    "entryplus3",
+    [fileid, name, cookie, name_attributes, name_handle],
+    next: nextentry,
+);
 
 /// XDR `struct dirlistplus3`.
 ///
@@ -6842,13 +6755,15 @@ impl xdr::XdrEncode for Fsstat3resok {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.obj_attributes, out)?;
-        xdr::put_u64(out, self.tbytes);
-        xdr::put_u64(out, self.fbytes);
-        xdr::put_u64(out, self.abytes);
-        xdr::put_u64(out, self.tfiles);
-        xdr::put_u64(out, self.ffiles);
-        xdr::put_u64(out, self.afiles);
-        xdr::put_u32(out, self.invarsec);
+        xdr::Words::<52>::new()
+            .u64(self.tbytes)
+            .u64(self.fbytes)
+            .u64(self.abytes)
+            .u64(self.tfiles)
+            .u64(self.ffiles)
+            .u64(self.afiles)
+            .u32(self.invarsec)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -7139,14 +7054,16 @@ impl xdr::XdrEncode for Fsinfo3resok {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.obj_attributes, out)?;
-        xdr::put_u32(out, self.rtmax);
-        xdr::put_u32(out, self.rtpref);
-        xdr::put_u32(out, self.rtmult);
-        xdr::put_u32(out, self.wtmax);
-        xdr::put_u32(out, self.wtpref);
-        xdr::put_u32(out, self.wtmult);
-        xdr::put_u32(out, self.dtpref);
-        xdr::put_u64(out, self.maxfilesize);
+        xdr::Words::<36>::new()
+            .u32(self.rtmax)
+            .u32(self.rtpref)
+            .u32(self.rtmult)
+            .u32(self.wtmax)
+            .u32(self.wtpref)
+            .u32(self.wtmult)
+            .u32(self.dtpref)
+            .u64(self.maxfilesize)
+            .append_to(out);
         xdr::XdrEncode::encode(&self.time_delta, out)?;
         xdr::put_u32(out, self.properties);
         ::core::result::Result::Ok(())
@@ -7419,12 +7336,14 @@ impl xdr::XdrEncode for Pathconf3resok {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.obj_attributes, out)?;
-        xdr::put_u32(out, self.linkmax);
-        xdr::put_u32(out, self.name_max);
-        xdr::put_bool(out, self.no_trunc);
-        xdr::put_bool(out, self.chown_restricted);
-        xdr::put_bool(out, self.case_insensitive);
-        xdr::put_bool(out, self.case_preserving);
+        xdr::Words::<24>::new()
+            .u32(self.linkmax)
+            .u32(self.name_max)
+            .bool(self.no_trunc)
+            .bool(self.chown_restricted)
+            .bool(self.case_insensitive)
+            .bool(self.case_preserving)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -7617,8 +7536,10 @@ impl xdr::XdrEncode for Commit3args {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.file, out)?;
-        xdr::put_u64(out, self.offset);
-        xdr::put_u32(out, self.count);
+        xdr::Words::<12>::new()
+            .u64(self.offset)
+            .u32(self.count)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }

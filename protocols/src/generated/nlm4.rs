@@ -252,11 +252,15 @@ impl xdr::XdrEncode for Nlm4Holder {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_bool(out, self.exclusive);
-        xdr::put_i32(out, self.svid);
+        xdr::Words::<8>::new()
+            .bool(self.exclusive)
+            .i32(self.svid)
+            .append_to(out);
         xdr::put_opaque_var(out, &self.oh, 1024, "nlm4_holder.oh")?;
-        xdr::put_u64(out, self.l_offset);
-        xdr::put_u64(out, self.l_len);
+        xdr::Words::<16>::new()
+            .u64(self.l_offset)
+            .u64(self.l_len)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -334,9 +338,11 @@ impl xdr::XdrEncode for Nlm4Lock {
         xdr::put_opaque_var(out, self.caller_name.as_bytes(), 1024, "nlm4_lock.caller_name")?;
         xdr::put_opaque_var(out, &self.fh, 1024, "nlm4_lock.fh")?;
         xdr::put_opaque_var(out, &self.oh, 1024, "nlm4_lock.oh")?;
-        xdr::put_i32(out, self.svid);
-        xdr::put_u64(out, self.l_offset);
-        xdr::put_u64(out, self.l_len);
+        xdr::Words::<20>::new()
+            .i32(self.svid)
+            .u64(self.l_offset)
+            .u64(self.l_len)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -630,11 +636,15 @@ impl xdr::XdrEncode for Nlm4Lockargs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_opaque_var(out, &self.cookie, 1024, "nlm4_lockargs.cookie")?;
-        xdr::put_bool(out, self.block);
-        xdr::put_bool(out, self.exclusive);
+        xdr::Words::<8>::new()
+            .bool(self.block)
+            .bool(self.exclusive)
+            .append_to(out);
         xdr::XdrEncode::encode(&self.alock, out)?;
-        xdr::put_bool(out, self.reclaim);
-        xdr::put_i32(out, self.state);
+        xdr::Words::<8>::new()
+            .bool(self.reclaim)
+            .i32(self.state)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -688,8 +698,10 @@ impl xdr::XdrEncode for Nlm4Cancargs {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_opaque_var(out, &self.cookie, 1024, "nlm4_cancargs.cookie")?;
-        xdr::put_bool(out, self.block);
-        xdr::put_bool(out, self.exclusive);
+        xdr::Words::<8>::new()
+            .bool(self.block)
+            .bool(self.exclusive)
+            .append_to(out);
         xdr::XdrEncode::encode(&self.alock, out)?;
         ::core::result::Result::Ok(())
     }
@@ -1033,8 +1045,10 @@ impl xdr::XdrEncode for Nlm4Share {
         xdr::put_opaque_var(out, self.caller_name.as_bytes(), 1024, "nlm4_share.caller_name")?;
         xdr::put_opaque_var(out, &self.fh, 1024, "nlm4_share.fh")?;
         xdr::put_opaque_var(out, &self.oh, 1024, "nlm4_share.oh")?;
-        xdr::XdrEncode::encode(&self.mode, out)?;
-        xdr::XdrEncode::encode(&self.access, out)?;
+        xdr::Words::<8>::new()
+            .i32(i32::from(self.mode))
+            .i32(i32::from(self.access))
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -1135,8 +1149,10 @@ impl xdr::XdrEncode for Nlm4Shareres {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_opaque_var(out, &self.cookie, 1024, "nlm4_shareres.cookie")?;
-        xdr::XdrEncode::encode(&self.stat, out)?;
-        xdr::put_i32(out, self.sequence);
+        xdr::Words::<8>::new()
+            .i32(i32::from(self.stat))
+            .i32(self.sequence)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }

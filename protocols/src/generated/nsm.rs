@@ -102,9 +102,11 @@ impl xdr::XdrEncode for MyId {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_opaque_var(out, self.my_name.as_bytes(), 1024, "my_id.my_name")?;
-        xdr::put_i32(out, self.my_prog);
-        xdr::put_i32(out, self.my_vers);
-        xdr::put_i32(out, self.my_proc);
+        xdr::Words::<12>::new()
+            .i32(self.my_prog)
+            .i32(self.my_vers)
+            .i32(self.my_proc)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -326,8 +328,10 @@ impl xdr::XdrEncode for SmStatRes {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::XdrEncode::encode(&self.res_stat, out)?;
-        xdr::put_i32(out, self.state);
+        xdr::Words::<8>::new()
+            .i32(i32::from(self.res_stat))
+            .i32(self.state)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -485,8 +489,10 @@ impl xdr::XdrEncode for Status {
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_opaque_var(out, self.mon_name.as_bytes(), 1024, "status.mon_name")?;
-        xdr::put_i32(out, self.state);
-        xdr::put_opaque_fixed(out, &self.r#priv);
+        xdr::Words::<20>::new()
+            .i32(self.state)
+            .opaque(&self.r#priv)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }

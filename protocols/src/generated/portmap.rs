@@ -56,10 +56,12 @@ impl xdr::XdrEncode for Mapping {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.prog);
-        xdr::put_u32(out, self.vers);
-        xdr::put_u32(out, self.prot);
-        xdr::put_u32(out, self.port);
+        xdr::Words::<16>::new()
+            .u32(self.prog)
+            .u32(self.vers)
+            .u32(self.prot)
+            .u32(self.port)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -93,24 +95,7 @@ pub struct Pmapnode {
     pub next: Pmaplist,
 }
 
-impl xdr::Linked for Pmapnode {
-    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
-        &self.next
-    }
-    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
-        &mut self.next
-    }
-    fn clone_node(&self) -> Self {
-        Self { map: self.map.clone(), next: ::core::option::Option::None }
-    }
-    fn eq_node(&self, other: &Self) -> bool {
-        self.map == other.map
-    }
-    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("pmapnode")
-            .field("map", &self.map)
-            .finish_non_exhaustive()
-    }
+impl xdr::LinkedEncode for Pmapnode {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn node_len(&self) -> usize {
@@ -118,8 +103,13 @@ impl xdr::Linked for Pmapnode {
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+    fn encode_node(
+        &self,
+        out: &mut xdr::Vec<u8>,
+        more: bool,
+    ) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.map, out)?;
+        xdr::put_bool(out, more);
         ::core::result::Result::Ok(())
     }
 }
@@ -135,46 +125,7 @@ impl<'a> xdr::LinkedDecode<'a> for Pmapnode {
     }
 }
 
-impl xdr::XdrEncode for Pmapnode {
-    fn encoded_len(&self) -> usize {
-        xdr::linked::encoded_len(self)
-    }
-    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::linked::encode(self, out)
-    }
-}
-
-impl xdr::XdrDecode for Pmapnode {
-    #[inline]
-    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        xdr::linked::decode(d)
-    }
-}
-
-impl ::core::ops::Drop for Pmapnode {
-    fn drop(&mut self) {
-        xdr::linked::drop(self);
-    }
-}
-
-impl ::core::clone::Clone for Pmapnode {
-    fn clone(&self) -> Self {
-        xdr::linked::clone(self)
-    }
-}
-
-impl ::core::cmp::PartialEq for Pmapnode {
-    fn eq(&self, other: &Self) -> bool {
-        xdr::linked::eq(self, other)
-    }
-}
-
-/// Prints the list as a sequence of nodes (without recursing).
-impl ::core::fmt::Debug for Pmapnode {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        xdr::linked::fmt(self, f)
-    }
-}
+xdr::linked_list!(Pmapnode, "pmapnode", [map], next: next);
 
 /// XDR `struct call_args`.
 ///
@@ -209,9 +160,11 @@ impl xdr::XdrEncode for CallArgs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.prog);
-        xdr::put_u32(out, self.vers);
-        xdr::put_u32(out, self.proc);
+        xdr::Words::<12>::new()
+            .u32(self.prog)
+            .u32(self.vers)
+            .u32(self.proc)
+            .append_to(out);
         xdr::put_opaque_var(out, &self.args, u32::MAX, "call_args.args")?;
         ::core::result::Result::Ok(())
     }

@@ -711,8 +711,10 @@ impl xdr::XdrEncode for MismatchInfo {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.low);
-        xdr::put_u32(out, self.high);
+        xdr::Words::<8>::new()
+            .u32(self.low)
+            .u32(self.high)
+            .append_to(out);
         ::core::result::Result::Ok(())
     }
 }
@@ -770,10 +772,12 @@ impl xdr::XdrEncode for CallBody {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.rpcvers);
-        xdr::put_u32(out, self.prog);
-        xdr::put_u32(out, self.vers);
-        xdr::put_u32(out, self.proc);
+        xdr::Words::<16>::new()
+            .u32(self.rpcvers)
+            .u32(self.prog)
+            .u32(self.vers)
+            .u32(self.proc)
+            .append_to(out);
         xdr::XdrEncode::encode(&self.cred, out)?;
         xdr::XdrEncode::encode(&self.verf, out)?;
         ::core::result::Result::Ok(())
@@ -833,8 +837,10 @@ impl xdr::XdrEncode for AcceptedReplyData {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         match self {
             Self::Success(value) => {
-                xdr::put_i32(out, 0);
-                xdr::put_opaque_fixed(out, value);
+                xdr::Words::<4>::new()
+                    .i32(0)
+                    .opaque(value)
+                    .append_to(out);
             }
             Self::ProgMismatch(value) => {
                 xdr::put_i32(out, 2);
@@ -980,8 +986,10 @@ impl xdr::XdrEncode for RejectedReply {
                 xdr::XdrEncode::encode(value, out)?;
             }
             Self::AuthError(value) => {
-                xdr::put_i32(out, 1);
-                xdr::XdrEncode::encode(value, out)?;
+                xdr::Words::<8>::new()
+                    .i32(1)
+                    .i32(i32::from(*value))
+                    .append_to(out);
             }
         }
         ::core::result::Result::Ok(())
@@ -1206,8 +1214,10 @@ impl xdr::XdrEncode for AuthsysParms {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::put_u32(out, self.stamp);
         xdr::put_opaque_var(out, self.machinename.as_bytes(), 255, "authsys_parms.machinename")?;
-        xdr::put_u32(out, self.uid);
-        xdr::put_u32(out, self.gid);
+        xdr::Words::<8>::new()
+            .u32(self.uid)
+            .u32(self.gid)
+            .append_to(out);
         xdr::put_count(out, self.gids.len(), 16, "authsys_parms.gids")?;
         for e in &self.gids {
             xdr::put_u32(out, *e);

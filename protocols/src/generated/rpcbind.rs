@@ -148,8 +148,10 @@ impl xdr::XdrEncode for Rpcb {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.r_prog);
-        xdr::put_u32(out, self.r_vers);
+        xdr::Words::<8>::new()
+            .u32(self.r_prog)
+            .u32(self.r_vers)
+            .append_to(out);
         xdr::put_opaque_var(out, self.r_netid.as_bytes(), u32::MAX, "rpcb.r_netid")?;
         xdr::put_opaque_var(out, self.r_addr.as_bytes(), u32::MAX, "rpcb.r_addr")?;
         xdr::put_opaque_var(out, self.r_owner.as_bytes(), u32::MAX, "rpcb.r_owner")?;
@@ -191,24 +193,7 @@ pub struct RpList {
     pub rpcb_next: RpcblistPtr,
 }
 
-impl xdr::Linked for RpList {
-    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
-        &self.rpcb_next
-    }
-    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
-        &mut self.rpcb_next
-    }
-    fn clone_node(&self) -> Self {
-        Self { rpcb_map: self.rpcb_map.clone(), rpcb_next: ::core::option::Option::None }
-    }
-    fn eq_node(&self, other: &Self) -> bool {
-        self.rpcb_map == other.rpcb_map
-    }
-    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("rp__list")
-            .field("rpcb_map", &self.rpcb_map)
-            .finish_non_exhaustive()
-    }
+impl xdr::LinkedEncode for RpList {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn node_len(&self) -> usize {
@@ -216,8 +201,13 @@ impl xdr::Linked for RpList {
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+    fn encode_node(
+        &self,
+        out: &mut xdr::Vec<u8>,
+        more: bool,
+    ) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.rpcb_map, out)?;
+        xdr::put_bool(out, more);
         ::core::result::Result::Ok(())
     }
 }
@@ -233,46 +223,7 @@ impl<'a> xdr::LinkedDecode<'a> for RpList {
     }
 }
 
-impl xdr::XdrEncode for RpList {
-    fn encoded_len(&self) -> usize {
-        xdr::linked::encoded_len(self)
-    }
-    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::linked::encode(self, out)
-    }
-}
-
-impl xdr::XdrDecode for RpList {
-    #[inline]
-    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        xdr::linked::decode(d)
-    }
-}
-
-impl ::core::ops::Drop for RpList {
-    fn drop(&mut self) {
-        xdr::linked::drop(self);
-    }
-}
-
-impl ::core::clone::Clone for RpList {
-    fn clone(&self) -> Self {
-        xdr::linked::clone(self)
-    }
-}
-
-impl ::core::cmp::PartialEq for RpList {
-    fn eq(&self, other: &Self) -> bool {
-        xdr::linked::eq(self, other)
-    }
-}
-
-/// Prints the list as a sequence of nodes (without recursing).
-impl ::core::fmt::Debug for RpList {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        xdr::linked::fmt(self, f)
-    }
-}
+xdr::linked_list!(RpList, "rp__list", [rpcb_map], next: rpcb_next);
 
 /// XDR `struct rpcb_rmtcallargs`.
 ///
@@ -323,9 +274,11 @@ impl xdr::XdrEncode for RpcbRmtcallargs {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.prog);
-        xdr::put_u32(out, self.vers);
-        xdr::put_u32(out, self.proc);
+        xdr::Words::<12>::new()
+            .u32(self.prog)
+            .u32(self.vers)
+            .u32(self.proc)
+            .append_to(out);
         xdr::put_opaque_var(out, &self.args, u32::MAX, "rpcb_rmtcallargs.args")?;
         ::core::result::Result::Ok(())
     }
@@ -506,27 +459,7 @@ pub struct RpcbEntryList {
     pub rpcb_entry_next: RpcbEntryListPtr,
 }
 
-impl xdr::Linked for RpcbEntryList {
-    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
-        &self.rpcb_entry_next
-    }
-    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
-        &mut self.rpcb_entry_next
-    }
-    fn clone_node(&self) -> Self {
-        Self {
-            rpcb_entry_map: self.rpcb_entry_map.clone(),
-            rpcb_entry_next: ::core::option::Option::None,
-        }
-    }
-    fn eq_node(&self, other: &Self) -> bool {
-        self.rpcb_entry_map == other.rpcb_entry_map
-    }
-    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("rpcb_entry_list")
-            .field("rpcb_entry_map", &self.rpcb_entry_map)
-            .finish_non_exhaustive()
-    }
+impl xdr::LinkedEncode for RpcbEntryList {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn node_len(&self) -> usize {
@@ -534,8 +467,13 @@ impl xdr::Linked for RpcbEntryList {
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
+    fn encode_node(
+        &self,
+        out: &mut xdr::Vec<u8>,
+        more: bool,
+    ) -> ::core::result::Result<(), xdr::EncodeError> {
         xdr::XdrEncode::encode(&self.rpcb_entry_map, out)?;
+        xdr::put_bool(out, more);
         ::core::result::Result::Ok(())
     }
 }
@@ -551,46 +489,7 @@ impl<'a> xdr::LinkedDecode<'a> for RpcbEntryList {
     }
 }
 
-impl xdr::XdrEncode for RpcbEntryList {
-    fn encoded_len(&self) -> usize {
-        xdr::linked::encoded_len(self)
-    }
-    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::linked::encode(self, out)
-    }
-}
-
-impl xdr::XdrDecode for RpcbEntryList {
-    #[inline]
-    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        xdr::linked::decode(d)
-    }
-}
-
-impl ::core::ops::Drop for RpcbEntryList {
-    fn drop(&mut self) {
-        xdr::linked::drop(self);
-    }
-}
-
-impl ::core::clone::Clone for RpcbEntryList {
-    fn clone(&self) -> Self {
-        xdr::linked::clone(self)
-    }
-}
-
-impl ::core::cmp::PartialEq for RpcbEntryList {
-    fn eq(&self, other: &Self) -> bool {
-        xdr::linked::eq(self, other)
-    }
-}
-
-/// Prints the list as a sequence of nodes (without recursing).
-impl ::core::fmt::Debug for RpcbEntryList {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        xdr::linked::fmt(self, f)
-    }
-}
+xdr::linked_list!(RpcbEntryList, "rpcb_entry_list", [rpcb_entry_map], next: rpcb_entry_next);
 
 /// XDR `struct rpcbs_addrlist`.
 ///
@@ -613,39 +512,7 @@ pub struct RpcbsAddrlist {
     pub next: ::core::option::Option<xdr::Box<RpcbsAddrlist>>,
 }
 
-impl xdr::Linked for RpcbsAddrlist {
-    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
-        &self.next
-    }
-    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
-        &mut self.next
-    }
-    fn clone_node(&self) -> Self {
-        Self {
-            prog: self.prog,
-            vers: self.vers,
-            success: self.success,
-            failure: self.failure,
-            netid: self.netid.clone(),
-            next: ::core::option::Option::None,
-        }
-    }
-    fn eq_node(&self, other: &Self) -> bool {
-        self.prog == other.prog
-            && self.vers == other.vers
-            && self.success == other.success
-            && self.failure == other.failure
-            && self.netid == other.netid
-    }
-    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("rpcbs_addrlist")
-            .field("prog", &self.prog)
-            .field("vers", &self.vers)
-            .field("success", &self.success)
-            .field("failure", &self.failure)
-            .field("netid", &self.netid)
-            .finish_non_exhaustive()
-    }
+impl xdr::LinkedEncode for RpcbsAddrlist {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn node_len(&self) -> usize {
@@ -653,12 +520,19 @@ impl xdr::Linked for RpcbsAddrlist {
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.prog);
-        xdr::put_u32(out, self.vers);
-        xdr::put_i32(out, self.success);
-        xdr::put_i32(out, self.failure);
+    fn encode_node(
+        &self,
+        out: &mut xdr::Vec<u8>,
+        more: bool,
+    ) -> ::core::result::Result<(), xdr::EncodeError> {
+        xdr::Words::<16>::new()
+            .u32(self.prog)
+            .u32(self.vers)
+            .i32(self.success)
+            .i32(self.failure)
+            .append_to(out);
         xdr::put_opaque_var(out, self.netid.as_bytes(), u32::MAX, "rpcbs_addrlist.netid")?;
+        xdr::put_bool(out, more);
         ::core::result::Result::Ok(())
     }
 }
@@ -678,46 +552,12 @@ impl<'a> xdr::LinkedDecode<'a> for RpcbsAddrlist {
     }
 }
 
-impl xdr::XdrEncode for RpcbsAddrlist {
-    fn encoded_len(&self) -> usize {
-        xdr::linked::encoded_len(self)
-    }
-    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::linked::encode(self, out)
-    }
-}
-
-impl xdr::XdrDecode for RpcbsAddrlist {
-    #[inline]
-    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        xdr::linked::decode(d)
-    }
-}
-
-impl ::core::ops::Drop for RpcbsAddrlist {
-    fn drop(&mut self) {
-        xdr::linked::drop(self);
-    }
-}
-
-impl ::core::clone::Clone for RpcbsAddrlist {
-    fn clone(&self) -> Self {
-        xdr::linked::clone(self)
-    }
-}
-
-impl ::core::cmp::PartialEq for RpcbsAddrlist {
-    fn eq(&self, other: &Self) -> bool {
-        xdr::linked::eq(self, other)
-    }
-}
-
-/// Prints the list as a sequence of nodes (without recursing).
-impl ::core::fmt::Debug for RpcbsAddrlist {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        xdr::linked::fmt(self, f)
-    }
-}
+xdr::linked_list!(
+    RpcbsAddrlist,
+    "rpcbs_addrlist",
+    [prog, vers, success, failure, netid],
+    next: next,
+);
 
 /// XDR `struct rpcbs_rmtcalllist`.
 ///
@@ -749,45 +589,7 @@ pub struct RpcbsRmtcalllist {
     pub next: ::core::option::Option<xdr::Box<RpcbsRmtcalllist>>,
 }
 
-impl xdr::Linked for RpcbsRmtcalllist {
-    fn link(&self) -> &::core::option::Option<xdr::Box<Self>> {
-        &self.next
-    }
-    fn link_mut(&mut self) -> &mut ::core::option::Option<xdr::Box<Self>> {
-        &mut self.next
-    }
-    fn clone_node(&self) -> Self {
-        Self {
-            prog: self.prog,
-            vers: self.vers,
-            proc: self.proc,
-            success: self.success,
-            failure: self.failure,
-            indirect: self.indirect,
-            netid: self.netid.clone(),
-            next: ::core::option::Option::None,
-        }
-    }
-    fn eq_node(&self, other: &Self) -> bool {
-        self.prog == other.prog
-            && self.vers == other.vers
-            && self.proc == other.proc
-            && self.success == other.success
-            && self.failure == other.failure
-            && self.indirect == other.indirect
-            && self.netid == other.netid
-    }
-    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        f.debug_struct("rpcbs_rmtcalllist")
-            .field("prog", &self.prog)
-            .field("vers", &self.vers)
-            .field("proc", &self.proc)
-            .field("success", &self.success)
-            .field("failure", &self.failure)
-            .field("indirect", &self.indirect)
-            .field("netid", &self.netid)
-            .finish_non_exhaustive()
-    }
+impl xdr::LinkedEncode for RpcbsRmtcalllist {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn node_len(&self) -> usize {
@@ -795,14 +597,21 @@ impl xdr::Linked for RpcbsRmtcalllist {
     }
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn encode_node(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::put_u32(out, self.prog);
-        xdr::put_u32(out, self.vers);
-        xdr::put_u32(out, self.proc);
-        xdr::put_i32(out, self.success);
-        xdr::put_i32(out, self.failure);
-        xdr::put_i32(out, self.indirect);
+    fn encode_node(
+        &self,
+        out: &mut xdr::Vec<u8>,
+        more: bool,
+    ) -> ::core::result::Result<(), xdr::EncodeError> {
+        xdr::Words::<24>::new()
+            .u32(self.prog)
+            .u32(self.vers)
+            .u32(self.proc)
+            .i32(self.success)
+            .i32(self.failure)
+            .i32(self.indirect)
+            .append_to(out);
         xdr::put_opaque_var(out, self.netid.as_bytes(), u32::MAX, "rpcbs_rmtcalllist.netid")?;
+        xdr::put_bool(out, more);
         ::core::result::Result::Ok(())
     }
 }
@@ -824,46 +633,12 @@ impl<'a> xdr::LinkedDecode<'a> for RpcbsRmtcalllist {
     }
 }
 
-impl xdr::XdrEncode for RpcbsRmtcalllist {
-    fn encoded_len(&self) -> usize {
-        xdr::linked::encoded_len(self)
-    }
-    fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
-        xdr::linked::encode(self, out)
-    }
-}
-
-impl xdr::XdrDecode for RpcbsRmtcalllist {
-    #[inline]
-    fn decode(d: &mut xdr::Decoder<'_>) -> ::core::result::Result<Self, xdr::DecodeError> {
-        xdr::linked::decode(d)
-    }
-}
-
-impl ::core::ops::Drop for RpcbsRmtcalllist {
-    fn drop(&mut self) {
-        xdr::linked::drop(self);
-    }
-}
-
-impl ::core::clone::Clone for RpcbsRmtcalllist {
-    fn clone(&self) -> Self {
-        xdr::linked::clone(self)
-    }
-}
-
-impl ::core::cmp::PartialEq for RpcbsRmtcalllist {
-    fn eq(&self, other: &Self) -> bool {
-        xdr::linked::eq(self, other)
-    }
-}
-
-/// Prints the list as a sequence of nodes (without recursing).
-impl ::core::fmt::Debug for RpcbsRmtcalllist {
-    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-        xdr::linked::fmt(self, f)
-    }
-}
+xdr::linked_list!(
+    RpcbsRmtcalllist,
+    "rpcbs_rmtcalllist",
+    [prog, vers, proc, success, failure, indirect, netid],
+    next: next,
+);
 
 /// XDR `typedef int rpcbs_proc[13]`.
 ///
@@ -935,8 +710,10 @@ impl xdr::XdrEncode for RpcbStat {
         for e in &self.info {
             xdr::put_i32(out, *e);
         }
-        xdr::put_i32(out, self.setinfo);
-        xdr::put_i32(out, self.unsetinfo);
+        xdr::Words::<8>::new()
+            .i32(self.setinfo)
+            .i32(self.unsetinfo)
+            .append_to(out);
         match &self.addrinfo {
             ::core::option::Option::Some(x) => {
                 xdr::put_bool(out, true);

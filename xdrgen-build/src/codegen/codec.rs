@@ -86,6 +86,18 @@ impl Val {
     }
 }
 
+/// The largest `Words` block generated code builds, in bytes: enough for
+/// a typical run of scalars, small enough to stay in registers and stack.
+const MAX_BLOCK: usize = 64;
+
+/// One thing a struct, union arm or list node encodes, in order.
+pub(super) enum Part<'t> {
+    /// A value of type `ty` (`what` names it in errors).
+    Value { ty: &'t Ty, v: Val, what: String },
+    /// A scalar the code spells out: a discriminant, a list's link bool.
+    Literal { prim: Prim, arg: String },
+}
+
 /// `head(args);` as a statement line at `ind`, broken when too long.
 pub(super) fn call_stmt(out: &mut String, ind: usize, head: &str, args: &[String], suffix: &str) {
     out.push_str(pad(ind));
@@ -204,6 +216,64 @@ impl Gen<'_> {
                 let head = format!("{rt}::XdrEncode::encode");
                 call_stmt(out, ind, &head, &[v.r(), "out".into()], "?;");
             }
+        }
+    }
+
+    /// Statements appending `parts` in order. A run of two or more
+    /// fixed-size scalars becomes one `Words` block: one capacity check
+    /// for the run instead of one per field (measured: list encode 118,993
+    /// -> 88,994 instructions with the `bench` profile, 118,991 -> 88,992
+    /// under one codegen unit and LTO).
+    pub(super) fn encode_parts(&self, out: &mut String, parts: &[Part<'_>], ind: usize) {
+        let rt = &self.rt;
+        let mut i = 0;
+        while i < parts.len() {
+            let mut run = Vec::new();
+            let mut size = 0;
+            while let Some((method, arg, n)) = parts.get(i + run.len()).and_then(|p| self.word(p)) {
+                if size + n > MAX_BLOCK {
+                    break;
+                }
+                size += n;
+                run.push((method, arg));
+            }
+            if run.len() < 2 {
+                match &parts[i] {
+                    Part::Value { ty, v, what } => self.encode(out, ty, v, what, ind),
+                    Part::Literal { prim, arg } => {
+                        let head = format!("{rt}::{}", prim_put(*prim));
+                        call_stmt(out, ind, &head, &["out".into(), arg.clone()], ";");
+                    }
+                }
+                i += 1;
+                continue;
+            }
+            i += run.len();
+            let p = pad(ind);
+            let _ = writeln!(out, "{p}{rt}::Words::<{size}>::new()");
+            for (method, arg) in run {
+                let call = list(ind + 4, ind + 4, &format!(".{method}"), "(", &[arg], ")", 0);
+                let _ = writeln!(out, "{p}    {call}");
+            }
+            let _ = writeln!(out, "{p}    .append_to(out);");
+        }
+    }
+
+    /// How `part` goes into a `Words` block (method, argument, bytes), if
+    /// it is a fixed-size scalar.
+    fn word(&self, part: &Part<'_>) -> Option<(&'static str, String, usize)> {
+        match part {
+            Part::Literal { prim, arg } => Some((prim_get(*prim), arg.clone(), prim.wire_size())),
+            Part::Value { ty, v, .. } => match self.expand(ty) {
+                Ty::Prim(p) => Some((prim_get(*p), v.copied(), p.wire_size())),
+                Ty::Opaque(Len::Fixed(n)) if padded(*n) <= MAX_BLOCK / 4 => {
+                    Some(("opaque", v.r(), padded(*n)))
+                }
+                Ty::Named(id) if matches!(self.m.ty(*id).kind, TypeKind::Enum(_)) => {
+                    Some(("i32", format!("i32::from({})", v.copied()), 4))
+                }
+                _ => None,
+            },
         }
     }
 
@@ -486,21 +556,6 @@ pub(super) fn number(v: i128) -> String {
         text.push_str(&digits);
     }
     text
-}
-
-/// Whether values of the type are `Copy` in Rust.
-pub(super) fn is_copy(g: &Gen<'_>, ty: &Ty) -> bool {
-    match g.expand(ty) {
-        Ty::Prim(_) | Ty::Opaque(Len::Fixed(_)) => true,
-        // Borrowed `&[u8]` and `XdrStr` are `Copy`.
-        Ty::Opaque(Len::Variable(_)) | Ty::String(_) => g.o.zero_copy,
-        Ty::Array {
-            elem,
-            len: Len::Fixed(_),
-        } => is_copy(g, elem),
-        Ty::Named(id) => matches!(g.m.ty(*id).kind, TypeKind::Enum(_)),
-        _ => false,
-    }
 }
 
 pub(super) fn prim_put(p: Prim) -> &'static str {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::codec::{Val, is_copy, number};
+use super::codec::{Part, Val, number};
 use super::text::{list, pad, string_lit};
 use super::{Gen, uses_alias};
 use crate::ir::{
@@ -400,10 +400,16 @@ impl Gen<'_> {
         if s.fields.is_empty() {
             out.push_str("        let _ = &out;\n");
         }
-        for f in &s.fields {
-            let v = Val::place(format!("self.{}", f.name.rust));
-            self.encode(out, &f.ty, &v, &what(f), 8);
-        }
+        let parts: Vec<Part<'_>> = s
+            .fields
+            .iter()
+            .map(|f| Part::Value {
+                ty: &f.ty,
+                v: Val::place(format!("self.{}", f.name.rust)),
+                what: what(f),
+            })
+            .collect();
+        self.encode_parts(out, &parts, 8);
         out.push_str("        ::core::result::Result::Ok(())\n    }\n}\n");
         let mut body = String::new();
         if s.fields.is_empty() {
@@ -443,10 +449,9 @@ impl Gen<'_> {
         }
     }
 
-    /// A singly linked list (`entry *nextentry` last): the runtime's
-    /// `linked` functions walk it in loops; the type supplies its link and
-    /// what to do with one node's other fields.
-    #[allow(clippy::too_many_lines)] // one impl after another
+    /// A singly linked list (`entry *nextentry` last): the type encodes
+    /// and decodes one node; the runtime's `linked_list!` implements the
+    /// rest over the walks of its `linked` module, each a loop.
     fn list_impls(&self, out: &mut String, t: &TypeDef, s: &Struct, link: usize) {
         let rt = &self.rt;
         let name = &t.name.rust;
@@ -466,59 +471,6 @@ impl Gen<'_> {
             fields.push((link_name.clone(), "::core::option::Option::None".into()));
             Self::struct_lit(head, &fields, col, ind)
         };
-        let link_ty = format!("::core::option::Option<{rt}::Box<Self>>");
-        let _ = writeln!(
-            out,
-            "impl {rt}::Linked for {name}{anon} {{\n    \
-             fn link(&self) -> &{link_ty} {{\n        &self.{link_name}\n    }}\n    \
-             fn link_mut(&mut self) -> &mut {link_ty} {{\n        &mut self.{link_name}\n    }}"
-        );
-        let copies: Vec<String> = body
-            .iter()
-            .map(|f| {
-                let n = &f.name.rust;
-                if is_copy(self, &f.ty) {
-                    format!("self.{n}")
-                } else {
-                    format!("self.{n}.clone()")
-                }
-            })
-            .collect();
-        let _ = writeln!(
-            out,
-            "    fn clone_node(&self) -> Self {{\n        {}\n    }}",
-            node("Self", copies, 8, 8)
-        );
-        let equal = if body.is_empty() {
-            "    fn eq_node(&self, _: &Self) -> bool {\n        true\n    }".to_string()
-        } else {
-            let terms: Vec<String> = body
-                .iter()
-                .map(|f| format!("self.{0} == other.{0}", f.name.rust))
-                .collect();
-            let flat = terms.join(" && ");
-            let expr = if super::text::fits(8, &flat, 0) {
-                flat
-            } else {
-                terms.join(&format!("\n{}&& ", pad(12)))
-            };
-            format!("    fn eq_node(&self, other: &Self) -> bool {{\n        {expr}\n    }}")
-        };
-        out.push_str(&equal);
-        out.push('\n');
-        let mut fields = String::new();
-        for f in body {
-            let n = &f.name.rust;
-            let label = string_lit(n.trim_start_matches("r#"));
-            let _ = write!(fields, "\n{}.field({label}, &self.{n})", pad(12));
-        }
-        let _ = writeln!(
-            out,
-            "    fn fmt_node(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {{\n        \
-             f.debug_struct({}){fields}\n{}.finish_non_exhaustive()\n    }}",
-            string_lit(xdr),
-            pad(12),
-        );
         let node_len = self.sum_len(
             body.iter()
                 .map(|f| (&f.ty, Val::place(format!("self.{}", f.name.rust)))),
@@ -531,70 +483,79 @@ impl Gen<'_> {
         let always = "    #[inline(always)]\n    #[allow(clippy::inline_always)]\n";
         let _ = write!(
             out,
-            "{always}    fn node_len(&self) -> usize {{\n        {node_len}\n    }}\n{always}"
+            "impl {rt}::LinkedEncode for {name}{anon} {{\n\
+             {always}    fn node_len(&self) -> usize {{\n        {node_len}\n    }}\n{always}"
         );
-        self.encode_sig_named(out, "fn encode_node");
-        if body.is_empty() {
-            out.push_str("        let _ = &out;\n");
-        }
-        for f in body {
-            let v = Val::place(format!("self.{}", f.name.rust));
-            self.encode(out, &f.ty, &v, &what(f), 8);
-        }
-        out.push_str("        ::core::result::Result::Ok(())\n    }\n}\n");
+        fn_sig(
+            out,
+            4,
+            "fn encode_node",
+            &[
+                "&self".into(),
+                format!("out: &mut {rt}::Vec<u8>"),
+                "more: bool".into(),
+            ],
+            &format!("::core::result::Result<(), {rt}::EncodeError>"),
+        );
+        // The fields, then whether another node follows: the link's bool
+        // joins a trailing run of scalars in one block.
+        let mut parts: Vec<Part<'_>> = body
+            .iter()
+            .map(|f| Part::Value {
+                ty: &f.ty,
+                v: Val::place(format!("self.{}", f.name.rust)),
+                what: what(f),
+            })
+            .collect();
+        parts.push(Part::Literal {
+            prim: Prim::Bool,
+            arg: "more".into(),
+        });
+        self.encode_parts(out, &parts, 8);
+        out.push_str("        ::core::result::Result::Ok(())\n    }\n}\n\n");
         let decs: Vec<String> = body
             .iter()
             .map(|f| self.decode(&f.ty, 14 + f.name.rust.len(), 12))
             .collect();
-        let (impl_head, decoder) = if borrows {
-            (
-                format!("impl<'a> {rt}::LinkedDecode<'a> for {name}<'a> {{"),
-                format!("d: &mut {rt}::Decoder<'a>"),
-            )
+        let ty = if borrows {
+            format!("{name}<'a>")
         } else {
-            (
-                format!("impl<'a> {rt}::LinkedDecode<'a> for {name} {{"),
-                format!("d: &mut {rt}::Decoder<'a>"),
-            )
+            name.clone()
         };
-        let _ = write!(out, "{impl_head}\n{always}");
+        let _ = write!(out, "impl<'a> {rt}::LinkedDecode<'a> for {ty} {{\n{always}");
         fn_sig(
             out,
             4,
             "fn decode_node",
-            &[decoder],
+            &[format!("d: &mut {rt}::Decoder<'a>")],
             &format!("::core::result::Result<Self, {rt}::DecodeError>"),
         );
         if body.is_empty() {
             out.push_str("        let _ = &d;\n");
         }
         let lit = node("Self", decs, super::text::WIDTH, 8);
-        let _ = writeln!(out, "        ::core::result::Result::Ok({lit})\n    }}\n}}");
         let _ = writeln!(
             out,
-            "impl {rt}::XdrEncode for {name}{anon} {{\n    \
-             fn encoded_len(&self) -> usize {{\n        {rt}::linked::encoded_len(self)\n    }}"
+            "        ::core::result::Result::Ok({lit})\n    }}\n}}\n"
         );
-        self.encode_sig(out);
-        let _ = writeln!(out, "        {rt}::linked::encode(self, out)\n    }}\n}}");
-        self.decode_impl(
-            out,
-            t,
-            self.inline(t.id),
-            &format!("        {rt}::linked::decode(d)\n"),
-        );
-        let fmt_sig = "fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {";
+        // A raw identifier's `Debug` label is the name without `r#`.
+        let fields: Vec<String> = body
+            .iter()
+            .map(|f| match f.name.rust.strip_prefix("r#") {
+                Some(bare) => format!("{} as {}", f.name.rust, string_lit(bare)),
+                None => f.name.rust.clone(),
+            })
+            .collect();
+        let args = [
+            ty.clone(),
+            string_lit(xdr),
+            list(4, 4, "", "[", &fields, "]", 1),
+            format!("next: {link_name}"),
+        ];
         let _ = writeln!(
             out,
-            "impl ::core::ops::Drop for {name}{anon} {{\n    \
-             fn drop(&mut self) {{\n        {rt}::linked::drop(self);\n    }}\n}}\n\
-             impl ::core::clone::Clone for {name}{anon} {{\n    \
-             fn clone(&self) -> Self {{\n        {rt}::linked::clone(self)\n    }}\n}}\n\
-             impl ::core::cmp::PartialEq for {name}{anon} {{\n    \
-             fn eq(&self, other: &Self) -> bool {{\n        {rt}::linked::eq(self, other)\n    }}\n}}\n\
-             /// Prints the list as a sequence of nodes (without recursing).\n\
-             impl ::core::fmt::Debug for {name}{anon} {{\n    {fmt_sig}\n        \
-             {rt}::linked::fmt(self, f)\n    }}\n}}"
+            "{};",
+            list(0, 0, &format!("{rt}::linked_list!"), "(", &args, ")", 1)
         );
         if self.o.random && !borrows {
             let rands: Vec<String> = body
@@ -706,14 +667,20 @@ impl Gen<'_> {
         out.push_str("}\n");
         let disc_size = u.discriminant_kind.wire_size();
 
-        // Encoding the discriminant.
-        let put_disc = |out: &mut String, value: i128| {
-            let (put, lit) = match u.discriminant_kind {
-                DiscriminantKind::Enum(_) => ("put_i32", number(value)),
-                DiscriminantKind::Prim(Prim::Bool) => ("put_bool", (value != 0).to_string()),
-                DiscriminantKind::Prim(p) => (super::codec::prim_put(p), number(value)),
-            };
-            let _ = writeln!(out, "{}{rt}::{put}(out, {lit});", pad(16));
+        // The discriminant, as a literal.
+        let disc_part = |value: i128| match u.discriminant_kind {
+            DiscriminantKind::Enum(_) => Part::Literal {
+                prim: Prim::Int,
+                arg: number(value),
+            },
+            DiscriminantKind::Prim(Prim::Bool) => Part::Literal {
+                prim: Prim::Bool,
+                arg: (value != 0).to_string(),
+            },
+            DiscriminantKind::Prim(prim) => Part::Literal {
+                prim,
+                arg: number(value),
+            },
         };
         let inline = self.inline(t.id);
         let _ = writeln!(
@@ -767,12 +734,19 @@ impl Gen<'_> {
             match c.field {
                 Some(f) => {
                     let _ = writeln!(out, "            Self::{variant}(value) => {{");
-                    put_disc(out, c.value);
-                    self.encode(out, &f.ty, &Val::reference("value"), &what(f), 16);
+                    let parts = [
+                        disc_part(c.value),
+                        Part::Value {
+                            ty: &f.ty,
+                            v: Val::reference("value"),
+                            what: what(f),
+                        },
+                    ];
+                    self.encode_parts(out, &parts, 16);
                 }
                 None => {
                     let _ = writeln!(out, "            Self::{variant} => {{");
-                    put_disc(out, c.value);
+                    self.encode_parts(out, &[disc_part(c.value)], 16);
                 }
             }
             out.push_str("            }\n");
