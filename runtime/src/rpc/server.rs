@@ -348,6 +348,9 @@ impl Server {
         // Framed replies not yet written; taken (not kept) by each write.
         let mut out = Vec::new();
         let mut writable = true;
+        // Calls that went on in their own task and have not replied yet
+        // (each sends exactly one reply, SYSTEM_ERR if it panics).
+        let mut waiting = 0usize;
         'connection: loop {
             // Read into the record reader's own buffer, sized to what is
             // coming: an idle connection holds a few hundred bytes.
@@ -360,12 +363,18 @@ impl Server {
                         break;
                     }
                 },
-                Some(reply) = replies.recv() => {
+                // Polled only while calls wait: the channel costs a
+                // look on every wake-up otherwise.
+                Some(reply) = replies.recv(), if waiting > 0 => {
+                    waiting = waiting.saturating_sub(1);
                     append(&mut out, reply);
-                    if let Err(error) = flush(&mut write, &mut out, &mut replies).await {
-                        observe::write_failed(Side::OncServer, &peer, &error);
-                        writable = false;
-                        break;
+                    match flush(&mut write, &mut out, &mut replies).await {
+                        Ok(taken) => waiting = waiting.saturating_sub(taken),
+                        Err(error) => {
+                            observe::write_failed(Side::OncServer, &peer, &error);
+                            writable = false;
+                            break;
+                        }
                     }
                     continue;
                 }
@@ -381,10 +390,13 @@ impl Server {
                     Ok(Some(record)) => {
                         finished_one = true;
                         if out.len() >= BATCH_BYTES || replies.len() >= max_in_flight {
-                            if let Err(error) = flush(&mut write, &mut out, &mut replies).await {
-                                observe::write_failed(Side::OncServer, &peer, &error);
-                                writable = false;
-                                break 'connection;
+                            match flush(&mut write, &mut out, &mut replies).await {
+                                Ok(taken) => waiting = waiting.saturating_sub(taken),
+                                Err(error) => {
+                                    observe::write_failed(Side::OncServer, &peer, &error);
+                                    writable = false;
+                                    break 'connection;
+                                }
                             }
                         }
                         // At the limit, this connection is not read
@@ -412,7 +424,10 @@ impl Server {
                                 };
                                 match run_call(cx, args_at, service, record, sink, slots) {
                                     Ran::Now(reply, _) => reply,
-                                    Ran::Later => continue,
+                                    Ran::Later => {
+                                        waiting += 1;
+                                        continue;
+                                    }
                                 }
                             }
                             Admit::Answer(reply) => reply,
@@ -432,10 +447,13 @@ impl Server {
             }
             stall.update(records.is_mid_record(), finished_one);
             // The replies of the calls that just ran, in one write.
-            if let Err(error) = flush(&mut write, &mut out, &mut replies).await {
-                observe::write_failed(Side::OncServer, &peer, &error);
-                writable = false;
-                break;
+            match flush(&mut write, &mut out, &mut replies).await {
+                Ok(taken) => waiting = waiting.saturating_sub(taken),
+                Err(error) => {
+                    observe::write_failed(Side::OncServer, &peer, &error);
+                    writable = false;
+                    break;
+                }
             }
         }
         // Calls in progress finish and their replies are written; once the

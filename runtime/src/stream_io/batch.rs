@@ -29,29 +29,36 @@ pub(crate) fn append(out: &mut Vec<u8>, message: Vec<u8>) {
 }
 
 /// Adds the messages already waiting in `rx` to `out`, until it holds
-/// [`BATCH_BYTES`] or none is waiting.
+/// [`BATCH_BYTES`] or none is waiting; returns how many it took.
 #[inline]
-fn gather(out: &mut Vec<u8>, rx: &mut mpsc::Receiver<Vec<u8>>) {
+fn gather(out: &mut Vec<u8>, rx: &mut mpsc::Receiver<Vec<u8>>) -> usize {
+    let mut taken = 0;
     while out.len() < BATCH_BYTES {
         match rx.try_recv() {
-            Ok(message) => append(out, message),
+            Ok(message) => {
+                append(out, message);
+                taken += 1;
+            }
             Err(_) => break,
         }
     }
+    taken
 }
 
 /// Writes `out` and the messages waiting in `rx`, in writes of up to
-/// [`BATCH_BYTES`], until none is waiting. What was written is dropped,
-/// so a large message leaves no buffer behind.
+/// [`BATCH_BYTES`], until none is waiting; returns how many it took from
+/// `rx`. What was written is dropped, so a large message leaves no
+/// buffer behind.
 pub(crate) async fn flush<W: AsyncWrite>(
     write: &mut Pin<&mut W>,
     out: &mut Vec<u8>,
     rx: &mut mpsc::Receiver<Vec<u8>>,
-) -> io::Result<()> {
+) -> io::Result<usize> {
+    let mut taken = 0;
     loop {
-        gather(out, rx);
+        taken += gather(out, rx);
         if out.is_empty() {
-            return Ok(());
+            return Ok(taken);
         }
         let batch = std::mem::take(out);
         write.write_all(&batch).await?;
@@ -126,7 +133,7 @@ mod tests {
         let mut writes = Writes::default();
         let mut write = std::pin::pin!(&mut writes);
         let mut out = vec![255; 10];
-        flush(&mut write, &mut out, &mut rx).await.unwrap();
+        assert_eq!(flush(&mut write, &mut out, &mut rx).await.unwrap(), 40);
         assert!(out.is_empty() && rx.is_empty());
         // 10 + 40 * 4096 bytes: two full batches (16 messages reach 64 KiB)
         // and the rest.
