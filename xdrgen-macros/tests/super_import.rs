@@ -1,5 +1,6 @@
-//! Imports whose Rust path starts with `super` (the default for
-//! `import = "FILE.x"`: the file's stem as a sibling module) compile from
+//! Imports and external types whose Rust path starts with `super` (the
+//! default for `import = "FILE.x"`: the file's stem as a sibling module)
+//! compile from
 //! every module of the generated code: program and version modules reach
 //! the imported types through one `use` at the top of the generated
 //! module, never through `super::super::` (checked on the text by
@@ -19,7 +20,8 @@ mod shared_types {}
 mod by_default {}
 
 /// The import named explicitly, as a module the generated file's program
-/// module is also named: the alias gets a `_`.
+/// module is also named (the alias gets a `_`), and an external type
+/// under `super`.
 mod nested {
     mod shared {
         pub(crate) use crate::shared_types::SharedHandle;
@@ -27,7 +29,8 @@ mod nested {
 
     #[xdrgen_macros::xdr_program(
         file = "tests/super_import/echo.x",
-        import = "../fixtures/x/include/shared_types.x=super::shared"
+        import = "../fixtures/x/include/shared_types.x=super::shared",
+        extern_type = "handle=super::shared::SharedHandle"
     )]
     pub mod user {}
 }
@@ -58,6 +61,14 @@ impl nested::user::shared::shared_v1::Service for Tags {
         shared_handle: shared_types::SharedHandle,
     ) -> Result<shared_types::SharedHandle, Fault> {
         Ok(shared_handle)
+    }
+
+    async fn same(
+        &self,
+        _cx: &CallContext,
+        handle: shared_types::SharedHandle,
+    ) -> Result<shared_types::SharedHandle, Fault> {
+        Ok(handle)
     }
 }
 

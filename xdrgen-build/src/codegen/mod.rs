@@ -147,8 +147,9 @@ pub(crate) fn generate(m: &Module, o: &CodegenOptions) -> String {
             g.libvirt_program(&mut out, p);
         }
     }
-    // Imports reached through `super` are named once here (the IR decides
-    // the aliases), when anything in the file uses them.
+    // Imports and external types reached through `super` are named once
+    // here (the IR decides the aliases), when anything in the file uses
+    // them.
     let file_uses: String = m
         .file_uses
         .iter()
@@ -246,7 +247,11 @@ impl<'m> Gen<'m> {
                 module: ImportedModule::InFile(module),
                 ..
             } => format!("{}{module}::{name}", self.to_types()),
-            Origin::Extern { rust_path } => {
+            Origin::Extern {
+                in_file: Some(path),
+                ..
+            } => format!("{}{path}", self.to_types()),
+            Origin::Extern { rust_path, .. } => {
                 self.relative(rust_path).unwrap_or_else(|| name.clone())
             }
         }

@@ -33,7 +33,7 @@ pub fn dump(m: &Module) -> String {
                     .map(|p| format!(" as {p}"))
                     .unwrap_or_default()
             ),
-            Origin::Extern { rust_path } => format!(" [extern {rust_path}]"),
+            Origin::Extern { rust_path, .. } => format!(" [extern {rust_path}]"),
         };
         let name = named(&t.name.xdr, &t.name.rust);
         match &t.kind {

@@ -92,6 +92,12 @@ pub enum Origin {
     Extern {
         /// The Rust path.
         rust_path: String,
+        /// For a path starting with `self` or `super`: the same type from
+        /// the generated file's module (`other::Thing` through the alias of
+        /// one of its [`Module::file_uses`], for `super::other::Thing`), so
+        /// program and version modules reach it without `super::super::`.
+        #[cfg_attr(feature = "json", serde(skip))]
+        in_file: Option<String>,
     },
 }
 
@@ -142,9 +148,9 @@ pub struct Module {
     /// `<P>_PROGRAM`/`<P>_PROTOCOL_VERSION` constants and the
     /// `_args`/`_ret`/`_msg` structs each member names.
     pub libvirt_programs: Vec<LibvirtProgram>,
-    /// The `use` declarations the file's top needs for imports whose Rust
-    /// path starts with `super` (see [`ImportedModule::InFile`]), in order
-    /// of first use.
+    /// The `use` declarations the file's top needs for imports and
+    /// external types whose Rust path starts with `super` (see
+    /// [`ImportedModule::InFile`]), in order of first use.
     #[cfg_attr(feature = "json", serde(skip))]
     pub file_uses: Vec<FileUse>,
 }

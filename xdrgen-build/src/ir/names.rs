@@ -94,14 +94,15 @@ pub(crate) fn imported_module(path: &str) -> ImportedModule {
     }
 }
 
-/// Gives every imported module whose path starts with `super` one `use`
-/// at the file's top and makes its types' paths go through that alias.
+/// Gives every imported module and external type whose path starts with
+/// `super` one `use` at the file's top, and makes their paths go through
+/// it; an external type under `self` is reached from the file's module.
 /// `super` may only start a path, so a program or version module could
 /// otherwise reach such a module only through `super::super::`. The alias
-/// is the path's last segment (`parent` for a bare `super`), with `_`
-/// added while it would take a name the file's module already has.
-pub(crate) fn alias_super_imports(module: &mut Module) {
-    let mut taken: HashSet<String> = module
+/// is the module path's last segment (`parent` for a bare `super`), with
+/// `_` added while it would take a name the file's module already has.
+pub(crate) fn alias_super_paths(module: &mut Module) {
+    let taken: HashSet<String> = module
         .types
         .iter()
         .filter(|t| matches!(t.origin, Origin::Local | Origin::Builtin))
@@ -116,38 +117,71 @@ pub(crate) fn alias_super_imports(module: &mut Module) {
         .chain([RUNTIME_ALIAS.to_string(), PARENT_ALIAS.to_string()])
         .map(|name| name.trim_start_matches("r#").to_string())
         .collect();
-    let mut uses: Vec<FileUse> = Vec::new();
+    let mut aliases = Aliases {
+        taken,
+        uses: Vec::new(),
+    };
     for t in &mut module.types {
-        let Origin::Imported {
-            module: imported, ..
-        } = &mut t.origin
-        else {
-            continue;
-        };
-        let ImportedModule::Path(path) = imported else {
-            continue;
-        };
-        if path != "super" && !path.starts_with("super::") {
-            continue;
-        }
-        let alias = if let Some(known) = uses.iter().find(|u| u.path == *path) {
-            known.alias.clone()
-        } else {
-            let last = path.rsplit("::").next().unwrap_or_default();
-            let mut alias = if last == "super" { "parent" } else { last }.to_string();
-            while taken.contains(alias.trim_start_matches("r#")) {
-                alias.push('_');
+        match &mut t.origin {
+            Origin::Imported {
+                module: imported, ..
+            } => {
+                if let ImportedModule::Path(path) = imported
+                    && is_super(path)
+                {
+                    *imported = ImportedModule::InFile(aliases.alias(path));
+                }
             }
-            taken.insert(alias.trim_start_matches("r#").to_string());
-            uses.push(FileUse {
-                path: path.clone(),
-                alias: alias.clone(),
-            });
-            alias
-        };
-        *imported = ImportedModule::InFile(alias);
+            Origin::Extern { rust_path, in_file } => {
+                let path: String = rust_path.chars().filter(|c| !c.is_whitespace()).collect();
+                // The module is what comes before the last segment; generic
+                // arguments (`super::a::Thing<u8>`) stay with the type.
+                let head = path.find('<').map_or(path.as_str(), |at| &path[..at]);
+                let Some(split) = head.rfind("::") else {
+                    continue;
+                };
+                let (parent, item) = (&path[..split], &path[split + 2..]);
+                if let Some(rest) = path.strip_prefix("self::") {
+                    *in_file = Some(rest.to_string());
+                } else if is_super(parent) {
+                    *in_file = Some(format!("{}::{item}", aliases.alias(parent)));
+                }
+            }
+            Origin::Local | Origin::Builtin => {}
+        }
     }
-    module.file_uses = uses;
+    module.file_uses = aliases.uses;
+}
+
+fn is_super(path: &str) -> bool {
+    path == "super" || path.starts_with("super::")
+}
+
+/// The file-level aliases given so far, and the names they may not take.
+struct Aliases {
+    taken: HashSet<String>,
+    uses: Vec<FileUse>,
+}
+
+impl Aliases {
+    /// The alias of the module at `path`, given on first use.
+    fn alias(&mut self, path: &str) -> String {
+        if let Some(known) = self.uses.iter().find(|u| u.path == path) {
+            return known.alias.clone();
+        }
+        let last = path.rsplit("::").next().unwrap_or_default();
+        let mut alias = if last == "super" { "parent" } else { last }.to_string();
+        while self.taken.contains(alias.trim_start_matches("r#")) {
+            alias.push('_');
+        }
+        self.taken
+            .insert(alias.trim_start_matches("r#").to_string());
+        self.uses.push(FileUse {
+            path: path.to_string(),
+            alias: alias.clone(),
+        });
+        alias
+    }
 }
 
 /// Constant name: `rpcb_highproc_2` → `RPCB_HIGHPROC_2`.
@@ -265,6 +299,42 @@ mod import_tests {
         assert!(code.contains("use super as parent;\n"), "{code}");
         assert!(code.contains("types::parent::SharedPair"), "{code}");
         assert!(!code.contains("super::super::"), "{code}");
+    }
+
+    #[test]
+    fn super_extern_types_share_the_aliases() {
+        let mut loader = MemoryLoader::new();
+        loader.insert(
+            "user.x",
+            "struct wrapped { thing t; other o; wide w; };\n\
+             program P { version V { wrapped ECHO(thing) = 1; other GET(wide) = 2; } = 1; } = 0x20000001;\n",
+        );
+        let mut options = Options::new();
+        options
+            .extern_type("thing", "super::things::Thing")
+            .extern_type("other", "super::Other<u8>")
+            .extern_type("wide", "super::things::Wide");
+        let code = crate::generate_with(&loader, Path::new("user.x"), &options)
+            .unwrap()
+            .to_source();
+        assert!(!code.contains("super::super::"), "{code}");
+        assert_eq!(code.matches("use super::things;").count(), 1, "{code}");
+        assert!(code.contains("use super as parent;"), "{code}");
+        assert!(code.contains("pub o: parent::Other<u8>,"), "{code}");
+        assert!(code.contains("&types::things::Thing"), "{code}");
+        assert!(code.contains("types::things::Wide"), "{code}");
+        let mut options = Options::new();
+        options
+            .extern_type("thing", "self::Thing")
+            .extern_type("other", "crate::Other")
+            .extern_type("wide", "self::a::Wide");
+        let code = crate::generate_with(&loader, Path::new("user.x"), &options)
+            .unwrap()
+            .to_source();
+        assert!(!code.contains("\nuse super"), "{code}");
+        assert!(code.contains("&types::Thing"), "{code}");
+        assert!(code.contains("types::a::Wide"), "{code}");
+        assert!(code.contains("crate::Other"), "{code}");
     }
 
     #[test]

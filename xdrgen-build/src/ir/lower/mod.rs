@@ -220,7 +220,7 @@ pub(crate) fn lower(inputs: &Inputs<'_>) -> (Module, Vec<Diagnostic>) {
     checks::check_names(&module, &mut lw.diags);
     checks::check_program_numbers(&module.programs, &mut lw.diags);
     module.libvirt_programs = super::libvirt::find(&module);
-    super::names::alias_super_imports(&mut module);
+    super::names::alias_super_paths(&mut module);
     (module, lw.diags)
 }
 

@@ -43,6 +43,8 @@ impl<'a> Lowerer<'a> {
                     .find(|(n, _)| n == name)
                     .map(|(_, p)| p.clone())
                     .unwrap_or_default(),
+                // Decided with the aliases, once every name is known.
+                in_file: None,
             },
         }
     }
