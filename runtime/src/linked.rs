@@ -112,8 +112,7 @@ pub fn decode<'a, T: LinkedDecode<'a>>(d: &mut Decoder<'a>) -> Result<T, DecodeE
     let mut tail = head.link_mut();
     while d.bool()? {
         d.charge(core::mem::size_of::<T>())?;
-        let node = T::decode_node(d)?;
-        tail = tail.insert(Box::new(node)).link_mut();
+        tail = tail.insert(Box::new(T::decode_node(d)?)).link_mut();
     }
     Ok(head)
 }
