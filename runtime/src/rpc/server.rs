@@ -330,9 +330,9 @@ impl Server {
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
         let config = &self.inner.config;
-        let (read, write) = tokio::io::split(stream);
-        let mut read = std::pin::pin!(read);
-        let mut write = std::pin::pin!(write);
+        // One task reads and writes, never both at once: no split halves,
+        // whose every read and write takes a lock.
+        let mut stream = std::pin::pin!(stream);
         let max_in_flight = config.max_in_flight.max(1);
         // Replies of calls that waited. Each holds a sender until it has
         // sent, so the channel ends when the last call does. This task
@@ -355,7 +355,7 @@ impl Server {
             // Read into the record reader's own buffer, sized to what is
             // coming: an idle connection holds a few hundred bytes.
             tokio::select! {
-                read = read.read_buf(records.read_buffer()) => match read {
+                read = stream.read_buf(records.read_buffer()) => match read {
                     Ok(0) => break,
                     Ok(_) => {}
                     Err(error) => {
@@ -368,7 +368,7 @@ impl Server {
                 Some(reply) = replies.recv(), if waiting > 0 => {
                     waiting = waiting.saturating_sub(1);
                     append(&mut out, reply);
-                    match flush(&mut write, &mut out, &mut replies).await {
+                    match flush(&mut stream, &mut out, &mut replies).await {
                         Ok(taken) => waiting = waiting.saturating_sub(taken),
                         Err(error) => {
                             observe::write_failed(Side::OncServer, &peer, &error);
@@ -390,7 +390,7 @@ impl Server {
                     Ok(Some(record)) => {
                         finished_one = true;
                         if out.len() >= BATCH_BYTES || replies.len() >= max_in_flight {
-                            match flush(&mut write, &mut out, &mut replies).await {
+                            match flush(&mut stream, &mut out, &mut replies).await {
                                 Ok(taken) => waiting = waiting.saturating_sub(taken),
                                 Err(error) => {
                                     observe::write_failed(Side::OncServer, &peer, &error);
@@ -447,7 +447,7 @@ impl Server {
             }
             stall.update(records.is_mid_record(), finished_one);
             // The replies of the calls that just ran, in one write.
-            match flush(&mut write, &mut out, &mut replies).await {
+            match flush(&mut stream, &mut out, &mut replies).await {
                 Ok(taken) => waiting = waiting.saturating_sub(taken),
                 Err(error) => {
                     observe::write_failed(Side::OncServer, &peer, &error);
@@ -464,17 +464,17 @@ impl Server {
         }
         while let Some(reply) = replies.recv().await {
             append(&mut out, reply);
-            if let Err(error) = flush(&mut write, &mut out, &mut replies).await {
+            if let Err(error) = flush(&mut stream, &mut out, &mut replies).await {
                 observe::write_failed(Side::OncServer, &peer, &error);
                 return;
             }
         }
         // Replies of calls that ran here before a read error or a bad record.
-        if let Err(error) = flush(&mut write, &mut out, &mut replies).await {
+        if let Err(error) = flush(&mut stream, &mut out, &mut replies).await {
             observe::write_failed(Side::OncServer, &peer, &error);
             return;
         }
-        let _ = write.shutdown().await;
+        let _ = stream.shutdown().await;
     }
 
     /// Serves calls arriving as datagrams on `socket` until shutdown.
