@@ -129,40 +129,22 @@ impl xdr::XdrEncode for AdminTypedParamValue {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         match self {
             Self::VirTypedParamInt(value) => {
-                xdr::Words::<8>::new()
-                    .i32(1)
-                    .i32(*value)
-                    .append_to(out);
+                xdr::Words::<8>::new().i32(1).i32(*value).append_to(out);
             }
             Self::VirTypedParamUint(value) => {
-                xdr::Words::<8>::new()
-                    .i32(2)
-                    .u32(*value)
-                    .append_to(out);
+                xdr::Words::<8>::new().i32(2).u32(*value).append_to(out);
             }
             Self::VirTypedParamLlong(value) => {
-                xdr::Words::<12>::new()
-                    .i32(3)
-                    .i64(*value)
-                    .append_to(out);
+                xdr::Words::<12>::new().i32(3).i64(*value).append_to(out);
             }
             Self::VirTypedParamUllong(value) => {
-                xdr::Words::<12>::new()
-                    .i32(4)
-                    .u64(*value)
-                    .append_to(out);
+                xdr::Words::<12>::new().i32(4).u64(*value).append_to(out);
             }
             Self::VirTypedParamDouble(value) => {
-                xdr::Words::<12>::new()
-                    .i32(5)
-                    .f64(*value)
-                    .append_to(out);
+                xdr::Words::<12>::new().i32(5).f64(*value).append_to(out);
             }
             Self::VirTypedParamBoolean(value) => {
-                xdr::Words::<8>::new()
-                    .i32(6)
-                    .i32(*value)
-                    .append_to(out);
+                xdr::Words::<8>::new().i32(6).i32(*value).append_to(out);
             }
             Self::VirTypedParamString(value) => {
                 xdr::put_i32(out, 7);

@@ -1266,10 +1266,7 @@ impl xdr::XdrEncode for SetMode3 {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         match self {
             Self::True(value) => {
-                xdr::Words::<8>::new()
-                    .bool(true)
-                    .u32(*value)
-                    .append_to(out);
+                xdr::Words::<8>::new().bool(true).u32(*value).append_to(out);
             }
             Self::Default(discriminant) => {
                 xdr::put_bool(out, discriminant.0);
@@ -1358,10 +1355,7 @@ impl xdr::XdrEncode for SetUid3 {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         match self {
             Self::True(value) => {
-                xdr::Words::<8>::new()
-                    .bool(true)
-                    .u32(*value)
-                    .append_to(out);
+                xdr::Words::<8>::new().bool(true).u32(*value).append_to(out);
             }
             Self::Default(discriminant) => {
                 xdr::put_bool(out, discriminant.0);
@@ -1450,10 +1444,7 @@ impl xdr::XdrEncode for SetGid3 {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         match self {
             Self::True(value) => {
-                xdr::Words::<8>::new()
-                    .bool(true)
-                    .u32(*value)
-                    .append_to(out);
+                xdr::Words::<8>::new().bool(true).u32(*value).append_to(out);
             }
             Self::Default(discriminant) => {
                 xdr::put_bool(out, discriminant.0);
@@ -3802,10 +3793,7 @@ impl xdr::XdrEncode for Createhow3 {
                 xdr::XdrEncode::encode(value, out)?;
             }
             Self::Exclusive(value) => {
-                xdr::Words::<12>::new()
-                    .i32(2)
-                    .opaque(value)
-                    .append_to(out);
+                xdr::Words::<12>::new().i32(2).opaque(value).append_to(out);
             }
         }
         ::core::result::Result::Ok(())

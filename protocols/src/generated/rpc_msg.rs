@@ -837,10 +837,7 @@ impl xdr::XdrEncode for AcceptedReplyData {
     fn encode(&self, out: &mut xdr::Vec<u8>) -> ::core::result::Result<(), xdr::EncodeError> {
         match self {
             Self::Success(value) => {
-                xdr::Words::<4>::new()
-                    .i32(0)
-                    .opaque(value)
-                    .append_to(out);
+                xdr::Words::<4>::new().i32(0).opaque(value).append_to(out);
             }
             Self::ProgMismatch(value) => {
                 xdr::put_i32(out, 2);

@@ -250,7 +250,19 @@ impl Gen<'_> {
             }
             i += run.len();
             let p = pad(ind);
-            let _ = writeln!(out, "{p}{rt}::Words::<{size}>::new()");
+            let head = format!("{rt}::Words::<{size}>::new()");
+            let calls: Vec<String> = run
+                .iter()
+                .map(|(method, arg)| format!(".{method}({arg})"))
+                .collect();
+            let flat = format!("{head}{}.append_to(out)", calls.concat());
+            // One line when short, as rustfmt keeps a chain (its
+            // `chain_width` is 60); else one call a line.
+            if flat.len() <= 60 && fits(ind, &flat, 1) {
+                let _ = writeln!(out, "{p}{flat};");
+                continue;
+            }
+            let _ = writeln!(out, "{p}{head}");
             for (method, arg) in run {
                 let call = list(ind + 4, ind + 4, &format!(".{method}"), "(", &[arg], ")", 0);
                 let _ = writeln!(out, "{p}    {call}");
