@@ -196,28 +196,10 @@ pub trait Dispatch: Send + Sync + 'static {
 /// then xid, REPLY, MSG_ACCEPTED, an AUTH_NONE verifier and SUCCESS.
 const RESULTS_OFFSET: usize = 28;
 
-/// Largest reply buffer kept for the next reply on the same thread.
-const SPARE_REPLY_BYTES: usize = 4096;
-
-std::thread_local! {
-    /// The buffer of the last small reply sent from this thread, for the
-    /// next one: a call answered where it arrived then allocates nothing
-    /// for its reply.
-    static SPARE_REPLY: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-/// Keeps a sent reply's buffer for the next reply, when it is small.
-fn recycle_reply(mut reply: Vec<u8>) {
-    if reply.capacity() <= SPARE_REPLY_BYTES {
-        reply.clear();
-        SPARE_REPLY.set(reply);
-    }
-}
-
 /// Encodes a procedure's results. Generated dispatchers call this.
 pub fn encode_results<T: XdrEncode + ?Sized>(results: &T) -> Result<EncodedResults, Fault> {
     let len = RESULTS_OFFSET + results.encoded_len() + 4;
-    let mut out = SPARE_REPLY.take();
+    let mut out = stream_io::spare_buffer();
     if out.capacity() < len {
         out = Vec::with_capacity(len);
     }
@@ -604,7 +586,7 @@ impl Server {
             if let Err(error) = socket.send_to(&reply[4..], from) {
                 observe::write_failed(Side::OncServer, &Peer::Udp(from), &error);
             }
-            recycle_reply(reply);
+            stream_io::recycle(reply);
         }
     }
 

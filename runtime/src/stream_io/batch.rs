@@ -17,6 +17,31 @@ use tokio::sync::mpsc;
 /// messages reach it writes them before it runs more calls.
 pub(crate) const BATCH_BYTES: usize = 64 * 1024;
 
+/// Largest buffer kept for the next message on the same thread.
+const SPARE_BYTES: usize = 4096;
+
+std::thread_local! {
+    /// The buffer of the last small message written from this thread, for
+    /// the next one: a call answered where it arrived then allocates
+    /// nothing for its reply, and no connection keeps a buffer while idle.
+    static SPARE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// An empty buffer: the one [`recycle`] kept on this thread, if any.
+#[inline]
+pub(crate) fn spare_buffer() -> Vec<u8> {
+    SPARE.take()
+}
+
+/// Keeps a written message's buffer for the next message, when small.
+#[inline]
+pub(crate) fn recycle(mut buffer: Vec<u8>) {
+    if buffer.capacity() <= SPARE_BYTES {
+        buffer.clear();
+        SPARE.set(buffer);
+    }
+}
+
 /// Adds a framed message to those waiting for a write; the first is taken
 /// as it is, without a copy.
 #[inline]
@@ -48,7 +73,7 @@ fn gather(out: &mut Vec<u8>, rx: &mut mpsc::Receiver<Vec<u8>>) -> usize {
 /// Writes `out` and the messages waiting in `rx`, in writes of up to
 /// [`BATCH_BYTES`], until none is waiting; returns how many it took from
 /// `rx`. What was written is dropped, so a large message leaves no
-/// buffer behind.
+/// buffer behind; a small one is kept for this thread's next message.
 pub(crate) async fn flush<W: AsyncWrite>(
     write: &mut Pin<&mut W>,
     out: &mut Vec<u8>,
@@ -62,6 +87,7 @@ pub(crate) async fn flush<W: AsyncWrite>(
         }
         let batch = std::mem::take(out);
         write.write_all(&batch).await?;
+        recycle(batch);
     }
 }
 

@@ -31,7 +31,7 @@ mod stall;
 #[cfg(feature = "tokio")]
 pub(crate) use accept::accept_until;
 #[cfg(feature = "tokio")]
-pub(crate) use batch::{BATCH_BYTES, append, flush, write_batched};
+pub(crate) use batch::{BATCH_BYTES, append, flush, recycle, spare_buffer, write_batched};
 #[cfg(feature = "tokio")]
 pub(crate) use shared_error::SharedIoError;
 #[cfg(feature = "tokio")]
