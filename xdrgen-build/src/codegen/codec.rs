@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use super::Gen;
 use super::text::{fits, list, pad};
-use crate::ir::{Len, Prim, Ty, TypeKind};
+use crate::ir::{Field, Len, Prim, Ty, TypeKind};
 
 /// A value in generated code: a place (`self.field`) or a reference
 /// (`e`, `value`), so the code can take `&` or `*` without `*&x` noise.
@@ -96,6 +96,19 @@ pub(super) enum Part<'t> {
     Value { ty: &'t Ty, v: Val, what: String },
     /// A scalar the code spells out: a discriminant, a list's link bool.
     Literal { prim: Prim, arg: String },
+}
+
+/// A struct's (or list node's) fields as parts to encode, read from
+/// `self`; an error names the field as `type.field`.
+pub(super) fn self_field_parts<'t>(type_xdr: &str, fields: &'t [Field]) -> Vec<Part<'t>> {
+    fields
+        .iter()
+        .map(|f| Part::Value {
+            ty: &f.ty,
+            v: Val::place(format!("self.{}", f.name.rust)),
+            what: format!("{type_xdr}.{}", f.name.xdr),
+        })
+        .collect()
 }
 
 /// `head(args);` as a statement line at `ind`, broken when too long.

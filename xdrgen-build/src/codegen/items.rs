@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::codec::{Part, Val, number};
+use super::codec::{Part, Val, number, self_field_parts};
 use super::text::{list, pad, string_lit};
 use super::{Gen, uses_alias};
 use crate::ir::{
@@ -380,7 +380,6 @@ impl Gen<'_> {
         );
         self.struct_item(out, t, s);
         let rt = &self.rt;
-        let what = |f: &Field| format!("{}.{}", t.name.xdr, f.name.xdr);
         let len = self.sum_len(
             s.fields
                 .iter()
@@ -400,15 +399,7 @@ impl Gen<'_> {
         if s.fields.is_empty() {
             out.push_str("        let _ = &out;\n");
         }
-        let parts: Vec<Part<'_>> = s
-            .fields
-            .iter()
-            .map(|f| Part::Value {
-                ty: &f.ty,
-                v: Val::place(format!("self.{}", f.name.rust)),
-                what: what(f),
-            })
-            .collect();
+        let parts = self_field_parts(&t.name.xdr, &s.fields);
         self.encode_parts(out, &parts, 8);
         out.push_str("        ::core::result::Result::Ok(())\n    }\n}\n");
         let mut body = String::new();
@@ -460,7 +451,6 @@ impl Gen<'_> {
         let xdr = &t.name.xdr;
         let link_name = &s.fields[link].name.rust;
         let body = &s.fields[..link];
-        let what = |f: &Field| format!("{}.{}", xdr, f.name.xdr);
         // `Self { a: .., next: None }` with the given values.
         let node = |head: &str, values: Vec<String>, col: usize, ind: usize| {
             let mut fields: Vec<(String, String)> = body
@@ -499,14 +489,7 @@ impl Gen<'_> {
         );
         // The fields, then whether another node follows: the link's bool
         // joins a trailing run of scalars in one block.
-        let mut parts: Vec<Part<'_>> = body
-            .iter()
-            .map(|f| Part::Value {
-                ty: &f.ty,
-                v: Val::place(format!("self.{}", f.name.rust)),
-                what: what(f),
-            })
-            .collect();
+        let mut parts = self_field_parts(xdr, body);
         parts.push(Part::Literal {
             prim: Prim::Bool,
             arg: "more".into(),
