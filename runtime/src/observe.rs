@@ -343,6 +343,17 @@ pub(crate) fn datagram_receive_failed(error: &io::Error) {
     tracing::debug!(%error, "ONC RPC server: receiving a datagram failed; serving on");
 }
 
+/// Datagrams dropped because `max_concurrency` calls were running
+/// (`count` since the last report); their clients retransmit.
+pub(crate) fn datagrams_dropped(max_concurrency: usize, count: u64) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(
+        max_concurrency,
+        count,
+        "ONC RPC server: {max_concurrency} calls running; dropped {count} datagrams since last reported"
+    );
+}
+
 /// A libvirt event subscriber fell behind and missed `lost` events
 /// (`total` so far).
 pub(crate) fn libvirt_events_lost(program: u32, lost: u64, total: u64) {

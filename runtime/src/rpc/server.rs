@@ -483,8 +483,9 @@ impl Server {
 
     /// Serves calls arriving as datagrams on `socket` until shutdown.
     ///
-    /// A thread of the runtime's blocking pool receives the datagrams in
-    /// blocking `recv_from` calls and answers each call that finishes
+    /// A thread of its own (not one of the blocking pool, which it would
+    /// hold for as long as it serves) receives the datagrams in blocking
+    /// `recv_from` calls and answers each call that finishes
     /// without waiting right there, as rpcgen's `svc_run` does: one system
     /// call to receive and one to send per call. Left in the runtime's
     /// reactor, the socket's edge-triggered readiness woke the reactor's
@@ -500,29 +501,38 @@ impl Server {
             stopping: Arc::new(AtomicBool::new(false)),
         };
         let calls = Arc::new(Semaphore::new(self.inner.config.max_concurrency.max(1)));
-        let mut receiver = tokio::task::spawn_blocking({
-            let server = self.clone();
-            let socket = Arc::clone(&receiving.socket);
-            let stopping = Arc::clone(&receiving.stopping);
-            let calls = Arc::clone(&calls);
-            move || server.receive_datagrams(&socket, &stopping, &calls)
-        });
+        let (ended_tx, mut ended_rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("xdrgen-udp".into())
+            .spawn({
+                let server = self.clone();
+                let socket = Arc::clone(&receiving.socket);
+                let stopping = Arc::clone(&receiving.stopping);
+                let calls = Arc::clone(&calls);
+                // Calls that wait are spawned on this runtime.
+                let runtime = tokio::runtime::Handle::current();
+                move || {
+                    let _runtime = runtime.enter();
+                    let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        server.receive_datagrams(&socket, &stopping, &calls);
+                    }));
+                    let _ = ended_tx.send(ended);
+                }
+            })?;
         let ended_early = tokio::select! {
             () = self.inner.shutdown.begun() => None,
             // It returns only when told to stop, so this is a panic.
-            ended = &mut receiver => Some(ended),
+            ended = &mut ended_rx => Some(ended),
         };
         // Dropped, it stops the receiving thread (also when this future is
         // dropped before the shutdown).
         drop(receiving);
         let ended = match ended_early {
             Some(ended) => ended,
-            None => receiver.await,
+            None => ended_rx.await,
         };
-        if let Err(error) = ended {
-            if error.is_panic() {
-                std::panic::resume_unwind(error.into_panic());
-            }
+        if let Ok(Err(panic)) = ended {
+            std::panic::resume_unwind(panic);
         }
         // Calls still running send their replies before this returns.
         let limit = u32::try_from(self.inner.config.max_concurrency.max(1)).unwrap_or(u32::MAX);
@@ -539,6 +549,7 @@ impl Server {
     ) {
         let mut buf = vec![0; MAX_DATAGRAM];
         let mut spare: Option<Vec<u8>> = None;
+        let mut overloaded = observe::RateLimited::new(Duration::from_secs(10));
         loop {
             let received = socket.recv_from(&mut buf);
             if stopping.load(Ordering::Acquire) {
@@ -553,8 +564,12 @@ impl Server {
                     continue;
                 }
             };
-            // Under overload a datagram is dropped, as UDP allows.
+            // Under overload a datagram is dropped, as UDP allows; the
+            // client retransmits.
             if !Slots::room(calls, &self.inner.concurrency) {
+                if let Some(count) = overloaded.tick() {
+                    observe::datagrams_dropped(self.inner.config.max_concurrency, count);
+                }
                 continue;
             }
             let datagram = &buf[..n];
@@ -660,7 +675,9 @@ impl Server {
 /// The semaphores a call counts against: its connection's (or UDP
 /// socket's) and the server's. A call that finishes in its first poll
 /// takes no permits: it runs here, one at a time, after its caller saw
-/// room under both. A call that waits takes them before it goes on.
+/// room under both. A call that waits takes them as it goes on, and runs
+/// without the server-wide one if calls elsewhere took the last of it
+/// meanwhile (one call per thread running a first poll, at most).
 struct Slots<'a> {
     own: &'a Arc<Semaphore>,
     all: &'a Arc<Semaphore>,
@@ -747,33 +764,37 @@ fn run_call(
         Ok(Poll::Pending) => {
             // Only the caller takes from `own`, and it saw room: this
             // succeeds. Calls elsewhere may have taken the last of `all`
-            // since; then the task waits for one before it goes on.
+            // since. The call has started and may hold locks its service
+            // shares with them, so it never waits for a permit: without
+            // one it runs over the bound, as a first poll does.
             let own = Arc::clone(slots.own).try_acquire_owned().ok();
             let all = slots
                 .all_held
                 .or_else(|| Arc::clone(slots.all).try_acquire_owned().ok());
-            let waits_for = (
-                own.is_none().then(|| Arc::clone(slots.own)),
-                all.is_none().then(|| Arc::clone(slots.all)),
-            );
             let sink = sink();
+            // `serve_udp` returns once every permit of its socket is back,
+            // so a datagram's permit is held until its reply has left.
+            let own_until_sent = matches!(sink, Sink::Datagram(..));
             tokio::spawn(async move {
                 // Dropped without a reply (a panic), it answers SYSTEM_ERR.
                 let mut guard = PanicGuard {
                     sink: Some(sink),
                     xid,
                 };
-                let permits = (
-                    permit(own, waits_for.0).await,
-                    permit(all, waits_for.1).await,
-                );
                 let (reply, _) = call.await;
                 // Free before the reply leaves: a caller that has its
                 // reply finds the room its call took.
-                drop(permits);
+                drop(all);
+                let own = if own_until_sent {
+                    own
+                } else {
+                    drop(own);
+                    None
+                };
                 if let Some(sink) = guard.sink.take() {
                     sink.send(reply).await;
                 }
+                drop(own);
             });
             Ran::Later
         }
@@ -781,18 +802,6 @@ fn run_call(
             observe::procedure_panicked(Side::OncServer, xid);
             Ran::Now(fault_reply(xid, Fault::SystemErr), None)
         }
-    }
-}
-
-/// The permit a waiting call holds: the one it took, or one it waits for.
-async fn permit(
-    held: Option<OwnedSemaphorePermit>,
-    semaphore: Option<Arc<Semaphore>>,
-) -> Option<OwnedSemaphorePermit> {
-    match (held, semaphore) {
-        (Some(permit), _) => Some(permit),
-        (None, Some(semaphore)) => semaphore.acquire_owned().await.ok(),
-        (None, None) => None,
     }
 }
 
