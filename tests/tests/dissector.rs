@@ -627,10 +627,21 @@ async fn bad_bodies_are_malformed_not_fatal() {
     // A listener that reads and drops: no server decodes these.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    // It reports how many bytes it has read, so the writer can wait for
+    // each record to arrive before sending the next.
+    let (read_so_far, mut reads) = tokio::sync::watch::channel(0usize);
     let sink = tokio::spawn(async move {
         let (mut socket, _) = listener.accept().await.unwrap();
         let mut buf = vec![0u8; 65536];
-        while socket.read(&mut buf).await.unwrap_or(0) > 0 {}
+        let mut total = 0;
+        loop {
+            let n = socket.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            total += n;
+            read_so_far.send_replace(total);
+        }
     });
     let mut deep = peertest::sample_item();
     for _ in 0..40 {
@@ -662,12 +673,17 @@ async fn bad_bodies_are_malformed_not_fatal() {
     let pcap = dir.join("bad.pcap");
     let recording = Capture::start(&pcap, &format!("tcp port {}", addr.port())).unwrap();
     let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
-    // One record per write, so each is its own segment.
+    socket.set_nodelay(true).unwrap();
+    // One record per segment: each is written alone and read by the sink
+    // before the next goes, so neither Nagle nor a busy loopback can
+    // coalesce two into one frame (tshark would then list both xids in
+    // one row).
     let mut at = 0;
     for len in record_lengths(&stream) {
         socket.write_all(&stream[at..at + len]).await.unwrap();
         socket.flush().await.unwrap();
         at += len;
+        reads.wait_for(|&read| read >= at).await.unwrap();
     }
     socket.shutdown().await.unwrap();
     sink.await.unwrap();
