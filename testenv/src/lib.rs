@@ -124,3 +124,18 @@ pub fn has_tool(program: &str, args: &[&str]) -> bool {
         .status()
         .is_ok()
 }
+
+/// Whether every tool `test` needs can be run; the first missing one is
+/// skipped loudly (or fails under `XDRGEN_REQUIRE_PEERS`), named with the
+/// Debian package that provides it. Each entry is `(program, args that
+/// make it answer, package)`.
+pub fn require_tools(test: &str, tools: &[(&str, &[&str], &str)]) -> bool {
+    tools.iter().all(|&(program, args, package)| {
+        require(
+            test,
+            &format!("{program} is not installed (Debian: {package})"),
+            has_tool(program, args).then_some(()),
+        )
+        .is_some()
+    })
+}

@@ -40,7 +40,7 @@ pub mod libvirt;
 pub mod peertest;
 pub mod pki;
 
-pub use xdrgen_testenv::{require, skip};
+pub use xdrgen_testenv::{require, require_tools, skip};
 
 /// The state directory of the real peers `scripts/test.sh` starts
 /// (`XDRGEN_PEERS_STATE`), for `test`. Without it the test is skipped

@@ -8,12 +8,7 @@ use std::time::{Duration, Instant};
 /// Whether virsh is installed; without it `test` is skipped loudly (and
 /// fails when `XDRGEN_REQUIRE_PEERS` is set).
 pub fn virsh_available(test: &str) -> bool {
-    crate::require(
-        test,
-        "virsh is not installed (Debian: libvirt-clients)",
-        xdrgen_testenv::has_tool("virsh", &["--version"]).then_some(()),
-    )
-    .is_some()
+    crate::require_tools(test, &[("virsh", &["--version"], "libvirt-clients")])
 }
 
 /// `virsh -c URI ARGS...`, killed after `seconds` (by `timeout`) so a hung

@@ -17,12 +17,7 @@ const EXTENSIONS: &str = "[req]\ndistinguished_name=dn\n[dn]\n\
 /// Whether the `openssl` command is installed; without it `test` is
 /// skipped loudly (and fails when `XDRGEN_REQUIRE_PEERS` is set).
 pub fn openssl_available(test: &str) -> bool {
-    crate::require(
-        test,
-        "openssl is not installed",
-        xdrgen_testenv::has_tool("openssl", &["version"]).then_some(()),
-    )
-    .is_some()
+    crate::require_tools(test, &[("openssl", &["version"], "openssl")])
 }
 
 /// Runs `openssl` in `dir`; a failure panics with what it printed.

@@ -28,12 +28,7 @@ const TEST: &str = "dissector::peertest_session_through_the_generated_lua";
 /// tcpdump (with what it needs to capture) and tshark, or a loud skip.
 fn tools(test: &str) -> bool {
     capture::tcpdump(test)
-        && xdrgen_testenv::require(
-            test,
-            "tshark is not installed (Debian package `tshark`)",
-            xdrgen_testenv::has_tool("tshark", &["--version"]).then_some(()),
-        )
-        .is_some()
+        && xdrgen_testenv::require_tools(test, &[("tshark", &["--version"], "tshark")])
 }
 
 fn workspace() -> PathBuf {

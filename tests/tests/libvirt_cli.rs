@@ -313,13 +313,9 @@ async fn the_verbs_drive_libvirtd_over_unix_tcp_ssh_and_ext_as_virsh_does() {
     if !libvirt::virsh_available(TEST) || !libvirt::Sshd::available(TEST) {
         return;
     }
-    let Some(()) = xdrgen_tests::require(
-        TEST,
-        "socat is not installed (apt-get install socat)",
-        xdrgen_testenv::has_tool("socat", &["-V"]).then_some(()),
-    ) else {
+    if !xdrgen_tests::require_tools(TEST, &[("socat", &["-V"], "socat")]) {
         return;
-    };
+    }
     let socket = state.join("libvirt/sock/libvirt-sock");
     let unix = format!("test+unix:///default?socket={}", socket.display());
     // libvirtd frees test:///default's domains when its last connection

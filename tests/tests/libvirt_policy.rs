@@ -539,8 +539,7 @@ fn make_pki(dir: &Path, clients: &[&str]) {
 #[tokio::test]
 async fn a_tls_certificate_on_the_allowed_dn_list_authenticates() {
     const TEST: &str = "libvirt_policy::a_tls_certificate_on_the_allowed_dn_list_authenticates";
-    if !xdrgen_testenv::has_tool("openssl", &["version"]) {
-        xdrgen_tests::skip(TEST, "openssl is not installed");
+    if !xdrgen_tests::pki::openssl_available(TEST) {
         return;
     }
     let captured = Captured::default();

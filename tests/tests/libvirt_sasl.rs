@@ -485,18 +485,15 @@ impl Libvirtd {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_authenticates_to_a_real_libvirtd() {
     const TEST: &str = "libvirt_sasl::our_client_authenticates_to_a_real_libvirtd";
-    for (tool, args, package) in [
-        ("openssl", &["version"][..], "openssl"),
-        ("libvirtd", &["--version"][..], "libvirt-daemon"),
-        ("saslpasswd2", &["-v"][..], "sasl2-bin"),
-    ] {
-        let Some(()) = xdrgen_tests::require(
-            TEST,
-            &format!("{tool} is not installed (Debian: {package})"),
-            xdrgen_testenv::has_tool(tool, args).then_some(()),
-        ) else {
-            return;
-        };
+    if !xdrgen_tests::require_tools(
+        TEST,
+        &[
+            ("openssl", &["version"], "openssl"),
+            ("libvirtd", &["--version"], "libvirt-daemon"),
+            ("saslpasswd2", &["-v"], "sasl2-bin"),
+        ],
+    ) {
+        return;
     }
     if !cyrus_plugins_available(TEST) {
         return;
@@ -627,17 +624,14 @@ async fn polkit_client_half() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polkit_is_asked_for_when_libvirtd_wants_it() {
     const TEST: &str = "libvirt_sasl::polkit_is_asked_for_when_libvirtd_wants_it";
-    for (tool, args, package) in [
-        ("libvirtd", &["--version"][..], "libvirt-daemon"),
-        ("setpriv", &["--version"][..], "util-linux"),
-    ] {
-        let Some(()) = xdrgen_tests::require(
-            TEST,
-            &format!("{tool} is not installed (Debian: {package})"),
-            xdrgen_testenv::has_tool(tool, args).then_some(()),
-        ) else {
-            return;
-        };
+    if !xdrgen_tests::require_tools(
+        TEST,
+        &[
+            ("libvirtd", &["--version"], "libvirt-daemon"),
+            ("setpriv", &["--version"], "util-linux"),
+        ],
+    ) {
+        return;
     }
     let Some(()) = xdrgen_tests::require(
         TEST,

@@ -216,18 +216,15 @@ impl Libvirtd {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_over_tls_to_a_real_libvirtd_lists_what_virsh_lists() {
     const TEST: &str = "libvirt_tls::our_client_over_tls_to_a_real_libvirtd_lists_what_virsh_lists";
-    for (tool, args, package) in [
-        ("openssl", &["version"][..], "openssl"),
-        ("libvirtd", &["--version"][..], "libvirt-daemon"),
-        ("virsh", &["--version"][..], "libvirt-clients"),
-    ] {
-        if !xdrgen_testenv::has_tool(tool, args) {
-            xdrgen_tests::skip(
-                TEST,
-                &format!("{tool} is not installed (Debian: {package})"),
-            );
-            return;
-        }
+    if !xdrgen_tests::require_tools(
+        TEST,
+        &[
+            ("openssl", &["version"], "openssl"),
+            ("libvirtd", &["--version"], "libvirt-daemon"),
+            ("virsh", &["--version"], "libvirt-clients"),
+        ],
+    ) {
+        return;
     }
     if !libvirt::is_root() {
         xdrgen_tests::skip(TEST, "starting a libvirtd of its own needs root");

@@ -172,13 +172,12 @@ async fn ext_runs_the_command_and_reaps_it() {
     let Some(state) = xdrgen_tests::peers("libvirt_uri::ext_runs_the_command_and_reaps_it") else {
         return;
     };
-    let Some(()) = xdrgen_tests::require(
+    if !xdrgen_tests::require_tools(
         "libvirt_uri::ext_runs_the_command_and_reaps_it",
-        "socat is not installed (apt-get install socat)",
-        xdrgen_testenv::has_tool("socat", &["-V"]).then_some(()),
-    ) else {
+        &[("socat", &["-V"], "socat")],
+    ) {
         return;
-    };
+    }
     let dir = xdrgen_tests::scratch_dir("libvirt-uri", "ext");
     let tunnel = dir.join("tunnel");
     let pid_file = dir.join("tunnel.pid");

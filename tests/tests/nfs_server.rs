@@ -597,22 +597,15 @@ fn run(program: &str, args: &[&str]) -> (bool, String, String) {
 
 /// The stock tools this needs, or a loud skip.
 fn stock_tools(test: &str) -> bool {
-    let missing: Vec<_> = [
-        ("nfs-ls", "libnfs-utils"),
-        ("nfs-cp", "libnfs-utils"),
-        ("nfs-cat", "libnfs-utils"),
-        ("showmount", "nfs-common"),
-    ]
-    .into_iter()
-    .filter(|(tool, _)| !xdrgen_testenv::has_tool(tool, &[]))
-    .map(|(tool, package)| format!("{tool} (Debian {package})"))
-    .collect();
-    if missing.is_empty() {
-        true
-    } else {
-        xdrgen_testenv::skip(test, &format!("missing {}", missing.join(", ")));
-        false
-    }
+    xdrgen_testenv::require_tools(
+        test,
+        &[
+            ("nfs-ls", &[], "libnfs-utils"),
+            ("nfs-cp", &[], "libnfs-utils"),
+            ("nfs-cat", &[], "libnfs-utils"),
+            ("showmount", &[], "nfs-common"),
+        ],
+    )
 }
 
 /// rpcbind's version 4 entries for NFS v3 and MOUNT v3: (program, netid,

@@ -454,8 +454,7 @@ async fn lagged_events_are_counted_and_reported() {
 #[tokio::test]
 async fn a_failed_tls_handshake_is_reported() {
     const TEST: &str = "a_failed_tls_handshake_is_reported";
-    if !xdrgen_testenv::has_tool("openssl", &["version"]) {
-        xdrgen_testenv::skip(TEST, "openssl is not installed (Debian: openssl)");
+    if !xdrgen_testenv::require_tools(TEST, &[("openssl", &["version"], "openssl")]) {
         return;
     }
     let captured = Captured::default();
