@@ -1,10 +1,17 @@
 //! Idle memory per connection, over loopback.
 //!
-//! Servers: our ONC RPC `Server` answering `peertest.x` and our libvirt
-//! `Server` answering the example daemon, both in a child process (this
-//! binary again, see [`SERVER_ROLE`]), and the real libvirtd when the
-//! peer runs (`../shared/peers/libvirt/start.sh /tmp/xdrgen-peers`, TCP
-//! 127.0.0.1:16509, its pid from the state dir's `libvirtd.pid`).
+//! Servers, each freshly started for its row: our ONC RPC `Server`
+//! answering `peertest.x` and our libvirt `Server` answering the example
+//! daemon, each in a child process (this binary again, see
+//! [`SERVER_ROLE`]), and a libvirtd of this run alone (see
+//! [`OwnLibvirtd`]): started in a scratch directory with the test driver
+//! only, on a free loopback TCP port, its `max_clients` raised to N plus a
+//! margin. Starting it needs root and libvirtd installed; without either
+//! the bench says so and measures the shared peer instead when it runs
+//! (`../shared/peers/libvirt/start.sh /tmp/xdrgen-peers`, TCP
+//! 127.0.0.1:16509, its pid from the state dir's `libvirtd.pid`; at most
+//! its 5,000 `max_clients`, and a daemon that served earlier runs reuses
+//! their memory), or skips the row.
 //!
 //! For each server the same minimal client (blocking sockets, one
 //! hand-encoded call each: ONC PT_NULL, libvirt AUTH_LIST) opens N
@@ -16,21 +23,25 @@
 //! The client side: this process's own VmRSS before and after opening
 //! 1,000 of our async ONC clients that each made one call.
 //!
+//! The bench raises its `RLIMIT_NOFILE` to N + 256 (the hard limit too as
+//! root); the servers it starts inherit it.
+//!
 //! Run: `cargo bench -p xdrgen-bench --bench idle` (optionally
-//! `-- --connections N`, default 1000; the libvirt rows open at most
-//! 5,000, libvirtd's default `max_clients`, which our server shares).
+//! `-- --connections N`, default 1000).
 
 #[cfg(rpcbench)]
 mod real {
     use std::io::{Read, Write};
     use std::net::{SocketAddr, TcpStream};
-    use std::time::Duration;
+    use std::path::PathBuf;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
 
     use xdrgen_runtime::rpc::{ClientConfig, Endpoint};
-    use xdrgen_runtime::{XdrEncode, XdrString};
+    use xdrgen_runtime::{XdrEncode, XdrString, libvirt, rpc};
 
     use xdrgen_bench::harness::{
-        rss_kib, self_with_role, serve_onc_and_libvirt, spawn_server, two_worker_runtime,
+        rss_kib, self_with_role, serve_onc_and_libvirt_with, spawn_server, two_worker_runtime,
     };
 
     use peertest::peertest_prog::peertest_v1 as v1;
@@ -47,13 +58,18 @@ mod real {
     /// before CONNECT_OPEN by libvirtd and by the example daemon.
     const REMOTE_PROGRAM: u32 = 0x2000_8086;
     const REMOTE_PROC_AUTH_LIST: u32 = 66;
-    const LIBVIRTD: &str = "127.0.0.1:16509";
+    /// The shared peer's libvirtd, measured only when this run cannot
+    /// start its own.
+    const PEER_LIBVIRTD: &str = "127.0.0.1:16509";
     /// The peers' state directory when `XDRGEN_PEERS_STATE` does not
     /// name one: the one `scripts/test.sh` uses.
     const DEFAULT_PEERS_STATE: &str = "/tmp/xdrgen-peers";
-    /// libvirtd's default `max_clients`, which our libvirt server shares:
-    /// the libvirt rows open at most this many connections.
-    const LIBVIRT_MAX_CLIENTS: usize = 5000;
+    /// The shared peer's `max_clients` (libvirtd's default): at most this
+    /// many connections go to it.
+    const PEER_MAX_CLIENTS: usize = 5000;
+    /// Descriptors beyond the N connections: the processes' own files,
+    /// sockets and pipes (libvirtd's listeners and worker pipes too).
+    const FD_SLACK: usize = 256;
     /// Our async clients held at once for the client-side figure.
     const CLIENTS: usize = 1000;
 
@@ -91,18 +107,34 @@ mod real {
         words.iter().flat_map(|w| w.to_be_bytes()).collect()
     }
 
-    fn read_libvirt_reply(s: &mut TcpStream) {
+    /// Makes one AUTH_LIST call on `s` and reads its reply: an error when
+    /// the connection fails or the reply is not a successful AUTH_LIST
+    /// reply.
+    fn auth_list(s: &mut TcpStream, serial: u32) -> Result<(), String> {
+        s.write_all(&libvirt_call(serial, REMOTE_PROC_AUTH_LIST))
+            .map_err(|e| format!("sending AUTH_LIST: {e}"))?;
         let mut len = [0; 4];
-        s.read_exact(&mut len).unwrap();
-        let mut rest = vec![0; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
-        s.read_exact(&mut rest).unwrap();
+        s.read_exact(&mut len)
+            .map_err(|e| format!("reading the AUTH_LIST reply: {e}"))?;
+        let len = u32::from_be_bytes(len) as usize;
+        if !(28..=4096).contains(&len) {
+            return Err(format!("an AUTH_LIST reply of {len} bytes"));
+        }
+        let mut rest = vec![0; len - 4];
+        s.read_exact(&mut rest)
+            .map_err(|e| format!("reading the AUTH_LIST reply: {e}"))?;
         // program, version, procedure, REPLY, serial, OK.
-        assert_eq!(&rest[12..16], &1u32.to_be_bytes(), "not a reply");
-        assert_eq!(&rest[20..24], &[0; 4], "AUTH_LIST failed");
+        if rest[12..16] != 1u32.to_be_bytes() {
+            return Err("the answer to AUTH_LIST is not a reply".to_string());
+        }
+        if rest[20..24] != [0; 4] {
+            return Err("AUTH_LIST failed".to_string());
+        }
+        Ok(())
     }
 
     fn connect(addr: SocketAddr) -> TcpStream {
-        let s = TcpStream::connect(addr).unwrap();
+        let s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connecting to {addr}: {e}"));
         s.set_nodelay(true).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         s
@@ -155,12 +187,9 @@ mod real {
         let mut held = Vec::with_capacity(n);
         for i in 0..n {
             let mut s = connect(addr);
-            s.write_all(&libvirt_call(
-                u32::try_from(i).unwrap(),
-                REMOTE_PROC_AUTH_LIST,
-            ))
-            .unwrap();
-            read_libvirt_reply(&mut s);
+            let serial = u32::try_from(i).unwrap();
+            auth_list(&mut s, serial)
+                .unwrap_or_else(|e| panic!("{label}, connection {i} of {n}: {e}"));
             held.push(s);
         }
         let idle = settled_rss(pid);
@@ -199,6 +228,251 @@ mod real {
         });
     }
 
+    /// A libvirtd of this run alone, as `../shared/peers/libvirt/start.sh`
+    /// runs one: in the foreground (the child is libvirtd itself), with a
+    /// private config, sockets, pid file and log in a scratch directory,
+    /// no hypervisor driver modules (the test driver is built in), TCP on
+    /// a free loopback port without authentication. Stopped by the pid it
+    /// was started with, and its directory removed, when dropped.
+    struct OwnLibvirtd {
+        child: Child,
+        dir: PathBuf,
+        addr: SocketAddr,
+    }
+
+    impl OwnLibvirtd {
+        /// Why this run cannot start its own libvirtd, if it cannot.
+        fn unavailable() -> Option<String> {
+            if !rustix::process::geteuid().is_root() {
+                return Some("starting a libvirtd of its own needs root".to_string());
+            }
+            match Command::new("libvirtd").arg("--version").output() {
+                Ok(out) if out.status.success() => None,
+                Ok(out) => Some(format!("`libvirtd --version` failed: {}", out.status)),
+                Err(e) => Some(format!(
+                    "libvirtd is not installed ({e}; apt-get install libvirt-daemon)"
+                )),
+            }
+        }
+
+        /// Starts one that takes `max_clients` clients, and waits at most
+        /// 30 s until it answers AUTH_LIST. An error with its log if it
+        /// exits or does not answer in time.
+        fn start(max_clients: usize) -> Result<OwnLibvirtd, String> {
+            let dir =
+                std::env::temp_dir().join(format!("xdrgen-idle-libvirtd-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let made = std::fs::create_dir_all(dir.join("sock"))
+                .and_then(|()| std::fs::create_dir_all(dir.join("no-driver-modules")));
+            made.map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+            // A port free now; libvirtd binds it a moment later.
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map_err(|e| format!("no free loopback port: {e}"))?
+                .port();
+            // max_queued_clients is the listen backlog; the bench connects
+            // one at a time, so libvirtd's default (1,000) is not raised.
+            // AUTH_NONE clients count as authenticated, so neither is
+            // max_anonymous_clients (20).
+            let config = format!(
+                "listen_tls = 0\nlisten_tcp = 1\nlisten_addr = \"127.0.0.1\"\ntcp_port = \"{port}\"\n\
+                 auth_tcp = \"none\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n\
+                 unix_sock_dir = \"{}\"\nmax_clients = {max_clients}\n\
+                 mdns_adv = 0\nlog_outputs = \"3:stderr\"\n",
+                dir.join("sock").display(),
+            );
+            let config_path = dir.join("libvirtd.conf");
+            let log_path = dir.join("libvirtd.log");
+            std::fs::write(&config_path, config)
+                .map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
+            let log = std::fs::File::create(&log_path)
+                .map_err(|e| format!("cannot make {}: {e}", log_path.display()))?;
+            let log_err = log
+                .try_clone()
+                .map_err(|e| format!("cannot share {}: {e}", log_path.display()))?;
+            let child = Command::new("libvirtd")
+                .arg("-l")
+                .arg("-f")
+                .arg(&config_path)
+                .arg("-p")
+                .arg(dir.join("libvirtd.pid"))
+                .env("LIBVIRT_DRIVER_DIR", dir.join("no-driver-modules"))
+                .stdin(Stdio::null())
+                .stdout(log)
+                .stderr(log_err)
+                .spawn()
+                .map_err(|e| format!("cannot start libvirtd: {e}"))?;
+            let mut daemon = OwnLibvirtd {
+                child,
+                dir,
+                addr: ([127, 0, 0, 1], port).into(),
+            };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                if let Ok(Some(status)) = daemon.child.try_wait() {
+                    return Err(format!("libvirtd exited ({status}): {}", daemon.log()));
+                }
+                // Its socket listens before the daemon accepts on it: only
+                // an answer says it serves.
+                let answered = TcpStream::connect(daemon.addr).is_ok_and(|mut s| {
+                    s.set_read_timeout(Some(Duration::from_secs(1))).is_ok()
+                        && auth_list(&mut s, 0).is_ok()
+                });
+                if answered {
+                    return Ok(daemon);
+                }
+                if Instant::now() > deadline {
+                    return Err(format!(
+                        "libvirtd does not answer on {} after 30 s: {}",
+                        daemon.addr,
+                        daemon.log()
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+
+        fn pid(&self) -> u32 {
+            self.child.id()
+        }
+
+        /// What it logged (errors and warnings) so far.
+        fn log(&self) -> String {
+            std::fs::read_to_string(self.dir.join("libvirtd.log")).unwrap_or_default()
+        }
+    }
+
+    impl Drop for OwnLibvirtd {
+        /// SIGTERM lets it remove its sockets and pid file; SIGKILL if it
+        /// has not exited within 10 s.
+        fn drop(&mut self) {
+            let pid = rustix::process::Pid::from_child(&self.child);
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// libvirtd's version (`libvirtd --version`'s last word).
+    fn libvirtd_version() -> String {
+        Command::new("libvirtd")
+            .arg("--version")
+            .output()
+            .ok()
+            .and_then(|out| {
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                Some(text.split_whitespace().last()?.to_string())
+            })
+            .unwrap_or_else(|| "?".to_string())
+    }
+
+    /// Which libvirtd the libvirtd row measures.
+    enum LibvirtdChoice {
+        /// A fresh one of this run's own, started at its row.
+        Own,
+        /// The shared peer (its pid), when this run cannot start its own.
+        Peer(u32),
+        /// Neither, and why this run cannot start its own.
+        Skipped(String),
+    }
+
+    /// Decides before the table (so that its notes do not split it),
+    /// saying why when this run cannot start a libvirtd of its own.
+    fn choose_libvirtd() -> LibvirtdChoice {
+        let Some(cause) = OwnLibvirtd::unavailable() else {
+            return LibvirtdChoice::Own;
+        };
+        println!("NOTE: no libvirtd of this run's own: {cause}");
+        let state =
+            std::env::var("XDRGEN_PEERS_STATE").unwrap_or_else(|_| DEFAULT_PEERS_STATE.to_string());
+        let peer_pid = std::fs::read_to_string(format!("{state}/libvirt/libvirtd.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok());
+        match peer_pid {
+            Some(pid) if TcpStream::connect(PEER_LIBVIRTD).is_ok() => {
+                println!(
+                    "NOTE: measuring the shared peer instead: at most its {PEER_MAX_CLIENTS} max_clients, and a daemon that served earlier runs reuses their memory"
+                );
+                LibvirtdChoice::Peer(pid)
+            }
+            _ => {
+                println!(
+                    "NOTE: nor is the shared peer running (../shared/peers/libvirt/start.sh /tmp/xdrgen-peers): no libvirtd figure"
+                );
+                LibvirtdChoice::Skipped(cause)
+            }
+        }
+    }
+
+    /// The libvirtd row, for `n` connections.
+    fn libvirtd_row(choice: LibvirtdChoice, n: usize) {
+        match choice {
+            LibvirtdChoice::Own => match OwnLibvirtd::start(n + FD_SLACK) {
+                Ok(daemon) => {
+                    let label = format!("libvirtd {} (fresh, this run's own)", libvirtd_version());
+                    libvirt_server(&label, daemon.addr, daemon.pid(), n);
+                }
+                Err(e) => {
+                    eprintln!("idle bench: {e}");
+                    println!(
+                        "| libvirtd | FAILED to start (why and its log: on stderr) | | | | | |"
+                    );
+                }
+            },
+            LibvirtdChoice::Peer(pid) => libvirt_server(
+                "libvirtd (the shared peer, not fresh)",
+                PEER_LIBVIRTD.parse().unwrap(),
+                pid,
+                n.min(PEER_MAX_CLIENTS),
+            ),
+            LibvirtdChoice::Skipped(cause) => println!(
+                "| libvirtd | SKIPPED: {cause}, and the shared peer is not running | | | | | |"
+            ),
+        }
+    }
+
+    /// Raises this process's descriptor limit to `want` (the soft limit to
+    /// the hard one, and the hard one too if this process may), and
+    /// returns the soft limit it has then. The servers it starts inherit
+    /// it.
+    fn raise_fd_limit(want: u64) -> u64 {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        let soft = limit.current.unwrap_or(u64::MAX);
+        let hard = limit.maximum.unwrap_or(u64::MAX);
+        if soft >= want {
+            return soft;
+        }
+        if want > hard {
+            let raised = Rlimit {
+                current: Some(want),
+                maximum: Some(want),
+            };
+            match setrlimit(Resource::Nofile, raised) {
+                Ok(()) => return want,
+                Err(e) => println!(
+                    "NOTE: cannot raise the hard descriptor limit from {hard} to {want} ({e}; it needs root or CAP_SYS_RESOURCE, and fs.nr_open at least {want})"
+                ),
+            }
+        }
+        let to_hard = Rlimit {
+            current: Some(hard.min(want)),
+            maximum: Some(hard),
+        };
+        match setrlimit(Resource::Nofile, to_hard) {
+            Ok(()) => hard.min(want),
+            Err(e) => {
+                println!("NOTE: cannot raise the descriptor limit from {soft} to {hard}: {e}");
+                soft
+            }
+        }
+    }
+
     fn connections_from_args() -> usize {
         let args: Vec<String> = std::env::args().collect();
         args.iter()
@@ -209,36 +483,53 @@ mod real {
 
     pub(super) fn main() {
         if std::env::var_os(SERVER_ROLE).is_some() {
-            serve_onc_and_libvirt(None);
+            // Only descriptors bound the connections, as with the libvirtd
+            // this run starts (its max_clients raised to N and a margin).
+            serve_onc_and_libvirt_with(
+                rpc::ServerConfig::default(),
+                libvirt::ServerConfig {
+                    max_clients: usize::MAX,
+                    ..libvirt::ServerConfig::default()
+                },
+            );
         }
-        let n = connections_from_args();
-        let server = spawn_server(self_with_role(SERVER_ROLE));
-        let pid = server.process.pid();
-        let (onc, ours) = (server.onc, server.libvirt);
+        let wanted = connections_from_args();
+        let limit = raise_fd_limit(wanted as u64 + FD_SLACK as u64);
+        let n = usize::try_from(limit)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(FD_SLACK)
+            .min(wanted);
+        if n < wanted {
+            println!(
+                "NOTE: the descriptor limit is {limit}: opening {n} connections per server, not {wanted}"
+            );
+        }
 
-        println!("Idle memory per connection (VmRSS, KiB), {n} connections");
+        let libvirtd = choose_libvirtd();
+        println!("Idle memory per connection (VmRSS, KiB), {n} connections, each server fresh");
         println!();
         println!(
             "| process | connections | RSS before | RSS idle | KiB per idle connection | RSS after 256 KiB echo each, idle | KiB per connection |"
         );
         println!("| --- | --- | --- | --- | --- | --- | --- |");
-        onc_server(onc, pid, n);
-        let libvirt_n = n.min(LIBVIRT_MAX_CLIENTS);
-        libvirt_server("our libvirt server (example daemon)", ours, pid, libvirt_n);
-        let state =
-            std::env::var("XDRGEN_PEERS_STATE").unwrap_or_else(|_| DEFAULT_PEERS_STATE.to_string());
-        let libvirtd_pid = std::fs::read_to_string(format!("{state}/libvirt/libvirtd.pid"))
-            .ok()
-            .and_then(|p| p.trim().parse::<u32>().ok());
-        match libvirtd_pid {
-            Some(libvirtd) if TcpStream::connect(LIBVIRTD).is_ok() => {
-                libvirt_server("libvirtd", LIBVIRTD.parse().unwrap(), libvirtd, libvirt_n);
-            }
-            _ => println!(
-                "| libvirtd | SKIPPED: not running (../shared/peers/libvirt/start.sh /tmp/xdrgen-peers) | | | | | |"
-            ),
+        // A child per server, so none reuses memory another row's
+        // connections gave back.
+        {
+            let server = spawn_server(self_with_role(SERVER_ROLE));
+            onc_server(server.onc, server.process.pid(), n);
         }
-        onc_clients(onc);
+        {
+            let server = spawn_server(self_with_role(SERVER_ROLE));
+            libvirt_server(
+                "our libvirt server (example daemon)",
+                server.libvirt,
+                server.process.pid(),
+                n,
+            );
+        }
+        libvirtd_row(libvirtd, n);
+        let server = spawn_server(self_with_role(SERVER_ROLE));
+        onc_clients(server.onc);
     }
 }
 
