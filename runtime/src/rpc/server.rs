@@ -30,8 +30,11 @@ use super::names::ProgramNames;
 use super::record::RecordReader;
 use super::wire::{MAX_DATAGRAM, frame_in_place};
 use crate::observe::{self, Side};
-use crate::stream_io::{self, BATCH_BYTES, Shutdown, StallClock, append, flush};
+use crate::stream_io::{self, BATCH_BYTES, StallClock, append, flush};
+
+mod stop;
 use crate::{Limits, XdrDecode, XdrEncode};
+use stop::Stop;
 
 /// Settings of a [`Server`].
 #[derive(Clone, Debug)]
@@ -252,7 +255,7 @@ impl ServerBuilder {
                 config: self.config,
                 services: self.services.into_iter().collect(),
                 versions,
-                shutdown: Shutdown::new(),
+                shutdown: Stop::default(),
             }),
         }
     }
@@ -266,7 +269,7 @@ struct Inner {
     /// Lowest and highest version of each program, for PROG_MISMATCH.
     versions: HashMap<u32, (u32, u32)>,
     concurrency: Arc<Semaphore>,
-    shutdown: Shutdown,
+    shutdown: Stop,
 }
 
 /// An ONC RPC server. Clones share the services, limits and shutdown.
@@ -347,8 +350,8 @@ impl Server {
         let in_flight = Arc::new(Semaphore::new(max_in_flight));
         let mut records = RecordReader::new(config.max_record);
         let mut stall = StallClock::new(config.partial_message_timeout);
-        let stop = self.inner.shutdown.begun();
-        let mut stop = std::pin::pin!(stop);
+        let timeout_set = config.partial_message_timeout.is_some();
+        let mut stop = self.inner.shutdown.waiter();
         // Framed replies not yet written; taken (not kept) by each write.
         let mut out = Vec::new();
         let mut writable = true;
@@ -356,20 +359,47 @@ impl Server {
         // (each sends exactly one reply, SYSTEM_ERR if it panics).
         let mut waiting = 0usize;
         'connection: loop {
-            // Read into the record reader's own buffer, sized to what is
-            // coming: an idle connection holds a few hundred bytes.
-            tokio::select! {
-                read = stream.read_buf(records.read_buffer()) => match read {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(error) => {
-                        observe::read_failed(Side::OncServer, &peer, &error);
-                        break;
+            // What to wait for, looked at in this order each time the task
+            // wakes: a hand-written poll instead of `select!`, whose
+            // random start and per-branch futures cost more than the
+            // looks themselves at one call per wake-up.
+            let stall_armed = timeout_set && records.is_mid_record();
+            let woke = {
+                let overdue = stall.overdue();
+                let mut overdue = std::pin::pin!(overdue);
+                std::future::poll_fn(|cx| {
+                    if stop.poll_begun(cx).is_ready() {
+                        return Poll::Ready(Woke::Stop);
                     }
-                },
-                // Polled only while calls wait: the channel costs a
-                // look on every wake-up otherwise.
-                Some(reply) = replies.recv(), if waiting > 0 => {
+                    // Looked at only while calls wait: the channel costs a
+                    // look on every wake-up otherwise. It cannot end while
+                    // this task holds a sender.
+                    if waiting > 0
+                        && let Poll::Ready(Some(reply)) = replies.poll_recv(cx)
+                    {
+                        return Poll::Ready(Woke::Reply(reply));
+                    }
+                    // Read into the record reader's own buffer, sized to what
+                    // is coming: an idle connection holds a few hundred bytes.
+                    let read = std::pin::pin!(stream.read_buf(records.read_buffer()));
+                    if let Poll::Ready(read) = read.poll(cx) {
+                        return Poll::Ready(Woke::Read(read));
+                    }
+                    if stall_armed && overdue.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Woke::Stalled);
+                    }
+                    Poll::Pending
+                })
+                .await
+            };
+            match woke {
+                Woke::Read(Ok(0)) | Woke::Stop => break,
+                Woke::Read(Ok(_)) => {}
+                Woke::Read(Err(error)) => {
+                    observe::read_failed(Side::OncServer, &peer, &error);
+                    break;
+                }
+                Woke::Reply(reply) => {
                     waiting = waiting.saturating_sub(1);
                     append(&mut out, reply);
                     match flush(&mut stream, &mut out, &mut replies).await {
@@ -382,11 +412,10 @@ impl Server {
                     }
                     continue;
                 }
-                () = stall.overdue() => {
+                Woke::Stalled => {
                     observe::stalled(Side::OncServer, &peer, stall.timeout());
                     break;
                 }
-                () = &mut stop => break,
             }
             let mut finished_one = false;
             loop {
@@ -450,8 +479,14 @@ impl Server {
                 }
             }
             stall.update(records.is_mid_record(), finished_one);
-            // The replies of the calls that just ran, in one write.
-            match flush(&mut stream, &mut out, &mut replies).await {
+            // The replies of the calls that just ran, in one write; with
+            // no call waiting, the reply channel is empty and not looked at.
+            let written = if waiting == 0 {
+                write_out(&mut stream, &mut out).await.map(|()| 0)
+            } else {
+                flush(&mut stream, &mut out, &mut replies).await
+            };
+            match written {
                 Ok(taken) => waiting = waiting.saturating_sub(taken),
                 Err(error) => {
                     observe::write_failed(Side::OncServer, &peer, &error);
@@ -803,6 +838,27 @@ fn run_call(
             Ran::Now(fault_reply(xid, Fault::SystemErr), None)
         }
     }
+}
+
+/// What woke a connection's task.
+enum Woke {
+    Read(io::Result<usize>),
+    /// A reply from a call that went on in its own task.
+    Reply(Vec<u8>),
+    Stalled,
+    Stop,
+}
+
+/// Writes the replies in `out`, if any, in one write; a small buffer is
+/// kept for this thread's next reply.
+async fn write_out<W: AsyncWrite>(stream: &mut Pin<&mut W>, out: &mut Vec<u8>) -> io::Result<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    let batch = std::mem::take(out);
+    stream.write_all(&batch).await?;
+    stream_io::recycle(batch);
+    Ok(())
 }
 
 enum Admit {
