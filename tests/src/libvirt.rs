@@ -41,11 +41,17 @@ pub async fn output(mut command: Command) -> (bool, String) {
 
 /// A loopback TCP port free now, for a daemon to bind a moment later.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let [port] = free_ports();
+    port
+}
+
+/// `N` distinct loopback TCP ports free now: each stays bound until all
+/// are known, so no two are the same.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let held: Vec<std::net::TcpListener> = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| held[i].local_addr().unwrap().port())
 }
 
 /// Whether the tests run as root (starting a libvirtd of their own needs
@@ -275,7 +281,7 @@ impl Sshd {
             client_key: dir.join("client_key"),
             ssh,
         };
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = sshd.child.try_wait() {
                 panic!(

@@ -335,8 +335,11 @@ fn auth_sys() -> ClientConfig {
         gids: vec![0, 42],
     })
     .unwrap();
+    // No retransmission: the capture is compared frame by frame, and a
+    // datagram sent twice would add frames.
     ClientConfig {
         timeout: Duration::from_secs(10),
+        retransmit: Duration::from_secs(10),
         credential,
         ..ClientConfig::default()
     }

@@ -423,14 +423,16 @@ async fn keepalive_gives_up_on_a_silent_daemon_and_not_on_a_live_one() {
         .unwrap();
     assert_eq!(pings, 3);
 
-    // Our server answers pings: the client pings after two silent
-    // intervals, so three PONGs take at least six, longer than a silent
-    // daemon lasts (four); the connection is still up after them.
+    // Our server answers pings: the connection outlives what a silent
+    // daemon lasts (four intervals) and is still up after three PONGs.
+    // The interval leaves room for a loaded machine: a PONG late by a
+    // whole interval would make the client ping again, or give up.
     let (_server, addr) = serve().await;
     let (live, client) = client(addr).await;
-    live.start_keepalive(Duration::from_millis(100), 3);
+    let interval = Duration::from_millis(250);
+    live.start_keepalive(interval, 3);
     let idle = std::time::Instant::now();
-    while live.pongs_received() < 3 {
+    while live.pongs_received() < 3 || idle.elapsed() < 6 * interval {
         assert!(
             idle.elapsed() < Duration::from_secs(10),
             "{} PINGs, {} PONGs in 10 s",
@@ -439,7 +441,6 @@ async fn keepalive_gives_up_on_a_silent_daemon_and_not_on_a_live_one() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(idle.elapsed() >= Duration::from_millis(600));
     assert_eq!(
         client.connect_get_lib_version().await.unwrap().lib_ver,
         9_000_000
@@ -524,7 +525,8 @@ async fn streams_in_both_directions_between_our_client_and_server() {
     stream.finish().await.unwrap();
     // The server confirms the finish before its task stores the data.
     let mut stored = Vec::new();
-    for _ in 0..500 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
         stored = uploads.0.lock().unwrap().clone();
         if !stored.is_empty() {
             break;

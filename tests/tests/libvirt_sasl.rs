@@ -456,7 +456,7 @@ impl Libvirtd {
             "saslpasswd2: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let (tls_port, tcp_port) = (libvirt::free_port(), libvirt::free_port());
+        let [tls_port, tcp_port] = libvirt::free_ports();
         let file = |name: &str| pki.join(name).display().to_string();
         let config = format!(
             "listen_tls = 1\nlisten_tcp = 1\nlisten_addr = \"127.0.0.1\"\n\

@@ -181,7 +181,13 @@ async fn many_calls_on_one_connection_complete_out_of_order() {
     const HELD: i32 = 100;
     let r = start(ServerConfig::default()).await;
     let held = &r.service.seen.held;
-    let c = v1::Client::connect(Endpoint::Tcp(r.tcp), quick())
+    // The first call waits for all 100 releases: time enough for a loaded
+    // machine.
+    let patient = ClientConfig {
+        timeout: Duration::from_secs(60),
+        ..quick()
+    };
+    let c = v1::Client::connect(Endpoint::Tcp(r.tcp), patient)
         .await
         .unwrap();
     // Every call waits at the server until the test releases it: all of
@@ -255,8 +261,10 @@ async fn bounded_concurrency_still_completes_every_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_times_out_and_the_connection_goes_on() {
     let r = start(ServerConfig::default()).await;
+    // The timeout is also the budget of the call after it: long enough
+    // for a loaded machine, and far shorter than the slow call.
     let config = ClientConfig {
-        timeout: Duration::from_millis(200),
+        timeout: Duration::from_secs(2),
         ..quick()
     };
     for rpc in [
@@ -268,7 +276,7 @@ async fn a_call_times_out_and_the_connection_goes_on() {
             .unwrap(),
     ] {
         let c = v1::Client(rpc);
-        let slow = c.pt_add(&PtPoint { x: -1, y: 1000 }).await;
+        let slow = c.pt_add(&PtPoint { x: -1, y: 60_000 }).await;
         assert!(matches!(slow, Err(RpcError::Timeout)), "{slow:?}");
         assert_eq!(c.pt_add(&PtPoint { x: 1, y: 2 }).await.unwrap(), 3);
     }

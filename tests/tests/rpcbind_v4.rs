@@ -32,12 +32,26 @@ const PROGRAM: u32 = echo_prog::PROGRAM;
 /// (a reply of a chosen size). Records where each call came from.
 #[derive(Clone, Default)]
 struct Echo {
-    peers: Arc<Mutex<Vec<Peer>>>,
+    /// Who sent each text. Tests look a call's peer up by its text, not
+    /// by order: a retransmitted datagram can be served after the next call.
+    peers: Arc<Mutex<Vec<(Peer, String)>>>,
+}
+
+impl Echo {
+    fn peer_of(&self, text: &XdrString) -> Peer {
+        let text = text.to_str().unwrap();
+        let peers = self.peers.lock().unwrap();
+        let found = peers.iter().find(|(_, t)| t == text);
+        found
+            .map(|(peer, _)| peer.clone())
+            .unwrap_or_else(|| panic!("no call sent {text:?}"))
+    }
 }
 
 impl echo_v1::Service for Echo {
     async fn echo(&self, call: &CallContext, text: XdrString) -> Result<XdrString, Fault> {
-        self.peers.lock().unwrap().push(call.peer().clone());
+        let sent = text.to_string_lossy().into_owned();
+        self.peers.lock().unwrap().push((call.peer().clone(), sent));
         match text.to_str().ok().and_then(|t| t.parse::<usize>().ok()) {
             Some(len) => Ok(XdrString::from(vec![b'a'; len])),
             None => Ok(text),
@@ -239,7 +253,6 @@ async fn every_transport_is_registered_and_stock_rpcinfo_reaches_it() {
 
     // Clients that know only the host: GETADDR with the netid of the
     // transport in the family of rpcbind's address.
-    let text = XdrString::from("through rpcbind");
     for (host, protocol, listener) in [
         ("::1", Protocol::Tcp, 2),
         ("::1", Protocol::Udp, 3),
@@ -249,9 +262,9 @@ async fn every_transport_is_registered_and_stock_rpcinfo_reaches_it() {
         let client = echo_v1::Client::connect_rpcbind(host, protocol, config())
             .await
             .unwrap_or_else(|e| panic!("{host} {protocol}: {e}"));
+        let text = XdrString::from(format!("through rpcbind: {host} {protocol}"));
         assert_eq!(client.echo(&text).await.unwrap(), text);
-        let peer = echo.peers.lock().unwrap().last().cloned().unwrap();
-        let seen_on_ipv6 = match peer {
+        let seen_on_ipv6 = match echo.peer_of(&text) {
             Peer::Tcp(a) | Peer::Udp(a) => a.is_ipv6(),
             other => panic!("{other:?}"),
         };
@@ -270,6 +283,7 @@ async fn every_transport_is_registered_and_stock_rpcinfo_reaches_it() {
     // Through rpcbind over IPv6, from a reserved port (root only; the
     // reserved-port test says when it is skipped).
     if is_root() {
+        let text = XdrString::from("through rpcbind over IPv6, from a reserved port");
         let client = Client::connect_rpcbind_from(
             "::1",
             Protocol::Tcp,
@@ -282,8 +296,8 @@ async fn every_transport_is_registered_and_stock_rpcinfo_reaches_it() {
         .unwrap();
         let echoed: XdrString = client.call(PROGRAM, 1, 1, &text).await.unwrap();
         assert_eq!(echoed, text);
-        match echo.peers.lock().unwrap().last() {
-            Some(Peer::Tcp(a)) => assert!(a.is_ipv6() && a.port() < 1024, "{a}"),
+        match echo.peer_of(&text) {
+            Peer::Tcp(a) => assert!(a.is_ipv6() && a.port() < 1024, "{a}"),
             other => panic!("{other:?}"),
         }
     }
@@ -339,39 +353,42 @@ async fn a_reserved_source_port_is_below_1024_for_tcp_and_udp() {
             a.and(b)
         }
     });
-    let source_port = |echo: &Echo| match echo.peers.lock().unwrap().last() {
-        Some(Peer::Tcp(a) | Peer::Udp(a)) => a.port(),
+    let source_port = |text: &XdrString| match echo.peer_of(text) {
+        Peer::Tcp(a) | Peer::Udp(a) => a.port(),
         other => panic!("{other:?}"),
     };
-    let text = XdrString::from("from a reserved port");
     for endpoint in &endpoints {
+        let text = XdrString::from(format!("from a reserved port to {endpoint}"));
         let client = Client::connect_from(endpoint.clone(), SourcePort::Reserved, config())
             .await
             .unwrap();
         let echoed: XdrString = client.call(PROGRAM, 1, 1, &text).await.unwrap();
         assert_eq!(echoed, text);
-        let port = source_port(&echo);
+        let port = source_port(&text);
         assert!((512..1024).contains(&port), "{endpoint}: port {port}");
 
-        let endpoint = endpoint.clone();
-        let blocking_text = text.clone();
+        let blocking_text =
+            XdrString::from(format!("blocking, from a reserved port to {endpoint}"));
+        let sent = blocking_text.clone();
+        let target = endpoint.clone();
         tokio::task::spawn_blocking(move || {
             let mut client =
-                BlockingClient::connect_from(endpoint, SourcePort::Reserved, config()).unwrap();
+                BlockingClient::connect_from(target, SourcePort::Reserved, config()).unwrap();
             let echoed: XdrString = client.call(PROGRAM, 1, 1, &blocking_text).unwrap();
             assert_eq!(echoed, blocking_text);
         })
         .await
         .unwrap();
-        let port = source_port(&echo);
+        let port = source_port(&sent);
         assert!((512..1024).contains(&port), "blocking: port {port}");
 
         // Without the option the system picks an ephemeral port.
         let client = Client::connect(endpoints[0].clone(), config())
             .await
             .unwrap();
+        let text = XdrString::from(format!("from any port, after {endpoint}"));
         let _: XdrString = client.call(PROGRAM, 1, 1, &text).await.unwrap();
-        assert!(source_port(&echo) >= 1024);
+        assert!(source_port(&text) >= 1024);
     }
     server.shutdown();
     serving.await.unwrap().unwrap();
@@ -494,9 +511,14 @@ async fn an_old_port_mapper_is_spoken_to_with_version_2() {
         .service(pmap_vers::Dispatcher(port_mapper.clone()))
         .build();
     // Like rpcbind, on one port over TCP and UDP.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // Another socket may hold the UDP port of the same number: try again.
+    let (listener, socket) = loop {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        if let Ok(socket) = UdpSocket::bind(listener.local_addr().unwrap()).await {
+            break (listener, socket);
+        }
+    };
     let address = listener.local_addr().unwrap();
-    let socket = UdpSocket::bind(address).await.unwrap();
     let rpcbind = Rpcbind::Tcp(address);
     let serving = tokio::spawn({
         let server = server.clone();
