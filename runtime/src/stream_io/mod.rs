@@ -6,7 +6,8 @@
 //!
 //! - read room (`no_std`): how much spare capacity a read is given, so an
 //!   idle connection holds a few hundred bytes and a busy one reads 64 KiB
-//!   at a time;
+//!   at a time, and how a large message is read straight into its own
+//!   buffer;
 //! - `accept`: the accept loop, with a backoff while accepting fails
 //!   (out of descriptors) and a connection limit;
 //! - `batch`: messages that queue up while a write is in progress go out
@@ -52,6 +53,17 @@ pub(crate) const BUSY_READ: usize = 64 * 1024;
 /// given, which it does only when more bytes were waiting than that.
 pub(crate) fn last_read_filled(buf: &Vec<u8>) -> bool {
     buf.capacity() > 0 && buf.len() == buf.capacity()
+}
+
+/// Gives `buf`, the buffer that keeps a message read straight into it,
+/// room for the next read: what the last read left, if it left any, else
+/// `wanted` bytes but no more than 64 KiB or what `buf` already holds.
+/// The room grows with the bytes that came, so a length a peer announces
+/// is not allocated before its bytes arrive.
+pub(crate) fn offer_room_up_to(buf: &mut Vec<u8>, wanted: usize) {
+    if buf.len() == buf.capacity() {
+        buf.reserve_exact(wanted.min(buf.len().max(BUSY_READ)));
+    }
 }
 
 /// Leaves `buf` exactly `room` bytes of spare capacity: room left from a
