@@ -367,6 +367,10 @@ impl Server {
             let woke = {
                 let overdue = stall.overdue();
                 let mut overdue = std::pin::pin!(overdue);
+                // Read into the record reader's own buffer, sized to what
+                // is coming: an idle connection holds a few hundred bytes.
+                // Sized once per wait, not at each of its wake-ups.
+                let read_into = records.read_buffer();
                 std::future::poll_fn(|cx| {
                     if stop.poll_begun(cx).is_ready() {
                         return Poll::Ready(Woke::Stop);
@@ -379,9 +383,7 @@ impl Server {
                     {
                         return Poll::Ready(Woke::Reply(reply));
                     }
-                    // Read into the record reader's own buffer, sized to what
-                    // is coming: an idle connection holds a few hundred bytes.
-                    let read = std::pin::pin!(stream.read_buf(records.read_buffer()));
+                    let read = std::pin::pin!(stream.read_buf(&mut *read_into));
                     if let Poll::Ready(read) = read.poll(cx) {
                         return Poll::Ready(Woke::Read(read));
                     }
