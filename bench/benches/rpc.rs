@@ -52,6 +52,10 @@ mod real {
 
     /// Set in the environment of the child that runs the Rust server.
     const SERVER_ROLE: &str = "XDRGEN_RPC_BENCH_ROLE";
+    /// `current_thread` in the server child's environment: the Rust server
+    /// runs on a current-thread runtime instead of the default
+    /// multi-thread one (2 workers here), to compare the two flavours.
+    const SERVER_RUNTIME: &str = "XDRGEN_RPC_BENCH_SERVER_RUNTIME";
     const C_SERVER: &str = env!("XDRGEN_RPC_C_SERVER");
     const C_CLIENT: &str = env!("XDRGEN_RPC_C_CLIENT");
     /// Calls in flight in the 64-connection and multiplexed shapes.
@@ -157,10 +161,12 @@ mod real {
     /// ports it prints, until its stdin closes (the benchmark ended or
     /// died).
     fn serve() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let mut builder = match std::env::var(SERVER_RUNTIME).as_deref() {
+            Ok("current_thread") => tokio::runtime::Builder::new_current_thread(),
+            Ok("multi_thread") | Err(_) => tokio::runtime::Builder::new_multi_thread(),
+            Ok(other) => panic!("{SERVER_RUNTIME}={other}: current_thread or multi_thread"),
+        };
+        let rt = builder.enable_all().build().unwrap();
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
