@@ -31,9 +31,9 @@ use super::record::RecordReader;
 use super::wire::{MAX_DATAGRAM, frame_in_place};
 use crate::observe::{self, Side};
 use crate::stream_io::{self, BATCH_BYTES, StallClock, append, flush};
+use crate::{Limits, XdrDecode, XdrEncode};
 
 mod stop;
-use crate::{Limits, XdrDecode, XdrEncode};
 use stop::Stop;
 
 /// Settings of a [`Server`].
