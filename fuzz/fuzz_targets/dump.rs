@@ -53,7 +53,12 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         1 => dump::text::dump(&dump::dump_stream(nfs3(), Framing::Onc, rest, limits)),
-        2 => dump::text::dump(&dump::dump_stream(libvirt(), Framing::Libvirt, rest, limits)),
+        2 => dump::text::dump(&dump::dump_stream(
+            libvirt(),
+            Framing::Libvirt,
+            rest,
+            limits,
+        )),
         3 => match dump::dump_capture(nfs3(), Framing::Onc, rest, limits) {
             Ok(d) => dump::text::dump(&d),
             Err(e) => e.to_string(),

@@ -75,7 +75,10 @@ fuzz_target!(|data: &[u8]| {
     let split = read(max, xdrgen_fuzz::pieces(stream));
     assert_eq!(whole, split, "the split changed what was read");
     let buffered = read_through_buffer(max, xdrgen_fuzz::pieces(stream));
-    assert_eq!(whole, buffered, "reading into read_buffer changed what was read");
+    assert_eq!(
+        whole, buffered,
+        "reading into read_buffer changed what was read"
+    );
 
     // What was read, written again with a fragment size from the input,
     // reads back the same.
