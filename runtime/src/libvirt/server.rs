@@ -12,6 +12,7 @@
 
 #[cfg(feature = "tls")]
 mod dn;
+mod outbox;
 mod policy;
 #[cfg(feature = "sasl")]
 mod sasl;
@@ -29,7 +30,7 @@ use std::vec::Vec;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, mpsc, watch};
 
 use super::error::{RemoteError, error_code, error_domain};
 use super::keepalive;
@@ -37,7 +38,9 @@ use super::packet::{
     Header, MESSAGE_MAX, MessageType, Packet, PacketError, PacketReader, Status, encode_packet,
     keepalive_packet, raw_packet,
 };
-use super::stream::{self, Arrived, HoleError, Leftover, Outgoing, ReadEnd, StreamData, Unsent};
+use super::stream::{
+    self, Arrived, HoleError, Leftover, Outgoing, Queue, QueueRoom, ReadEnd, StreamData, Unsent,
+};
 use super::{ProcedureInfo, ProtocolNames};
 use crate::observe::{self, Side};
 use crate::stream_io::{self, Shutdown, StallClock};
@@ -45,6 +48,7 @@ use crate::{Limits, XdrDecode, XdrEncode};
 
 #[cfg(feature = "tls")]
 pub use dn::{DnError, subject_dn};
+use outbox::Outbox;
 pub use policy::{AuthPolicy, authentication_required};
 use policy::{ClientCounts, ClientSlot};
 #[cfg(feature = "sasl")]
@@ -114,14 +118,80 @@ impl Default for ServerConfig {
 
 /// One client connection, as procedures see it: they can send it events,
 /// and read or settle whether it has authenticated.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Session {
     id: u64,
-    out: mpsc::Sender<Vec<u8>>,
+    shared: Handle,
+}
+
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("client", &self.shared.client)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a connection's task shares with its sessions and streams, in one
+/// allocation.
+struct Shared {
+    /// What goes out, written by the connection's task.
+    outbox: Outbox,
     /// Streams procedures opened, by the opening call's serial.
-    streams: Arc<Mutex<HashMap<u32, StreamSlot>>>,
+    streams: Mutex<HashMap<u32, StreamSlot>>,
     /// Its place in the client counts, and whether it has authenticated.
-    client: Arc<ClientSlot>,
+    client: ClientSlot,
+}
+
+/// A counted reference to a connection's [`Shared`] state, held by
+/// whatever may queue packets on it (sessions, streams): once the last is
+/// dropped the connection's task, which writes what they queue even after
+/// the client has gone, knows that nothing more will come.
+struct Handle(Arc<Shared>);
+
+impl Handle {
+    fn new(shared: &Arc<Shared>) -> Handle {
+        shared.outbox.add_sender();
+        Handle(Arc::clone(shared))
+    }
+}
+
+impl Clone for Handle {
+    fn clone(&self) -> Handle {
+        Handle::new(&self.0)
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.outbox.remove_sender();
+    }
+}
+
+impl std::ops::Deref for Handle {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// Room for one packet in a connection's outbox, for a stream.
+struct Room(Handle);
+
+impl QueueRoom for Room {
+    fn send(self, packet: Vec<u8>) {
+        self.0.outbox.push(packet);
+    }
+}
+
+impl Queue for Handle {
+    type Room = Room;
+
+    async fn reserve(self) -> Option<Room> {
+        self.outbox.reserve().await.then_some(Room(self))
+    }
 }
 
 #[derive(Debug)]
@@ -163,35 +233,35 @@ impl Session {
             status: Status::Ok,
         };
         match encode_packet(&header, body) {
-            Ok(packet) => self.out.send(packet).await.is_ok(),
+            Ok(packet) => self.shared.outbox.send(packet).await,
             Err(_) => false,
         }
     }
 
     /// Whether the connection is still open.
     pub fn is_open(&self) -> bool {
-        !self.out.is_closed()
+        !self.shared.outbox.is_closed()
     }
 
     /// Whether the client has authenticated (always, under
     /// [`AuthPolicy::None`]); until then only the authentication
     /// procedures are dispatched to it.
     pub fn is_authenticated(&self) -> bool {
-        !self.client.is_anonymous()
+        !self.shared.client.is_anonymous()
     }
 
     /// Whether the connection is secure as libvirtd counts it (TLS or a
     /// Unix socket, not plain TCP): SASL wants a security layer otherwise,
     /// and allows PLAIN only here.
     pub fn is_secure(&self) -> bool {
-        self.client.is_secure()
+        self.shared.client.is_secure()
     }
 
     /// Who the client is: what [`authenticate`](Session::authenticate)
     /// was given, or else its TLS certificate's subject DN (known whether
     /// or not the certificate authenticated it).
     pub fn identity(&self) -> Option<std::string::String> {
-        self.client.identity()
+        self.shared.client.identity()
     }
 
     /// Marks the client authenticated as `identity`: the hook an
@@ -201,7 +271,7 @@ impl Session {
     /// authenticated already (its identity is then left as it was).
     pub fn authenticate(&self, identity: impl Into<std::string::String>) -> bool {
         let identity = identity.into();
-        let first = self.client.authenticate(&identity);
+        let first = self.shared.client.authenticate(&identity);
         if first {
             observe::libvirt_client_authenticated(&self.peer(), &identity);
         }
@@ -247,12 +317,11 @@ impl Context {
     pub fn open_stream(&self) -> ServerStream {
         let (incoming, rx) = mpsc::channel(64);
         let (replied, replied_rx) = watch::channel(false);
-        lock_streams(&self.session.streams)
+        lock_streams(&self.session.shared.streams)
             .insert(self.header.serial, StreamSlot { incoming, replied });
         ServerStream {
-            outgoing: Outgoing::new(self.header, self.session.out.clone(), Some(replied_rx)),
+            outgoing: Outgoing::new(self.header, self.session.shared.clone(), Some(replied_rx)),
             incoming: rx,
-            streams: Arc::clone(&self.session.streams),
             limits: self.limits,
             sparse: false,
             leftover: Leftover::default(),
@@ -276,9 +345,8 @@ impl Context {
 /// Errors through the `AsyncRead`/`AsyncWrite` impls are `io::Error`s
 /// whose inner error is a [`StreamError`].
 pub struct ServerStream {
-    outgoing: Outgoing,
+    outgoing: Outgoing<Handle>,
     incoming: mpsc::Receiver<Packet>,
-    streams: Arc<Mutex<HashMap<u32, StreamSlot>>>,
     limits: Limits,
     /// Opened with the procedure's sparse flag: holes are allowed.
     sparse: bool,
@@ -573,7 +641,7 @@ impl AsyncWrite for ServerStream {
 
 impl Drop for ServerStream {
     fn drop(&mut self) {
-        lock_streams(&self.streams).remove(&self.outgoing.header().serial);
+        lock_streams(&self.outgoing.queue().streams).remove(&self.outgoing.header().serial);
     }
 }
 
@@ -818,12 +886,14 @@ impl Server {
         // task of its own and the split of the stream cost every idle
         // connection about 0.3 KiB, a sixth of what it holds.
         let mut stream = std::pin::pin!(stream);
-        let (out, mut queued) = mpsc::channel(config.max_client_requests.max(1) + 16);
+        let shared = Arc::new(Shared {
+            outbox: Outbox::default(),
+            streams: Mutex::default(),
+            client,
+        });
         let session = Session {
             id,
-            out,
-            streams: Arc::default(),
-            client: Arc::new(client),
+            shared: Handle::new(&shared),
         };
         let slots = config.max_client_requests.max(1);
         let in_flight = Arc::new(Semaphore::new(slots));
@@ -831,52 +901,70 @@ impl Server {
         let mut stall = StallClock::new(config.partial_message_timeout);
         let mut writer = Writer {
             peer: &peer,
+            outbox: &shared.outbox,
             broken: false,
         };
-        // Replies this task makes itself (pongs, refusals): they go out
-        // after the packets of the read that asked for them.
-        let mut unsent = Vec::new();
         let stop = self.stopping();
         let mut stop = std::pin::pin!(stop);
+        // The reader holds no buffer: the next read goes through the stack.
+        let mut reader_empty = true;
         'connection: loop {
-            // Read into the packet reader's own buffer, sized to what is
-            // coming: an idle connection holds a few hundred bytes.
-            tokio::select! {
-                read = stream.read_buf(packets.read_buffer()) => match read {
-                    Ok(0) => break,
-                    Ok(_) => {}
+            // The deadline of a packet under way. Boxed, and only while one
+            // is: a timer held inline would make every idle connection's
+            // task larger.
+            let mut overdue = packets.is_mid_packet().then(|| Box::pin(stall.overdue()));
+            let filled = tokio::select! {
+                read = std::future::poll_fn(|cx| {
+                    poll_read_packets(stream.as_mut(), &mut packets, reader_empty, cx)
+                }) => match read {
+                    Ok(Read { bytes: 0, .. }) => break,
+                    Ok(read) => {
+                        reader_empty = false;
+                        read.filled
+                    }
                     Err(error) => {
                         observe::read_failed(Side::LibvirtServer, &peer, &error);
                         break;
                     }
                 },
-                Some(message) = queued.recv() => {
-                    writer.write(&mut stream, message, &mut queued).await;
+                Some(queued) = writer.next() => {
+                    writer.write(&mut stream, queued).await;
                     continue;
                 }
-                () = stall.overdue() => {
+                () = std::future::poll_fn(|cx| {
+                    overdue.as_mut().map_or(Poll::Pending, |overdue| overdue.as_mut().poll(cx))
+                }) => {
                     observe::stalled(Side::LibvirtServer, &peer, stall.timeout());
                     break;
                 }
                 () = &mut stop => break,
-            }
+            };
+            drop(overdue);
             let mut finished_one = false;
             loop {
                 match packets.next_packet() {
                     Ok(Some(packet)) => {
                         finished_one = true;
-                        let slot = Arc::clone(&in_flight).acquire_owned();
-                        let Ok(slot) = writer.write_while(&mut stream, &mut queued, slot).await
-                        else {
-                            break 'connection;
+                        let slot = match Arc::clone(&in_flight).try_acquire_owned() {
+                            Ok(slot) => slot,
+                            Err(TryAcquireError::NoPermits) => {
+                                // Boxed: held inline, the rare wait would
+                                // make every idle connection's task larger.
+                                let slot = Box::pin(Arc::clone(&in_flight).acquire_owned());
+                                let Ok(slot) = writer.write_while(&mut stream, slot).await else {
+                                    break 'connection;
+                                };
+                                slot
+                            }
+                            Err(TryAcquireError::Closed) => break 'connection,
                         };
                         if let Some(sink) = stream_sink(&session, &packet) {
                             // Boxed: held inline, the send would make
                             // every idle connection's task larger.
                             let send = Box::pin(sink.send(packet));
-                            let _ = writer.write_while(&mut stream, &mut queued, send).await;
+                            let _ = writer.write_while(&mut stream, send).await;
                         } else {
-                            self.handle(packet, &session, slot, &mut unsent);
+                            self.handle(packet, &session, slot);
                         }
                     }
                     Ok(None) => break,
@@ -892,17 +980,19 @@ impl Server {
                     }
                 }
             }
-            if !unsent.is_empty() {
-                writer
-                    .write(&mut stream, std::mem::take(&mut unsent), &mut queued)
-                    .await;
+            // Replies this task made itself (pongs, refusals) and those of
+            // calls that finished meanwhile go out after the read that
+            // asked for them.
+            if let Some(queued) = shared.outbox.try_take() {
+                writer.write(&mut stream, queued).await;
             }
             stall.update(packets.is_mid_packet(), finished_one);
-        }
-        if !unsent.is_empty() {
-            writer
-                .write(&mut stream, std::mem::take(&mut unsent), &mut queued)
-                .await;
+            // Between packets, and no more data waiting: the buffer goes,
+            // so an idle connection holds none.
+            if !packets.is_mid_packet() && !filled {
+                packets = PacketReader::new(config.max_packet);
+                reader_empty = true;
+            }
         }
         // The client is gone: end its streams, so procedures sending or
         // awaiting one (often from tasks of their own, holding a Session)
@@ -911,41 +1001,37 @@ impl Server {
         // `libvirt_server_dispatch` fuzz target). Again after the calls
         // still running finish, for streams they opened meanwhile; their
         // replies still go out.
-        lock_streams(&session.streams).clear();
+        lock_streams(&shared.streams).clear();
         let all_slots = in_flight.acquire_many(u32::try_from(slots).unwrap_or(u32::MAX));
-        let _ = writer
-            .write_while(&mut stream, &mut queued, all_slots)
-            .await;
-        lock_streams(&session.streams).clear();
+        // Boxed: held inline, the rare wait would make every idle
+        // connection's task larger.
+        let _ = writer.write_while(&mut stream, Box::pin(all_slots)).await;
+        lock_streams(&shared.streams).clear();
         for service in self.inner.services.values() {
             service.disconnected(&session);
         }
         drop(session);
         // What tasks still holding a Session send goes out until the last
         // of them is gone.
-        while let Some(message) = queued.recv().await {
-            writer.write(&mut stream, message, &mut queued).await;
+        while let Some(queued) = writer.next().await {
+            writer.write(&mut stream, queued).await;
         }
         if !writer.broken {
             let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
         }
+        shared.outbox.close();
     }
 
-    /// Answers `packet` at once into `unsent`, or starts its call in a
-    /// task of its own that replies through the session.
-    fn handle(
-        &self,
-        packet: Packet,
-        session: &Session,
-        slot: OwnedSemaphorePermit,
-        unsent: &mut Vec<u8>,
-    ) {
+    /// Answers `packet` at once, queueing the answer for the connection's
+    /// task to write, or starts its call in a task of its own that replies
+    /// through the session.
+    fn handle(&self, packet: Packet, session: &Session, slot: OwnedSemaphorePermit) {
         let h = packet.header;
         match h.kind {
             MessageType::Message if h.program == keepalive::PROGRAM => {
                 if h.procedure == keepalive::PING {
                     if let Ok(pong) = keepalive_packet(keepalive::PONG) {
-                        stream_io::append(unsent, pong);
+                        session.shared.outbox.push(pong);
                     }
                 }
                 return;
@@ -957,7 +1043,7 @@ impl Server {
                     error_domain::RPC,
                     "passing file descriptors is not supported",
                 );
-                queue_reply(unsent, session, h, Err(e));
+                queue_reply(session, h, Err(e));
                 return;
             }
             // Replies, events and stream data for streams this server did
@@ -973,7 +1059,7 @@ impl Server {
                 if let Some(result) =
                     sasl::dispatch(sasl, session, h.procedure, &packet.body, &limits)
                 {
-                    queue_reply(unsent, session, h, result);
+                    queue_reply(session, h, result);
                     return;
                 }
             }
@@ -992,7 +1078,7 @@ impl Server {
                 error_domain::RPC,
                 std::format!("cannot find program {} version {}", h.program, h.version),
             );
-            queue_reply(unsent, session, h, Err(e));
+            queue_reply(session, h, Err(e));
             return;
         };
         if h.version != service.version() {
@@ -1015,14 +1101,14 @@ impl Server {
                     h.version
                 ),
             );
-            queue_reply(unsent, session, h, Err(e));
+            queue_reply(session, h, Err(e));
             return;
         }
         let names = service.names();
         let info = procedure_info(names, h.procedure);
         if !session.is_authenticated() && needs_auth(names, info, &h) {
             observe::libvirt_call_needs_auth(&peer, h.serial, h.program, h.procedure);
-            queue_reply(unsent, session, h, Err(authentication_required()));
+            queue_reply(session, h, Err(authentication_required()));
             return;
         }
         let workers = Arc::clone(&self.inner.workers);
@@ -1121,12 +1207,52 @@ async fn worker_permit(
     }
 }
 
+/// What one read brought.
+struct Read {
+    /// Bytes read; 0: the client closed the connection.
+    bytes: usize,
+    /// The read filled all the room it was given: more is likely waiting.
+    filled: bool,
+}
+
+/// Reads what the client sent into `packets`. A reader holding no buffer
+/// (`reader_empty`) reads through one on the stack, so a connection
+/// waiting for its next packet holds no read buffer at all; a packet under
+/// way, or data that keeps coming, is read straight into the reader's
+/// buffer, sized to what is coming.
+fn poll_read_packets<S: AsyncRead + ?Sized>(
+    mut stream: Pin<&mut S>,
+    packets: &mut PacketReader,
+    reader_empty: bool,
+    cx: &mut task::Context<'_>,
+) -> Poll<io::Result<Read>> {
+    if reader_empty {
+        let mut room = [std::mem::MaybeUninit::<u8>::uninit(); stream_io::IDLE_READ];
+        let mut buf = ReadBuf::uninit(&mut room);
+        ready!(stream.as_mut().poll_read(cx, &mut buf))?;
+        let bytes = buf.filled().len();
+        packets.push(buf.filled());
+        return Poll::Ready(Ok(Read {
+            bytes,
+            filled: bytes == stream_io::IDLE_READ,
+        }));
+    }
+    let buf = packets.read_buffer();
+    let room = buf.capacity() - buf.len();
+    let read = stream.read_buf(buf);
+    let bytes = ready!(std::pin::pin!(read).poll(cx))?;
+    Poll::Ready(Ok(Read {
+        bytes,
+        filled: bytes == room,
+    }))
+}
+
 /// Where data for a stream goes: the sink of the stream its serial opened.
 /// None for other packets, and for data of a stream nobody opened, which
 /// is dropped, as libvirtd does.
 fn stream_sink(session: &Session, packet: &Packet) -> Option<mpsc::Sender<Packet>> {
     match packet.header.kind {
-        MessageType::Stream | MessageType::StreamHole => lock_streams(&session.streams)
+        MessageType::Stream | MessageType::StreamHole => lock_streams(&session.shared.streams)
             .get(&packet.header.serial)
             .map(|slot| slot.incoming.clone()),
         _ => None,
@@ -1136,35 +1262,29 @@ fn stream_sink(session: &Session, packet: &Packet) -> Option<mpsc::Sender<Packet
 /// The write side of a connection, run by its task between reads.
 struct Writer<'a> {
     peer: &'a str,
+    outbox: &'a Outbox,
     /// A write failed: the client is gone, and what is queued is dropped.
     broken: bool,
 }
 
 impl Writer<'_> {
-    /// Writes `first` and the messages queued behind it, up to
-    /// [`stream_io::BATCH_BYTES`]; the rest waits for the next turn, so
-    /// a busy stream does not keep the task from reading.
-    async fn write<S: AsyncWrite>(
-        &mut self,
-        stream: &mut Pin<&mut S>,
-        first: Vec<u8>,
-        queued: &mut mpsc::Receiver<Vec<u8>>,
-    ) {
+    /// What the connection's tasks queued, once there is some; `None`
+    /// once nothing more will come.
+    async fn next(&self) -> Option<Vec<u8>> {
+        std::future::poll_fn(|cx| self.outbox.poll_take(cx)).await
+    }
+
+    /// Writes `queued`. What is queued meanwhile waits for the next turn,
+    /// so a busy stream does not keep the task from reading.
+    async fn write<S: AsyncWrite>(&mut self, stream: &mut Pin<&mut S>, queued: Vec<u8>) {
         if self.broken {
             return;
         }
-        let mut batch = first;
-        while batch.len() < stream_io::BATCH_BYTES {
-            match queued.try_recv() {
-                Ok(message) => stream_io::append(&mut batch, message),
-                Err(_) => break,
-            }
-        }
-        if let Err(error) = tokio::io::AsyncWriteExt::write_all(stream, &batch).await {
+        if let Err(error) = tokio::io::AsyncWriteExt::write_all(stream, &queued).await {
             observe::write_failed(Side::LibvirtServer, &self.peer, &error);
             self.broken = true;
             // Senders now see the connection closed.
-            queued.close();
+            self.outbox.close();
         }
     }
 
@@ -1173,7 +1293,6 @@ impl Writer<'_> {
     async fn write_while<S: AsyncWrite, T>(
         &mut self,
         stream: &mut Pin<&mut S>,
-        queued: &mut mpsc::Receiver<Vec<u8>>,
         wait: impl Future<Output = T>,
     ) -> T {
         let mut wait = std::pin::pin!(wait);
@@ -1181,22 +1300,17 @@ impl Writer<'_> {
             tokio::select! {
                 biased;
                 value = &mut wait => return value,
-                Some(message) = queued.recv() => self.write(stream, message, queued).await,
+                Some(queued) = self.next() => self.write(stream, queued).await,
             }
         }
     }
 }
 
-/// Queues the reply to `call` in the connection's own `unsent` bytes.
-fn queue_reply(
-    unsent: &mut Vec<u8>,
-    session: &Session,
-    call: Header,
-    result: Result<Vec<u8>, RemoteError>,
-) {
+/// Queues the reply to `call` for the connection's task to write.
+fn queue_reply(session: &Session, call: Header, result: Result<Vec<u8>, RemoteError>) {
     let failed = result.is_err();
     if let Some(packet) = reply_packet(call, result) {
-        stream_io::append(unsent, packet);
+        session.shared.outbox.push(packet);
     }
     settle_stream(session, call.serial, failed);
 }
@@ -1204,7 +1318,7 @@ fn queue_reply(
 async fn send_reply(session: &Session, call: Header, result: Result<Vec<u8>, RemoteError>) {
     let failed = result.is_err();
     if let Some(packet) = reply_packet(call, result) {
-        let _ = session.out.send(packet).await;
+        session.shared.outbox.send(packet).await;
     }
     settle_stream(session, call.serial, failed);
 }
@@ -1212,7 +1326,7 @@ async fn send_reply(session: &Session, call: Header, result: Result<Vec<u8>, Rem
 /// After the reply to `serial` is queued: a failed call opens no stream,
 /// and the data of a stream it opened may now follow the reply.
 fn settle_stream(session: &Session, serial: u32, failed: bool) {
-    let mut streams = lock_streams(&session.streams);
+    let mut streams = lock_streams(&session.shared.streams);
     if failed {
         // A failed call opens no stream.
         streams.remove(&serial);
@@ -1271,7 +1385,7 @@ impl Drop for PanicGuard {
             "the procedure failed",
         );
         if let Some(packet) = reply_packet(self.header, Err(e)) {
-            let _ = session.out.try_send(packet);
+            session.shared.outbox.push(packet);
         }
     }
 }

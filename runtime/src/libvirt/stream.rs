@@ -302,25 +302,52 @@ pub(super) enum Unsent {
     Packet(PacketError),
 }
 
-type Reserving = Pin<Box<dyn Future<Output = Option<OwnedPermit<Vec<u8>>>> + Send + Sync>>;
+/// A connection's outgoing queue as a stream sees it: room for a packet
+/// is waited for first, so a packet is made only once it can be queued.
+/// The client's is a channel to its writer task; the server's a queue
+/// its connection's task writes from.
+pub(super) trait Queue: Clone + Send + Sync + 'static {
+    /// Room for one packet.
+    type Room: QueueRoom;
+    /// Waits for room; `None` once the connection is gone.
+    fn reserve(self) -> impl Future<Output = Option<Self::Room>> + Send + Sync + 'static;
+}
+
+/// Room reserved in a [`Queue`].
+pub(super) trait QueueRoom: Send {
+    /// Queues `packet`.
+    fn send(self, packet: Vec<u8>);
+}
+
+impl Queue for mpsc::Sender<Vec<u8>> {
+    type Room = OwnedPermit<Vec<u8>>;
+
+    async fn reserve(self) -> Option<Self::Room> {
+        self.reserve_owned().await.ok()
+    }
+}
+
+impl QueueRoom for OwnedPermit<Vec<u8>> {
+    fn send(self, packet: Vec<u8>) {
+        OwnedPermit::send(self, packet);
+    }
+}
+
+type Reserving<R> = Pin<Box<dyn Future<Output = Option<R>> + Send + Sync>>;
 
 /// A stream's way out: its header, the connection's outgoing queue, and
 /// the room being waited for in it.
-pub(super) struct Outgoing {
+pub(super) struct Outgoing<Q: Queue = mpsc::Sender<Vec<u8>>> {
     header: Header,
-    out: mpsc::Sender<Vec<u8>>,
+    out: Q,
     /// On the server: set once the opening call's reply is queued, as
     /// stream data may not overtake it.
     gate: Option<watch::Receiver<bool>>,
-    reserving: Option<Reserving>,
+    reserving: Option<Reserving<Q::Room>>,
 }
 
-impl Outgoing {
-    pub(super) fn new(
-        header: Header,
-        out: mpsc::Sender<Vec<u8>>,
-        gate: Option<watch::Receiver<bool>>,
-    ) -> Outgoing {
+impl<Q: Queue> Outgoing<Q> {
+    pub(super) fn new(header: Header, out: Q, gate: Option<watch::Receiver<bool>>) -> Outgoing<Q> {
         Outgoing {
             header: Header {
                 kind: MessageType::Stream,
@@ -336,7 +363,7 @@ impl Outgoing {
     /// Room for one packet in the outgoing queue (after the gate opens);
     /// `None` once the connection is gone. Waiting is kept across calls,
     /// so a dropped `poll_fn` future loses nothing.
-    pub(super) fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<Option<OwnedPermit<Vec<u8>>>> {
+    pub(super) fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<Option<Q::Room>> {
         let reserving = self.reserving.get_or_insert_with(|| {
             let out = self.out.clone();
             let gate = self.gate.clone();
@@ -344,7 +371,7 @@ impl Outgoing {
                 if let Some(mut gate) = gate {
                     gate.wait_for(|replied| *replied).await.ok()?;
                 }
-                out.reserve_owned().await.ok()
+                out.reserve().await
             })
         });
         let permit = ready!(reserving.as_mut().poll(cx));
@@ -407,6 +434,11 @@ impl Outgoing {
     /// The stream's header (its serial identifies it).
     pub(super) fn header(&self) -> &Header {
         &self.header
+    }
+
+    /// The connection's outgoing queue.
+    pub(super) fn queue(&self) -> &Q {
+        &self.out
     }
 }
 

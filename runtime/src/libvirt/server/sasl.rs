@@ -500,7 +500,7 @@ pub(super) fn dispatch(
         _ => return None,
     };
     Some(result.map_err(|failure| {
-        session.client.end_sasl();
+        session.shared.client.end_sasl();
         observe::libvirt_sasl_failed(&session.peer(), procedure, &failure);
         authentication_failed()
     }))
@@ -532,7 +532,7 @@ fn init(config: &SaslConfig, session: &Session) -> Result<Vec<u8>, Failure> {
         return Err(Failure::NotSecure);
     }
     let mechlist = offered.join(",");
-    if !session.client.begin_sasl(Exchange {
+    if !session.shared.client.begin_sasl(Exchange {
         offered,
         mechanism: None,
     }) {
@@ -543,7 +543,7 @@ fn init(config: &SaslConfig, session: &Session) -> Result<Vec<u8>, Failure> {
 
 fn start(config: &SaslConfig, session: &Session, args: &SaslStartArgs) -> Result<Vec<u8>, Failure> {
     let mechanism = args.mechanism.to_ascii_uppercase();
-    let server = session.client.with_sasl(|exchange| {
+    let server = session.shared.client.with_sasl(|exchange| {
         let exchange = exchange.ok_or(Failure::NoInit)?;
         if exchange.mechanism.is_some() {
             return Err(Failure::StartTwice);
@@ -570,7 +570,7 @@ fn start(config: &SaslConfig, session: &Session, args: &SaslStartArgs) -> Result
 }
 
 fn step(config: &SaslConfig, session: &Session, data: Option<&[u8]>) -> Result<Vec<u8>, Failure> {
-    let outcome = session.client.with_sasl(|exchange| {
+    let outcome = session.shared.client.with_sasl(|exchange| {
         let exchange = exchange.ok_or(Failure::NoInit)?;
         let (_, server) = exchange.mechanism.as_mut().ok_or(Failure::NotStarted)?;
         let mut out = Vec::new();
@@ -595,7 +595,7 @@ fn step(config: &SaslConfig, session: &Session, data: Option<&[u8]>) -> Result<V
     }
     let complete = user.is_some();
     if let Some(user) = user {
-        session.client.end_sasl();
+        session.shared.client.end_sasl();
         session.authenticate(user);
     }
     encode(&SaslReply { complete, data })
