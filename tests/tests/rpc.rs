@@ -214,6 +214,16 @@ async fn many_calls_on_one_connection_complete_out_of_order() {
         let still_waiting: Vec<i32> = held.now().waiting.into_iter().collect();
         assert_eq!(still_waiting, (0..key).collect::<Vec<_>>());
     }
+    // The server let its reply channel go with the last waiting call; a
+    // call that waits again gets its reply through a new one.
+    let again = tokio::spawn({
+        let c = c.clone();
+        async move { c.pt_add(&PtPoint { x: -3, y: HELD }).await }
+    });
+    held.wait_until("a held call after the others", |h| h.waiting.len() == 1)
+        .await;
+    held.release(HELD);
+    assert_eq!(again.await.unwrap().unwrap(), HELD);
     assert_eq!(held.now().peak, 100);
 }
 
