@@ -833,8 +833,12 @@ struct WaitingCalls {
     /// `max_in_flight` replies, and at most that many calls run to add
     /// one each, so twice that means a call never waits for room.
     capacity: usize,
-    channel: Option<(mpsc::Sender<Vec<u8>>, mpsc::Receiver<Vec<u8>>)>,
+    channel: Option<ReplyChannel>,
 }
+
+/// Both ends: the connection keeps a sender so that the channel cannot end
+/// while calls may still start.
+type ReplyChannel = (mpsc::Sender<Vec<u8>>, mpsc::Receiver<Vec<u8>>);
 
 impl WaitingCalls {
     fn new(capacity: usize) -> WaitingCalls {
