@@ -1132,13 +1132,7 @@ impl Server {
             session.id,
         );
         let in_span = span.clone();
-        tokio::spawn(in_span.instrument(async move {
-            let worker = worker_permit(workers, prio_workers).await;
-            let _slots = (slot, worker);
-            let mut guard = PanicGuard {
-                session: Some(cx.session.clone()),
-                header: h,
-            };
+        let call = async move {
             let result = service.dispatch(&cx, &packet.body).await;
             match &result {
                 Ok(_) => span.libvirt_status(true, &"ok"),
@@ -1155,11 +1149,73 @@ impl Server {
                     }
                 }
             }
-            if let Some(session) = guard.session.take() {
-                send_reply(&session, h, result).await;
-            }
+            result
+        };
+        let Ok(worker) = Arc::clone(&workers).try_acquire_owned() else {
+            // Every worker busy: the call waits for one in a task of its
+            // own (a priority worker, for a high-priority procedure).
+            let session = session.clone();
+            tokio::spawn(in_span.instrument(async move {
+                let worker = worker_permit(workers, prio_workers).await;
+                finish_call(call, (slot, worker), session, h).await;
+            }));
+            return;
+        };
+        // Most procedures finish without waiting for anything: run them
+        // here, so no task is spawned for them (nor another worker woken
+        // to run it) and their replies go out with the read's other
+        // answers. A call still pending goes on in a task of its own,
+        // which polls it again with a real waker and sends the reply.
+        let mut call = Box::pin(in_span.instrument(call));
+        let mut first_poll = task::Context::from_waker(task::Waker::noop());
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            call.as_mut().poll(&mut first_poll)
         }));
+        match polled {
+            Ok(Poll::Ready(result)) => {
+                drop((slot, worker));
+                queue_reply(session, h, result);
+            }
+            Ok(Poll::Pending) => {
+                let session = session.clone();
+                tokio::spawn(finish_call(call, (slot, Some(worker)), session, h));
+            }
+            Err(_) => {
+                observe::procedure_panicked(Side::LibvirtServer, h.serial);
+                drop(call);
+                drop((slot, worker));
+                queue_reply(session, h, Err(procedure_failed()));
+            }
+        }
     }
+}
+
+/// Runs a call to its end and sends its reply, holding its call slot and
+/// worker until then; a panic is answered with an internal error.
+async fn finish_call(
+    call: impl Future<Output = Result<Vec<u8>, RemoteError>>,
+    slots: (OwnedSemaphorePermit, Option<OwnedSemaphorePermit>),
+    session: Session,
+    header: Header,
+) {
+    let _slots = slots;
+    let mut guard = PanicGuard {
+        session: Some(session),
+        header,
+    };
+    let result = call.await;
+    if let Some(session) = guard.session.take() {
+        send_reply(&session, header, result).await;
+    }
+}
+
+/// The error a procedure that panicked is answered with.
+fn procedure_failed() -> RemoteError {
+    RemoteError::new(
+        error_code::INTERNAL_ERROR,
+        error_domain::RPC,
+        "the procedure failed",
+    )
 }
 
 /// A procedure's entry in its protocol's table.
@@ -1379,12 +1435,7 @@ impl Drop for PanicGuard {
             return;
         };
         observe::procedure_panicked(Side::LibvirtServer, self.header.serial);
-        let e = RemoteError::new(
-            error_code::INTERNAL_ERROR,
-            error_domain::RPC,
-            "the procedure failed",
-        );
-        if let Some(packet) = reply_packet(self.header, Err(e)) {
+        if let Some(packet) = reply_packet(self.header, Err(procedure_failed())) {
             session.shared.outbox.push(packet);
         }
     }
