@@ -1572,4 +1572,78 @@ mod tests {
             (MessageType::Reply, 1)
         );
     }
+
+    /// Procedures that panic: 1 at once (on the connection's task, in the
+    /// call's first poll), 2 after a wait (on the call's own task); 3
+    /// answers after a wait, 4 at once.
+    struct Panicky;
+
+    impl Dispatch for Panicky {
+        fn program(&self) -> u32 {
+            0x2000_8086
+        }
+
+        fn version(&self) -> u32 {
+            1
+        }
+
+        fn dispatch<'a>(&'a self, cx: &'a Context, _args: &'a [u8]) -> DispatchFuture<'a> {
+            let procedure = cx.procedure();
+            Box::pin(async move {
+                if procedure == 2 || procedure == 3 {
+                    tokio::task::yield_now().await;
+                }
+                match procedure {
+                    1 | 2 => panic!("procedure {procedure} panics, as the test wants"),
+                    _ => Ok(std::vec![0, 0, 0, 7]),
+                }
+            })
+        }
+    }
+
+    /// The next packet the server sends; bounded, so a regression fails
+    /// instead of hanging.
+    async fn next_reply(
+        client: &mut DuplexStream,
+        packets: &mut PacketReader,
+    ) -> crate::libvirt::Packet {
+        loop {
+            if let Some(packet) = packets.next_packet().unwrap() {
+                return packet;
+            }
+            let mut buf = [0; 512];
+            let n = tokio::time::timeout(Duration::from_secs(60), client.read(&mut buf))
+                .await
+                .expect("the server replies")
+                .unwrap();
+            assert!(n > 0, "the server closed the connection");
+            packets.push(&buf[..n]);
+        }
+    }
+
+    /// A call that panics, whether in its first poll on the connection's
+    /// task or later on its own, is answered with an internal error, and
+    /// the connection goes on serving.
+    #[tokio::test]
+    async fn a_panicking_procedure_is_answered_and_the_connection_serves_on() {
+        let (mut client, serving) = serve(Panicky);
+        let mut packets = PacketReader::new(MESSAGE_MAX);
+        for (procedure, failed) in [(1, true), (3, false), (2, true), (4, false)] {
+            client.write_all(&call(procedure)).await.unwrap();
+            let reply = next_reply(&mut client, &mut packets).await;
+            assert_eq!(reply.header.kind, MessageType::Reply);
+            if failed {
+                assert_eq!(reply.header.status, crate::libvirt::Status::Error);
+                let error = <RemoteError as crate::XdrDecode>::from_xdr(&reply.body).unwrap();
+                assert_eq!(error, super::procedure_failed(), "procedure {procedure}");
+            } else {
+                assert_eq!(
+                    (reply.header.status, reply.body.as_slice()),
+                    (crate::libvirt::Status::Ok, &[0, 0, 0, 7][..]),
+                    "procedure {procedure}"
+                );
+            }
+        }
+        hang_up(client, serving).await;
+    }
 }
