@@ -1,7 +1,14 @@
 //! A libvirt-protocol server: reads packets, answers keepalive pings, runs
-//! each call on its own task through the [`Dispatch`] registered for its
-//! program, and writes replies as they finish. Procedures can send events
-//! to their connection through its [`Session`].
+//! each call through the [`Dispatch`] registered for its program, and
+//! writes replies as they finish. Procedures can send events to their
+//! connection through its [`Session`].
+//!
+//! One task per connection reads, runs calls and writes. A call runs on it
+//! until it first waits (so a procedure should not block the thread), and
+//! then on a task of its own; with every worker busy it waits for one on
+//! its own task. What calls, events and streams send waits in the
+//! connection's outbox, which holds nothing while empty, until the
+//! connection's task writes it between reads.
 //!
 //! As libvirtd does, it dispatches nothing but the authentication
 //! procedures to a client that has not authenticated under a listener's
@@ -626,8 +633,8 @@ impl AsyncWrite for ServerStream {
         }))
     }
 
-    /// Packets are queued for the connection's writer, which writes them
-    /// as soon as it can: nothing to flush here.
+    /// Packets are queued for the connection's task, which writes them as
+    /// soon as it can: nothing to flush here.
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut task::Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
