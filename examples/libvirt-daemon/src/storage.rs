@@ -210,8 +210,10 @@ pub(crate) fn upload(
     Ok(())
 }
 
-/// Writes what the client sends until it finishes (which `recv_chunk`
-/// confirms).
+/// Writes what the client sends until it finishes. `recv_chunk` confirms
+/// the finish as it returns `None`, and the client's upload returns then:
+/// each piece is written out (not only handed to tokio's file task)
+/// before the next is asked for, so the volume holds all of it by then.
 async fn receive(
     stream: &mut ServerStream,
     file: std::fs::File,
@@ -233,7 +235,10 @@ async fn receive(
             ));
         }
         match piece {
-            StreamData::Data(data) => file.write_all(&data).await?,
+            StreamData::Data(data) => {
+                file.write_all(&data).await?;
+                file.flush().await?;
+            }
             StreamData::Hole { .. } => {
                 file.flush().await?;
                 punch_hole(&file, at, length).await?;

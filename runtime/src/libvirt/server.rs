@@ -485,6 +485,10 @@ impl ServerStream {
     /// The next piece of data or hole the client sent; `None` once the
     /// client finished (which this confirms). A client abort is confirmed
     /// too, and is [`StreamError::Aborted`].
+    ///
+    /// The client's finish returns once it is confirmed: store each piece
+    /// before asking for the next, so that what the client sent is in
+    /// place when its finish returns.
     pub async fn recv_chunk(&mut self) -> Result<Option<StreamData>, StreamError> {
         std::future::poll_fn(|cx| self.poll_chunk(cx)).await
     }
