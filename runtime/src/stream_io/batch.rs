@@ -87,6 +87,10 @@ pub(crate) async fn flush<W: AsyncWrite>(
         }
         let batch = std::mem::take(out);
         write.write_all(&batch).await?;
+        // A TLS stream may keep the tail of what it took (its socket was
+        // full) until it is flushed or written again: flush, or that tail
+        // waits for the next message. Free on plain sockets.
+        write.flush().await?;
         recycle(batch);
     }
 }
@@ -112,6 +116,8 @@ pub(crate) async fn write_batched<W: AsyncWrite>(
         }
         gather(&mut batch, &mut rx);
         write.write_all(&batch).await?;
+        // As in `flush`: a TLS stream's tail goes out now.
+        write.flush().await?;
     }
     write.shutdown().await
 }
@@ -121,9 +127,11 @@ mod tests {
     use super::*;
     use std::vec;
 
-    /// A writer that records the size of every write it is given.
+    /// A writer that records the size of every write it is given, and,
+    /// as a TLS stream may, holds what it took until it is flushed: `1`
+    /// is what went out, `2` what waits for a flush.
     #[derive(Default)]
-    struct Writes(Vec<usize>, Vec<u8>);
+    struct Writes(Vec<usize>, Vec<u8>, Vec<u8>);
 
     impl AsyncWrite for Writes {
         fn poll_write(
@@ -133,13 +141,16 @@ mod tests {
         ) -> std::task::Poll<io::Result<usize>> {
             let this = self.get_mut();
             this.0.push(buf.len());
-            this.1.extend_from_slice(buf);
+            this.2.extend_from_slice(buf);
             std::task::Poll::Ready(Ok(buf.len()))
         }
         fn poll_flush(
             self: Pin<&mut Self>,
             _: &mut std::task::Context<'_>,
         ) -> std::task::Poll<io::Result<()>> {
+            let this = self.get_mut();
+            let held = std::mem::take(&mut this.2);
+            this.1.extend(held);
             std::task::Poll::Ready(Ok(()))
         }
         fn poll_shutdown(
@@ -166,6 +177,7 @@ mod tests {
         assert_eq!(writes.0, vec![10 + 16 * 4096, 16 * 4096, 8 * 4096]);
         assert_eq!(writes.1[10..10 + 4096], [0; 4096]);
         assert_eq!(writes.1[writes.1.len() - 1], 39);
+        assert!(writes.2.is_empty(), "a tail held by the stream");
     }
 
     #[tokio::test]
@@ -178,5 +190,6 @@ mod tests {
         let mut writes = Writes::default();
         write_batched(&mut writes, rx, || true).await.unwrap();
         assert_eq!(writes.0, vec![300]);
+        assert_eq!((writes.1.len(), writes.2.len()), (300, 0));
     }
 }
