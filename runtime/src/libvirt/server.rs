@@ -953,6 +953,15 @@ impl Server {
             drop(overdue);
             let mut finished_one = false;
             loop {
+                // The replies this read's calls made so far go out once
+                // they fill a batch: a read of many small calls with large
+                // replies would queue them all otherwise, and a client
+                // that does not read holds this task here, not memory.
+                if shared.outbox.is_full()
+                    && let Some(queued) = shared.outbox.try_take()
+                {
+                    writer.write(&mut stream, queued).await;
+                }
                 match packets.next_packet() {
                     Ok(Some(packet)) => {
                         finished_one = true;
@@ -1347,7 +1356,13 @@ impl Writer<'_> {
         if self.broken {
             return;
         }
-        if let Err(error) = tokio::io::AsyncWriteExt::write_all(stream, &queued).await {
+        // A TLS stream may keep the tail of what it took (its socket was
+        // full) until flushed: flush, or the tail waits for the next write.
+        let written = async {
+            tokio::io::AsyncWriteExt::write_all(stream, &queued).await?;
+            tokio::io::AsyncWriteExt::flush(stream).await
+        };
+        if let Err(error) = written.await {
             observe::write_failed(Side::LibvirtServer, &self.peer, &error);
             self.broken = true;
             // Senders now see the connection closed.

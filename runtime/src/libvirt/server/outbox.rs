@@ -14,8 +14,10 @@ use tokio::sync::Notify;
 use crate::stream_io;
 
 /// Bytes queued past which senders wait for the connection to write: a
-/// batch. One packet more than that may be queued (a sender that found
-/// room queues its packet whole), so the bound is soft.
+/// batch. The bound is soft: each sender that found room queues its
+/// packet whole (several may have looked at once), and the connection's
+/// own pushes (pongs, replies of calls that finished on its task) go in
+/// without waiting, to be written once a batch is full.
 const ROOM: usize = stream_io::BATCH_BYTES;
 
 #[derive(Debug, Default)]
@@ -67,6 +69,11 @@ impl Outbox {
     /// Whether the connection writes no more.
     pub(super) fn is_closed(&self) -> bool {
         self.lock().closed
+    }
+
+    /// Whether a batch or more is queued: senders wait for room.
+    pub(super) fn is_full(&self) -> bool {
+        self.lock().queued.len() >= ROOM
     }
 
     /// Waits until the queue has room; false once the connection writes
