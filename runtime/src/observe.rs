@@ -321,7 +321,7 @@ pub(crate) fn procedure_panicked(side: Side, serial: u32) {
 /// (libvirt) or nothing (ONC RPC over UDP: the datagram limit).
 pub(crate) fn reply_too_large(side: Side, serial: u32, len: usize) {
     #[cfg(feature = "tracing")]
-    tracing::warn!(%side, serial, reply_bytes = len, "{side}: the reply does not fit the transport; not sent");
+    tracing::warn!(%side, serial, reply_bytes = len, "{side}: the reply does not fit the transport; an error is sent in its place");
 }
 
 /// A UDP reply larger than a datagram: the caller is answered SYSTEM_ERR

@@ -456,9 +456,7 @@ impl Server {
                             Admit::Answer(reply) => reply,
                             Admit::Ignore => continue,
                         };
-                        if let Some(framed) = frame_reply(reply) {
-                            append(&mut out, framed);
-                        }
+                        append(&mut out, frame_reply(reply));
                     }
                     Ok(None) => break,
                     // An oversized record: the stream cannot be trusted.
@@ -906,15 +904,16 @@ impl WaitingCalls {
         stream: &mut Pin<&mut W>,
         out: &mut Vec<u8>,
     ) -> io::Result<()> {
+        write_out(stream, out).await?;
         let Some((tx, mut rx)) = self.channel.take() else {
-            return write_out(stream, out).await;
+            return Ok(());
         };
         drop(tx);
         while let Some(reply) = rx.recv().await {
             append(out, reply);
             flush(stream, out, &mut rx).await?;
         }
-        write_out(stream, out).await
+        Ok(())
     }
 }
 
@@ -926,6 +925,9 @@ async fn write_out<W: AsyncWrite>(stream: &mut Pin<&mut W>, out: &mut Vec<u8>) -
     }
     let batch = std::mem::take(out);
     stream.write_all(&batch).await?;
+    // A TLS or other buffering stream sends its tail now, not with the
+    // next reply.
+    stream.flush().await?;
     stream_io::recycle(batch);
     Ok(())
 }
@@ -949,10 +951,8 @@ impl Sink {
     async fn send(self, record: Vec<u8>) {
         match self {
             Sink::Stream(tx) => {
-                if let Some(framed) = frame_reply(record) {
-                    // Fails only when the connection is already closing.
-                    let _ = tx.send(framed).await;
-                }
+                // Fails only when the connection is already closing.
+                let _ = tx.send(frame_reply(record)).await;
             }
             Sink::Datagram(socket, to) => {
                 let record = fit_datagram(record, to);
@@ -1041,15 +1041,20 @@ impl Drop for Receiving {
     }
 }
 
-/// Writes the record mark into a reply's first 4 bytes; a reply over the
-/// largest record is dropped and reported.
-fn frame_reply(mut record: Vec<u8>) -> Option<Vec<u8>> {
+/// Writes the record mark into a reply's first 4 bytes. A reply over the
+/// largest record is reported and answered SYSTEM_ERR instead, as
+/// rpcgen's servers answer a failed `svc_sendreply`: the caller is not
+/// left waiting, and a call that waited still sends its one reply.
+fn frame_reply(mut record: Vec<u8>) -> Vec<u8> {
     if frame_in_place(&mut record).is_ok() {
-        Some(record)
-    } else {
-        observe::reply_too_large(Side::OncServer, xid_of(&record), record.len());
-        None
+        return record;
     }
+    let xid = xid_of(&record);
+    observe::reply_too_large(Side::OncServer, xid, record.len());
+    let mut fault = fault_reply(xid, Fault::SystemErr);
+    // A fault reply is a few words: it always fits.
+    let _ = frame_in_place(&mut fault);
+    fault
 }
 
 /// Answers SYSTEM_ERR if a procedure panics, so its caller is not left
