@@ -41,10 +41,10 @@ impl Echo {
     fn peer_of(&self, text: &XdrString) -> Peer {
         let text = text.to_str().unwrap();
         let peers = self.peers.lock().unwrap();
-        let found = peers.iter().find(|(_, t)| t == text);
-        found
-            .map(|(peer, _)| peer.clone())
-            .unwrap_or_else(|| panic!("no call sent {text:?}"))
+        let Some((peer, _)) = peers.iter().find(|(_, t)| t == text) else {
+            panic!("no call sent {text:?}")
+        };
+        peer.clone()
     }
 }
 
