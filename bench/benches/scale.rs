@@ -51,8 +51,9 @@ mod real {
     use tokio::task::JoinSet;
 
     use xdrgen_bench::harness::{
-        Counts, KernelCounts, Sample, cpu_ns, open_fds, rss_kib, run_queue_ns, self_with_role,
-        serve_onc_and_libvirt_with, spawn_server, thousands, threads, two_worker_runtime,
+        Counts, KernelCounts, Sample, cpu_ns, open_fds, raise_fd_limit, rss_kib, run_queue_ns,
+        self_with_role, serve_onc_and_libvirt_with, spawn_server, thousands, threads,
+        two_worker_runtime,
     };
     use xdrgen_bench::peertest;
     use xdrgen_runtime::{libvirt, rpc};
@@ -515,42 +516,6 @@ mod real {
                 }
             }
             settings
-        }
-    }
-
-    /// Raises this process's descriptor limit to `want` (the soft limit to
-    /// the hard one, and the hard one too if this process may), and
-    /// returns the soft limit it has then.
-    fn raise_fd_limit(want: u64) -> u64 {
-        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-        let limit = getrlimit(Resource::Nofile);
-        let soft = limit.current.unwrap_or(u64::MAX);
-        let hard = limit.maximum.unwrap_or(u64::MAX);
-        if soft >= want {
-            return soft;
-        }
-        if want > hard {
-            let raised = Rlimit {
-                current: Some(want),
-                maximum: Some(want),
-            };
-            match setrlimit(Resource::Nofile, raised) {
-                Ok(()) => return want,
-                Err(e) => println!(
-                    "NOTE: cannot raise the hard descriptor limit from {hard} to {want} ({e}; it needs root or CAP_SYS_RESOURCE, and fs.nr_open at least {want})"
-                ),
-            }
-        }
-        let to_hard = Rlimit {
-            current: Some(hard.min(want)),
-            maximum: Some(hard),
-        };
-        match setrlimit(Resource::Nofile, to_hard) {
-            Ok(()) => hard.min(want),
-            Err(e) => {
-                println!("NOTE: cannot raise the descriptor limit from {soft} to {hard}: {e}");
-                soft
-            }
         }
     }
 
