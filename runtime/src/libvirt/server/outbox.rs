@@ -210,8 +210,8 @@ mod tests {
         assert_eq!(take(&outbox), Poll::Ready(None));
     }
 
-    #[tokio::test]
-    async fn a_full_queue_holds_senders_until_it_is_taken() {
+    /// An outbox holding a full batch, and a sender waiting to queue `[7]`.
+    async fn full_with_a_sender_waiting() -> (Arc<Outbox>, tokio::task::JoinHandle<bool>) {
         let outbox = Arc::new(Outbox::default());
         outbox.add_sender();
         assert!(outbox.push(vec![0; ROOM]));
@@ -221,6 +221,12 @@ mod tests {
         });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished());
+        (outbox, waiting)
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_holds_senders_until_it_is_taken() {
+        let (outbox, waiting) = full_with_a_sender_waiting().await;
         assert_eq!(
             take(&outbox).map(|t| t.map(|t| t.len())),
             Poll::Ready(Some(ROOM))
@@ -231,14 +237,7 @@ mod tests {
 
     #[tokio::test]
     async fn closing_refuses_senders_and_frees_what_waits() {
-        let outbox = Arc::new(Outbox::default());
-        outbox.add_sender();
-        assert!(outbox.push(vec![0; ROOM]));
-        let waiting = tokio::spawn({
-            let outbox = Arc::clone(&outbox);
-            async move { outbox.send(vec![7]).await }
-        });
-        tokio::task::yield_now().await;
+        let (outbox, waiting) = full_with_a_sender_waiting().await;
         outbox.close();
         assert!(!waiting.await.unwrap());
         assert!(outbox.is_closed());
