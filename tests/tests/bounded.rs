@@ -6,14 +6,11 @@
 //! server process's CPU time), then serves again once descriptors are
 //! freed.
 
-#[path = "support/capture.rs"]
-mod capture;
-
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use capture::Captured;
+use crate::capture::{self, Captured};
 use example_libvirt_daemon::Daemon;
 use example_libvirt_daemon::remote::remote_program;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -244,7 +241,7 @@ fn a_server_at_its_fd_limit_backs_off_then_serves_again() {
         .arg(format!("ulimit -n {FD_LIMIT} && exec \"$0\" \"$@\""))
         .arg(&exe)
         .args([
-            "fd_limit_child_servers",
+            "bounded::fd_limit_child_servers",
             "--exact",
             "--ignored",
             "--nocapture",

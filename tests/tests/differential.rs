@@ -66,7 +66,7 @@
 //! test is skipped through `xdrgen_tests::skip` (a failure under
 //! `XDRGEN_REQUIRE_PEERS`).
 //!
-//! Run it with `cargo test -p xdrgen-tests --test differential -- --nocapture`
+//! Run it with `cargo test -p xdrgen-tests --test suite differential -- --nocapture`
 //! to see the report.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -9,9 +9,6 @@
 //! our generated client and server, and stock `virsh` where it can show
 //! the same.
 
-#[path = "support/capture.rs"]
-mod capture;
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use capture::Captured;
+use crate::capture::{self, Captured};
 use example_libvirt_daemon::Daemon;
 use example_libvirt_daemon::remote::remote_program::{
     Client, Dispatcher, PROGRAM, Service, VERSION,

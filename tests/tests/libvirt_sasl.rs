@@ -675,7 +675,7 @@ async fn polkit_is_asked_for_when_libvirtd_wants_it() {
             .arg(exe)
             .args([
                 "--exact",
-                "polkit_client_half",
+                "libvirt_sasl::polkit_client_half",
                 "--nocapture",
                 "--test-threads=1",
             ])

@@ -7,13 +7,10 @@
 //! programs, versions and procedures, trailing bytes, lagged events).
 //! Failures that end a client's calls also keep their cause in the error.
 
-#[path = "support/capture.rs"]
-mod capture;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use capture::Captured;
+use crate::capture::{self, Captured};
 use example_libvirt_daemon::Daemon;
 use example_libvirt_daemon::remote::remote_program;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
