@@ -104,9 +104,10 @@ summary() {
 }
 trap 'summary; stop_peers' EXIT
 
-# A one-shot build: incremental caches would only add to the disk used
-# (CI once ran out of it).
-export CARGO_INCREMENTAL=0
+# A one-shot build: incremental caches and line tables would only add to
+# the disk used (CI ran out of it). A failing test still names its file
+# and line; only a backtrace's frames lose theirs.
+export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=false
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
