@@ -5,12 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Subscriber};
+use tracing::{Dispatch, Event, Level, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
@@ -119,7 +119,22 @@ impl Captured {
 
 /// A subscriber (everything, DEBUG and up) recording into `captured`.
 pub(crate) fn subscriber(captured: &Captured) -> impl Subscriber + Send + Sync {
+    keep_callsites_open();
     tracing_subscriber::registry().with(Capture(captured.clone()))
+}
+
+/// A subscriber alive for the rest of the run, interested in everything.
+static ALWAYS_INTERESTED: LazyLock<Dispatch> =
+    LazyLock::new(|| Dispatch::new(tracing_subscriber::registry()));
+
+/// Call before a test sets a thread's subscriber. tracing caches whether
+/// each callsite is enabled, and while only one subscriber exists it asks
+/// only the thread that reaches the callsite first: a test on another
+/// thread, with no subscriber, would switch the callsite off for the
+/// whole process. With a second subscriber alive, tracing asks every
+/// one, and this one always says yes.
+pub(crate) fn keep_callsites_open() {
+    LazyLock::force(&ALWAYS_INTERESTED);
 }
 
 /// A subscriber printing each event on stdout as one line, `EVENT LEVEL

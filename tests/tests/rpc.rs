@@ -666,6 +666,7 @@ async fn replies_with_trailing_bytes_decode_unless_strict() {
         ));
         let events = TrailingBytesEvents::default();
         let counts = std::sync::Arc::clone(&events.0);
+        crate::capture::keep_callsites_open();
         tracing::subscriber::with_default(events, || {
             let mut lenient = v1::BlockingClient::connect(Endpoint::Udp(addr), quick()).unwrap();
             assert_eq!(lenient.pt_add(&point).unwrap(), 42);

@@ -1,35 +1,31 @@
-//! Every integration test of the workspace's generated code, runtime and
-//! peers, as one test binary: each file of this directory is a module.
-//! One binary links the runtime, the generated protocols and their
-//! dependencies once instead of once per file, which keeps the target
-//! directory (and the lone clone's, which builds this too) a fraction of
-//! the size; CI once ran out of disk. Run one file's tests with
-//! `cargo test -p xdrgen-tests --test suite rpc::`.
+//! The integration tests that need no shared peer, as one test binary:
+//! each file of this directory is a module. One binary links the runtime,
+//! the generated protocols and their dependencies once instead of once
+//! per file, which keeps the target directory (and the lone clone's,
+//! which builds this too) much smaller; CI once ran out of disk. Run one
+//! file's tests with `cargo test -p xdrgen-tests --test suite rpc::`.
 //!
-//! `lone_clone.rs` stays a binary of its own: it builds a whole copy of
-//! the workspace, and would slow every timed test beside it.
+//! The other files stay binaries of their own (tests/Cargo.toml), since
+//! cargo runs binaries one after another:
+//! - those that use the peers `scripts/test.sh` starts (rpcbind, ganesha,
+//!   libvirtd), because some read a peer's whole state or capture all its
+//!   traffic, and a test of another file running beside them would change
+//!   what they see;
+//! - `lone_clone.rs`, whose nested build would load every timed test.
 
 mod capture;
 
 mod bounded;
 mod differential;
 mod dissector;
-mod dump_tshark;
 mod hostile;
 mod libvirt;
-mod libvirt_cli;
-mod libvirt_peer;
 mod libvirt_policy;
 mod libvirt_sasl;
 mod libvirt_streams;
 mod libvirt_tls;
-mod libvirt_uri;
-mod nfs_ganesha;
-mod nfs_server;
 mod observability;
 mod peer_files;
 mod roundtrip;
 mod rpc;
-mod rpc_peers;
-mod rpcbind_v4;
 mod unions;
